@@ -1,0 +1,202 @@
+// Package receipt signs, parses and verifies audit receipts.
+//
+// A receipt is an in-toto Statement v1
+// (https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md)
+// inside a DSSE envelope
+// (https://github.com/secure-systems-lab/dsse/blob/master/envelope.md),
+// signed with ECDSA over P-256 and SHA-256: the algorithm an AWS KMS
+// ECC_NIST_P256 key uses for ECDSA_SHA_256, so a local key and a KMS key
+// produce receipts that verify the same way. Signatures are ASN.1 DER, as
+// KMS returns them and as DSSE tooling expects.
+//
+// The package is pure: no I/O, no clock. It knows statements, envelopes and
+// keys; the predicate is the caller's (see vault.ReceiptPredicate).
+package receipt
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	ita1 "github.com/in-toto/attestation/go/v1"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+const (
+	// PayloadType is the DSSE payload type of in-toto statements.
+	PayloadType = "application/vnd.in-toto+json"
+	// StatementType is the _type of an in-toto Statement v1.
+	StatementType = ita1.StatementTypeUri
+	// MaxEnvelopeSize bounds what Parse reads; real receipts are a few KiB.
+	MaxEnvelopeSize = 256 << 10
+)
+
+// Errors Parse and Verify return; test with errors.Is.
+var (
+	// ErrMalformed: the bytes are not a DSSE envelope holding an in-toto
+	// Statement v1.
+	ErrMalformed = errors.New("receipt: malformed")
+	// ErrUnknownKey: no signature names a key the verifier was given.
+	ErrUnknownKey = errors.New("receipt: signed by an unknown key")
+	// ErrBadSignature: a known key's signature does not verify.
+	ErrBadSignature = errors.New("receipt: signature does not verify")
+)
+
+// Envelope is a DSSE envelope.
+type Envelope = dsse.Envelope
+
+// Subject names one artifact the statement is about, by digest.
+type Subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// Statement is an in-toto Statement v1 with a caller-defined predicate.
+type Statement struct {
+	Type          string          `json:"_type"`
+	Subject       []Subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+// Signer signs receipts: a local PEM key (LocalSigner) or a KMS key. Its
+// KeyID must be KeyID(Public()).
+type Signer interface {
+	dsse.Signer
+	Public() crypto.PublicKey
+}
+
+// Sign checks st against the in-toto attestation library's rules and returns
+// it signed by s.
+func Sign(ctx context.Context, s Signer, st Statement) (*Envelope, error) {
+	st.Type = StatementType
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: sign: %w", err)
+	}
+	if err := validate(payload); err != nil {
+		return nil, fmt.Errorf("receipt: sign: %w", err)
+	}
+	es, err := dsse.NewEnvelopeSigner(s)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: sign: %w", err)
+	}
+	env, err := es.SignPayload(ctx, PayloadType, payload)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: sign: %w", err)
+	}
+	return env, nil
+}
+
+// Parse reads an envelope and its statement without verifying any
+// signature. It rejects unknown fields, other payload types and statements
+// that are not in-toto v1; every such failure wraps ErrMalformed.
+func Parse(data []byte) (*Envelope, *Statement, error) {
+	if len(data) > MaxEnvelopeSize {
+		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxEnvelopeSize)
+	}
+	var env Envelope
+	if err := strictUnmarshal(data, &env); err != nil {
+		return nil, nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
+	}
+	st, err := statement(&env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &env, st, nil
+}
+
+func statement(env *Envelope) (*Statement, error) {
+	if env.PayloadType != PayloadType {
+		return nil, fmt.Errorf("%w: payload type %q, want %q", ErrMalformed, env.PayloadType, PayloadType)
+	}
+	if len(env.Signatures) == 0 {
+		return nil, fmt.Errorf("%w: no signatures", ErrMalformed)
+	}
+	payload, err := env.DecodeB64Payload()
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	if err := validate(payload); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	var st Statement
+	if err := strictUnmarshal(payload, &st); err != nil {
+		return nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
+	}
+	if st.Type != StatementType {
+		return nil, fmt.Errorf("%w: statement type %q, want %q", ErrMalformed, st.Type, StatementType)
+	}
+	return &st, nil
+}
+
+// validate applies the in-toto attestation library's checks: a v1 type, at
+// least one subject, each with a well-formed digest, a predicate type and a
+// predicate.
+func validate(payload []byte) error {
+	var st ita1.Statement
+	if err := protojson.Unmarshal(payload, &st); err != nil {
+		return fmt.Errorf("in-toto statement: %v", err)
+	}
+	if err := st.Validate(); err != nil {
+		return fmt.Errorf("in-toto statement: %v", err)
+	}
+	return nil
+}
+
+// Verify checks env's signature against keys and returns the key that
+// signed it with the statement. It returns ErrUnknownKey when no signature
+// names one of keys, ErrBadSignature when the named key's signature fails,
+// or an error wrapping ErrMalformed.
+func Verify(ctx context.Context, env *Envelope, keys []Key) (Key, *Statement, error) {
+	st, err := statement(env)
+	if err != nil {
+		return Key{}, nil, err
+	}
+	for _, sig := range env.Signatures {
+		for _, k := range keys {
+			if sig.KeyID != k.ID {
+				continue
+			}
+			v, err := dsse.NewEnvelopeVerifier(k.verifier())
+			if err != nil {
+				return Key{}, nil, fmt.Errorf("receipt: verify: %w", err)
+			}
+			one := *env
+			one.Signatures = []dsse.Signature{sig}
+			if _, err := v.Verify(ctx, &one); err != nil {
+				return k, st, fmt.Errorf("%w (key %s)", ErrBadSignature, k.ID)
+			}
+			return k, st, nil
+		}
+	}
+	return Key{}, st, ErrUnknownKey
+}
+
+// Marshal returns the envelope as stored and served: indented JSON.
+func Marshal(env *Envelope) ([]byte, error) {
+	return json.MarshalIndent(env, "", "  ")
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}
+
+// P256 reports whether pub is an ECDSA P-256 public key.
+func p256(pub crypto.PublicKey) (*ecdsa.PublicKey, bool) {
+	k, ok := pub.(*ecdsa.PublicKey)
+	return k, ok && k.Curve.Params().Name == "P-256"
+}

@@ -1,0 +1,155 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+// Documents returns the latest sealed version of every document in a
+// dossier, ordered by path.
+func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
+		return nil, err
+	}
+	prefix := versionsPrefix(id.Tenant, dossier)
+	keys, err := s.store.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("vault: list documents: %w", err)
+	}
+	// Keys sort by escaped path, then by zero-padded version number, so the
+	// last key of each path's run is its latest version.
+	var latest []string
+	for i, key := range keys {
+		p, ok := chainPath(prefix, key)
+		if !ok {
+			continue
+		}
+		if next := i + 1; next < len(keys) {
+			if q, ok := chainPath(prefix, keys[next]); ok && q == p {
+				continue
+			}
+		}
+		latest = append(latest, key)
+	}
+	versions, err := getAllJSON[Version](ctx, s.store, latest)
+	if err != nil {
+		return nil, fmt.Errorf("vault: list documents: %w", err)
+	}
+	return versions, nil
+}
+
+// Versions returns every sealed version of one document, oldest first.
+func (s *Service) Versions(ctx context.Context, dossier, path string) ([]Version, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
+		return nil, err
+	}
+	keys, err := s.store.List(ctx, chainPrefix(id.Tenant, dossier, path))
+	if err != nil {
+		return nil, fmt.Errorf("vault: list versions: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
+	}
+	versions, err := getAllJSON[Version](ctx, s.store, keys)
+	if err != nil {
+		return nil, fmt.Errorf("vault: list versions: %w", err)
+	}
+	return versions, nil
+}
+
+// Download is an exact version, its receipt and a short-lived URL for its
+// bytes.
+type Download struct {
+	Version  Version   `json:"version"`
+	Download Presigned `json:"download"`
+	Receipt  *Receipt  `json:"-"`
+}
+
+// Download returns a presigned GET for one sealed version of a document
+// (the latest when version is 0) with its receipt, and logs the access.
+func (s *Service) Download(ctx context.Context, dossier, path string, version int) (*Download, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	versions, err := s.Versions(ctx, dossier, path)
+	if err != nil {
+		return nil, err
+	}
+	v := versions[len(versions)-1]
+	if version != 0 {
+		if version < 1 || version > len(versions) {
+			return nil, errorf(CodeNotFound, "document %q has versions 1 to %d, not %d", path, len(versions), version)
+		}
+		v = versions[version-1]
+	}
+	r, err := s.storedReceipt(ctx, id.Tenant, v.ReceiptID)
+	if err != nil {
+		return nil, fmt.Errorf("vault: download: receipt %s: %w", v.ReceiptID, err)
+	}
+	get, err := s.pre.PresignGet(ctx, GetRequest{
+		Key: v.Key, VersionID: v.VersionID, FileName: v.Document.File.Name,
+		ContentType: v.ContentType, TTL: s.cfg.DownloadTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: presign download: %w", err)
+	}
+	s.log.InfoContext(ctx, "access",
+		slog.String("event", "download"),
+		slog.Group("who", "tenant", id.Tenant, "subject", id.Subject, "role", string(id.Role)),
+		slog.Group("what", "dossier", dossier, "path", v.Document.Path, "version", v.Version,
+			"versionId", v.VersionID, "receiptId", v.ReceiptID, "sha256", v.SHA256),
+		slog.Time("when", s.now()),
+		slog.Time("urlExpiresAt", get.ExpiresAt),
+	)
+	return &Download{Version: v, Download: get, Receipt: r}, nil
+}
+
+// Receipt returns a receipt the caller may read.
+func (s *Service) Receipt(ctx context.Context, receiptID string) (*Receipt, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	notFound := errorf(CodeNotFound, "no receipt %q", receiptID)
+	if !receiptIDPattern.MatchString(receiptID) {
+		return nil, notFound
+	}
+	r, err := s.storedReceipt(ctx, id.Tenant, receiptID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !id.CanRead(r.Predicate.Tenant, r.Predicate.Dossier.ID) {
+		return nil, notFound
+	}
+	return r, nil
+}
+
+// chainPath recovers the document path from a version chain entry's key.
+func chainPath(prefix, key string) (path string, ok bool) {
+	rest, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return "", false
+	}
+	escaped, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return "", false
+	}
+	p, err := url.PathUnescape(escaped)
+	return p, err == nil
+}

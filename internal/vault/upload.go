@@ -1,0 +1,353 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/evidencevault/vault/internal/receipt"
+)
+
+// session is an upload in progress, stored at uploadKey until forever:
+// small, and the record of what the uploader declared.
+type session struct {
+	ID        string    `json:"id"`
+	Tenant    string    `json:"tenant"`
+	Dossier   string    `json:"dossier"`
+	Document  Document  `json:"document"`
+	Key       string    `json:"key"`
+	Uploader  Principal `json:"uploader"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Ticket tells a client how to send the bytes of an upload.
+type Ticket struct {
+	UploadID  string    `json:"uploadId"`
+	Dossier   string    `json:"dossier"`
+	Path      string    `json:"path"`
+	Upload    Presigned `json:"upload"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// StartUpload validates a document's metadata for the dossier, records the
+// upload session and returns a presigned PUT bound to the declared length
+// and SHA-256.
+func (s *Service) StartUpload(ctx context.Context, dossier string, doc Document) (Ticket, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return Ticket{}, err
+	}
+	d, err := s.readableDossier(ctx, id, dossier)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if !id.CanWrite() {
+		return Ticket{}, errorf(CodeForbidden, "role %s may not upload", id.Role)
+	}
+	doc.normalize()
+	if fields := append(check(doc), fitsDossier(doc, d)...); fields != nil {
+		return Ticket{}, invalid(fields)
+	}
+	now := s.now()
+	sess := session{
+		ID:        newUploadID(),
+		Tenant:    id.Tenant,
+		Dossier:   d.ID,
+		Document:  doc,
+		Key:       evidenceKey(id.Tenant, d.ID, doc.Path),
+		Uploader:  Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role},
+		CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.UploadTTL),
+	}
+	if err := s.createJSON(ctx, uploadKey(sess.Tenant, sess.ID), sess, nil); err != nil {
+		return Ticket{}, fmt.Errorf("vault: record upload session: %w", err)
+	}
+	put, err := s.pre.PresignPut(ctx, PutRequest{
+		Key:         sess.Key,
+		Size:        doc.File.Size,
+		SHA256:      doc.File.SHA256,
+		ContentType: doc.File.ContentType,
+		Metadata:    map[string]string{uploadIDMeta: sess.ID},
+		TTL:         s.cfg.UploadTTL,
+	})
+	if err != nil {
+		return Ticket{}, fmt.Errorf("vault: presign upload: %w", err)
+	}
+	s.log.InfoContext(ctx, "upload started", "tenant", sess.Tenant, "dossier", sess.Dossier,
+		"upload", sess.ID, "path", doc.Path, "size", doc.File.Size, "subject", id.Subject)
+	return Ticket{UploadID: sess.ID, Dossier: d.ID, Path: doc.Path, Upload: put, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// fitsDossier checks a document against its dossier: sections of the
+// dossier's regulation only, and AI Act documentation only for high-risk AI
+// systems.
+func fitsDossier(doc Document, d Dossier) []FieldError {
+	var fields []FieldError
+	if sec, ok := section(doc.Section); ok {
+		switch reg := sec.Regulation(); {
+		case reg == "AIA" && !d.HighRiskAI:
+			fields = append(fields, FieldError{"/section", sec.ID + " is AI Act documentation, but dossier " + d.ID + " is not a high-risk AI system"})
+		case reg != "AIA" && reg != string(d.Regulation):
+			fields = append(fields, FieldError{"/section", sec.ID + " belongs to the " + reg + ", but dossier " + d.ID + " is under the " + string(d.Regulation)})
+		}
+	}
+	if doc.Kind == KindAIActTechnicalDocumentation && !d.HighRiskAI {
+		fields = append(fields, FieldError{"/kind", "AI Act technical documentation needs a dossier for a high-risk AI system"})
+	}
+	return fields
+}
+
+// Complete seals an upload whose bytes have arrived and returns its receipt.
+// It is idempotent: a retry, or a race with the seal trigger, returns the
+// same receipt.
+func (s *Service) Complete(ctx context.Context, uploadID string) (*Receipt, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.session(ctx, id.Tenant, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if !id.CanRead(sess.Tenant, sess.Dossier) {
+		return nil, errUploadNotFound(uploadID)
+	}
+	if !id.CanWrite() {
+		return nil, errorf(CodeForbidden, "role %s may not complete uploads", id.Role)
+	}
+	if r, err := s.storedReceipt(ctx, sess.Tenant, receiptIDFor(sess.ID)); err == nil || !errors.Is(err, ErrNotFound) {
+		return r, err
+	}
+	info, err := s.uploadedVersion(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal(ctx, sess, info)
+}
+
+// SealObject seals the upload an object version belongs to: the path of the
+// S3 ObjectCreated trigger, so that an upload whose client never calls
+// complete still gets its receipt. Objects outside the evidence prefix are
+// ignored (nil, nil).
+func (s *Service) SealObject(ctx context.Context, key, versionID string) (*Receipt, error) {
+	tenant, _, _, ok := parseEvidenceKey(key)
+	if !ok {
+		return nil, nil
+	}
+	info, err := s.store.Stat(ctx, key, versionID)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal %s@%s: %w", key, versionID, err)
+	}
+	uploadID := info.Metadata[uploadIDMeta]
+	sess, err := s.session(ctx, tenant, uploadID)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal %s@%s: %w", key, versionID, err)
+	}
+	if sess.Key != key {
+		return nil, &Error{Code: CodeIntegrity, Message: "object key does not match its upload session",
+			Err: fmt.Errorf("session %s is for %s, object is %s", sess.ID, sess.Key, key)}
+	}
+	if r, err := s.storedReceipt(ctx, sess.Tenant, receiptIDFor(sess.ID)); err == nil || !errors.Is(err, ErrNotFound) {
+		return r, err
+	}
+	return s.seal(ctx, sess, info)
+}
+
+func (s *Service) session(ctx context.Context, tenant, uploadID string) (session, error) {
+	if !uploadIDPattern.MatchString(uploadID) {
+		return session{}, errUploadNotFound(uploadID)
+	}
+	var sess session
+	err := s.getJSON(ctx, uploadKey(tenant, uploadID), &sess)
+	if errors.Is(err, ErrNotFound) {
+		return session{}, errUploadNotFound(uploadID)
+	}
+	if err != nil {
+		return session{}, fmt.Errorf("vault: read upload session: %w", err)
+	}
+	return sess, nil
+}
+
+func errUploadNotFound(id string) *Error { return errorf(CodeNotFound, "no upload %q", id) }
+
+// uploadedVersion finds the object version a session's PUT created: the
+// newest version of the key carrying the session's upload id.
+func (s *Service) uploadedVersion(ctx context.Context, sess session) (ObjectInfo, error) {
+	versions, err := s.store.Versions(ctx, sess.Key)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("vault: find upload: %w", err)
+	}
+	for _, v := range versions {
+		info, err := s.store.Stat(ctx, sess.Key, v)
+		if errors.Is(err, ErrNotFound) {
+			continue // a delete marker
+		}
+		if err != nil {
+			return ObjectInfo{}, fmt.Errorf("vault: find upload: %w", err)
+		}
+		if info.Metadata[uploadIDMeta] == sess.ID {
+			return info, nil
+		}
+	}
+	if s.now().After(sess.ExpiresAt) {
+		return ObjectInfo{}, errorf(CodeExpired, "upload %s expired at %s before its bytes arrived; start a new upload", sess.ID, sess.ExpiresAt.Format(time.RFC3339))
+	}
+	return ObjectInfo{}, errorf(CodeNotUploaded, "upload %s has no bytes yet: PUT the file to the upload URL first", sess.ID)
+}
+
+// seal verifies the stored bytes against the declaration, takes the next
+// place in the document's version chain, locks the version and writes the
+// signed receipt. Each step is idempotent, so a crash anywhere is repaired
+// by the next attempt.
+func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Receipt, error) {
+	declared := sess.Document.File
+	switch {
+	case info.SHA256 == "":
+		return nil, &Error{Code: CodeIntegrity, Message: "storage holds no SHA-256 for the uploaded object",
+			Err: fmt.Errorf("%s@%s", info.Key, info.VersionID)}
+	case info.SHA256 != declared.SHA256:
+		return nil, errorf(CodeIntegrity, "stored object's SHA-256 %s differs from the declared %s", info.SHA256, declared.SHA256)
+	case info.Size != declared.Size:
+		return nil, errorf(CodeIntegrity, "stored object is %d bytes, %d were declared", info.Size, declared.Size)
+	}
+	if err := s.publishKey(ctx); err != nil {
+		return nil, err
+	}
+	var d Dossier
+	if err := s.getJSON(ctx, dossierKey(sess.Tenant, sess.Dossier), &d); err != nil {
+		return nil, fmt.Errorf("vault: seal: read dossier: %w", err)
+	}
+	v, err := s.claimVersion(ctx, sess, d, info)
+	if err != nil {
+		return nil, err
+	}
+	if info.LockMode == "" || info.RetainUntil.Before(v.Retention.RetainUntil) {
+		if err := s.store.Retain(ctx, info.Key, info.VersionID, Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}); err != nil {
+			return nil, fmt.Errorf("vault: seal: lock version: %w", err)
+		}
+	}
+	st, err := statementFor(s.cfg.Bucket, d, v)
+	if err != nil {
+		return nil, err
+	}
+	env, err := receipt.Sign(ctx, s.signer, st)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: %w", err)
+	}
+	data, err := receipt.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: %w", err)
+	}
+	lock := &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}
+	switch err := s.store.Create(ctx, receiptKey(sess.Tenant, v.ReceiptID), data, lock); {
+	case errors.Is(err, ErrExists):
+		return s.storedReceipt(ctx, sess.Tenant, v.ReceiptID) // another sealer won; its receipt stands
+	case err != nil:
+		return nil, fmt.Errorf("vault: seal: store receipt: %w", err)
+	}
+	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier, "upload", sess.ID,
+		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256)
+	return OpenReceipt(data)
+}
+
+// maxChainRetries bounds how often a sealer retries after losing the race
+// for the next version number to another sealer of the same document.
+const maxChainRetries = 50
+
+// claimVersion returns the session's entry in the document's version chain,
+// creating it as the next version if an earlier attempt has not already.
+// The conditional create of entry n+1 lets exactly one sealer take each
+// number; a loser re-reads the chain and tries n+2.
+func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, info ObjectInfo) (Version, error) {
+	prefix := chainPrefix(sess.Tenant, sess.Dossier, sess.Document.Path)
+	for range maxChainRetries {
+		keys, err := s.store.List(ctx, prefix)
+		if err != nil {
+			return Version{}, fmt.Errorf("vault: seal: read version chain: %w", err)
+		}
+		// Only entries sealed after the session began can be the
+		// session's own; the minute allows for clock skew between sealers.
+		var latest *Version
+		for i := len(keys) - 1; i >= 0; i-- {
+			var v Version
+			if err := s.getJSON(ctx, keys[i], &v); err != nil {
+				return Version{}, fmt.Errorf("vault: seal: read version chain: %w", err)
+			}
+			if v.UploadID == sess.ID {
+				return v, nil
+			}
+			if latest == nil {
+				latest = &v
+			}
+			if v.SealedAt.Before(sess.CreatedAt.Add(-time.Minute)) {
+				break
+			}
+		}
+		now := s.now()
+		received := info.LastModified.UTC()
+		v := Version{
+			Version:     1,
+			Dossier:     sess.Dossier,
+			Document:    sess.Document,
+			UploadID:    sess.ID,
+			ReceiptID:   receiptIDFor(sess.ID),
+			Key:         info.Key,
+			VersionID:   info.VersionID,
+			Size:        info.Size,
+			SHA256:      info.SHA256,
+			ContentType: info.ContentType,
+			ReceivedAt:  received,
+			SealedAt:    now,
+			Uploader:    sess.Uploader,
+			Retention:   Retention{Mode: s.cfg.LockMode, RetainUntil: received.AddDate(d.RetentionYears, 0, 0)},
+		}
+		if latest != nil {
+			v.Version = latest.Version + 1
+			v.Supersedes = latest.ref()
+		}
+		key := fmt.Sprintf("%s%010d.json", prefix, v.Version)
+		err = s.createJSON(ctx, key, v, &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil})
+		if err == nil {
+			return v, nil
+		}
+		if !errors.Is(err, ErrExists) {
+			return Version{}, fmt.Errorf("vault: seal: append version: %w", err)
+		}
+	}
+	return Version{}, fmt.Errorf("vault: seal: version chain of %s stayed contended after %d attempts", sess.Document.Path, maxChainRetries)
+}
+
+func (s *Service) storedReceipt(ctx context.Context, tenant, id string) (*Receipt, error) {
+	data, err := s.store.Get(ctx, receiptKey(tenant, id))
+	if err != nil {
+		return nil, err
+	}
+	r, err := OpenReceipt(data)
+	if err != nil {
+		return nil, fmt.Errorf("vault: stored receipt %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// publishKey stores the signer's public key under keys/ before the first
+// receipt it signs, so that every receipt's key can be found for as long as
+// the receipt is kept. Keys are never removed: rotation adds one.
+func (s *Service) publishKey(ctx context.Context) error {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	if s.published {
+		return nil
+	}
+	key, err := receipt.NewKey(s.signer.Public())
+	if err != nil {
+		return fmt.Errorf("vault: publish key: %w", err)
+	}
+	lock := &Lock{Mode: s.cfg.LockMode, Until: s.now().AddDate(RetentionYearsImplantable+1, 0, 0)}
+	if err := s.store.Create(ctx, publicKeyKey(key.ID), key.PEM(), lock); err != nil && !errors.Is(err, ErrExists) {
+		return fmt.Errorf("vault: publish key: %w", err)
+	}
+	s.published = true
+	return nil
+}

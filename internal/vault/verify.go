@@ -1,0 +1,201 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/evidencevault/vault/internal/receipt"
+)
+
+// PublicKey is a receipt-signing key as GET /v1/keys serves it.
+type PublicKey struct {
+	KeyID     string `json:"keyId"`
+	Algorithm string `json:"algorithm"`
+	PEM       string `json:"publicKey"`
+	Current   bool   `json:"current"`
+}
+
+// Keys returns every key that has signed receipts in this vault, the
+// current signer's among them. Earlier keys stay listed for as long as
+// their receipts are kept.
+func (s *Service) Keys(ctx context.Context) ([]PublicKey, error) {
+	if err := s.publishKey(ctx); err != nil {
+		return nil, err
+	}
+	keys, err := s.knownKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current, err := receipt.KeyID(s.signer.Public())
+	if err != nil {
+		return nil, fmt.Errorf("vault: keys: %w", err)
+	}
+	out := make([]PublicKey, len(keys))
+	for i, k := range keys {
+		out[i] = PublicKey{KeyID: k.ID, Algorithm: receipt.Algorithm, PEM: string(k.PEM()), Current: k.ID == current}
+	}
+	return out, nil
+}
+
+func (s *Service) knownKeys(ctx context.Context) ([]receipt.Key, error) {
+	names, err := s.store.List(ctx, keysPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("vault: keys: %w", err)
+	}
+	var keys []receipt.Key
+	for _, name := range names {
+		data, err := s.store.Get(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("vault: keys: %w", err)
+		}
+		k, err := receipt.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("vault: keys: %s: %w", name, err)
+		}
+		if name != publicKeyKey(k.ID) {
+			return nil, fmt.Errorf("vault: keys: %s holds key %s", name, k.ID)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// Check is one named verification step.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	// Skipped is set when the check could not be made; Passed is then false.
+	Skipped bool   `json:"skipped,omitempty"`
+	Detail  string `json:"detail"`
+}
+
+// Verification is the answer to POST /v1/verify: every check, named.
+type Verification struct {
+	Valid     bool    `json:"valid"`
+	ReceiptID string  `json:"receiptId,omitempty"`
+	KeyID     string  `json:"keyId,omitempty"`
+	Checks    []Check `json:"checks"`
+}
+
+// Check names, in the order they run.
+const (
+	CheckFormat    = "format"
+	CheckKeyKnown  = "key_known"
+	CheckSignature = "signature"
+	CheckFile      = "file_digest"
+	CheckDigest    = "digest"
+	CheckLocked    = "version_locked"
+)
+
+// Verify checks a presented receipt: its format, that a key of this vault
+// signed it and the signature holds, that a given file digest is the one it
+// names, and that the stored version is still there, with that digest, and
+// locked at least as long as the receipt says. sha256 is optional (hex).
+func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Verification, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sha256 != "" && !sha256Pattern.MatchString(strings.ToLower(sha256)) {
+		return nil, invalid([]FieldError{{Pointer: "/sha256", Detail: "must be a SHA-256 as 64 hexadecimal characters"}})
+	}
+	sha256 = strings.ToLower(sha256)
+	out := &Verification{}
+	add := func(name string, passed bool, detail string) {
+		out.Checks = append(out.Checks, Check{Name: name, Passed: passed, Detail: detail})
+	}
+	skip := func(detail string, names ...string) {
+		for _, n := range names {
+			out.Checks = append(out.Checks, Check{Name: n, Skipped: true, Detail: detail})
+		}
+	}
+
+	r, err := OpenReceipt(data)
+	if err != nil {
+		add(CheckFormat, false, err.Error())
+		skip("the receipt could not be read", CheckKeyKnown, CheckSignature, CheckDigest, CheckLocked)
+		return out, nil
+	}
+	add(CheckFormat, true, "DSSE envelope holding an in-toto Statement v1 with a "+PredicateType+" predicate")
+	out.ReceiptID = r.Predicate.ReceiptID
+
+	keys, err := s.knownKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, _, err := receipt.Verify(ctx, r.Envelope, keys)
+	switch {
+	case errors.Is(err, receipt.ErrUnknownKey):
+		add(CheckKeyKnown, false, "no signature is by a key this vault has published (GET /v1/keys)")
+		skip("no known key to check the signature with", CheckSignature)
+	case err != nil:
+		add(CheckKeyKnown, true, "signed by key "+key.ID)
+		add(CheckSignature, false, "the signature does not match the receipt's content: it was altered or forged")
+	default:
+		out.KeyID = key.ID
+		add(CheckKeyKnown, true, "signed by key "+key.ID)
+		add(CheckSignature, true, "ECDSA P-256 SHA-256 signature over the DSSE envelope holds")
+	}
+	signed := err == nil
+
+	digest := r.Subject.Digest["sha256"]
+	if sha256 != "" {
+		if sha256 == digest {
+			add(CheckFile, true, "the given SHA-256 is the one the receipt names")
+		} else {
+			add(CheckFile, false, fmt.Sprintf("the given SHA-256 %s differs from the receipt's %s", sha256, digest))
+		}
+	}
+
+	p := r.Predicate
+	switch {
+	case !signed:
+		skip("storage is consulted only for receipts whose signature holds", CheckDigest, CheckLocked)
+	case !id.CanRead(p.Tenant, p.Dossier.ID):
+		skip("the receipt's dossier is not readable with this identity", CheckDigest, CheckLocked)
+	case p.Storage.Bucket != s.cfg.Bucket:
+		skip(fmt.Sprintf("the receipt names bucket %s; this vault keeps %s", p.Storage.Bucket, s.cfg.Bucket), CheckDigest, CheckLocked)
+	default:
+		s.checkStored(ctx, r, add)
+	}
+
+	out.Valid = true
+	for _, c := range out.Checks {
+		out.Valid = out.Valid && c.Passed
+	}
+	return out, nil
+}
+
+// checkStored compares a receipt with the version it names in storage.
+func (s *Service) checkStored(ctx context.Context, r *Receipt, add func(string, bool, string)) {
+	p := r.Predicate
+	info, err := s.store.Stat(ctx, p.Storage.Key, p.Storage.VersionID)
+	if err != nil {
+		detail := "version " + p.Storage.VersionID + " of the document is no longer stored"
+		if !errors.Is(err, ErrNotFound) {
+			s.log.ErrorContext(ctx, "verify: stat version", "err", err)
+			detail = "storage could not be read; try again"
+		}
+		add(CheckDigest, false, detail)
+		add(CheckLocked, false, detail)
+		return
+	}
+	want := r.Subject.Digest["sha256"]
+	if info.SHA256 == want && info.Size == p.Storage.Size {
+		add(CheckDigest, true, "the stored version's storage-verified SHA-256 is the receipt's")
+	} else {
+		add(CheckDigest, false, fmt.Sprintf("the stored version has SHA-256 %q and %d bytes; the receipt says %s and %d", info.SHA256, info.Size, want, p.Storage.Size))
+	}
+	switch {
+	case info.LockMode == "":
+		add(CheckLocked, false, "the stored version carries no Object Lock retention")
+	case info.RetainUntil.Before(p.Retention.RetainUntil):
+		add(CheckLocked, false, fmt.Sprintf("the version is retained until %s, before the receipt's %s", info.RetainUntil.UTC().Format("2006-01-02"), p.Retention.RetainUntil.Format("2006-01-02")))
+	case p.Retention.Mode == Compliance && info.LockMode != Compliance:
+		add(CheckLocked, false, fmt.Sprintf("the version is locked in %s mode; the receipt says %s", info.LockMode, p.Retention.Mode))
+	default:
+		add(CheckLocked, true, fmt.Sprintf("present and locked in %s mode until %s", info.LockMode, info.RetainUntil.UTC().Format("2006-01-02")))
+	}
+}
