@@ -1,0 +1,48 @@
+package config
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/evidencevault/vault/internal/apigw"
+	"github.com/evidencevault/vault/internal/httpapi"
+	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/s3event"
+)
+
+// APIHandler is the api function's Lambda handler: API Gateway events into
+// the same http.Handler the local server runs, with identities from API
+// Gateway's JWT authorizer.
+func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
+	c, err := FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	v, err := New(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	return apigw.Handler(httpapi.New(v.Service, apigw.Authenticator{}, log).Handler()), nil
+}
+
+// SealHandler is the seal function's Lambda handler: S3 ObjectCreated
+// events into the same sealing code complete runs.
+func SealHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.S3Event) error, error) {
+	c, err := FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	v, err := New(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	seal := s3event.Handler(v.Service, c.Bucket, log)
+	return func(ctx context.Context, ev events.S3Event) error {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			ctx = logging.WithRequestID(ctx, lc.AwsRequestID)
+		}
+		return seal(ctx, ev)
+	}, nil
+}

@@ -1,0 +1,176 @@
+// Package testenv gives integration tests the real parts they need: a MinIO
+// server started for the test binary on free ports over a temporary
+// directory, a bucket per test with Object Lock, and the vault assembled the
+// way production assembles it.
+//
+// A test binary that needs MinIO calls Main from TestMain. When MinIO cannot
+// be found or started the binary fails; it never skips.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/minioserver"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/s3store"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// Env is the MinIO a test binary runs against.
+type Env struct {
+	*minioserver.Server
+	// Webhook receives MinIO's bucket notifications for buckets made with
+	// notifications on; tests route it with SetWebhook.
+	webhookURL   string
+	WebhookToken string
+	webhook      atomic.Pointer[http.Handler]
+}
+
+var current *Env
+
+// Main starts MinIO (with its webhook target pointing at a listener of this
+// process), runs the tests and stops MinIO. Use it as
+// func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }.
+func Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "vault-minio-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	env := &Env{WebhookToken: randomHex(16)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: webhook listener:", err)
+		return 1
+	}
+	hook := &http.Server{Handler: http.HandlerFunc(env.serveWebhook), ReadHeaderTimeout: 5 * time.Second}
+	go hook.Serve(l)
+	defer hook.Close()
+	env.webhookURL = "http://" + l.Addr().String() + "/minio-events"
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	srv, err := minioserver.Start(ctx, minioserver.Config{Dir: dir, Env: minioserver.WebhookEnv(env.webhookURL, env.WebhookToken)})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: MinIO is required for these tests and did not start:", err)
+		return 1
+	}
+	defer srv.Stop()
+	env.Server = srv
+	current = env
+	return m.Run()
+}
+
+func (e *Env) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	if h := e.webhook.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	io.Copy(io.Discard, r.Body)
+}
+
+// SetWebhook routes MinIO's event deliveries to h until the test ends.
+func (e *Env) SetWebhook(t testing.TB, h http.Handler) {
+	e.webhook.Store(&h)
+	t.Cleanup(func() { e.webhook.Store(nil) })
+}
+
+// Get returns the running environment; it fails the test when Main did not
+// start one.
+func Get(t testing.TB) *Env {
+	t.Helper()
+	if current == nil {
+		t.Fatal("testenv: no MinIO: call testenv.Main from TestMain")
+	}
+	return current
+}
+
+// S3Config is the client configuration for the root user.
+func (e *Env) S3Config() config.S3 {
+	return config.S3{Endpoint: e.Endpoint, Region: "us-east-1", AccessKey: e.RootUser, SecretKey: e.RootPassword, PathStyle: true}
+}
+
+// Client returns an S3 client for the root user.
+func (e *Env) Client(t testing.TB) *s3.Client {
+	t.Helper()
+	c, err := config.NewS3Client(context.Background(), e.S3Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Bucket creates a fresh bucket with Object Lock and returns a Store on it.
+// With notify, its ObjectCreated events go to the webhook.
+func (e *Env) Bucket(t testing.TB, notify bool) *s3store.Store {
+	t.Helper()
+	name := "t-" + strings.ToLower(randomHex(6))
+	store := s3store.New(e.Client(t), name)
+	opts := s3store.BucketOptions{}
+	if notify {
+		opts.NotifyQueueARN = minioserver.WebhookARN
+	}
+	if err := store.EnsureBucket(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// Signer returns a fresh local signing key.
+func Signer(t testing.TB) *receipt.LocalSigner {
+	t.Helper()
+	pemKey, err := receipt.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := receipt.NewLocalSigner(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Logger returns a JSON logger into the test's log.
+func Logger(t testing.TB) *slog.Logger {
+	return logging.New(testWriter{t}, slog.LevelDebug)
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// Service assembles a vault on a fresh bucket with a fresh key.
+func (e *Env) Service(t testing.TB, cfg vault.Config) (*vault.Service, *s3store.Store) {
+	t.Helper()
+	store := e.Bucket(t, false)
+	cfg.Bucket = store.Bucket()
+	if cfg.Logger == nil {
+		cfg.Logger = Logger(t)
+	}
+	return vault.New(store, store, Signer(t), cfg), store
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
