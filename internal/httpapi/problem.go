@@ -1,0 +1,107 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// ProblemBase prefixes every problem type URI; docs/api.md describes each.
+const ProblemBase = "https://evidencevault.dev/problems/"
+
+// Problem is an RFC 9457 problem detail, with one entry per bad field.
+type Problem struct {
+	Type      string             `json:"type"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail,omitempty"`
+	Instance  string             `json:"instance,omitempty"`
+	RequestID string             `json:"requestId,omitempty"`
+	Errors    []vault.FieldError `json:"errors,omitempty"`
+}
+
+// problemType is how one kind of failure is answered.
+type problemType struct {
+	status int
+	slug   string
+	title  string
+}
+
+// codes maps every vault error code to its answer, in one place.
+var codes = map[vault.Code]problemType{
+	vault.CodeInvalid:         {http.StatusUnprocessableEntity, "invalid-request", "Request fields are invalid"},
+	vault.CodeNotFound:        {http.StatusNotFound, "not-found", "Not found"},
+	vault.CodeConflict:        {http.StatusConflict, "conflict", "Already exists"},
+	vault.CodeForbidden:       {http.StatusForbidden, "forbidden", "Not allowed for this role"},
+	vault.CodeUnauthenticated: {http.StatusUnauthorized, "unauthenticated", "Authentication required"},
+	vault.CodeNotUploaded:     {http.StatusConflict, "not-uploaded", "Upload has no bytes yet"},
+	vault.CodeExpired:         {http.StatusGone, "upload-expired", "Upload expired"},
+	vault.CodeIntegrity:       {http.StatusUnprocessableEntity, "integrity", "Stored bytes differ from the declaration"},
+	vault.CodeInternal:        {http.StatusInternalServerError, "internal", "Internal error"},
+}
+
+// Problems the HTTP layer itself raises, before the service is reached.
+var (
+	malformedJSON    = problemType{http.StatusBadRequest, "malformed-json", "Body is not valid JSON"}
+	unknownFields    = problemType{http.StatusBadRequest, "unknown-fields", "Body has unknown fields"}
+	wrongType        = problemType{http.StatusBadRequest, "wrong-type", "A field has the wrong JSON type"}
+	tooLarge         = problemType{http.StatusRequestEntityTooLarge, "body-too-large", "Body is too large"}
+	unsupportedMedia = problemType{http.StatusUnsupportedMediaType, "unsupported-media-type", "Body must be application/json"}
+	badQuery         = problemType{http.StatusBadRequest, "invalid-query", "Query parameters are invalid"}
+	noRoute          = problemType{http.StatusNotFound, "not-found", "Not found"}
+	wrongMethod      = problemType{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"}
+)
+
+// requestError is a failure of the HTTP layer with its problem type.
+type requestError struct {
+	kind   problemType
+	detail string
+	fields []vault.FieldError
+}
+
+func (e *requestError) Error() string { return "httpapi: " + e.kind.slug + ": " + e.detail }
+
+// writeError answers err as problem+json. Errors without a known code are
+// logged with their cause and answered as an opaque internal error.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var re *requestError
+	var ve *vault.Error
+	p := Problem{Instance: r.URL.Path, RequestID: logging.RequestID(r.Context())}
+	switch {
+	case errors.As(err, &re):
+		p.Type, p.Title, p.Status = ProblemBase+re.kind.slug, re.kind.title, re.kind.status
+		p.Detail, p.Errors = re.detail, re.fields
+	case errors.As(err, &ve) && ve.Code != vault.CodeInternal:
+		kind := codes[ve.Code]
+		p.Type, p.Title, p.Status = ProblemBase+kind.slug, kind.title, kind.status
+		p.Detail, p.Errors = ve.Message, ve.Fields
+		if ve.Err != nil {
+			log.WarnContext(r.Context(), "request refused", "code", string(ve.Code), "err", err)
+		}
+	default:
+		kind := codes[vault.CodeInternal]
+		p.Type, p.Title, p.Status = ProblemBase+kind.slug, kind.title, kind.status
+		p.Detail = "the vault could not complete the request; quote the request id when reporting it"
+		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description=`+strconv.Quote(p.Detail))
+	}
+	writeJSON(w, p.Status, "application/problem+json", p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"title":"Internal error","status":500}`)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
+	w.WriteHeader(status)
+	w.Write(append(data, '\n'))
+}
