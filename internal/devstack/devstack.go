@@ -1,0 +1,270 @@
+// Package devstack runs the whole vault on one machine for `make run`: a
+// real MinIO with its data under a git-ignored folder, the evidence bucket
+// with versioning, Object Lock and a webhook notification, a dev signing
+// key, a dev token issuer, and the same HTTP handler and sealing code the
+// Lambda functions run.
+package devstack
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/httpapi"
+	"github.com/evidencevault/vault/internal/minioserver"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/s3event"
+	"github.com/evidencevault/vault/internal/s3store"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// Options configure the local stack.
+type Options struct {
+	// Dir holds everything the stack keeps between runs (.local).
+	Dir string
+	// Addr is where the API listens, 127.0.0.1:8787 by default.
+	Addr string
+	// MinIOBinary is the minio executable; minioserver.Find() when empty.
+	MinIOBinary string
+	// LockMode for sealed evidence; COMPLIANCE unless development asks.
+	LockMode vault.LockMode
+	// Out receives the banner and walkthrough.
+	Out io.Writer
+	// Log receives the structured logs.
+	Log *slog.Logger
+}
+
+// Dev token settings: the local issuer signs tokens the server verifies
+// exactly as API Gateway's JWT authorizer would verify a real issuer's.
+const (
+	Bucket   = "evidence"
+	Audience = "evidence-vault"
+	tokenTTL = 12 * time.Hour
+	webhook  = "/internal/minio-events"
+)
+
+// Demo identities: an uploader and an auditor of tenant demo, and an
+// uploader of another tenant to show that tenants cannot see each other.
+var (
+	Uploader = vault.Identity{Tenant: "demo", Subject: "alice@demo.example", Role: vault.RoleUploader}
+	Auditor  = vault.Identity{Tenant: "demo", Subject: "auditor@nb0197.example", Role: vault.RoleAuditor, Dossiers: []string{vault.AllDossiers}}
+	Other    = vault.Identity{Tenant: "other", Subject: "mallory@other.example", Role: vault.RoleUploader}
+)
+
+//go:embed walkthrough.sh
+var walkthrough string
+
+// Run starts the stack, writes Dir/env when it is ready, and serves until
+// ctx ends; then it stops everything and removes Dir/env, whose tokens die
+// with the run's token key.
+func Run(ctx context.Context, o Options) error {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8787"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	switch o.LockMode {
+	case "":
+		o.LockMode = vault.Compliance
+	case vault.Compliance, vault.Governance:
+	default:
+		return fmt.Errorf("devstack: lock mode %q: want COMPLIANCE or GOVERNANCE", o.LockMode)
+	}
+	// MinIO wants absolute paths, for its event queue among others.
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	o.Dir = dir
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	user, pass, err := credentials(filepath.Join(o.Dir, "minio-credentials"))
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("devstack: listen on %s (set VAULT_ADDR to use another address): %w", o.Addr, err)
+	}
+	defer l.Close()
+	baseURL := "http://" + l.Addr().String()
+
+	hookToken := randomHex(16)
+	fmt.Fprintf(o.Out, "Starting MinIO (data in %s)...\n", filepath.Join(o.Dir, "minio"))
+	mlog, err := os.OpenFile(filepath.Join(o.Dir, "minio.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	defer mlog.Close()
+	srv, err := minioserver.Start(ctx, minioserver.Config{
+		Binary:       o.MinIOBinary,
+		Dir:          filepath.Join(o.Dir, "minio"),
+		RootUser:     user,
+		RootPassword: pass,
+		Log:          mlog,
+		Env: append(minioserver.WebhookEnv(baseURL+webhook, hookToken),
+			// Events wait on disk while the API is down, and are delivered
+			// on the next run.
+			"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_PRIMARY="+filepath.Join(o.Dir, "minio-events")),
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+
+	s3cfg := config.S3{Endpoint: srv.Endpoint, Region: "us-east-1", AccessKey: user, SecretKey: pass, PathStyle: true}
+	client, err := config.NewS3Client(ctx, s3cfg)
+	if err != nil {
+		return err
+	}
+	if err := s3store.New(client, Bucket).EnsureBucket(ctx, s3store.BucketOptions{NotifyQueueARN: minioserver.WebhookARN}); err != nil {
+		return err
+	}
+	signingKey, err := loadOrCreateKey(filepath.Join(o.Dir, "signing-key.pem"))
+	if err != nil {
+		return err
+	}
+	v, err := config.New(ctx, config.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg}, o.Log)
+	if err != nil {
+		return err
+	}
+
+	tokenKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("devstack: token key: %w", err)
+	}
+	issuer := baseURL + "/dev-issuer"
+	api := httpapi.New(v.Service, httpapi.JWT{Key: &tokenKey.PublicKey, Issuer: issuer, Audience: Audience}, o.Log)
+	mux := http.NewServeMux()
+	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
+	mux.Handle("/", api.Handler())
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(l) }()
+
+	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
+	now := time.Now()
+	for name, id := range map[string]vault.Identity{"VAULT_UPLOADER_TOKEN": Uploader, "VAULT_AUDITOR_TOKEN": Auditor, "VAULT_OTHER_TOKEN": Other} {
+		if env[name], err = httpapi.IssueToken(tokenKey, issuer, Audience, id, tokenTTL, now); err != nil {
+			return err
+		}
+	}
+	envFile := filepath.Join(o.Dir, "env")
+	if err := writeEnv(envFile, env); err != nil {
+		return err
+	}
+	defer os.Remove(envFile)
+	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
+		return err
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("devstack: api server: %w", err)
+	case <-srv.Exited():
+		return errors.New("devstack: MinIO exited; see " + filepath.Join(o.Dir, "minio.log"))
+	}
+	fmt.Fprintln(o.Out, "\nStopping: API, then MinIO. The data stays in "+o.Dir+" for the next run.")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return server.Shutdown(shutdown)
+}
+
+// credentials returns MinIO's root credentials, made on the first run and
+// kept, since MinIO encrypts its own configuration with them.
+func credentials(path string) (user, pass string, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		user, pass = "vault-dev", randomHex(20)
+		return user, pass, os.WriteFile(path, []byte(user+"\n"+pass+"\n"), 0o600)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("devstack: %w", err)
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 {
+		return "", "", fmt.Errorf("devstack: %s: want a user and a password", path)
+	}
+	return fields[0], fields[1], nil
+}
+
+// loadOrCreateKey keeps the dev signing key between runs, so that earlier
+// receipts keep verifying with the current key too.
+func loadOrCreateKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return data, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	if data, err = receipt.GenerateKey(); err != nil {
+		return nil, err
+	}
+	return data, os.WriteFile(path, data, 0o600)
+}
+
+// writeEnv writes the stack's coordinates in shell syntax, atomically, so
+// that a reader never sees half a file.
+func writeEnv(path string, env map[string]string) error {
+	var b strings.Builder
+	for _, k := range []string{"VAULT_URL", "VAULT_UPLOADER_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_BUCKET", "VAULT_S3_ENDPOINT"} {
+		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+var bannerTemplate = template.Must(template.New("banner").Parse(`
+Evidence Vault is running.
+
+  API            {{.url}}
+  Signing key    {{.keyID}} (ECDSA P-256)
+  Object Lock    {{.lock}} mode
+  Tokens         in .local/env, valid 12 hours:
+    VAULT_UPLOADER_TOKEN  alice@demo.example, uploader, tenant demo
+    VAULT_AUDITOR_TOKEN   auditor@nb0197.example, auditor, tenant demo (read-only)
+    VAULT_OTHER_TOKEN     mallory@other.example, uploader, tenant other
+
+Walkthrough: paste into another shell in this folder (needs curl and jq).
+
+{{.walkthrough}}
+Press Ctrl-C to stop.
+`))
+
+func banner(w io.Writer, env map[string]string, signer receipt.Signer, mode vault.LockMode) error {
+	keyID, err := receipt.KeyID(signer.Public())
+	if err != nil {
+		return err
+	}
+	return bannerTemplate.Execute(w, map[string]string{
+		"url": env["VAULT_URL"], "keyID": keyID, "lock": string(mode), "walkthrough": walkthrough,
+	})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
