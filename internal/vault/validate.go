@@ -257,8 +257,8 @@ func checkSegment(s string) error {
 		return fmt.Errorf("must not be . or .., paths may not leave their folder")
 	case len(s) > MaxSegmentBytes:
 		return fmt.Errorf("must be at most %d bytes long", MaxSegmentBytes)
-	case strings.ContainsAny(s, `\:*?"<>|`):
-		return fmt.Errorf(`must not contain any of \ : * ? " < > |`)
+	case strings.ContainsAny(s, `/\:*?"<>|`):
+		return fmt.Errorf(`must not contain any of / \ : * ? " < > |`)
 	case strings.HasSuffix(s, ".") || strings.HasSuffix(s, " "):
 		return fmt.Errorf("must not end with a dot or a space")
 	case windowsReserved.MatchString(s):
@@ -310,11 +310,16 @@ func invisible(r rune) bool {
 // set 82, and a check character pair, 25 characters at most (GS1 General
 // Specifications 3.6.13 and 7.9.5).
 func CheckBasicUDIDI(id string) error {
-	switch {
-	case len(id) < 8:
+	switch n := utf8.RuneCountInString(id); {
+	case n < 8:
 		return fmt.Errorf("is too short for a GS1 Basic UDI-DI (Global Model Number): at least 8 characters")
-	case len(id) > 25:
+	case n > 25:
 		return fmt.Errorf("is too long for a GS1 Basic UDI-DI (Global Model Number): at most 25 characters")
+	}
+	for i, r := range []rune(id) {
+		if r > 0x7f || strings.IndexByte(cset82, byte(r)) < 0 {
+			return fmt.Errorf("character %d (%q) is not in GS1's character set 82", i+1, r)
+		}
 	}
 	for i := range 5 {
 		if id[i] < '0' || id[i] > '9' {
@@ -322,11 +327,6 @@ func CheckBasicUDIDI(id string) error {
 		}
 	}
 	body, pair := id[:len(id)-2], id[len(id)-2:]
-	for i := 0; i < len(body); i++ {
-		if strings.IndexByte(cset82, body[i]) < 0 {
-			return fmt.Errorf("character %d (%q) is not in GS1's character set 82", i+1, body[i])
-		}
-	}
 	for i := 0; i < 2; i++ {
 		if strings.IndexByte(cset32, pair[i]) < 0 {
 			return fmt.Errorf("check character %d (%q) is not in GS1's character set 32", len(body)+i+1, pair[i])

@@ -1,0 +1,597 @@
+package vault_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/s3store"
+	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+var (
+	alice   = vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleUploader}
+	bob     = vault.Identity{Tenant: "acme", Subject: "bob@acme.example", Role: vault.RoleAdmin}
+	mallory = vault.Identity{Tenant: "evil", Subject: "mallory@evil.example", Role: vault.RoleUploader}
+)
+
+func as(id vault.Identity) context.Context { return vault.NewContext(context.Background(), id) }
+
+func yes() *bool { b := true; return &b }
+func no() *bool  { b := false; return &b }
+
+func dossierInput(udi string, implantable bool) vault.DossierInput {
+	return vault.DossierInput{Name: "Device " + udi, BasicUDIDI: udi, Regulation: vault.MDR, RiskClass: "IIb",
+		Implantable: map[bool]*bool{true: yes(), false: no()}[implantable], HighRiskAI: yes(), NotifiedBody: "0197"}
+}
+
+// Basic UDI-DIs with valid check characters.
+const (
+	udiA = "1987654Ad4X4bL5ttr2310c2K"
+	udiB = "12345ANJ"
+)
+
+func document(path string, body []byte) vault.Document {
+	sum := sha256.Sum256(body)
+	return vault.Document{
+		Path: path, Title: "Report " + path, Kind: vault.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
+		Language: "en", EffectiveDate: "2026-11-01", Standards: []string{"IEC 62304:2006+A1:2015"}, Author: "QA",
+		File: vault.File{Name: path[strings.LastIndex(path, "/")+1:], Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"},
+	}
+}
+
+// put sends body to a ticket's presigned URL, as a client would.
+func put(t *testing.T, tk vault.Ticket, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(tk.Upload.Method, tk.Upload.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range tk.Upload.Headers {
+		if k != "Content-Length" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("presigned PUT: got %d: %s", resp.StatusCode, msg)
+	}
+}
+
+type fixture struct {
+	svc     *vault.Service
+	store   *s3store.Store
+	dossier vault.Dossier
+}
+
+func setup(t *testing.T, cfg vault.Config) fixture {
+	t.Helper()
+	svc, store := testenv.Get(t).Service(t, cfg)
+	d, err := svc.CreateDossier(as(alice), dossierInput(udiA, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{svc, store, d}
+}
+
+// sealed uploads body at path and completes it.
+func (f fixture) sealed(t *testing.T, path string, body []byte) *vault.Receipt {
+	t.Helper()
+	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document(path, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, tk, body)
+	r, err := f.svc.Complete(as(alice), tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func code(err error) vault.Code {
+	if err == nil {
+		return ""
+	}
+	return vault.ErrorCode(err)
+}
+
+func TestSealIssuesLockedSignedReceipt(t *testing.T) {
+	f := setup(t, vault.Config{})
+	body := []byte("usability validation summary\n")
+	before := time.Now().UTC().Add(-time.Second)
+	r := f.sealed(t, "usability/summary.txt", body)
+	p := r.Predicate
+	doc := document("usability/summary.txt", body)
+
+	if r.Subject.Name != doc.Path || r.Subject.Digest["sha256"] != doc.File.SHA256 {
+		t.Errorf("got subject %+v, want %s with the file's sha256", r.Subject, doc.Path)
+	}
+	if p.Tenant != "acme" || p.Dossier.ID != f.dossier.ID || p.Dossier.BasicUDIDI != udiA || p.Version != 1 || p.Supersedes != nil {
+		t.Errorf("got predicate %+v", p)
+	}
+	if p.Uploader != (vault.Principal{Tenant: "acme", Subject: alice.Subject, Role: vault.RoleUploader}) {
+		t.Errorf("got uploader %+v", p.Uploader)
+	}
+	if p.Storage.Bucket != f.store.Bucket() || p.Storage.Size != int64(len(body)) || p.Storage.ContentType != "text/plain" || p.Storage.VersionID == "" {
+		t.Errorf("got storage %+v", p.Storage)
+	}
+	if p.ReceivedAt.Before(before) || p.ReceivedAt.Location() != time.UTC {
+		t.Errorf("got receivedAt %v, want a UTC time after %v", p.ReceivedAt, before)
+	}
+	wantUntil := p.ReceivedAt.AddDate(vault.RetentionYears, 0, 0)
+	if p.Retention.Mode != vault.Compliance || !p.Retention.RetainUntil.Equal(wantUntil) {
+		t.Errorf("got retention %+v, want COMPLIANCE until %v", p.Retention, wantUntil)
+	}
+	info, err := f.store.Stat(context.Background(), p.Storage.Key, p.Storage.VersionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.LockMode != vault.Compliance || info.RetainUntil.Before(wantUntil) {
+		t.Errorf("stored version locked %s until %v, want COMPLIANCE until %v", info.LockMode, info.RetainUntil, wantUntil)
+	}
+	// The receipt object itself is locked as long as the evidence.
+	ids, _ := f.store.Versions(context.Background(), "vault/acme/receipts/"+p.ReceiptID+".json")
+	rinfo, err := f.store.Stat(context.Background(), "vault/acme/receipts/"+p.ReceiptID+".json", ids[0])
+	if err != nil || rinfo.LockMode != vault.Compliance || rinfo.RetainUntil.Before(wantUntil) {
+		t.Errorf("receipt object lock: got %s until %v (%v)", rinfo.LockMode, rinfo.RetainUntil, err)
+	}
+
+	data, _ := receipt.Marshal(r.Envelope)
+	v, err := f.svc.Verify(as(alice), data, doc.File.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Valid {
+		t.Errorf("fresh receipt does not verify: %+v", v.Checks)
+	}
+}
+
+func TestImplantableRetention(t *testing.T) {
+	svc, _ := testenv.Get(t).Service(t, vault.Config{})
+	in := dossierInput(udiB, true)
+	d, err := svc.CreateDossier(as(alice), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RetentionYears != 15 {
+		t.Errorf("got %d retention years, want 15 for an implantable", d.RetentionYears)
+	}
+	f := fixture{svc: svc, dossier: d}
+	r := f.sealed(t, "implant/biocompat.txt", []byte("ISO 10993-1 evaluation"))
+	if got, want := r.Predicate.Retention.RetainUntil, r.Predicate.ReceivedAt.AddDate(15, 0, 0); !got.Equal(want) {
+		t.Errorf("got retain until %v, want %v", got, want)
+	}
+}
+
+func TestCompleteIsIdempotent(t *testing.T) {
+	f := setup(t, vault.Config{})
+	body := []byte("first")
+	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document("a/b.txt", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, tk, body)
+
+	// Complete from several clients and the seal trigger at once: one
+	// receipt, one version, byte for byte the same answer.
+	const n = 8
+	receipts := make([]*vault.Receipt, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if i%2 == 0 {
+				receipts[i], errs[i] = f.svc.Complete(as(alice), tk.UploadID)
+			} else {
+				receipts[i], errs[i] = f.svc.SealObject(context.Background(), "evidence/acme/"+f.dossier.ID+"/a/b.txt", versionOf(t, f, "evidence/acme/"+f.dossier.ID+"/a/b.txt"))
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("sealer %d: %v", i, errs[i])
+		}
+		if receipts[i].Envelope.Signatures[0].Sig != receipts[0].Envelope.Signatures[0].Sig {
+			t.Errorf("sealer %d got another receipt", i)
+		}
+	}
+	versions, err := f.svc.Versions(as(alice), f.dossier.ID, "a/b.txt")
+	if err != nil || len(versions) != 1 {
+		t.Fatalf("got %d versions (%v), want 1", len(versions), err)
+	}
+	again, err := f.svc.Complete(as(alice), tk.UploadID)
+	if err != nil || again.Envelope.Signatures[0].Sig != receipts[0].Envelope.Signatures[0].Sig {
+		t.Errorf("retry: got another receipt (%v)", err)
+	}
+}
+
+func versionOf(t *testing.T, f fixture, key string) string {
+	t.Helper()
+	ids, err := f.store.Versions(context.Background(), key)
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("versions of %s: %v %v", key, ids, err)
+	}
+	return ids[0]
+}
+
+func TestVersionsChainInSealOrder(t *testing.T) {
+	f := setup(t, vault.Config{})
+	var prev *vault.Receipt
+	for i := 1; i <= 3; i++ {
+		r := f.sealed(t, "risk/fmea.txt", []byte(fmt.Sprintf("FMEA revision %d", i)))
+		if r.Predicate.Version != i {
+			t.Errorf("got version %d, want %d", r.Predicate.Version, i)
+		}
+		if prev == nil && r.Predicate.Supersedes != nil {
+			t.Errorf("first version supersedes %+v", r.Predicate.Supersedes)
+		}
+		if prev != nil {
+			want := vault.VersionRef{Version: i - 1, ReceiptID: prev.Predicate.ReceiptID, SHA256: prev.Subject.Digest["sha256"], VersionID: prev.Predicate.Storage.VersionID}
+			if r.Predicate.Supersedes == nil || *r.Predicate.Supersedes != want {
+				t.Errorf("version %d supersedes %+v, want %+v", i, r.Predicate.Supersedes, want)
+			}
+		}
+		prev = r
+	}
+	f.sealed(t, "design/spec.txt", []byte("spec"))
+	docs, err := f.svc.Documents(as(alice), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || docs[0].Document.Path != "design/spec.txt" || docs[1].Document.Path != "risk/fmea.txt" || docs[1].Version != 3 {
+		t.Errorf("got documents %v, want design/spec.txt v1 and risk/fmea.txt v3", summary(docs))
+	}
+	versions, err := f.svc.Versions(as(alice), f.dossier.ID, "risk/fmea.txt")
+	if err != nil || len(versions) != 3 {
+		t.Fatalf("got %d versions (%v)", len(versions), err)
+	}
+	for i, v := range versions {
+		if v.Version != i+1 || v.ReceiptID == "" {
+			t.Errorf("versions[%d] = %+v", i, v)
+		}
+	}
+}
+
+func summary(vs []vault.Version) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, fmt.Sprintf("%s v%d", v.Document.Path, v.Version))
+	}
+	return out
+}
+
+func TestConcurrentVersionsOfOneDocument(t *testing.T) {
+	f := setup(t, vault.Config{})
+	const n = 6
+	tickets := make([]vault.Ticket, n)
+	for i := range n {
+		body := []byte(fmt.Sprintf("clinical data set, batch %d", i))
+		tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document("clinical/data.txt", body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(t, tk, body)
+		tickets[i] = tk
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = f.svc.Complete(as(alice), tickets[i].UploadID) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("complete %d: %v", i, err)
+		}
+	}
+	versions, err := f.svc.Versions(as(alice), f.dossier.ID, "clinical/data.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions) != n {
+		t.Fatalf("got %d versions, want %d", len(versions), n)
+	}
+	uploads := map[string]bool{}
+	for i, v := range versions {
+		uploads[v.UploadID] = true
+		if v.Version != i+1 {
+			t.Errorf("versions[%d] is version %d", i, v.Version)
+		}
+		if i > 0 && (v.Supersedes == nil || v.Supersedes.ReceiptID != versions[i-1].ReceiptID) {
+			t.Errorf("version %d supersedes %+v, want receipt %s", v.Version, v.Supersedes, versions[i-1].ReceiptID)
+		}
+	}
+	if len(uploads) != n {
+		t.Errorf("got %d distinct uploads in the chain, want %d", len(uploads), n)
+	}
+}
+
+func TestCompleteBeforeBytesArrive(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	f := setup(t, vault.Config{Now: clock})
+	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document("late.txt", []byte("late")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Complete(as(alice), tk.UploadID); code(err) != vault.CodeNotUploaded {
+		t.Errorf("complete before PUT: got %v, want %s", err, vault.CodeNotUploaded)
+	}
+	now = now.Add(16 * time.Minute)
+	if _, err := f.svc.Complete(as(alice), tk.UploadID); code(err) != vault.CodeExpired {
+		t.Errorf("complete after expiry: got %v, want %s", err, vault.CodeExpired)
+	}
+	if keys, _ := f.store.List(context.Background(), "vault/acme/receipts/"); len(keys) != 0 {
+		t.Errorf("failed completes left receipts: %v", keys)
+	}
+}
+
+func TestTenantsCannotSeeEachOther(t *testing.T) {
+	f := setup(t, vault.Config{})
+	r := f.sealed(t, "secret/plan.txt", []byte("acme's plan"))
+	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document("secret/next.txt", []byte("next")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := as(mallory)
+	checks := map[string]error{}
+	_, checks["dossier"] = f.svc.Dossier(evil, f.dossier.ID)
+	_, checks["documents"] = f.svc.Documents(evil, f.dossier.ID)
+	_, checks["versions"] = f.svc.Versions(evil, f.dossier.ID, "secret/plan.txt")
+	_, checks["download"] = f.svc.Download(evil, f.dossier.ID, "secret/plan.txt", 0)
+	_, checks["receipt"] = f.svc.Receipt(evil, r.Predicate.ReceiptID)
+	_, checks["complete"] = f.svc.Complete(evil, tk.UploadID)
+	_, checks["upload"] = f.svc.StartUpload(evil, f.dossier.ID, document("x.txt", []byte("x")))
+	for what, err := range checks {
+		if code(err) != vault.CodeNotFound {
+			t.Errorf("%s across tenants: got %v, want %s", what, err, vault.CodeNotFound)
+		}
+	}
+	if ds, err := f.svc.ListDossiers(evil); err != nil || len(ds) != 0 {
+		t.Errorf("list across tenants: got %v, %v", ds, err)
+	}
+	// Verifying acme's receipt as another tenant checks the signature but
+	// does not reveal whether the version is still stored.
+	data, _ := receipt.Marshal(r.Envelope)
+	v, err := f.svc.Verify(evil, data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range v.Checks {
+		if (c.Name == vault.CheckDigest || c.Name == vault.CheckLocked) && !c.Skipped {
+			t.Errorf("check %s ran for another tenant: %+v", c.Name, c)
+		}
+	}
+}
+
+func TestAuditorsReadOnlyWhatTheyAreGranted(t *testing.T) {
+	f := setup(t, vault.Config{})
+	other, err := f.svc.CreateDossier(as(bob), dossierInput(udiB, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sealed(t, "a.txt", []byte("a"))
+	auditor := as(vault.Identity{Tenant: "acme", Subject: "auditor@nb.example", Role: vault.RoleAuditor, Dossiers: []string{f.dossier.ID}})
+
+	ds, err := f.svc.ListDossiers(auditor)
+	if err != nil || len(ds) != 1 || ds[0].ID != f.dossier.ID {
+		t.Errorf("auditor lists %v (%v), want only %s", ds, err, f.dossier.ID)
+	}
+	if _, err := f.svc.Download(auditor, f.dossier.ID, "a.txt", 1); err != nil {
+		t.Errorf("auditor download of a granted dossier: %v", err)
+	}
+	if _, err := f.svc.Dossier(auditor, other.ID); code(err) != vault.CodeNotFound {
+		t.Errorf("ungranted dossier: got %v, want not found", err)
+	}
+	if _, err := f.svc.StartUpload(auditor, f.dossier.ID, document("b.txt", []byte("b"))); code(err) != vault.CodeForbidden {
+		t.Errorf("auditor upload: got %v, want forbidden", err)
+	}
+	if _, err := f.svc.CreateDossier(auditor, dossierInput("12345678901234567890123NT", false)); code(err) != vault.CodeForbidden {
+		t.Errorf("auditor creates a dossier: got %v, want forbidden", err)
+	}
+}
+
+func TestDossierPerBasicUDIDI(t *testing.T) {
+	f := setup(t, vault.Config{})
+	_, err := f.svc.CreateDossier(as(bob), dossierInput(udiA, false))
+	var ve *vault.Error
+	if !errors.As(err, &ve) || ve.Code != vault.CodeConflict || !strings.Contains(ve.Message, f.dossier.ID) {
+		t.Errorf("second dossier for one device: got %v, want a conflict naming %s", err, f.dossier.ID)
+	}
+	// Another tenant may hold the same device model.
+	if _, err := f.svc.CreateDossier(as(mallory), dossierInput(udiA, false)); err != nil {
+		t.Errorf("same UDI in another tenant: %v", err)
+	}
+}
+
+func TestDocumentMustFitDossier(t *testing.T) {
+	svc, _ := testenv.Get(t).Service(t, vault.Config{})
+	in := dossierInput(udiA, false)
+	in.HighRiskAI = no()
+	d, err := svc.CreateDossier(as(alice), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := document("ai/model-card.txt", []byte("x"))
+	doc.Kind, doc.Section = vault.KindAIActTechnicalDocumentation, "AIA-IV-2"
+	_, err = svc.StartUpload(as(alice), d.ID, doc)
+	var ve *vault.Error
+	if !errors.As(err, &ve) || ve.Code != vault.CodeInvalid || len(ve.Fields) != 2 {
+		t.Errorf("AI Act documentation in a non-AI dossier: got %v, want 2 invalid fields", err)
+	}
+}
+
+func TestVerifyNamesEachCheck(t *testing.T) {
+	f := setup(t, vault.Config{})
+	body := []byte("performance evaluation")
+	r := f.sealed(t, "perf.txt", body)
+	good, _ := receipt.Marshal(r.Envelope)
+	sum := sha256.Sum256(body)
+
+	altered := func() []byte {
+		env := *r.Envelope
+		raw, _ := base64.StdEncoding.DecodeString(env.Payload)
+		env.Payload = base64.StdEncoding.EncodeToString(bytes.Replace(raw, []byte(`"version":1`), []byte(`"version":2`), 1))
+		b, _ := receipt.Marshal(&env)
+		return b
+	}()
+	forged := func() []byte {
+		st := receipt.Statement{Subject: []receipt.Subject{{Name: r.Subject.Name, Digest: r.Subject.Digest}}, PredicateType: vault.PredicateType}
+		payload, _ := r.Envelope.DecodeB64Payload()
+		var whole struct {
+			Predicate json.RawMessage `json:"predicate"`
+		}
+		json.Unmarshal(payload, &whole)
+		st.Predicate = whole.Predicate
+		env, err := receipt.Sign(context.Background(), testenv.Signer(t), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := receipt.Marshal(env)
+		return b
+	}()
+	tests := []struct {
+		name   string
+		data   []byte
+		sha    string
+		failed []string
+	}{
+		{"genuine", good, hex.EncodeToString(sum[:]), nil},
+		{"genuine, no file", good, "", nil},
+		{"other file", good, strings.Repeat("0", 64), []string{vault.CheckFile}},
+		{"altered", altered, "", []string{vault.CheckSignature}},
+		{"forged with an unknown key", forged, "", []string{vault.CheckKeyKnown}},
+		{"not a receipt", []byte(`{"hello":"world"}`), "", []string{vault.CheckFormat}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := f.svc.Verify(as(alice), tt.data, tt.sha)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for _, c := range v.Checks {
+				if !c.Passed && !c.Skipped {
+					failed = append(failed, c.Name)
+				}
+			}
+			if strings.Join(failed, ",") != strings.Join(tt.failed, ",") {
+				t.Errorf("got failed checks %v, want %v: %+v", failed, tt.failed, v.Checks)
+			}
+			if v.Valid != (tt.failed == nil) {
+				t.Errorf("got valid %v, want %v", v.Valid, tt.failed == nil)
+			}
+		})
+	}
+}
+
+func TestEarlierKeysStayListed(t *testing.T) {
+	env := testenv.Get(t)
+	store := env.Bucket(t, false)
+	first := vault.New(store, store, testenv.Signer(t), vault.Config{Bucket: store.Bucket(), Logger: testenv.Logger(t)})
+	d, err := first.CreateDossier(as(alice), dossierInput(udiA, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fixture{svc: first, store: store, dossier: d}.sealed(t, "a.txt", []byte("signed by the first key"))
+
+	rotated := testenv.Signer(t)
+	second := vault.New(store, store, rotated, vault.Config{Bucket: store.Bucket(), Logger: testenv.Logger(t)})
+	keys, err := second.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("got %d keys, want the old and the rotated one", len(keys))
+	}
+	for _, k := range keys {
+		if k.Current != (k.KeyID == rotated.Key().ID) {
+			t.Errorf("key %s current=%v", k.KeyID, k.Current)
+		}
+	}
+	data, _ := receipt.Marshal(old.Envelope)
+	v, err := second.Verify(as(alice), data, "")
+	if err != nil || !v.Valid {
+		t.Errorf("receipt of the earlier key after rotation: %+v %v", v, err)
+	}
+}
+
+func TestGovernanceModeForDevelopment(t *testing.T) {
+	f := setup(t, vault.Config{LockMode: vault.Governance})
+	r := f.sealed(t, "dev.txt", []byte("dev"))
+	info, err := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Predicate.Retention.Mode != vault.Governance || info.LockMode != vault.Governance {
+		t.Errorf("got receipt mode %s, stored mode %s; want GOVERNANCE", r.Predicate.Retention.Mode, info.LockMode)
+	}
+}
+
+func TestDownloadIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	f := setup(t, vault.Config{Logger: logging.New(&logs, 0)})
+	r := f.sealed(t, "cer.txt", []byte("clinical evaluation report"))
+	auditor := vault.Identity{Tenant: "acme", Subject: "auditor@nb0197.example", Role: vault.RoleAuditor, Dossiers: []string{vault.AllDossiers}}
+	ctx := logging.WithRequestID(as(auditor), "req-42")
+	d, err := f.svc.Download(ctx, f.dossier.ID, "cer.txt", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version.VersionID != r.Predicate.Storage.VersionID || d.Download.Method != http.MethodGet || d.Receipt.Predicate.ReceiptID != r.Predicate.ReceiptID {
+		t.Errorf("got download %+v", d)
+	}
+	var event struct {
+		Msg   string `json:"msg"`
+		Event string `json:"event"`
+		Who   struct{ Tenant, Subject, Role string }
+		What  struct {
+			Dossier, Path, VersionID, ReceiptID string
+			Version                             int
+		}
+		When      time.Time
+		RequestID string
+	}
+	found := false
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if json.Unmarshal([]byte(line), &event) == nil && event.Msg == "access" {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatalf("no access event in the logs:\n%s", logs.String())
+	}
+	if event.Event != "download" || event.Who.Subject != auditor.Subject || event.Who.Role != "auditor" ||
+		event.What.VersionID != r.Predicate.Storage.VersionID || event.What.Version != 1 || event.What.ReceiptID != r.Predicate.ReceiptID ||
+		event.When.IsZero() || event.RequestID != "req-42" {
+		t.Errorf("got access event %+v", event)
+	}
+	if _, err := f.svc.Download(as(auditor), f.dossier.ID, "cer.txt", 2); code(err) != vault.CodeNotFound {
+		t.Errorf("download of a version that does not exist: got %v", err)
+	}
+}
