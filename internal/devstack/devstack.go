@@ -166,14 +166,15 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
+		return err
+	}
+	// The env file is the signal that everything is up: write it last.
 	envFile := filepath.Join(o.Dir, "env")
 	if err := writeEnv(envFile, env); err != nil {
 		return err
 	}
 	defer os.Remove(envFile)
-	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
-		return err
-	}
 
 	select {
 	case <-ctx.Done():

@@ -174,3 +174,28 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// SetFunctionEnv sets the environment a Lambda function reads, pointing it
+// at bucket on this MinIO through the SDK's standard variables (including
+// AWS_ENDPOINT_URL_S3), with a fresh signing key.
+func (e *Env) SetFunctionEnv(t *testing.T, bucket string) {
+	t.Helper()
+	key, err := receipt.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"VAULT_BUCKET":                bucket,
+		"VAULT_SIGNING_KEY":           string(key),
+		"VAULT_S3_PATH_STYLE":         "true",
+		"AWS_ENDPOINT_URL_S3":         e.Endpoint,
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           e.RootUser,
+		"AWS_SECRET_ACCESS_KEY":       e.RootPassword,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
+}
