@@ -203,7 +203,7 @@ func docBody(path string, content []byte) map[string]any {
 		"path": path, "title": "Software validation report", "kind": "test-report", "section": "MDR-II-6.1",
 		"revision": "A", "language": "en", "effectiveDate": "2026-11-02", "standards": []string{"IEC 62304:2006+A1:2015"},
 		"author": "QA team",
-		"file": map[string]any{"name": path[strings.LastIndex(path, "/")+1:], "size": len(content), "sha256": hex.EncodeToString(sum[:]), "contentType": "text/plain"},
+		"file":   map[string]any{"name": path[strings.LastIndex(path, "/")+1:], "size": len(content), "sha256": hex.EncodeToString(sum[:]), "contentType": "text/plain"},
 	}
 }
 
