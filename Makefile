@@ -11,7 +11,8 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 
 ## run: start the whole vault locally on a real MinIO (Ctrl-C stops it)
 run:
-	@MINIO_BIN="$$(scripts/minio.sh)" go run ./cmd/vault-local
+	@minio="$$(scripts/minio.sh)"; go build -o build/vault-local ./cmd/vault-local; \
+	MINIO_BIN="$$minio" exec build/vault-local
 
 ## test: vet, then every test with the race detector, against a real MinIO
 test: fmt-check vet
@@ -27,7 +28,7 @@ fmt-check:
 
 ## bench: upload and complete throughput against a real MinIO, side by side with raw S3
 bench:
-	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 30m ./internal/bench/
+	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench . -benchtime 5x -count 1 -timeout 30m ./internal/bench/
 
 ## build: linux/arm64 bootstrap zips for provided.al2023, one per function
 build: $(FUNCTIONS:%=build/%.zip)
