@@ -243,10 +243,18 @@ Evidence Vault is running.
   API            {{.url}}
   Signing key    {{.keyID}} (ECDSA P-256)
   Object Lock    {{.lock}} mode
-  Tokens         in .local/env, valid 12 hours:
-    VAULT_UPLOADER_TOKEN  alice@demo.example, uploader, tenant demo
-    VAULT_AUDITOR_TOKEN   auditor@nb0197.example, auditor, tenant demo (read-only)
-    VAULT_OTHER_TOKEN     mallory@other.example, uploader, tenant other
+  Coordinates    .local/env (shell syntax; removed when the stack stops)
+
+Demo tokens, valid 12 hours:
+
+  VAULT_UPLOADER_TOKEN  alice@demo.example, uploader of tenant demo
+{{.uploader}}
+
+  VAULT_AUDITOR_TOKEN   auditor@nb0197.example, auditor of tenant demo (read-only, all dossiers)
+{{.auditor}}
+
+  VAULT_OTHER_TOKEN     mallory@other.example, uploader of tenant other
+{{.other}}
 
 Walkthrough: paste into another shell in this folder (needs curl and jq).
 
@@ -261,6 +269,7 @@ func banner(w io.Writer, env map[string]string, signer receipt.Signer, mode vaul
 	}
 	return bannerTemplate.Execute(w, map[string]string{
 		"url": env["VAULT_URL"], "keyID": keyID, "lock": string(mode), "walkthrough": walkthrough,
+		"uploader": env["VAULT_UPLOADER_TOKEN"], "auditor": env["VAULT_AUDITOR_TOKEN"], "other": env["VAULT_OTHER_TOKEN"],
 	})
 }
 
