@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -593,5 +595,96 @@ func TestDownloadIsLogged(t *testing.T) {
 	}
 	if _, err := f.svc.Download(as(auditor), f.dossier.ID, "cer.txt", 2); code(err) != vault.CodeNotFound {
 		t.Errorf("download of a version that does not exist: got %v", err)
+	}
+}
+
+// TestReceiptVerifiesWithStandardTools runs scripts/verify-receipt.sh, the
+// procedure docs/receipt.md gives auditors: openssl, jq and the public key.
+func TestReceiptVerifiesWithStandardTools(t *testing.T) {
+	for _, tool := range []string{"openssl", "jq", "base64", "sha256sum"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed to test the documented verification: %v", tool, err)
+		}
+	}
+	f := setup(t, vault.Config{})
+	body := []byte("declaration of conformity, signed\n")
+	r := f.sealed(t, "doc/declaration.txt", body)
+	keys, err := f.svc.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	envelope, _ := receipt.Marshal(r.Envelope)
+	good := write("receipt.json", envelope)
+	key := write("key.pem", []byte(keys[0].PEM))
+	file := write("declaration.txt", body)
+	other := write("other.txt", []byte("another file"))
+	changed := *r.Envelope
+	payload, _ := changed.DecodeB64Payload()
+	changed.Payload = base64.StdEncoding.EncodeToString(bytes.Replace(payload, []byte(`"version":1`), []byte(`"version":2`), 1))
+	alteredJSON, _ := receipt.Marshal(&changed)
+	altered := write("altered.json", alteredJSON)
+	stranger, _ := receipt.GenerateKey()
+	strangerSigner, _ := receipt.NewLocalSigner(stranger)
+	wrongKey := write("wrong.pem", strangerSigner.Key().PEM())
+
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+		say  string
+	}{
+		{"genuine", []string{good, key, file}, true, "VALID"},
+		{"genuine, no file", []string{good, key}, true, "VALID"},
+		{"other file", []string{good, key, other}, false, "FAIL file"},
+		{"altered receipt", []string{altered, key, file}, false, "FAIL signature"},
+		{"another key", []string{good, wrongKey, file}, false, "FAIL key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := exec.Command("../../scripts/verify-receipt.sh", tt.args...).CombinedOutput()
+			if (err == nil) != tt.ok || !strings.Contains(string(out), tt.say) {
+				t.Errorf("got %v:\n%s\nwant ok=%v saying %q", err, out, tt.ok, tt.say)
+			}
+		})
+	}
+}
+
+// TestDocumentedExample keeps docs/examples, a receipt made by `make run`,
+// verifiable both by the vault's code and by the documented script.
+func TestDocumentedExample(t *testing.T) {
+	read := func(name string) []byte {
+		data, err := os.ReadFile("../../docs/examples/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	r, err := vault.OpenReceipt(read("receipt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := receipt.ParsePublicKey(read("key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := receipt.Verify(context.Background(), r.Envelope, []receipt.Key{key}); err != nil {
+		t.Errorf("documented receipt does not verify: %v", err)
+	}
+	sum := sha256.Sum256(read("software-validation.txt"))
+	if r.Subject.Digest["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Error("documented file is not the one the documented receipt names")
+	}
+	out, err := exec.Command("../../scripts/verify-receipt.sh", "../../docs/examples/receipt.json",
+		"../../docs/examples/key.pem", "../../docs/examples/software-validation.txt").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "VALID") {
+		t.Errorf("script on the documented example: %v\n%s", err, out)
 	}
 }
