@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,25 +92,7 @@ func (x bench) upload(b *testing.B, path, name, sha string, size int) vault.Tick
 		b.Fatal(err)
 	}
 	defer f.Close()
-	req, err := http.NewRequest(tk.Upload.Method, tk.Upload.URL, f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req.ContentLength = int64(size)
-	for k, v := range tk.Upload.Headers {
-		if k != "Content-Length" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b.Fatalf("presigned PUT: %d", resp.StatusCode)
-	}
+	testenv.Put(b, tk.Upload, f, int64(size))
 	return tk
 }
 

@@ -16,11 +16,7 @@ import (
 // the same http.Handler the local server runs, with identities from API
 // Gateway's JWT authorizer.
 func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
-	c, err := FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	v, err := New(ctx, c, log)
+	v, _, err := fromEnv(ctx, getenv, log)
 	if err != nil {
 		return nil, err
 	}
@@ -30,11 +26,7 @@ func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 // SealHandler is the seal function's Lambda handler: S3 ObjectCreated
 // events into the same sealing code complete runs.
 func SealHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.S3Event) error, error) {
-	c, err := FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	v, err := New(ctx, c, log)
+	v, c, err := fromEnv(ctx, getenv, log)
 	if err != nil {
 		return nil, err
 	}
@@ -45,4 +37,13 @@ func SealHandler(ctx context.Context, getenv func(string) string, log *slog.Logg
 		}
 		return seal(ctx, ev)
 	}, nil
+}
+
+func fromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Vault, Config, error) {
+	c, err := FromEnv(getenv)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	v, err := New(ctx, c, log)
+	return v, c, err
 }

@@ -64,6 +64,15 @@ type Statement struct {
 	Predicate     json.RawMessage `json:"predicate"`
 }
 
+// DecodePredicate decodes the predicate into v, refusing unknown fields:
+// a predicate with fields its schema does not define is not of that schema.
+func (st *Statement) DecodePredicate(v any) error {
+	if err := strictUnmarshal(st.Predicate, v); err != nil {
+		return fmt.Errorf("%w: predicate: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
 // Signer signs receipts: a local PEM key (LocalSigner) or a KMS key. Its
 // KeyID must be KeyID(Public()).
 type Signer interface {

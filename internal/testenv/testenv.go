@@ -199,3 +199,28 @@ func (e *Env) SetFunctionEnv(t *testing.T, bucket string) {
 		t.Setenv(k, v)
 	}
 }
+
+// Put sends size bytes from body to a presigned PUT with the headers it
+// was signed with, the way a Go client of the vault would.
+func Put(t testing.TB, p vault.Presigned, body io.Reader, size int64) {
+	t.Helper()
+	req, err := http.NewRequest(p.Method, p.URL, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = size
+	for k, v := range p.Headers {
+		if k != "Content-Length" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("presigned PUT: got %d: %s", resp.StatusCode, msg)
+	}
+}

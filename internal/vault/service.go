@@ -8,7 +8,6 @@
 package vault
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,18 +208,4 @@ func getAllJSON[T any](ctx context.Context, store Store, keys []string) ([]T, er
 		return nil, err
 	}
 	return out, nil
-}
-
-// strictJSON decodes one JSON value, refusing unknown fields and trailing
-// data.
-func strictJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,24 +61,7 @@ func document(path string, body []byte) vault.Document {
 // put sends body to a ticket's presigned URL, as a client would.
 func put(t *testing.T, tk vault.Ticket, body []byte) {
 	t.Helper()
-	req, err := http.NewRequest(tk.Upload.Method, tk.Upload.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range tk.Upload.Headers {
-		if k != "Content-Length" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(resp.Body)
-		t.Fatalf("presigned PUT: got %d: %s", resp.StatusCode, msg)
-	}
+	testenv.Put(t, tk.Upload, bytes.NewReader(body), int64(len(body)))
 }
 
 type fixture struct {

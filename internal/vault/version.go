@@ -147,8 +147,8 @@ func receiptOf(env *receipt.Envelope, st *receipt.Statement) (*Receipt, error) {
 		return nil, fmt.Errorf("%w: want exactly one subject with a sha256 digest", receipt.ErrMalformed)
 	}
 	r := &Receipt{Envelope: env, Subject: st.Subject[0]}
-	if err := strictJSON(st.Predicate, &r.Predicate); err != nil {
-		return nil, fmt.Errorf("%w: predicate: %v", receipt.ErrMalformed, err)
+	if err := st.DecodePredicate(&r.Predicate); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromEnv(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	os.WriteFile(keyFile, []byte("PEM"), 0o600)
+	good := map[string]string{"VAULT_BUCKET": "evidence", "VAULT_SIGNING_KEY": "PEM"}
+	c, err := FromEnv(env(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bucket != "evidence" || c.LockMode != vault.Compliance || string(c.SigningKeyPEM) != "PEM" || c.S3.PathStyle {
+		t.Errorf("got %+v", c)
+	}
+	c, err = FromEnv(env(map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY_FILE": keyFile, "VAULT_LOCK_MODE": "GOVERNANCE",
+		"VAULT_UPLOAD_TTL": "30m", "VAULT_S3_PATH_STYLE": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LockMode != vault.Governance || c.UploadTTL != 30*time.Minute || string(c.SigningKeyPEM) != "PEM" || !c.S3.PathStyle {
+		t.Errorf("got %+v", c)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"nothing set", map[string]string{}, []string{"VAULT_BUCKET", "VAULT_SIGNING_KEY"}},
+		{"lock mode", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_LOCK_MODE": "LEGAL_HOLD"}, []string{"VAULT_LOCK_MODE"}},
+		{"ttl", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_DOWNLOAD_TTL": "8d"}, []string{"VAULT_DOWNLOAD_TTL"}},
+		{"ttl too long", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_UPLOAD_TTL": "200h"}, []string{"VAULT_UPLOAD_TTL"}},
+		{"key file missing", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY_FILE": "/nonexistent/key.pem"}, []string{"VAULT_SIGNING_KEY_FILE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := FromEnv(env(tt.env))
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %v, want it to name %s", err, w)
+				}
+			}
+		})
+	}
+}
