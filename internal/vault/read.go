@@ -84,16 +84,12 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	if err != nil {
 		return nil, err
 	}
-	versions, err := s.Versions(ctx, dossier, path)
-	if err != nil {
+	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
 		return nil, err
 	}
-	v := versions[len(versions)-1]
-	if version != 0 {
-		if version < 1 || version > len(versions) {
-			return nil, errorf(CodeNotFound, "document %q has versions 1 to %d, not %d", path, len(versions), version)
-		}
-		v = versions[version-1]
+	v, err := s.version(ctx, id.Tenant, dossier, path, version)
+	if err != nil {
+		return nil, err
 	}
 	r, err := s.storedReceipt(ctx, id.Tenant, v.ReceiptID)
 	if err != nil {
@@ -115,6 +111,32 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 		slog.Time("urlExpiresAt", get.ExpiresAt),
 	)
 	return &Download{Version: v, Download: get, Receipt: r}, nil
+}
+
+// version reads one entry of a document's chain, the latest when n is 0:
+// one GET for a given version, a LIST and a GET for the latest.
+func (s *Service) version(ctx context.Context, tenant, dossier, path string, n int) (Version, error) {
+	prefix := chainPrefix(tenant, dossier, path)
+	key := versionKey(prefix, n)
+	if n == 0 {
+		keys, err := s.store.List(ctx, prefix)
+		if err != nil {
+			return Version{}, fmt.Errorf("vault: read version: %w", err)
+		}
+		if len(keys) == 0 {
+			return Version{}, errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
+		}
+		key = keys[len(keys)-1]
+	}
+	var v Version
+	err := s.getJSON(ctx, key, &v)
+	if errors.Is(err, ErrNotFound) {
+		return Version{}, errorf(CodeNotFound, "document %q in dossier %s has no version %d", path, dossier, n)
+	}
+	if err != nil {
+		return Version{}, fmt.Errorf("vault: read version: %w", err)
+	}
+	return v, nil
 }
 
 // Receipt returns a receipt the caller may read.

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -145,6 +146,12 @@ func versionsPrefix(tenant, dossier string) string {
 
 func chainPrefix(tenant, dossier, path string) string {
 	return versionsPrefix(tenant, dossier) + url.PathEscape(path) + "/"
+}
+
+// versionKey names version n in a chain; zero-padded so that keys sort in
+// version order.
+func versionKey(chainPrefix string, n int) string {
+	return fmt.Sprintf("%s%010d.json", chainPrefix, n)
 }
 
 func publicKeyKey(id string) string { return keysPrefix + id + ".pem" }

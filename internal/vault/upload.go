@@ -9,12 +9,13 @@ import (
 	"github.com/evidencevault/vault/internal/receipt"
 )
 
-// session is an upload in progress, stored at uploadKey until forever:
-// small, and the record of what the uploader declared.
+// session is an upload in progress, stored at uploadKey: the record of what
+// the uploader declared. It carries a copy of the (immutable) dossier, so
+// that sealing need not read it again.
 type session struct {
 	ID        string    `json:"id"`
 	Tenant    string    `json:"tenant"`
-	Dossier   string    `json:"dossier"`
+	Dossier   Dossier   `json:"dossier"`
 	Document  Document  `json:"document"`
 	Key       string    `json:"key"`
 	Uploader  Principal `json:"uploader"`
@@ -54,7 +55,7 @@ func (s *Service) StartUpload(ctx context.Context, dossier string, doc Document)
 	sess := session{
 		ID:        newUploadID(),
 		Tenant:    id.Tenant,
-		Dossier:   d.ID,
+		Dossier:   d,
 		Document:  doc,
 		Key:       evidenceKey(id.Tenant, d.ID, doc.Path),
 		Uploader:  Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role},
@@ -75,7 +76,7 @@ func (s *Service) StartUpload(ctx context.Context, dossier string, doc Document)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("vault: presign upload: %w", err)
 	}
-	s.log.InfoContext(ctx, "upload started", "tenant", sess.Tenant, "dossier", sess.Dossier,
+	s.log.InfoContext(ctx, "upload started", "tenant", sess.Tenant, "dossier", d.ID,
 		"upload", sess.ID, "path", doc.Path, "size", doc.File.Size, "subject", id.Subject)
 	return Ticket{UploadID: sess.ID, Dossier: d.ID, Path: doc.Path, Upload: put, ExpiresAt: sess.ExpiresAt}, nil
 }
@@ -111,7 +112,7 @@ func (s *Service) Complete(ctx context.Context, uploadID string) (*Receipt, erro
 	if err != nil {
 		return nil, err
 	}
-	if !id.CanRead(sess.Tenant, sess.Dossier) {
+	if !id.CanRead(sess.Tenant, sess.Dossier.ID) {
 		return nil, errUploadNotFound(uploadID)
 	}
 	if !id.CanWrite() {
@@ -215,10 +216,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err := s.publishKey(ctx); err != nil {
 		return nil, err
 	}
-	var d Dossier
-	if err := s.getJSON(ctx, dossierKey(sess.Tenant, sess.Dossier), &d); err != nil {
-		return nil, fmt.Errorf("vault: seal: read dossier: %w", err)
-	}
+	d := sess.Dossier
 	v, err := s.claimVersion(ctx, sess, d, info)
 	if err != nil {
 		return nil, err
@@ -247,7 +245,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	case err != nil:
 		return nil, fmt.Errorf("vault: seal: store receipt: %w", err)
 	}
-	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier, "upload", sess.ID,
+	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", d.ID, "upload", sess.ID,
 		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256)
 	return OpenReceipt(data)
 }
@@ -261,7 +259,7 @@ const maxChainRetries = 50
 // The conditional create of entry n+1 lets exactly one sealer take each
 // number; a loser re-reads the chain and tries n+2.
 func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, info ObjectInfo) (Version, error) {
-	prefix := chainPrefix(sess.Tenant, sess.Dossier, sess.Document.Path)
+	prefix := chainPrefix(sess.Tenant, d.ID, sess.Document.Path)
 	for range maxChainRetries {
 		keys, err := s.store.List(ctx, prefix)
 		if err != nil {
@@ -289,7 +287,7 @@ func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, inf
 		received := info.LastModified.UTC()
 		v := Version{
 			Version:     1,
-			Dossier:     sess.Dossier,
+			Dossier:     d.ID,
 			Document:    sess.Document,
 			UploadID:    sess.ID,
 			ReceiptID:   receiptIDFor(sess.ID),
@@ -307,8 +305,7 @@ func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, inf
 			v.Version = latest.Version + 1
 			v.Supersedes = latest.ref()
 		}
-		key := fmt.Sprintf("%s%010d.json", prefix, v.Version)
-		err = s.createJSON(ctx, key, v, &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil})
+		err = s.createJSON(ctx, versionKey(prefix, v.Version), v, &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil})
 		if err == nil {
 			return v, nil
 		}
