@@ -125,7 +125,7 @@ func TestSealIssuesLockedSignedReceipt(t *testing.T) {
 	if p.ReceivedAt.Before(before) || p.ReceivedAt.Location() != time.UTC {
 		t.Errorf("got receivedAt %v, want a UTC time after %v", p.ReceivedAt, before)
 	}
-	wantUntil := p.ReceivedAt.AddDate(vault.RetentionYears, 0, 0)
+	wantUntil := p.SealedAt.Truncate(time.Second).AddDate(vault.RetentionYears, 0, 0)
 	if p.Retention.Mode != vault.Compliance || !p.Retention.RetainUntil.Equal(wantUntil) {
 		t.Errorf("got retention %+v, want COMPLIANCE until %v", p.Retention, wantUntil)
 	}
@@ -165,7 +165,7 @@ func TestImplantableRetention(t *testing.T) {
 	}
 	f := fixture{svc: svc, dossier: d}
 	r := f.sealed(t, "implant/biocompat.txt", []byte("ISO 10993-1 evaluation"))
-	if got, want := r.Predicate.Retention.RetainUntil, r.Predicate.ReceivedAt.AddDate(15, 0, 0); !got.Equal(want) {
+	if got, want := r.Predicate.Retention.RetainUntil, r.Predicate.SealedAt.Truncate(time.Second).AddDate(15, 0, 0); !got.Equal(want) {
 		t.Errorf("got retain until %v, want %v", got, want)
 	}
 }

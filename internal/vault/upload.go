@@ -284,7 +284,6 @@ func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, inf
 			}
 		}
 		now := s.now()
-		received := info.LastModified.UTC()
 		v := Version{
 			Version:     1,
 			Dossier:     d.ID,
@@ -296,10 +295,12 @@ func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, inf
 			Size:        info.Size,
 			SHA256:      info.SHA256,
 			ContentType: info.ContentType,
-			ReceivedAt:  received,
+			ReceivedAt:  info.LastModified.UTC(),
 			SealedAt:    now,
 			Uploader:    sess.Uploader,
-			Retention:   Retention{Mode: s.cfg.LockMode, RetainUntil: received.AddDate(d.RetentionYears, 0, 0)},
+			// Locked from the moment of sealing: the vault's
+			// responsibility starts when it issues the receipt.
+			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: now.Truncate(time.Second).AddDate(d.RetentionYears, 0, 0)},
 		}
 		if latest != nil {
 			v.Version = latest.Version + 1
