@@ -67,6 +67,8 @@ func parseJSON(data []byte, v any) error {
 		return &requestError{kind: wrongType, detail: "a field has the wrong JSON type",
 			fields: []vault.FieldError{{Pointer: ptr, Detail: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(typeErr.Type), typeErr.Value)}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		// encoding/json has no error type for this; its message is the
+		// only sign, and the second pass below finds every such field.
 		var raw any
 		if json.Unmarshal(data, &raw) != nil {
 			return &requestError{kind: malformedJSON, detail: err.Error()}

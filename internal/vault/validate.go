@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"reflect"
 	"regexp"
@@ -181,7 +182,7 @@ func message(fe validator.FieldError) string {
 	case "sha256_hex":
 		return "must be the file's SHA-256 as 64 hexadecimal characters"
 	case "content_type":
-		return "must be one of the accepted media types: " + strings.Join(slices.Sorted(mapKeys(contentTypes)), ", ")
+		return "must be one of the accepted media types: " + strings.Join(slices.Sorted(maps.Keys(contentTypes)), ", ")
 	case "risk_class":
 		return fmt.Sprintf("must be a %s risk class: %s", fe.Param(), strings.Join(riskClasses[Regulation(fe.Param())], ", "))
 	case "implantable_class":
@@ -200,17 +201,12 @@ func message(fe validator.FieldError) string {
 }
 
 func kindNames() []string {
-	return slices.Sorted(mapKeys(allKinds))
-}
-
-func mapKeys[K ~string, V any](m map[K]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(string(k)) {
-				return
-			}
-		}
+	names := make([]string, 0, len(allKinds))
+	for k := range allKinds {
+		names = append(names, string(k))
 	}
+	slices.Sort(names)
+	return names
 }
 
 // Path limits keep a document's object key, and its path inside an export
