@@ -25,6 +25,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -55,6 +57,9 @@ func file(b *testing.B, size int) (string, string) {
 
 type bench struct {
 	svc     *vault.Service
+	store   *s3store.Store
+	signer  receipt.Signer
+	cfg     vault.Config
 	bucket  string
 	client  *s3.Client
 	ctx     context.Context
@@ -64,7 +69,10 @@ type bench struct {
 func setup(b *testing.B) bench {
 	b.Helper()
 	env := testenv.Get(b)
-	svc, store := env.Service(b, vault.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	store := env.Bucket(b, false)
+	cfg := vault.Config{Bucket: store.Bucket(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	signer := testenv.Signer(b)
+	svc := vault.New(store, store, signer, cfg)
 	ctx := vault.NewContext(context.Background(), uploader)
 	implantable, ai := false, true
 	d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Bench device", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K",
@@ -72,7 +80,7 @@ func setup(b *testing.B) bench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return bench{svc: svc, bucket: store.Bucket(), client: env.Client(b), ctx: ctx, dossier: d.ID}
+	return bench{svc: svc, store: store, signer: signer, cfg: cfg, bucket: store.Bucket(), client: env.Client(b), ctx: ctx, dossier: d.ID}
 }
 
 // upload runs the vault's flow up to the PUT: start an upload, then send
@@ -94,6 +102,12 @@ func (x bench) upload(b *testing.B, path, name, sha string, size int) vault.Tick
 	defer f.Close()
 	testenv.Put(b, tk.Upload, f, int64(size))
 	return tk
+}
+
+// newInstance is another vault on the same bucket and key: what a second
+// Lambda instance is, sharing nothing with the first but storage.
+func (x bench) newInstance(b *testing.B) *vault.Service {
+	return vault.New(x.store, x.store, x.signer, x.cfg)
 }
 
 func (x bench) complete(b *testing.B, tk vault.Ticket) time.Duration {

@@ -227,6 +227,17 @@ type receiptBody struct {
 	ReceiptID string                 `json:"receiptId"`
 	Predicate vault.ReceiptPredicate `json:"predicate"`
 	Envelope  json.RawMessage        `json:"envelope"`
+	Log       json.RawMessage        `json:"log"`
+}
+
+// bundle is the receipt as GET /v1/receipts and downloads serve it.
+func (rb receiptBody) bundle(t *testing.T) []byte {
+	t.Helper()
+	data, err := json.Marshal(map[string]json.RawMessage{"envelope": rb.Envelope, "log": rb.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func (a *api) upload(t *testing.T, dossier, path string, content []byte) receiptBody {
@@ -258,7 +269,7 @@ func TestUploadDownloadVerify(t *testing.T) {
 
 	aud := a.token(t, auditor)
 	r := a.call(t, "GET", "/v1/receipts/"+first.ReceiptID, aud, nil)
-	if r.status != http.StatusOK || !bytes.Equal(compact(t, r.body), compact(t, first.Envelope)) {
+	if r.status != http.StatusOK || !bytes.Equal(compact(t, r.body), compact(t, first.bundle(t))) {
 		t.Errorf("GET receipt: %d, body differs from the one complete returned", r.status)
 	}
 
@@ -288,7 +299,7 @@ func TestUploadDownloadVerify(t *testing.T) {
 	if got.Status != http.StatusOK || !bytes.Equal(got.Body, v1) {
 		t.Errorf("curl GET of version 1: %d %q, want %q", got.Status, got.Body, v1)
 	}
-	if !bytes.Equal(compact(t, dl.Receipt), compact(t, first.Envelope)) {
+	if !bytes.Equal(compact(t, dl.Receipt), compact(t, first.bundle(t))) {
 		t.Error("download came with another receipt than version 1's")
 	}
 

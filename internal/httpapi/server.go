@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -45,10 +46,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/uploads/{upload}/complete", s.authed(s.complete))
 	mux.Handle("GET /v1/receipts/{receipt}", s.authed(s.receipt))
 	mux.Handle("POST /v1/verify", s.authed(s.verify))
+	mux.Handle("GET /v1/log/checkpoint", s.authed(s.checkpoint))
+	mux.Handle("GET /v1/log/checkpoints/{size}", s.authed(s.checkpoint))
+	mux.Handle("GET /v1/log/proofs/inclusion", s.authed(s.inclusionProof))
+	mux.Handle("GET /v1/log/proofs/consistency", s.authed(s.consistencyProof))
 	// Method-less patterns catch the other methods of known paths: 405.
 	for _, p := range []string{"/v1/keys", "/v1/dossiers", "/v1/dossiers/{dossier}", "/v1/dossiers/{dossier}/documents",
 		"/v1/dossiers/{dossier}/versions", "/v1/dossiers/{dossier}/download", "/v1/dossiers/{dossier}/uploads",
-		"/v1/uploads/{upload}/complete", "/v1/receipts/{receipt}", "/v1/verify"} {
+		"/v1/uploads/{upload}/complete", "/v1/receipts/{receipt}", "/v1/verify", "/v1/log/checkpoint",
+		"/v1/log/checkpoints/{size}", "/v1/log/proofs/inclusion", "/v1/log/proofs/consistency"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, &requestError{kind: wrongMethod, detail: r.Method + " is not served at " + r.URL.Path})
 		})
@@ -223,7 +229,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"version": d.Version, "download": d.Download, "receipt": d.Receipt.Envelope,
+		"version": d.Version, "download": d.Download, "receipt": d.Receipt.Bundle(),
 	})
 	return nil
 }
@@ -246,13 +252,15 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// receiptBody is how the API returns a sealed receipt: the envelope as
-// stored, and its predicate decoded for convenience.
+// receiptBody is how the API returns a sealed receipt: the bundle as
+// stored (envelope and log proof), and its predicate decoded for
+// convenience.
 type receiptBody struct {
 	ReceiptID string                 `json:"receiptId"`
 	Subject   receipt.Subject        `json:"subject"`
 	Predicate vault.ReceiptPredicate `json:"predicate"`
 	Envelope  *receipt.Envelope      `json:"envelope"`
+	Log       *ledger.Proof          `json:"log"`
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
@@ -260,7 +268,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, "application/json", receiptBody{rc.Predicate.ReceiptID, rc.Subject, rc.Predicate, rc.Envelope})
+	writeJSON(w, http.StatusOK, "application/json", receiptBody{rc.Predicate.ReceiptID, rc.Subject, rc.Predicate, rc.Envelope, rc.Log})
 	return nil
 }
 
@@ -269,7 +277,7 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, "application/json", rc.Envelope)
+	writeJSON(w, http.StatusOK, "application/json", rc.Bundle())
 	return nil
 }
 
@@ -286,7 +294,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(req.Receipt) == 0 {
 		return &vault.Error{Code: vault.CodeInvalid, Message: "1 field is invalid",
-			Fields: []vault.FieldError{{Pointer: "/receipt", Detail: "is required: the receipt's DSSE envelope as JSON"}}}
+			Fields: []vault.FieldError{{Pointer: "/receipt", Detail: "is required: the receipt bundle (or its DSSE envelope) as JSON"}}}
 	}
 	v, err := s.svc.Verify(r.Context(), req.Receipt, req.SHA256)
 	if err != nil {

@@ -94,6 +94,19 @@ func contentTypeOf(key string) string {
 	return "application/octet-stream"
 }
 
+// Put overwrites key with body: a new version, for the few objects that
+// are hints rather than records.
+func (s *Store) Put(ctx context.Context, key string, body []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(contentTypeOf(key)),
+	})
+	if err != nil {
+		return fmt.Errorf("s3store: put %s: %w", key, err)
+	}
+	return nil
+}
+
 // Get returns the latest version's body.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
@@ -145,12 +158,11 @@ func (s *Store) Versions(ctx context.Context, key string) ([]string, error) {
 
 // Stat describes one version, asking storage for its SHA-256 checksum.
 func (s *Store) Stat(ctx context.Context, key, versionID string) (vault.ObjectInfo, error) {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket:       &s.bucket,
-		Key:          &key,
-		VersionId:    &versionID,
-		ChecksumMode: types.ChecksumModeEnabled,
-	})
+	in := &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled}
+	if versionID != "" {
+		in.VersionId = &versionID
+	}
+	out, err := s.client.HeadObject(ctx, in)
 	if code := errorCode(err); code == "InvalidArgument" || code == "BadRequest" {
 		// A version id that S3 could not have issued: no such version. (A
 		// HEAD response has no body, so MinIO's code is only BadRequest.)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"golang.org/x/sync/errgroup"
 )
@@ -44,6 +45,7 @@ type Config struct {
 // and the local server.
 type Service struct {
 	store  Store
+	ledger *ledger.Log
 	signer receipt.Signer
 	pre    Presigner
 	cfg    Config
@@ -71,7 +73,9 @@ func New(store Store, pre Presigner, signer receipt.Signer, cfg Config) *Service
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{store: store, pre: pre, signer: signer, cfg: cfg, log: cfg.Logger}
+	s := &Service{store: store, pre: pre, signer: signer, cfg: cfg, log: cfg.Logger}
+	s.ledger = newLedger(store, signer, cfg, s.knownKeys)
+	return s
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

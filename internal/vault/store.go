@@ -17,14 +17,17 @@ type Store interface {
 	// (If-None-Match: *), retained under lock when lock is non-nil. It
 	// returns ErrExists when the key is taken.
 	Create(ctx context.Context, key string, body []byte, lock *Lock) error
+	// Put overwrites key: only for hints that readers verify, never for
+	// records.
+	Put(ctx context.Context, key string, body []byte) error
 	// Get returns the body of key's latest version, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// List returns every key under prefix, in lexical order.
 	List(ctx context.Context, prefix string) ([]string, error)
 	// Versions returns the version ids of exactly key, newest first.
 	Versions(ctx context.Context, key string) ([]string, error)
-	// Stat describes one version of key, with its storage-verified SHA-256,
-	// or returns ErrNotFound.
+	// Stat describes one version of key (the latest if versionID is ""),
+	// with its storage-verified SHA-256, or returns ErrNotFound.
 	Stat(ctx context.Context, key, versionID string) (ObjectInfo, error)
 	// Retain locks one version of key until lock.Until.
 	Retain(ctx context.Context, key, versionID string, lock Lock) error
@@ -133,8 +136,9 @@ func uploadKey(tenant, upload string) string {
 	return "vault/" + tenant + "/uploads/" + upload + ".json"
 }
 
+// receiptKey is where a receipt bundle lives; the ledger writes it.
 func receiptKey(tenant, receipt string) string {
-	return "vault/" + tenant + "/receipts/" + receipt + ".json"
+	return receiptsPrefix(tenant) + receipt + ".json"
 }
 
 // versionsPrefix holds a dossier's version chains, one folder per document.
@@ -155,3 +159,8 @@ func versionKey(chainPrefix string, n int) string {
 }
 
 func publicKeyKey(id string) string { return keysPrefix + id + ".pem" }
+
+func receiptsPrefix(tenant string) string { return "vault/" + tenant + "/receipts/" }
+
+// ledgerPrefix is where a tenant's Merkle log lives (docs/ledger.md).
+func ledgerPrefix(tenant string) string { return "ledger/" + tenant + "/" }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 )
 
@@ -118,9 +119,8 @@ func (s *Service) Complete(ctx context.Context, uploadID string) (*Receipt, erro
 	if !id.CanWrite() {
 		return nil, errorf(CodeForbidden, "role %s may not complete uploads", id.Role)
 	}
-	if r, err := s.storedReceipt(ctx, sess.Tenant, receiptIDFor(sess.ID)); err == nil || !errors.Is(err, ErrNotFound) {
-		return r, err
-	}
+	// A retry finds its version in the chain and its receipt after it:
+	// the first attempt is not slowed by looking for a receipt first.
 	info, err := s.uploadedVersion(ctx, sess)
 	if err != nil {
 		return nil, err
@@ -150,9 +150,6 @@ func (s *Service) SealObject(ctx context.Context, key, versionID string) (*Recei
 		return nil, &Error{Code: CodeIntegrity, Message: "object key does not match its upload session",
 			Err: fmt.Errorf("session %s is for %s, object is %s", sess.ID, sess.Key, key)}
 	}
-	if r, err := s.storedReceipt(ctx, sess.Tenant, receiptIDFor(sess.ID)); err == nil || !errors.Is(err, ErrNotFound) {
-		return r, err
-	}
 	return s.seal(ctx, sess, info)
 }
 
@@ -176,6 +173,13 @@ func errUploadNotFound(id string) *Error { return errorf(CodeNotFound, "no uploa
 // uploadedVersion finds the object version a session's PUT created: the
 // newest version of the key carrying the session's upload id.
 func (s *Service) uploadedVersion(ctx context.Context, sess session) (ObjectInfo, error) {
+	// Usually the newest version is the upload's: one HEAD, no listing.
+	switch latest, err := s.store.Stat(ctx, sess.Key, ""); {
+	case err == nil && latest.Metadata[uploadIDMeta] == sess.ID:
+		return latest, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return ObjectInfo{}, fmt.Errorf("vault: find upload: %w", err)
+	}
 	versions, err := s.store.Versions(ctx, sess.Key)
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("vault: find upload: %w", err)
@@ -217,9 +221,16 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		return nil, err
 	}
 	d := sess.Dossier
-	v, err := s.claimVersion(ctx, sess, d, info)
+	v, since, err := s.claimVersion(ctx, sess, d, info)
 	if err != nil {
 		return nil, err
+	}
+	if since.IsZero() {
+		// An earlier attempt claimed the version: it may have finished.
+		since = s.now()
+		if r, err := s.storedReceipt(ctx, sess.Tenant, v.ReceiptID); err == nil || !errors.Is(err, ErrNotFound) {
+			return r, err
+		}
 	}
 	if info.LockMode == "" || info.RetainUntil.Before(v.Retention.RetainUntil) {
 		if err := s.store.Retain(ctx, info.Key, info.VersionID, Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}); err != nil {
@@ -238,16 +249,22 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err != nil {
 		return nil, fmt.Errorf("vault: seal: %w", err)
 	}
-	lock := &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}
-	switch err := s.store.Create(ctx, receiptKey(sess.Tenant, v.ReceiptID), data, lock); {
-	case errors.Is(err, ErrExists):
-		return s.storedReceipt(ctx, sess.Tenant, v.ReceiptID) // another sealer won; its receipt stands
-	case err != nil:
-		return nil, fmt.Errorf("vault: seal: store receipt: %w", err)
+	// The ledger integrates the statement into the tenant's log and stores
+	// the receipt bundle; if another sealer of this upload got there first,
+	// its receipt is returned.
+	b, err := s.ledger.Append(ctx, sess.Tenant, ledger.Entry{ID: v.ReceiptID, Envelope: data}, since)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: log receipt: %w", err)
 	}
+	r, err := OpenReceipt(b.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: %w", err)
+	}
+	r.Log = b.Log
 	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", d.ID, "upload", sess.ID,
-		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256)
-	return OpenReceipt(data)
+		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256,
+		"logIndex", b.Log.Index)
+	return r, nil
 }
 
 // maxChainRetries bounds how often a sealer retries after losing the race
@@ -257,30 +274,23 @@ const maxChainRetries = 50
 // claimVersion returns the session's entry in the document's version chain,
 // creating it as the next version if an earlier attempt has not already.
 // The conditional create of entry n+1 lets exactly one sealer take each
-// number; a loser re-reads the chain and tries n+2.
-func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, info ObjectInfo) (Version, error) {
+// number; a loser re-reads the chain and tries n+2. When this call created
+// the entry, since is a moment before it existed (so before anything about
+// it could be in the log); when an earlier attempt had, since is zero.
+func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, info ObjectInfo) (v Version, since time.Time, err error) {
 	prefix := chainPrefix(sess.Tenant, d.ID, sess.Document.Path)
-	for range maxChainRetries {
-		keys, err := s.store.List(ctx, prefix)
-		if err != nil {
-			return Version{}, fmt.Errorf("vault: seal: read version chain: %w", err)
-		}
-		// Only entries sealed after the session began can be the
-		// session's own; the minute allows for clock skew between sealers.
-		var latest *Version
-		for i := len(keys) - 1; i >= 0; i-- {
-			var v Version
-			if err := s.getJSON(ctx, keys[i], &v); err != nil {
-				return Version{}, fmt.Errorf("vault: seal: read version chain: %w", err)
+	var latest *Version
+	for attempt := range maxChainRetries {
+		// Most documents have one version: try to create it before
+		// listing anything; a chain has no gaps, so if version 1 is free
+		// the chain is empty and holds no earlier attempt of this session.
+		if attempt > 0 {
+			var mine *Version
+			if latest, mine, err = s.chainHead(ctx, prefix, sess); err != nil {
+				return Version{}, time.Time{}, err
 			}
-			if v.UploadID == sess.ID {
-				return v, nil
-			}
-			if latest == nil {
-				latest = &v
-			}
-			if v.SealedAt.Before(sess.CreatedAt.Add(-time.Minute)) {
-				break
+			if mine != nil {
+				return *mine, time.Time{}, nil
 			}
 		}
 		now := s.now()
@@ -308,13 +318,39 @@ func (s *Service) claimVersion(ctx context.Context, sess session, d Dossier, inf
 		}
 		err = s.createJSON(ctx, versionKey(prefix, v.Version), v, &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil})
 		if err == nil {
-			return v, nil
+			return v, now, nil
 		}
 		if !errors.Is(err, ErrExists) {
-			return Version{}, fmt.Errorf("vault: seal: append version: %w", err)
+			return Version{}, time.Time{}, fmt.Errorf("vault: seal: append version: %w", err)
 		}
 	}
-	return Version{}, fmt.Errorf("vault: seal: version chain of %s stayed contended after %d attempts", sess.Document.Path, maxChainRetries)
+	return Version{}, time.Time{}, fmt.Errorf("vault: seal: version chain of %s stayed contended after %d attempts", sess.Document.Path, maxChainRetries)
+}
+
+// chainHead reads a version chain from its end: the latest entry, and the
+// session's own entry if it has one. Only entries sealed after the session
+// began can be the session's own; the minute allows for clock skew.
+func (s *Service) chainHead(ctx context.Context, prefix string, sess session) (latest, mine *Version, err error) {
+	keys, err := s.store.List(ctx, prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("vault: seal: read version chain: %w", err)
+	}
+	for i := len(keys) - 1; i >= 0; i-- {
+		var v Version
+		if err := s.getJSON(ctx, keys[i], &v); err != nil {
+			return nil, nil, fmt.Errorf("vault: seal: read version chain: %w", err)
+		}
+		if v.UploadID == sess.ID {
+			return latest, &v, nil
+		}
+		if latest == nil {
+			latest = &v
+		}
+		if v.SealedAt.Before(sess.CreatedAt.Add(-time.Minute)) {
+			break
+		}
+	}
+	return latest, nil, nil
 }
 
 func (s *Service) storedReceipt(ctx context.Context, tenant, id string) (*Receipt, error) {

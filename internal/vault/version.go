@@ -1,10 +1,13 @@
 package vault
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 )
 
@@ -95,11 +98,13 @@ type ReceiptPredicate struct {
 	Supersedes *VersionRef `json:"supersedes"`
 }
 
-// Receipt is a signed receipt with its decoded predicate.
+// Receipt is a signed receipt with its decoded predicate and, once its
+// statement is in the tenant's log, the proof of that.
 type Receipt struct {
 	Envelope  *receipt.Envelope
 	Subject   receipt.Subject
 	Predicate ReceiptPredicate
+	Log       *ledger.Proof
 }
 
 func statementFor(bucket string, d Dossier, v Version) (receipt.Statement, error) {
@@ -130,13 +135,48 @@ func statementFor(bucket string, d Dossier, v Version) (receipt.Statement, error
 }
 
 // OpenReceipt parses a stored or presented receipt without verifying its
-// signature: envelope, statement and predicate, strictly.
+// signature: envelope, statement and predicate, strictly. It takes a
+// receipt bundle ({"envelope", "log"}, as the vault stores and serves
+// receipts) or a bare DSSE envelope.
 func OpenReceipt(data []byte) (*Receipt, error) {
+	var probe struct {
+		Envelope json.RawMessage `json:"envelope"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.Envelope != nil {
+		var b ledger.Bundle
+		if err := strictJSON(data, &b); err != nil {
+			return nil, fmt.Errorf("%w: receipt bundle: %v", receipt.ErrMalformed, err)
+		}
+		r, err := OpenReceipt(b.Envelope)
+		if err != nil {
+			return nil, err
+		}
+		r.Log = b.Log
+		return r, nil
+	}
 	env, st, err := receipt.Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	return receiptOf(env, st)
+}
+
+// Bundle is the receipt as the vault stores and serves it.
+func (r *Receipt) Bundle() ledger.Bundle {
+	env, _ := json.Marshal(r.Envelope)
+	return ledger.Bundle{Envelope: env, Log: r.Log}
+}
+
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
 }
 
 func receiptOf(env *receipt.Envelope, st *receipt.Statement) (*Receipt, error) {

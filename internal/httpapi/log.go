@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// checkpoint serves the latest signed checkpoint of the caller's tenant's
+// log, or the one at a size, as the C2SP signed note itself.
+func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
+	var size int64
+	if p := r.PathValue("size"); p != "" {
+		n, err := positive(p, "/size", "size")
+		if err != nil {
+			return err
+		}
+		size = n
+	}
+	cp, err := s.svc.Checkpoint(r.Context(), size)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Log-Origin", cp.Origin)
+	w.Header().Set("X-Log-Size", strconv.FormatInt(cp.Size, 10))
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(cp.Signed)
+	return err
+}
+
+// inclusionProof serves ?index=i&size=n.
+func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var fields []vault.FieldError
+	index, err := strconv.ParseInt(q.Get("index"), 10, 64)
+	if err != nil || index < 0 {
+		fields = append(fields, vault.FieldError{Pointer: "/index", Detail: "must be an entry index, 0 or more"})
+	}
+	size, err := strconv.ParseInt(q.Get("size"), 10, 64)
+	if err != nil || size < 1 {
+		fields = append(fields, vault.FieldError{Pointer: "/size", Detail: "must be a checkpoint's tree size, 1 or more"})
+	}
+	if fields != nil {
+		return &requestError{kind: badQuery, detail: "an inclusion proof needs index and size", fields: fields}
+	}
+	p, err := s.svc.InclusionProof(r.Context(), index, size)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", p)
+	return nil
+}
+
+// consistencyProof serves ?from=m&to=n.
+func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var fields []vault.FieldError
+	from, err := strconv.ParseInt(q.Get("from"), 10, 64)
+	if err != nil || from < 1 {
+		fields = append(fields, vault.FieldError{Pointer: "/from", Detail: "must be the size of an earlier checkpoint, 1 or more"})
+	}
+	to, err := strconv.ParseInt(q.Get("to"), 10, 64)
+	if err != nil || to < 1 {
+		fields = append(fields, vault.FieldError{Pointer: "/to", Detail: "must be the size of a checkpoint, 1 or more"})
+	}
+	if fields == nil && from > to {
+		fields = append(fields, vault.FieldError{Pointer: "/from", Detail: "must not be larger than to"})
+	}
+	if fields != nil {
+		return &requestError{kind: badQuery, detail: "a consistency proof needs from and to", fields: fields}
+	}
+	p, err := s.svc.ConsistencyProof(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", p)
+	return nil
+}
+
+func positive(s, pointer, name string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 {
+		return 0, &requestError{kind: badQuery, detail: name + " must be a whole number from 1",
+			fields: []vault.FieldError{{Pointer: pointer, Detail: "must be a whole number from 1"}}}
+	}
+	return n, nil
+}
