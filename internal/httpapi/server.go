@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/evidencevault/vault/internal/logging"
 	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/logging"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )

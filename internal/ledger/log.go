@@ -145,11 +145,13 @@ func (l *Log) tenant(tenant string) (*tenantLog, error) {
 // Origin returns the name of a tenant's log.
 func (l *Log) Origin(tenant string) string { return l.cfg.Origin(tenant) }
 
-func (tl *tenantLog) commitKey(start int64) string { return fmt.Sprintf("%slog/%020d.json", tl.prefix, start) }
+func (tl *tenantLog) commitKey(start int64) string {
+	return fmt.Sprintf("%slog/%020d.json", tl.prefix, start)
+}
 func (tl *tenantLog) checkpointKey(size int64) string {
 	return fmt.Sprintf("%scheckpoint/%020d", tl.prefix, size)
 }
-func (tl *tenantLog) headKey() string          { return tl.prefix + "head.json" }
+func (tl *tenantLog) headKey() string            { return tl.prefix + "head.json" }
 func (tl *tenantLog) bundleKey(id string) string { return tl.bundles + id + ".json" }
 
 // keys returns the keys checkpoints may be signed with.

@@ -92,11 +92,11 @@ func (s *Service) Checkpoint(ctx context.Context, size int64) (*LogCheckpoint, e
 // LogProof is an inclusion or consistency proof in the caller's tenant's
 // log, with the checkpoint it leads to.
 type LogProof struct {
-	Origin     string       `json:"origin"`
-	Index      *int64       `json:"index,omitempty"`
-	From       *int64       `json:"from,omitempty"`
-	Size       int64        `json:"size"`
-	Checkpoint string       `json:"checkpoint"`
+	Origin     string        `json:"origin"`
+	Index      *int64        `json:"index,omitempty"`
+	From       *int64        `json:"from,omitempty"`
+	Size       int64         `json:"size"`
+	Checkpoint string        `json:"checkpoint"`
 	Hashes     ledger.Hashes `json:"proof"`
 }
 
