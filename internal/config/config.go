@@ -142,3 +142,18 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 	})
 	return &Vault{Service: svc, Store: store, Signer: signer}, nil
 }
+
+// StoreFromEnv opens the evidence bucket named by VAULT_BUCKET with the
+// SDK's standard credentials and endpoint settings, for tools that only
+// read (cmd/vault-audit): no signing key is needed.
+func StoreFromEnv(ctx context.Context, getenv func(string) string) (*s3store.Store, error) {
+	bucket := getenv("VAULT_BUCKET")
+	if bucket == "" {
+		return nil, errors.New("config: VAULT_BUCKET is not set")
+	}
+	client, err := NewS3Client(ctx, S3{PathStyle: getenv("VAULT_S3_PATH_STYLE") == "true"})
+	if err != nil {
+		return nil, err
+	}
+	return s3store.New(client, bucket), nil
+}

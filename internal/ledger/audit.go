@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/evidencevault/vault/internal/receipt"
@@ -30,6 +31,25 @@ func (r *Report) First() string {
 		return ""
 	}
 	return r.Problems[0]
+}
+
+// WriteText prints the report for people: a summary line, then each
+// problem, the first one first.
+func (r *Report) WriteText(w io.Writer) error {
+	status := "consistent"
+	if !r.OK() {
+		status = fmt.Sprintf("%d problem(s); first: %s", len(r.Problems), r.First())
+	}
+	if _, err := fmt.Fprintf(w, "log %s: %d entries, %d commits, %d checkpoints, %d receipts: %s\n",
+		r.Origin, r.Size, r.Commits, r.Checkpoints, r.Receipts, status); err != nil {
+		return err
+	}
+	for _, p := range r.Problems {
+		if _, err := fmt.Fprintln(w, "  -", p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // memHashes holds every stored hash of the tree the audit recomputes.

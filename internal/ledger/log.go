@@ -83,7 +83,8 @@ type Log struct {
 	tenants map[string]*tenantLog
 }
 
-// New returns a Log on store whose checkpoints signer signs.
+// New returns a Log on store whose checkpoints signer signs. With a nil
+// signer the Log only reads and audits; Append fails.
 func New(store Store, signer Signer, cfg Config) *Log {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 256
@@ -116,7 +117,13 @@ type tenantLog struct {
 	// covered is the time since which recent holds every commit that was
 	// the newest at some moment; appends older than that check bundles.
 	covered time.Time
+	hinted  int64 // the size this process last wrote to the head hint
 }
+
+// hintEvery is how many entries may pass before a writer refreshes the
+// head hint: a cold reader then probes at most a few commits forward,
+// and appends spend no request on the hint most of the time.
+const hintEvery = 256
 
 // seen is a commit this process has read or written, kept while an
 // append that started before its successor appeared may still be waiting:
@@ -156,11 +163,14 @@ func (tl *tenantLog) bundleKey(id string) string { return tl.bundles + id + ".js
 
 // keys returns the keys checkpoints may be signed with.
 func (l *Log) keys(ctx context.Context) ([]receipt.Key, error) {
-	own, err := receipt.NewKey(l.signer.Public())
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+	var keys []receipt.Key
+	if l.signer != nil {
+		own, err := receipt.NewKey(l.signer.Public())
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		keys = append(keys, own)
 	}
-	keys := []receipt.Key{own}
 	if l.cfg.Keys != nil {
 		more, err := l.cfg.Keys(ctx)
 		if err != nil {
@@ -207,6 +217,9 @@ const roundTimeout = time.Minute
 // race for the next position with a conditional write; the loser reads the
 // winner's commit and tries again after it.
 func (l *Log) Append(ctx context.Context, tenant string, e Entry, since time.Time) (*Bundle, error) {
+	if l.signer == nil {
+		return nil, errors.New("ledger: append to a read-only log")
+	}
 	tl, err := l.tenant(tenant)
 	if err != nil {
 		return nil, err
@@ -367,7 +380,9 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		for i, w := range batch {
 			l.deliver(tl, w, bundles[i], nil)
 		}
-		l.writeHead(ctx, tl, next)
+		if next.cp.Size-tl.hinted >= hintEvery || tl.hinted == 0 {
+			l.writeHead(ctx, tl, next)
+		}
 		return
 	}
 	fail(fmt.Errorf("ledger: log %s stayed contended for %d rounds", tl.origin, maxRounds))
@@ -532,7 +547,7 @@ func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit,
 	r := l.reader(ctx, tl, prev)
 	r.extra = hashes
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
+	g.SetLimit(64) // a round holds up every append in it: write its objects at once
 	for _, tile := range tlog.NewTiles(TileHeight, c.Start, c.Size) {
 		data, err := tlog.ReadTileData(tile, r)
 		if err != nil {
@@ -643,7 +658,9 @@ func (l *Log) writeHead(ctx context.Context, tl *tenantLog, next *state) {
 	}
 	if err != nil {
 		l.log.WarnContext(ctx, "ledger: write head hint", "log", tl.origin, "err", err)
+		return
 	}
+	tl.hinted = next.cp.Size
 }
 
 // ErrNotFound is returned for a bundle, checkpoint or proof the log does

@@ -221,14 +221,19 @@ func (s *Store) PresignPut(ctx context.Context, req vault.PutRequest) (vault.Pre
 		return vault.Presigned{}, fmt.Errorf("s3store: presign put: sha256: %w", err)
 	}
 	expires := s.now().Add(req.TTL)
-	out, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:         &s.bucket,
 		Key:            &req.Key,
 		ContentLength:  aws.Int64(req.Size),
 		ContentType:    &req.ContentType,
 		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum)),
 		Metadata:       req.Metadata,
-	}, s3.WithPresignExpires(req.TTL))
+	}
+	if req.Lock != nil {
+		in.ObjectLockMode = types.ObjectLockMode(req.Lock.Mode)
+		in.ObjectLockRetainUntilDate = aws.Time(req.Lock.Until.UTC())
+	}
+	out, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(req.TTL))
 	if err != nil {
 		return vault.Presigned{}, fmt.Errorf("s3store: presign put %s: %w", req.Key, err)
 	}

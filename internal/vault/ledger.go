@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -143,6 +144,14 @@ func (s *Service) Audit(ctx context.Context, trusted ...[]byte) (*ledger.Report,
 		return nil, errorf(CodeForbidden, "role %s may not audit the log", id.Role)
 	}
 	return s.ledger.Audit(ctx, id.Tenant, trusted...)
+}
+
+// AuditLog audits a tenant's log with read access to storage and the
+// published keys only, no signing key: what cmd/vault-audit runs.
+func AuditLog(ctx context.Context, store Store, bucket, tenant string, trusted ...[]byte) (*ledger.Report, error) {
+	cfg := Config{Bucket: bucket, Now: time.Now}
+	l := newLedger(store, nil, cfg, func(ctx context.Context) ([]receipt.Key, error) { return publishedKeys(ctx, store) })
+	return l.Audit(ctx, tenant, trusted...)
 }
 
 func ledgerError(err error) error {

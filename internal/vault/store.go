@@ -79,7 +79,10 @@ type PutRequest struct {
 	SHA256      string // hex
 	ContentType string
 	Metadata    map[string]string
-	TTL         time.Duration
+	// Lock, when set, makes storage retain the object from the moment it
+	// arrives (signed x-amz-object-lock-* headers).
+	Lock *Lock
+	TTL  time.Duration
 }
 
 // GetRequest is what a presigned GET binds: one exact version.

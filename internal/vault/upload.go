@@ -72,7 +72,11 @@ func (s *Service) StartUpload(ctx context.Context, dossier string, doc Document)
 		SHA256:      doc.File.SHA256,
 		ContentType: doc.File.ContentType,
 		Metadata:    map[string]string{uploadIDMeta: sess.ID},
-		TTL:         s.cfg.UploadTTL,
+		// Retained from arrival for the dossier's period and a day, so
+		// that sealing within a day of the upload need not extend the
+		// lock (one request fewer); later sealing extends it.
+		Lock: &Lock{Mode: s.cfg.LockMode, Until: now.Truncate(time.Second).AddDate(d.RetentionYears, 0, 1)},
+		TTL:  s.cfg.UploadTTL,
 	})
 	if err != nil {
 		return Ticket{}, fmt.Errorf("vault: presign upload: %w", err)

@@ -40,13 +40,18 @@ func (s *Service) Keys(ctx context.Context) ([]PublicKey, error) {
 }
 
 func (s *Service) knownKeys(ctx context.Context) ([]receipt.Key, error) {
-	names, err := s.store.List(ctx, keysPrefix)
+	return publishedKeys(ctx, s.store)
+}
+
+// publishedKeys reads every key published under keys/.
+func publishedKeys(ctx context.Context, store Store) ([]receipt.Key, error) {
+	names, err := store.List(ctx, keysPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("vault: keys: %w", err)
 	}
 	var keys []receipt.Key
 	for _, name := range names {
-		data, err := s.store.Get(ctx, name)
+		data, err := store.Get(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("vault: keys: %w", err)
 		}

@@ -1,0 +1,413 @@
+package vault_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// cluster is several vault processes on one bucket and key, sharing
+// nothing but storage: what concurrent Lambda instances are.
+type cluster struct {
+	store   vault.Store
+	bucket  string
+	signer  *receipt.LocalSigner
+	nodes   []*vault.Service
+	dossier vault.Dossier
+}
+
+func newCluster(t *testing.T, n int, mode vault.LockMode, wrap func(vault.Store) vault.Store) cluster {
+	t.Helper()
+	s3 := testenv.Get(t).Bucket(t, false)
+	var store vault.Store = s3
+	if wrap != nil {
+		store = wrap(s3)
+	}
+	c := cluster{store: store, bucket: s3.Bucket(), signer: testenv.Signer(t)}
+	for range n {
+		c.nodes = append(c.nodes, vault.New(store, s3, c.signer, vault.Config{Bucket: s3.Bucket(), LockMode: mode, Logger: testenv.Logger(t)}))
+	}
+	d, err := c.nodes[0].CreateDossier(as(alice), dossierInput(udiA, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.dossier = d
+	return c
+}
+
+// uploaded starts n uploads and sends their bytes, without completing.
+func (c cluster) uploaded(t *testing.T, prefix string, n int) []vault.Ticket {
+	t.Helper()
+	tks := make([]vault.Ticket, n)
+	for i := range tks {
+		body := fmt.Appendf(nil, "%s evidence %d\n", prefix, i)
+		tk, err := c.nodes[0].StartUpload(as(alice), c.dossier.ID, document(fmt.Sprintf("%s/doc-%03d.txt", prefix, i), body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(t, tk, body)
+		tks[i] = tk
+	}
+	return tks
+}
+
+func (c cluster) audit(t *testing.T, trusted ...[]byte) *ledger.Report {
+	t.Helper()
+	rep, err := c.nodes[0].Audit(as(bob), trusted...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestLedgerUnderConcurrentCompletes completes uploads from many goroutines
+// on several processes at once, each upload twice, then audits the log:
+// every receipt once, every proof verifying, checkpoints consistent.
+func TestLedgerUnderConcurrentCompletes(t *testing.T) {
+	c := newCluster(t, 4, vault.Governance, nil)
+	tks := c.uploaded(t, "batch", 48)
+	receipts := make([]*vault.Receipt, len(tks))
+	var wg sync.WaitGroup
+	for i, tk := range tks {
+		for attempt := range 2 { // complete and the seal trigger racing
+			node := c.nodes[(i+attempt)%len(c.nodes)]
+			wg.Go(func() {
+				r, err := node.Complete(as(alice), tk.UploadID)
+				if err != nil {
+					t.Errorf("complete %s: %v", tk.UploadID, err)
+					return
+				}
+				if attempt == 0 {
+					receipts[i] = r
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	rep := c.audit(t)
+	if !rep.OK() || rep.Size != int64(len(tks)) || rep.Receipts != len(tks) {
+		t.Fatalf("audit: got size %d, %d receipts, problems %q; want %d entries, none", rep.Size, rep.Receipts, rep.Problems, len(tks))
+	}
+	keys := []receipt.Key{c.signer.Key()}
+	seen := map[int64]string{}
+	for i, r := range receipts {
+		if r.Log == nil {
+			t.Fatalf("receipt %d carries no log proof", i)
+		}
+		if other, dup := seen[r.Log.Index]; dup {
+			t.Errorf("index %d given to %s and %s", r.Log.Index, other, r.Predicate.ReceiptID)
+		}
+		seen[r.Log.Index] = r.Predicate.ReceiptID
+		cp, err := ledger.VerifyProof(r.Envelope, r.Log, keys)
+		if err != nil {
+			t.Errorf("receipt %s: %v", r.Predicate.ReceiptID, err)
+		}
+		// The same receipt, read back, has the same proof.
+		again, err := c.nodes[3].Receipt(as(alice), r.Predicate.ReceiptID)
+		if err != nil || again.Log == nil || again.Log.Index != r.Log.Index {
+			t.Errorf("receipt %s read back: %+v, %v", r.Predicate.ReceiptID, again, err)
+		}
+		// Its checkpoint is consistent with the latest one.
+		latest, err := c.nodes[2].Checkpoint(as(alice), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.nodes[1].ConsistencyProof(as(alice), cp.Size, latest.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer, err := ledger.OpenCheckpoint(latest.Signed, cp.Origin, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ledger.VerifyConsistency(cp, newer, p.Hashes); err != nil {
+			t.Errorf("checkpoint %d to latest %d: %v", cp.Size, newer.Size, err)
+		}
+	}
+}
+
+// failingStore fails the creation of matching keys while armed, as a
+// process that dies at that point would leave things.
+type failingStore struct {
+	vault.Store
+	mu    sync.Mutex
+	match string
+}
+
+func (f *failingStore) arm(match string) { f.mu.Lock(); f.match = match; f.mu.Unlock() }
+
+func (f *failingStore) Create(ctx context.Context, key string, body []byte, lock *vault.Lock) error {
+	f.mu.Lock()
+	match := f.match
+	f.mu.Unlock()
+	if match != "" && strings.Contains(key, match) {
+		return errors.New("injected crash")
+	}
+	return f.Store.Create(ctx, key, body, lock)
+}
+
+// TestLedgerRecoversFromCrashedWriter stops a writer after its commit is
+// stored but before its receipt bundle is: the next append (of another
+// upload, by another process) finishes the commit, and the retried seal
+// returns the receipt without appending again.
+func TestLedgerRecoversFromCrashedWriter(t *testing.T) {
+	fs := &failingStore{}
+	c := newCluster(t, 2, vault.Governance, func(s vault.Store) vault.Store { fs.Store = s; return fs })
+	tks := c.uploaded(t, "crash", 3)
+
+	fs.arm("/receipts/")
+	if _, err := c.nodes[0].Complete(as(alice), tks[0].UploadID); err == nil {
+		t.Fatal("complete succeeded with receipt writes failing")
+	}
+	fs.arm("")
+	// Another process appends another upload: it must finish the
+	// half-written commit first.
+	if _, err := c.nodes[1].Complete(as(alice), tks[1].UploadID); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.nodes[1].Complete(as(alice), tks[0].UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Log == nil || first.Log.Index != 0 {
+		t.Errorf("the crashed upload's receipt: got log %+v, want index 0", first.Log)
+	}
+	// A crash before the commit leaves nothing: the retry appends once.
+	fs.arm("/log/")
+	if _, err := c.nodes[0].Complete(as(alice), tks[2].UploadID); err == nil {
+		t.Fatal("complete succeeded with commit writes failing")
+	}
+	fs.arm("")
+	if _, err := c.nodes[0].Complete(as(alice), tks[2].UploadID); err != nil {
+		t.Fatal(err)
+	}
+	if rep := c.audit(t); !rep.OK() || rep.Size != 3 {
+		t.Errorf("audit: size %d, problems %q; want 3 entries, none", rep.Size, rep.Problems)
+	}
+}
+
+// tamper rewrites one object the way an operator with bucket credentials
+// could in governance mode: a new version on top of the locked one.
+func tamper(t *testing.T, c cluster, key string, edit func([]byte) []byte) {
+	t.Helper()
+	client := testenv.Get(t).Client(t)
+	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &c.bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	buf.ReadFrom(out.Body)
+	out.Body.Close()
+	if _, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &c.bucket, Key: &key, Body: bytes.NewReader(edit(buf.Bytes()))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func commitKey(t *testing.T, c cluster) string {
+	t.Helper()
+	return leafAt(t, c, 0).key
+}
+
+// leaf is where entry i of the log is stored: a commit object and the
+// position in it.
+type leaf struct {
+	key string
+	pos int
+}
+
+func leafAt(t *testing.T, c cluster, index int) leaf {
+	t.Helper()
+	keys, err := c.store.List(context.Background(), "ledger/acme/log/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []leaf
+	for _, k := range keys {
+		data, err := c.store.Get(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cm struct{ Entries []json.RawMessage }
+		if err := json.Unmarshal(data, &cm); err != nil {
+			t.Fatal(err)
+		}
+		for i := range cm.Entries {
+			all = append(all, leaf{k, i})
+		}
+	}
+	if index >= len(all) {
+		t.Fatalf("the log has %d entries, no entry %d", len(all), index)
+	}
+	return all[index]
+}
+
+// editEntries rewrites the entries array of a commit object.
+func editEntries(change func(entries []json.RawMessage) []json.RawMessage) func([]byte) []byte {
+	return func(data []byte) []byte {
+		var c map[string]json.RawMessage
+		var entries []json.RawMessage
+		json.Unmarshal(data, &c)
+		json.Unmarshal(c["entries"], &entries)
+		c["entries"], _ = json.Marshal(change(entries))
+		out, _ := json.Marshal(c)
+		return out
+	}
+}
+
+func TestAuditDetectsTampering(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, c cluster, rs []*vault.Receipt)
+		want   []string // the first problem names one of these
+	}{
+		{"edited leaf", func(t *testing.T, c cluster, rs []*vault.Receipt) {
+			l := leafAt(t, c, 0)
+			tamper(t, c, l.key, editEntries(func(es []json.RawMessage) []json.RawMessage {
+				var e struct {
+					ID       string           `json:"id"`
+					Envelope receipt.Envelope `json:"envelope"`
+				}
+				json.Unmarshal(es[l.pos], &e)
+				e.Envelope.Payload = strings.Replace(e.Envelope.Payload, "a", "b", 1)
+				es[l.pos], _ = json.Marshal(e)
+				return es
+			}))
+		}, []string{"entry 0"}},
+		{"reordered leaves", func(t *testing.T, c cluster, rs []*vault.Receipt) {
+			a, b := leafAt(t, c, 0), leafAt(t, c, 1)
+			if a.key == b.key {
+				tamper(t, c, a.key, editEntries(func(es []json.RawMessage) []json.RawMessage {
+					es[a.pos], es[b.pos] = es[b.pos], es[a.pos]
+					return es
+				}))
+				return
+			}
+			var ea, eb json.RawMessage
+			data, _ := c.store.Get(context.Background(), b.key)
+			editEntries(func(es []json.RawMessage) []json.RawMessage { eb = es[b.pos]; return es })(data)
+			tamper(t, c, a.key, editEntries(func(es []json.RawMessage) []json.RawMessage { ea, es[a.pos] = es[a.pos], eb; return es }))
+			tamper(t, c, b.key, editEntries(func(es []json.RawMessage) []json.RawMessage { es[b.pos] = ea; return es }))
+		}, []string{"is not the tree of the entries"}},
+		{"deleted leaf", func(t *testing.T, c cluster, rs []*vault.Receipt) {
+			l := leafAt(t, c, 1)
+			if l.pos > 0 {
+				tamper(t, c, l.key, editEntries(func(es []json.RawMessage) []json.RawMessage { return append(es[:l.pos], es[l.pos+1:]...) }))
+				return
+			}
+			// Its commit holds it first: remove the commit object.
+			if _, err := testenv.Get(t).Client(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &c.bucket, Key: &l.key}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"claims entries", "not on the log's chain", "lies beyond"}},
+		{"deleted receipt", func(t *testing.T, c cluster, rs []*vault.Receipt) {
+			key := "vault/acme/receipts/" + rs[2].Predicate.ReceiptID + ".json"
+			if _, err := testenv.Get(t).Client(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &c.bucket, Key: &key}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{rs2missing}},
+		{"replaced checkpoint", func(t *testing.T, c cluster, rs []*vault.Receipt) {
+			keys, _ := c.store.List(context.Background(), "ledger/acme/checkpoint/")
+			other := testenv.Signer(t)
+			tamper(t, c, keys[0], func(data []byte) []byte {
+				cp, _ := ledger.ParseCheckpoint(data[:bytes.Index(data, []byte("\n\n"))+1])
+				cp.Hash[0] ^= 1
+				signed, _ := ledger.SignCheckpoint(context.Background(), other, cp)
+				return signed
+			})
+		}, []string{"differs from the one its commit signed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, 1, vault.Governance, nil)
+			var rs []*vault.Receipt
+			for _, tk := range c.uploaded(t, "tamper", 4) {
+				r, err := c.nodes[0].Complete(as(alice), tk.UploadID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs = append(rs, r)
+			}
+			if rep := c.audit(t); !rep.OK() {
+				t.Fatalf("audit before tampering: %q", rep.Problems)
+			}
+			tt.tamper(t, c, rs)
+			rep := c.audit(t)
+			found := false
+			for _, w := range tt.want {
+				found = found || strings.Contains(rep.First(), w)
+			}
+			if rep.OK() || !found {
+				t.Errorf("audit after tampering: first problem %q, want one naming %q (all: %q)", rep.First(), tt.want, rep.Problems)
+			}
+		})
+	}
+}
+
+const rs2missing = "is missing"
+
+// TestRewrittenHistoryDetectedWithKeptCheckpoint: an auditor who kept a
+// checkpoint can tell the log it is shown from any other history.
+func TestRewrittenHistoryDetectedWithKeptCheckpoint(t *testing.T) {
+	c := newCluster(t, 1, vault.Governance, nil)
+	for _, tk := range c.uploaded(t, "kept", 2) {
+		if _, err := c.nodes[0].Complete(as(alice), tk.UploadID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept, err := c.nodes[0].Checkpoint(as(alice), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := c.audit(t, kept.Signed); !rep.OK() {
+		t.Fatalf("audit with the genuine kept checkpoint: %q", rep.Problems)
+	}
+	// Another history of the same size, signed with the vault's own key:
+	// what an operator who can sign could present later.
+	forged, err := ledger.SignCheckpoint(context.Background(), c.signer, ledger.Checkpoint{Origin: vault.LogOrigin(c.bucket, "acme"), Size: kept.Size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := c.audit(t, forged)
+	if rep.OK() || !strings.Contains(rep.First(), "history was rewritten") {
+		t.Errorf("audit with a checkpoint of another history: got %q", rep.Problems)
+	}
+}
+
+// TestComplianceModeRefusesTampering: in compliance mode even the root
+// user cannot remove a commit's version; the refusal is the protection.
+func TestComplianceModeRefusesTampering(t *testing.T) {
+	c := newCluster(t, 1, vault.Compliance, nil)
+	tk := c.uploaded(t, "locked", 1)[0]
+	if _, err := c.nodes[0].Complete(as(alice), tk.UploadID); err != nil {
+		t.Fatal(err)
+	}
+	client := testenv.Get(t).Client(t)
+	key := commitKey(t, c)
+	head, err := client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &c.bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &c.bucket, Key: &key, VersionId: head.VersionId, BypassGovernanceRetention: aws.Bool(true)})
+	if err == nil {
+		t.Fatal("deleting a locked commit version succeeded")
+	}
+	if rep := c.audit(t); !rep.OK() {
+		t.Errorf("audit: %q", rep.Problems)
+	}
+}
+
