@@ -9,8 +9,12 @@
 # receipt names. Exits 0 only if every check passes.
 set -euo pipefail
 [[ $# -ge 2 ]] || { echo "usage: $0 RECEIPT.json PUBLIC-KEY.pem [FILE]" >&2; exit 2; }
-receipt=$1 key=$2 file=${3:-}
+key=$2 file=${3:-}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# A receipt bundle ({"envelope", "log"}) or a bare DSSE envelope; the log
+# proof is checked by the vault-audit and ledger tools, not here.
+receipt=$work/envelope.json
+jq '.envelope // .' "$1" > "$receipt"
 
 # 1. The key is the one the receipt names: keyid = SHA-256 of the DER key.
 keyid=$(openssl pkey -pubin -in "$key" -outform DER | sha256sum | cut -d' ' -f1)

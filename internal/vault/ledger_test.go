@@ -410,4 +410,3 @@ func TestComplianceModeRefusesTampering(t *testing.T) {
 		t.Errorf("audit: %q", rep.Problems)
 	}
 }
-
