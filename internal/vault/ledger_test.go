@@ -117,6 +117,12 @@ func TestLedgerUnderConcurrentCompletes(t *testing.T) {
 		if err != nil {
 			t.Errorf("receipt %s: %v", r.Predicate.ReceiptID, err)
 		}
+		// POST /v1/verify's checks include the log proof of a bundle.
+		b, _ := json.Marshal(r.Bundle())
+		v, err := c.nodes[0].Verify(as(alice), b, "")
+		if err != nil || !v.Valid || v.Checks[len(v.Checks)-3].Name != vault.CheckLog {
+			t.Errorf("verify bundle %s: %+v, %v", r.Predicate.ReceiptID, v, err)
+		}
 		// The same receipt, read back, has the same proof.
 		again, err := c.nodes[3].Receipt(as(alice), r.Predicate.ReceiptID)
 		if err != nil || again.Log == nil || again.Log.Index != r.Log.Index {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 )
 
@@ -92,6 +93,9 @@ const (
 	CheckFile      = "file_digest"
 	CheckDigest    = "digest"
 	CheckLocked    = "version_locked"
+	// CheckLog is made for receipt bundles: the checkpoint is signed by a
+	// vault key and the statement is the entry the proof places in it.
+	CheckLog = "log_inclusion"
 )
 
 // Verify checks a presented receipt: its format, that a key of this vault
@@ -144,6 +148,14 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 		add(CheckSignature, true, "ECDSA P-256 SHA-256 signature over the DSSE envelope holds")
 	}
 	signed := err == nil
+
+	if r.Log != nil {
+		if cp, err := ledger.VerifyProof(r.Envelope, r.Log, keys); err != nil {
+			add(CheckLog, false, err.Error())
+		} else {
+			add(CheckLog, true, fmt.Sprintf("entry %d of log %s, in its signed checkpoint of size %d", r.Log.Index, cp.Origin, cp.Size))
+		}
+	}
 
 	digest := r.Subject.Digest["sha256"]
 	if sha256 != "" {
