@@ -78,7 +78,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, trusted ...[]byte) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	keys, err := l.keys(ctx)
+	keys, err := l.keys(ctx, true) // an audit reads every published key afresh
 	if err != nil {
 		return nil, err
 	}

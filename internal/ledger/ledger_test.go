@@ -40,8 +40,6 @@ func (m *memTree) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 
 func (m *memTree) add(t *testing.T, data []byte) {
 	t.Helper()
-	n := tlog.StoredHashCount(int64(len(m.hashes)))
-	_ = n
 	hs, err := tlog.StoredHashes(m.size(), data, m)
 	if err != nil {
 		t.Fatal(err)

@@ -81,6 +81,9 @@ type Log struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantLog
+
+	keysMu   sync.Mutex
+	keyCache []receipt.Key
 }
 
 // New returns a Log on store whose checkpoints signer signs. With a nil
@@ -161,8 +164,15 @@ func (tl *tenantLog) checkpointKey(size int64) string {
 func (tl *tenantLog) headKey() string            { return tl.prefix + "head.json" }
 func (tl *tenantLog) bundleKey(id string) string { return tl.bundles + id + ".json" }
 
-// keys returns the keys checkpoints may be signed with.
-func (l *Log) keys(ctx context.Context) ([]receipt.Key, error) {
+// keys returns the keys checkpoints may be signed with, from a cache
+// unless reload: keys are only ever added (rotation), so the cache is
+// reloaded only when a checkpoint does not verify with it.
+func (l *Log) keys(ctx context.Context, reload bool) ([]receipt.Key, error) {
+	l.keysMu.Lock()
+	defer l.keysMu.Unlock()
+	if l.keyCache != nil && !reload {
+		return l.keyCache, nil
+	}
 	var keys []receipt.Key
 	if l.signer != nil {
 		own, err := receipt.NewKey(l.signer.Public())
@@ -178,7 +188,25 @@ func (l *Log) keys(ctx context.Context) ([]receipt.Key, error) {
 		}
 		keys = append(keys, more...)
 	}
+	l.keyCache = keys
 	return keys, nil
+}
+
+// open verifies a signed checkpoint of tl's log with the cached keys,
+// reloading them once if it does not verify.
+func (l *Log) open(ctx context.Context, tl *tenantLog, signed []byte) (Checkpoint, error) {
+	keys, err := l.keys(ctx, false)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	cp, err := OpenCheckpoint(signed, tl.origin, keys)
+	if errors.Is(err, ErrInvalid) {
+		if keys, err = l.keys(ctx, true); err != nil {
+			return Checkpoint{}, err
+		}
+		cp, err = OpenCheckpoint(signed, tl.origin, keys)
+	}
+	return cp, err
 }
 
 // waiter is one append waiting for its commit.
@@ -329,16 +357,12 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 			l.deliver(tl, w, nil, err)
 		}
 	}
-	keys, err := l.keys(ctx)
-	if err != nil {
-		fail(err)
-		return
-	}
 	for range maxRounds {
-		if err := l.refresh(ctx, tl, keys, false); err != nil {
+		if err := l.refresh(ctx, tl, false); err != nil {
 			fail(err)
 			return
 		}
+		var err error
 		batch, err = l.dropIntegrated(ctx, tl, batch)
 		if err != nil {
 			fail(err)
@@ -365,7 +389,7 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		if !created {
 			// Another process took the position: read its commit and
 			// try again after it.
-			if err := l.refresh(ctx, tl, keys, true); err != nil {
+			if err := l.refresh(ctx, tl, true); err != nil {
 				fail(err)
 				return
 			}
@@ -390,10 +414,10 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 
 // refresh loads the head when this process has none, and with probe reads
 // every commit after it, finishing those whose writers stopped half-way.
-func (l *Log) refresh(ctx context.Context, tl *tenantLog, keys []receipt.Key, probe bool) error {
+func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 	if tl.head == nil {
 		tl.covered = l.cfg.Now()
-		st, err := l.loadHead(ctx, tl, keys)
+		st, err := l.loadHead(ctx, tl)
 		if err != nil {
 			return err
 		}
@@ -408,7 +432,7 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, keys []receipt.Key, pr
 		if !found {
 			return nil
 		}
-		next, c, hashes, err := l.openCommit(ctx, tl, keys, tl.head, data)
+		next, c, hashes, err := l.openCommit(ctx, tl, tl.head, data)
 		if err != nil {
 			return err
 		}
@@ -427,7 +451,7 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, keys []receipt.Key, pr
 }
 
 // loadHead reads the head hint, or starts from the empty log.
-func (l *Log) loadHead(ctx context.Context, tl *tenantLog, keys []receipt.Key) (*state, error) {
+func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
 	empty := &state{cp: Checkpoint{Origin: tl.origin}}
 	data, found, err := l.store.Get(ctx, tl.headKey())
 	if err != nil {
@@ -441,7 +465,7 @@ func (l *Log) loadHead(ctx context.Context, tl *tenantLog, keys []receipt.Key) (
 		l.log.WarnContext(ctx, "ledger: unreadable head hint; reading the log from its start", "log", tl.origin, "err", err)
 		return empty, nil
 	}
-	cp, err := OpenCheckpoint([]byte(h.Checkpoint), tl.origin, keys)
+	cp, err := l.open(ctx, tl, []byte(h.Checkpoint))
 	if err != nil || cp.Size != h.Size {
 		l.log.WarnContext(ctx, "ledger: head hint does not verify; reading the log from its start", "log", tl.origin, "err", err)
 		return empty, nil
@@ -452,7 +476,7 @@ func (l *Log) loadHead(ctx context.Context, tl *tenantLog, keys []receipt.Key) (
 // openCommit checks a stored commit against the state it must extend and
 // recomputes the tree it claims; it returns the new state and the stored
 // hashes of its entries.
-func (l *Log) openCommit(ctx context.Context, tl *tenantLog, keys []receipt.Key, prev *state, data []byte) (*state, *commit, map[int64]tlog.Hash, error) {
+func (l *Log) openCommit(ctx context.Context, tl *tenantLog, prev *state, data []byte) (*state, *commit, map[int64]tlog.Hash, error) {
 	var c commit
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: commit at %d: %v", ErrMalformed, prev.cp.Size, err)
@@ -476,7 +500,7 @@ func (l *Log) openCommit(ctx context.Context, tl *tenantLog, keys []receipt.Key,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cp, err := OpenCheckpoint([]byte(c.Checkpoint), tl.origin, keys)
+	cp, err := l.open(ctx, tl, []byte(c.Checkpoint))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("commit at %d: %w", c.Start, err)
 	}
@@ -621,30 +645,30 @@ func (l *Log) dropIntegrated(ctx context.Context, tl *tenantLog, batch []*waiter
 		cut++
 	}
 	tl.recent = tl.recent[cut:]
+	// Ids are unique within a batch: a second append of an id in this
+	// process waits for the first (Log.Append).
 	keep := batch[:0:0]
-	seenIDs := map[string]bool{}
 	for _, w := range batch {
 		id := w.entry.ID
-		known := seenIDs[id]
+		known := false
 		for _, s := range tl.recent {
 			if s.ids[id] && (s.succeeded.IsZero() || !s.succeeded.Before(w.since)) {
 				known = true
 			}
 		}
-		if !known && w.since.Before(tl.covered) {
-			_, found, err := l.store.Get(ctx, tl.bundleKey(id))
-			if err != nil {
-				return nil, fmt.Errorf("ledger: read bundle %s: %w", id, err)
-			}
-			known = found
-		}
-		if !known {
-			seenIDs[id] = true
+		if !known && !w.since.Before(tl.covered) {
 			keep = append(keep, w)
 			continue
 		}
 		b, err := l.Bundle(ctx, tl.tenant, id)
-		l.deliver(tl, w, b, err)
+		switch {
+		case errors.Is(err, ErrNotFound) && !known:
+			keep = append(keep, w)
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return nil, err
+		default:
+			l.deliver(tl, w, b, err)
+		}
 	}
 	return keep, nil
 }
@@ -696,13 +720,9 @@ func (l *Log) Latest(ctx context.Context, tenant string) (Checkpoint, []byte, er
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
-	keys, err := l.keys(ctx)
-	if err != nil {
-		return Checkpoint{}, nil, err
-	}
 	tl.stateMu.Lock()
 	defer tl.stateMu.Unlock()
-	if err := l.refresh(ctx, tl, keys, true); err != nil {
+	if err := l.refresh(ctx, tl, true); err != nil {
 		return Checkpoint{}, nil, err
 	}
 	if tl.head.cp.Size == 0 {
@@ -725,11 +745,7 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 	if !found {
 		return Checkpoint{}, nil, fmt.Errorf("%w: log %s has no checkpoint at size %d", ErrNotFound, tl.origin, size)
 	}
-	keys, err := l.keys(ctx)
-	if err != nil {
-		return Checkpoint{}, nil, err
-	}
-	cp, err := OpenCheckpoint(data, tl.origin, keys)
+	cp, err := l.open(ctx, tl, data)
 	if err != nil {
 		return Checkpoint{}, nil, fmt.Errorf("ledger: stored checkpoint %d: %w", size, err)
 	}

@@ -104,6 +104,14 @@ func TestLedgerUnderConcurrentCompletes(t *testing.T) {
 		t.Fatalf("audit: got size %d, %d receipts, problems %q; want %d entries, none", rep.Size, rep.Receipts, rep.Problems, len(tks))
 	}
 	keys := []receipt.Key{c.signer.Key()}
+	latest, err := c.nodes[2].Checkpoint(as(alice), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := ledger.OpenCheckpoint(latest.Signed, latest.Origin, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[int64]string{}
 	for i, r := range receipts {
 		if r.Log == nil {
@@ -129,15 +137,7 @@ func TestLedgerUnderConcurrentCompletes(t *testing.T) {
 			t.Errorf("receipt %s read back: %+v, %v", r.Predicate.ReceiptID, again, err)
 		}
 		// Its checkpoint is consistent with the latest one.
-		latest, err := c.nodes[2].Checkpoint(as(alice), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
 		p, err := c.nodes[1].ConsistencyProof(as(alice), cp.Size, latest.Size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		newer, err := ledger.OpenCheckpoint(latest.Signed, cp.Origin, keys)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,7 +325,7 @@ func TestAuditDetectsTampering(t *testing.T) {
 			if _, err := testenv.Get(t).Client(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &c.bucket, Key: &key}); err != nil {
 				t.Fatal(err)
 			}
-		}, []string{rs2missing}},
+		}, []string{"is missing"}},
 		{"replaced checkpoint", func(t *testing.T, c cluster, rs []*vault.Receipt) {
 			keys, _ := c.store.List(context.Background(), "ledger/acme/checkpoint/")
 			other := testenv.Signer(t)
@@ -363,8 +363,6 @@ func TestAuditDetectsTampering(t *testing.T) {
 		})
 	}
 }
-
-const rs2missing = "is missing"
 
 // TestRewrittenHistoryDetectedWithKeptCheckpoint: an auditor who kept a
 // checkpoint can tell the log it is shown from any other history.
@@ -415,4 +413,84 @@ func TestComplianceModeRefusesTampering(t *testing.T) {
 	if rep := c.audit(t); !rep.OK() {
 		t.Errorf("audit: %q", rep.Problems)
 	}
+}
+
+// countingStore counts storage requests by method and key prefix.
+type countingStore struct {
+	vault.Store
+	mu    sync.Mutex
+	calls map[string]int
+	bytes map[string]int
+}
+
+func (c *countingStore) count(op, key string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parts := strings.SplitN(key, "/", 4)
+	kind := parts[0]
+	if len(parts) > 2 && kind != "evidence" {
+		kind = parts[0] + "/" + parts[2]
+	}
+	c.calls[op+" "+kind]++
+	c.bytes[kind] += n
+}
+
+func (c *countingStore) Create(ctx context.Context, key string, body []byte, lock *vault.Lock) error {
+	c.count("create", key, len(body))
+	return c.Store.Create(ctx, key, body, lock)
+}
+func (c *countingStore) Put(ctx context.Context, key string, body []byte) error {
+	c.count("put", key, len(body))
+	return c.Store.Put(ctx, key, body)
+}
+func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
+	c.count("get", key, 0)
+	return c.Store.Get(ctx, key)
+}
+func (c *countingStore) List(ctx context.Context, prefix string) ([]string, error) {
+	c.count("list", prefix, 0)
+	return c.Store.List(ctx, prefix)
+}
+func (c *countingStore) Versions(ctx context.Context, key string) ([]string, error) {
+	c.count("versions", key, 0)
+	return c.Store.Versions(ctx, key)
+}
+func (c *countingStore) Stat(ctx context.Context, key, v string) (vault.ObjectInfo, error) {
+	c.count("stat", key, 0)
+	return c.Store.Stat(ctx, key, v)
+}
+func (c *countingStore) Retain(ctx context.Context, key, v string, lock vault.Lock) error {
+	c.count("retain", key, 0)
+	return c.Store.Retain(ctx, key, v, lock)
+}
+
+// TestCompleteRequests pins the storage requests of completing a new
+// document's upload, alone in its commit, in a warm process: the figures
+// docs/ledger.md's capacity note is built on.
+func TestCompleteRequests(t *testing.T) {
+	cs := &countingStore{calls: map[string]int{}, bytes: map[string]int{}}
+	c := newCluster(t, 1, vault.Governance, func(s vault.Store) vault.Store { cs.Store = s; return cs })
+	tks := c.uploaded(t, "count", 2)
+	if _, err := c.nodes[0].Complete(as(alice), tks[0].UploadID); err != nil {
+		t.Fatal(err)
+	}
+	cs.mu.Lock()
+	cs.calls, cs.bytes = map[string]int{}, map[string]int{}
+	cs.mu.Unlock()
+	if _, err := c.nodes[0].Complete(as(alice), tks[1].UploadID); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		"get vault/uploads":        1, // the session
+		"stat evidence":            1, // the uploaded version, with its checksum
+		"create vault/versions":    1, // version 1 of a new document
+		"create ledger/log":        1, // the commit
+		"create ledger/tile":       1, // the level-0 partial tile
+		"create vault/receipts":    1, // the bundle
+		"create ledger/checkpoint": 1,
+	}
+	if fmt.Sprint(cs.calls) != fmt.Sprint(want) {
+		t.Errorf("requests of one complete: got %v, want %v", cs.calls, want)
+	}
+	t.Logf("bytes written per kind: %v", cs.bytes)
 }
