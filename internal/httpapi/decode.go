@@ -20,6 +20,8 @@ import (
 const (
 	maxMetadataBody = 64 << 10
 	maxVerifyBody   = 512 << 10
+	// 1,000 parts of about 100 bytes each.
+	maxPartsBody = 256 << 10
 )
 
 // decodeJSON reads one JSON value of at most limit bytes into v. It refuses

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -44,6 +45,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/dossiers/{dossier}/download", s.authed(s.download))
 	mux.Handle("POST /v1/dossiers/{dossier}/uploads", s.authed(s.startUpload))
 	mux.Handle("POST /v1/uploads/{upload}/complete", s.authed(s.complete))
+	mux.Handle("GET /v1/uploads/{upload}", s.authed(s.upload))
+	mux.Handle("DELETE /v1/uploads/{upload}", s.authed(s.abortUpload))
+	mux.Handle("POST /v1/uploads/{upload}/parts", s.authed(s.presignParts))
 	mux.Handle("GET /v1/receipts/{receipt}", s.authed(s.receipt))
 	mux.Handle("POST /v1/verify", s.authed(s.verify))
 	mux.Handle("GET /v1/log/checkpoint", s.authed(s.checkpoint))
@@ -53,7 +57,7 @@ func (s *Server) Handler() http.Handler {
 	// Method-less patterns catch the other methods of known paths: 405.
 	for _, p := range []string{"/v1/keys", "/v1/dossiers", "/v1/dossiers/{dossier}", "/v1/dossiers/{dossier}/documents",
 		"/v1/dossiers/{dossier}/versions", "/v1/dossiers/{dossier}/download", "/v1/dossiers/{dossier}/uploads",
-		"/v1/uploads/{upload}/complete", "/v1/receipts/{receipt}", "/v1/verify", "/v1/log/checkpoint",
+		"/v1/uploads/{upload}/complete", "/v1/uploads/{upload}", "/v1/uploads/{upload}/parts", "/v1/receipts/{receipt}", "/v1/verify", "/v1/log/checkpoint",
 		"/v1/log/checkpoints/{size}", "/v1/log/proofs/inclusion", "/v1/log/proofs/consistency"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, &requestError{kind: wrongMethod, detail: r.Method + " is not served at " + r.URL.Path})
@@ -239,7 +243,29 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxMetadataBody, &doc); err != nil {
 		return err
 	}
-	t, err := s.svc.StartUpload(r.Context(), r.PathValue("dossier"), doc)
+	q := r.URL.Query()
+	var t vault.Ticket
+	var err error
+	switch mp := q.Get("multipart"); mp {
+	case "", "false":
+		if q.Has("partSize") {
+			return &requestError{kind: badQuery, detail: "partSize applies only with multipart=true",
+				fields: []vault.FieldError{{Pointer: "/partSize", Detail: "needs multipart=true"}}}
+		}
+		t, err = s.svc.StartUpload(r.Context(), r.PathValue("dossier"), doc)
+	case "true":
+		var partSize int64
+		if v := q.Get("partSize"); v != "" {
+			if partSize, err = strconv.ParseInt(v, 10, 64); err != nil || partSize < 1 {
+				return &requestError{kind: badQuery, detail: "partSize must be a number of bytes",
+					fields: []vault.FieldError{{Pointer: "/partSize", Detail: "must be a whole number of bytes"}}}
+			}
+		}
+		t, err = s.svc.StartMultipartUpload(r.Context(), r.PathValue("dossier"), doc, partSize)
+	default:
+		return &requestError{kind: badQuery, detail: "multipart must be true or false",
+			fields: []vault.FieldError{{Pointer: "/multipart", Detail: "must be true or false"}}}
+	}
 	if err != nil {
 		return err
 	}
@@ -265,6 +291,15 @@ type receiptBody struct {
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
 	rc, err := s.svc.Complete(r.Context(), r.PathValue("upload"))
+	var pending *vault.SealPending
+	if errors.As(err, &pending) {
+		// Not an error: a large object is still being hashed, and the
+		// next call continues where this one stopped.
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusAccepted, "application/json", map[string]any{
+			"uploadId": pending.UploadID, "state": "sealing", "hashedBytes": pending.Hashed, "size": pending.Size})
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -301,5 +336,40 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, "application/json", v)
+	return nil
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.svc.Upload(r.Context(), r.PathValue("upload"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", st)
+	return nil
+}
+
+func (s *Server) abortUpload(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.AbortUpload(r.Context(), r.PathValue("upload")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// partsRequest is the body of POST /v1/uploads/{upload}/parts.
+type partsRequest struct {
+	Parts []vault.PartURL `json:"parts"`
+}
+
+func (s *Server) presignParts(w http.ResponseWriter, r *http.Request) error {
+	var in partsRequest
+	if err := decodeJSON(w, r, maxPartsBody, &in); err != nil {
+		return err
+	}
+	parts, err := s.svc.PresignParts(r.Context(), r.PathValue("upload"), in.Parts)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"parts": parts})
 	return nil
 }

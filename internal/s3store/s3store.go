@@ -186,11 +186,8 @@ func (s *Store) Stat(ctx context.Context, key, versionID string) (vault.ObjectIn
 	}
 	// A composite checksum of a multipart upload ("…-N") is not the SHA-256
 	// of the object; report none rather than a wrong one.
-	if sum := aws.ToString(out.ChecksumSHA256); sum != "" && !strings.Contains(sum, "-") {
-		raw, err := base64.StdEncoding.DecodeString(sum)
-		if err == nil && len(raw) == 32 {
-			info.SHA256 = hex.EncodeToString(raw)
-		}
+	if sum := aws.ToString(out.ChecksumSHA256); !strings.Contains(sum, "-") {
+		info.SHA256 = hexChecksum(sum)
 	}
 	return info, nil
 }
@@ -281,7 +278,7 @@ func headers(h http.Header) map[string]string {
 // translate maps S3's "not there" answers to vault.ErrNotFound.
 func (s *Store) translate(op string, err error) error {
 	switch errorCode(err) {
-	case "NoSuchKey", "NotFound", "NoSuchVersion", "MethodNotAllowed":
+	case "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchUpload", "MethodNotAllowed":
 		// HEAD of a delete marker answers 405 MethodNotAllowed.
 		return fmt.Errorf("s3store: %s: %w", op, vault.ErrNotFound)
 	}

@@ -33,6 +33,14 @@ type Config struct {
 	LockMode LockMode
 	// UploadTTL is how long a presigned upload URL lives; 15 minutes if 0.
 	UploadTTL time.Duration
+	// MultipartTTL is how long a multipart upload may take from start to
+	// complete, resumptions included; 7 days if 0 (the bucket's lifecycle
+	// rule aborts incomplete multipart uploads after that).
+	MultipartTTL time.Duration
+	// SealBudget, when set, bounds the time one Complete call spends
+	// hashing a multipart object before it returns SealPending; the
+	// context's deadline bounds it too.
+	SealBudget time.Duration
 	// DownloadTTL is how long a presigned download URL lives; 5 minutes if 0.
 	DownloadTTL time.Duration
 	// Now is the clock; time.Now if nil.
@@ -63,6 +71,9 @@ func New(store Store, pre Presigner, signer receipt.Signer, cfg Config) *Service
 	}
 	if cfg.UploadTTL == 0 {
 		cfg.UploadTTL = 15 * time.Minute
+	}
+	if cfg.MultipartTTL == 0 {
+		cfg.MultipartTTL = 7 * 24 * time.Hour
 	}
 	if cfg.DownloadTTL == 0 {
 		cfg.DownloadTTL = 5 * time.Minute
@@ -195,6 +206,15 @@ func (s *Service) createJSON(ctx context.Context, key string, v any, lock *Lock)
 		return fmt.Errorf("vault: %s: %w", key, err)
 	}
 	return s.store.Create(ctx, key, data, lock)
+}
+
+// putJSON overwrites key with v: only for progress the vault re-checks.
+func (s *Service) putJSON(ctx context.Context, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("vault: %s: %w", key, err)
+	}
+	return s.store.Put(ctx, key, data)
 }
 
 // fetchConcurrency bounds parallel GETs when a listing needs the bodies.

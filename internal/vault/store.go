@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -31,6 +32,39 @@ type Store interface {
 	Stat(ctx context.Context, key, versionID string) (ObjectInfo, error)
 	// Retain locks one version of key until lock.Until.
 	Retain(ctx context.Context, key, versionID string, lock Lock) error
+	// Open streams one version of key from offset on.
+	Open(ctx context.Context, key, versionID string, offset int64) (io.ReadCloser, error)
+
+	// CreateMultipart starts a multipart upload whose parts carry SHA-256
+	// checksums; the object gets req's content type, metadata and lock.
+	CreateMultipart(ctx context.Context, req PutRequest) (uploadID string, err error)
+	// ListParts returns the parts stored so far, in part order, or
+	// ErrNotFound once the upload is completed or aborted.
+	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
+	// CompleteMultipart joins parts into the object and returns its
+	// version id; ErrNotFound if the upload is no longer open.
+	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (versionID string, err error)
+	// AbortMultipart discards the upload and its parts.
+	AbortMultipart(ctx context.Context, key, uploadID string) error
+}
+
+// Part is one stored part of a multipart upload.
+type Part struct {
+	Number int    `json:"partNumber"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // hex
+	ETag   string `json:"etag,omitempty"`
+}
+
+// PartRequest is what a presigned part PUT binds: the upload, the part
+// number, its exact length and SHA-256.
+type PartRequest struct {
+	Key      string
+	UploadID string
+	Number   int
+	Size     int64
+	SHA256   string // hex
+	TTL      time.Duration
 }
 
 // Presigner issues URLs that let clients move bytes to and from storage
@@ -38,6 +72,7 @@ type Store interface {
 type Presigner interface {
 	PresignPut(ctx context.Context, req PutRequest) (Presigned, error)
 	PresignGet(ctx context.Context, req GetRequest) (Presigned, error)
+	PresignPart(ctx context.Context, req PartRequest) (Presigned, error)
 }
 
 // LockMode is an S3 Object Lock retention mode.
