@@ -110,7 +110,53 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	if sha256 != "" && !sha256Pattern.MatchString(strings.ToLower(sha256)) {
 		return nil, invalid([]FieldError{{Pointer: "/sha256", Detail: "must be a SHA-256 as 64 hexadecimal characters"}})
 	}
-	sha256 = strings.ToLower(sha256)
+	keys, err := s.knownKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, r := VerifyOffline(ctx, data, keys, strings.ToLower(sha256), -1)
+	if r == nil {
+		out.Checks = append(out.Checks, Check{Name: CheckDigest, Skipped: true, Detail: "the receipt could not be read"},
+			Check{Name: CheckLocked, Skipped: true, Detail: "the receipt could not be read"})
+		return out, nil
+	}
+	add := func(name string, passed bool, detail string) {
+		out.Checks = append(out.Checks, Check{Name: name, Passed: passed, Detail: detail})
+	}
+	skip := func(detail string, names ...string) {
+		for _, n := range names {
+			out.Checks = append(out.Checks, Check{Name: n, Skipped: true, Detail: detail})
+		}
+	}
+	signed := out.KeyID != ""
+	p := r.Predicate
+	switch {
+	case !signed:
+		skip("storage is consulted only for receipts whose signature holds", CheckDigest, CheckLocked)
+	case !id.CanRead(p.Tenant, p.Dossier.ID):
+		skip("the receipt's dossier is not readable with this identity", CheckDigest, CheckLocked)
+	case p.Storage.Bucket != s.cfg.Bucket:
+		skip(fmt.Sprintf("the receipt names bucket %s; this vault keeps %s", p.Storage.Bucket, s.cfg.Bucket), CheckDigest, CheckLocked)
+	default:
+		s.checkStored(ctx, r, add)
+	}
+	out.settle()
+	return out, nil
+}
+
+func (v *Verification) settle() {
+	v.Valid = true
+	for _, c := range v.Checks {
+		v.Valid = v.Valid && c.Passed
+	}
+}
+
+// VerifyOffline makes the checks that need no storage: format, key_known,
+// signature, log_inclusion (for bundles) and, when sha256 (hex) is given,
+// file_digest, which also compares size unless it is negative. keys are the
+// vault's public keys as the verifier obtained them. It returns the receipt
+// when it could be read.
+func VerifyOffline(ctx context.Context, data []byte, keys []receipt.Key, sha256 string, size int64) (*Verification, *Receipt) {
 	out := &Verification{}
 	add := func(name string, passed bool, detail string) {
 		out.Checks = append(out.Checks, Check{Name: name, Passed: passed, Detail: detail})
@@ -124,20 +170,17 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	r, err := OpenReceipt(data)
 	if err != nil {
 		add(CheckFormat, false, err.Error())
-		skip("the receipt could not be read", CheckKeyKnown, CheckSignature, CheckDigest, CheckLocked)
+		skip("the receipt could not be read", CheckKeyKnown, CheckSignature)
+		out.settle()
 		return out, nil
 	}
 	add(CheckFormat, true, "DSSE envelope holding an in-toto Statement v1 with a "+PredicateType+" predicate")
 	out.ReceiptID = r.Predicate.ReceiptID
 
-	keys, err := s.knownKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
 	key, _, err := receipt.Verify(ctx, r.Envelope, keys)
 	switch {
 	case errors.Is(err, receipt.ErrUnknownKey):
-		add(CheckKeyKnown, false, "no signature is by a key this vault has published (GET /v1/keys)")
+		add(CheckKeyKnown, false, "no signature is by a key of this vault (GET /v1/keys lists them)")
 		skip("no known key to check the signature with", CheckSignature)
 	case err != nil:
 		add(CheckKeyKnown, true, "signed by key "+key.ID)
@@ -147,7 +190,6 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 		add(CheckKeyKnown, true, "signed by key "+key.ID)
 		add(CheckSignature, true, "ECDSA P-256 SHA-256 signature over the DSSE envelope holds")
 	}
-	signed := err == nil
 
 	if r.Log != nil {
 		if cp, err := ledger.VerifyProof(r.Envelope, r.Log, keys); err != nil {
@@ -158,31 +200,17 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	}
 
 	digest := r.Subject.Digest["sha256"]
-	if sha256 != "" {
-		if sha256 == digest {
-			add(CheckFile, true, "the given SHA-256 is the one the receipt names")
-		} else {
-			add(CheckFile, false, fmt.Sprintf("the given SHA-256 %s differs from the receipt's %s", sha256, digest))
-		}
-	}
-
-	p := r.Predicate
 	switch {
-	case !signed:
-		skip("storage is consulted only for receipts whose signature holds", CheckDigest, CheckLocked)
-	case !id.CanRead(p.Tenant, p.Dossier.ID):
-		skip("the receipt's dossier is not readable with this identity", CheckDigest, CheckLocked)
-	case p.Storage.Bucket != s.cfg.Bucket:
-		skip(fmt.Sprintf("the receipt names bucket %s; this vault keeps %s", p.Storage.Bucket, s.cfg.Bucket), CheckDigest, CheckLocked)
+	case sha256 == "":
+	case sha256 != digest:
+		add(CheckFile, false, fmt.Sprintf("the file's SHA-256 %s differs from the receipt's %s", sha256, digest))
+	case size >= 0 && size != r.Predicate.Storage.Size:
+		add(CheckFile, false, fmt.Sprintf("the file is %d bytes; the receipt says %d", size, r.Predicate.Storage.Size))
 	default:
-		s.checkStored(ctx, r, add)
+		add(CheckFile, true, "the file's SHA-256 is the one the receipt names")
 	}
-
-	out.Valid = true
-	for _, c := range out.Checks {
-		out.Valid = out.Valid && c.Passed
-	}
-	return out, nil
+	out.settle()
+	return out, r
 }
 
 // checkStored compares a receipt with the version it names in storage.
