@@ -112,6 +112,11 @@ func NewS3Client(ctx context.Context, c S3) (*s3.Client, error) {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
+		// The vault checks SHA-256 itself where it matters (sealing
+		// streams the object); the SDK need not checksum every read nor
+		// warn that a multipart object has no full-object checksum.
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
 }
 

@@ -87,7 +87,7 @@ type Document struct {
 // File describes the bytes: storage refuses any others.
 type File struct {
 	Name        string `json:"name" validate:"required,file_name"`
-	Size        int64  `json:"size" validate:"min=1,max=5368709120"`
+	Size        int64  `json:"size" validate:"min=1,max=5497558138880"`
 	SHA256      string `json:"sha256" validate:"required,sha256_hex"`
 	ContentType string `json:"contentType" validate:"required,content_type"`
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ const (
 	MaxPartSize     = 5 << 30  // any part
 	MaxParts        = 10000    // parts per upload
 	MaxObjectSize   = 5 << 40  // one object
-	MaxSinglePut    = 5 << 30  // one PUT; larger files go in parts
 	DefaultPartSize = 64 << 20 // unless the file needs larger parts to fit MaxParts
 	// MaxPartsPerRequest bounds one PresignParts call.
 	MaxPartsPerRequest = 1000
@@ -113,7 +111,7 @@ func (s *Service) PresignParts(ctx context.Context, uploadID string, parts []Par
 		if p.Number < 1 || p.Number > sess.Multipart.Parts {
 			fields = append(fields, FieldError{at + "/partNumber", fmt.Sprintf("must be from 1 to %d", sess.Multipart.Parts)})
 		}
-		if !sha256Hex.MatchString(p.SHA256) {
+		if !sha256Pattern.MatchString(p.SHA256) {
 			fields = append(fields, FieldError{at + "/sha256", "must be 64 lower-case hex digits"})
 		}
 	}
@@ -442,5 +440,3 @@ func streamHash(ctx context.Context, r io.Reader, h io.Writer, more func(n int) 
 	}
 	return ctx.Err()
 }
-
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)

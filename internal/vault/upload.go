@@ -58,15 +58,14 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 	if !id.CanWrite() {
 		return Ticket{}, errorf(CodeForbidden, "role %s may not upload", id.Role)
 	}
-	doc.normalize()
-	fields := append(check(doc), fitsDossier(doc, d)...)
+	fields := ValidateDocument(&doc, d)
 	var plan Multipart
 	switch {
 	case multipart:
 		var pf []FieldError
 		plan, pf = PlanParts(doc.File.Size, partSize)
 		fields = append(fields, pf...)
-	case doc.File.Size > MaxSinglePut:
+	case doc.File.Size > MaxSinglePutSize:
 		fields = append(fields, FieldError{"/file/size", "is more than 5 GiB, the most one PUT may send: upload it in parts (multipart)"})
 	}
 	if fields != nil {
@@ -122,6 +121,14 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 	s.log.InfoContext(ctx, "upload started", "tenant", sess.Tenant, "dossier", d.ID,
 		"upload", sess.ID, "path", doc.Path, "size", doc.File.Size, "parts", plan.Parts, "subject", id.Subject)
 	return ticket, nil
+}
+
+// ValidateDocument normalizes doc and returns every problem with it, alone
+// and as a document of dossier d, one entry per field. Clients call it to
+// refuse bad metadata before sending any byte; the service calls it again.
+func ValidateDocument(doc *Document, d Dossier) []FieldError {
+	doc.normalize()
+	return append(check(*doc), fitsDossier(*doc, d)...)
 }
 
 // fitsDossier checks a document against its dossier: sections of the

@@ -152,7 +152,7 @@ func message(fe validator.FieldError) string {
 			return "must have at most " + fe.Param() + " entries"
 		}
 		if fe.Kind() == reflect.Int64 {
-			return "must be at most " + fe.Param() + " bytes (5 GiB, S3's limit for one PUT)"
+			return "must be at most " + fe.Param() + " bytes (5 TiB, the largest object S3 keeps)"
 		}
 		return "must be at most " + fe.Param() + " characters"
 	case "min":

@@ -225,7 +225,7 @@ func TestDocumentValidation(t *testing.T) {
 		{"author", func(d *Document) { d.Author = "" }, map[string]string{"/author": "is required"}},
 		{"file name with a slash", func(d *Document) { d.File.Name = "a/b.pdf" }, map[string]string{"/file/name": "must not contain any of /"}},
 		{"empty file", func(d *Document) { d.File.Size = 0 }, map[string]string{"/file/size": "at least 1 byte"}},
-		{"file too large", func(d *Document) { d.File.Size = MaxSinglePutSize + 1 }, map[string]string{"/file/size": "at most"}},
+		{"file too large", func(d *Document) { d.File.Size = MaxObjectSize + 1 }, map[string]string{"/file/size": "at most"}},
 		{"sha256 short", func(d *Document) { d.File.SHA256 = "abc" }, map[string]string{"/file/sha256": "64 hexadecimal"}},
 		{"content type", func(d *Document) { d.File.ContentType = "application/x-msdownload" }, map[string]string{"/file/contentType": "accepted media types"}},
 		{"extension and type disagree", func(d *Document) { d.File.ContentType = "image/png" }, map[string]string{"/file/contentType": "extension .pdf"}},
