@@ -217,8 +217,8 @@ func (c *Client) PresignParts(ctx context.Context, uploadID string, parts []vaul
 	return out.Parts, err
 }
 
-// Upload reports an upload's state and stored parts.
-func (c *Client) Upload(ctx context.Context, uploadID string) (*vault.UploadStatus, error) {
+// UploadStatus reports an upload's state and stored parts.
+func (c *Client) UploadStatus(ctx context.Context, uploadID string) (*vault.UploadStatus, error) {
 	var st vault.UploadStatus
 	if _, err := c.do(ctx, "GET", "/v1/uploads/"+url.PathEscape(uploadID), nil, nil, &st); err != nil {
 		return nil, err

@@ -377,3 +377,19 @@ func retentionYears(implantable bool) int {
 	}
 	return RetentionYears
 }
+
+// ContentTypeFor returns the accepted media type for a file name's
+// extension, or "" if the extension is not one the vault knows. (.xml has
+// two; application/xml is given.)
+func ContentTypeFor(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if ext == "" {
+		return ""
+	}
+	for _, ct := range slices.Sorted(maps.Keys(contentTypes)) {
+		if slices.Contains(contentTypes[ct], ext) {
+			return ct
+		}
+	}
+	return ""
+}

@@ -1,0 +1,70 @@
+// Package bundle is the export bundle a startup hands its notified body: a
+// folder or ZIP file holding a dossier's documents at their exact sealed
+// versions, their receipts with inclusion proofs against one signed log
+// checkpoint, the vault's public keys, a manifest, SHA256SUMS and VERIFY.md.
+// Verify checks all of it offline and names the first item that fails.
+//
+// Layout:
+//
+//	MANIFEST.json              the dossier, the log checkpoint and every document
+//	SHA256SUMS                 sha256sum -c format, every other file
+//	VERIFY.md                  how to verify, with evault and with standard tools
+//	checkpoint.txt             the tenant log's signed checkpoint (C2SP signed note)
+//	keys/{keyId}.pem           the vault's public keys
+//	files/{path}               each document, at the version the manifest names
+//	receipts/{path}.receipt.json  its receipt bundle, proven against checkpoint.txt
+package bundle
+
+import (
+	"time"
+
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// Format names this layout in MANIFEST.json.
+const Format = "https://evidencevault.dev/bundle/v1"
+
+// Fixed names in a bundle.
+const (
+	ManifestFile   = "MANIFEST.json"
+	SumsFile       = "SHA256SUMS"
+	VerifyFile     = "VERIFY.md"
+	CheckpointFile = "checkpoint.txt"
+)
+
+// Manifest describes a bundle.
+type Manifest struct {
+	Format    string        `json:"format"`
+	CreatedAt time.Time     `json:"createdAt"`
+	CreatedBy string        `json:"createdBy,omitempty"`
+	Dossier   vault.Dossier `json:"dossier"`
+	Log       Log           `json:"log"`
+	Keys      []string      `json:"keys"`
+	Documents []Document    `json:"documents"`
+}
+
+// Log is the checkpoint every receipt in the bundle is proven against.
+type Log struct {
+	Origin     string `json:"origin"`
+	Size       int64  `json:"size"`
+	Checkpoint string `json:"checkpoint"`
+}
+
+// Document is one document at one sealed version.
+type Document struct {
+	Path      string `json:"path"`
+	Version   int    `json:"version"`
+	ReceiptID string `json:"receiptId"`
+	LogIndex  int64  `json:"logIndex"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	File      string `json:"file"`
+	Receipt   string `json:"receipt"`
+}
+
+// FileName and ReceiptName are where a document and its receipt go.
+func FileName(path string) string    { return "files/" + path }
+func ReceiptName(path string) string { return "receipts/" + path + ".receipt.json" }
+
+// KeyName is where a public key goes.
+func KeyName(keyID string) string { return "keys/" + keyID + ".pem" }

@@ -1,0 +1,255 @@
+package bundle
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// Item is the outcome of checking one file of a bundle.
+type Item struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// Report is every item Verify checked, in order.
+type Report struct {
+	Dossier   string `json:"dossier,omitempty"`
+	Documents int    `json:"documents"`
+	Items     []Item `json:"items"`
+}
+
+// OK reports whether every item passed.
+func (r *Report) OK() bool { return r.First() == nil }
+
+// First returns the first item that failed, or nil.
+func (r *Report) First() *Item {
+	for i := range r.Items {
+		if !r.Items[i].OK {
+			return &r.Items[i]
+		}
+	}
+	return nil
+}
+
+func (r *Report) add(name string, ok bool, format string, args ...any) bool {
+	r.Items = append(r.Items, Item{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+	return ok
+}
+
+// Verify checks a bundle offline: SHA256SUMS and the manifest, the keys,
+// the checkpoint's signature, each document against its receipt (digest,
+// size, signature, dossier, path, version, inclusion in the checkpoint), and
+// that every file is listed and intact. trusted, when given, are the keys to
+// verify with; otherwise the bundle's own keys are used, which proves only
+// that the bundle is consistent with itself. It stops at the first failure
+// of the manifest, keys or checkpoint, since nothing after can be checked.
+func Verify(ctx context.Context, fsys fs.FS, trusted []receipt.Key) *Report {
+	fsys = &hashedFS{FS: fsys, sums: map[string]string{}}
+	r := &Report{}
+	sums, ok := readSums(fsys, r)
+	if !ok {
+		return r
+	}
+	var m Manifest
+	data, err := fs.ReadFile(fsys, ManifestFile)
+	if err == nil {
+		err = json.Unmarshal(data, &m)
+	}
+	if !r.add(ManifestFile, err == nil && m.Format == Format, "%s", describe(err, "format "+m.Format)) {
+		return r
+	}
+	r.Dossier, r.Documents = m.Dossier.ID, len(m.Documents)
+
+	keys := trusted
+	for _, name := range m.Keys {
+		data, err := fs.ReadFile(fsys, name)
+		var k receipt.Key
+		if err == nil {
+			k, err = receipt.ParsePublicKey(data)
+		}
+		if err == nil && name != KeyName(k.ID) {
+			err = fmt.Errorf("holds key %s", k.ID)
+		}
+		if !r.add(name, err == nil, "%s", describe(err, "ECDSA P-256 public key")) {
+			return r
+		}
+		if trusted == nil {
+			keys = append(keys, k)
+		}
+	}
+	cpText, err := fs.ReadFile(fsys, CheckpointFile)
+	var cp ledger.Checkpoint
+	if err == nil {
+		cp, err = ledger.OpenCheckpoint(cpText, m.Log.Origin, keys)
+	}
+	if err == nil && cp.Size != m.Log.Size {
+		err = fmt.Errorf("checkpoint is of size %d, the manifest says %d", cp.Size, m.Log.Size)
+	}
+	if !r.add(CheckpointFile, err == nil, "%s", describe(err, fmt.Sprintf("signed checkpoint of %s at size %d", cp.Origin, cp.Size))) {
+		return r
+	}
+
+	for _, d := range m.Documents {
+		checkDocument(ctx, fsys, r, m, d, keys, cpText)
+	}
+	checkSums(fsys, r, sums)
+	return r
+}
+
+func describe(err error, ok string) string {
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "missing"
+		}
+		return err.Error()
+	}
+	return ok
+}
+
+// checkDocument checks one document's file and receipt.
+func checkDocument(ctx context.Context, fsys fs.FS, r *Report, m Manifest, d Document, keys []receipt.Key, cpText []byte) {
+	if d.File != FileName(d.Path) || d.Receipt != ReceiptName(d.Path) {
+		r.add(d.File, false, "the manifest places document %s at %s and %s", d.Path, d.File, d.Receipt)
+		return
+	}
+	sum, size, err := hashFile(fsys, d.File)
+	switch {
+	case err != nil:
+		r.add(d.File, false, "%s", describe(err, ""))
+	case sum != d.SHA256 || size != d.Size:
+		r.add(d.File, false, "SHA-256 %s and %d bytes; the manifest says %s and %d", sum, size, d.SHA256, d.Size)
+	default:
+		r.add(d.File, true, "SHA-256 %s, %d bytes", sum, size)
+	}
+	data, err := fs.ReadFile(fsys, d.Receipt)
+	if err != nil {
+		r.add(d.Receipt, false, "%s", describe(err, ""))
+		return
+	}
+	if sum == "" { // no file: check the receipt against the manifest
+		sum, size = d.SHA256, d.Size
+	}
+	ver, rc := vault.VerifyOffline(ctx, data, keys, sum, size)
+	if !ver.Valid {
+		for _, c := range ver.Checks {
+			if !c.Passed {
+				r.add(d.Receipt, false, "%s: %s", c.Name, c.Detail)
+				return
+			}
+		}
+	}
+	p := rc.Predicate
+	switch {
+	case p.Dossier.ID != m.Dossier.ID || p.Document.Path != d.Path || p.Version != d.Version || p.ReceiptID != d.ReceiptID:
+		r.add(d.Receipt, false, "the receipt is %s for %s version %d of dossier %s; the manifest names %s for %s version %d",
+			p.ReceiptID, p.Document.Path, p.Version, p.Dossier.ID, d.ReceiptID, d.Path, d.Version)
+	case rc.Log == nil || rc.Log.Index != d.LogIndex || !bytes.Equal([]byte(rc.Log.Checkpoint), cpText):
+		r.add(d.Receipt, false, "the receipt's log proof is not for entry %d under %s", d.LogIndex, CheckpointFile)
+	default:
+		r.add(d.Receipt, true, "signed by %s; names this file, %s version %d; entry %d of the log under %s",
+			ver.KeyID, d.Path, d.Version, d.LogIndex, CheckpointFile)
+	}
+}
+
+// readSums parses SHA256SUMS.
+func readSums(fsys fs.FS, r *Report) (map[string]string, bool) {
+	data, err := fs.ReadFile(fsys, SumsFile)
+	if err != nil {
+		return nil, r.add(SumsFile, false, "%s", describe(err, ""))
+	}
+	sums := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for line := 1; sc.Scan(); line++ {
+		sum, name, ok := strings.Cut(sc.Text(), "  ")
+		if !ok || len(sum) != 64 || !validName(name) {
+			return nil, r.add(SumsFile, false, "line %d is not \"<sha256>  <name>\"", line)
+		}
+		sums[name] = sum
+	}
+	return sums, r.add(SumsFile, true, "%d files listed", len(sums))
+}
+
+// checkSums checks every listed file, and that every file is listed.
+func checkSums(fsys fs.FS, r *Report, sums map[string]string) {
+	names := make([]string, 0, len(sums))
+	for name := range sums {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sum, _, err := hashFile(fsys, name)
+		if err != nil || sum != sums[name] {
+			r.add(name, false, "%s", describe(err, "SHA-256 "+sum+" is not the one SHA256SUMS lists"))
+		}
+	}
+	fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && name != SumsFile && sums[name] == "" {
+			r.add(name, false, "not listed in %s: the bundle holds a file it was not exported with", SumsFile)
+		}
+		return nil
+	})
+}
+
+// hashedFS remembers each file's SHA-256, so that a document checked
+// against its receipt is not read again for SHA256SUMS.
+type hashedFS struct {
+	fs.FS
+	sums map[string]string
+}
+
+func hashFile(fsys fs.FS, name string) (string, int64, error) {
+	hfs, _ := fsys.(*hashedFS)
+	if hfs != nil {
+		if sum, ok := hfs.sums[name]; ok {
+			return sum, -1, nil
+		}
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
+	if err != nil {
+		return "", 0, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if hfs != nil {
+		hfs.sums[name] = sum
+	}
+	return sum, n, nil
+}
+
+// Open opens a bundle directory or ZIP file for Verify.
+func Open(path string) (fs.FS, io.Closer, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bundle: %w", err)
+	}
+	if fi.IsDir() {
+		return os.DirFS(path), io.NopCloser(nil), nil
+	}
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bundle: %s: %w", path, err)
+	}
+	return z, z, nil
+}

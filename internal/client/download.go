@@ -1,0 +1,127 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// VerifyError is a file or receipt that failed verification; Checks says
+// which checks failed and why.
+type VerifyError struct {
+	Item   string
+	Checks []vault.Check
+}
+
+func (e *VerifyError) Error() string {
+	var failed []string
+	for _, c := range e.Checks {
+		if !c.Passed {
+			failed = append(failed, c.Name+": "+c.Detail)
+		}
+	}
+	return fmt.Sprintf("%s failed verification: %s", e.Item, strings.Join(failed, "; "))
+}
+
+// Fetched is a downloaded, verified version.
+type Fetched struct {
+	Version      vault.Version
+	File         string
+	ReceiptFile  string
+	Verification *vault.Verification
+}
+
+// Get downloads one version of a document (the latest if version is 0) to
+// dest and its receipt bundle to dest+".receipt.json". The bytes go to a
+// temporary file beside dest and become dest only once their SHA-256 and
+// size are the receipt's, the receipt's signature holds under keys, its log
+// proof holds, and it names the version asked for; otherwise nothing is
+// kept and the error is a *VerifyError.
+func (c *Client) Get(ctx context.Context, dossier, path string, version int, dest string, keys []receipt.Key, progress func(int64)) (*Fetched, error) {
+	d, err := c.Download(ctx, dossier, path, version)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".evault-*")
+	if err != nil {
+		return nil, fmt.Errorf("client: get: %w", err)
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	sum, n, err := c.fetch(ctx, d.Download, tmp, progress)
+	if err != nil {
+		return nil, err
+	}
+	ver, r := vault.VerifyOffline(ctx, d.Receipt, keys, sum, n)
+	if r != nil {
+		p := r.Predicate
+		ok := p.Dossier.ID == dossier && p.Document.Path == path && p.Version == d.Version.Version &&
+			p.Storage.VersionID == d.Version.VersionID && (version == 0 || p.Version == version)
+		detail := fmt.Sprintf("the receipt is for %s of dossier %s, version %d", p.Document.Path, p.Dossier.ID, p.Version)
+		ver.Checks = append(ver.Checks, vault.Check{Name: "requested_version", Passed: ok, Detail: detail})
+		ver.Valid = ver.Valid && ok
+	}
+	if !ver.Valid {
+		return nil, &VerifyError{Item: path, Checks: ver.Checks}
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("client: get: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("client: get: %w", err)
+	}
+	receiptFile := dest + ".receipt.json"
+	if err := os.WriteFile(receiptFile, d.Receipt, 0o644); err != nil {
+		return nil, fmt.Errorf("client: get: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return nil, fmt.Errorf("client: get: %w", err)
+	}
+	kept = true
+	return &Fetched{Version: d.Version, File: dest, ReceiptFile: receiptFile, Verification: ver}, nil
+}
+
+// fetch streams a presigned GET into w and returns the SHA-256 and length
+// of what arrived.
+func (c *Client) fetch(ctx context.Context, pre vault.Presigned, w io.Writer, progress func(int64)) (string, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, pre.Method, pre.URL, nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("client: download: %w", err)
+	}
+	for k, v := range pre.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", 0, fmt.Errorf("client: download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return "", 0, fmt.Errorf("client: download: storage answered %d: %s", resp.StatusCode, msg)
+	}
+	h := sha256.New()
+	var body io.Reader = resp.Body
+	if progress != nil {
+		body = &countingReader{r: body, add: progress}
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), body, make([]byte, 1<<20))
+	if err != nil {
+		return "", 0, fmt.Errorf("client: download: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

@@ -1,0 +1,286 @@
+// Package evault is the evault command: the vault's CLI for uploaders
+// (dossiers, large resumable uploads from a manifest) and auditors
+// (verified downloads, offline verification, export bundles). cmd/evault
+// only calls Main.Run.
+package evault
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evidencevault/vault/internal/client"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in --help.
+const (
+	ExitOK          = 0
+	ExitError       = 1 // anything else: network, server, local files
+	ExitUsage       = 2 // bad flags or arguments
+	ExitInvalid     = 3 // metadata or manifest refused; nothing was sent
+	ExitVerify      = 4 // a file, receipt, proof or bundle failed verification; nothing was kept
+	ExitNotFound    = 5 // not found, or not visible to this identity
+	ExitAuth        = 6 // no valid token, or the role may not do this
+	ExitConflict    = 7 // already exists, or the upload is not ready
+	ExitInterrupted = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    error: network, server or local files
+  2    usage: bad flags or arguments
+  3    invalid: metadata or manifest refused, per file and field; nothing was sent
+  4    verification failed: a file, receipt, log proof or bundle does not match;
+       nothing is kept under the final name
+  5    not found, or not visible to this identity
+  6    not authenticated, or the role may not do this
+  7    conflict: already exists, or an upload is not complete
+  130  interrupted (Ctrl-C); run the same upload again to resume it`
+
+// Main is the command with its surroundings, so that tests run the same
+// wiring as the binary.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// HTTP carries API calls and transfers; http.DefaultClient if nil.
+	HTTP *http.Client
+	// Terminal says whether Stderr is a terminal (progress bars).
+	Terminal bool
+	// Dir is where .local/env is looked for (and its parents); the working
+	// directory if "".
+	Dir string
+}
+
+// exitError carries an exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exit(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// Run runs the command line args and returns the exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if m.Getenv == nil {
+		m.Getenv = os.Getenv
+	}
+	if m.HTTP == nil {
+		m.HTTP = http.DefaultClient
+	}
+	app := &app{main: m}
+	root := app.root()
+	root.SetArgs(args)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(m.Stderr, "evault:", err)
+	return exitCode(ctx, err)
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var ee *exitError
+	var p *client.Problem
+	var ve *client.VerifyError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ve):
+		return ExitVerify
+	case errors.As(err, &p):
+		switch {
+		case p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden:
+			return ExitAuth
+		case p.Status == http.StatusNotFound:
+			return ExitNotFound
+		case p.Status == http.StatusConflict || p.Status == http.StatusGone:
+			return ExitConflict
+		case p.Status == http.StatusUnprocessableEntity && p.Slug() == "integrity":
+			return ExitVerify
+		case p.Status == http.StatusUnprocessableEntity || p.Status == http.StatusBadRequest:
+			return ExitInvalid
+		}
+		return ExitError
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts ") ||
+		strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "required flag"):
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// app holds the global flags and what they resolve to.
+type app struct {
+	main       *Main
+	api, token string
+	configFile string
+	role       string
+	jsonOut    bool
+	quiet      bool
+	cl         *client.Client
+}
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "evault",
+		Short: "Evidence Vault: upload, download and verify sealed evidence",
+		Long: `evault moves dossier evidence in and out of an Evidence Vault and verifies it.
+
+The API URL and token come from, in this order: --api and --token; EVAULT_API and
+EVAULT_TOKEN; the config file (--config, default ~/.config/evault/config.json,
+{"api": "...", "token": "..."}); or the local stack's .local/env (make run),
+found in this directory or a parent, whose --role token is used.
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.api, "api", "", "vault API base URL")
+	f.StringVar(&a.token, "token", "", "bearer token (JWT)")
+	f.StringVar(&a.configFile, "config", "", "config file (default ~/.config/evault/config.json)")
+	f.StringVar(&a.role, "role", "uploader", "with .local/env: which demo token to use (uploader, auditor, other)")
+	f.BoolVar(&a.jsonOut, "json", false, "print results as JSON, for scripts")
+	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
+	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
+		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd())
+	for _, c := range root.Commands() {
+		c.Long = strings.TrimSpace(c.Long+"\n\n"+exitCodesHelp) + "\n"
+	}
+	return root
+}
+
+// client resolves the API URL and token and returns the API client.
+func (a *app) client() (*client.Client, error) {
+	if a.cl != nil {
+		return a.cl, nil
+	}
+	api, token := a.api, a.token
+	fill := func(u, t string) {
+		if api == "" {
+			api = u
+		}
+		if token == "" {
+			token = t
+		}
+	}
+	fill(a.main.Getenv("EVAULT_API"), a.main.Getenv("EVAULT_TOKEN"))
+	if api == "" || token == "" {
+		var cfg struct{ API, Token string }
+		path := a.configFile
+		if path == "" {
+			if dir, err := os.UserConfigDir(); err == nil {
+				path = filepath.Join(dir, "evault", "config.json")
+			}
+		}
+		if data, err := os.ReadFile(path); err == nil {
+			if err := json.Unmarshal(data, &cfg); err != nil {
+				return nil, exit(ExitUsage, "config %s: %v", path, err)
+			}
+			fill(cfg.API, cfg.Token)
+		} else if a.configFile != "" {
+			return nil, exit(ExitUsage, "config: %v", err)
+		}
+	}
+	if api == "" || token == "" {
+		if env := a.localEnv(); env != nil {
+			fill(env["VAULT_URL"], env["VAULT_"+strings.ToUpper(a.role)+"_TOKEN"])
+		}
+	}
+	if api == "" {
+		return nil, exit(ExitUsage, "no vault API URL: give --api, EVAULT_API or a config file, or start the local stack with make run")
+	}
+	cl, err := client.New(api, token, a.main.HTTP)
+	if err != nil {
+		return nil, exit(ExitUsage, "%v", err)
+	}
+	a.cl = cl
+	return cl, nil
+}
+
+// localEnv reads .local/env from Dir or its nearest parent that has one.
+func (a *app) localEnv() map[string]string {
+	dir := a.main.Dir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	for dir != "" {
+		if f, err := os.Open(filepath.Join(dir, ".local", "env")); err == nil {
+			defer f.Close()
+			env := map[string]string{}
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+					env[k] = v
+				}
+			}
+			return env
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return nil
+}
+
+// keys returns the keys to verify with: the PEM files given, or else the
+// vault's published keys.
+func (a *app) keys(cmd *cobra.Command, files []string) ([]receipt.Key, error) {
+	if len(files) > 0 {
+		return readKeys(files)
+	}
+	cl, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	return cl.Keys(cmd.Context())
+}
+
+func readKeys(files []string) ([]receipt.Key, error) {
+	var keys []receipt.Key
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, exit(ExitUsage, "key: %v", err)
+		}
+		k, err := receipt.ParsePublicKey(data)
+		if err != nil {
+			return nil, exit(ExitUsage, "key %s: %v", f, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// print writes a result: v as JSON with --json, else text (unless --quiet).
+func (a *app) print(v any, text func(w io.Writer)) error {
+	switch {
+	case a.jsonOut:
+		enc := json.NewEncoder(a.main.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case !a.quiet:
+		text(a.main.Stdout)
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+package evault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/evidencevault/vault/internal/client"
+	"github.com/evidencevault/vault/internal/vault"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// uploadFlags are the metadata flags of `upload FILE…`.
+type uploadFlags struct {
+	dossier, manifest, pathFlag string
+	doc                         vault.Document
+	partSize                    int64
+	threshold                   int64
+	parallel                    int
+	stateDir                    string
+}
+
+func (a *app) uploadCmd() *cobra.Command {
+	var u uploadFlags
+	cmd := &cobra.Command{
+		Use:   "upload FILE... | upload DIR [--manifest evidence.yaml]",
+		Short: "Upload evidence and seal it, with a signed receipt for each file",
+		Long: `Upload files into a dossier and seal each: the vault checks the bytes against
+their SHA-256, takes the document's next version, locks it for the dossier's
+retention and returns a signed receipt, included in the tenant's log.
+
+Metadata comes from flags (for FILE...) or, for a folder, from its manifest
+(evidence.yaml by default), one entry per file. Every file's metadata is checked
+before any byte is sent; problems are printed per file and field (exit 3).
+
+Files from 64 MiB (--multipart-threshold) go in parts, --parallel at a time, each
+part bound to its SHA-256. An interrupted upload (Ctrl-C, a lost connection)
+resumes when the same command runs again: the parts the vault holds are not sent
+again, and the file is not hashed again if it has not changed.`,
+		Example: `  evault upload report.pdf --dossier dos_x --path test-reports/software-validation.pdf \
+      --title "Software validation report" --kind test-report --section MDR-II-6.1 \
+      --revision B --effective-date 2026-11-01 --standard "IEC 62304:2006+A1:2015" --author QA
+  evault upload ./dossier-evidence --dossier dos_x          # reads ./dossier-evidence/evidence.yaml`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.upload(cmd, args, u) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&u.dossier, "dossier", "", "dossier id (or the manifest's dossier:)")
+	f.StringVar(&u.manifest, "manifest", "", "metadata manifest for a folder (default DIR/evidence.yaml)")
+	f.StringVar(&u.pathFlag, "path", "", "path in the dossier; with several files, the folder they go in (default: the file's name)")
+	f.StringVar(&u.doc.Title, "title", "", "document title (default: the file's name)")
+	f.StringVar((*string)(&u.doc.Kind), "kind", "", "technical-documentation, clinical-evidence, test-report, risk-management, ...")
+	f.StringVar(&u.doc.Section, "section", "", "technical documentation section, e.g. MDR-II-6.1")
+	f.StringVar(&u.doc.Revision, "revision", "", "document revision")
+	f.StringVar(&u.doc.Language, "language", "en", "ISO 639-1 language")
+	f.StringVar(&u.doc.EffectiveDate, "effective-date", time.Now().UTC().Format("2006-01-02"), "effective date, YYYY-MM-DD")
+	f.StringArrayVar(&u.doc.Standards, "standard", nil, "standard applied, e.g. \"IEC 62304:2006+A1:2015\" (repeatable)")
+	f.StringVar(&u.doc.Author, "author", "", "author")
+	f.StringVar(&u.doc.File.ContentType, "content-type", "", "media type (default: from the file's extension)")
+	f.Int64Var(&u.partSize, "part-size", 0, "part size in bytes for multipart uploads (default: the vault's)")
+	f.Int64Var(&u.threshold, "multipart-threshold", 64<<20, "files from this size go in parts")
+	f.IntVar(&u.parallel, "parallel", 4, "parts in flight at once")
+	f.StringVar(&u.stateDir, "state-dir", "", "where resumable uploads are recorded (default: the user cache dir)")
+	return cmd
+}
+
+// uploaded is the result of one file.
+type uploaded struct {
+	File      string `json:"file"`
+	Path      string `json:"path"`
+	Version   int    `json:"version"`
+	ReceiptID string `json:"receiptId"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	Parts     int    `json:"parts,omitempty"`
+	PartsSent int    `json:"partsSent,omitempty"`
+	Resumed   bool   `json:"resumed,omitempty"`
+	LogIndex  int64  `json:"logIndex"`
+}
+
+func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
+	ctx := cmd.Context()
+	var plan []planned
+	dossier := u.dossier
+	if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+		if len(args) > 1 {
+			return exit(ExitUsage, "upload takes one folder or several files, not both")
+		}
+		manifest := u.manifest
+		if manifest == "" {
+			manifest = filepath.Join(args[0], "evidence.yaml")
+		}
+		d, p, err := readManifest(args[0], manifest)
+		if err != nil {
+			return err
+		}
+		if dossier == "" {
+			dossier = d
+		}
+		plan = p
+	} else {
+		if u.manifest != "" {
+			return exit(ExitUsage, "--manifest goes with a folder")
+		}
+		for _, file := range args {
+			doc := u.doc
+			doc.Standards = append([]string(nil), u.doc.Standards...)
+			name := filepath.Base(file)
+			switch {
+			case u.pathFlag == "":
+				doc.Path = name
+			case len(args) == 1:
+				doc.Path = u.pathFlag
+			default:
+				doc.Path = path.Join(u.pathFlag, name)
+			}
+			if doc.Title == "" {
+				doc.Title = strings.TrimSuffix(name, filepath.Ext(name))
+			}
+			plan = append(plan, planned{file: file, doc: doc})
+		}
+	}
+	if dossier == "" {
+		return exit(ExitUsage, "name the dossier with --dossier (or dossier: in the manifest)")
+	}
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	d, err := cl.Dossier(ctx, dossier)
+	if err != nil {
+		return err
+	}
+	if err := a.check(plan, d); err != nil {
+		return err
+	}
+	stateDir := u.stateDir
+	if stateDir == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			stateDir = filepath.Join(dir, "evault", "uploads")
+		}
+	}
+	opts := client.UploadOptions{MultipartThreshold: u.threshold, PartSize: u.partSize, Parallel: u.parallel, StateDir: stateDir}
+	var results []uploaded
+	for _, p := range plan {
+		res, err := a.uploadOne(ctx, cl, d.ID, p, opts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return &exitError{code: ExitInterrupted, err: fmt.Errorf("%s: interrupted; run the same command again to resume", p.file)}
+			}
+			return fmt.Errorf("%s: %w", p.file, err)
+		}
+		results = append(results, *res)
+		if !a.jsonOut && !a.quiet {
+			how := ""
+			if res.Parts > 0 {
+				how = fmt.Sprintf(" in %d parts", res.Parts)
+				if res.Resumed {
+					how += fmt.Sprintf(", resumed (%d sent now)", res.PartsSent)
+				}
+			}
+			fmt.Fprintf(a.main.Stdout, "sealed %s version %d%s: receipt %s, sha256 %s, log entry %d\n",
+				res.Path, res.Version, how, res.ReceiptID, res.SHA256, res.LogIndex)
+		}
+	}
+	if a.jsonOut {
+		return a.print(map[string]any{"dossier": d.ID, "uploads": results}, nil)
+	}
+	return nil
+}
+
+// check completes each file's metadata from the file and validates all of
+// it against the dossier before anything is hashed or sent.
+func (a *app) check(plan []planned, d vault.Dossier) error {
+	seen := map[string]string{}
+	bad := 0
+	for i := range plan {
+		p := &plan[i]
+		if p.fields == nil {
+			fi, err := os.Stat(p.file)
+			if err != nil || fi.IsDir() {
+				p.fields = append(p.fields, vault.FieldError{Pointer: "/file", Detail: "is not a readable file"})
+			} else {
+				if p.doc.File.Name == "" {
+					p.doc.File.Name = filepath.Base(p.file)
+				}
+				if p.doc.File.ContentType == "" {
+					p.doc.File.ContentType = vault.ContentTypeFor(p.doc.File.Name)
+				}
+				p.doc.File.Size = fi.Size()
+				// The digest is computed after every file passes.
+				p.doc.File.SHA256 = strings.Repeat("0", 64)
+				for _, f := range vault.ValidateDocument(&p.doc, d) {
+					if f.Pointer != "/file/sha256" {
+						p.fields = append(p.fields, f)
+					}
+				}
+			}
+			if other, dup := seen[p.doc.Path]; dup && p.doc.Path != "" {
+				p.fields = append(p.fields, vault.FieldError{Pointer: "/path", Detail: "is also the path of " + other})
+			}
+			seen[p.doc.Path] = p.file
+		}
+		if len(p.fields) > 0 {
+			bad++
+			fmt.Fprintf(a.main.Stderr, "%s:\n", p.file)
+			for _, f := range p.fields {
+				fmt.Fprintf(a.main.Stderr, "  %s: %s\n", f.Pointer, f.Detail)
+			}
+		}
+	}
+	if bad > 0 {
+		return exit(ExitInvalid, "%d of %d files have invalid metadata; nothing was sent", bad, len(plan))
+	}
+	return nil
+}
+
+func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, p planned, opts client.UploadOptions) (*uploaded, error) {
+	bars := a.bars(p.doc.File.Size, filepath.Base(p.file))
+	defer bars.finish()
+	opts.Progress = bars.add
+	prep, err := cl.PrepareFile(ctx, dossier, &p.doc, p.file, opts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := cl.Upload(ctx, prep)
+	if err != nil {
+		return nil, err
+	}
+	r, err := vault.OpenReceipt(res.Receipt)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: %w", err)
+	}
+	out := &uploaded{File: p.file, Path: p.doc.Path, Version: r.Predicate.Version, ReceiptID: r.Predicate.ReceiptID,
+		SHA256: r.Subject.Digest["sha256"], Size: r.Predicate.Storage.Size, Parts: res.Parts, PartsSent: res.Sent, Resumed: res.Resumed}
+	if r.Log != nil {
+		out.LogIndex = r.Log.Index
+	}
+	return out, nil
+}
+
+// bars shows one progress bar per phase on a terminal.
+type bars struct {
+	mu    sync.Mutex
+	on    bool
+	w     io.Writer
+	total int64
+	name  string
+	cur   *progressbar.ProgressBar
+	phase string
+}
+
+func (a *app) bars(total int64, name string) *bars {
+	return &bars{on: a.main.Terminal && !a.quiet && !a.jsonOut, w: a.main.Stderr, total: total, name: name}
+}
+
+var phaseNames = map[string]string{"hash": "hashing", "upload": "uploading", "seal": "sealing", "download": "downloading", "export": "exporting"}
+
+func (b *bars) add(phase string, n int64) {
+	if !b.on {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if phase != b.phase {
+		if b.cur != nil {
+			b.cur.Finish()
+		}
+		b.phase = phase
+		b.cur = progressbar.NewOptions64(b.total, progressbar.OptionSetWriter(b.w), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription(fmt.Sprintf("%-11s %s", phaseNames[phase], b.name)), progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }))
+	}
+	b.cur.Add64(n)
+}
+
+func (b *bars) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cur != nil {
+		b.cur.Finish()
+	}
+}
