@@ -1,103 +1,27 @@
 package devstack_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/evidencevault/vault/internal/devstack"
-	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/testenv"
 )
 
 // run starts the local stack in dir and waits for its env file.
 func run(t *testing.T, dir string) (env map[string]string, stop func() error) {
 	t.Helper()
-	port, err := minioserver.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out lockedBuffer
-	go func() {
-		done <- devstack.Run(ctx, devstack.Options{
-			Dir: filepath.Join(dir, ".local"), Addr: "127.0.0.1:" + strconv.Itoa(port), Out: &out, Log: testenv.Logger(t),
-		})
-	}()
-	envFile := filepath.Join(dir, ".local", "env")
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		if data, err := os.ReadFile(envFile); err == nil {
-			env = parseEnv(t, data)
-			break
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("stack stopped before it was ready: %v\n%s", err, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatal("stack not ready after 90 s")
-		}
-	}
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { stop() })
+	env, out, stop := testenv.LocalStack(t, dir)
 	if !strings.Contains(out.String(), "Evidence Vault is running") || !strings.Contains(out.String(), "curl") {
 		t.Errorf("banner lacks the walkthrough:\n%s", out.String())
 	}
 	return env, stop
-}
-
-// lockedBuffer collects the stack's output while the stack runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func parseEnv(t *testing.T, data []byte) map[string]string {
-	t.Helper()
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			t.Fatalf("env line %q is not NAME=value", sc.Text())
-		}
-		env[k] = v
-	}
-	return env
 }
 
 func TestLocalStackWalkthrough(t *testing.T) {

@@ -1,0 +1,413 @@
+package evault_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/evidencevault/vault/internal/evault"
+	"github.com/evidencevault/vault/internal/testenv"
+)
+
+// stack is the local stack the CLI runs against, as `make run` starts it.
+type stack struct {
+	dir  string
+	env  map[string]string
+	http *http.Client
+}
+
+// run runs evault with args in the stack's directory, so that it finds
+// .local/env as a user's shell would.
+func (s *stack) run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	m := &evault.Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, HTTP: s.http, Dir: s.dir}
+	code = m.Run(ctx, args)
+	return code, out.String(), errb.String()
+}
+
+// must runs evault and fails the test unless it exits 0.
+func (s *stack) must(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := s.run(t, context.Background(), args...)
+	if code != 0 {
+		t.Fatalf("evault %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// tamper flips a byte of every download from storage while on.
+type tamper struct {
+	on      atomic.Bool
+	storage string
+}
+
+func (tp *tamper) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || !tp.on.Load() || r.Method != "GET" || !strings.HasPrefix(r.URL.String(), tp.storage) || resp.StatusCode != 200 {
+		return resp, err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	data[len(data)/2] ^= 0x01
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return resp, nil
+}
+
+func write(t *testing.T, path, body string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func decode[T any](t *testing.T, out string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	return v
+}
+
+func fileSHA(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestCLI runs every command against one local stack on real MinIO.
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	env, _, _ := testenv.LocalStack(t, dir)
+	tp := &tamper{storage: env["VAULT_S3_ENDPOINT"]}
+	s := &stack{dir: dir, env: env, http: &http.Client{Transport: tp}}
+	work := t.TempDir()
+
+	created := decode[struct{ ID string }](t, s.must(t, "dossier", "create", "--json", "--name", "Pulse oximeter AI",
+		"--basic-udi-di", "1987654Ad4X4bL5ttr2310c2K", "--risk-class", "IIb", "--high-risk-ai", "--notified-body", "0197"))
+	dossier := created.ID
+	if !strings.HasPrefix(dossier, "dos_") {
+		t.Fatalf("got dossier id %q", dossier)
+	}
+	if out := s.must(t, "dossier", "list"); !strings.Contains(out, dossier) || !strings.Contains(out, "Pulse oximeter AI") {
+		t.Errorf("dossier list lacks the dossier:\n%s", out)
+	}
+
+	meta := []string{"--dossier", dossier, "--kind", "test-report", "--section", "MDR-II-6.1", "--revision", "A",
+		"--author", "QA", "--standard", "IEC 62304:2006+A1:2015"}
+	report := write(t, filepath.Join(work, "sv.txt"), "software validation, revision A\n")
+	out := s.must(t, append([]string{"upload", report, "--path", "test-reports/sv.txt", "--title", "Software validation"}, meta...)...)
+	if !strings.Contains(out, "sealed test-reports/sv.txt version 1") {
+		t.Errorf("upload printed:\n%s", out)
+	}
+	write(t, report, "software validation, revision B\n")
+	out = s.must(t, append([]string{"upload", report, "--path", "test-reports/sv.txt", "--title", "Software validation", "--json"}, meta...)...)
+	up := decode[struct {
+		Uploads []struct {
+			Version   int
+			SHA256    string
+			ReceiptID string
+		}
+	}](t, out)
+	if len(up.Uploads) != 1 || up.Uploads[0].Version != 2 || up.Uploads[0].SHA256 != fileSHA(t, report) {
+		t.Errorf("second upload: got %+v, want version 2 with the file's SHA-256", up)
+	}
+
+	t.Run("manifest", func(t *testing.T) {
+		folder := filepath.Join(work, "evidence")
+		write(t, filepath.Join(folder, "clinical/cer.txt"), "clinical evaluation report\n")
+		write(t, filepath.Join(folder, "risk/rmf.csv"), "hazard,risk\nhypoxia,low\n")
+		write(t, filepath.Join(folder, "evidence.yaml"), `
+defaults:
+  revision: "1"
+  language: en
+  author: Clinical affairs
+  effectiveDate: 2026-11-01
+files:
+  - file: clinical/cer.txt
+    title: Clinical evaluation report
+    kind: clinical-evidence
+    section: MDR-II-6.1
+  - file: risk/rmf.csv
+    path: risk/risk-management-file.csv
+    title: Risk management file
+    kind: risk-management
+    section: MDR-II-5
+`)
+		code, out, errOut := s.run(t, context.Background(), "upload", folder, "--dossier", dossier, "--json")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+		got := decode[struct{ Uploads []struct{ Path string } }](t, out)
+		if len(got.Uploads) != 2 || got.Uploads[1].Path != "risk/risk-management-file.csv" {
+			t.Errorf("got %+v", got)
+		}
+	})
+
+	t.Run("invalid metadata refused before sending", func(t *testing.T) {
+		folder := filepath.Join(work, "bad")
+		write(t, filepath.Join(folder, "a.txt"), "a\n")
+		write(t, filepath.Join(folder, "b.txt"), "b\n")
+		write(t, filepath.Join(folder, "evidence.yaml"), `
+files:
+  - file: a.txt
+    title: A
+    kind: test-report
+    section: MDR-II-6.1
+    revision: A
+    language: en
+    effectiveDate: "2026-11-01"
+    author: QA
+  - file: b.txt
+    title: B
+    kind: lab-notes
+    section: MDR-II-6.1
+    revision: A
+    language: english
+    effectiveDate: "2026-13-01"
+    author: QA
+  - file: missing.txt
+    title: C
+    colour: blue
+`)
+		code, _, errOut := s.run(t, context.Background(), "upload", folder, "--dossier", dossier)
+		if code != evault.ExitInvalid {
+			t.Errorf("got exit %d, want %d", code, evault.ExitInvalid)
+		}
+		for _, want := range []string{"b.txt:\n", "/kind:", "/language:", "/effectiveDate:", "missing.txt:\n", "/colour: is not a document field", "2 of 3 files have invalid metadata; nothing was sent"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+		}
+		if out := s.must(t, "ls", "--dossier", dossier); strings.Contains(out, "a.txt") {
+			t.Errorf("a.txt was sent although another file was invalid:\n%s", out)
+		}
+	})
+
+	t.Run("ls and versions", func(t *testing.T) {
+		out := s.must(t, "ls", "--dossier", dossier)
+		for _, want := range []string{"test-reports/sv.txt", "clinical/cer.txt", "risk/risk-management-file.csv"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("ls lacks %s:\n%s", want, out)
+			}
+		}
+		vs := decode[struct{ Versions []struct{ Version int } }](t, s.must(t, "versions", "test-reports/sv.txt", "--dossier", dossier, "--json"))
+		if len(vs.Versions) != 2 || vs.Versions[0].Version != 1 {
+			t.Errorf("got versions %+v, want 1 and 2", vs)
+		}
+	})
+
+	keyDir := filepath.Join(work, "keys")
+	s.must(t, "keys", "--out", keyDir)
+	keys, _ := filepath.Glob(filepath.Join(keyDir, "*.pem"))
+	if len(keys) != 1 {
+		t.Fatalf("got keys %v, want one", keys)
+	}
+
+	t.Run("get and verify", func(t *testing.T) {
+		dest := filepath.Join(work, "got-v1.txt")
+		s.must(t, "get", "test-reports/sv.txt", "--dossier", dossier, "--version", "1", "-o", dest, "--role", "auditor")
+		if data, _ := os.ReadFile(dest); string(data) != "software validation, revision A\n" {
+			t.Errorf("got %q, want revision A", data)
+		}
+		out := s.must(t, "verify", dest, dest+".receipt.json", "--key", keys[0])
+		if !strings.Contains(out, "VALID") || !strings.Contains(out, "log_inclusion") {
+			t.Errorf("verify printed:\n%s", out)
+		}
+		write(t, dest, "software validation, revision A!\n")
+		if code, _, errOut := s.run(t, context.Background(), "verify", dest, dest+".receipt.json", "--key", keys[0]); code != evault.ExitVerify || !strings.Contains(errOut, "FAIL file_digest") {
+			t.Errorf("verify of a changed file: got exit %d, want %d:\n%s", code, evault.ExitVerify, errOut)
+		}
+		if code, _, _ := s.run(t, context.Background(), "verify", dest, dest+".receipt.json"); code != evault.ExitUsage {
+			t.Errorf("verify without --key: got exit %d, want %d", code, evault.ExitUsage)
+		}
+	})
+
+	t.Run("tampered download refused", func(t *testing.T) {
+		dest := filepath.Join(work, "tampered", "sv.txt")
+		os.MkdirAll(filepath.Dir(dest), 0o755)
+		tp.on.Store(true)
+		code, _, errOut := s.run(t, context.Background(), "get", "test-reports/sv.txt", "--dossier", dossier, "-o", dest)
+		tp.on.Store(false)
+		if code != evault.ExitVerify || !strings.Contains(errOut, "FAIL file_digest") {
+			t.Errorf("got exit %d, want %d:\n%s", code, evault.ExitVerify, errOut)
+		}
+		if left, _ := os.ReadDir(filepath.Dir(dest)); len(left) != 0 {
+			t.Errorf("a refused download left %v behind", left)
+		}
+		if code, _, _ := s.run(t, context.Background(), "get", "no/such.txt", "--dossier", dossier, "-o", dest); code != evault.ExitNotFound {
+			t.Errorf("get of a missing document: got exit %d, want %d", code, evault.ExitNotFound)
+		}
+		if code, _, _ := s.run(t, context.Background(), "ls", "--dossier", dossier, "--role", "other"); code != evault.ExitNotFound {
+			t.Errorf("another tenant listing the dossier: got exit %d, want %d", code, evault.ExitNotFound)
+		}
+	})
+
+	t.Run("export and verify-bundle", func(t *testing.T) { exportBundles(t, s, dossier, keys[0], work) })
+	t.Run("multipart 2 GiB interrupted and resumed", func(t *testing.T) { resumeLarge(t, s, dossier, work) })
+}
+
+func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
+	out := filepath.Join(work, "bundle")
+	m := decode[struct {
+		Log       struct{ Size int64 }
+		Documents []struct {
+			Path    string
+			Version int
+		}
+	}](t, s.must(t, "export", dossier, "--out", out, "--json", "--role", "auditor"))
+	if len(m.Documents) != 3 {
+		t.Fatalf("got %d documents, want 3", len(m.Documents))
+	}
+	if got := s.must(t, "verify-bundle", out, "--key", key); !strings.Contains(got, "VALID") {
+		t.Errorf("verify-bundle printed:\n%s", got)
+	}
+	zipped := filepath.Join(work, "bundle.zip")
+	s.must(t, "export", dossier, "--out", zipped)
+	s.must(t, "verify-bundle", zipped, "--key", key)
+
+	// At the checkpoint right after version 1 of the report (entry 0),
+	// the bundle holds that version only.
+	early := filepath.Join(work, "early")
+	em := decode[struct {
+		Documents []struct {
+			Path    string
+			Version int
+		}
+	}](t, s.must(t, "export", dossier, "--out", early, "--checkpoint", "1", "--json"))
+	if len(em.Documents) != 1 || em.Documents[0].Version != 1 {
+		t.Errorf("at checkpoint 1: got %+v, want version 1 of the report alone", em.Documents)
+	}
+	s.must(t, "verify-bundle", early, "--key", key)
+
+	tests := []struct {
+		name  string
+		spoil func(dir string)
+		item  string
+	}{
+		{"changed file", func(dir string) {
+			write(t, filepath.Join(dir, "files/clinical/cer.txt"), "clinical evaluation report, edited\n")
+		}, "files/clinical/cer.txt"},
+		{"swapped receipt", func(dir string) {
+			a, b := filepath.Join(dir, "receipts/clinical/cer.txt.receipt.json"), filepath.Join(dir, "receipts/test-reports/sv.txt.receipt.json")
+			da, _ := os.ReadFile(a)
+			db, _ := os.ReadFile(b)
+			os.WriteFile(a, db, 0o644)
+			os.WriteFile(b, da, 0o644)
+		}, "receipts/clinical/cer.txt.receipt.json"},
+		{"altered checkpoint", func(dir string) {
+			cp, _ := os.ReadFile(filepath.Join(dir, "checkpoint.txt"))
+			lines := strings.SplitN(string(cp), "\n", 3)
+			lines[1] = "999"
+			os.WriteFile(filepath.Join(dir, "checkpoint.txt"), []byte(strings.Join(lines, "\n")), 0o644)
+		}, "checkpoint.txt"},
+		{"missing file", func(dir string) {
+			os.Remove(filepath.Join(dir, "files/risk/risk-management-file.csv"))
+		}, "files/risk/risk-management-file.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "b")
+			if err := os.CopyFS(dir, os.DirFS(out)); err != nil {
+				t.Fatal(err)
+			}
+			tt.spoil(dir)
+			code, _, errOut := s.run(t, context.Background(), "verify-bundle", dir, "--key", key)
+			if code != evault.ExitVerify || !strings.Contains(errOut, ": "+tt.item+": ") {
+				t.Errorf("got exit %d, want %d naming %s:\n%s", code, evault.ExitVerify, tt.item, errOut)
+			}
+		})
+	}
+}
+
+// partCounter cancels the CLI's context once n parts have been stored, as
+// Ctrl-C or a lost connection would, and counts the parts sent.
+type partCounter struct {
+	sent   atomic.Int64
+	after  int64
+	cancel context.CancelFunc
+}
+
+func (p *partCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.Method == "PUT" && r.URL.Query().Has("partNumber") && resp.StatusCode == 200 {
+		if p.sent.Add(1) == p.after && p.cancel != nil {
+			p.cancel()
+		}
+	}
+	return resp, err
+}
+
+func resumeLarge(t *testing.T, s *stack, dossier, work string) {
+	const size = 2<<30 + 12345 // 33 parts of the default 64 MiB
+	file := filepath.Join(work, "imaging.dcm")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := rand.NewChaCha8([32]byte{1})
+	if _, err := io.CopyN(f, src, size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	defer os.Remove(file)
+
+	args := []string{"upload", file, "--dossier", dossier, "--path", "imaging/validation-set.dcm", "--title", "Validation imaging set",
+		"--kind", "clinical-evidence", "--section", "MDR-II-6.1", "--revision", "1", "--author", "Data team",
+		"--state-dir", filepath.Join(work, "state"), "--json"}
+	ctx, cancel := context.WithCancel(context.Background())
+	pc := &partCounter{after: 10, cancel: cancel}
+	s2 := *s
+	s2.http = &http.Client{Transport: pc}
+	code, _, errOut := s2.run(t, ctx, args...)
+	if code != evault.ExitInterrupted || !strings.Contains(errOut, "run the same command again to resume") {
+		t.Fatalf("interrupted upload: got exit %d, want %d:\n%s", code, evault.ExitInterrupted, errOut)
+	}
+	first := pc.sent.Load()
+
+	pc2 := &partCounter{}
+	s2.http = &http.Client{Transport: pc2}
+	code, out, errOut := s2.run(t, context.Background(), args...)
+	if code != 0 {
+		t.Fatalf("resumed upload: exit %d\n%s", code, errOut)
+	}
+	res := decode[struct {
+		Uploads []struct {
+			SHA256           string
+			Size             int64
+			Parts, PartsSent int
+			Resumed          bool
+		}
+	}](t, out).Uploads[0]
+	if !res.Resumed || res.Parts != 33 || int64(res.PartsSent) != pc2.sent.Load() || first+pc2.sent.Load() > 33+4 {
+		t.Errorf("got %+v after %d parts before the interruption and %d after; want the rest only", res, first, pc2.sent.Load())
+	}
+	t.Logf("%d parts stored before the interruption, %d sent on resuming, %d in all", first, pc2.sent.Load(), res.Parts)
+	if res.Size != size || res.SHA256 != fileSHA(t, file) {
+		t.Errorf("got size %d sha %s, want %d and the file's", res.Size, res.SHA256, size)
+	}
+}
