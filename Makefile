@@ -26,10 +26,10 @@ fmt-check:
 	@files="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [[ -n "$$files" ]]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
 
-## bench: upload, complete and concurrent-complete (ledger) figures against a real MinIO, side by side with raw S3
+## bench: upload, complete, concurrent-complete (ledger), 2 GiB multipart and seal, and verify figures against a real MinIO, each beside its baseline
 bench:
-	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Upload|Latency' -benchtime 5x -count 1 -timeout 30m ./internal/bench/
-	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Concurrent' -benchtime 1x -count 1 -timeout 30m ./internal/bench/
+	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Upload256|Latency' -benchtime 5x -count 1 -timeout 30m ./internal/bench/
+	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Concurrent|Multipart2GiB|Verify1GiB' -benchtime 1x -count 1 -timeout 30m ./internal/bench/
 
 ## build: linux/arm64 bootstrap zips for provided.al2023, one per function
 build: $(FUNCTIONS:%=build/%.zip)

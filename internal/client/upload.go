@@ -160,10 +160,25 @@ func (p *Prepared) saveState(st *uploadState) error {
 	return os.Rename(tmp, p.stateFile())
 }
 
-// Upload sends the prepared file and seals it: one presigned PUT, or parts
-// in parallel, resuming a recorded upload without re-sending the parts the
-// vault already holds.
+// Upload sends the prepared file and seals it: Send, then Complete.
 func (c *Client) Upload(ctx context.Context, p *Prepared) (*UploadResult, error) {
+	res, err := c.Send(ctx, p)
+	if err != nil {
+		return res, err
+	}
+	if res.Receipt, err = c.Complete(ctx, res.UploadID, p.sealProgress()); err != nil {
+		return res, err
+	}
+	if p.opts.StateDir != "" && p.multipart {
+		os.Remove(p.stateFile())
+	}
+	return res, nil
+}
+
+// Send opens the upload and sends the prepared file's bytes: one presigned
+// PUT, or parts in parallel, resuming a recorded upload without re-sending
+// the parts the vault already holds. The upload is then ready to complete.
+func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 	if !p.multipart {
 		t, err := c.StartUpload(ctx, p.dossier, *p.doc, false, 0)
 		if err != nil {
@@ -172,11 +187,7 @@ func (c *Client) Upload(ctx context.Context, p *Prepared) (*UploadResult, error)
 		if err := c.put(ctx, t.Upload, p.file, 0, p.doc.File.Size, "upload", p.opts); err != nil {
 			return nil, err
 		}
-		rc, err := c.Complete(ctx, t.UploadID, p.sealProgress())
-		if err != nil {
-			return nil, err
-		}
-		return &UploadResult{UploadID: t.UploadID, Receipt: rc}, nil
+		return &UploadResult{UploadID: t.UploadID}, nil
 	}
 	res := &UploadResult{Parts: p.plan.Parts}
 	st := p.state
@@ -216,14 +227,6 @@ func (c *Client) Upload(ctx context.Context, p *Prepared) (*UploadResult, error)
 		if err != nil {
 			return res, err
 		}
-	}
-	rc, err := c.Complete(ctx, st.UploadID, p.sealProgress())
-	if err != nil {
-		return res, err
-	}
-	res.Receipt = rc
-	if p.opts.StateDir != "" {
-		os.Remove(p.stateFile())
 	}
 	return res, nil
 }
