@@ -48,6 +48,11 @@ func readManifest(dir, path string) (string, []planned, error) {
 	if err != nil {
 		return "", nil, exit(ExitInvalid, "manifest: %v", err)
 	}
+	return parseManifest(dir, path, data)
+}
+
+// parseManifest parses manifest bytes read from path.
+func parseManifest(dir, path string, data []byte) (string, []planned, error) {
 	var m evidenceManifest
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

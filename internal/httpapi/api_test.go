@@ -384,6 +384,11 @@ func TestMalformedBodies(t *testing.T) {
 		{"wrong type", "/v1/dossiers", `{"implantable":"yes"}`, "", 400, "wrong-type", []string{"/implantable"}, "wrong JSON type"},
 		{"not JSON", "/v1/dossiers", `name=x`, "application/x-www-form-urlencoded", 415, "unsupported-media-type", nil, "application/json"},
 		{"oversize", "/v1/dossiers", huge, "", 413, "body-too-large", nil, "at most 65536 bytes"},
+		{"multipart flag", "/v1/dossiers/" + dossier + "/uploads?multipart=yes", `{}`, "", 400, "invalid-query", []string{"/multipart"}, "true or false"},
+		{"part size", "/v1/dossiers/" + dossier + "/uploads?multipart=true&partSize=big", `{}`, "", 400, "invalid-query", []string{"/partSize"}, "number of bytes"},
+		{"part size alone", "/v1/dossiers/" + dossier + "/uploads?partSize=5242880", `{}`, "", 400, "invalid-query", []string{"/partSize"}, "only with multipart"},
+		{"parts of no upload", "/v1/uploads/upl_nope/parts", `{"parts":[]}`, "", 404, "not-found", nil, "no upload"},
+		{"parts unknown field", "/v1/uploads/upl_nope/parts", `{"parts":[{"partNumber":1,"md5":"x"}]}`, "", 400, "unknown-fields", []string{"/parts/0/md5"}, "unknown field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -671,6 +676,9 @@ func TestRoutingProblems(t *testing.T) {
 		{"GET", "/v1/dossiers/dos_aaaaaaaaaaaaaaaa/download?path=a&version=0", 400, "invalid-query"},
 		{"GET", "/v1/receipts/not-an-id", 404, "not-found"},
 		{"POST", "/v1/uploads/upl_nope/complete", 404, "not-found"},
+		{"GET", "/v1/uploads/upl_nope", 404, "not-found"},
+		{"DELETE", "/v1/uploads/upl_nope", 404, "not-found"},
+		{"PUT", "/v1/uploads/upl_nope/parts", 405, "method-not-allowed"},
 	}
 	for _, tt := range tests {
 		r := a.call(t, tt.method, tt.path, tok, nil)

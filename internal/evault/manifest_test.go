@@ -1,0 +1,71 @@
+package evault
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseManifest(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		paths    []string
+		pointers []string // of the first entry's problems
+		err      string
+	}{
+		{"defaults and path", "defaults:\n  author: QA\nfiles:\n  - file: a/b.pdf\n    title: B\n", []string{"a/b.pdf"}, nil, ""},
+		{"own path", "files:\n  - file: b.pdf\n    path: reports/b.pdf\n", []string{"reports/b.pdf"}, nil, ""},
+		{"date as YAML date", "files:\n  - file: b.pdf\n    effectiveDate: 2026-11-01\n", []string{"b.pdf"}, nil, ""},
+		{"unknown field", "files:\n  - file: b.pdf\n    colour: red\n", []string{""}, []string{"/colour"}, ""},
+		{"wrong type", "files:\n  - file: b.pdf\n    standards: ISO 13485\n", []string{""}, []string{"/standards"}, ""},
+		{"no file", "files:\n  - title: B\n", []string{""}, []string{"/file"}, ""},
+		{"unknown top-level key", "dossiers: x\nfiles: []\n", nil, nil, "field dossiers not found"},
+		{"no files", "dossier: dos_x\n", nil, nil, "lists no files"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, plan, err := parseManifest("dir", "evidence.yaml", []byte(tt.yaml))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error saying %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plan) != len(tt.paths) {
+				t.Fatalf("got %d entries, want %d", len(plan), len(tt.paths))
+			}
+			var got []string
+			for _, f := range plan[0].fields {
+				got = append(got, f.Pointer)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.pointers, ",") {
+				t.Errorf("got problems at %v, want %v", got, tt.pointers)
+			}
+			if tt.pointers == nil && plan[0].doc.Path != tt.paths[0] {
+				t.Errorf("got path %q, want %q", plan[0].doc.Path, tt.paths[0])
+			}
+		})
+	}
+}
+
+// FuzzParseManifest: evidence.yaml comes from users' folders; no input may
+// crash the CLI, and every entry either has metadata or names its problems.
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte("defaults:\n  author: QA\nfiles:\n  - file: a.pdf\n    title: A\n    effectiveDate: 2026-11-01\n"))
+	f.Add([]byte("files:\n  - file: [1, 2]\n    path: {a: b}\n"))
+	f.Add([]byte("files: &a\n  - *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, plan, err := parseManifest("dir", "evidence.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, p := range plan {
+			if p.file == "" {
+				t.Errorf("an entry without a file name: %+v", p)
+			}
+		}
+	})
+}
