@@ -119,7 +119,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitError
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts ") ||
+	case strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts ") || strings.Contains(err.Error(), "requires ") ||
 		strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "required flag"):
 		return ExitUsage
 	}

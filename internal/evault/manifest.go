@@ -3,6 +3,7 @@ package evault
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,7 +113,7 @@ func documentFrom(fields map[string]any) (vault.Document, []vault.FieldError) {
 			return doc, []vault.FieldError{{Pointer: "/" + strings.Trim(name, `"`), Detail: "is not a document field"}}
 		}
 		var te *json.UnmarshalTypeError
-		if errorsAs(err, &te) {
+		if errors.As(err, &te) {
 			return doc, []vault.FieldError{{Pointer: "/" + strings.ReplaceAll(te.Field, ".", "/"), Detail: "must be a " + te.Type.String()}}
 		}
 		return doc, []vault.FieldError{{Pointer: "", Detail: detail}}

@@ -1,6 +1,7 @@
 package evault
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,7 +121,7 @@ vault's published keys (GET /v1/keys).`,
 			bars.finish()
 			if err != nil {
 				var ve *client.VerifyError
-				if errorsAs(err, &ve) {
+				if errors.As(err, &ve) {
 					a.printChecks(ve.Checks)
 				}
 				return err

@@ -2,7 +2,6 @@ package evault
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +16,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // uploadFlags are the metadata flags of `upload FILE…`.
 type uploadFlags struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/evidencevault/vault/internal/bundle"
 	"github.com/evidencevault/vault/internal/client"
@@ -214,7 +215,7 @@ func (a *app) keysCmd() *cobra.Command {
 					if err := os.MkdirAll(out, 0o755); err != nil {
 						return err
 					}
-					if err := os.WriteFile(out+"/"+k.ID+".pem", k.PEM(), 0o644); err != nil {
+					if err := os.WriteFile(filepath.Join(out, k.ID+".pem"), k.PEM(), 0o644); err != nil {
 						return err
 					}
 				}
@@ -225,7 +226,7 @@ func (a *app) keysCmd() *cobra.Command {
 					return
 				}
 				for _, id := range ids {
-					fmt.Fprintf(w, "%s/%s.pem\n", out, id)
+					fmt.Fprintln(w, filepath.Join(out, id+".pem"))
 				}
 			})
 		},
