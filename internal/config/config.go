@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/kmssign"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -32,8 +34,12 @@ type Config struct {
 	// VAULT_DOWNLOAD_TTL, Go durations such as 15m).
 	UploadTTL, DownloadTTL time.Duration
 	// SigningKeyPEM is the receipt signing key (VAULT_SIGNING_KEY, or the
-	// file named by VAULT_SIGNING_KEY_FILE).
+	// file named by VAULT_SIGNING_KEY_FILE): for development and tests.
 	SigningKeyPEM []byte
+	// KMSKeyID names the KMS key that signs receipts and checkpoints in
+	// production (VAULT_SIGNING_KMS_KEY: key id, ARN or alias/...). The
+	// SDK's standard settings reach KMS (AWS_REGION, AWS_ENDPOINT_URL_KMS).
+	KMSKeyID string
 	// S3 says how to reach storage.
 	S3 S3
 }
@@ -76,7 +82,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	switch key, file := getenv("VAULT_SIGNING_KEY"), getenv("VAULT_SIGNING_KEY_FILE"); {
+	switch key, file, kmsKey := getenv("VAULT_SIGNING_KEY"), getenv("VAULT_SIGNING_KEY_FILE"), getenv("VAULT_SIGNING_KMS_KEY"); {
+	case kmsKey != "" && (key != "" || file != ""):
+		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY and VAULT_SIGNING_KEY(_FILE) are both set: receipts have one signer"))
+	case kmsKey != "":
+		c.KMSKeyID = kmsKey
 	case key != "":
 		c.SigningKeyPEM = []byte(key)
 	case file != "":
@@ -86,7 +96,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.SigningKeyPEM = data
 	default:
-		errs = append(errs, errors.New("VAULT_SIGNING_KEY or VAULT_SIGNING_KEY_FILE must hold the receipt signing key"))
+		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY, VAULT_SIGNING_KEY or VAULT_SIGNING_KEY_FILE must name the receipt signing key"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
@@ -129,9 +139,9 @@ type Vault struct {
 
 // New assembles the vault from c.
 func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
-	signer, err := receipt.NewLocalSigner(c.SigningKeyPEM)
+	signer, err := newSigner(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
 	client, err := NewS3Client(ctx, c.S3)
 	if err != nil {
@@ -146,6 +156,27 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 		Logger:      logger,
 	})
 	return &Vault{Service: svc, Store: store, Signer: signer}, nil
+}
+
+// newSigner returns the KMS signer when a KMS key is configured, else the
+// local one.
+func newSigner(ctx context.Context, c Config) (receipt.Signer, error) {
+	if c.KMSKeyID == "" {
+		s, err := receipt.NewLocalSigner(c.SigningKeyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		return s, nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("config: aws: %w", err)
+	}
+	s, err := kmssign.New(ctx, kms.NewFromConfig(cfg), c.KMSKeyID)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return s, nil
 }
 
 // StoreFromEnv opens the evidence bucket named by VAULT_BUCKET with the

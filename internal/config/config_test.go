@@ -31,11 +31,16 @@ func TestFromEnv(t *testing.T) {
 	if c.LockMode != vault.Governance || c.UploadTTL != 30*time.Minute || string(c.SigningKeyPEM) != "PEM" || !c.S3.PathStyle {
 		t.Errorf("got %+v", c)
 	}
+	c, err = FromEnv(env(map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KMS_KEY": "alias/evidence-vault-receipts"}))
+	if err != nil || c.KMSKeyID != "alias/evidence-vault-receipts" || c.SigningKeyPEM != nil {
+		t.Errorf("KMS signer: got %+v, %v", c, err)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
 		want []string
 	}{
+		{"two signers", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_SIGNING_KMS_KEY": "alias/x"}, []string{"VAULT_SIGNING_KMS_KEY"}},
 		{"nothing set", map[string]string{}, []string{"VAULT_BUCKET", "VAULT_SIGNING_KEY"}},
 		{"lock mode", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_LOCK_MODE": "LEGAL_HOLD"}, []string{"VAULT_LOCK_MODE"}},
 		{"ttl", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_DOWNLOAD_TTL": "8d"}, []string{"VAULT_DOWNLOAD_TTL"}},
