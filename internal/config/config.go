@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/kmssign"
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/vault"
 )
