@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The CDK app: one EvidenceVault stack, checked against the cdk-nag
+// AwsSolutions rules at synth time: an unacknowledged finding fails
+// `cdk synth`, and every acknowledgement in lib/ carries its reason.
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { VaultStack } from '../lib/vault-stack';
+
+const app = new App();
+new VaultStack(app, app.node.tryGetContext('stackName') ?? 'EvidenceVault', {
+  buildDir: app.node.tryGetContext('buildDir'),
+  functionsDir: app.node.tryGetContext('functionsDir'),
+  cognito: app.node.tryGetContext('cognito') === 'true',
+  defaultRetentionDays: Number(app.node.tryGetContext('defaultRetentionDays') ?? 3653),
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

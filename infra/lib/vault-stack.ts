@@ -1,0 +1,268 @@
+// The Evidence Vault stack: the evidence bucket (versioned, Object Lock in
+// compliance mode, SSE-KMS, TLS only, access-logged), the KMS key that
+// signs receipts and log checkpoints, the HTTP API behind a JWT authorizer,
+// one Lambda function per folder of functions/ (built by `make build` for
+// provided.al2023 on arm64) with its own least-privilege role, the S3
+// trigger of the seal function, log retention and alarms.
+import * as fs from 'fs';
+import * as path from 'path';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+export interface VaultStackProps extends StackProps {
+  /** Where `make build` left build/<function>/bootstrap. */
+  readonly buildDir?: string;
+  /** The Go functions; every folder must have a function here. */
+  readonly functionsDir?: string;
+  /** Create a Cognito user pool as the token issuer instead of taking one. */
+  readonly cognito?: boolean;
+  /** Default COMPLIANCE retention of every object version, days (3653). */
+  readonly defaultRetentionDays?: number;
+}
+
+/** Prefixes of the bucket the vault writes (internal/vault/store.go). */
+const prefixes = ['evidence', 'vault', 'ledger', 'keys'] as const;
+
+export class VaultStack extends Stack {
+  readonly bucket: s3.Bucket;
+  readonly signingKey: kms.Key;
+  readonly functions: Record<string, lambda.Function> = {};
+
+  constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
+    super(scope, id, props);
+    const buildDir = path.resolve(props.buildDir ?? path.join(__dirname, '..', '..', '..', 'build'));
+
+    // Default Object Lock retention of every object version: at least 10
+    // years; the vault itself locks each sealed version for its dossier's
+    // period (15 years for implantables).
+    const retentionDays = props.defaultRetentionDays ?? 3653;
+    if (retentionDays < 3653) {
+      throw new Error(`defaultRetentionDays ${retentionDays} is under 10 years (3653 days)`);
+    }
+    const throttleRate = new CfnParameter(this, 'ApiRateLimit', { type: 'Number', default: 200, description: 'API requests per second, steady state' });
+    const throttleBurst = new CfnParameter(this, 'ApiBurstLimit', { type: 'Number', default: 400, description: 'API request burst' });
+
+    // Keys. The data key encrypts objects (S3 bucket keys keep KMS calls
+    // few); the signing key is asymmetric and never leaves KMS.
+    const dataKey = new kms.Key(this, 'DataKey', {
+      description: 'Evidence Vault: encrypts evidence, records and alarms',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    dataKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.signingKey = new kms.Key(this, 'SigningKey', {
+      description: 'Evidence Vault: signs receipts and log checkpoints (ECDSA P-256, SHA-256)',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      alias: 'evidence-vault/receipts',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      // Server access logging delivers only to SSE-S3 buckets without
+      // default Object Lock retention.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(3653) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Evidence', {
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(retentionDays)),
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: dataKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'evidence-bucket/',
+      lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Evidence Vault alarms', masterKey: dataKey, enforceSSL: true });
+
+    // Functions: one per folder of functions/, each with its own role.
+    const api = this.goFunction('api', buildDir, {
+      description: 'Evidence Vault HTTP API (functions/api)', memorySize: 512, timeout: Duration.seconds(29),
+      writes: ['evidence', 'vault', 'ledger', 'keys'], multipart: true,
+    }, alarms);
+    const seal = this.goFunction('seal', buildDir, {
+      description: 'Seals uploads on S3 ObjectCreated (functions/seal)', memorySize: 512, timeout: Duration.minutes(5),
+      writes: ['vault', 'ledger', 'keys'], multipart: false,
+    }, alarms);
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(seal), { prefix: 'evidence/' });
+
+    // The HTTP API: every route behind the JWT authorizer but GET /v1/keys,
+    // which verifiers need without an account.
+    let authorizer: HttpJwtAuthorizer;
+    if (props.cognito) {
+      const pool = new cognito.UserPool(this, 'Users', {
+        selfSignUpEnabled: false,
+        mfa: cognito.Mfa.REQUIRED,
+        mfaSecondFactor: { sms: false, otp: true },
+        passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+        featurePlan: cognito.FeaturePlan.PLUS,
+        standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+        customAttributes: { tenant: new cognito.StringAttribute({ mutable: false }), role: new cognito.StringAttribute({ mutable: true }) },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      const client = pool.addClient('Cli', { authFlows: { userSrp: true }, generateSecret: false });
+      authorizer = new HttpJwtAuthorizer('Jwt', `https://cognito-idp.${this.region}.amazonaws.com/${pool.userPoolId}`, {
+        jwtAudience: [client.userPoolClientId],
+      });
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
+    } else {
+      const issuer = new CfnParameter(this, 'JwtIssuer', { type: 'String', description: 'Issuer (iss) of the tokens callers present, e.g. https://login.example.com/' });
+      const audience = new CfnParameter(this, 'JwtAudience', { type: 'String', description: 'Audience (aud) the tokens must carry' });
+      authorizer = new HttpJwtAuthorizer('Jwt', issuer.valueAsString, { jwtAudience: [audience.valueAsString] });
+    }
+    const httpApi = new apigw.HttpApi(this, 'VaultApi', {
+      description: 'Evidence Vault API (docs/api.md)',
+      createDefaultStage: false,
+      defaultAuthorizer: authorizer,
+    });
+    const integration = new HttpLambdaIntegration('ApiIntegration', api, {
+      payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+    });
+    httpApi.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.ANY], integration });
+    for (const route of httpApi.addRoutes({ path: '/v1/keys', methods: [apigw.HttpMethod.GET], integration, authorizer: new apigw.HttpNoneAuthorizer() })) {
+      Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /v1/keys serves the public keys that verify receipts; auditors and notified bodies need them without an account.' });
+    }
+    const apiLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.TEN_YEARS, removalPolicy: RemovalPolicy.RETAIN });
+    const stage = httpApi.addStage('Stage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttleRate.valueAsNumber, burstLimit: throttleBurst.valueAsNumber },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(apiLogs),
+        format: AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId', ip: '$context.identity.sourceIp', time: '$context.requestTime',
+          method: '$context.httpMethod', path: '$context.path', status: '$context.status',
+          sub: '$context.authorizer.claims.sub', latency: '$context.responseLatency',
+        })),
+      },
+    });
+    new cloudwatch.Alarm(this, 'Api5xx', {
+      alarmDescription: 'The API answered 5xx: see the api function log by requestId',
+      metric: httpApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 5, evaluationPeriods: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new cwActions.SnsAction(alarms));
+
+    // The bucket notification's custom resource, made by the CDK.
+    const notifications = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (notifications) {
+      Validations.of(notifications).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The CDK-provided BucketNotificationsHandler, not a vault function, uses the basic execution role.' });
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'VAULT_URL for evault (--api)' });
+    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
+    new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.keyArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topicArn, description: 'Subscribe to receive alarms' });
+
+    // Every folder of functions/ must be deployed.
+    const functionsDir = path.resolve(props.functionsDir ?? path.join(__dirname, '..', '..', '..', 'functions'));
+    for (const name of fs.readdirSync(functionsDir)) {
+      if (fs.statSync(path.join(functionsDir, name)).isDirectory() && !this.functions[name]) {
+        throw new Error(`functions/${name} has no function in the stack: add it to infra/lib/vault-stack.ts`);
+      }
+    }
+  }
+
+  /** A Go function from build/<name>/bootstrap, its role, logs and alarms. */
+  private goFunction(name: string, buildDir: string, opts: {
+    description: string; memorySize: number; timeout: Duration;
+    writes: readonly (typeof prefixes[number])[]; multipart: boolean;
+  }, alarms: sns.ITopic): lambda.Function {
+    const code = path.join(buildDir, name);
+    if (!fs.existsSync(path.join(code, 'bootstrap'))) {
+      throw new Error(`${code}/bootstrap is missing: run make build first`);
+    }
+    const id = name[0].toUpperCase() + name.slice(1);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.TEN_YEARS, removalPolicy: RemovalPolicy.RETAIN });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Evidence Vault ${name} function: least privilege`,
+    });
+    logGroup.grantWrite(role);
+    const b = this.bucket;
+    const objects = (ps: readonly string[]) => ps.map((p) => b.arnForObjects(`${p}/*`));
+    const statements = [
+      // Read every record and evidence version, and its retention.
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectRetention', 's3:GetObjectVersionAttributes', 's3:GetObjectAttributes'], resources: objects(prefixes) }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: [b.bucketArn] }),
+      // Write new objects (conditional creates) under its own prefixes,
+      // locked: a version is never deleted or shortened (no s3:Delete*,
+      // no s3:BypassGovernanceRetention).
+      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:PutObjectRetention'], resources: objects(opts.writes) }),
+    ];
+    if (opts.writes.includes('evidence')) {
+      // Lock evidence it did not write (presigned uploads) at sealing.
+    } else {
+      statements.push(new iam.PolicyStatement({ actions: ['s3:PutObjectRetention'], resources: objects(['evidence']) }));
+    }
+    if (opts.multipart) {
+      statements.push(new iam.PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: objects(['evidence']) }));
+    }
+    statements.push(
+      new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }),
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [b.encryptionKey!.keyArn] }),
+    );
+    const policy = new iam.Policy(this, `${id}Policy`, { statements });
+    role.attachInlinePolicy(policy);
+    const bucketId = this.getLogicalId(b.node.defaultChild as s3.CfnBucket);
+    for (const p of prefixes) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${p}/*]`,
+        reason: `Object keys under ${p}/ are chosen at run time (tenant, dossier, document path); access is scoped to the vault's own prefixes of this one bucket.`,
+      });
+    }
+
+    const fn = new lambda.Function(this, id, {
+      description: opts.description,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'bootstrap',
+      code: lambda.Code.fromAsset(code),
+      memorySize: opts.memorySize,
+      timeout: opts.timeout,
+      role,
+      logGroup,
+      environment: {
+        VAULT_BUCKET: b.bucketName,
+        VAULT_SIGNING_KMS_KEY: this.signingKey.keyArn,
+        VAULT_LOCK_MODE: 'COMPLIANCE',
+      },
+    });
+    fn.node.addDependency(policy);
+    for (const [metric, what] of [[fn.metricErrors({ period: Duration.minutes(5) }), 'Errors'], [fn.metricThrottles({ period: Duration.minutes(5) }), 'Throttles']] as const) {
+      new cloudwatch.Alarm(this, `${id}${what}`, {
+        alarmDescription: `The ${name} function reported ${what.toLowerCase()}`,
+        metric, threshold: 1, evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(new cwActions.SnsAction(alarms));
+    }
+    this.functions[name] = fn;
+    return fn;
+  }
+}
