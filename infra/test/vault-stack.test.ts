@@ -1,0 +1,161 @@
+// Offline checks of the CDK app (make test): assertions on the template,
+// the cdk-nag AwsSolutions pack, and that every function is deployed.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { VaultStack, VaultStackProps } from '../lib/vault-stack';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const props: VaultStackProps = { buildDir: path.join(root, 'build'), functionsDir: path.join(root, 'functions') };
+
+function synth(extra: Partial<VaultStackProps> = {}): { stack: VaultStack; template: Template } {
+  const app = new App();
+  const stack = new VaultStack(app, 'EvidenceVault', { ...props, ...extra });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const { stack, template } = synth();
+const resources = (type: string) => template.findResources(type);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+
+/** Every IAM statement of the policy attached to a function's role. */
+function statementsOf(fn: string): { Action: string | string[]; Resource: unknown }[] {
+  const policies = resources('AWS::IAM::Policy');
+  const id = Object.keys(policies).find((k) => k.startsWith(fn[0].toUpperCase() + fn.slice(1) + 'Policy'));
+  assert.ok(id, `no policy for ${fn}`);
+  return policies[id].Properties.PolicyDocument.Statement;
+}
+const actions = (sts: { Action: string | string[] }[]) => sts.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+test('the evidence bucket is versioned, locked in compliance mode, KMS-encrypted, private, TLS-only and logged', () => {
+  template.hasResourceProperties('AWS::S3::Bucket', {
+    ObjectLockEnabled: true,
+    ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 3653 } } },
+    VersioningConfiguration: { Status: 'Enabled' },
+    BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true }] },
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: 'evidence-bucket/' },
+    LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' })]) },
+  });
+  template.hasResourceProperties('AWS::S3::BucketPolicy', {
+    Bucket: { Ref: logicalId(stack.bucket) },
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+  });
+  const kept = Object.values(resources('AWS::S3::Bucket')).every((b) => b.DeletionPolicy === 'Retain');
+  assert.ok(kept, 'every bucket is retained when the stack is deleted');
+});
+
+test('retention shorter than 10 years is refused', () => {
+  assert.throws(() => synth({ defaultRetentionDays: 365 }), /under 10 years/);
+});
+
+test('receipts are signed by an asymmetric P-256 KMS key kept on deletion', () => {
+  template.hasResource('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }, DeletionPolicy: 'Retain' });
+  template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, KeySpec: Match.absent() });
+});
+
+test('every folder of functions/ is a function, built for provided.al2023 on arm64', () => {
+  const folders = fs.readdirSync(props.functionsDir!).filter((f) => fs.statSync(path.join(props.functionsDir!, f)).isDirectory()).sort();
+  assert.deepEqual(Object.keys(stack.functions).sort(), folders);
+  for (const name of folders) {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: Match.absent(),
+      Runtime: 'provided.al2023', Architectures: ['arm64'], Handler: 'bootstrap',
+      Role: { 'Fn::GetAtt': [logicalId(stack.functions[name].role as never), 'Arn'] },
+      Environment: { Variables: { VAULT_BUCKET: { Ref: logicalId(stack.bucket) }, VAULT_SIGNING_KMS_KEY: { 'Fn::GetAtt': [logicalId(stack.signingKey), 'Arn'] }, VAULT_LOCK_MODE: 'COMPLIANCE' } },
+    });
+  }
+});
+
+test('a folder of functions/ without a function fails the synth', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'functions-'));
+  for (const f of ['api', 'seal', 'export']) fs.mkdirSync(path.join(dir, f));
+  assert.throws(() => synth({ functionsDir: dir }), /functions\/export has no function in the stack/);
+});
+
+test('the seal function is triggered by ObjectCreated under evidence/ only', () => {
+  template.hasResourceProperties('Custom::S3BucketNotifications', {
+    BucketName: { Ref: logicalId(stack.bucket) },
+    NotificationConfiguration: {
+      LambdaFunctionConfigurations: [{
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'evidence/' }] } },
+        LambdaFunctionArn: { 'Fn::GetAtt': [logicalId(stack.functions.seal), 'Arn'] },
+      }],
+    },
+  });
+});
+
+test('the API checks JWTs from the configured issuer and audience, except GET /v1/keys', () => {
+  template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+    AuthorizerType: 'JWT',
+    JwtConfiguration: { Issuer: { Ref: 'JwtIssuer' }, Audience: [{ Ref: 'JwtAudience' }] },
+  });
+  template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /{proxy+}', AuthorizationType: 'JWT' });
+  template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/keys', AuthorizationType: 'NONE' });
+  template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+    StageName: '$default', AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'ApiRateLimit' }, ThrottlingBurstLimit: { Ref: 'ApiBurstLimit' } },
+  });
+  const withCognito = synth({ cognito: true }).template;
+  withCognito.resourceCountIs('AWS::Cognito::UserPool', 1);
+  withCognito.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'ON' });
+  assert.equal(Object.keys(withCognito.findParameters('JwtIssuer')).length, 0);
+});
+
+test('each function may do what it does and nothing else', () => {
+  const api = statementsOf('api');
+  const seal = statementsOf('seal');
+  for (const [fn, sts] of [['api', api], ['seal', seal]] as const) {
+    const acts = actions(sts);
+    for (const forbidden of ['s3:*', '*', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutBucketPolicy', 's3:PutObjectLegalHold', 'kms:*']) {
+      assert.ok(!acts.includes(forbidden), `${fn} may ${forbidden}`);
+    }
+    assert.ok(!acts.some((a) => a.startsWith('s3:Delete')), `${fn} may delete`);
+    for (const st of sts) {
+      assert.notEqual(st.Resource, '*', `${fn}: ${JSON.stringify(st.Action)} on every resource`);
+    }
+    const sign = sts.find((s) => actions([s]).includes('kms:Sign'));
+    assert.deepEqual(sign?.Resource, { 'Fn::GetAtt': [logicalId(stack.signingKey), 'Arn'] }, `${fn} signs only with the signing key`);
+  }
+  // Only the API opens, lists and aborts multipart uploads and signs uploads of evidence.
+  assert.ok(actions(api).includes('s3:AbortMultipartUpload'));
+  assert.ok(!actions(seal).includes('s3:AbortMultipartUpload'));
+  const puts = (sts: typeof api) => JSON.stringify(sts.filter((s) => actions([s]).includes('s3:PutObject')).map((s) => s.Resource));
+  assert.match(puts(api), /evidence\/\*/);
+  assert.doesNotMatch(puts(seal), /evidence\/\*/);
+});
+
+test('logs are kept ten years and every function has error and throttle alarms', () => {
+  for (const lg of Object.values(resources('AWS::Logs::LogGroup'))) {
+    assert.equal(lg.Properties.RetentionInDays, 3653);
+  }
+  for (const name of Object.keys(stack.functions)) {
+    for (const metric of ['Errors', 'Throttles']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metric, Namespace: 'AWS/Lambda', Threshold: 1,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.functions[name]) } }],
+        AlarmActions: [{ Ref: Match.anyValue() }],
+      });
+    }
+  }
+});
+
+test('cdk-nag AwsSolutions reports no unacknowledged finding, and would report one', () => {
+  const app = new App();
+  new VaultStack(app, 'EvidenceVault', props);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth(); // throws "Validation failed" on any unacknowledged finding
+
+  const canary = new App();
+  const s = new Stack(canary, 'Canary');
+  new s3.Bucket(s, 'Open');
+  Validations.of(canary).addPlugins(new AwsSolutionsChecks(canary));
+  assert.throws(() => canary.synth(), /Validation failed/);
+});
