@@ -178,7 +178,7 @@ func randomHex(n int) string {
 // SetFunctionEnv sets the environment a Lambda function reads, pointing it
 // at bucket on this MinIO through the SDK's standard variables (including
 // AWS_ENDPOINT_URL_S3), with a fresh signing key.
-func (e *Env) SetFunctionEnv(t *testing.T, bucket string) {
+func (e *Env) SetFunctionEnv(t testing.TB, bucket string) {
 	t.Helper()
 	key, err := receipt.GenerateKey()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,7 +17,9 @@ import (
 )
 
 // validate holds the domain checks, registered once as custom validators.
-var validate = newValidator()
+// (Built on first use: a Lambda cold start that validates nothing, such as
+// GET /v1/keys or a seal, does not pay for it.)
+var validate = sync.OnceValue(newValidator)
 
 func newValidator() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
@@ -37,7 +40,7 @@ func newValidator() *validator.Validate {
 		"kind":          func(s string) bool { return allKinds[Kind(s)] },
 		"section":       func(s string) bool { _, ok := section(s); return ok },
 		"iso639_1":      func(s string) bool { return iso639_1[s] },
-		"standard":      standardPattern.MatchString,
+		"standard":      func(s string) bool { return standardPattern().MatchString(s) },
 		"sha256_hex":    sha256Pattern.MatchString,
 		"content_type":  func(s string) bool { _, ok := contentTypes[s]; return ok },
 	}
@@ -62,7 +65,9 @@ var (
 	// EN ISO 14971:2019+A11:2021, ISO/IEC TR 24027:2021 or
 	// ANSI/AAMI ES60601-1:2005/Amd 2:2021: issuing bodies, a number with
 	// parts, an optional year, and amendments or corrigenda.
-	standardPattern = regexp.MustCompile(`^[A-Z]{2,6}(?:/[A-Z]{2,6})*(?: [A-Z]{2,6}(?:/[A-Z]{2,6})*)* [A-Z]{0,3}[0-9][0-9A-Z]*(?:[.-][0-9A-Z]+)*(?::[0-9]{4}(?:-[0-9]{2})?)?(?:[+/](?:A|AC|Amd|AMD|Cor|COR) ?[0-9]{0,2}:[0-9]{4})*$`)
+	standardPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[A-Z]{2,6}(?:/[A-Z]{2,6})*(?: [A-Z]{2,6}(?:/[A-Z]{2,6})*)* [A-Z]{0,3}[0-9][0-9A-Z]*(?:[.-][0-9A-Z]+)*(?::[0-9]{4}(?:-[0-9]{2})?)?(?:[+/](?:A|AC|Amd|AMD|Cor|COR) ?[0-9]{0,2}:[0-9]{4})*$`)
+	})
 )
 
 // dossierRules checks what spans fields: the risk class must exist under the
@@ -111,7 +116,7 @@ func extensionKnown(ext string) bool {
 
 // check validates v and returns every failing field, or nil.
 func check(v any) []FieldError {
-	err := validate.Struct(v)
+	err := validate().Struct(v)
 	if err == nil {
 		return nil
 	}
@@ -242,7 +247,9 @@ func CheckPath(p string) error {
 
 // windowsReserved are device names Windows will not create as files; an
 // auditor unpacking an export bundle there would lose the document.
-var windowsReserved = regexp.MustCompile(`(?i)^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$`)
+var windowsReserved = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$`)
+})
 
 // checkSegment reports why s is not a safe file or folder name.
 func checkSegment(s string) error {
@@ -257,7 +264,7 @@ func checkSegment(s string) error {
 		return fmt.Errorf(`must not contain any of / \ : * ? " < > |`)
 	case strings.HasSuffix(s, ".") || strings.HasSuffix(s, " "):
 		return fmt.Errorf("must not end with a dot or a space")
-	case windowsReserved.MatchString(s):
+	case windowsReserved().MatchString(s):
 		return fmt.Errorf("%q is a reserved device name on Windows", s)
 	}
 	return checkText(s)
