@@ -57,7 +57,10 @@ func boot(t testing.TB, bin string, api *runtimeapi.Server, name string) *exec.C
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func invoke(t testing.TB, api *runtimeapi.Server, payload []byte) runtimeapi.Result {
 	t.Helper()
