@@ -7,17 +7,44 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 # bootstrap, without the RPC shim (lambda.norpc).
 LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: run test bench build vet fmt-check clean
+# cdk synth and the infra tests run without AWS credentials, as in CI.
+CDK_OFFLINE := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true
+
+.PHONY: run test infra-test synth deploy bench build vet fmt-check clean
 
 ## run: start the whole vault locally on a real MinIO (Ctrl-C stops it)
 run:
 	@minio="$$(scripts/minio.sh)"; go build -o build/vault-local ./cmd/vault-local; \
 	MINIO_BIN="$$minio" exec build/vault-local
 
-## test: vet, then every test with the race detector, against a real MinIO
+## test: vet, every Go test with the race detector against a real MinIO, then the infra checks
 test: fmt-check vet
 	@scripts/tools.sh
 	MINIO_BIN="$$(scripts/minio.sh)" go test -race -count=1 -timeout 20m ./...
+	$(MAKE) infra-test
+
+infra/node_modules: infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	touch infra/node_modules
+
+## infra-test: CDK assertion tests and cdk-nag (node --test), then cdk synth without AWS credentials
+infra-test: build infra/node_modules
+	cd infra && $(CDK_OFFLINE) npm test --silent
+	cd infra && $(CDK_OFFLINE) npx cdk synth --quiet --no-notices
+
+## synth: write the CloudFormation template to infra/cdk.out/EvidenceVault.template.json
+synth: build infra/node_modules
+	cd infra && $(CDK_OFFLINE) npm run build --silent && $(CDK_OFFLINE) npx cdk synth --quiet --no-notices
+	@echo "template: infra/cdk.out/EvidenceVault.template.json"
+
+## deploy: JWT_ISSUER=https://… JWT_AUDIENCE=… make deploy (or COGNITO=true make deploy); see docs/deploy.md
+deploy: build infra/node_modules
+	@if [[ -z "$${COGNITO:-}" && ( -z "$${JWT_ISSUER:-}" || -z "$${JWT_AUDIENCE:-}" ) ]]; then \
+	  echo "make deploy: set JWT_ISSUER and JWT_AUDIENCE, or COGNITO=true (docs/deploy.md)" >&2; exit 2; fi
+	cd infra && npm run build --silent && npx cdk deploy --require-approval broadening \
+	  $$( [[ -n "$${COGNITO:-}" ]] && echo "-c cognito=true" || echo "--parameters JwtIssuer=$$JWT_ISSUER --parameters JwtAudience=$$JWT_AUDIENCE" ) \
+	  $${RETENTION_DAYS:+-c defaultRetentionDays=$$RETENTION_DAYS}
 
 vet:
 	go vet ./...
@@ -30,6 +57,7 @@ fmt-check:
 bench:
 	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Upload256|Latency' -benchtime 5x -count 1 -timeout 30m ./internal/bench/
 	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Concurrent|Multipart2GiB|Verify1GiB' -benchtime 1x -count 1 -timeout 30m ./internal/bench/
+	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'ColdStart' -benchtime 1x -count 1 -timeout 10m ./internal/runtimeapi/
 
 ## build: linux/arm64 bootstrap zips for provided.al2023, one per function
 build: $(FUNCTIONS:%=build/%.zip)
@@ -42,4 +70,4 @@ build/%.zip: FORCE
 FORCE:
 
 clean:
-	rm -rf build
+	rm -rf build infra/dist infra/cdk.out
