@@ -106,18 +106,32 @@ func FromEnv(getenv func(string) string) (Config, error) {
 
 // NewS3Client returns an S3 client for c.
 func NewS3Client(ctx context.Context, c S3) (*s3.Client, error) {
+	cfg, err := loadAWS(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return newS3Client(cfg, c), nil
+}
+
+// loadAWS reads the SDK's standard configuration once; loading it costs
+// milliseconds of every Lambda cold start.
+func loadAWS(ctx context.Context, c S3) (aws.Config, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if c.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.Region))
 	}
-	if c.AccessKey != "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, "")))
-	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("config: aws: %w", err)
+		return aws.Config{}, fmt.Errorf("config: aws: %w", err)
 	}
+	return cfg, nil
+}
+
+func newS3Client(cfg aws.Config, c S3) *s3.Client {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if c.AccessKey != "" {
+			o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, "")
+		}
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
@@ -127,7 +141,7 @@ func NewS3Client(ctx context.Context, c S3) (*s3.Client, error) {
 		// warn that a multipart object has no full-object checksum.
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
-	}), nil
+	})
 }
 
 // Vault is the assembled application: the service and the store it uses.
@@ -139,14 +153,15 @@ type Vault struct {
 
 // New assembles the vault from c.
 func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
-	signer, err := newSigner(ctx, c)
+	awsCfg, err := loadAWS(ctx, c.S3)
 	if err != nil {
 		return nil, err
 	}
-	client, err := NewS3Client(ctx, c.S3)
+	signer, err := newSigner(ctx, awsCfg, c)
 	if err != nil {
 		return nil, err
 	}
+	client := newS3Client(awsCfg, c.S3)
 	store := s3store.New(client, c.Bucket)
 	svc := vault.New(store, store, signer, vault.Config{
 		Bucket:      c.Bucket,
@@ -160,7 +175,7 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 
 // newSigner returns the KMS signer when a KMS key is configured, else the
 // local one.
-func newSigner(ctx context.Context, c Config) (receipt.Signer, error) {
+func newSigner(ctx context.Context, awsCfg aws.Config, c Config) (receipt.Signer, error) {
 	if c.KMSKeyID == "" {
 		s, err := receipt.NewLocalSigner(c.SigningKeyPEM)
 		if err != nil {
@@ -168,11 +183,7 @@ func newSigner(ctx context.Context, c Config) (receipt.Signer, error) {
 		}
 		return s, nil
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("config: aws: %w", err)
-	}
-	s, err := kmssign.New(ctx, kms.NewFromConfig(cfg), c.KMSKeyID)
+	s, err := kmssign.New(ctx, kms.NewFromConfig(awsCfg), c.KMSKeyID)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

@@ -28,11 +28,16 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 // does for Lambda (static, lambda.norpc, stripped) and returns its path.
 func build(t testing.TB, name string) string {
 	t.Helper()
+	return buildPackage(t, "../../functions/"+name)
+}
+
+func buildPackage(t testing.TB, pkg string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "../../functions/"+name)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, msg)
+		t.Fatalf("build %s: %v\n%s", pkg, err, msg)
 	}
 	return out
 }
