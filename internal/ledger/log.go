@@ -120,13 +120,7 @@ type tenantLog struct {
 	// covered is the time since which recent holds every commit that was
 	// the newest at some moment; appends older than that check bundles.
 	covered time.Time
-	hinted  int64 // the size this process last wrote to the head hint
 }
-
-// hintEvery is how many entries may pass before a writer refreshes the
-// head hint: a cold reader then probes at most a few commits forward,
-// and appends spend no request on the hint most of the time.
-const hintEvery = 256
 
 // seen is a commit this process has read or written, kept while an
 // append that started before its successor appeared may still be waiting:
@@ -166,7 +160,9 @@ func (tl *tenantLog) bundleKey(id string) string { return tl.bundles + id + ".js
 
 // keys returns the keys checkpoints may be signed with, from a cache
 // unless reload: keys are only ever added (rotation), so the cache is
-// reloaded only when a checkpoint does not verify with it.
+// reloaded only when a checkpoint does not verify with it. A signing log
+// starts with its own key alone, which signed every checkpoint since the
+// last rotation: a cold start lists no keys.
 func (l *Log) keys(ctx context.Context, reload bool) ([]receipt.Key, error) {
 	l.keysMu.Lock()
 	defer l.keysMu.Unlock()
@@ -180,6 +176,10 @@ func (l *Log) keys(ctx context.Context, reload bool) ([]receipt.Key, error) {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 		keys = append(keys, own)
+		if !reload {
+			l.keyCache = keys
+			return keys, nil
+		}
 	}
 	if l.cfg.Keys != nil {
 		more, err := l.cfg.Keys(ctx)
@@ -404,9 +404,11 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		for i, w := range batch {
 			l.deliver(tl, w, bundles[i], nil)
 		}
-		if next.cp.Size-tl.hinted >= hintEvery || tl.hinted == 0 {
-			l.writeHead(ctx, tl, next)
-		}
+		// Every commit moves the head hint: a process that starts cold
+		// (a new Lambda instance) then reads the hint and probes one
+		// commit, instead of reading and checking every commit since an
+		// older hint. One PUT per commit, shared by its batch.
+		l.writeHead(ctx, tl, next)
 		return
 	}
 	fail(fmt.Errorf("ledger: log %s stayed contended for %d rounds", tl.origin, maxRounds))
@@ -684,7 +686,6 @@ func (l *Log) writeHead(ctx context.Context, tl *tenantLog, next *state) {
 		l.log.WarnContext(ctx, "ledger: write head hint", "log", tl.origin, "err", err)
 		return
 	}
-	tl.hinted = next.cp.Size
 }
 
 // ErrNotFound is returned for a bundle, checkpoint or proof the log does

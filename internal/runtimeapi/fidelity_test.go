@@ -48,10 +48,19 @@ func boot(t testing.TB, bin string, api *runtimeapi.Server, name string) *exec.C
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Dir = filepath.Dir(bin)
-	cmd.Env = append(os.Environ(),
-		"AWS_LAMBDA_RUNTIME_API="+api.Addr(), "_HANDLER=bootstrap", "LAMBDA_TASK_ROOT="+cmd.Dir,
-		"AWS_LAMBDA_FUNCTION_NAME=evidence-vault-"+name, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512", "AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023")
+	// Lambda's environment: the function's configuration and Lambda's
+	// own variables, nothing else of this machine's (AWS_CA_BUNDLE, set
+	// here, alone costs every cold start milliseconds of certificate
+	// parsing that Lambda does not do).
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
+		"AWS_LAMBDA_RUNTIME_API=" + api.Addr(), "_HANDLER=bootstrap", "LAMBDA_TASK_ROOT=" + cmd.Dir,
+		"AWS_LAMBDA_FUNCTION_NAME=evidence-vault-" + name, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512", "AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023"}
+	for _, kv := range os.Environ() {
+		if (strings.HasPrefix(kv, "VAULT_") || strings.HasPrefix(kv, "AWS_")) && !strings.HasPrefix(kv, "AWS_CA_BUNDLE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

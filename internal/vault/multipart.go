@@ -111,7 +111,7 @@ func (s *Service) PresignParts(ctx context.Context, uploadID string, parts []Par
 		if p.Number < 1 || p.Number > sess.Multipart.Parts {
 			fields = append(fields, FieldError{at + "/partNumber", fmt.Sprintf("must be from 1 to %d", sess.Multipart.Parts)})
 		}
-		if !sha256Pattern.MatchString(p.SHA256) {
+		if !validSHA256(p.SHA256) {
 			fields = append(fields, FieldError{at + "/sha256", "must be 64 lower-case hex digits"})
 		}
 	}

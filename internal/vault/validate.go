@@ -41,7 +41,7 @@ func newValidator() *validator.Validate {
 		"section":       func(s string) bool { _, ok := section(s); return ok },
 		"iso639_1":      func(s string) bool { return iso639_1[s] },
 		"standard":      func(s string) bool { return standardPattern().MatchString(s) },
-		"sha256_hex":    sha256Pattern.MatchString,
+		"sha256_hex":    validSHA256,
 		"content_type":  func(s string) bool { _, ok := contentTypes[s]; return ok },
 	}
 	for tag, ok := range fields {
@@ -60,7 +60,6 @@ func must(err error) {
 
 var (
 	notifiedBodyPattern = regexp.MustCompile(`^[0-9]{4}$`)
-	sha256Pattern       = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	// standardPattern matches designations such as IEC 62304:2006+A1:2015,
 	// EN ISO 14971:2019+A11:2021, ISO/IEC TR 24027:2021 or
 	// ANSI/AAMI ES60601-1:2005/Amd 2:2021: issuing bodies, a number with

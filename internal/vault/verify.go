@@ -107,7 +107,7 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	if err != nil {
 		return nil, err
 	}
-	if sha256 != "" && !sha256Pattern.MatchString(strings.ToLower(sha256)) {
+	if sha256 != "" && !validSHA256(strings.ToLower(sha256)) {
 		return nil, invalid([]FieldError{{Pointer: "/sha256", Detail: "must be a SHA-256 as 64 hexadecimal characters"}})
 	}
 	keys, err := s.knownKeys(ctx)
