@@ -97,14 +97,12 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, latest va
 		return bundle.Document{}, false, &VerifyError{Item: v.Document.Path + " receipt", Checks: ver.Checks}
 	}
 	path := v.Document.Path
-	var sum string
-	var n int64
 	pr, pw := io.Pipe()
 	go func() {
 		_, _, err := c.fetch(ctx, dl.Download, pw, progress)
 		pw.CloseWithError(err)
 	}()
-	sum, n, err = w.Add(bundle.FileName(path), pr)
+	sum, n, err := w.Add(bundle.FileName(path), pr)
 	if err != nil {
 		return bundle.Document{}, false, err
 	}

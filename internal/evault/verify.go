@@ -3,8 +3,6 @@ package evault
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -42,32 +40,22 @@ Prints VALID and exits 0, or names each failed check and exits 4.`,
 	return cmd
 }
 
-// hashChunk is the read size for hashing a file: large enough that the
-// hash, not the system calls, sets the pace.
-const hashChunk = 1 << 20
-
 func (a *app) verifyFile(ctx context.Context, file, receiptFile string, keys []receipt.Key) error {
 	data, err := os.ReadFile(receiptFile)
 	if err != nil {
 		return exit(ExitUsage, "receipt: %v", err)
 	}
-	f, err := os.Open(file)
+	fi, err := os.Stat(file)
 	if err != nil {
 		return exit(ExitUsage, "file: %v", err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	bars := a.bars(fi.Size(), fi.Name())
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, &progressReader{r: f, add: func(n int64) { bars.add("hash", n) }}, make([]byte, hashChunk))
+	d, err := client.HashFile(ctx, file, 0, func(n int64) { bars.add("hash", n) })
 	bars.finish()
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
-	ver, _ := vault.VerifyOffline(ctx, data, keys, hex.EncodeToString(h.Sum(nil)), n)
+	ver, _ := vault.VerifyOffline(ctx, data, keys, d.SHA256, d.Size)
 	if !ver.Valid {
 		if !a.jsonOut {
 			a.printChecks(ver.Checks)
@@ -82,17 +70,6 @@ func (a *app) verifyFile(ctx context.Context, file, receiptFile string, keys []r
 		}
 		fmt.Fprintln(w, "VALID")
 	})
-}
-
-type progressReader struct {
-	r   io.Reader
-	add func(int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.add(int64(n))
-	return n, err
 }
 
 func (a *app) exportCmd() *cobra.Command {
