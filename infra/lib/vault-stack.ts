@@ -215,9 +215,8 @@ export class VaultStack extends Stack {
       // no s3:BypassGovernanceRetention).
       new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:PutObjectRetention'], resources: objects(opts.writes) }),
     ];
-    if (opts.writes.includes('evidence')) {
-      // Lock evidence it did not write (presigned uploads) at sealing.
-    } else {
+    if (!opts.writes.includes('evidence')) {
+      // Extend the lock of evidence it does not write, when sealing late.
       statements.push(new iam.PolicyStatement({ actions: ['s3:PutObjectRetention'], resources: objects(['evidence']) }));
     }
     if (opts.multipart) {
