@@ -5,11 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
-	"sync"
-	"sync/atomic"
+
+	"github.com/evidencevault/vault/internal/digest"
 )
 
 // Digests are a file's SHA-256 and, when it is planned in parts, the
@@ -20,13 +19,11 @@ type Digests struct {
 	Parts  []string `json:"parts,omitempty"`
 }
 
-const hashChunk = 4 << 20
-
 // HashFile reads path once and returns its SHA-256 and, if partSize > 0,
 // the SHA-256 of each partSize slice. The file digest and the part digests
-// are computed on separate goroutines over the same buffers, so that both
-// cost one read and about one hash of wall time. progress, when non-nil,
-// hears of each chunk read.
+// are computed on separate goroutines over the same buffers
+// (internal/digest), so that both cost one read and about one hash of wall
+// time. progress, when non-nil, hears of each chunk hashed.
 func HashFile(ctx context.Context, path string, partSize int64, progress func(int64)) (Digests, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -38,81 +35,24 @@ func HashFile(ctx context.Context, path string, partSize int64, progress func(in
 
 func hashReader(ctx context.Context, r io.Reader, partSize int64, progress func(int64)) (Digests, error) {
 	whole := sha256.New()
-	var parts []string
-	var part hash.Hash
-	var inPart int64
+	sinks := []io.Writer{whole}
+	var parts *digest.Parts
 	if partSize > 0 {
-		part = sha256.New()
+		parts = digest.NewParts(partSize)
+		sinks = append(sinks, parts)
 	}
-	partWrite := func(b []byte) {
-		for len(b) > 0 {
-			n := int(min(int64(len(b)), partSize-inPart))
-			part.Write(b[:n])
-			b, inPart = b[n:], inPart+int64(n)
-			if inPart == partSize {
-				parts = append(parts, hex.EncodeToString(part.Sum(nil)))
-				part.Reset()
-				inPart = 0
-			}
-		}
-	}
-	type slot struct {
-		buf  []byte
-		n    int
-		refs atomic.Int32
-	}
-	const buffers = 4
-	free := make(chan *slot, buffers)
-	for range buffers {
-		free <- &slot{buf: make([]byte, hashChunk)}
-	}
-	consumers := 1
-	if part != nil {
-		consumers = 2
-	}
-	chans := make([]chan *slot, consumers)
-	var wg sync.WaitGroup
-	for i, write := range []func([]byte){func(b []byte) { whole.Write(b) }, partWrite}[:consumers] {
-		chans[i] = make(chan *slot, buffers)
-		wg.Go(func() {
-			for s := range chans[i] {
-				write(s.buf[:s.n])
-				if s.refs.Add(-1) == 0 {
-					free <- s
-				}
-			}
-		})
-	}
-	var size int64
-	var readErr error
-	for readErr == nil {
-		if readErr = ctx.Err(); readErr != nil {
-			break
-		}
-		s := <-free
-		s.n, readErr = io.ReadFull(r, s.buf)
-		if s.n == 0 {
-			free <- s
-			continue
-		}
-		size += int64(s.n)
-		s.refs.Store(int32(consumers))
-		for _, ch := range chans {
-			ch <- s
-		}
+	n, err := digest.Copy(ctx, r, func(n int) bool {
 		if progress != nil {
-			progress(int64(s.n))
+			progress(int64(n))
 		}
+		return true
+	}, sinks...)
+	if err != nil {
+		return Digests{}, fmt.Errorf("client: hash: %w", err)
 	}
-	for _, ch := range chans {
-		close(ch)
+	d := Digests{Size: n, SHA256: hex.EncodeToString(whole.Sum(nil))}
+	if parts != nil {
+		d.Parts = parts.Sums()
 	}
-	wg.Wait()
-	if readErr != io.EOF && readErr != io.ErrUnexpectedEOF {
-		return Digests{}, fmt.Errorf("client: hash: %w", readErr)
-	}
-	if part != nil && (inPart > 0 || len(parts) == 0) {
-		parts = append(parts, hex.EncodeToString(part.Sum(nil)))
-	}
-	return Digests{Size: size, SHA256: hex.EncodeToString(whole.Sum(nil)), Parts: parts}, nil
+	return d, nil
 }

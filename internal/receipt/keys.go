@@ -168,3 +168,23 @@ func (s *LocalSigner) Public() crypto.PublicKey { return s.key.Public }
 
 // Key returns the signer's public Key.
 func (s *LocalSigner) Key() Key { return s.key }
+
+// PublicKeys returns the public halves of keys, as checkpoint verification
+// takes them.
+func PublicKeys(keys []Key) []*ecdsa.PublicKey {
+	out := make([]*ecdsa.PublicKey, len(keys))
+	for i, k := range keys {
+		out[i] = k.Public
+	}
+	return out
+}
+
+// GenerateSigner returns a LocalSigner with a new P-256 key: for tests and
+// a development stack's first run.
+func GenerateSigner() (*LocalSigner, error) {
+	key, err := GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	return NewLocalSigner(key)
+}

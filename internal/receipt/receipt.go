@@ -14,14 +14,15 @@
 package receipt
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/evidencevault/vault/internal/strictjson"
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -67,7 +68,7 @@ type Statement struct {
 // DecodePredicate decodes the predicate into v, refusing unknown fields:
 // a predicate with fields its schema does not define is not of that schema.
 func (st *Statement) DecodePredicate(v any) error {
-	if err := strictUnmarshal(st.Predicate, v); err != nil {
+	if err := strictjson.Unmarshal(st.Predicate, v); err != nil {
 		return fmt.Errorf("%w: predicate: %v", ErrMalformed, err)
 	}
 	return nil
@@ -110,7 +111,7 @@ func Parse(data []byte) (*Envelope, *Statement, error) {
 		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxEnvelopeSize)
 	}
 	var env Envelope
-	if err := strictUnmarshal(data, &env); err != nil {
+	if err := strictjson.Unmarshal(data, &env); err != nil {
 		return nil, nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
 	}
 	st, err := statement(&env)
@@ -135,7 +136,7 @@ func statement(env *Envelope) (*Statement, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	var st Statement
-	if err := strictUnmarshal(payload, &st); err != nil {
+	if err := strictjson.Unmarshal(payload, &st); err != nil {
 		return nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
 	}
 	if st.Type != StatementType {
@@ -192,20 +193,17 @@ func Marshal(env *Envelope) ([]byte, error) {
 	return json.MarshalIndent(env, "", "  ")
 }
 
-func strictUnmarshal(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
-}
-
 // P256 reports whether pub is an ECDSA P-256 public key.
 func p256(pub crypto.PublicKey) (*ecdsa.PublicKey, bool) {
 	k, ok := pub.(*ecdsa.PublicKey)
 	return k, ok && k.Curve.Params().Name == "P-256"
+}
+
+// Payload returns the envelope's payload, the statement exactly as signed.
+func Payload(env *Envelope) ([]byte, error) {
+	p, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: envelope payload is not base64", ErrMalformed)
+	}
+	return p, nil
 }

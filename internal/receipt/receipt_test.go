@@ -17,11 +17,7 @@ import (
 
 func newSigner(t testing.TB) *receipt.LocalSigner {
 	t.Helper()
-	pemKey, err := receipt.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := receipt.NewLocalSigner(pemKey)
+	s, err := receipt.GenerateSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
