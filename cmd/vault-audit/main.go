@@ -20,7 +20,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		kept = append(kept, data)
 	}
-	store, err := config.StoreFromEnv(ctx, getenv)
+	store, err := assembly.StoreFromEnv(ctx, getenv)
 	if err != nil {
 		return fail(err)
 	}

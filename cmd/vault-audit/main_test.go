@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -21,14 +22,14 @@ func TestAuditCommand(t *testing.T) {
 	svc, store := env.Service(t, vault.Config{LockMode: vault.Governance})
 	ctx := vault.NewContext(context.Background(), vault.Identity{Tenant: "acme", Subject: "a@acme.example", Role: vault.RoleUploader})
 	implantable, ai := false, false
-	d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Device", BasicUDIDI: "12345ANJ", Regulation: vault.MDR, RiskClass: "I",
+	d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Device", BasicUDIDI: "12345ANJ", Regulation: regulation.MDR, RiskClass: "I",
 		Implantable: &implantable, HighRiskAI: &ai})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a.txt", "b.txt"} {
 		body := []byte("evidence " + name)
-		tk, err := svc.StartUpload(ctx, d.ID, vault.Document{Path: "reports/" + name, Title: "Report", Kind: vault.KindTestReport,
+		tk, err := svc.StartUpload(ctx, d.ID, vault.Document{Path: "reports/" + name, Title: "Report", Kind: regulation.KindTestReport,
 			Section: "MDR-II-6.1", Revision: "1", Language: "en", EffectiveDate: "2026-11-01", Author: "QA",
 			File: vault.File{Name: name, Size: int64(len(body)), SHA256: sha(body), ContentType: "text/plain"}})
 		if err != nil {

@@ -2,22 +2,6 @@
 // API Gateway HTTP API with a JWT authorizer.
 package main
 
-import (
-	"context"
-	"log/slog"
-	"os"
+import "github.com/evidencevault/vault/internal/assembly"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/evidencevault/vault/internal/config"
-	"github.com/evidencevault/vault/internal/logging"
-)
-
-func main() {
-	log := logging.New(os.Stdout, slog.LevelInfo)
-	h, err := config.APIHandler(context.Background(), os.Getenv, log)
-	if err != nil {
-		log.Error("api: configuration", "err", err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { assembly.Start("api", assembly.APIHandler) }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -46,7 +46,7 @@ func TestAPIFunction(t *testing.T) {
 	env := testenv.Get(t)
 	store := env.Bucket(t, false)
 	env.SetFunctionEnv(t, store.Bucket())
-	fn, err := config.APIHandler(context.Background(), os.Getenv, testenv.Logger(t))
+	fn, err := assembly.APIHandler(context.Background(), os.Getenv, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestAPIFunctionRefusesIncompleteConfiguration(t *testing.T) {
 	t.Setenv("VAULT_BUCKET", "")
 	t.Setenv("VAULT_SIGNING_KEY", "")
 	t.Setenv("VAULT_SIGNING_KEY_FILE", "")
-	_, err := config.APIHandler(context.Background(), os.Getenv, testenv.Logger(t))
+	_, err := assembly.APIHandler(context.Background(), os.Getenv, testenv.Logger(t))
 	if err == nil || !strings.Contains(err.Error(), "VAULT_BUCKET") || !strings.Contains(err.Error(), "VAULT_SIGNING_KEY") {
 		t.Errorf("got %v, want both missing settings named", err)
 	}

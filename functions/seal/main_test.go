@@ -13,7 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -27,31 +28,31 @@ func TestSealFunction(t *testing.T) {
 	store := env.Bucket(t, false)
 	env.SetFunctionEnv(t, store.Bucket())
 	ctx := context.Background()
-	fn, err := config.SealHandler(ctx, os.Getenv, testenv.Logger(t))
+	fn, err := assembly.SealHandler(ctx, os.Getenv, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// An uploader starts an upload through the same service and PUTs it.
-	c, err := config.FromEnv(os.Getenv)
+	c, err := assembly.FromEnv(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := config.New(ctx, c, testenv.Logger(t))
+	v, err := assembly.New(ctx, c, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice := vault.NewContext(ctx, vault.Identity{Tenant: "demo", Subject: "alice@demo.example", Role: vault.RoleUploader})
 	implantable, ai := false, true
 	d, err := v.Service.CreateDossier(alice, vault.DossierInput{Name: "CardioScan AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K",
-		Regulation: vault.MDR, RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
+		Regulation: regulation.MDR, RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	content := []byte("hello")
 	sum := sha256.Sum256(content)
 	path := "test reports/validation+1.txt"
-	tk, err := v.Service.StartUpload(alice, d.ID, vault.Document{Path: path, Title: "Validation", Kind: vault.KindTestReport,
+	tk, err := v.Service.StartUpload(alice, d.ID, vault.Document{Path: path, Title: "Validation", Kind: regulation.KindTestReport,
 		Section: "MDR-II-6.1", Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "QA",
 		File: vault.File{Name: "validation+1.txt", Size: 5, SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
 	if err != nil {

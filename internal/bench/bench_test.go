@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
@@ -85,11 +86,11 @@ func setup(b *testing.B) bench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := vault.New(store, store, signer, cfg)
+	svc := vault.New(store.Storage(), signer, cfg)
 	ctx := vault.NewContext(context.Background(), uploader)
 	implantable, ai := false, true
 	d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Bench device", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K",
-		Regulation: vault.MDR, RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
+		Regulation: regulation.MDR, RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func setup(b *testing.B) bench {
 func (x bench) upload(b *testing.B, path, name, sha string, size int) vault.Ticket {
 	b.Helper()
 	tk, err := x.svc.StartUpload(x.ctx, x.dossier, vault.Document{
-		Path: name, Title: "Benchmark data set", Kind: vault.KindTestReport, Section: "MDR-II-6.1", Revision: "1",
+		Path: name, Title: "Benchmark data set", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "1",
 		Language: "en", EffectiveDate: "2026-11-23", Author: "bench",
 		File: vault.File{Name: filepath.Base(name), Size: int64(size), SHA256: sha, ContentType: "application/zip"},
 	})
@@ -120,7 +121,7 @@ func (x bench) upload(b *testing.B, path, name, sha string, size int) vault.Tick
 // newInstance is another vault on the same bucket and key: what a second
 // Lambda instance is, sharing nothing with the first but storage.
 func (x bench) newInstance(b *testing.B) *vault.Service {
-	return vault.New(x.store, x.store, x.signer, x.cfg)
+	return vault.New(x.store.Storage(), x.signer, x.cfg)
 }
 
 func (x bench) complete(b *testing.B, tk vault.Ticket) time.Duration {

@@ -21,10 +21,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/client"
-	"github.com/evidencevault/vault/internal/config"
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
@@ -69,7 +70,7 @@ func (x bench) api(b *testing.B) *client.Client {
 }
 
 func document(name string) vault.Document {
-	return vault.Document{Path: name, Title: "Benchmark imaging set", Kind: vault.KindClinicalEvidence, Section: "MDR-II-6.1",
+	return vault.Document{Path: name, Title: "Benchmark imaging set", Kind: regulation.KindClinicalEvidence, Section: "MDR-II-6.1",
 		Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "bench",
 		File: vault.File{Name: filepath.Base(name), ContentType: "application/dicom"}}
 }
@@ -172,7 +173,7 @@ func (x bench) sealInChild(b *testing.B, uploadID string) (time.Duration, int64)
 
 type sealSpec struct {
 	UploadID, Bucket, KeyPEM string
-	S3                       config.S3
+	S3                       assembly.S3
 }
 
 // sealChild runs in the child: Complete one upload, print how long it took.
@@ -183,7 +184,7 @@ func sealChild(spec string) int {
 		return 1
 	}
 	ctx := context.Background()
-	c, err := config.NewS3Client(ctx, s.S3)
+	c, err := assembly.NewS3Client(ctx, s.S3)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -194,7 +195,7 @@ func sealChild(spec string) int {
 		return 1
 	}
 	store := s3store.New(c, s.Bucket)
-	svc := vault.New(store, store, signer, vault.Config{Bucket: s.Bucket, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc := vault.New(store.Storage(), signer, vault.Config{Bucket: s.Bucket, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	start := time.Now()
 	if _, err := svc.Complete(vault.NewContext(ctx, uploader), s.UploadID); err != nil {
 		fmt.Fprintln(os.Stderr, "seal child:", err)

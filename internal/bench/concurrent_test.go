@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -60,7 +61,7 @@ func runConcurrent(b *testing.B, mode string, clients int) {
 		wg.Go(func() {
 			for i := range perClient {
 				tk, err := x.svc.StartUpload(x.ctx, x.dossier, vault.Document{
-					Path: fmt.Sprintf("c%02d/doc-%03d.txt", c, i), Title: "Benchmark", Kind: vault.KindTestReport, Section: "MDR-II-6.1",
+					Path: fmt.Sprintf("c%02d/doc-%03d.txt", c, i), Title: "Benchmark", Kind: regulation.KindTestReport, Section: "MDR-II-6.1",
 					Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "bench",
 					File: vault.File{Name: fmt.Sprintf("doc-%03d.txt", i), Size: 1024, SHA256: sha, ContentType: "text/plain"},
 				})

@@ -97,7 +97,7 @@ func Verify(ctx context.Context, fsys fs.FS, trusted []receipt.Key) *Report {
 	cpText, err := fs.ReadFile(fsys, CheckpointFile)
 	var cp ledger.Checkpoint
 	if err == nil {
-		cp, err = ledger.OpenCheckpoint(cpText, m.Log.Origin, keys)
+		cp, err = ledger.OpenCheckpoint(cpText, m.Log.Origin, receipt.PublicKeys(keys))
 	}
 	if err == nil && cp.Size != m.Log.Size {
 		err = fmt.Errorf("checkpoint is of size %d, the manifest says %d", cp.Size, m.Log.Size)

@@ -38,7 +38,7 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 		return nil, err
 	}
 	origin, _, _ := strings.Cut(string(cpText), "\n")
-	cp, err := ledger.OpenCheckpoint(cpText, origin, keys)
+	cp, err := ledger.OpenCheckpoint(cpText, origin, receipt.PublicKeys(keys))
 	if err != nil {
 		return nil, fmt.Errorf("client: export: the vault's checkpoint does not verify: %w", err)
 	}
@@ -80,7 +80,7 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, latest va
 	if err != nil {
 		return bundle.Document{}, false, err
 	}
-	var stored ledger.Bundle
+	var stored vault.Bundle
 	if err := json.Unmarshal(dl.Receipt, &stored); err != nil {
 		return bundle.Document{}, false, fmt.Errorf("receipt: %w", err)
 	}
@@ -88,7 +88,7 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, latest va
 	if err != nil {
 		return bundle.Document{}, false, err
 	}
-	rc, err := json.MarshalIndent(ledger.Bundle{Envelope: stored.Envelope, Log: &ledger.Proof{
+	rc, err := json.MarshalIndent(vault.Bundle{Envelope: stored.Envelope, Log: &ledger.Proof{
 		Origin: cp.Origin, Index: index, Checkpoint: string(cpText), Inclusion: proof.Hashes}}, "", "  ")
 	if err != nil {
 		return bundle.Document{}, false, err
@@ -144,7 +144,7 @@ func (c *Client) logIndex(ctx context.Context, receiptID string) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
-	var b ledger.Bundle
+	var b vault.Bundle
 	if err := json.Unmarshal(data, &b); err != nil || b.Log == nil {
 		return 0, fmt.Errorf("receipt %s carries no log proof", receiptID)
 	}

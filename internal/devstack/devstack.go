@@ -24,7 +24,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -129,8 +129,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer srv.Stop()
 
-	s3cfg := config.S3{Endpoint: srv.Endpoint, Region: "us-east-1", AccessKey: user, SecretKey: pass, PathStyle: true}
-	client, err := config.NewS3Client(ctx, s3cfg)
+	s3cfg := assembly.S3{Endpoint: srv.Endpoint, Region: "us-east-1", AccessKey: user, SecretKey: pass, PathStyle: true}
+	client, err := assembly.NewS3Client(ctx, s3cfg)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	v, err := config.New(ctx, config.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg}, o.Log)
+	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg}, o.Log)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,10 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintln(o.Out, "\nStopping: API, then MinIO. The data stays in "+o.Dir+" for the next run.")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return server.Shutdown(shutdown)
+	if err := server.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return v.Service.Flush(shutdown)
 }
 
 // credentials returns MinIO's root credentials, made on the first run and

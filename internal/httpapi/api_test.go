@@ -62,7 +62,7 @@ func start(t *testing.T, cfg vault.Config, trigger bool) *api {
 	cfg.Bucket = store.Bucket()
 	log := testenv.Logger(t)
 	cfg.Logger = log
-	svc := vault.New(store, store, testenv.Signer(t), cfg)
+	svc := vault.New(store.Storage(), testenv.Signer(t), cfg)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

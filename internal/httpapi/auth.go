@@ -107,3 +107,5 @@ func IssueToken(key *ecdsa.PrivateKey, issuer, audience string, id vault.Identit
 	}
 	return s, nil
 }
+
+var _ Authenticator = JWT{}

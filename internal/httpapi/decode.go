@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/evidencevault/vault/internal/strictjson"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -48,29 +49,26 @@ func parseJSON(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &requestError{kind: malformedJSON, detail: "the body is empty; send a JSON object"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		return &requestError{kind: malformedJSON, detail: "the body holds data after its JSON value"}
-	}
+	err := strictjson.Unmarshal(data, v)
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
+	var unknownField *strictjson.UnknownFieldError
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, strictjson.ErrTrailingData):
+		return &requestError{kind: malformedJSON, detail: "the body holds data after its JSON value"}
 	case errors.As(err, &syntax):
 		line, col := position(data, syntax.Offset)
 		return &requestError{kind: malformedJSON, detail: fmt.Sprintf("%s at line %d, column %d", syntax.Error(), line, col)}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return &requestError{kind: malformedJSON, detail: "the body ends in the middle of a JSON value"}
 	case errors.As(err, &typeErr):
-		ptr := "/" + strings.ReplaceAll(typeErr.Field, ".", "/")
+		ptr := strictjson.Pointer(strings.Split(typeErr.Field, ".")...)
 		return &requestError{kind: wrongType, detail: "a field has the wrong JSON type",
 			fields: []vault.FieldError{{Pointer: ptr, Detail: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(typeErr.Type), typeErr.Value)}}}
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		// encoding/json has no error type for this; its message is the
-		// only sign, and the second pass below finds every such field.
+	case errors.As(err, &unknownField):
+		// The decoder stops at the first; this pass finds every one.
 		var raw any
 		if json.Unmarshal(data, &raw) != nil {
 			return &requestError{kind: malformedJSON, detail: err.Error()}
@@ -103,7 +101,7 @@ func unknown(raw any, t reflect.Type, at string) []string {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			ptr := at + "/" + strings.ReplaceAll(strings.ReplaceAll(name, "~", "~0"), "/", "~1")
+			ptr := at + strictjson.Pointer(name)
 			ft, ok := fields[strings.ToLower(name)]
 			if !ok {
 				out = append(out, ptr)
@@ -116,7 +114,7 @@ func unknown(raw any, t reflect.Type, at string) []string {
 			return nil
 		}
 		for i, e := range v {
-			out = append(out, unknown(e, t.Elem(), at+"/"+strconv.Itoa(i))...)
+			out = append(out, unknown(e, t.Elem(), at+strictjson.Pointer(strconv.Itoa(i)))...)
 		}
 	}
 	return out

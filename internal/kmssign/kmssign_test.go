@@ -127,7 +127,7 @@ func TestReceiptsAndCheckpointsSignedByKMSVerifyLikeLocalOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ledger.OpenCheckpoint(signed, cp.Origin, []receipt.Key{want}); err != nil || got.Size != 3 {
+	if got, err := ledger.OpenCheckpoint(signed, cp.Origin, []*ecdsa.PublicKey{want.Public}); err != nil || got.Size != 3 {
 		t.Errorf("checkpoint signed through KMS: got %+v, %v", got, err)
 	}
 

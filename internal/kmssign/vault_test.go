@@ -5,33 +5,33 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"strings"
+	"log/slog"
 	"testing"
 
 	"github.com/evidencevault/vault/internal/kmssign"
 	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
-	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
-
-// TestRotationFromLocalKeyToKMS runs a vault on MinIO that signs with a
+// TestRotationFromLocalKeyToKMS runs a vault that signs with a
 // local key, then rotates to the KMS signer: GET /v1/keys lists both, the
 // KMS one current, and receipts and checkpoints of either signer verify
 // the same way, offline, against the published keys.
 func TestRotationFromLocalKeyToKMS(t *testing.T) {
-	env := testenv.Get(t)
-	store := env.Bucket(t, false)
-	cfg := vault.Config{Bucket: store.Bucket(), LockMode: vault.Governance, Logger: testenv.Logger(t)}
+	store := memstore.New("evidence")
+	cfg := vault.Config{Bucket: store.Bucket(), LockMode: vault.Governance, Logger: slog.New(slog.DiscardHandler)}
 	alice := vault.NewContext(context.Background(), vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleUploader})
 
-	local := testenv.Signer(t)
-	before := vault.New(store, store, local, cfg)
+	local, err := receipt.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := vault.New(store.Storage(), local, cfg)
 	implantable, ai := false, false
-	d, err := before.CreateDossier(alice, vault.DossierInput{Name: "Oximeter", BasicUDIDI: "12345ANJ", Regulation: vault.MDR,
+	d, err := before.CreateDossier(alice, vault.DossierInput{Name: "Oximeter", BasicUDIDI: "12345ANJ", Regulation: regulation.MDR,
 		RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
 	if err != nil {
 		t.Fatal(err)
@@ -39,13 +39,15 @@ func TestRotationFromLocalKeyToKMS(t *testing.T) {
 	seal := func(svc *vault.Service, path, body string) []byte {
 		t.Helper()
 		sum := sha256.Sum256([]byte(body))
-		tk, err := svc.StartUpload(alice, d.ID, vault.Document{Path: path, Title: "Report", Kind: vault.KindTestReport,
+		tk, err := svc.StartUpload(alice, d.ID, vault.Document{Path: path, Title: "Report", Kind: regulation.KindTestReport,
 			Section: "MDR-II-6.1", Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "QA",
 			File: vault.File{Name: path, Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		testenv.Put(t, tk.Upload, strings.NewReader(body), int64(len(body)))
+		if err := store.Send(tk.Upload, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
 		r, err := svc.Complete(alice, tk.UploadID)
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +65,7 @@ func TestRotationFromLocalKeyToKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := vault.New(store, store, kmsSigner, cfg)
+	after := vault.New(store.Storage(), kmsSigner, cfg)
 	second := seal(after, "b.txt", "signed by KMS\n")
 
 	published, err := after.Keys(alice)
@@ -97,11 +99,11 @@ func TestRotationFromLocalKeyToKMS(t *testing.T) {
 		if name == "kms" {
 			// The checkpoint in the KMS receipt is KMS-signed and extends
 			// the one the local key signed.
-			older, err := ledger.OpenCheckpoint([]byte(mustProof(t, first).Checkpoint), r.Log.Origin, keys)
+			older, err := ledger.OpenCheckpoint([]byte(mustProof(t, first).Checkpoint), r.Log.Origin, receipt.PublicKeys(keys))
 			if err != nil {
 				t.Fatalf("checkpoint before rotation: %v", err)
 			}
-			newer, err := ledger.OpenCheckpoint([]byte(r.Log.Checkpoint), r.Log.Origin, []receipt.Key{keys[indexOf(keys, kmsID)]})
+			newer, err := ledger.OpenCheckpoint([]byte(r.Log.Checkpoint), r.Log.Origin, receipt.PublicKeys(keys[indexOf(keys, kmsID):][:1]))
 			if err != nil {
 				t.Fatalf("checkpoint after rotation: %v", err)
 			}
@@ -115,7 +117,7 @@ func TestRotationFromLocalKeyToKMS(t *testing.T) {
 
 func mustProof(t *testing.T, bundle []byte) *ledger.Proof {
 	t.Helper()
-	var b ledger.Bundle
+	var b vault.Bundle
 	if err := json.Unmarshal(bundle, &b); err != nil || b.Log == nil {
 		t.Fatalf("bundle without a log proof: %v", err)
 	}

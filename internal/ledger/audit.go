@@ -5,51 +5,38 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
-	"github.com/evidencevault/vault/internal/receipt"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Report is the outcome of an audit of one tenant's log.
 type Report struct {
-	Origin      string   `json:"origin"`
-	Size        int64    `json:"size"`
-	Commits     int      `json:"commits"`
-	Checkpoints int      `json:"checkpoints"`
-	Receipts    int      `json:"receipts"`
-	Problems    []string `json:"problems"`
+	Origin      string
+	Size        int64
+	Commits     int
+	Checkpoints int
+	// Problems names every inconsistency found, the first found first.
+	Problems []string
 }
 
-// OK reports whether the audit found nothing wrong.
-func (r *Report) OK() bool { return len(r.Problems) == 0 }
-
-// First names the first inconsistency found, or "".
-func (r *Report) First() string {
-	if r.OK() {
-		return ""
-	}
-	return r.Problems[0]
+// Checks are what the caller adds to an audit: what its entries mean.
+// Either may be nil; each returns the problems it finds.
+type Checks struct {
+	// Entry checks an entry's record on its own, as the entry is read
+	// (the vault: the receipt's signature).
+	Entry func(context.Context, AuditEntry) []string
+	// Kept checks what the caller keeps of an entry outside the log (the
+	// vault: its stored receipt), once the entry's commit is checked.
+	Kept func(context.Context, AuditEntry) []string
 }
 
-// WriteText prints the report for people: a summary line, then each
-// problem, the first one first.
-func (r *Report) WriteText(w io.Writer) error {
-	status := "consistent"
-	if !r.OK() {
-		status = fmt.Sprintf("%d problem(s); first: %s", len(r.Problems), r.First())
-	}
-	if _, err := fmt.Fprintf(w, "log %s: %d entries, %d commits, %d checkpoints, %d receipts: %s\n",
-		r.Origin, r.Size, r.Commits, r.Checkpoints, r.Receipts, status); err != nil {
-		return err
-	}
-	for _, p := range r.Problems {
-		if _, err := fmt.Fprintln(w, "  -", p); err != nil {
-			return err
-		}
-	}
-	return nil
+// AuditEntry is one entry as the audit read it from its commit.
+type AuditEntry struct {
+	Index  int64
+	ID     string
+	Record []byte
+	Leaf   []byte
 }
 
 // memHashes holds every stored hash of the tree the audit recomputes.
@@ -68,17 +55,18 @@ func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 
 // Audit walks a tenant's whole log from its first commit, recomputes the
 // tree from the entries, and checks every stored object against it: each
-// commit's signed checkpoint, the checkpoint objects, each tile, each
-// receipt bundle (signature, index, inclusion proof), the consistency of
-// each checkpoint with the next, and that no commit, checkpoint or bundle
-// exists outside the chain. trusted are checkpoints an auditor kept from
-// earlier; each must be consistent with the log as it is now.
-func (l *Log) Audit(ctx context.Context, tenant string, trusted ...[]byte) (*Report, error) {
+// commit's signed checkpoint, the checkpoint objects, each tile, the
+// consistency of each checkpoint with the next, that no id repeats, and
+// that no commit or checkpoint exists outside the chain. checks are given
+// each entry in order: what entries mean is the caller's to check. trusted are
+// checkpoints an auditor kept from earlier; each must be consistent with
+// the log as it is now.
+func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted ...[]byte) (*Report, error) {
 	tl, err := l.tenant(tenant)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := l.keys(ctx, true) // an audit reads every published key afresh
+	keys, err := l.keys.get(ctx, true) // an audit reads every key afresh
 	if err != nil {
 		return nil, err
 	}
@@ -108,24 +96,22 @@ func (l *Log) Audit(ctx context.Context, tenant string, trusted ...[]byte) (*Rep
 			bad("commit at %d claims entries %d to %d but holds %d", rep.Size, c.Start, c.Size, len(c.Entries))
 			break
 		}
-		leaves := make([][]byte, len(c.Entries))
+		entries := make([]AuditEntry, 0, len(c.Entries))
 		for i, e := range c.Entries {
 			index := c.Start + int64(i)
-			var env receipt.Envelope
-			leaf, err := []byte(nil), json.Unmarshal(e.Envelope, &env)
-			if err == nil {
-				leaf, err = Leaf(&env)
-			}
+			leaf, err := l.cfg.Leaf(e.Record)
 			if err != nil {
 				bad("entry %d (%s) is unreadable: %v", index, e.ID, err)
-			} else if _, _, err := receipt.Verify(ctx, &env, keys); err != nil {
-				bad("entry %d (%s): receipt signature does not verify: %v", index, e.ID, err)
+			} else {
+				entries = append(entries, AuditEntry{Index: index, ID: e.ID, Record: e.Record, Leaf: leaf})
+				if checks.Entry != nil {
+					rep.Problems = append(rep.Problems, checks.Entry(ctx, entries[len(entries)-1])...)
+				}
 			}
 			if prev, dup := ids[e.ID]; dup {
-				bad("entry %d repeats receipt %s, already entry %d", index, e.ID, prev)
+				bad("entry %d repeats id %s, already entry %d", index, e.ID, prev)
 			}
 			ids[e.ID] = index
-			leaves[i] = leaf
 			hs, err := tlog.StoredHashes(index, leaf, hashes)
 			if err != nil {
 				return nil, fmt.Errorf("ledger: audit: hash entry %d: %w", index, err)
@@ -164,15 +150,16 @@ func (l *Log) Audit(ctx context.Context, tenant string, trusted ...[]byte) (*Rep
 		}
 		checkpoints = append(checkpoints, Checkpoint{Origin: tl.origin, Size: c.Size, Hash: root})
 		l.auditTiles(ctx, tl, c, hashes, bad)
-		for i, e := range c.Entries {
-			l.auditBundle(ctx, tl, c.Start+int64(i), e, leaves[i], keys, bad)
+		if checks.Kept != nil {
+			for _, e := range entries {
+				rep.Problems = append(rep.Problems, checks.Kept(ctx, e)...)
+			}
 		}
 		rep.Commits++
 		rep.Size = c.Size
 	}
 	rep.Checkpoints = len(checkpoints)
-	rep.Receipts = len(ids)
-	if err := l.auditStrays(ctx, tl, rep, commitKeys, ids, bad); err != nil {
+	if err := l.auditStrays(ctx, tl, rep, commitKeys, bad); err != nil {
 		return nil, err
 	}
 	for _, t := range trusted {
@@ -212,43 +199,9 @@ func (l *Log) auditTiles(ctx context.Context, tl *tenantLog, c commit, hashes me
 	}
 }
 
-func (l *Log) auditBundle(ctx context.Context, tl *tenantLog, index int64, e Entry, leaf []byte, keys []receipt.Key, bad func(string, ...any)) {
-	data, found, err := l.store.Get(ctx, tl.bundleKey(e.ID))
-	switch {
-	case err != nil:
-		bad("receipt %s (entry %d) is unreadable: %v", e.ID, index, err)
-		return
-	case !found:
-		bad("receipt %s (entry %d) is missing", e.ID, index)
-		return
-	}
-	var b Bundle
-	if err := json.Unmarshal(data, &b); err != nil || b.Log == nil {
-		bad("receipt %s (entry %d) is not a receipt bundle", e.ID, index)
-		return
-	}
-	var env receipt.Envelope
-	if err := json.Unmarshal(b.Envelope, &env); err != nil {
-		bad("receipt %s (entry %d): envelope unreadable: %v", e.ID, index, err)
-		return
-	}
-	got, err := Leaf(&env)
-	if err != nil || !bytes.Equal(got, leaf) {
-		bad("receipt %s (entry %d) holds a statement other than the log's entry", e.ID, index)
-		return
-	}
-	if b.Log.Index != index {
-		bad("receipt %s says index %d; the log has it at %d", e.ID, b.Log.Index, index)
-	}
-	if _, err := VerifyProof(&env, b.Log, keys); err != nil {
-		bad("receipt %s (entry %d): log proof: %v", e.ID, index, err)
-	}
-}
-
 // auditStrays finds objects outside the chain the walk followed: commits
-// and checkpoints beyond its end (a truncated log) and receipt bundles of
-// entries the log does not hold.
-func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commits map[string]bool, ids map[string]int64, bad func(string, ...any)) error {
+// and checkpoints beyond its end (a truncated log).
+func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commits map[string]bool, bad func(string, ...any)) error {
 	keys, err := l.store.List(ctx, tl.prefix+"log/")
 	if err != nil {
 		return fmt.Errorf("ledger: audit: %w", err)
@@ -265,15 +218,6 @@ func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commi
 		var size int64
 		if _, err := fmt.Sscanf(strings.TrimPrefix(k, tl.prefix+"checkpoint/"), "%d", &size); err != nil || size > rep.Size {
 			bad("checkpoint %s lies beyond the log's %d entries: entries were removed", strings.TrimPrefix(k, tl.prefix), rep.Size)
-		}
-	}
-	if keys, err = l.store.List(ctx, tl.bundles); err != nil {
-		return fmt.Errorf("ledger: audit: %w", err)
-	}
-	for _, k := range keys {
-		id := strings.TrimSuffix(strings.TrimPrefix(k, tl.bundles), ".json")
-		if _, ok := ids[id]; !ok {
-			bad("receipt %s is not in the log", id)
 		}
 	}
 	return nil

@@ -1,32 +1,14 @@
-// Package ledger keeps a tamper-evident, append-only Merkle log of sealed
-// receipts per tenant, in the evidence bucket itself: RFC 6962 hashing and
-// proofs from golang.org/x/mod/sumdb/tlog, checkpoints in the C2SP
-// tlog-checkpoint format signed as C2SP signed notes with
-// golang.org/x/mod/sumdb/note (ECDSA P-256, signature type 0x02).
-//
-// Verification (OpenCheckpoint, VerifyInclusion, VerifyConsistency,
-// VerifyBundle) is pure and works offline. Writing (Log) coordinates any
-// number of processes through S3 conditional writes alone; see
-// docs/ledger.md for the protocol and its threat model.
 package ledger
 
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
-
-// ErrMalformed marks checkpoints, proofs and bundles that cannot be read.
-var ErrMalformed = errors.New("ledger: malformed")
-
-// ErrInvalid marks a proof or signature that does not hold: the evidence
-// disagrees with itself, which is what tampering looks like.
-var ErrInvalid = errors.New("ledger: verification failed")
 
 // Checkpoint is the body of a C2SP tlog-checkpoint: the log's origin, its
 // size and the RFC 6962 root hash of its first Size leaves.

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"testing"
 
+	"crypto/ecdsa"
 	"github.com/evidencevault/vault/internal/ledger"
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/tlog"
@@ -140,22 +140,9 @@ func TestProofsCrossChecked(t *testing.T) {
 	}
 }
 
-func newSigner(t testing.TB) *receipt.LocalSigner {
-	t.Helper()
-	key, err := receipt.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := receipt.NewLocalSigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestSignedCheckpoint(t *testing.T) {
-	s := newSigner(t)
-	other := newSigner(t)
+	s := newKeySigner(t)
+	other := newKeySigner(t)
 	var root tlog.Hash
 	root[0] = 7
 	cp := ledger.Checkpoint{Origin: "evidencevault.dev/ledger/b/acme", Size: 42, Hash: root}
@@ -163,7 +150,7 @@ func TestSignedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ledger.OpenCheckpoint(signed, cp.Origin, []receipt.Key{other.Key(), s.Key()})
+	got, err := ledger.OpenCheckpoint(signed, cp.Origin, []*ecdsa.PublicKey{&other.key.PublicKey, &s.key.PublicKey})
 	if err != nil || got != cp {
 		t.Fatalf("OpenCheckpoint: got %+v, %v; want %+v", got, err, cp)
 	}
@@ -171,13 +158,13 @@ func TestSignedCheckpoint(t *testing.T) {
 		name   string
 		note   []byte
 		origin string
-		keys   []receipt.Key
+		keys   []*ecdsa.PublicKey
 		want   error
 	}{
-		{"unknown key", signed, cp.Origin, []receipt.Key{other.Key()}, ledger.ErrInvalid},
-		{"another tenant's log", signed, "evidencevault.dev/ledger/b/other", []receipt.Key{s.Key()}, ledger.ErrInvalid},
-		{"size changed", []byte(string(signed[:len(cp.Origin)+1]) + "43" + string(signed[len(cp.Origin)+3:])), cp.Origin, []receipt.Key{s.Key()}, ledger.ErrInvalid},
-		{"not a note", []byte("hello\n"), cp.Origin, []receipt.Key{s.Key()}, ledger.ErrMalformed},
+		{"unknown key", signed, cp.Origin, []*ecdsa.PublicKey{&other.key.PublicKey}, ledger.ErrInvalid},
+		{"another tenant's log", signed, "evidencevault.dev/ledger/b/other", []*ecdsa.PublicKey{&s.key.PublicKey}, ledger.ErrInvalid},
+		{"size changed", []byte(string(signed[:len(cp.Origin)+1]) + "43" + string(signed[len(cp.Origin)+3:])), cp.Origin, []*ecdsa.PublicKey{&s.key.PublicKey}, ledger.ErrInvalid},
+		{"not a note", []byte("hello\n"), cp.Origin, []*ecdsa.PublicKey{&s.key.PublicKey}, ledger.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,11 +208,11 @@ func FuzzParseCheckpoint(f *testing.F) {
 }
 
 func FuzzOpenCheckpoint(f *testing.F) {
-	s := newSigner(f)
+	s := newKeySigner(f)
 	signed, _ := ledger.SignCheckpoint(context.Background(), s, ledger.Checkpoint{Origin: "o.example/log", Size: 3})
 	f.Add(signed)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ledger.OpenCheckpoint(data, "o.example/log", []receipt.Key{s.Key()})
+		c, err := ledger.OpenCheckpoint(data, "o.example/log", []*ecdsa.PublicKey{&s.key.PublicKey})
 		if err == nil && c.Origin != "o.example/log" {
 			t.Fatalf("opened a checkpoint of %q", c.Origin)
 		}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -10,17 +11,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/evidencevault/vault/internal/receipt"
 	"golang.org/x/mod/sumdb/note"
 )
 
-// Signer is what signs checkpoints: the vault's receipt key (a local key,
-// or KMS in production), ECDSA P-256 with SHA-256.
-type Signer = receipt.Signer
+// Signer signs checkpoints: ECDSA P-256 over the SHA-256 of msg, the
+// signature ASN.1 DER (what a local key and AWS KMS's ECDSA_SHA_256 give).
+type Signer interface {
+	Public() crypto.PublicKey
+	Sign(ctx context.Context, msg []byte) ([]byte, error)
+}
 
 // noteKeyHash is the C2SP signed-note key ID of an ECDSA key (signature
 // type 0x02): the first four bytes of the SHA-256 of its DER
-// SubjectPublicKeyInfo, which are also the first bytes of its receipt key id.
+// SubjectPublicKeyInfo.
 func noteKeyHash(pub *ecdsa.PublicKey) (uint32, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -90,7 +93,7 @@ func (v ecdsaVerifier) Verify(msg, sig []byte) bool {
 // keyring answers note.Open's questions: any of keys, under the name origin.
 type keyring struct {
 	origin string
-	keys   []receipt.Key
+	keys   []*ecdsa.PublicKey
 }
 
 func (k keyring) Verifier(name string, hash uint32) (note.Verifier, error) {
@@ -98,9 +101,9 @@ func (k keyring) Verifier(name string, hash uint32) (note.Verifier, error) {
 		return nil, &note.UnknownVerifierError{Name: name, KeyHash: hash}
 	}
 	for _, key := range k.keys {
-		h, err := noteKeyHash(key.Public)
+		h, err := noteKeyHash(key)
 		if err == nil && h == hash {
-			return ecdsaVerifier{name: name, hash: h, key: key.Public}, nil
+			return ecdsaVerifier{name: name, hash: h, key: key}, nil
 		}
 	}
 	return nil, &note.UnknownVerifierError{Name: name, KeyHash: hash}
@@ -110,7 +113,7 @@ func (k keyring) Verifier(name string, hash uint32) (note.Verifier, error) {
 // against keys and returns its body. The note must carry a valid signature
 // by one of keys under the origin's name, and its origin line must be
 // origin: a checkpoint of another tenant's log is refused.
-func OpenCheckpoint(signed []byte, origin string, keys []receipt.Key) (Checkpoint, error) {
+func OpenCheckpoint(signed []byte, origin string, keys []*ecdsa.PublicKey) (Checkpoint, error) {
 	n, err := note.Open(signed, keyring{origin: origin, keys: keys})
 	if err != nil {
 		var unknown *note.UnverifiedNoteError

@@ -1,11 +1,11 @@
 package ledger
 
 import (
+	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
-	"github.com/evidencevault/vault/internal/receipt"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -83,8 +83,8 @@ func VerifyConsistency(older, newer Checkpoint, proof Hashes) error {
 	return nil
 }
 
-// Proof places one entry in a tenant's log: its index, a signed checkpoint
-// covering it and the inclusion proof to that checkpoint.
+// Proof places one entry in a log: its index, a signed checkpoint covering
+// it and the inclusion proof to that checkpoint.
 type Proof struct {
 	Origin     string `json:"origin"`
 	Index      int64  `json:"index"`
@@ -92,35 +92,14 @@ type Proof struct {
 	Inclusion  Hashes `json:"inclusionProof"`
 }
 
-// Bundle is a receipt as the vault stores and serves it: the signed DSSE
-// envelope and where its statement sits in the tenant's log.
-type Bundle struct {
-	Envelope json.RawMessage `json:"envelope"`
-	Log      *Proof          `json:"log"`
-}
-
-// Leaf is the leaf data an envelope stands for in the log: its payload,
-// the in-toto statement exactly as signed.
-func Leaf(env *receipt.Envelope) ([]byte, error) {
-	payload, err := base64.StdEncoding.DecodeString(env.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("%w: envelope payload is not base64", ErrMalformed)
-	}
-	return payload, nil
-}
-
-// VerifyProof checks a receipt's log proof offline: the checkpoint is
-// signed by one of keys for the proof's origin, and the envelope's
-// statement is the entry at the proof's index. It returns the checkpoint.
-func VerifyProof(env *receipt.Envelope, p *Proof, keys []receipt.Key) (Checkpoint, error) {
+// VerifyProof checks an entry's proof offline: the checkpoint is signed by
+// one of keys for the proof's origin, and leaf is the entry at the proof's
+// index of the tree it commits to. It returns the checkpoint.
+func VerifyProof(leaf []byte, p *Proof, keys []*ecdsa.PublicKey) (Checkpoint, error) {
 	if p == nil {
-		return Checkpoint{}, fmt.Errorf("%w: the receipt carries no log proof", ErrInvalid)
+		return Checkpoint{}, fmt.Errorf("%w: no log proof", ErrInvalid)
 	}
 	c, err := OpenCheckpoint([]byte(p.Checkpoint), p.Origin, keys)
-	if err != nil {
-		return Checkpoint{}, err
-	}
-	leaf, err := Leaf(env)
 	if err != nil {
 		return Checkpoint{}, err
 	}

@@ -1,19 +1,17 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-
-	"golang.org/x/mod/sumdb/tlog"
-	"golang.org/x/sync/errgroup"
 )
 
-// Store is the object storage a log lives in. The vault adapts its own
-// storage to it; the implementation retains what Create writes under
-// Object Lock.
+// Store is the object storage a log lives in. The caller adapts its own
+// storage to it, retaining what Create writes for as long as the log is
+// kept (Object Lock, in the vault).
 type Store interface {
 	// Create writes body at key unless key exists (If-None-Match: *);
-	// created is false when it did.
+	// created is false when it did, and nothing was written.
 	Create(ctx context.Context, key string, body []byte) (created bool, err error)
 	// Get returns key's latest body; found is false when there is none.
 	Get(ctx context.Context, key string) (body []byte, found bool, err error)
@@ -23,102 +21,20 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
-// TileHeight is the height of the stored hash tiles, as in Go's checksum
-// database: 256 hashes per tile.
-const TileHeight = 8
-
-// tiles reads a tenant's hash tiles from the store for tlog's
-// TileHashReader, through a cache of tiles already authenticated.
-type tiles struct {
-	store  Store
-	prefix string
-	cache  *tileCache
-	ctx    context.Context // the one read the reader serves; never kept beyond it
-}
-
-func (t tiles) Height() int { return TileHeight }
-
-func (t tiles) ReadTiles(want []tlog.Tile) ([][]byte, error) {
-	out := make([][]byte, len(want))
-	g, ctx := errgroup.WithContext(t.ctx)
-	g.SetLimit(8)
-	for i, tile := range want {
-		if data, ok := t.cache.get(tile); ok {
-			out[i] = data
-			continue
-		}
-		g.Go(func() error {
-			data, err := t.read(ctx, tile)
-			out[i] = data
-			return err
-		})
+// createOrMatch writes an object derived from a commit: one that exists
+// with the same bytes counts as written (another writer finished the
+// commit first), one with other bytes is a *ConflictError.
+func createOrMatch(ctx context.Context, s Store, key string, body []byte) error {
+	created, err := s.Create(ctx, key, body)
+	if err != nil || created {
+		return err
 	}
-	return out, g.Wait()
-}
-
-// read fetches a tile. A partial tile that was never written (its commit's
-// writer stopped half-way) can be cut from any wider version of it, since
-// a tile's hashes never change once written.
-func (t tiles) read(ctx context.Context, tile tlog.Tile) ([]byte, error) {
-	size := tile.W * tlog.HashSize
-	data, found, err := t.store.Get(ctx, t.prefix+tile.Path())
+	have, found, err := s.Get(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read tile %s: %w", tile.Path(), err)
+		return fmt.Errorf("ledger: read %s: %w", key, err)
 	}
-	if !found && tile.W < 1<<TileHeight {
-		full := tile
-		full.W = 1 << TileHeight
-		data, found, err = t.store.Get(ctx, t.prefix+full.Path())
-		if err != nil {
-			return nil, fmt.Errorf("ledger: read tile %s: %w", full.Path(), err)
-		}
+	if !found || !bytes.Equal(have, body) {
+		return &ConflictError{Key: key}
 	}
-	if !found {
-		return nil, fmt.Errorf("ledger: tile %s is missing", tile.Path())
-	}
-	if len(data) < size {
-		return nil, fmt.Errorf("ledger: tile %s holds %d bytes, want %d", tile.Path(), len(data), size)
-	}
-	return data[:size], nil
-}
-
-func (t tiles) SaveTiles(saved []tlog.Tile, data [][]byte) {
-	for i, tile := range saved {
-		t.cache.put(tile, data[i])
-	}
-}
-
-// overlay serves hashes computed in memory for entries not yet stored,
-// and everything else from base (the stored tree's tiles).
-type overlay struct {
-	base  tlog.HashReader // nil for the empty tree
-	extra map[int64]tlog.Hash
-}
-
-func (o overlay) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	var miss []int64
-	var at []int
-	for i, x := range indexes {
-		if h, ok := o.extra[x]; ok {
-			out[i] = h
-			continue
-		}
-		miss = append(miss, x)
-		at = append(at, i)
-	}
-	if len(miss) == 0 {
-		return out, nil
-	}
-	if o.base == nil {
-		return nil, fmt.Errorf("ledger: hash %d is not in the tree", miss[0])
-	}
-	hs, err := o.base.ReadHashes(miss)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range at {
-		out[i] = hs[j]
-	}
-	return out, nil
+	return nil
 }

@@ -57,7 +57,13 @@ type version struct {
 type Option func(*Bucket)
 
 // WithClock makes the bucket stamp versions with now instead of time.Now.
-func WithClock(now func() time.Time) Option { return func(b *Bucket) { b.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(b *Bucket) {
+		if now != nil {
+			b.now = now
+		}
+	}
+}
 
 // New returns an empty bucket named name.
 func New(name string, opts ...Option) *Bucket {
@@ -131,7 +137,7 @@ func (b *Bucket) Create(ctx context.Context, key string, body []byte, lock *vaul
 	if v := b.latest(key); v != nil && !v.marker {
 		return vault.ErrExists
 	}
-	b.add(key, &version{body: bytes.Clone(body), contentType: contentTypeOf(key), sha256: sum(body), lock: lockOf(lock)})
+	b.add(key, &version{body: bytes.Clone(body), sha256: sum(body), lock: lockOf(lock)})
 	return nil
 }
 
@@ -142,7 +148,7 @@ func (b *Bucket) Put(ctx context.Context, key string, body []byte) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.add(key, &version{body: bytes.Clone(body), contentType: contentTypeOf(key), sha256: sum(body)})
+	b.add(key, &version{body: bytes.Clone(body), sha256: sum(body)})
 	return nil
 }
 
@@ -251,16 +257,6 @@ func (b *Bucket) Open(ctx context.Context, key, versionID string, offset int64) 
 	return io.NopCloser(bytes.NewReader(v.body[offset:])), nil
 }
 
-func contentTypeOf(key string) string {
-	switch {
-	case strings.HasSuffix(key, ".json"):
-		return "application/json"
-	case strings.HasSuffix(key, ".pem"):
-		return "application/x-pem-file"
-	}
-	return "application/octet-stream"
-}
-
 // Operator actions: what someone with the bucket's root credentials can do
 // with an ordinary S3 client, for tamper tests.
 
@@ -268,7 +264,7 @@ func contentTypeOf(key string) string {
 func (b *Bucket) Overwrite(key string, body []byte) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.add(key, &version{body: bytes.Clone(body), contentType: contentTypeOf(key), sha256: sum(body)}).id
+	return b.add(key, &version{body: bytes.Clone(body), sha256: sum(body)}).id
 }
 
 // Hide puts a delete marker on key; locked versions stay beneath it.
@@ -336,3 +332,16 @@ func (b *Bucket) Calls(reset bool) []Call {
 	}
 	return out
 }
+
+// Storage returns the bucket in each of the vault's storage roles.
+func (b *Bucket) Storage() vault.Storage {
+	return vault.Storage{Records: b, Objects: b, Uploads: b, Presigner: b}
+}
+
+// The vault's storage, all in one bucket, as s3store provides it.
+var (
+	_ vault.Records   = (*Bucket)(nil)
+	_ vault.Objects   = (*Bucket)(nil)
+	_ vault.Uploads   = (*Bucket)(nil)
+	_ vault.Presigner = (*Bucket)(nil)
+)

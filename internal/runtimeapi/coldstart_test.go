@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/runtimeapi"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
@@ -119,17 +120,17 @@ func crossBuild(b *testing.B, pkg string) string {
 // event of each, so that every cold start seals a real upload.
 func sealEvents(b *testing.B, bucket string, n int) [][]byte {
 	ctx := context.Background()
-	c, err := config.FromEnv(os.Getenv)
+	c, err := assembly.FromEnv(os.Getenv)
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := config.New(ctx, c, testenv.Logger(b))
+	v, err := assembly.New(ctx, c, testenv.Logger(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	alice := vault.NewContext(ctx, vault.Identity{Tenant: "demo", Subject: "alice@demo.example", Role: vault.RoleUploader})
 	implantable, ai := false, false
-	d, err := v.Service.CreateDossier(alice, vault.DossierInput{Name: "Cold start", BasicUDIDI: "12345ANJ", Regulation: vault.MDR,
+	d, err := v.Service.CreateDossier(alice, vault.DossierInput{Name: "Cold start", BasicUDIDI: "12345ANJ", Regulation: regulation.MDR,
 		RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
 	if err != nil {
 		b.Fatal(err)
@@ -143,7 +144,7 @@ func sealEvents(b *testing.B, bucket string, n int) [][]byte {
 		body := []byte(fmt.Sprintf("report %d\n", i))
 		sum := sha256.Sum256(body)
 		path := fmt.Sprintf("reports/r%02d.txt", i)
-		tk, err := v.Service.StartUpload(alice, d.ID, vault.Document{Path: path, Title: "Report", Kind: vault.KindTestReport,
+		tk, err := v.Service.StartUpload(alice, d.ID, vault.Document{Path: path, Title: "Report", Kind: regulation.KindTestReport,
 			Section: "MDR-II-6.1", Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "QA",
 			File: vault.File{Name: filepath.Base(path), Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
 		if err != nil {

@@ -16,7 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/runtimeapi"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
@@ -140,11 +141,11 @@ func TestFunctionsUnderTheRuntimeAPI(t *testing.T) {
 	// An upload whose client never calls complete, sealed by the seal
 	// function from the S3 event AWS would send.
 	ctx := context.Background()
-	c, err := config.FromEnv(os.Getenv)
+	c, err := assembly.FromEnv(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := config.New(ctx, c, testenv.Logger(t))
+	v, err := assembly.New(ctx, c, testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestFunctionsUnderTheRuntimeAPI(t *testing.T) {
 	body := []byte("usability test protocol\n")
 	sum := sha256.Sum256(body)
 	tk, err := v.Service.StartUpload(alice, "dos_f62rtken3pg7wzh3", vault.Document{Path: "usability/protocol.txt", Title: "Usability protocol",
-		Kind: vault.KindTestReport, Section: "MDR-II-6.1", Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "UX",
+		Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "UX",
 		File: vault.File{Name: "protocol.txt", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
 	if err != nil {
 		t.Fatal(err)

@@ -133,3 +133,5 @@ func Webhook(token string, handle func(context.Context, events.S3Event) error, l
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+var _ Sealer = (*vault.Service)(nil)

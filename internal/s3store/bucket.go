@@ -28,11 +28,11 @@ func (s *Store) EnsureBucket(ctx context.Context, opts BucketOptions) error {
 		ObjectLockEnabledForBucket: aws.Bool(true),
 	})
 	if code := errorCode(err); err != nil && code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
-		return fmt.Errorf("s3store: create bucket %s: %w", s.bucket, err)
+		return translate("create bucket", s.bucket, err)
 	}
 	lock, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &s.bucket})
 	if err != nil {
-		return fmt.Errorf("s3store: bucket %s: object lock: %w", s.bucket, err)
+		return translate("read the object lock configuration of bucket", s.bucket, err)
 	}
 	if lock.ObjectLockConfiguration == nil || lock.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
 		return fmt.Errorf("s3store: bucket %s exists without Object Lock; evidence cannot be kept there", s.bucket)
@@ -61,7 +61,7 @@ func (s *Store) EnsureBucket(ctx context.Context, opts BucketOptions) error {
 			return nil
 		}
 		if errorCode(err) != "InvalidArgument" || time.Now().After(deadline) {
-			return fmt.Errorf("s3store: bucket %s: notifications: %w", s.bucket, err)
+			return translate("configure notifications of bucket", s.bucket, err)
 		}
 		select {
 		case <-ctx.Done():

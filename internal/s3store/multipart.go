@@ -22,7 +22,7 @@ func (s *Store) Open(ctx context.Context, key, versionID string, offset int64) (
 	}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
-		return nil, s.translate("open "+key, err)
+		return nil, translate("open", key, err)
 	}
 	return out.Body, nil
 }
@@ -43,7 +43,7 @@ func (s *Store) CreateMultipart(ctx context.Context, req vault.PutRequest) (stri
 	}
 	out, err := s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("s3store: create multipart upload %s: %w", req.Key, err)
+		return "", translate("create multipart upload", req.Key, err)
 	}
 	return aws.ToString(out.UploadId), nil
 }
@@ -65,7 +65,7 @@ func (s *Store) PresignPart(ctx context.Context, req vault.PartRequest) (vault.P
 		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum)),
 	}, s3.WithPresignExpires(req.TTL))
 	if err != nil {
-		return vault.Presigned{}, fmt.Errorf("s3store: presign part %d of %s: %w", req.Number, req.Key, err)
+		return vault.Presigned{}, translate(fmt.Sprintf("presign part %d of", req.Number), req.Key, err)
 	}
 	return vault.Presigned{Method: out.Method, URL: out.URL, Headers: headers(out.SignedHeader), ExpiresAt: expires.UTC()}, nil
 }
@@ -77,7 +77,7 @@ func (s *Store) ListParts(ctx context.Context, key, uploadID string) ([]vault.Pa
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, s.translate("list parts of "+key, err)
+			return nil, translate("list parts of", key, err)
 		}
 		for _, part := range page.Parts {
 			parts = append(parts, vault.Part{
@@ -112,7 +112,7 @@ func (s *Store) CompleteMultipart(ctx context.Context, key, uploadID string, par
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
 	})
 	if err != nil {
-		return "", s.translate("complete "+key, err)
+		return "", translate("complete", key, err)
 	}
 	return aws.ToString(out.VersionId), nil
 }
@@ -122,7 +122,7 @@ func (s *Store) CompleteMultipart(ctx context.Context, key, uploadID string, par
 func (s *Store) AbortMultipart(ctx context.Context, key, uploadID string) error {
 	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &key, UploadId: &uploadID})
 	if err != nil && errorCode(err) != "NoSuchUpload" {
-		return s.translate("abort "+key, err)
+		return translate("abort", key, err)
 	}
 	return nil
 }

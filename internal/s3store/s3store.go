@@ -1,11 +1,13 @@
-// Package s3store adapts aws-sdk-go-v2's S3 client to the vault's Store and
-// Presigner: versioned objects, Object Lock retention, conditional creates
-// (If-None-Match: *) and presigned URLs bound to a checksum. It works
+// Package s3store adapts aws-sdk-go-v2's S3 client to the vault's storage
+// (vault.Records, Objects, Uploads and Presigner): versioned objects,
+// Object Lock retention, conditional creates (If-None-Match: *), multipart
+// uploads and presigned URLs bound to a checksum. It works
 // against AWS S3 and S3-compatible stores such as MinIO.
 //
-// S3's answers are translated at this boundary: a missing key or version
-// becomes vault.ErrNotFound, a failed precondition vault.ErrExists. No SDK
-// error type reaches the vault.
+// S3's answers are translated at this boundary (errors.go): a missing key
+// or version becomes vault.ErrNotFound, a failed precondition
+// vault.ErrExists, any other failure vault.ErrStorage with S3's detail in
+// the message. No SDK error value reaches the vault.
 package s3store
 
 import (
@@ -13,7 +15,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -24,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -71,7 +71,7 @@ func (s *Store) Create(ctx context.Context, key string, body []byte, lock *vault
 		case err == nil:
 			return nil
 		case code == "PreconditionFailed":
-			return vault.ErrExists
+			return &storageError{op: "create", key: key, detail: "the key exists", kind: vault.ErrExists}
 		case code == "ConditionalRequestConflict" && attempt < conflictRetries:
 			select {
 			case <-ctx.Done():
@@ -79,7 +79,7 @@ func (s *Store) Create(ctx context.Context, key string, body []byte, lock *vault
 			case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
 			}
 		default:
-			return fmt.Errorf("s3store: create %s: %w", key, err)
+			return translate("create", key, err)
 		}
 	}
 }
@@ -102,7 +102,7 @@ func (s *Store) Put(ctx context.Context, key string, body []byte) error {
 		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(contentTypeOf(key)),
 	})
 	if err != nil {
-		return fmt.Errorf("s3store: put %s: %w", key, err)
+		return translate("put", key, err)
 	}
 	return nil
 }
@@ -111,12 +111,12 @@ func (s *Store) Put(ctx context.Context, key string, body []byte) error {
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
-		return nil, s.translate("get "+key, err)
+		return nil, translate("get", key, err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
-		return nil, fmt.Errorf("s3store: get %s: %w", key, err)
+		return nil, translate("read", key, err)
 	}
 	return data, nil
 }
@@ -128,7 +128,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("s3store: list %s: %w", prefix, err)
+			return nil, translate("list", prefix, err)
 		}
 		for _, o := range page.Contents {
 			keys = append(keys, aws.ToString(o.Key))
@@ -145,7 +145,7 @@ func (s *Store) Versions(ctx context.Context, key string) ([]string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("s3store: versions of %s: %w", key, err)
+			return nil, translate("list versions of", key, err)
 		}
 		for _, v := range page.Versions {
 			if aws.ToString(v.Key) == key {
@@ -166,10 +166,10 @@ func (s *Store) Stat(ctx context.Context, key, versionID string) (vault.ObjectIn
 	if code := errorCode(err); code == "InvalidArgument" || code == "BadRequest" {
 		// A version id that S3 could not have issued: no such version. (A
 		// HEAD response has no body, so MinIO's code is only BadRequest.)
-		return vault.ObjectInfo{}, fmt.Errorf("s3store: stat %s: %w", key, vault.ErrNotFound)
+		return vault.ObjectInfo{}, &storageError{op: "stat", key: key, detail: "no version " + versionID, kind: vault.ErrNotFound}
 	}
 	if err != nil {
-		return vault.ObjectInfo{}, s.translate("stat "+key, err)
+		return vault.ObjectInfo{}, translate("stat", key, err)
 	}
 	info := vault.ObjectInfo{
 		Key:          key,
@@ -204,7 +204,7 @@ func (s *Store) Retain(ctx context.Context, key, versionID string, lock vault.Lo
 		},
 	})
 	if err != nil {
-		return s.translate("retain "+key, err)
+		return translate("retain", key, err)
 	}
 	return nil
 }
@@ -215,7 +215,7 @@ func (s *Store) Retain(ctx context.Context, key, versionID string, lock vault.Lo
 func (s *Store) PresignPut(ctx context.Context, req vault.PutRequest) (vault.Presigned, error) {
 	sum, err := hex.DecodeString(req.SHA256)
 	if err != nil {
-		return vault.Presigned{}, fmt.Errorf("s3store: presign put: sha256: %w", err)
+		return vault.Presigned{}, fmt.Errorf("s3store: presign put %s: sha256 %q is not hex", req.Key, req.SHA256)
 	}
 	expires := s.now().Add(req.TTL)
 	in := &s3.PutObjectInput{
@@ -232,7 +232,7 @@ func (s *Store) PresignPut(ctx context.Context, req vault.PutRequest) (vault.Pre
 	}
 	out, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(req.TTL))
 	if err != nil {
-		return vault.Presigned{}, fmt.Errorf("s3store: presign put %s: %w", req.Key, err)
+		return vault.Presigned{}, translate("presign put", req.Key, err)
 	}
 	return vault.Presigned{Method: out.Method, URL: out.URL, Headers: headers(out.SignedHeader), ExpiresAt: expires.UTC()}, nil
 }
@@ -254,7 +254,7 @@ func (s *Store) PresignGet(ctx context.Context, req vault.GetRequest) (vault.Pre
 	}
 	out, err := s.presign.PresignGetObject(ctx, in, s3.WithPresignExpires(req.TTL))
 	if err != nil {
-		return vault.Presigned{}, fmt.Errorf("s3store: presign get %s: %w", req.Key, err)
+		return vault.Presigned{}, translate("presign get", req.Key, err)
 	}
 	return vault.Presigned{Method: out.Method, URL: out.URL, Headers: headers(out.SignedHeader), ExpiresAt: expires.UTC()}, nil
 }
@@ -275,21 +275,8 @@ func headers(h http.Header) map[string]string {
 	return out
 }
 
-// translate maps S3's "not there" answers to vault.ErrNotFound.
-func (s *Store) translate(op string, err error) error {
-	switch errorCode(err) {
-	case "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchUpload", "MethodNotAllowed":
-		// HEAD of a delete marker answers 405 MethodNotAllowed.
-		return fmt.Errorf("s3store: %s: %w", op, vault.ErrNotFound)
-	}
-	return fmt.Errorf("s3store: %s: %w", op, err)
-}
-
-// errorCode returns S3's error code, or "" for a nil or non-API error.
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
+// Storage returns the store in each of the roles the vault keeps objects
+// in: one bucket holds everything.
+func (s *Store) Storage() vault.Storage {
+	return vault.Storage{Records: s, Objects: s, Uploads: s, Presigner: s}
 }

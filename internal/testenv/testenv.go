@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/evidencevault/vault/internal/config"
+	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/logging"
 	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -102,14 +102,14 @@ func Get(t testing.TB) *Env {
 }
 
 // S3Config is the client configuration for the root user.
-func (e *Env) S3Config() config.S3 {
-	return config.S3{Endpoint: e.Endpoint, Region: "us-east-1", AccessKey: e.RootUser, SecretKey: e.RootPassword, PathStyle: true}
+func (e *Env) S3Config() assembly.S3 {
+	return assembly.S3{Endpoint: e.Endpoint, Region: "us-east-1", AccessKey: e.RootUser, SecretKey: e.RootPassword, PathStyle: true}
 }
 
 // Client returns an S3 client for the root user.
 func (e *Env) Client(t testing.TB) *s3.Client {
 	t.Helper()
-	c, err := config.NewS3Client(context.Background(), e.S3Config())
+	c, err := assembly.NewS3Client(context.Background(), e.S3Config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +135,7 @@ func (e *Env) Bucket(t testing.TB, notify bool) *s3store.Store {
 // Signer returns a fresh local signing key.
 func Signer(t testing.TB) *receipt.LocalSigner {
 	t.Helper()
-	pemKey, err := receipt.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := receipt.NewLocalSigner(pemKey)
+	s, err := receipt.GenerateSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +162,7 @@ func (e *Env) Service(t testing.TB, cfg vault.Config) (*vault.Service, *s3store.
 	if cfg.Logger == nil {
 		cfg.Logger = Logger(t)
 	}
-	return vault.New(store, store, Signer(t), cfg), store
+	return vault.New(store.Storage(), Signer(t), cfg), store
 }
 
 func randomHex(n int) string {
@@ -201,12 +197,20 @@ func (e *Env) SetFunctionEnv(t testing.TB, bucket string) {
 }
 
 // Put sends size bytes from body to a presigned PUT with the headers it
-// was signed with, the way a Go client of the vault would.
+// was signed with, the way a Go client of the vault would, and fails the
+// test unless storage takes them.
 func Put(t testing.TB, p vault.Presigned, body io.Reader, size int64) {
 	t.Helper()
+	if err := Send(p, body, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Send is Put returning storage's refusal as an error.
+func Send(p vault.Presigned, body io.Reader, size int64) error {
 	req, err := http.NewRequest(p.Method, p.URL, body)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	req.ContentLength = size
 	for k, v := range p.Headers {
@@ -216,11 +220,12 @@ func Put(t testing.TB, p vault.Presigned, body io.Reader, size int64) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("presigned PUT: got %d: %s", resp.StatusCode, msg)
+		return fmt.Errorf("presigned %s: storage answered %d: %s", p.Method, resp.StatusCode, msg)
 	}
+	return nil
 }

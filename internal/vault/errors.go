@@ -70,11 +70,17 @@ func invalid(fields []FieldError) *Error {
 	return &Error{Code: CodeInvalid, Message: msg, Fields: fields}
 }
 
-// Errors a Store returns; the s3store adapter translates S3's answers into
-// these so that the service never sees an SDK error type.
+// Errors storage returns: adapters such as s3store translate their
+// answers into these, so that the service never sees an SDK error type.
 var (
 	// ErrNotFound: no such key or version.
 	ErrNotFound = errors.New("vault: object not found")
 	// ErrExists: a conditional create found the key already taken.
 	ErrExists = errors.New("vault: object already exists")
+	// ErrStorage: storage failed to answer; the adapter's message says how.
+	ErrStorage = errors.New("vault: storage failed")
 )
+
+// ErrConflict: an object the vault writes once already holds other bytes
+// than the vault would write there.
+var ErrConflict = errors.New("vault: object exists with other content")

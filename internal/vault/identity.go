@@ -33,9 +33,7 @@ type Identity struct {
 	Dossiers []string `json:"dossiers,omitempty"`
 }
 
-// Claims are checked by loops rather than regexps with counted repetition
-// (such as ^[\x21-\x7e]{1,256}$): compiling those took a fifth of a Lambda
-// cold start's package initialization.
+// Claims are checked by loops, not regexps (docs/design.md, cold starts).
 
 // validTenant reports whether s matches ^[a-z0-9][a-z0-9-]{0,62}$.
 func validTenant(s string) bool {

@@ -2,12 +2,8 @@ package vault
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -120,7 +116,7 @@ func (s *Service) PresignParts(ctx context.Context, uploadID string, parts []Par
 	}
 	out := make([]PresignedPart, len(parts))
 	for i, p := range parts {
-		pre, err := s.pre.PresignPart(ctx, PartRequest{
+		pre, err := s.urls.PresignPart(ctx, PartRequest{
 			Key: sess.Key, UploadID: sess.Multipart.StorageUploadID, Number: p.Number,
 			Size: sess.Multipart.partSize(p.Number, sess.Document.File.Size), SHA256: p.SHA256, TTL: s.cfg.UploadTTL,
 		})
@@ -167,7 +163,7 @@ func (s *Service) Upload(ctx context.Context, uploadID string) (*UploadStatus, e
 		return st, nil
 	}
 	st.Multipart = &sess.Multipart.Multipart
-	parts, err := s.store.ListParts(ctx, sess.Key, sess.Multipart.StorageUploadID)
+	parts, err := s.uploads.ListParts(ctx, sess.Key, sess.Multipart.StorageUploadID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		st.State = "aborted"
@@ -199,30 +195,11 @@ func (s *Service) AbortUpload(ctx context.Context, uploadID string) error {
 	if _, err := s.uploadedVersion(ctx, sess); err == nil {
 		return errorf(CodeConflict, "upload %s was completed; its evidence is kept", uploadID)
 	}
-	if err := s.store.AbortMultipart(ctx, sess.Key, sess.Multipart.StorageUploadID); err != nil {
+	if err := s.uploads.AbortMultipart(ctx, sess.Key, sess.Multipart.StorageUploadID); err != nil {
 		return fmt.Errorf("vault: abort upload: %w", err)
 	}
 	s.log.InfoContext(ctx, "upload aborted", "tenant", sess.Tenant, "upload", sess.ID, "path", sess.Document.Path)
 	return nil
-}
-
-// writableSession reads an upload session the caller may write.
-func (s *Service) writableSession(ctx context.Context, uploadID string) (session, error) {
-	id, err := caller(ctx)
-	if err != nil {
-		return session{}, err
-	}
-	sess, err := s.session(ctx, id.Tenant, uploadID)
-	if err != nil {
-		return session{}, err
-	}
-	if !id.CanRead(sess.Tenant, sess.Dossier.ID) {
-		return session{}, errUploadNotFound(uploadID)
-	}
-	if !id.CanWrite() {
-		return session{}, errorf(CodeForbidden, "role %s may not upload", id.Role)
-	}
-	return sess, nil
 }
 
 // completeParts joins the parts of a multipart upload into its object once
@@ -230,7 +207,7 @@ func (s *Service) writableSession(ctx context.Context, uploadID string) (session
 // retry after the join finds the object instead.
 func (s *Service) completeParts(ctx context.Context, sess session) (ObjectInfo, error) {
 	mp := sess.Multipart
-	parts, err := s.store.ListParts(ctx, sess.Key, mp.StorageUploadID)
+	parts, err := s.uploads.ListParts(ctx, sess.Key, mp.StorageUploadID)
 	if errors.Is(err, ErrNotFound) {
 		return s.uploadedVersion(ctx, sess)
 	}
@@ -260,183 +237,16 @@ func (s *Service) completeParts(ctx context.Context, sess session) (ObjectInfo, 
 		}
 		return ObjectInfo{}, errorf(CodeNotUploaded, "upload %s lacks %d of %d parts (%s): send them first", sess.ID, mp.Parts-len(ordered), mp.Parts, strings.Join(missing, ", "))
 	}
-	versionID, err := s.store.CompleteMultipart(ctx, sess.Key, mp.StorageUploadID, ordered)
+	versionID, err := s.uploads.CompleteMultipart(ctx, sess.Key, mp.StorageUploadID, ordered)
 	if errors.Is(err, ErrNotFound) {
 		return s.uploadedVersion(ctx, sess) // a concurrent complete joined them
 	}
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("vault: complete parts: %w", err)
 	}
-	info, err := s.store.Stat(ctx, sess.Key, versionID)
+	info, err := s.objects.Stat(ctx, sess.Key, versionID)
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("vault: complete parts: %w", err)
 	}
 	return info, nil
-}
-
-// SealPending is returned by Complete when a large object's SHA-256 is not
-// yet fully computed within the call's time budget: the progress is saved,
-// and calling Complete again continues from it.
-type SealPending struct {
-	UploadID string
-	Hashed   int64
-	Size     int64
-}
-
-func (e *SealPending) Error() string {
-	return fmt.Sprintf("vault: upload %s: sealing, %d of %d bytes hashed", e.UploadID, e.Hashed, e.Size)
-}
-
-// digestState is saved progress of hashing one object version: the SHA-256
-// state after Offset bytes (crypto/sha256's binary marshalling).
-type digestState struct {
-	VersionID string `json:"versionId"`
-	Offset    int64  `json:"offset"`
-	State     []byte `json:"state"`
-}
-
-func digestStateKey(tenant, upload string) string {
-	return "vault/" + tenant + "/uploads/" + upload + ".sha256-state.json"
-}
-
-const (
-	// hashChunk is the read size of the streaming hash; hashBuffers of them
-	// are in flight, so sealing holds hashChunk*hashBuffers bytes at most.
-	hashChunk   = 4 << 20
-	hashBuffers = 3
-	// hashSaveEvery is how many bytes are hashed between saved states.
-	hashSaveEvery = 1 << 30
-	// sealMargin is left of a call's deadline to save progress and answer.
-	sealMargin = 3 * time.Second
-)
-
-// digest computes the SHA-256 of an object version by streaming it in
-// constant memory, resuming saved progress. It stops at the context's
-// deadline (less a margin) or after Config.SealBudget, saves its state and
-// returns *SealPending.
-func (s *Service) digest(ctx context.Context, sess session, info ObjectInfo) (string, error) {
-	h := sha256.New()
-	var offset int64
-	stateKey := digestStateKey(sess.Tenant, sess.ID)
-	var saved digestState
-	switch err := s.getJSON(ctx, stateKey, &saved); {
-	case err == nil && saved.VersionID == info.VersionID && saved.Offset <= info.Size:
-		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved.State); err == nil {
-			offset = saved.Offset
-		} else {
-			h.Reset()
-		}
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return "", fmt.Errorf("vault: seal: read hash state: %w", err)
-	}
-	stopAt := time.Time{}
-	if d, ok := ctx.Deadline(); ok {
-		stopAt = d.Add(-sealMargin)
-	}
-	if s.cfg.SealBudget > 0 {
-		if b := s.now().Add(s.cfg.SealBudget); stopAt.IsZero() || b.Before(stopAt) {
-			stopAt = b
-		}
-	}
-	save := func() error {
-		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-		if err != nil {
-			return err
-		}
-		return s.putJSON(ctx, stateKey, digestState{VersionID: info.VersionID, Offset: offset, State: state})
-	}
-	if offset < info.Size {
-		r, err := s.store.Open(ctx, info.Key, info.VersionID, offset)
-		if err != nil {
-			return "", fmt.Errorf("vault: seal: read object: %w", err)
-		}
-		lastSave := offset
-		err = streamHash(ctx, r, h, func(n int) bool {
-			offset += int64(n)
-			if offset-lastSave >= hashSaveEvery && offset < info.Size {
-				if err := save(); err != nil {
-					s.log.WarnContext(ctx, "seal: hash state not saved", "upload", sess.ID, "err", err)
-				}
-				lastSave = offset
-			}
-			return stopAt.IsZero() || s.now().Before(stopAt)
-		})
-		r.Close()
-		if errors.Is(err, errStopped) && offset < info.Size {
-			if err := save(); err != nil {
-				return "", fmt.Errorf("vault: seal: save hash state: %w", err)
-			}
-			return "", &SealPending{UploadID: sess.ID, Hashed: offset, Size: info.Size}
-		}
-		if err != nil && !errors.Is(err, errStopped) {
-			return "", fmt.Errorf("vault: seal: hash object: %w", err)
-		}
-	}
-	if offset != info.Size {
-		return "", errorf(CodeIntegrity, "stored object yielded %d bytes, its size is %d", offset, info.Size)
-	}
-	if saved.Offset != offset {
-		// A retried complete finds the finished state and does not hash
-		// the object again.
-		if err := save(); err != nil {
-			s.log.WarnContext(ctx, "seal: hash state not saved", "upload", sess.ID, "err", err)
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-var errStopped = errors.New("vault: hashing stopped")
-
-// streamHash writes r into h, reading the next chunk while the last one is
-// hashed, so that throughput approaches the slower of the two rather than
-// their sum. After each chunk it calls more; false stops it (errStopped).
-func streamHash(ctx context.Context, r io.Reader, h io.Writer, more func(n int) bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	free := make(chan []byte, hashBuffers)
-	for range hashBuffers {
-		free <- make([]byte, hashChunk)
-	}
-	type chunk struct {
-		buf []byte
-		err error
-	}
-	full := make(chan chunk, hashBuffers)
-	go func() {
-		defer close(full)
-		for {
-			var buf []byte
-			select {
-			case buf = <-free:
-			case <-ctx.Done():
-				return
-			}
-			n, err := io.ReadFull(r, buf)
-			if n > 0 {
-				full <- chunk{buf: buf[:n]}
-			}
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return
-			}
-			if err != nil {
-				full <- chunk{err: err}
-				return
-			}
-		}
-	}()
-	for c := range full {
-		if c.err != nil {
-			return c.err
-		}
-		h.Write(c.buf)
-		n := len(c.buf)
-		free <- c.buf[:cap(c.buf)]
-		if !more(n) {
-			cancel()
-			for range full { // let the reader finish its read and exit
-			}
-			return errStopped
-		}
-	}
-	return ctx.Err()
 }

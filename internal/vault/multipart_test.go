@@ -6,32 +6,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
-// sendPart PUTs one part to its presigned URL and returns the status.
-func sendPart(t *testing.T, p vault.PresignedPart, body []byte) int {
-	t.Helper()
-	req, err := http.NewRequest(p.Method, p.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range p.Headers {
-		if k != "Content-Length" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+// sendPart PUTs one part to its presigned URL, as a client would; storage
+// refuses other bytes.
+func (f fixture) sendPart(p vault.PresignedPart, body []byte) error {
+	return f.store.Send(p.Presigned, body)
 }
 
 func partURLs(body []byte, plan vault.Multipart) []vault.PartURL {
@@ -66,14 +52,14 @@ func TestMultipartUploadSealsStreamedDigest(t *testing.T) {
 		return body[int64(n-1)*tk.Multipart.PartSize : min(int64(len(body)), int64(n)*tk.Multipart.PartSize)]
 	}
 	for _, n := range []int{3, 1} {
-		if got := sendPart(t, pre[n-1], part(n)); got != http.StatusOK {
-			t.Fatalf("part %d: got %d, want 200", n, got)
+		if err := f.sendPart(pre[n-1], part(n)); err != nil {
+			t.Fatalf("part %d: %v", n, err)
 		}
 	}
 	wrong := bytes.Clone(part(2))
 	wrong[0] ^= 1
-	if got := sendPart(t, pre[1], wrong); got != http.StatusBadRequest {
-		t.Errorf("part 2 with other bytes: got %d, want 400", got)
+	if err := f.sendPart(pre[1], wrong); !errors.Is(err, memstore.ErrRefused) {
+		t.Errorf("part 2 with other bytes: got %v, want refused", err)
 	}
 	if _, err := f.svc.Complete(as(alice), tk.UploadID); code(err) != vault.CodeNotUploaded || !strings.Contains(err.Error(), "(2)") {
 		t.Errorf("complete with part 2 missing: got %v, want not_uploaded naming part 2", err)
@@ -85,8 +71,8 @@ func TestMultipartUploadSealsStreamedDigest(t *testing.T) {
 	if st.State != "open" || len(st.Parts) != 2 || st.Parts[0].Number != 1 || st.Parts[1].SHA256 != urls[2].SHA256 {
 		t.Errorf("got status %+v, want parts 1 and 3 with their digests", st)
 	}
-	if got := sendPart(t, pre[1], part(2)); got != http.StatusOK {
-		t.Fatalf("part 2: got %d", got)
+	if err := f.sendPart(pre[1], part(2)); err != nil {
+		t.Fatalf("part 2: %v", err)
 	}
 	var r *vault.Receipt
 	calls := 0
@@ -134,8 +120,8 @@ func TestMultipartDigestMismatchRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sendPart(t, pre[0], body); got != http.StatusOK {
-		t.Fatalf("part: got %d", got)
+	if err := f.sendPart(pre[0], body); err != nil {
+		t.Fatalf("part: %v", err)
 	}
 	if _, err := f.svc.Complete(as(alice), tk.UploadID); code(err) != vault.CodeIntegrity {
 		t.Errorf("got %v, want integrity", err)

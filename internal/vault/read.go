@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 )
 
 // Documents returns the latest sealed version of every document in a
@@ -20,7 +18,7 @@ func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, err
 		return nil, err
 	}
 	prefix := versionsPrefix(id.Tenant, dossier)
-	keys, err := s.store.List(ctx, prefix)
+	keys, err := s.records.List(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("vault: list documents: %w", err)
 	}
@@ -39,7 +37,7 @@ func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, err
 		}
 		latest = append(latest, key)
 	}
-	versions, err := getAllJSON[Version](ctx, s.store, latest)
+	versions, err := getAllJSON[Version](ctx, s.records, latest)
 	if err != nil {
 		return nil, fmt.Errorf("vault: list documents: %w", err)
 	}
@@ -55,14 +53,14 @@ func (s *Service) Versions(ctx context.Context, dossier, path string) ([]Version
 	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
 		return nil, err
 	}
-	keys, err := s.store.List(ctx, chainPrefix(id.Tenant, dossier, path))
+	keys, err := s.records.List(ctx, chainPrefix(id.Tenant, dossier, path))
 	if err != nil {
 		return nil, fmt.Errorf("vault: list versions: %w", err)
 	}
 	if len(keys) == 0 {
 		return nil, errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
 	}
-	versions, err := getAllJSON[Version](ctx, s.store, keys)
+	versions, err := getAllJSON[Version](ctx, s.records, keys)
 	if err != nil {
 		return nil, fmt.Errorf("vault: list versions: %w", err)
 	}
@@ -95,7 +93,7 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	if err != nil {
 		return nil, fmt.Errorf("vault: download: receipt %s: %w", v.ReceiptID, err)
 	}
-	get, err := s.pre.PresignGet(ctx, GetRequest{
+	get, err := s.urls.PresignGet(ctx, GetRequest{
 		Key: v.Key, VersionID: v.VersionID, FileName: v.Document.File.Name,
 		ContentType: v.ContentType, TTL: s.cfg.DownloadTTL,
 	})
@@ -119,7 +117,7 @@ func (s *Service) version(ctx context.Context, tenant, dossier, path string, n i
 	prefix := chainPrefix(tenant, dossier, path)
 	key := versionKey(prefix, n)
 	if n == 0 {
-		keys, err := s.store.List(ctx, prefix)
+		keys, err := s.records.List(ctx, prefix)
 		if err != nil {
 			return Version{}, fmt.Errorf("vault: read version: %w", err)
 		}
@@ -129,7 +127,7 @@ func (s *Service) version(ctx context.Context, tenant, dossier, path string, n i
 		key = keys[len(keys)-1]
 	}
 	var v Version
-	err := s.getJSON(ctx, key, &v)
+	err := getJSON(ctx, s.records, key, &v)
 	if errors.Is(err, ErrNotFound) {
 		return Version{}, errorf(CodeNotFound, "document %q in dossier %s has no version %d", path, dossier, n)
 	}
@@ -160,18 +158,4 @@ func (s *Service) Receipt(ctx context.Context, receiptID string) (*Receipt, erro
 		return nil, notFound
 	}
 	return r, nil
-}
-
-// chainPath recovers the document path from a version chain entry's key.
-func chainPath(prefix, key string) (path string, ok bool) {
-	rest, ok := strings.CutPrefix(key, prefix)
-	if !ok {
-		return "", false
-	}
-	escaped, _, ok := strings.Cut(rest, "/")
-	if !ok {
-		return "", false
-	}
-	p, err := url.PathUnescape(escaped)
-	return p, err == nil
 }

@@ -19,81 +19,11 @@ import (
 	"time"
 
 	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
-	"github.com/evidencevault/vault/internal/s3store"
-	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/vault"
 )
-
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
-
-var (
-	alice   = vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleUploader}
-	bob     = vault.Identity{Tenant: "acme", Subject: "bob@acme.example", Role: vault.RoleAdmin}
-	mallory = vault.Identity{Tenant: "evil", Subject: "mallory@evil.example", Role: vault.RoleUploader}
-)
-
-func as(id vault.Identity) context.Context { return vault.NewContext(context.Background(), id) }
-
-func yes() *bool { b := true; return &b }
-func no() *bool  { b := false; return &b }
-
-func dossierInput(udi string, implantable bool) vault.DossierInput {
-	return vault.DossierInput{Name: "Device " + udi, BasicUDIDI: udi, Regulation: vault.MDR, RiskClass: "IIb",
-		Implantable: map[bool]*bool{true: yes(), false: no()}[implantable], HighRiskAI: yes(), NotifiedBody: "0197"}
-}
-
-// Basic UDI-DIs with valid check characters.
-const (
-	udiA = "1987654Ad4X4bL5ttr2310c2K"
-	udiB = "12345ANJ"
-)
-
-func document(path string, body []byte) vault.Document {
-	sum := sha256.Sum256(body)
-	return vault.Document{
-		Path: path, Title: "Report " + path, Kind: vault.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
-		Language: "en", EffectiveDate: "2026-11-01", Standards: []string{"IEC 62304:2006+A1:2015"}, Author: "QA",
-		File: vault.File{Name: path[strings.LastIndex(path, "/")+1:], Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"},
-	}
-}
-
-// put sends body to a ticket's presigned URL, as a client would.
-func put(t *testing.T, tk vault.Ticket, body []byte) {
-	t.Helper()
-	testenv.Put(t, tk.Upload, bytes.NewReader(body), int64(len(body)))
-}
-
-type fixture struct {
-	svc     *vault.Service
-	store   *s3store.Store
-	dossier vault.Dossier
-}
-
-func setup(t *testing.T, cfg vault.Config) fixture {
-	t.Helper()
-	svc, store := testenv.Get(t).Service(t, cfg)
-	d, err := svc.CreateDossier(as(alice), dossierInput(udiA, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fixture{svc, store, d}
-}
-
-// sealed uploads body at path and completes it.
-func (f fixture) sealed(t *testing.T, path string, body []byte) *vault.Receipt {
-	t.Helper()
-	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document(path, body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	put(t, tk, body)
-	r, err := f.svc.Complete(as(alice), tk.UploadID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 func code(err error) vault.Code {
 	if err == nil {
@@ -125,7 +55,7 @@ func TestSealIssuesLockedSignedReceipt(t *testing.T) {
 	if p.ReceivedAt.Before(before) || p.ReceivedAt.Location() != time.UTC {
 		t.Errorf("got receivedAt %v, want a UTC time after %v", p.ReceivedAt, before)
 	}
-	wantUntil := p.SealedAt.Truncate(time.Second).AddDate(vault.RetentionYears, 0, 0)
+	wantUntil := p.SealedAt.Truncate(time.Second).AddDate(regulation.RetentionYears, 0, 0)
 	if p.Retention.Mode != vault.Compliance || !p.Retention.RetainUntil.Equal(wantUntil) {
 		t.Errorf("got retention %+v, want COMPLIANCE until %v", p.Retention, wantUntil)
 	}
@@ -154,16 +84,15 @@ func TestSealIssuesLockedSignedReceipt(t *testing.T) {
 }
 
 func TestImplantableRetention(t *testing.T) {
-	svc, _ := testenv.Get(t).Service(t, vault.Config{})
-	in := dossierInput(udiB, true)
-	d, err := svc.CreateDossier(as(alice), in)
+	f := setup(t, vault.Config{})
+	d, err := f.svc.CreateDossier(as(alice), dossierInput(udiB, true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.RetentionYears != 15 {
 		t.Errorf("got %d retention years, want 15 for an implantable", d.RetentionYears)
 	}
-	f := fixture{svc: svc, dossier: d}
+	f.dossier = d
 	r := f.sealed(t, "implant/biocompat.txt", []byte("ISO 10993-1 evaluation"))
 	if got, want := r.Predicate.Retention.RetainUntil, r.Predicate.SealedAt.Truncate(time.Second).AddDate(15, 0, 0); !got.Equal(want) {
 		t.Errorf("got retain until %v, want %v", got, want)
@@ -177,7 +106,7 @@ func TestCompleteIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	put(t, tk, body)
+	f.put(t, tk, body)
 
 	// Complete from several clients and the seal trigger at once: one
 	// receipt, one version, byte for byte the same answer.
@@ -278,7 +207,7 @@ func TestConcurrentVersionsOfOneDocument(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		put(t, tk, body)
+		f.put(t, tk, body)
 		tickets[i] = tk
 	}
 	var wg sync.WaitGroup
@@ -413,15 +342,15 @@ func TestDossierPerBasicUDIDI(t *testing.T) {
 }
 
 func TestDocumentMustFitDossier(t *testing.T) {
-	svc, _ := testenv.Get(t).Service(t, vault.Config{})
-	in := dossierInput(udiA, false)
+	svc := setup(t, vault.Config{}).svc
+	in := dossierInput(udiB, false)
 	in.HighRiskAI = no()
 	d, err := svc.CreateDossier(as(alice), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := document("ai/model-card.txt", []byte("x"))
-	doc.Kind, doc.Section = vault.KindAIActTechnicalDocumentation, "AIA-IV-2"
+	doc.Kind, doc.Section = regulation.KindAIActTechnicalDocumentation, "AIA-IV-2"
 	_, err = svc.StartUpload(as(alice), d.ID, doc)
 	var ve *vault.Error
 	if !errors.As(err, &ve) || ve.Code != vault.CodeInvalid || len(ve.Fields) != 2 {
@@ -451,7 +380,7 @@ func TestVerifyNamesEachCheck(t *testing.T) {
 		}
 		json.Unmarshal(payload, &whole)
 		st.Predicate = whole.Predicate
-		env, err := receipt.Sign(context.Background(), testenv.Signer(t), st)
+		env, err := receipt.Sign(context.Background(), newSigner(t), st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -494,17 +423,16 @@ func TestVerifyNamesEachCheck(t *testing.T) {
 }
 
 func TestEarlierKeysStayListed(t *testing.T) {
-	env := testenv.Get(t)
-	store := env.Bucket(t, false)
-	first := vault.New(store, store, testenv.Signer(t), vault.Config{Bucket: store.Bucket(), Logger: testenv.Logger(t)})
+	store := memstore.New("evidence")
+	first := newService(store, newSigner(t), vault.Config{})
 	d, err := first.CreateDossier(as(alice), dossierInput(udiA, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := fixture{svc: first, store: store, dossier: d}.sealed(t, "a.txt", []byte("signed by the first key"))
 
-	rotated := testenv.Signer(t)
-	second := vault.New(store, store, rotated, vault.Config{Bucket: store.Bucket(), Logger: testenv.Logger(t)})
+	rotated := newSigner(t)
+	second := newService(store, rotated, vault.Config{})
 	keys, err := second.Keys(context.Background())
 	if err != nil {
 		t.Fatal(err)

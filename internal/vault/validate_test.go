@@ -5,60 +5,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/evidencevault/vault/internal/regulation"
 	"golang.org/x/text/unicode/norm"
 )
-
-func TestCheckBasicUDIDI(t *testing.T) {
-	// Vectors from GS1's GMN reference implementation (gs1/gmn-helpers),
-	// the first from the GS1 General Specifications.
-	valid := []string{
-		"1987654Ad4X4bL5ttr2310c2K",
-		"12345ANJ",
-		"12345678901234567890123NT",
-		"12345_ABCDEFGHIJKLMCP",
-		"12345_abcdefghijklmN3",
-		`12345_!"%&'()*+,-./LC`,
-		"12345_0123456789:;<=>?62",
-		"00000!HV",
-		"99999zzzzzzzzzzzzzzzzzzT2",
-		"7907665Bm8v2AB",
-	}
-	for _, id := range valid {
-		if err := CheckBasicUDIDI(id); err != nil {
-			t.Errorf("CheckBasicUDIDI(%q) = %v, want nil", id, err)
-		}
-	}
-	invalid := []struct{ id, want string }{
-		{"1987654Ad4X4bL5ttr2310cXK", `expected "2K"`},
-		{"1987654Ad4X4bL5ttr2310c2X", `expected "2K"`},
-		{"X987654Ad4X4bL5ttr2310c2K", "first 5 characters must be digits"},
-		{"1987X54Ad4X4bL5ttr2310c2K", "first 5 characters must be digits"},
-		{"198765£Ad4X4bL5ttr2310c2K", "character set 82"},
-		{"1987654Ad4X4bL5ttr2310cxK", "character set 32"},
-		{"12345XX", "too short"},
-		{"123456789012345678901234XX", "too long"},
-		{"", "too short"},
-	}
-	for _, tt := range invalid {
-		err := CheckBasicUDIDI(tt.id)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("CheckBasicUDIDI(%q) = %v, want an error saying %q", tt.id, err, tt.want)
-		}
-	}
-}
-
-func TestGMNCheckPair(t *testing.T) {
-	tests := []struct{ body, want string }{
-		{"1987654Ad4X4bL5ttr2310c", "2K"},
-		{"12345A", "NJ"},
-		{"12345678901234567890123", "NT"},
-	}
-	for _, tt := range tests {
-		if got := gmnCheckPair(tt.body); got != tt.want {
-			t.Errorf("gmnCheckPair(%q) = %q, want %q", tt.body, got, tt.want)
-		}
-	}
-}
 
 func TestCheckPath(t *testing.T) {
 	ok := []string{
@@ -127,25 +76,12 @@ func FuzzCheckPath(f *testing.F) {
 	})
 }
 
-func FuzzCheckBasicUDIDI(f *testing.F) {
-	f.Add("1987654Ad4X4bL5ttr2310c2K")
-	f.Add("12345ANJ")
-	f.Fuzz(func(t *testing.T, id string) {
-		if CheckBasicUDIDI(id) != nil {
-			return
-		}
-		if len(id) < 8 || len(id) > 25 || gmnCheckPair(id[:len(id)-2]) != id[len(id)-2:] {
-			t.Fatalf("accepted %q", id)
-		}
-	})
-}
-
 func yes() *bool { b := true; return &b }
 func no() *bool  { b := false; return &b }
 
 func validDossier() DossierInput {
 	return DossierInput{
-		Name: "CardioScan AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K", Regulation: MDR, RiskClass: "IIa",
+		Name: "CardioScan AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K", Regulation: regulation.MDR, RiskClass: "IIa",
 		Implantable: no(), HighRiskAI: yes(), NotifiedBody: "0197",
 	}
 }
@@ -163,10 +99,10 @@ func TestDossierValidation(t *testing.T) {
 		{"udi check pair", func(d *DossierInput) { d.BasicUDIDI = "1987654Ad4X4bL5ttr2310c2X" }, map[string]string{"/basicUdiDi": `expected "2K"`}},
 		{"regulation", func(d *DossierInput) { d.Regulation = "FDA" }, map[string]string{"/regulation": "must be one of MDR, IVDR"}},
 		{"class of the other regulation", func(d *DossierInput) { d.RiskClass = "C" }, map[string]string{"/riskClass": "must be a MDR risk class: I, Is, Im, Ir, IIa, IIb, III"}},
-		{"IVDR class", func(d *DossierInput) { d.Regulation, d.RiskClass = IVDR, "IIb" }, map[string]string{"/riskClass": "IVDR risk class: A, B, C, D"}},
+		{"IVDR class", func(d *DossierInput) { d.Regulation, d.RiskClass = regulation.IVDR, "IIb" }, map[string]string{"/riskClass": "IVDR risk class: A, B, C, D"}},
 		{"implantable missing", func(d *DossierInput) { d.Implantable = nil }, map[string]string{"/implantable": "is required"}},
 		{"implantable class I", func(d *DossierInput) { d.RiskClass, d.Implantable = "I", yes() }, map[string]string{"/implantable": "class IIa, IIb or III"}},
-		{"implantable IVD", func(d *DossierInput) { d.Regulation, d.RiskClass, d.Implantable = IVDR, "D", yes() }, map[string]string{"/implantable": "MDR devices"}},
+		{"implantable IVD", func(d *DossierInput) { d.Regulation, d.RiskClass, d.Implantable = regulation.IVDR, "D", yes() }, map[string]string{"/implantable": "MDR devices"}},
 		{"high-risk AI missing", func(d *DossierInput) { d.HighRiskAI = nil }, map[string]string{"/highRiskAi": "is required"}},
 		{"notified body format", func(d *DossierInput) { d.NotifiedBody = "197" }, map[string]string{"/notifiedBody": "4-digit"}},
 		{"notified body needed", func(d *DossierInput) { d.NotifiedBody = "" }, map[string]string{"/notifiedBody": "required for class IIa"}},
@@ -191,7 +127,7 @@ func TestDossierValidation(t *testing.T) {
 
 func validDocument() Document {
 	return Document{
-		Path: "test-reports/software-validation.pdf", Title: "Software validation report", Kind: KindTestReport,
+		Path: "test-reports/software-validation.pdf", Title: "Software validation report", Kind: regulation.KindTestReport,
 		Section: "MDR-II-6.1", Revision: "B", Language: "en", EffectiveDate: "2026-10-31",
 		Standards: []string{"IEC 62304:2006+A1:2015", "EN ISO 14971:2019+A11:2021"}, Author: "QA team",
 		File: File{Name: "software-validation.pdf", Size: 1024,
@@ -215,7 +151,7 @@ func TestDocumentValidation(t *testing.T) {
 		{"unknown section", func(d *Document) { d.Section = "MDR-II-9" }, map[string]string{"/section": "not a known section"}},
 		{"section of another kind", func(d *Document) { d.Section = "MDR-III-1.1" }, map[string]string{"/section": "does not hold test-report documents"}},
 		{"section missing", func(d *Document) { d.Section = "" }, map[string]string{"/section": "must name the Annex II, III or IV section"}},
-		{"certificate with a section", func(d *Document) { d.Kind = KindCertificate }, map[string]string{"/section": "does not hold certificate documents"}},
+		{"certificate with a section", func(d *Document) { d.Kind = regulation.KindCertificate }, map[string]string{"/section": "does not hold certificate documents"}},
 		{"revision", func(d *Document) { d.Revision = "" }, map[string]string{"/revision": "is required"}},
 		{"language", func(d *Document) { d.Language = "english" }, map[string]string{"/language": "ISO 639-1"}},
 		{"language not a code", func(d *Document) { d.Language = "xx" }, map[string]string{"/language": "ISO 639-1"}},
@@ -250,9 +186,9 @@ func TestDocumentNormalizesUpperCaseDigest(t *testing.T) {
 }
 
 func TestFitsDossier(t *testing.T) {
-	d := Dossier{ID: "dos_x", Regulation: MDR, HighRiskAI: false}
+	d := Dossier{ID: "dos_x", Regulation: regulation.MDR, HighRiskAI: false}
 	doc := validDocument()
-	doc.Kind, doc.Section = KindAIActTechnicalDocumentation, "AIA-IV-2"
+	doc.Kind, doc.Section = regulation.KindAIActTechnicalDocumentation, "AIA-IV-2"
 	assertFields(t, fitsDossier(doc, d), map[string]string{"/section": "not a high-risk AI system", "/kind": "high-risk AI system"})
 	doc = validDocument()
 	doc.Section = "IVDR-II-6.1"

@@ -10,64 +10,6 @@ import (
 	"github.com/evidencevault/vault/internal/receipt"
 )
 
-// PublicKey is a receipt-signing key as GET /v1/keys serves it.
-type PublicKey struct {
-	KeyID     string `json:"keyId"`
-	Algorithm string `json:"algorithm"`
-	PEM       string `json:"publicKey"`
-	Current   bool   `json:"current"`
-}
-
-// Keys returns every key that has signed receipts in this vault, the
-// current signer's among them. Earlier keys stay listed for as long as
-// their receipts are kept.
-func (s *Service) Keys(ctx context.Context) ([]PublicKey, error) {
-	if err := s.publishKey(ctx); err != nil {
-		return nil, err
-	}
-	keys, err := s.knownKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	current, err := receipt.KeyID(s.signer.Public())
-	if err != nil {
-		return nil, fmt.Errorf("vault: keys: %w", err)
-	}
-	out := make([]PublicKey, len(keys))
-	for i, k := range keys {
-		out[i] = PublicKey{KeyID: k.ID, Algorithm: receipt.Algorithm, PEM: string(k.PEM()), Current: k.ID == current}
-	}
-	return out, nil
-}
-
-func (s *Service) knownKeys(ctx context.Context) ([]receipt.Key, error) {
-	return publishedKeys(ctx, s.store)
-}
-
-// publishedKeys reads every key published under keys/.
-func publishedKeys(ctx context.Context, store Store) ([]receipt.Key, error) {
-	names, err := store.List(ctx, keysPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("vault: keys: %w", err)
-	}
-	var keys []receipt.Key
-	for _, name := range names {
-		data, err := store.Get(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("vault: keys: %w", err)
-		}
-		k, err := receipt.ParsePublicKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("vault: keys: %s: %w", name, err)
-		}
-		if name != publicKeyKey(k.ID) {
-			return nil, fmt.Errorf("vault: keys: %s holds key %s", name, k.ID)
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
-}
-
 // Check is one named verification step.
 type Check struct {
 	Name   string `json:"name"`
@@ -138,7 +80,7 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	case p.Storage.Bucket != s.cfg.Bucket:
 		skip(fmt.Sprintf("the receipt names bucket %s; this vault keeps %s", p.Storage.Bucket, s.cfg.Bucket), CheckDigest, CheckLocked)
 	default:
-		s.checkStored(ctx, r, add)
+		s.checkVersion(ctx, r, add)
 	}
 	out.settle()
 	return out, nil
@@ -192,7 +134,7 @@ func VerifyOffline(ctx context.Context, data []byte, keys []receipt.Key, sha256 
 	}
 
 	if r.Log != nil {
-		if cp, err := ledger.VerifyProof(r.Envelope, r.Log, keys); err != nil {
+		if cp, err := verifyLogProof(r, keys); err != nil {
 			add(CheckLog, false, err.Error())
 		} else {
 			add(CheckLog, true, fmt.Sprintf("entry %d of log %s, in its signed checkpoint of size %d", r.Log.Index, cp.Origin, cp.Size))
@@ -213,10 +155,10 @@ func VerifyOffline(ctx context.Context, data []byte, keys []receipt.Key, sha256 
 	return out, r
 }
 
-// checkStored compares a receipt with the version it names in storage.
-func (s *Service) checkStored(ctx context.Context, r *Receipt, add func(string, bool, string)) {
+// checkVersion compares a receipt with the version it names in storage.
+func (s *Service) checkVersion(ctx context.Context, r *Receipt, add func(string, bool, string)) {
 	p := r.Predicate
-	info, err := s.store.Stat(ctx, p.Storage.Key, p.Storage.VersionID)
+	info, err := s.objects.Stat(ctx, p.Storage.Key, p.Storage.VersionID)
 	if err != nil {
 		detail := "version " + p.Storage.VersionID + " of the document is no longer stored"
 		if !errors.Is(err, ErrNotFound) {
@@ -243,4 +185,15 @@ func (s *Service) checkStored(ctx context.Context, r *Receipt, add func(string, 
 	default:
 		add(CheckLocked, true, fmt.Sprintf("present and locked in %s mode until %s", info.LockMode, info.RetainUntil.UTC().Format("2006-01-02")))
 	}
+}
+
+// verifyLogProof checks a receipt's log proof offline: the checkpoint is
+// signed by one of keys, and the receipt's statement is the entry the proof
+// places in it.
+func verifyLogProof(r *Receipt, keys []receipt.Key) (ledger.Checkpoint, error) {
+	leaf, err := r.leaf()
+	if err != nil {
+		return ledger.Checkpoint{}, err
+	}
+	return ledger.VerifyProof(leaf, r.Log, receipt.PublicKeys(keys))
 }

@@ -1,10 +1,12 @@
-package config
+package assembly
 
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/evidencevault/vault/internal/apigw"
 	"github.com/evidencevault/vault/internal/httpapi"
@@ -46,4 +48,20 @@ func fromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	}
 	v, err := New(ctx, c, log)
 	return v, c, err
+}
+
+// API Gateway's JWT authorizer identifies the callers of the api function.
+var _ httpapi.Authenticator = apigw.Authenticator{}
+
+// Start is a Lambda function's main: it builds the handler from the
+// environment and runs it. A function whose configuration is wrong logs
+// why and exits before it takes any event.
+func Start[H any](name string, build func(context.Context, func(string) string, *slog.Logger) (H, error)) {
+	log := logging.New(os.Stdout, slog.LevelInfo)
+	h, err := build(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error(name+": configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
 }

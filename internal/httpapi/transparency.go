@@ -1,5 +1,7 @@
 package httpapi
 
+// The routes of the tenant's transparency log: signed checkpoints and proofs.
+
 import (
 	"net/http"
 	"strconv"
@@ -18,7 +20,7 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 		}
 		size = n
 	}
-	cp, err := s.svc.Checkpoint(r.Context(), size)
+	cp, err := s.v.Checkpoint(r.Context(), size)
 	if err != nil {
 		return err
 	}
@@ -45,7 +47,7 @@ func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
 	if fields != nil {
 		return &requestError{kind: badQuery, detail: "an inclusion proof needs index and size", fields: fields}
 	}
-	p, err := s.svc.InclusionProof(r.Context(), index, size)
+	p, err := s.v.InclusionProof(r.Context(), index, size)
 	if err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) error 
 	if fields != nil {
 		return &requestError{kind: badQuery, detail: "a consistency proof needs from and to", fields: fields}
 	}
-	p, err := s.svc.ConsistencyProof(r.Context(), from, to)
+	p, err := s.v.ConsistencyProof(r.Context(), from, to)
 	if err != nil {
 		return err
 	}

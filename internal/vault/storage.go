@@ -2,29 +2,30 @@ package vault
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"time"
 )
 
-// Store is the object storage that holds everything the vault knows: the
-// evidence, the upload sessions, the version chains and the receipts. There
-// is no other database. Implementations translate their own errors into
-// ErrNotFound and ErrExists.
-type Store interface {
+// Records keeps the vault's own objects: JSON records (dossiers, upload
+// sessions, version chain entries, receipts, the tenant logs) and the
+// published keys. Implementations translate their errors into ErrNotFound
+// and ErrExists, and no error type of theirs reaches the vault.
+type Records interface {
 	// Create writes body at key only if no version of key exists
 	// (If-None-Match: *), retained under lock when lock is non-nil. It
 	// returns ErrExists when the key is taken.
 	Create(ctx context.Context, key string, body []byte, lock *Lock) error
-	// Put overwrites key: only for hints that readers verify, never for
-	// records.
+	// Put overwrites key: only for hints that readers verify and for
+	// progress the vault re-checks, never for records.
 	Put(ctx context.Context, key string, body []byte) error
 	// Get returns the body of key's latest version, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// List returns every key under prefix, in lexical order.
 	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Objects reads and retains the versions of stored evidence.
+type Objects interface {
 	// Versions returns the version ids of exactly key, newest first.
 	Versions(ctx context.Context, key string) ([]string, error)
 	// Stat describes one version of key (the latest if versionID is ""),
@@ -34,9 +35,12 @@ type Store interface {
 	Retain(ctx context.Context, key, versionID string, lock Lock) error
 	// Open streams one version of key from offset on.
 	Open(ctx context.Context, key, versionID string, offset int64) (io.ReadCloser, error)
+}
 
-	// CreateMultipart starts a multipart upload whose parts carry SHA-256
-	// checksums; the object gets req's content type, metadata and lock.
+// Uploads runs multipart uploads, whose parts carry SHA-256 checksums.
+type Uploads interface {
+	// CreateMultipart starts a multipart upload; the object gets req's
+	// content type, metadata and lock.
 	CreateMultipart(ctx context.Context, req PutRequest) (uploadID string, err error)
 	// ListParts returns the parts stored so far, in part order, or
 	// ErrNotFound once the upload is completed or aborted.
@@ -136,69 +140,3 @@ type Presigned struct {
 	Headers   map[string]string `json:"headers,omitempty"`
 	ExpiresAt time.Time         `json:"expiresAt"`
 }
-
-// Object key layout. Evidence lives under its own prefix so that the seal
-// trigger can filter on it; everything the vault writes about evidence
-// lives under vault/.
-const (
-	// EvidencePrefix is where uploads land; the seal trigger listens there only.
-	EvidencePrefix = "evidence/"
-	keysPrefix     = "keys/"
-	uploadIDMeta   = "upload-id"
-)
-
-func evidenceKey(tenant, dossier, path string) string {
-	return EvidencePrefix + tenant + "/" + dossier + "/" + path
-}
-
-// parseEvidenceKey splits an evidence key into tenant, dossier and path.
-func parseEvidenceKey(key string) (tenant, dossier, path string, ok bool) {
-	rest, ok := strings.CutPrefix(key, EvidencePrefix)
-	if !ok {
-		return "", "", "", false
-	}
-	parts := strings.SplitN(rest, "/", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return "", "", "", false
-	}
-	return parts[0], parts[1], parts[2], true
-}
-
-func dossierKey(tenant, dossier string) string {
-	return "vault/" + tenant + "/dossiers/" + dossier + ".json"
-}
-
-func dossiersPrefix(tenant string) string { return "vault/" + tenant + "/dossiers/" }
-
-func uploadKey(tenant, upload string) string {
-	return "vault/" + tenant + "/uploads/" + upload + ".json"
-}
-
-// receiptKey is where a receipt bundle lives; the ledger writes it.
-func receiptKey(tenant, receipt string) string {
-	return receiptsPrefix(tenant) + receipt + ".json"
-}
-
-// versionsPrefix holds a dossier's version chains, one folder per document.
-// The path is escaped into one segment so that a listing of the whole
-// dossier splits back into path and version number without ambiguity.
-func versionsPrefix(tenant, dossier string) string {
-	return "vault/" + tenant + "/versions/" + dossier + "/"
-}
-
-func chainPrefix(tenant, dossier, path string) string {
-	return versionsPrefix(tenant, dossier) + url.PathEscape(path) + "/"
-}
-
-// versionKey names version n in a chain; zero-padded so that keys sort in
-// version order.
-func versionKey(chainPrefix string, n int) string {
-	return fmt.Sprintf("%s%010d.json", chainPrefix, n)
-}
-
-func publicKeyKey(id string) string { return keysPrefix + id + ".pem" }
-
-func receiptsPrefix(tenant string) string { return "vault/" + tenant + "/receipts/" }
-
-// ledgerPrefix is where a tenant's Merkle log lives (docs/ledger.md).
-func ledgerPrefix(tenant string) string { return "ledger/" + tenant + "/" }

@@ -2,25 +2,31 @@ package vault
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/regulation"
 )
 
-// ledgerStore adapts the vault's Store to the ledger's: every object the
-// ledger creates is locked for as long as the longest-kept evidence, since
-// one log covers every dossier of a tenant.
+// Each tenant has one Merkle log of its receipts (docs/ledger.md): the
+// vault signs each receipt and gives it to internal/ledger as an opaque
+// entry, the envelope as the record and its statement as the leaf.
+
+// ledgerStore adapts the vault's Records to the ledger's Store: every
+// object the ledger creates is locked for as long as the longest-kept
+// evidence, since one log covers every dossier of a tenant.
 type ledgerStore struct {
-	store Store
-	lock  func() *Lock
+	records Records
+	lock    func() *Lock
 }
 
+var _ ledger.Store = ledgerStore{}
+
 func (l ledgerStore) Create(ctx context.Context, key string, body []byte) (bool, error) {
-	err := l.store.Create(ctx, key, body, l.lock())
+	err := l.records.Create(ctx, key, body, l.lock())
 	if errors.Is(err, ErrExists) {
 		return false, nil
 	}
@@ -28,7 +34,7 @@ func (l ledgerStore) Create(ctx context.Context, key string, body []byte) (bool,
 }
 
 func (l ledgerStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	data, err := l.store.Get(ctx, key)
+	data, err := l.records.Get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
@@ -36,11 +42,18 @@ func (l ledgerStore) Get(ctx context.Context, key string) ([]byte, bool, error) 
 }
 
 func (l ledgerStore) Put(ctx context.Context, key string, body []byte) error {
-	return l.store.Put(ctx, key, body)
+	return l.records.Put(ctx, key, body)
 }
 
 func (l ledgerStore) List(ctx context.Context, prefix string) ([]string, error) {
-	return l.store.List(ctx, prefix)
+	return l.records.List(ctx, prefix)
+}
+
+// logLock is the retention of what the log and its receipts keep.
+func (s *Service) logLock() *Lock { return logLock(s.cfg) }
+
+func logLock(cfg Config) *Lock {
+	return &Lock{Mode: cfg.LockMode, Until: cfg.Now().UTC().AddDate(regulation.RetentionYearsImplantable+1, 0, 0)}
 }
 
 // LogOrigin names a tenant's log in this vault: the checkpoints' origin
@@ -49,17 +62,23 @@ func LogOrigin(bucket, tenant string) string {
 	return "evidencevault.dev/ledger/" + bucket + "/" + tenant
 }
 
-func newLedger(store Store, signer receipt.Signer, cfg Config, keys func(context.Context) ([]receipt.Key, error)) *ledger.Log {
-	lock := func() *Lock {
-		return &Lock{Mode: cfg.LockMode, Until: cfg.Now().UTC().AddDate(RetentionYearsImplantable+1, 0, 0)}
+// newLedger returns the tenants' logs on records; with a nil signer they
+// only read and audit.
+func newLedger(records Records, signer receipt.Signer, cfg Config) *ledger.Log {
+	var ls ledger.Signer
+	if signer != nil {
+		ls = signer
 	}
-	return ledger.New(ledgerStore{store: store, lock: lock}, signer, ledger.Config{
-		Origin:       func(tenant string) string { return LogOrigin(cfg.Bucket, tenant) },
-		Prefix:       ledgerPrefix,
-		BundlePrefix: receiptsPrefix,
-		Keys:         keys,
-		Now:          cfg.Now,
-		Logger:       cfg.Logger,
+	return ledger.New(ledgerStore{records: records, lock: func() *Lock { return logLock(cfg) }}, ls, ledger.Config{
+		Origin: func(tenant string) string { return LogOrigin(cfg.Bucket, tenant) },
+		Prefix: ledgerPrefix,
+		Leaf:   recordLeaf,
+		Keys: func(ctx context.Context) ([]*ecdsa.PublicKey, error) {
+			keys, err := publishedKeys(ctx, records)
+			return receipt.PublicKeys(keys), err
+		},
+		Now:    cfg.Now,
+		Logger: cfg.Logger,
 	})
 }
 
@@ -133,30 +152,16 @@ func (s *Service) logProof(ctx context.Context, size int64, prove func(tenant st
 	return out, nil
 }
 
-// Audit walks the caller's tenant's whole log (docs/ledger.md). Only
-// admins may run it: it reads every receipt of the tenant.
-func (s *Service) Audit(ctx context.Context, trusted ...[]byte) (*ledger.Report, error) {
-	id, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if id.Role != RoleAdmin {
-		return nil, errorf(CodeForbidden, "role %s may not audit the log", id.Role)
-	}
-	return s.ledger.Audit(ctx, id.Tenant, trusted...)
-}
-
-// AuditLog audits a tenant's log with read access to storage and the
-// published keys only, no signing key: what cmd/vault-audit runs.
-func AuditLog(ctx context.Context, store Store, bucket, tenant string, trusted ...[]byte) (*ledger.Report, error) {
-	cfg := Config{Bucket: bucket, Now: time.Now}
-	l := newLedger(store, nil, cfg, func(ctx context.Context) ([]receipt.Key, error) { return publishedKeys(ctx, store) })
-	return l.Audit(ctx, tenant, trusted...)
-}
-
+// ledgerError turns what the log does not hold into CodeNotFound, with the
+// ledger's own words for what is missing.
 func ledgerError(err error) error {
-	if errors.Is(err, ledger.ErrNotFound) {
-		return &Error{Code: CodeNotFound, Message: strings.TrimPrefix(err.Error(), ledger.ErrNotFound.Error()+": "), Err: err}
+	var nf *ledger.NotFoundError
+	if errors.As(err, &nf) {
+		return &Error{Code: CodeNotFound, Message: nf.Detail, Err: err}
 	}
 	return fmt.Errorf("vault: ledger: %w", err)
 }
+
+// Flush waits until the writes the vault makes behind its answers (the
+// logs' head hints) are done: call it before a process exits.
+func (s *Service) Flush(ctx context.Context) error { return s.ledger.Flush(ctx) }

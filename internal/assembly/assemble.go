@@ -1,0 +1,118 @@
+package assembly
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/kmssign"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/s3store"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// NewS3Client returns an S3 client for c.
+func NewS3Client(ctx context.Context, c S3) (*s3.Client, error) {
+	cfg, err := loadAWS(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return newS3Client(cfg, c), nil
+}
+
+// loadAWS reads the SDK's standard configuration once; loading it costs
+// milliseconds of every Lambda cold start.
+func loadAWS(ctx context.Context, c S3) (aws.Config, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if c.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(c.Region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("assembly: aws: %w", err)
+	}
+	return cfg, nil
+}
+
+func newS3Client(cfg aws.Config, c S3) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if c.AccessKey != "" {
+			o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, "")
+		}
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+		}
+		o.UsePathStyle = c.PathStyle
+		// The vault checks SHA-256 itself where it matters (sealing
+		// streams the object); the SDK need not checksum every read nor
+		// warn that a multipart object has no full-object checksum.
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
+
+// Vault is the assembled application: the service and the store it uses.
+type Vault struct {
+	Service *vault.Service
+	Store   *s3store.Store
+	Signer  receipt.Signer
+}
+
+// New assembles the vault from c.
+func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
+	awsCfg, err := loadAWS(ctx, c.S3)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := newSigner(ctx, awsCfg, c)
+	if err != nil {
+		return nil, err
+	}
+	store := s3store.New(newS3Client(awsCfg, c.S3), c.Bucket)
+	svc := vault.New(store.Storage(), signer, vault.Config{
+		Bucket:      c.Bucket,
+		LockMode:    c.LockMode,
+		UploadTTL:   c.UploadTTL,
+		DownloadTTL: c.DownloadTTL,
+		Logger:      logger,
+	})
+	return &Vault{Service: svc, Store: store, Signer: signer}, nil
+}
+
+// newSigner returns the KMS signer when a KMS key is configured, else the
+// local one.
+func newSigner(ctx context.Context, awsCfg aws.Config, c Config) (receipt.Signer, error) {
+	if c.KMSKeyID == "" {
+		s, err := receipt.NewLocalSigner(c.SigningKeyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("assembly: %w", err)
+		}
+		return s, nil
+	}
+	s, err := kmssign.New(ctx, kms.NewFromConfig(awsCfg), c.KMSKeyID)
+	if err != nil {
+		return nil, fmt.Errorf("assembly: %w", err)
+	}
+	return s, nil
+}
+
+// StoreFromEnv opens the evidence bucket named by VAULT_BUCKET with the
+// SDK's standard credentials and endpoint settings, for tools that only
+// read (cmd/vault-audit): no signing key is needed.
+func StoreFromEnv(ctx context.Context, getenv func(string) string) (*s3store.Store, error) {
+	bucket, s3c, errs := storageFromEnv(getenv)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("assembly: %w", err)
+	}
+	client, err := NewS3Client(ctx, s3c)
+	if err != nil {
+		return nil, err
+	}
+	return s3store.New(client, bucket), nil
+}

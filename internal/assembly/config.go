@@ -1,0 +1,101 @@
+// Package assembly builds the vault from its configuration, the same way
+// for both Lambda functions, the local stack and the audit command: it
+// reads the environment into a Config (config.go), makes the S3 client,
+// the store and the signer and assembles the service (assemble.go), and
+// wraps it in the functions' handlers (handlers.go). It is the
+// composition root; libraries never read the environment.
+package assembly
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// Config is everything the vault needs to run.
+type Config struct {
+	// Bucket is the evidence bucket (VAULT_BUCKET).
+	Bucket string
+	// LockMode is COMPLIANCE unless VAULT_LOCK_MODE=GOVERNANCE, which only
+	// development should set.
+	LockMode vault.LockMode
+	// UploadTTL and DownloadTTL bound presigned URLs (VAULT_UPLOAD_TTL,
+	// VAULT_DOWNLOAD_TTL, Go durations such as 15m).
+	UploadTTL, DownloadTTL time.Duration
+	// SigningKeyPEM is the receipt signing key (VAULT_SIGNING_KEY, or the
+	// file named by VAULT_SIGNING_KEY_FILE): for development and tests.
+	SigningKeyPEM []byte
+	// KMSKeyID names the KMS key that signs receipts and checkpoints in
+	// production (VAULT_SIGNING_KMS_KEY: key id, ARN or alias/...). The
+	// SDK's standard settings reach KMS (AWS_REGION, AWS_ENDPOINT_URL_KMS).
+	KMSKeyID string
+	// S3 says how to reach storage.
+	S3 S3
+}
+
+// S3 configures the S3 client. Empty fields fall back to the SDK's standard
+// configuration: AWS_REGION, the credential chain and AWS_ENDPOINT_URL_S3.
+type S3 struct {
+	Endpoint  string // a non-AWS endpoint such as MinIO's
+	Region    string
+	AccessKey string
+	SecretKey string
+	// PathStyle addresses the bucket in the path rather than the host name,
+	// as MinIO needs (VAULT_S3_PATH_STYLE=true).
+	PathStyle bool
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in main).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{LockMode: vault.Compliance}
+	var errs []error
+	c.Bucket, c.S3, errs = storageFromEnv(getenv)
+	switch m := getenv("VAULT_LOCK_MODE"); m {
+	case "", string(vault.Compliance):
+	case string(vault.Governance):
+		c.LockMode = vault.Governance
+	default:
+		errs = append(errs, fmt.Errorf("VAULT_LOCK_MODE=%q: want COMPLIANCE or GOVERNANCE", m))
+	}
+	for name, d := range map[string]*time.Duration{"VAULT_UPLOAD_TTL": &c.UploadTTL, "VAULT_DOWNLOAD_TTL": &c.DownloadTTL} {
+		if v := getenv(name); v != "" {
+			var err error
+			if *d, err = time.ParseDuration(v); err != nil || *d <= 0 || *d > 7*24*time.Hour {
+				errs = append(errs, fmt.Errorf("%s=%q: want a duration up to 168h, such as 15m", name, v))
+			}
+		}
+	}
+	switch key, file, kmsKey := getenv("VAULT_SIGNING_KEY"), getenv("VAULT_SIGNING_KEY_FILE"), getenv("VAULT_SIGNING_KMS_KEY"); {
+	case kmsKey != "" && (key != "" || file != ""):
+		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY and VAULT_SIGNING_KEY(_FILE) are both set: receipts have one signer"))
+	case kmsKey != "":
+		c.KMSKeyID = kmsKey
+	case key != "":
+		c.SigningKeyPEM = []byte(key)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VAULT_SIGNING_KEY_FILE: %w", err))
+		}
+		c.SigningKeyPEM = data
+	default:
+		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY, VAULT_SIGNING_KEY or VAULT_SIGNING_KEY_FILE must name the receipt signing key"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("assembly: %w", err)
+	}
+	return c, nil
+}
+
+// storageFromEnv reads where the evidence bucket is: what every entry
+// point needs, the read-only audit among them.
+func storageFromEnv(getenv func(string) string) (bucket string, s3 S3, errs []error) {
+	bucket = getenv("VAULT_BUCKET")
+	if bucket == "" {
+		errs = append(errs, errors.New("VAULT_BUCKET is not set"))
+	}
+	return bucket, S3{PathStyle: getenv("VAULT_S3_PATH_STYLE") == "true"}, errs
+}

@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
+	var doc vault.Document
+	if err := decodeJSON(w, r, maxMetadataBody, &doc); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var t vault.Ticket
+	var err error
+	switch mp := q.Get("multipart"); mp {
+	case "", "false":
+		if q.Has("partSize") {
+			return &requestError{kind: badQuery, detail: "partSize applies only with multipart=true",
+				fields: []vault.FieldError{{Pointer: "/partSize", Detail: "needs multipart=true"}}}
+		}
+		t, err = s.v.StartUpload(r.Context(), r.PathValue("dossier"), doc)
+	case "true":
+		var partSize int64
+		if v := q.Get("partSize"); v != "" {
+			if partSize, err = strconv.ParseInt(v, 10, 64); err != nil || partSize < 1 {
+				return &requestError{kind: badQuery, detail: "partSize must be a number of bytes",
+					fields: []vault.FieldError{{Pointer: "/partSize", Detail: "must be a whole number of bytes"}}}
+			}
+		}
+		t, err = s.v.StartMultipartUpload(r.Context(), r.PathValue("dossier"), doc, partSize)
+	default:
+		return &requestError{kind: badQuery, detail: "multipart must be true or false",
+			fields: []vault.FieldError{{Pointer: "/multipart", Detail: "must be true or false"}}}
+	}
+	if err != nil {
+		return err
+	}
+	complete := "/v1/uploads/" + t.UploadID + "/complete"
+	w.Header().Set("Location", complete)
+	writeJSON(w, http.StatusCreated, "application/json", struct {
+		vault.Ticket
+		Complete string `json:"complete"`
+	}{t, complete})
+	return nil
+}
+
+// receiptBody is how the API returns a sealed receipt: the bundle as
+// stored (envelope and log proof), and its predicate decoded for
+// convenience.
+type receiptBody struct {
+	ReceiptID string                 `json:"receiptId"`
+	Subject   receipt.Subject        `json:"subject"`
+	Predicate vault.ReceiptPredicate `json:"predicate"`
+	Envelope  *receipt.Envelope      `json:"envelope"`
+	Log       *ledger.Proof          `json:"log"`
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
+	rc, err := s.v.Complete(r.Context(), r.PathValue("upload"))
+	var pending *vault.SealPending
+	if errors.As(err, &pending) {
+		// Not an error: a large object is still being hashed, and the
+		// next call continues where this one stopped.
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusAccepted, "application/json", map[string]any{
+			"uploadId": pending.UploadID, "state": "sealing", "hashedBytes": pending.Hashed, "size": pending.Size})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", receiptBody{rc.Predicate.ReceiptID, rc.Subject, rc.Predicate, rc.Envelope, rc.Log})
+	return nil
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.v.Upload(r.Context(), r.PathValue("upload"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", st)
+	return nil
+}
+
+func (s *Server) abortUpload(w http.ResponseWriter, r *http.Request) error {
+	if err := s.v.AbortUpload(r.Context(), r.PathValue("upload")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// partsRequest is the body of POST /v1/uploads/{upload}/parts.
+type partsRequest struct {
+	Parts []vault.PartURL `json:"parts"`
+}
+
+func (s *Server) presignParts(w http.ResponseWriter, r *http.Request) error {
+	var in partsRequest
+	if err := decodeJSON(w, r, maxPartsBody, &in); err != nil {
+		return err
+	}
+	parts, err := s.v.PresignParts(r.Context(), r.PathValue("upload"), in.Parts)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"parts": parts})
+	return nil
+}

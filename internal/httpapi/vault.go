@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// Vault is what the API asks of the vault, by concern: the routes of each
+// file use one of these.
+type Vault interface {
+	Dossiers
+	Uploads
+	Receipts
+	Transparency
+}
+
+// Dossiers is what dossiers.go serves: dossiers, their documents and
+// downloads of exact versions.
+type Dossiers interface {
+	CreateDossier(ctx context.Context, in vault.DossierInput) (vault.Dossier, error)
+	ListDossiers(ctx context.Context) ([]vault.Dossier, error)
+	Dossier(ctx context.Context, dossier string) (vault.Dossier, error)
+	Documents(ctx context.Context, dossier string) ([]vault.Version, error)
+	Versions(ctx context.Context, dossier, path string) ([]vault.Version, error)
+	Download(ctx context.Context, dossier, path string, version int) (*vault.Download, error)
+}
+
+// Uploads is what uploads.go serves: uploads in one PUT or in parts, and
+// sealing them.
+type Uploads interface {
+	StartUpload(ctx context.Context, dossier string, doc vault.Document) (vault.Ticket, error)
+	StartMultipartUpload(ctx context.Context, dossier string, doc vault.Document, partSize int64) (vault.Ticket, error)
+	PresignParts(ctx context.Context, uploadID string, parts []vault.PartURL) ([]vault.PresignedPart, error)
+	Upload(ctx context.Context, uploadID string) (*vault.UploadStatus, error)
+	AbortUpload(ctx context.Context, uploadID string) error
+	Complete(ctx context.Context, uploadID string) (*vault.Receipt, error)
+}
+
+// Receipts is what receipts.go serves: receipts, their verification and
+// the keys that sign them.
+type Receipts interface {
+	Keys(ctx context.Context) ([]vault.PublicKey, error)
+	Receipt(ctx context.Context, receiptID string) (*vault.Receipt, error)
+	Verify(ctx context.Context, data []byte, sha256 string) (*vault.Verification, error)
+}
+
+// Transparency is what transparency.go serves: the tenant's log.
+type Transparency interface {
+	Checkpoint(ctx context.Context, size int64) (*vault.LogCheckpoint, error)
+	InclusionProof(ctx context.Context, index, size int64) (*vault.LogProof, error)
+	ConsistencyProof(ctx context.Context, from, to int64) (*vault.LogProof, error)
+}
+
+var _ Vault = (*vault.Service)(nil)

@@ -1,0 +1,227 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Entry is one entry to append.
+type Entry struct {
+	// ID names the entry: Append adds no second entry of an id at or
+	// after the position it is given.
+	ID string
+	// Leaf is the data the tree commits to; it must be Config.Leaf(Record).
+	Leaf []byte
+	// Record is what the log keeps of the entry, verbatim, in the commit
+	// that integrates it.
+	Record json.RawMessage
+}
+
+// Appended is an entry integrated into the log: where it sits, and the
+// record the log keeps for its id.
+type Appended struct {
+	// Proof has the entry's index, the signed checkpoint of the commit
+	// that integrated it and the inclusion proof to that checkpoint: the
+	// same for every append of the same id.
+	Proof
+	// Record is the record of the first append of the id, which is the
+	// one in the log: a retried append gets the record it was first
+	// given back, not its own.
+	Record json.RawMessage
+}
+
+// waiter is one append waiting for its commit.
+type waiter struct {
+	entry Entry
+	leaf  tlog.Hash
+	from  int64
+	done  chan struct{}
+	lead  chan struct{} // receives when this waiter is to lead the next round
+	gone  bool          // its caller stopped waiting; guarded by tenantLog.mu
+
+	out *Appended
+	err error
+
+	// placed runs once the entry's place is fixed, alongside the
+	// finishing of its commit; placing and placedDone are the round's.
+	placed     func(*Appended) error
+	placing    bool
+	placedDone chan struct{}
+	placedErr  error
+}
+
+// place runs the waiter's placed callback on its own goroutine.
+func (w *waiter) place(out *Appended) {
+	w.placing = true
+	go func() {
+		if w.placed != nil {
+			w.placedErr = w.placed(out)
+		}
+		close(w.placedDone)
+	}()
+}
+
+// result waits for the placed callback and returns the append's outcome.
+func (w *waiter) result() (*Appended, error) {
+	<-w.placedDone
+	if w.err != nil {
+		return nil, w.err
+	}
+	return w.out, w.placedErr
+}
+
+// roundTimeout bounds one commit round, which runs on behalf of every
+// waiting append and so does not end when its leader's caller gives up.
+const roundTimeout = time.Minute
+
+// Size returns a size the tenant's log has reached: the head this process
+// last saw, loaded on first use. An entry appended after the call lands at
+// an index of at least Size, so that it is the position to give Append
+// for an entry that did not exist before the call.
+func (l *Log) Size(ctx context.Context, tenant string) (int64, error) {
+	tl, err := l.tenant(tenant)
+	if err != nil {
+		return 0, err
+	}
+	if n := tl.size.Load(); n >= 0 {
+		return n, nil
+	}
+	tl.stateMu.Lock()
+	defer tl.stateMu.Unlock()
+	if err := l.refresh(ctx, tl, false); err != nil {
+		return 0, err
+	}
+	return tl.head.cp.Size, nil
+}
+
+// Append adds an entry to the tenant's log and returns where it sits. It
+// returns only once the entry is integrated: its commit is stored and
+// finished (tiles and checkpoint written).
+//
+// placed, unless nil, is called as soon as the entry's place is fixed (its
+// commit stored), while the commit is being finished, so that what the
+// caller writes about the entry costs no extra wait; Append returns once
+// both are done, with placed's error if it fails. It is called once per
+// append that is answered, not for appends the log refused.
+//
+// from is a position at or before which the entry cannot be in the log: a
+// Size read before the entry existed, or kept from then. If the log holds
+// an entry of the same id at from or later, nothing is appended and that
+// entry is returned. Entries before from are not looked at.
+//
+// Appends within a process are batched: the first waiting append leads a
+// round that commits every entry queued by then, and hands the lead to a
+// waiting append when done (group commit). Rounds of different processes
+// race for the next position with a conditional write; the loser reads the
+// winner's commit and tries again after it.
+func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64, placed func(context.Context, *Appended) error) (*Appended, error) {
+	if l.signer == nil {
+		return nil, ErrReadOnly
+	}
+	if e.ID == "" {
+		return nil, errors.New("ledger: append an entry without an id")
+	}
+	tl, err := l.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	w := &waiter{entry: e, leaf: LeafHash(e.Leaf), from: from, done: make(chan struct{}), lead: make(chan struct{}, 1),
+		placedDone: make(chan struct{})}
+	if placed != nil {
+		w.placed = func(a *Appended) error { return placed(ctx, a) }
+	}
+
+	tl.mu.Lock()
+	if other, ok := tl.inflight[e.ID]; ok {
+		// The same entry, already on its way: its answer, and what its
+		// caller wrote about it, are this one's.
+		tl.mu.Unlock()
+		select {
+		case <-other.done:
+			return other.result()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	tl.inflight[e.ID] = w
+	tl.queue = append(tl.queue, w)
+	lead := !tl.leading
+	tl.leading = true
+	tl.mu.Unlock()
+
+	if lead {
+		l.lead(ctx, tl)
+	}
+	for {
+		select {
+		case <-w.done:
+			return w.result()
+		case <-w.lead:
+			l.lead(ctx, tl)
+		case <-ctx.Done():
+			tl.mu.Lock()
+			w.gone = true
+			select {
+			case <-w.lead: // chosen to lead as it left: pass it on
+				tl.mu.Unlock()
+				l.lead(ctx, tl)
+				return nil, ctx.Err()
+			default:
+			}
+			tl.mu.Unlock()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// lead runs commit rounds until a waiting append can take over, then hands
+// the lead to it. Waiters whose callers left are committed all the same.
+func (l *Log) lead(ctx context.Context, tl *tenantLog) {
+	ctx = context.WithoutCancel(ctx)
+	for {
+		tl.mu.Lock()
+		n := min(len(tl.queue), l.cfg.MaxBatch)
+		batch := tl.queue[:n:n]
+		tl.queue = tl.queue[n:]
+		tl.mu.Unlock()
+
+		if len(batch) > 0 {
+			rctx, cancel := context.WithTimeout(ctx, roundTimeout)
+			l.round(rctx, tl, batch)
+			cancel()
+		}
+
+		tl.mu.Lock()
+		if len(tl.queue) == 0 {
+			tl.leading = false
+			tl.mu.Unlock()
+			return
+		}
+		for _, next := range tl.queue {
+			if !next.gone {
+				next.lead <- struct{}{}
+				tl.mu.Unlock()
+				return
+			}
+		}
+		tl.mu.Unlock() // only abandoned appends wait: commit them here
+	}
+}
+
+// deliver answers one waiter.
+func (tl *tenantLog) deliver(w *waiter, out *Appended, err error) {
+	if !w.placing {
+		close(w.placedDone)
+	}
+	w.out, w.err = out, err
+	tl.mu.Lock()
+	if tl.inflight[w.entry.ID] == w {
+		delete(tl.inflight, w.entry.ID)
+	}
+	tl.mu.Unlock()
+	close(w.done)
+}

@@ -1,0 +1,353 @@
+package ledger_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/evidencevault/vault/internal/ledger"
+)
+
+const tenant = "acme"
+
+func keysOf(s keySigner) []*ecdsa.PublicKey { return []*ecdsa.PublicKey{&s.key.PublicKey} }
+
+// audited audits the tenant's log and fails the test on any problem.
+func audited(t *testing.T, l *ledger.Log) *ledger.Report {
+	t.Helper()
+	rep, err := l.Audit(context.Background(), tenant, ledger.Checks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) > 0 {
+		t.Fatalf("audit: %q", rep.Problems)
+	}
+	return rep
+}
+
+// verified checks that a is leaf's place in a checkpoint s signed.
+func verified(t *testing.T, s keySigner, leaf string, a *ledger.Appended) {
+	t.Helper()
+	if _, err := ledger.VerifyProof([]byte(leaf), &a.Proof, keysOf(s)); err != nil {
+		t.Errorf("proof of %q at %d: %v", leaf, a.Index, err)
+	}
+}
+
+// TestGroupCommit: concurrent appends in one process share commits, and
+// each gets its own index and a proof that holds.
+func TestGroupCommit(t *testing.T) {
+	store, s := newMemStore(), newKeySigner(t)
+	l := newLog(store, s, 0)
+	const n = 64
+	out := make([]*ledger.Appended, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			a, err := l.Append(context.Background(), tenant, entry(fmt.Sprint("e", i), fmt.Sprint("leaf ", i)), 0, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			out[i] = a
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	seen := map[int64]bool{}
+	for i, a := range out {
+		if seen[a.Index] {
+			t.Errorf("index %d given twice", a.Index)
+		}
+		seen[a.Index] = true
+		verified(t, s, fmt.Sprint("leaf ", i), a)
+	}
+	rep := audited(t, l)
+	if rep.Size != n || rep.Commits >= n {
+		t.Errorf("got %d entries in %d commits, want %d entries in fewer commits", rep.Size, rep.Commits, n)
+	}
+	t.Logf("%d appends in %d commits", n, rep.Commits)
+}
+
+// TestConcurrentAppenders: separate processes (Logs sharing only storage)
+// append at once, each entry from two of them; every id lands once.
+func TestConcurrentAppenders(t *testing.T) {
+	store, s := newMemStore(), newKeySigner(t)
+	var logs []*ledger.Log
+	for range 4 {
+		logs = append(logs, newLog(store, s, 8))
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		for p := range 2 {
+			l := logs[(i+p)%len(logs)]
+			wg.Go(func() {
+				leaf := fmt.Sprint("leaf ", i)
+				a, err := l.Append(context.Background(), tenant, entry(fmt.Sprint("e", i), leaf), 0, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				verified(t, s, leaf, a)
+			})
+		}
+	}
+	wg.Wait()
+	if rep := audited(t, logs[0]); rep.Size != n {
+		t.Errorf("got %d entries, want %d: one per id", rep.Size, n)
+	}
+}
+
+// TestCrashAfterCommit: a writer stops after its commit is stored, before
+// its tiles and checkpoint are. Another process's append finishes the
+// commit, and the retried append returns the entry without appending it
+// again.
+func TestCrashAfterCommit(t *testing.T) {
+	store, s := newMemStore(), newKeySigner(t)
+	a, b := newLog(store, s, 0), newLog(store, s, 0)
+	from, err := a.Size(context.Background(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.failing("create", "/tile/")
+	if _, err := a.Append(context.Background(), tenant, entry("crashed", "first"), from, nil); !errors.Is(err, errCrash) {
+		t.Fatalf("append with tile writes failing: got %v, want the injected crash", err)
+	}
+	store.healed()
+	if store.count("/checkpoint/") != 0 {
+		t.Fatal("the crashed commit was finished")
+	}
+	if _, err := b.Append(context.Background(), tenant, entry("next", "second"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh process retries the crashed append, as a retried request
+	// lands on a new Lambda instance.
+	retry, err := newLog(store, s, 0).Append(context.Background(), tenant, entry("crashed", "first, signed again"), from, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retry.Index != 0 || string(retry.Record) != string(record("first")) {
+		t.Errorf("retry: got index %d, record %s; want index 0 and the record first appended", retry.Index, retry.Record)
+	}
+	verified(t, s, "first", retry)
+	if rep := audited(t, b); rep.Size != 2 {
+		t.Errorf("got %d entries, want 2", rep.Size)
+	}
+}
+
+// TestCrashBeforeCommit: a writer stops before its commit is stored; the
+// log holds nothing of it, and the retry appends it once.
+func TestCrashBeforeCommit(t *testing.T) {
+	store, s := newMemStore(), newKeySigner(t)
+	l := newLog(store, s, 0)
+	store.failing("create", "/log/")
+	if _, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0, nil); !errors.Is(err, errCrash) {
+		t.Fatalf("got %v, want the injected crash", err)
+	}
+	store.healed()
+	a, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Index != 0 {
+		t.Errorf("got index %d, want 0", a.Index)
+	}
+	if rep := audited(t, l); rep.Size != 1 {
+		t.Errorf("got %d entries, want 1", rep.Size)
+	}
+}
+
+func TestDuplicateSuppression(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// run appends "dup" (leaf "first") after other entries and
+		// returns how often it may stand in the log.
+		run  func(t *testing.T, store *memStore, s keySigner) (got *ledger.Appended, want int)
+		leaf string
+	}{
+		{"retry in the same process", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
+			l := newLog(store, s, 0)
+			l.Append(ctx, tenant, entry("dup", "first"), 0, nil)
+			l.Append(ctx, tenant, entry("other", "x"), 0, nil)
+			a, err := l.Append(ctx, tenant, entry("dup", "second"), 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a, 1
+		}, "first"},
+		{"retry in a cold process, bound before what it remembers", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
+			l := newLog(store, s, 1)
+			l.Append(ctx, tenant, entry("a", "a"), 0, nil)
+			from, _ := l.Size(ctx, tenant)
+			l.Append(ctx, tenant, entry("dup", "first"), from, nil)
+			for i := range 5 {
+				l.Append(ctx, tenant, entry(fmt.Sprint("x", i), "x"), 0, nil)
+			}
+			a, err := newLog(store, s, 1).Append(ctx, tenant, entry("dup", "second"), from, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a, 1
+		}, "first"},
+		{"appends of one id at once in one process share a commit", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
+			l := newLog(store, s, 0)
+			var wg sync.WaitGroup
+			out := make([]*ledger.Appended, 8)
+			for i := range out {
+				wg.Go(func() { out[i], _ = l.Append(ctx, tenant, entry("dup", "first"), 0, nil) })
+			}
+			wg.Wait()
+			for _, a := range out {
+				if a == nil || a.Index != out[0].Index {
+					t.Fatalf("appends of one id got different answers: %+v", out)
+				}
+			}
+			return out[0], 1
+		}, "first"},
+		{"a bound after the entry appends again", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
+			l := newLog(store, s, 0)
+			l.Append(ctx, tenant, entry("dup", "first"), 0, nil)
+			from, _ := l.Size(ctx, tenant)
+			a, err := l.Append(ctx, tenant, entry("dup", "first"), from, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a, 2
+		}, "first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, s := newMemStore(), newKeySigner(t)
+			got, want := tt.run(t, store, s)
+			verified(t, s, tt.leaf, got)
+			if string(got.Record) != string(record(tt.leaf)) {
+				t.Errorf("got record %s, want %s", got.Record, record(tt.leaf))
+			}
+			rep, err := newLog(store, s, 0).Audit(ctx, tenant, ledger.Checks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dups := 0
+			for _, p := range rep.Problems {
+				if strings.Contains(p, "repeats id dup") {
+					dups++
+				}
+			}
+			if dups+1 != want {
+				t.Errorf("got %d entries of dup, want %d (problems %q)", dups+1, want, rep.Problems)
+			}
+		})
+	}
+}
+
+// TestDerivedObjectsMatchOrConflict: a tile or checkpoint that exists with
+// the bytes its commit implies counts as written; with other bytes the
+// append fails naming it.
+func TestDerivedObjectsMatchOrConflict(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	l := newLog(store, s, 0)
+	if _, err := l.Append(ctx, tenant, entry("a", "a"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Finishing a commit again writes identical bytes: idempotent.
+	store.failing("create", "/checkpoint/")
+	if _, err := l.Append(ctx, tenant, entry("b", "b"), 0, nil); err == nil {
+		t.Fatal("append succeeded with checkpoint writes failing")
+	}
+	store.healed()
+	if _, _, err := newLog(store, s, 0).Latest(ctx, tenant); err != nil {
+		t.Fatalf("finishing the commit again: %v", err)
+	}
+	// A tile planted with other bytes where the next commit's goes.
+	store.overwrite("ledger/acme/tile/8/0/000.p/3", make([]byte, 96))
+	_, err := l.Append(ctx, tenant, entry("c", "c"), 0, nil)
+	var conflict *ledger.ConflictError
+	if !errors.As(err, &conflict) || conflict.Key != "ledger/acme/tile/8/0/000.p/3" {
+		t.Errorf("got %v, want a conflict naming the planted tile", err)
+	}
+}
+
+func TestSizeIsALowerBound(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	l := newLog(store, s, 0)
+	for i := range 3 {
+		l.Append(ctx, tenant, entry(fmt.Sprint(i), "x"), 0, nil)
+	}
+	cold := newLog(store, s, 0)
+	n, err := cold.Size(ctx, tenant)
+	if err != nil || n != 3 {
+		t.Fatalf("cold Size: got %d, %v; want 3", n, err)
+	}
+	l.Append(ctx, tenant, entry("3", "x"), 0, nil)
+	if n, _ := cold.Size(ctx, tenant); n > 4 {
+		t.Errorf("Size %d is beyond the log", n)
+	}
+	if _, err := newLog(store, nil, 0).Append(ctx, tenant, entry("r", "x"), 0, nil); !errors.Is(err, ledger.ErrReadOnly) {
+		t.Errorf("append without a signer: got %v, want ErrReadOnly", err)
+	}
+}
+
+// TestReadsNotFound: what the log does not hold is a *NotFoundError.
+func TestReadsNotFound(t *testing.T) {
+	ctx := context.Background()
+	l := newLog(newMemStore(), newKeySigner(t), 0)
+	_, _, err := l.Latest(ctx, tenant)
+	var nf *ledger.NotFoundError
+	if !errors.As(err, &nf) || !errors.Is(err, ledger.ErrNotFound) || nf.Detail != "the log has no entries yet" {
+		t.Errorf("Latest of an empty log: got %v", err)
+	}
+	l.Append(ctx, tenant, entry("a", "a"), 0, nil)
+	for name, err := range map[string]error{
+		"checkpoint at 2":    func() error { _, _, err := l.CheckpointAt(ctx, tenant, 2); return err }(),
+		"inclusion of 1":     func() error { _, err := l.InclusionProof(ctx, tenant, 1, 1); return err }(),
+		"consistency 2 to 1": func() error { _, err := l.ConsistencyProof(ctx, tenant, 2, 1); return err }(),
+	} {
+		if !errors.As(err, &nf) {
+			t.Errorf("%s: got %v, want a *NotFoundError", name, err)
+		}
+	}
+}
+
+// TestPlaced: what a caller writes about an entry runs once its place is
+// fixed, and its failure is the append's.
+func TestPlaced(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	l := newLog(store, s, 0)
+	var got []*ledger.Appended
+	var mu sync.Mutex
+	placed := func(_ context.Context, a *ledger.Appended) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, a)
+		return nil
+	}
+	first, err := l.Append(ctx, tenant, entry("a", "a"), 0, placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := l.Append(ctx, tenant, entry("a", "a"), 0, placed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Index != first.Index || got[1].Index != again.Index || got[1].Checkpoint != first.Checkpoint {
+		t.Errorf("placed got %+v; want the first append's place, twice", got)
+	}
+	boom := errors.New("bundle not written")
+	if _, err := l.Append(ctx, tenant, entry("b", "b"), 0, func(context.Context, *ledger.Appended) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing placed: got %v, want its error", err)
+	}
+	store.failing("create", "/log/")
+	called := false
+	if _, err := l.Append(ctx, tenant, entry("c", "c"), 0, func(context.Context, *ledger.Appended) error { called = true; return nil }); err == nil || called {
+		t.Errorf("an append refused before its commit: got %v, placed called %v; want an error and no call", err, called)
+	}
+}

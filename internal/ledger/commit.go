@@ -1,0 +1,217 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
+)
+
+// commit is one batch of entries appended at position Start: the object
+// log/{Start} whose conditional creation decides the order of the log. It
+// carries the signed checkpoint of the tree it produces.
+type commit struct {
+	Start      int64         `json:"start"`
+	Size       int64         `json:"size"`
+	Time       time.Time     `json:"time"`
+	Entries    []storedEntry `json:"entries"`
+	Checkpoint string        `json:"checkpoint"`
+}
+
+// storedEntry is an entry as its commit keeps it. The record's JSON name
+// is "envelope", the name logs have used since their first commit, when
+// every record was a receipt's DSSE envelope; any JSON record goes there.
+type storedEntry struct {
+	ID     string          `json:"id"`
+	Record json.RawMessage `json:"envelope"`
+}
+
+// maxRounds bounds how often one batch is retried after other processes'
+// commits took its position.
+const maxRounds = 100
+
+// round commits one batch: it finds the head, drops entries already in the
+// log, computes the new tree and races for the next position.
+func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
+	tl.stateMu.Lock()
+	defer tl.stateMu.Unlock()
+	fail := func(err error) {
+		for _, w := range batch {
+			tl.deliver(w, nil, err)
+		}
+	}
+	for range maxRounds {
+		if err := l.refresh(ctx, tl, false); err != nil {
+			fail(err)
+			return
+		}
+		var err error
+		if batch, err = l.dropIntegrated(ctx, tl, batch); err != nil {
+			fail(err)
+			return
+		}
+		if len(batch) == 0 {
+			return
+		}
+		next, hashes, c, err := l.build(ctx, tl, batch)
+		if err != nil {
+			fail(err)
+			return
+		}
+		body, err := json.Marshal(c)
+		if err != nil {
+			fail(fmt.Errorf("ledger: encode commit: %w", err))
+			return
+		}
+		created, err := l.store.Create(ctx, tl.commitKey(c.Start), body)
+		if err != nil {
+			fail(fmt.Errorf("ledger: write commit at %d: %w", c.Start, err))
+			return
+		}
+		if !created {
+			// Another process took the position: read its commit and
+			// try again after it.
+			if err := l.refresh(ctx, tl, true); err != nil {
+				fail(err)
+				return
+			}
+			continue
+		}
+		// The entries' places are fixed: their proofs come from the
+		// hashes in memory, and what callers write about them goes
+		// alongside the finishing of the commit.
+		r := l.reader(ctx, tl, tl.head)
+		r.extra = hashes
+		outs := make([]*Appended, len(batch))
+		errs := make([]error, len(batch))
+		for i, w := range batch {
+			if outs[i], errs[i] = appended(tl.origin, c, c.Start+int64(i), r); errs[i] == nil {
+				w.place(outs[i])
+			}
+		}
+		if err := l.finish(ctx, tl, tl.head, c, hashes); err != nil {
+			fail(err)
+			return
+		}
+		tl.advanceTo(next, c)
+		for i, w := range batch {
+			tl.deliver(w, outs[i], errs[i])
+		}
+		// Every commit moves the head hint, so that a process starting
+		// cold reads one commit, not every commit since an older hint;
+		// the appends need not wait for it.
+		l.moveHead(tl, next)
+		return
+	}
+	fail(fmt.Errorf("%w: %s, for %d rounds", ErrContended, tl.origin, maxRounds))
+}
+
+// appended is the answer for entry index of commit c, proven from r, a
+// reader of the tree c produced.
+func appended(origin string, c *commit, index int64, r tlog.HashReader) (*Appended, error) {
+	proof, err := tlog.ProveRecord(c.Size, index, r)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prove entry %d: %w", index, err)
+	}
+	return &Appended{
+		Proof:  Proof{Origin: origin, Index: index, Checkpoint: c.Checkpoint, Inclusion: Hashes(proof)},
+		Record: c.Entries[index-c.Start].Record,
+	}, nil
+}
+
+// build signs the commit that appends batch to the head.
+func (l *Log) build(ctx context.Context, tl *tenantLog, batch []*waiter) (*state, map[int64]tlog.Hash, *commit, error) {
+	prev := tl.head
+	leaves := make([]tlog.Hash, len(batch))
+	entries := make([]storedEntry, len(batch))
+	for i, w := range batch {
+		leaves[i], entries[i] = w.leaf, storedEntry{ID: w.entry.ID, Record: w.entry.Record}
+	}
+	hashes, root, err := l.extend(ctx, tl, prev, leaves)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cp := Checkpoint{Origin: tl.origin, Size: prev.cp.Size + int64(len(batch)), Hash: root}
+	signed, err := SignCheckpoint(ctx, l.signer, cp)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c := &commit{Start: prev.cp.Size, Size: cp.Size, Time: l.cfg.Now().UTC(), Entries: entries, Checkpoint: string(signed)}
+	return &state{cp: cp, signed: string(signed), start: c.Start}, hashes, c, nil
+}
+
+// finish writes what a commit implies, each write idempotent: the tiles of
+// its hashes and, last, the checkpoint object, whose presence marks the
+// commit finished. A commit is finished before the next one is built, so
+// that at most the newest commit is ever unfinished.
+func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit, hashes map[int64]tlog.Hash) error {
+	r := l.reader(ctx, tl, prev)
+	r.extra = hashes
+	g, gctx := errgroup.WithContext(ctx)
+	for _, tile := range tlog.NewTiles(TileHeight, c.Start, c.Size) {
+		data, err := tlog.ReadTileData(tile, r)
+		if err != nil {
+			return fmt.Errorf("ledger: tile %s: %w", tile.Path(), err)
+		}
+		g.Go(func() error {
+			if err := createOrMatch(gctx, l.store, tl.prefix+tile.Path(), data); err != nil {
+				return fmt.Errorf("ledger: write tile %s: %w", tile.Path(), err)
+			}
+			tl.tiles.put(tile, data)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := createOrMatch(ctx, l.store, tl.checkpointKey(c.Size), []byte(c.Checkpoint)); err != nil {
+		return fmt.Errorf("ledger: write checkpoint %d: %w", c.Size, err)
+	}
+	return nil
+}
+
+// openCommit checks a stored commit against the state it must extend and
+// recomputes the tree it claims; it returns the new state and the stored
+// hashes of its entries.
+func (l *Log) openCommit(ctx context.Context, tl *tenantLog, prev *state, data []byte) (*state, *commit, map[int64]tlog.Hash, error) {
+	c, leaves, err := l.parseCommit(data, prev.cp.Size)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hashes, root, err := l.extend(ctx, tl, prev, leaves)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cp, err := l.open(ctx, tl, []byte(c.Checkpoint))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("commit at %d: %w", c.Start, err)
+	}
+	if cp.Size != c.Size || cp.Hash != root {
+		return nil, nil, nil, fmt.Errorf("%w: commit at %d: its checkpoint (size %d) is not the tree of its entries", ErrInvalid, c.Start, cp.Size)
+	}
+	return &state{cp: cp, signed: c.Checkpoint, start: c.Start}, c, hashes, nil
+}
+
+// parseCommit reads the commit stored at position start and the leaf
+// hashes of its entries.
+func (l *Log) parseCommit(data []byte, start int64) (*commit, []tlog.Hash, error) {
+	var c commit
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, nil, fmt.Errorf("%w: commit at %d: %v", ErrMalformed, start, err)
+	}
+	if c.Start != start || c.Size != c.Start+int64(len(c.Entries)) || len(c.Entries) == 0 {
+		return nil, nil, fmt.Errorf("%w: commit at %d claims entries %d to %d with %d entries", ErrInvalid, start, c.Start, c.Size, len(c.Entries))
+	}
+	leaves := make([]tlog.Hash, len(c.Entries))
+	for i, e := range c.Entries {
+		leaf, err := l.cfg.Leaf(e.Record)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: entry %d: %v", ErrMalformed, c.Start+int64(i), err)
+		}
+		leaves[i] = LeafHash(leaf)
+	}
+	return &c, leaves, nil
+}

@@ -1,0 +1,42 @@
+package ledger
+
+import "errors"
+
+var (
+	// ErrMalformed marks checkpoints, proofs and commits that cannot be read.
+	ErrMalformed = errors.New("ledger: malformed")
+	// ErrInvalid marks a proof or signature that does not hold: the log
+	// disagrees with itself, which is what tampering looks like.
+	ErrInvalid = errors.New("ledger: verification failed")
+	// ErrNotFound is matched by every *NotFoundError.
+	ErrNotFound = errors.New("ledger: not found")
+	// ErrReadOnly: Append on a log made without a signer.
+	ErrReadOnly = errors.New("ledger: append to a read-only log")
+	// ErrContended: other writers kept taking the next position.
+	ErrContended = errors.New("ledger: log stayed contended")
+	// ErrConflict is matched by every *ConflictError.
+	ErrConflict = errors.New("ledger: object exists with other content")
+)
+
+// NotFoundError is a checkpoint, tree or proof the log does not hold.
+// Detail says which, for the person who asked.
+type NotFoundError struct {
+	Origin string
+	Detail string
+}
+
+func (e *NotFoundError) Error() string        { return "ledger: " + e.Origin + ": " + e.Detail }
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// ConflictError is an object the log derives from a commit (a tile or a
+// checkpoint) found with other bytes than the commit implies: it was
+// written by someone else, which only tampering or a second log under the
+// same prefix explains.
+type ConflictError struct {
+	Key string
+}
+
+func (e *ConflictError) Error() string {
+	return "ledger: " + e.Key + " exists with other content than its commit implies"
+}
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }

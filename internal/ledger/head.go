@@ -1,0 +1,162 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// headHint is where readers start looking for the newest commit. It is
+// only a hint: readers verify its checkpoint, probe for later commits and
+// verify what they find.
+type headHint struct {
+	Start      int64  `json:"start"`
+	Size       int64  `json:"size"`
+	Checkpoint string `json:"checkpoint"`
+}
+
+// refresh loads the head when this process has none, and with probe reads
+// every commit after it, finishing those whose writers stopped half-way.
+// The caller holds tl.stateMu.
+func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
+	if tl.head == nil {
+		st, err := l.loadHead(ctx, tl)
+		if err != nil {
+			return err
+		}
+		tl.head = st
+		tl.seen.reset(st.cp.Size)
+		tl.size.Store(st.cp.Size)
+		probe = true
+	}
+	for probe {
+		data, found, err := l.store.Get(ctx, tl.commitKey(tl.head.cp.Size))
+		if err != nil {
+			return fmt.Errorf("ledger: read commit at %d: %w", tl.head.cp.Size, err)
+		}
+		if !found {
+			return nil
+		}
+		next, c, hashes, err := l.openCommit(ctx, tl, tl.head, data)
+		if err != nil {
+			return err
+		}
+		if _, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size)); err != nil {
+			return fmt.Errorf("ledger: read checkpoint %d: %w", c.Size, err)
+		} else if !found {
+			l.log.WarnContext(ctx, "ledger: finishing a commit another writer left unfinished", "log", tl.origin, "start", c.Start, "size", c.Size)
+			if err := l.finish(ctx, tl, tl.head, c, hashes); err != nil {
+				return err
+			}
+			l.moveHead(tl, next)
+		}
+		tl.advanceTo(next, c)
+	}
+	return nil
+}
+
+// loadHead reads the head hint, or starts from the empty log.
+func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
+	empty := &state{cp: Checkpoint{Origin: tl.origin}}
+	data, found, err := l.store.Get(ctx, tl.headKey())
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read head: %w", err)
+	}
+	if !found {
+		return empty, nil
+	}
+	var h headHint
+	if err := json.Unmarshal(data, &h); err != nil {
+		l.log.WarnContext(ctx, "ledger: unreadable head hint; reading the log from its start", "log", tl.origin, "err", err)
+		return empty, nil
+	}
+	cp, err := l.open(ctx, tl, []byte(h.Checkpoint))
+	if err != nil || cp.Size != h.Size {
+		l.log.WarnContext(ctx, "ledger: head hint does not verify; reading the log from its start", "log", tl.origin, "err", err)
+		return empty, nil
+	}
+	return &state{cp: cp, signed: h.Checkpoint, start: h.Start}, nil
+}
+
+// headTimeout bounds one write of the head hint.
+const headTimeout = 10 * time.Second
+
+// headMover writes a tenant's head hint after commits without holding up
+// their appends: one write at a time, always of the newest head, so that a
+// burst of commits costs a few writes, and a hint never moves back.
+type headMover struct {
+	mu   sync.Mutex
+	next *state
+	busy bool
+	idle chan struct{} // closed when the mover has nothing left to write
+}
+
+// moveHead schedules the head hint's move to next.
+func (l *Log) moveHead(tl *tenantLog, next *state) {
+	m := &tl.hint
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.next == nil || next.cp.Size > m.next.cp.Size {
+		m.next = next
+	}
+	if m.busy {
+		return
+	}
+	m.busy, m.idle = true, make(chan struct{})
+	go func() {
+		for {
+			m.mu.Lock()
+			st := m.next
+			m.next = nil
+			if st == nil {
+				m.busy = false
+				close(m.idle)
+				m.mu.Unlock()
+				return
+			}
+			m.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), headTimeout)
+			l.writeHead(ctx, tl, st)
+			cancel()
+		}
+	}()
+}
+
+// Flush waits until the head hints of every commit made so far by this
+// Log are written, or ctx ends.
+func (l *Log) Flush(ctx context.Context) error {
+	l.mu.Lock()
+	tls := make([]*tenantLog, 0, len(l.tenants))
+	for _, tl := range l.tenants {
+		tls = append(tls, tl)
+	}
+	l.mu.Unlock()
+	for _, tl := range tls {
+		tl.hint.mu.Lock()
+		idle, busy := tl.hint.idle, tl.hint.busy
+		tl.hint.mu.Unlock()
+		if !busy {
+			continue
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// writeHead records next as the place readers start from. A failure costs
+// readers a few more reads, nothing else, so it is only logged.
+func (l *Log) writeHead(ctx context.Context, tl *tenantLog, next *state) {
+	body, err := json.Marshal(headHint{Start: next.start, Size: next.cp.Size, Checkpoint: next.signed})
+	if err == nil {
+		err = l.store.Put(ctx, tl.headKey(), body)
+	}
+	if err != nil {
+		l.log.WarnContext(ctx, "ledger: write head hint", "log", tl.origin, "err", err)
+	}
+}

@@ -1,0 +1,97 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Latest returns the newest checkpoint of the tenant's log as a signed
+// note, first finishing any commit whose writer stopped half-way. A log
+// without entries is a *NotFoundError.
+func (l *Log) Latest(ctx context.Context, tenant string) (Checkpoint, []byte, error) {
+	tl, err := l.tenant(tenant)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	tl.stateMu.Lock()
+	defer tl.stateMu.Unlock()
+	if err := l.refresh(ctx, tl, true); err != nil {
+		return Checkpoint{}, nil, err
+	}
+	if tl.head.cp.Size == 0 {
+		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: "the log has no entries yet"}
+	}
+	return tl.head.cp, []byte(tl.head.signed), nil
+}
+
+// CheckpointAt returns the signed checkpoint of the tree of the given size:
+// every size at which a commit ended has one; other sizes are a
+// *NotFoundError.
+func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Checkpoint, []byte, error) {
+	tl, err := l.tenant(tenant)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	data, found, err := l.store.Get(ctx, tl.checkpointKey(size))
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("ledger: read checkpoint %d: %w", size, err)
+	}
+	if !found {
+		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("the log has no checkpoint at size %d", size)}
+	}
+	cp, err := l.open(ctx, tl, data)
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("ledger: stored checkpoint %d: %w", size, err)
+	}
+	if cp.Size != size {
+		return Checkpoint{}, nil, fmt.Errorf("%w: stored checkpoint %d says size %d", ErrInvalid, size, cp.Size)
+	}
+	return cp, data, nil
+}
+
+// InclusionProof proves entry index in the tree of the checkpoint at size.
+func (l *Log) InclusionProof(ctx context.Context, tenant string, index, size int64) (Hashes, error) {
+	if index < 0 || index >= size {
+		return nil, &NotFoundError{Origin: l.Origin(tenant), Detail: fmt.Sprintf("index %d is outside a tree of %d entries", index, size)}
+	}
+	r, err := l.treeReader(ctx, tenant, size)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tlog.ProveRecord(size, index, r)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prove entry %d in tree %d: %w", index, size, err)
+	}
+	return Hashes(p), nil
+}
+
+// ConsistencyProof proves that the tree of size from is a prefix of the
+// tree of the checkpoint at size to.
+func (l *Log) ConsistencyProof(ctx context.Context, tenant string, from, to int64) (Hashes, error) {
+	if from < 1 || from > to {
+		return nil, &NotFoundError{Origin: l.Origin(tenant), Detail: fmt.Sprintf("there is no consistency proof from size %d to size %d", from, to)}
+	}
+	r, err := l.treeReader(ctx, tenant, to)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tlog.ProveTree(to, from, r)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prove tree %d in tree %d: %w", from, to, err)
+	}
+	return Hashes(p), nil
+}
+
+func (l *Log) treeReader(ctx context.Context, tenant string, size int64) (tlog.HashReader, error) {
+	cp, _, err := l.CheckpointAt(ctx, tenant, size)
+	if err != nil {
+		return nil, err
+	}
+	tl, err := l.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	return l.reader(ctx, tl, &state{cp: cp}), nil
+}

@@ -1,0 +1,66 @@
+package s3store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/smithy-go"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// storageError is a failed S3 request as the vault sees it: which
+// operation on which key, S3's own words, and the vault's sentinel for
+// what happened. The SDK's error value stays here: only its text travels.
+type storageError struct {
+	op, key, detail string
+	kind            error // vault.ErrNotFound, vault.ErrExists or vault.ErrStorage
+	ctx             error // context.Canceled or DeadlineExceeded, when that was the cause
+}
+
+func (e *storageError) Error() string { return "s3store: " + e.op + " " + e.key + ": " + e.detail }
+
+func (e *storageError) Unwrap() []error {
+	if e.ctx != nil {
+		return []error{e.kind, e.ctx}
+	}
+	return []error{e.kind}
+}
+
+// translate maps S3's answer to a request on key to the vault's sentinels.
+func translate(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &storageError{op: op, key: key, detail: err.Error(), kind: vault.ErrStorage}
+	switch errorCode(err) {
+	case "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchUpload", "NoSuchBucket", "MethodNotAllowed":
+		// HEAD of a delete marker answers 405 MethodNotAllowed.
+		e.kind = vault.ErrNotFound
+	case "PreconditionFailed":
+		e.kind = vault.ErrExists
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		e.ctx = context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		e.ctx = context.DeadlineExceeded
+	}
+	return e
+}
+
+// errorCode returns S3's error code, or "" for a nil or non-API error.
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// The vault's storage, all in one bucket.
+var (
+	_ vault.Records   = (*Store)(nil)
+	_ vault.Objects   = (*Store)(nil)
+	_ vault.Uploads   = (*Store)(nil)
+	_ vault.Presigner = (*Store)(nil)
+)

@@ -1,0 +1,131 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/evidencevault/vault/internal/regulation"
+)
+
+// DossierInput is the body of POST /v1/dossiers: the identity of one device.
+type DossierInput struct {
+	Name         string                `json:"name" validate:"required,max=200,text"`
+	BasicUDIDI   string                `json:"basicUdiDi" validate:"required,basic_udi_di"`
+	Regulation   regulation.Regulation `json:"regulation" validate:"required,oneof=MDR IVDR"`
+	RiskClass    string                `json:"riskClass" validate:"required"`
+	Implantable  *bool                 `json:"implantable" validate:"required"`
+	HighRiskAI   *bool                 `json:"highRiskAi" validate:"required"`
+	NotifiedBody string                `json:"notifiedBody,omitempty" validate:"omitempty,notified_body"`
+}
+
+// Dossier is one device's technical documentation inside one tenant.
+type Dossier struct {
+	ID             string                `json:"id"`
+	Tenant         string                `json:"tenant"`
+	Name           string                `json:"name"`
+	BasicUDIDI     string                `json:"basicUdiDi"`
+	Regulation     regulation.Regulation `json:"regulation"`
+	RiskClass      string                `json:"riskClass"`
+	Implantable    bool                  `json:"implantable"`
+	HighRiskAI     bool                  `json:"highRiskAi"`
+	NotifiedBody   string                `json:"notifiedBody,omitempty"`
+	RetentionYears int                   `json:"retentionYears"`
+	CreatedAt      time.Time             `json:"createdAt"`
+	CreatedBy      string                `json:"createdBy"`
+}
+
+// CreateDossier creates a dossier for one device in the caller's tenant.
+// A second dossier for the same Basic UDI-DI is a CodeConflict.
+func (s *Service) CreateDossier(ctx context.Context, in DossierInput) (Dossier, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return Dossier{}, err
+	}
+	if !id.CanWrite() {
+		return Dossier{}, errorf(CodeForbidden, "role %s may not create dossiers", id.Role)
+	}
+	if fields := check(in); fields != nil {
+		return Dossier{}, invalid(fields)
+	}
+	now := s.now()
+	d := Dossier{
+		ID:             dossierID(id.Tenant, in.BasicUDIDI),
+		Tenant:         id.Tenant,
+		Name:           in.Name,
+		BasicUDIDI:     in.BasicUDIDI,
+		Regulation:     in.Regulation,
+		RiskClass:      in.RiskClass,
+		Implantable:    *in.Implantable,
+		HighRiskAI:     *in.HighRiskAI,
+		NotifiedBody:   in.NotifiedBody,
+		RetentionYears: regulation.RetentionYearsFor(*in.Implantable),
+		CreatedAt:      now,
+		CreatedBy:      id.Subject,
+	}
+	lock := &Lock{Mode: s.cfg.LockMode, Until: now.AddDate(d.RetentionYears, 0, 0)}
+	err = s.createJSON(ctx, dossierKey(d.Tenant, d.ID), d, lock)
+	if errors.Is(err, ErrExists) {
+		return Dossier{}, &Error{Code: CodeConflict,
+			Message: fmt.Sprintf("a dossier for Basic UDI-DI %s already exists: %s", in.BasicUDIDI, d.ID),
+			Fields:  []FieldError{{Pointer: "/basicUdiDi", Detail: "already has dossier " + d.ID}}}
+	}
+	if err != nil {
+		return Dossier{}, fmt.Errorf("vault: create dossier: %w", err)
+	}
+	s.log.InfoContext(ctx, "dossier created", "tenant", d.Tenant, "dossier", d.ID, "subject", id.Subject)
+	return d, nil
+}
+
+// ListDossiers returns the dossiers of the caller's tenant it may read.
+func (s *Service) ListDossiers(ctx context.Context) ([]Dossier, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.records.List(ctx, dossiersPrefix(id.Tenant))
+	if err != nil {
+		return nil, fmt.Errorf("vault: list dossiers: %w", err)
+	}
+	keys = slices.DeleteFunc(keys, func(k string) bool {
+		d := strings.TrimSuffix(strings.TrimPrefix(k, dossiersPrefix(id.Tenant)), ".json")
+		return !id.CanRead(id.Tenant, d)
+	})
+	dossiers, err := getAllJSON[Dossier](ctx, s.records, keys)
+	if err != nil {
+		return nil, fmt.Errorf("vault: list dossiers: %w", err)
+	}
+	return dossiers, nil
+}
+
+// Dossier returns one dossier the caller may read; any other is
+// CodeNotFound, whether or not it exists.
+func (s *Service) Dossier(ctx context.Context, dossier string) (Dossier, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return Dossier{}, err
+	}
+	return s.readableDossier(ctx, id, dossier)
+}
+
+func (s *Service) readableDossier(ctx context.Context, id Identity, dossier string) (Dossier, error) {
+	if !dossierIDPattern.MatchString(dossier) || !id.CanRead(id.Tenant, dossier) {
+		return Dossier{}, errDossierNotFound(dossier)
+	}
+	var d Dossier
+	err := getJSON(ctx, s.records, dossierKey(id.Tenant, dossier), &d)
+	if errors.Is(err, ErrNotFound) {
+		return Dossier{}, errDossierNotFound(dossier)
+	}
+	if err != nil {
+		return Dossier{}, fmt.Errorf("vault: read dossier: %w", err)
+	}
+	return d, nil
+}
+
+func errDossierNotFound(dossier string) *Error {
+	return errorf(CodeNotFound, "no dossier %q", dossier)
+}

@@ -1,0 +1,126 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/strictjson"
+)
+
+// Receipt is a signed receipt with its decoded predicate and, once its
+// statement is in the tenant's log, the proof of that.
+type Receipt struct {
+	Envelope  *receipt.Envelope
+	Subject   receipt.Subject
+	Predicate ReceiptPredicate
+	Log       *ledger.Proof
+}
+
+// Bundle is a receipt as the vault stores and serves it: the signed DSSE
+// envelope and where its statement sits in the tenant's log.
+type Bundle struct {
+	Envelope json.RawMessage `json:"envelope"`
+	Log      *ledger.Proof   `json:"log"`
+}
+
+// Bundle is the receipt as the vault stores and serves it.
+func (r *Receipt) Bundle() Bundle {
+	env, _ := json.Marshal(r.Envelope)
+	return Bundle{Envelope: env, Log: r.Log}
+}
+
+// storeReceipt writes a sealed receipt's bundle, locked like the log. A
+// bundle already there with the same bytes (another sealer of the upload
+// got there first) counts as written; one with other bytes is an error
+// naming it.
+func (s *Service) storeReceipt(ctx context.Context, tenant, id string, b Bundle) error {
+	data, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("vault: store receipt %s: %w", id, err)
+	}
+	key := receiptKey(tenant, id)
+	err = s.records.Create(ctx, key, data, s.logLock())
+	if errors.Is(err, ErrExists) {
+		have, gerr := s.records.Get(ctx, key)
+		if gerr == nil && bytes.Equal(have, data) {
+			return nil
+		}
+		return fmt.Errorf("vault: store receipt: %s: %w", key, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("vault: store receipt %s: %w", id, err)
+	}
+	return nil
+}
+
+// storedReceipt reads a stored receipt bundle.
+func (s *Service) storedReceipt(ctx context.Context, tenant, id string) (*Receipt, error) {
+	data, err := s.records.Get(ctx, receiptKey(tenant, id))
+	if err != nil {
+		return nil, err
+	}
+	r, err := OpenReceipt(data)
+	if err != nil {
+		return nil, fmt.Errorf("vault: stored receipt %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// OpenReceipt parses a stored or presented receipt without verifying its
+// signature: envelope, statement and predicate, strictly. It takes a
+// receipt bundle ({"envelope", "log"}, as the vault stores and serves
+// receipts) or a bare DSSE envelope.
+func OpenReceipt(data []byte) (*Receipt, error) {
+	var probe struct {
+		Envelope json.RawMessage `json:"envelope"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.Envelope != nil {
+		var b Bundle
+		if err := strictjson.Unmarshal(data, &b); err != nil {
+			return nil, fmt.Errorf("%w: receipt bundle: %v", receipt.ErrMalformed, err)
+		}
+		r, err := OpenReceipt(b.Envelope)
+		if err != nil {
+			return nil, err
+		}
+		r.Log = b.Log
+		return r, nil
+	}
+	env, st, err := receipt.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return receiptOf(env, st)
+}
+
+func receiptOf(env *receipt.Envelope, st *receipt.Statement) (*Receipt, error) {
+	if st.PredicateType != PredicateType {
+		return nil, fmt.Errorf("%w: predicate type %q, want %q", receipt.ErrMalformed, st.PredicateType, PredicateType)
+	}
+	if len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] == "" {
+		return nil, fmt.Errorf("%w: want exactly one subject with a sha256 digest", receipt.ErrMalformed)
+	}
+	r := &Receipt{Envelope: env, Subject: st.Subject[0]}
+	if err := st.DecodePredicate(&r.Predicate); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// leaf is the leaf data a receipt stands for in the log: its payload, the
+// in-toto statement exactly as signed.
+func (r *Receipt) leaf() ([]byte, error) { return receipt.Payload(r.Envelope) }
+
+// recordLeaf reads the leaf of a record the log keeps: a DSSE envelope.
+func recordLeaf(record []byte) ([]byte, error) {
+	var env receipt.Envelope
+	if err := json.Unmarshal(record, &env); err != nil {
+		return nil, fmt.Errorf("%w: envelope: %v", receipt.ErrMalformed, err)
+	}
+	return receipt.Payload(&env)
+}

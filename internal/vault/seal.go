@@ -1,0 +1,128 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+)
+
+// seal turns uploaded bytes into sealed evidence. Each step is idempotent,
+// and they run in the order that lets the next attempt repair a crash
+// anywhere (docs/design.md, sealing):
+//
+//  1. check the stored bytes against the declaration (streaming a
+//     multipart object for its SHA-256, digest.go);
+//  2. claim the document's next version (claim.go), which fixes the
+//     receipt's content;
+//  3. lock the stored version for the retention the claim fixed;
+//  4. build the receipt's statement (statement.go) and sign it;
+//  5. append it to the tenant's log (log.go, internal/ledger) and, as soon
+//     as its place there is fixed, store the receipt with its log proof
+//     (receipts.go).
+func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Receipt, error) {
+	if err := s.checkUpload(ctx, sess, &info); err != nil {
+		return nil, err
+	}
+	if err := s.publishKey(ctx); err != nil {
+		return nil, err
+	}
+	// A size of the log before the claim: the entry can only be appended
+	// after the claim, so it lands at or after this.
+	from, err := s.ledger.Size(ctx, sess.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: %w", err)
+	}
+	v, claimed, err := s.claimVersion(ctx, sess, info)
+	if err != nil {
+		return nil, err
+	}
+	if !claimed {
+		// An earlier attempt claimed the version: it may have finished,
+		// or stopped anywhere after the claim.
+		if r, err := s.storedReceipt(ctx, sess.Tenant, v.ReceiptID); err == nil || !errors.Is(err, ErrNotFound) {
+			return r, err
+		}
+		from = sess.LogFrom
+	}
+	if info.LockMode == "" || info.RetainUntil.Before(v.Retention.RetainUntil) {
+		if err := s.objects.Retain(ctx, info.Key, info.VersionID, Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}); err != nil {
+			return nil, fmt.Errorf("vault: seal: lock version: %w", err)
+		}
+	}
+	r, entry, err := s.signReceipt(ctx, sess.Dossier, v)
+	if err != nil {
+		return nil, err
+	}
+	// The receipt is stored as soon as its place in the log is fixed,
+	// while the ledger finishes the commit.
+	store := func(ctx context.Context, a *ledger.Appended) error {
+		return s.storeReceipt(ctx, sess.Tenant, v.ReceiptID, Bundle{Envelope: a.Record, Log: &a.Proof})
+	}
+	appended, err := s.ledger.Append(ctx, sess.Tenant, entry, from, store)
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: log receipt: %w", err)
+	}
+	if !bytes.Equal(appended.Record, entry.Record) {
+		// An earlier attempt's append got there first: the receipt is
+		// the one in the log (the same statement, signed then).
+		if r, err = OpenReceipt(appended.Record); err != nil {
+			return nil, fmt.Errorf("vault: seal: the log's receipt %s: %w", v.ReceiptID, err)
+		}
+	}
+	r.Log = &appended.Proof
+	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier.ID, "upload", sess.ID,
+		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256,
+		"logIndex", r.Log.Index)
+	return r, nil
+}
+
+// checkUpload compares the stored version with what the session declared,
+// streaming a multipart object for the SHA-256 storage does not keep.
+func (s *Service) checkUpload(ctx context.Context, sess session, info *ObjectInfo) error {
+	declared := sess.Document.File
+	if info.SHA256 == "" && sess.Multipart != nil && info.Size == declared.Size {
+		sum, err := s.digest(ctx, sess, *info)
+		if err != nil {
+			return err
+		}
+		info.SHA256 = sum
+	}
+	switch {
+	case info.SHA256 == "":
+		return &Error{Code: CodeIntegrity, Message: "storage holds no SHA-256 for the uploaded object",
+			Err: fmt.Errorf("%s@%s", info.Key, info.VersionID)}
+	case info.SHA256 != declared.SHA256:
+		return errorf(CodeIntegrity, "stored object's SHA-256 %s differs from the declared %s", info.SHA256, declared.SHA256)
+	case info.Size != declared.Size:
+		return errorf(CodeIntegrity, "stored object is %d bytes, %d were declared", info.Size, declared.Size)
+	}
+	return nil
+}
+
+// signReceipt builds the receipt of version v and signs it, returning it
+// with the log entry that records it: the envelope as stored and the
+// statement as signed, the leaf anyone holding the receipt can hash.
+func (s *Service) signReceipt(ctx context.Context, d Dossier, v Version) (*Receipt, ledger.Entry, error) {
+	st, p, err := statementFor(s.cfg.Bucket, d, v)
+	if err != nil {
+		return nil, ledger.Entry{}, err
+	}
+	env, err := receipt.Sign(ctx, s.signer, st)
+	if err != nil {
+		return nil, ledger.Entry{}, fmt.Errorf("vault: seal: %w", err)
+	}
+	record, err := receipt.Marshal(env)
+	if err != nil {
+		return nil, ledger.Entry{}, fmt.Errorf("vault: seal: %w", err)
+	}
+	leaf, err := receipt.Payload(env)
+	if err != nil {
+		return nil, ledger.Entry{}, fmt.Errorf("vault: seal: %w", err)
+	}
+	r := &Receipt{Envelope: env, Subject: st.Subject[0], Predicate: p}
+	return r, ledger.Entry{ID: v.ReceiptID, Leaf: leaf, Record: record}, nil
+}
