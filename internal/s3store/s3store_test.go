@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"os"
 	"slices"
@@ -14,37 +13,36 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/storetest"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
+// TestContract runs the storage contract on a real MinIO bucket; the
+// in-memory bucket the domain is tested on runs the same cases.
+func TestContract(t *testing.T) {
+	env := testenv.Get(t)
+	storetest.Run(t, func(t *testing.T) storetest.Subject {
+		st := env.Bucket(t, false)
+		client := env.Client(t)
+		return storetest.Subject{
+			Storage: st.Storage(),
+			Send: func(p vault.Presigned, body []byte) error {
+				return testenv.Send(p, bytes.NewReader(body), int64(len(body)))
+			},
+			Hide: func(key string) error {
+				_, err := client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(st.Bucket()), Key: &key})
+				return err
+			},
+		}
+	})
+}
+
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-func TestCreateIsConditional(t *testing.T) {
-	ctx := context.Background()
-	st := testenv.Get(t).Bucket(t, false)
-	if err := st.Create(ctx, "vault/a.json", []byte(`{"n":1}`), nil); err != nil {
-		t.Fatal(err)
-	}
-	err := st.Create(ctx, "vault/a.json", []byte(`{"n":2}`), nil)
-	if !errors.Is(err, vault.ErrExists) {
-		t.Fatalf("second create: got %v, want vault.ErrExists", err)
-	}
-	got, err := st.Get(ctx, "vault/a.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != `{"n":1}` {
-		t.Errorf("got %s, want the first body kept", got)
-	}
-	if _, err := st.Get(ctx, "vault/missing.json"); !errors.Is(err, vault.ErrNotFound) {
-		t.Errorf("get missing: got %v, want vault.ErrNotFound", err)
-	}
 }
 
 func TestLockedVersionCannotBeDeleted(t *testing.T) {
@@ -168,38 +166,5 @@ func TestPresignedPutExpires(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond)
 	if got := testenv.Curl(t, put.Method, put.URL, put.Headers, body); got.Status != http.StatusForbidden {
 		t.Errorf("expired URL: got status %d, want 403: %s", got.Status, got.Body)
-	}
-}
-
-func TestStatUnknownVersion(t *testing.T) {
-	ctx := context.Background()
-	st := testenv.Get(t).Bucket(t, false)
-	if err := st.Create(ctx, "vault/x.json", []byte(`{}`), nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range []string{"00000000-0000-0000-0000-000000000000", "not-a-version"} {
-		if _, err := st.Stat(ctx, "vault/x.json", v); !errors.Is(err, vault.ErrNotFound) {
-			t.Errorf("stat version %q: got %v, want vault.ErrNotFound", v, err)
-		}
-	}
-}
-
-func TestRetainExtendsLock(t *testing.T) {
-	ctx := context.Background()
-	st := testenv.Get(t).Bucket(t, false)
-	if err := st.Create(ctx, "vault/r.json", []byte(`{}`), nil); err != nil {
-		t.Fatal(err)
-	}
-	ids, _ := st.Versions(ctx, "vault/r.json")
-	until := time.Now().Add(48 * time.Hour).Truncate(time.Second)
-	if err := st.Retain(ctx, "vault/r.json", ids[0], vault.Lock{Mode: vault.Governance, Until: until}); err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Stat(ctx, "vault/r.json", ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.LockMode != vault.Governance || !info.RetainUntil.Equal(until) {
-		t.Errorf("got %s until %s, want GOVERNANCE until %s", info.LockMode, info.RetainUntil, until)
 	}
 }
