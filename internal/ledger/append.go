@@ -24,6 +24,7 @@ type Entry struct {
 // Appended is an entry integrated into the log: where it sits, and the
 // record the log keeps for its id.
 type Appended struct {
+	ID string
 	// Proof has the entry's index, the signed checkpoint of the commit
 	// that integrated it and the inclusion proof to that checkpoint: the
 	// same for every append of the same id.
@@ -45,33 +46,6 @@ type waiter struct {
 
 	out *Appended
 	err error
-
-	// placed runs once the entry's place is fixed, alongside the
-	// finishing of its commit; placing and placedDone are the round's.
-	placed     func(*Appended) error
-	placing    bool
-	placedDone chan struct{}
-	placedErr  error
-}
-
-// place runs the waiter's placed callback on its own goroutine.
-func (w *waiter) place(out *Appended) {
-	w.placing = true
-	go func() {
-		if w.placed != nil {
-			w.placedErr = w.placed(out)
-		}
-		close(w.placedDone)
-	}()
-}
-
-// result waits for the placed callback and returns the append's outcome.
-func (w *waiter) result() (*Appended, error) {
-	<-w.placedDone
-	if w.err != nil {
-		return nil, w.err
-	}
-	return w.out, w.placedErr
 }
 
 // roundTimeout bounds one commit round, which runs on behalf of every
@@ -100,13 +74,8 @@ func (l *Log) Size(ctx context.Context, tenant string) (int64, error) {
 
 // Append adds an entry to the tenant's log and returns where it sits. It
 // returns only once the entry is integrated: its commit is stored and
-// finished (tiles and checkpoint written).
-//
-// placed, unless nil, is called as soon as the entry's place is fixed (its
-// commit stored), while the commit is being finished, so that what the
-// caller writes about the entry costs no extra wait; Append returns once
-// both are done, with placed's error if it fails. It is called once per
-// append that is answered, not for appends the log refused.
+// finished (its tiles written, the Keeper given its entries, the
+// checkpoint written).
 //
 // from is a position at or before which the entry cannot be in the log: a
 // Size read before the entry existed, or kept from then. If the log holds
@@ -118,7 +87,7 @@ func (l *Log) Size(ctx context.Context, tenant string) (int64, error) {
 // waiting append when done (group commit). Rounds of different processes
 // race for the next position with a conditional write; the loser reads the
 // winner's commit and tries again after it.
-func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64, placed func(context.Context, *Appended) error) (*Appended, error) {
+func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64) (*Appended, error) {
 	if l.signer == nil {
 		return nil, ErrReadOnly
 	}
@@ -129,20 +98,15 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64, pl
 	if err != nil {
 		return nil, err
 	}
-	w := &waiter{entry: e, leaf: LeafHash(e.Leaf), from: from, done: make(chan struct{}), lead: make(chan struct{}, 1),
-		placedDone: make(chan struct{})}
-	if placed != nil {
-		w.placed = func(a *Appended) error { return placed(ctx, a) }
-	}
+	w := &waiter{entry: e, leaf: LeafHash(e.Leaf), from: from, done: make(chan struct{}), lead: make(chan struct{}, 1)}
 
 	tl.mu.Lock()
 	if other, ok := tl.inflight[e.ID]; ok {
-		// The same entry, already on its way: its answer, and what its
-		// caller wrote about it, are this one's.
+		// The same entry, already on its way: its answer is this one's.
 		tl.mu.Unlock()
 		select {
 		case <-other.done:
-			return other.result()
+			return other.out, other.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -159,7 +123,7 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64, pl
 	for {
 		select {
 		case <-w.done:
-			return w.result()
+			return w.out, w.err
 		case <-w.lead:
 			l.lead(ctx, tl)
 		case <-ctx.Done():
@@ -214,9 +178,6 @@ func (l *Log) lead(ctx context.Context, tl *tenantLog) {
 
 // deliver answers one waiter.
 func (tl *tenantLog) deliver(w *waiter, out *Appended, err error) {
-	if !w.placing {
-		close(w.placedDone)
-	}
 	w.out, w.err = out, err
 	tl.mu.Lock()
 	if tl.inflight[w.entry.ID] == w {

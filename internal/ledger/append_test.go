@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/evidencevault/vault/internal/ledger"
 )
@@ -47,7 +48,7 @@ func TestGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			a, err := l.Append(context.Background(), tenant, entry(fmt.Sprint("e", i), fmt.Sprint("leaf ", i)), 0, nil)
+			a, err := l.Append(context.Background(), tenant, entry(fmt.Sprint("e", i), fmt.Sprint("leaf ", i)), 0)
 			if err != nil {
 				t.Error(err)
 			}
@@ -88,7 +89,7 @@ func TestConcurrentAppenders(t *testing.T) {
 			l := logs[(i+p)%len(logs)]
 			wg.Go(func() {
 				leaf := fmt.Sprint("leaf ", i)
-				a, err := l.Append(context.Background(), tenant, entry(fmt.Sprint("e", i), leaf), 0, nil)
+				a, err := l.Append(context.Background(), tenant, entry(fmt.Sprint("e", i), leaf), 0)
 				if err != nil {
 					t.Error(err)
 					return
@@ -115,19 +116,19 @@ func TestCrashAfterCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.failing("create", "/tile/")
-	if _, err := a.Append(context.Background(), tenant, entry("crashed", "first"), from, nil); !errors.Is(err, errCrash) {
+	if _, err := a.Append(context.Background(), tenant, entry("crashed", "first"), from); !errors.Is(err, errCrash) {
 		t.Fatalf("append with tile writes failing: got %v, want the injected crash", err)
 	}
 	store.healed()
 	if store.count("/checkpoint/") != 0 {
 		t.Fatal("the crashed commit was finished")
 	}
-	if _, err := b.Append(context.Background(), tenant, entry("next", "second"), 0, nil); err != nil {
+	if _, err := b.Append(context.Background(), tenant, entry("next", "second"), 0); err != nil {
 		t.Fatal(err)
 	}
 	// A fresh process retries the crashed append, as a retried request
 	// lands on a new Lambda instance.
-	retry, err := newLog(store, s, 0).Append(context.Background(), tenant, entry("crashed", "first, signed again"), from, nil)
+	retry, err := newLog(store, s, 0).Append(context.Background(), tenant, entry("crashed", "first, signed again"), from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +147,11 @@ func TestCrashBeforeCommit(t *testing.T) {
 	store, s := newMemStore(), newKeySigner(t)
 	l := newLog(store, s, 0)
 	store.failing("create", "/log/")
-	if _, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0, nil); !errors.Is(err, errCrash) {
+	if _, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0); !errors.Is(err, errCrash) {
 		t.Fatalf("got %v, want the injected crash", err)
 	}
 	store.healed()
-	a, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0, nil)
+	a, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,9 +174,9 @@ func TestDuplicateSuppression(t *testing.T) {
 	}{
 		{"retry in the same process", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
 			l := newLog(store, s, 0)
-			l.Append(ctx, tenant, entry("dup", "first"), 0, nil)
-			l.Append(ctx, tenant, entry("other", "x"), 0, nil)
-			a, err := l.Append(ctx, tenant, entry("dup", "second"), 0, nil)
+			l.Append(ctx, tenant, entry("dup", "first"), 0)
+			l.Append(ctx, tenant, entry("other", "x"), 0)
+			a, err := l.Append(ctx, tenant, entry("dup", "second"), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,13 +184,13 @@ func TestDuplicateSuppression(t *testing.T) {
 		}, "first"},
 		{"retry in a cold process, bound before what it remembers", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
 			l := newLog(store, s, 1)
-			l.Append(ctx, tenant, entry("a", "a"), 0, nil)
+			l.Append(ctx, tenant, entry("a", "a"), 0)
 			from, _ := l.Size(ctx, tenant)
-			l.Append(ctx, tenant, entry("dup", "first"), from, nil)
+			l.Append(ctx, tenant, entry("dup", "first"), from)
 			for i := range 5 {
-				l.Append(ctx, tenant, entry(fmt.Sprint("x", i), "x"), 0, nil)
+				l.Append(ctx, tenant, entry(fmt.Sprint("x", i), "x"), 0)
 			}
-			a, err := newLog(store, s, 1).Append(ctx, tenant, entry("dup", "second"), from, nil)
+			a, err := newLog(store, s, 1).Append(ctx, tenant, entry("dup", "second"), from)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +201,7 @@ func TestDuplicateSuppression(t *testing.T) {
 			var wg sync.WaitGroup
 			out := make([]*ledger.Appended, 8)
 			for i := range out {
-				wg.Go(func() { out[i], _ = l.Append(ctx, tenant, entry("dup", "first"), 0, nil) })
+				wg.Go(func() { out[i], _ = l.Append(ctx, tenant, entry("dup", "first"), 0) })
 			}
 			wg.Wait()
 			for _, a := range out {
@@ -212,9 +213,9 @@ func TestDuplicateSuppression(t *testing.T) {
 		}, "first"},
 		{"a bound after the entry appends again", func(t *testing.T, store *memStore, s keySigner) (*ledger.Appended, int) {
 			l := newLog(store, s, 0)
-			l.Append(ctx, tenant, entry("dup", "first"), 0, nil)
+			l.Append(ctx, tenant, entry("dup", "first"), 0)
 			from, _ := l.Size(ctx, tenant)
-			a, err := l.Append(ctx, tenant, entry("dup", "first"), from, nil)
+			a, err := l.Append(ctx, tenant, entry("dup", "first"), from)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,12 +254,12 @@ func TestDerivedObjectsMatchOrConflict(t *testing.T) {
 	ctx := context.Background()
 	store, s := newMemStore(), newKeySigner(t)
 	l := newLog(store, s, 0)
-	if _, err := l.Append(ctx, tenant, entry("a", "a"), 0, nil); err != nil {
+	if _, err := l.Append(ctx, tenant, entry("a", "a"), 0); err != nil {
 		t.Fatal(err)
 	}
 	// Finishing a commit again writes identical bytes: idempotent.
 	store.failing("create", "/checkpoint/")
-	if _, err := l.Append(ctx, tenant, entry("b", "b"), 0, nil); err == nil {
+	if _, err := l.Append(ctx, tenant, entry("b", "b"), 0); err == nil {
 		t.Fatal("append succeeded with checkpoint writes failing")
 	}
 	store.healed()
@@ -267,7 +268,7 @@ func TestDerivedObjectsMatchOrConflict(t *testing.T) {
 	}
 	// A tile planted with other bytes where the next commit's goes.
 	store.overwrite("ledger/acme/tile/8/0/000.p/3", make([]byte, 96))
-	_, err := l.Append(ctx, tenant, entry("c", "c"), 0, nil)
+	_, err := l.Append(ctx, tenant, entry("c", "c"), 0)
 	var conflict *ledger.ConflictError
 	if !errors.As(err, &conflict) || conflict.Key != "ledger/acme/tile/8/0/000.p/3" {
 		t.Errorf("got %v, want a conflict naming the planted tile", err)
@@ -279,18 +280,18 @@ func TestSizeIsALowerBound(t *testing.T) {
 	store, s := newMemStore(), newKeySigner(t)
 	l := newLog(store, s, 0)
 	for i := range 3 {
-		l.Append(ctx, tenant, entry(fmt.Sprint(i), "x"), 0, nil)
+		l.Append(ctx, tenant, entry(fmt.Sprint(i), "x"), 0)
 	}
 	cold := newLog(store, s, 0)
 	n, err := cold.Size(ctx, tenant)
 	if err != nil || n != 3 {
 		t.Fatalf("cold Size: got %d, %v; want 3", n, err)
 	}
-	l.Append(ctx, tenant, entry("3", "x"), 0, nil)
+	l.Append(ctx, tenant, entry("3", "x"), 0)
 	if n, _ := cold.Size(ctx, tenant); n > 4 {
 		t.Errorf("Size %d is beyond the log", n)
 	}
-	if _, err := newLog(store, nil, 0).Append(ctx, tenant, entry("r", "x"), 0, nil); !errors.Is(err, ledger.ErrReadOnly) {
+	if _, err := newLog(store, nil, 0).Append(ctx, tenant, entry("r", "x"), 0); !errors.Is(err, ledger.ErrReadOnly) {
 		t.Errorf("append without a signer: got %v, want ErrReadOnly", err)
 	}
 }
@@ -301,10 +302,10 @@ func TestReadsNotFound(t *testing.T) {
 	l := newLog(newMemStore(), newKeySigner(t), 0)
 	_, _, err := l.Latest(ctx, tenant)
 	var nf *ledger.NotFoundError
-	if !errors.As(err, &nf) || !errors.Is(err, ledger.ErrNotFound) || nf.Detail != "the log has no entries yet" {
+	if !errors.As(err, &nf) || !errors.Is(err, ledger.ErrNotFound) || nf.Detail != "log example.org/log/acme has no entries yet" {
 		t.Errorf("Latest of an empty log: got %v", err)
 	}
-	l.Append(ctx, tenant, entry("a", "a"), 0, nil)
+	l.Append(ctx, tenant, entry("a", "a"), 0)
 	for name, err := range map[string]error{
 		"checkpoint at 2":    func() error { _, _, err := l.CheckpointAt(ctx, tenant, 2); return err }(),
 		"inclusion of 1":     func() error { _, err := l.InclusionProof(ctx, tenant, 1, 1); return err }(),
@@ -316,38 +317,112 @@ func TestReadsNotFound(t *testing.T) {
 	}
 }
 
-// TestPlaced: what a caller writes about an entry runs once its place is
-// fixed, and its failure is the append's.
-func TestPlaced(t *testing.T) {
+// TestKeeper: every entry of every commit, the writer's own and those a
+// process finishes for a crashed writer, is given to the Keeper before its
+// commit counts as finished; a failing Keeper leaves the commit
+// unfinished, and the next append finishes it.
+func TestKeeper(t *testing.T) {
 	ctx := context.Background()
 	store, s := newMemStore(), newKeySigner(t)
-	l := newLog(store, s, 0)
-	var got []*ledger.Appended
-	var mu sync.Mutex
-	placed := func(_ context.Context, a *ledger.Appended) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, a)
-		return nil
-	}
-	first, err := l.Append(ctx, tenant, entry("a", "a"), 0, placed)
-	if err != nil {
+	k := keeperOf(store)
+	a := newLog(store, s, 0)
+	if _, err := a.Append(ctx, tenant, entry("e1", "one"), 0); err != nil {
 		t.Fatal(err)
-	}
-	again, err := l.Append(ctx, tenant, entry("a", "a"), 0, placed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].Index != first.Index || got[1].Index != again.Index || got[1].Checkpoint != first.Checkpoint {
-		t.Errorf("placed got %+v; want the first append's place, twice", got)
 	}
 	boom := errors.New("bundle not written")
-	if _, err := l.Append(ctx, tenant, entry("b", "b"), 0, func(context.Context, *ledger.Appended) error { return boom }); !errors.Is(err, boom) {
-		t.Errorf("a failing placed: got %v, want its error", err)
+	k.failing(boom)
+	if _, err := a.Append(ctx, tenant, entry("e2", "two"), 0); !errors.Is(err, boom) {
+		t.Fatalf("append with the Keeper failing: got %v, want its error", err)
 	}
-	store.failing("create", "/log/")
-	called := false
-	if _, err := l.Append(ctx, tenant, entry("c", "c"), 0, func(context.Context, *ledger.Appended) error { called = true; return nil }); err == nil || called {
-		t.Errorf("an append refused before its commit: got %v, placed called %v; want an error and no call", err, called)
+	if store.count("/checkpoint/") != 1 {
+		t.Fatalf("a commit the Keeper failed counts as finished: %d checkpoints", store.count("/checkpoint/"))
+	}
+	k.failing(nil)
+	b := newLog(store, s, 0)
+	if _, err := b.Append(ctx, tenant, entry("e3", "three"), 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"e1", "e2", "e3"} {
+		got, found, _ := k.Kept(ctx, tenant, id)
+		if !found {
+			t.Errorf("the Keeper was not given %s", id)
+			continue
+		}
+		verified(t, s, map[string]string{"e1": "one", "e2": "two", "e3": "three"}[id], got)
+	}
+	// A retry of e2 gets the place the Keeper was given.
+	again, err := newLog(store, s, 0).Append(ctx, tenant, entry("e2", "two"), 0)
+	if err != nil || again.Index != 1 {
+		t.Errorf("retry of the entry whose commit was finished by another: got %+v, %v", again, err)
+	}
+	if rep := audited(t, b); rep.Size != 3 {
+		t.Errorf("got %d entries, want 3", rep.Size)
+	}
+}
+
+// TestKeptPlacesAreChecked: a kept place that is not the entry's place in
+// the log (written by someone else) is refused, not taken, and the entry is
+// not appended again.
+func TestKeptPlacesAreChecked(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	k := keeperOf(store)
+	l := newLog(store, s, 1)
+	l.Append(ctx, tenant, entry("a", "a"), 0)
+	l.Append(ctx, tenant, entry("b", "b"), 0)
+	l.Flush(ctx)
+	forged := *k.places[tenant+"/b"]
+	forged.Index = 0
+	k.places[tenant+"/b"] = &forged
+	// A cold process, whose memory starts after b: it must ask the Keeper.
+	l.Append(ctx, tenant, entry("c", "c"), 0)
+	l.Flush(ctx)
+	_, err := newLog(store, s, 1).Append(ctx, tenant, entry("b", "b"), 0)
+	if !errors.Is(err, ledger.ErrInvalid) {
+		t.Errorf("got %v, want the forged place refused", err)
+	}
+	if rep := audited(t, l); rep.Size != 3 {
+		t.Errorf("got %d entries, want 3: nothing appended twice", rep.Size)
+	}
+}
+
+// TestDedupErrorsAnswerTheAppend: a failure while looking for an earlier
+// append of the entry answers that append (it does not hang it, nor the
+// retry, nor the others of its round).
+func TestDedupErrorsAnswerTheAppend(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	k := keeperOf(store)
+	a := newLog(store, s, 8)
+	for i := range 3 {
+		a.Append(ctx, tenant, entry(fmt.Sprint("e", i), "x"), 0)
+	}
+	a.Flush(ctx)
+	b := newLog(store, s, 8) // cold: remembers the log from its head on
+	b.Size(ctx, tenant)
+	boom := errors.New("keeper unreachable")
+	k.mu.Lock()
+	k.lookup = boom
+	k.mu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var errOld, errNew error
+	wg.Go(func() { _, errOld = b.Append(cctx, tenant, entry("late", "late"), 0) })
+	wg.Go(func() { _, errNew = b.Append(cctx, tenant, entry("fresh", "fresh"), 3) })
+	wg.Wait()
+	if !errors.Is(errOld, boom) {
+		t.Errorf("append whose earlier copy could not be looked for: got %v, want the keeper's error", errOld)
+	}
+	if errNew != nil {
+		t.Errorf("append beside it: %v", errNew)
+	}
+	k.mu.Lock()
+	k.lookup = nil
+	k.mu.Unlock()
+	cctx2, cancel2 := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel2()
+	if _, err := b.Append(cctx2, tenant, entry("late", "late"), 0); err != nil {
+		t.Errorf("retry with the keeper back: %v", err)
 	}
 }

@@ -48,12 +48,12 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 			fail(err)
 			return
 		}
-		var err error
-		if batch, err = l.dropIntegrated(ctx, tl, batch); err != nil {
+		kept, err := l.dropIntegrated(ctx, tl, batch)
+		if err != nil {
 			fail(err)
 			return
 		}
-		if len(batch) == 0 {
+		if batch = kept; len(batch) == 0 {
 			return
 		}
 		next, hashes, c, err := l.build(ctx, tl, batch)
@@ -80,30 +80,19 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 			}
 			continue
 		}
-		// The entries' places are fixed: their proofs come from the
-		// hashes in memory, and what callers write about them goes
-		// alongside the finishing of the commit.
-		r := l.reader(ctx, tl, tl.head)
-		r.extra = hashes
-		outs := make([]*Appended, len(batch))
-		errs := make([]error, len(batch))
-		for i, w := range batch {
-			if outs[i], errs[i] = appended(tl.origin, c, c.Start+int64(i), r); errs[i] == nil {
-				w.place(outs[i])
-			}
-		}
-		if err := l.finish(ctx, tl, tl.head, c, hashes); err != nil {
+		outs, err := l.finish(ctx, tl, tl.head, c, hashes)
+		if err != nil {
 			fail(err)
 			return
 		}
 		tl.advanceTo(next, c)
-		for i, w := range batch {
-			tl.deliver(w, outs[i], errs[i])
-		}
 		// Every commit moves the head hint, so that a process starting
 		// cold reads one commit, not every commit since an older hint;
 		// the appends need not wait for it.
 		l.moveHead(tl, next)
+		for i, w := range batch {
+			tl.deliver(w, outs[i], nil)
+		}
 		return
 	}
 	fail(fmt.Errorf("%w: %s, for %d rounds", ErrContended, tl.origin, maxRounds))
@@ -116,9 +105,11 @@ func appended(origin string, c *commit, index int64, r tlog.HashReader) (*Append
 	if err != nil {
 		return nil, fmt.Errorf("ledger: prove entry %d: %w", index, err)
 	}
+	e := c.Entries[index-c.Start]
 	return &Appended{
+		ID:     e.ID,
 		Proof:  Proof{Origin: origin, Index: index, Checkpoint: c.Checkpoint, Inclusion: Hashes(proof)},
-		Record: c.Entries[index-c.Start].Record,
+		Record: e.Record,
 	}, nil
 }
 
@@ -144,17 +135,26 @@ func (l *Log) build(ctx context.Context, tl *tenantLog, batch []*waiter) (*state
 }
 
 // finish writes what a commit implies, each write idempotent: the tiles of
-// its hashes and, last, the checkpoint object, whose presence marks the
+// its hashes and, given to the Keeper, what the caller keeps of its entries,
+// at once; then, last, the checkpoint object, whose presence marks the
 // commit finished. A commit is finished before the next one is built, so
-// that at most the newest commit is ever unfinished.
-func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit, hashes map[int64]tlog.Hash) error {
+// that at most the newest commit is ever unfinished. It returns where each
+// entry sits.
+func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit, hashes map[int64]tlog.Hash) ([]*Appended, error) {
 	r := l.reader(ctx, tl, prev)
 	r.extra = hashes
+	outs := make([]*Appended, len(c.Entries))
+	for i := range c.Entries {
+		var err error
+		if outs[i], err = appended(tl.origin, c, c.Start+int64(i), r); err != nil {
+			return nil, err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, tile := range tlog.NewTiles(TileHeight, c.Start, c.Size) {
 		data, err := tlog.ReadTileData(tile, r)
 		if err != nil {
-			return fmt.Errorf("ledger: tile %s: %w", tile.Path(), err)
+			return nil, fmt.Errorf("ledger: tile %s: %w", tile.Path(), err)
 		}
 		g.Go(func() error {
 			if err := createOrMatch(gctx, l.store, tl.prefix+tile.Path(), data); err != nil {
@@ -164,13 +164,16 @@ func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit,
 			return nil
 		})
 	}
+	if l.cfg.Keeper != nil {
+		g.Go(func() error { return l.cfg.Keeper.Keep(gctx, tl.tenant, outs) })
+	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := createOrMatch(ctx, l.store, tl.checkpointKey(c.Size), []byte(c.Checkpoint)); err != nil {
-		return fmt.Errorf("ledger: write checkpoint %d: %w", c.Size, err)
+		return nil, fmt.Errorf("ledger: write checkpoint %d: %w", c.Size, err)
 	}
-	return nil
+	return outs, nil
 }
 
 // openCommit checks a stored commit against the state it must extend and

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -9,11 +10,10 @@ import (
 
 // An id is appended at most once after the position its append names.
 // Positions, not clocks: a process remembers the ids of consecutive
-// commits, from where it first saw the log to its head, reading back
-// further only for an append whose position lies before that.
+// commits, from where it first saw the log to its head, and asks the
+// Keeper about appends whose position lies before that.
 
-// maxSeenEntries bounds the ids a process remembers; appends that name an
-// older position read the commits back from storage.
+// maxSeenEntries bounds the ids a process remembers.
 const maxSeenEntries = 1 << 16
 
 // seenCommit is one commit's ids and where they sit.
@@ -75,50 +75,65 @@ func find(commits []seenCommit, id string, from int64) (seenCommit, int64, bool)
 }
 
 // dropIntegrated removes from batch the entries the log already holds at
-// or after their positions, and answers them with where they sit.
+// or after their positions, and answers them with where they sit. Every
+// commit from a process's first sight of the log on is in its memory; the
+// log can hold an entry elsewhere only in an older commit, which is
+// finished, so that the Keeper has it.
 func (l *Log) dropIntegrated(ctx context.Context, tl *tenantLog, batch []*waiter) ([]*waiter, error) {
-	low := tl.seen.from
-	for _, w := range batch {
-		low = min(low, max(w.from, 0))
-	}
-	var older []seenCommit
-	if low < tl.seen.from {
-		var err error
-		if older, err = l.readBack(ctx, tl, low, tl.seen.from); err != nil {
-			return nil, err
-		}
-	}
 	keep := batch[:0:0]
 	for _, w := range batch {
-		c, index, ok := find(older, w.entry.ID, w.from)
-		if !ok {
-			c, index, ok = find(tl.seen.commits, w.entry.ID, w.from)
-		}
-		if !ok {
+		c, index, inMemory := find(tl.seen.commits, w.entry.ID, w.from)
+		if !inMemory && w.from >= tl.seen.from {
 			keep = append(keep, w)
 			continue
 		}
-		out, err := l.integrated(ctx, tl, c.start, index)
-		if err == nil {
-			w.place(out)
+		out, found, err := l.kept(ctx, tl, w.entry.ID)
+		switch {
+		case err != nil:
+			tl.deliver(w, nil, err)
+		case found && out.Index >= w.from:
+			tl.deliver(w, out, nil)
+		case inMemory:
+			// The Keeper lost it: answer from the commit itself.
+			out, err := l.integrated(ctx, tl, c.start, index)
+			tl.deliver(w, out, err)
+		default:
+			keep = append(keep, w)
 		}
-		tl.deliver(w, out, err)
 	}
 	return keep, nil
 }
 
-// readBack reads the ids of the commits from position from up to to.
-func (l *Log) readBack(ctx context.Context, tl *tenantLog, from, to int64) ([]seenCommit, error) {
-	var out []seenCommit
-	for pos := from; pos < to; {
-		c, _, err := l.readCommit(ctx, tl, pos)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, idsOf(c))
-		pos = c.Size
+// kept asks the Keeper where entry id sits, and checks the answer: its
+// record must be the leaf the signed checkpoint holds at its index. An
+// answer that does not verify was written by someone else.
+func (l *Log) kept(ctx context.Context, tl *tenantLog, id string) (*Appended, bool, error) {
+	if l.cfg.Keeper == nil {
+		return nil, false, nil
 	}
-	return out, nil
+	a, found, err := l.cfg.Keeper.Kept(ctx, tl.tenant, id)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	keys, err := l.keys.get(ctx, false)
+	if err != nil {
+		return nil, false, err
+	}
+	leaf, lerr := l.cfg.Leaf(a.Record)
+	if lerr == nil && a.ID == id && a.Origin == tl.origin {
+		if _, lerr = VerifyProof(leaf, &a.Proof, keys); lerr != nil && errors.Is(lerr, ErrInvalid) {
+			if keys, err = l.keys.get(ctx, true); err != nil {
+				return nil, false, err
+			}
+			_, lerr = VerifyProof(leaf, &a.Proof, keys)
+		}
+	}
+	if lerr != nil || a.ID != id || a.Origin != tl.origin {
+		// Appending again would put the id in the log twice: refuse, and
+		// say why.
+		return nil, false, fmt.Errorf("%w: what is kept for entry %s of log %s is not its place in the log (%v)", ErrInvalid, id, tl.origin, lerr)
+	}
+	return a, true, nil
 }
 
 // integrated answers an append whose id the log holds at index, in the

@@ -21,7 +21,7 @@ func ExampleLog_Append() {
 	})
 	ctx := context.Background()
 	for _, leaf := range []string{"first statement", "second statement"} {
-		a, err := l.Append(ctx, "acme", entry(leaf, leaf), 0, nil)
+		a, err := l.Append(ctx, "acme", entry(leaf, leaf), 0)
 		if err != nil {
 			panic(err)
 		}

@@ -47,7 +47,7 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 			return fmt.Errorf("ledger: read checkpoint %d: %w", c.Size, err)
 		} else if !found {
 			l.log.WarnContext(ctx, "ledger: finishing a commit another writer left unfinished", "log", tl.origin, "start", c.Start, "size", c.Size)
-			if err := l.finish(ctx, tl, tl.head, c, hashes); err != nil {
+			if _, err := l.finish(ctx, tl, tl.head, c, hashes); err != nil {
 				return err
 			}
 			l.moveHead(tl, next)

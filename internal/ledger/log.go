@@ -25,12 +25,30 @@ type Config struct {
 	// Keys returns the public keys, besides the signer's own, that may
 	// have signed checkpoints (earlier keys, for rotation).
 	Keys func(ctx context.Context) ([]*ecdsa.PublicKey, error)
+	// Keeper keeps what the caller derives from integrated entries; nil
+	// for a log that only reads.
+	Keeper Keeper
 	// MaxBatch bounds the entries of one commit; 256 if 0.
 	MaxBatch int
 	// Now is the clock of the commits' time field; time.Now if nil.
 	Now func() time.Time
 	// Logger receives the log's diagnostics; slog.Default if nil.
 	Logger *slog.Logger
+}
+
+// Keeper keeps, outside the log, what the caller derives from each
+// integrated entry (the vault: a receipt bundle). The log hands it every
+// entry before the entry's commit counts as finished, so that a finished
+// commit never lacks it, and asks it back for entries older than what a
+// process remembers.
+type Keeper interface {
+	// Keep is given the entries of one commit with their places. A
+	// commit can be finished twice (by its writer, and by a process that
+	// found it unfinished), so Keep must be idempotent.
+	Keep(ctx context.Context, tenant string, entries []*Appended) error
+	// Kept returns what Keep was given for entry id; found is false if it
+	// was given nothing for id.
+	Kept(ctx context.Context, tenant, id string) (a *Appended, found bool, err error)
 }
 
 // Log appends entries to per-tenant logs and serves checkpoints and

@@ -160,12 +160,57 @@ func entry(id, leaf string) ledger.Entry {
 	return ledger.Entry{ID: id, Leaf: []byte(leaf), Record: record(leaf)}
 }
 
+// memKeeper keeps each entry's place in memory, as the vault keeps
+// receipt bundles; it can be made to fail.
+type memKeeper struct {
+	mu     sync.Mutex
+	places map[string]*ledger.Appended
+	kept   int   // entries given to Keep, repeats included
+	fail   error // Keep's and Kept's answer while set
+	lookup error // Kept's alone
+}
+
+func (k *memKeeper) Keep(_ context.Context, tenant string, entries []*ledger.Appended) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.fail != nil {
+		return k.fail
+	}
+	for _, a := range entries {
+		k.places[tenant+"/"+a.ID] = a
+		k.kept++
+	}
+	return nil
+}
+
+func (k *memKeeper) Kept(_ context.Context, tenant, id string) (*ledger.Appended, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := errors.Join(k.fail, k.lookup); err != nil {
+		return nil, false, err
+	}
+	a, ok := k.places[tenant+"/"+id]
+	return a, ok, nil
+}
+
+func (k *memKeeper) failing(err error) { k.mu.Lock(); k.fail = err; k.mu.Unlock() }
+
+// keepers maps each store to the keeper its processes share, as the vault
+// keeps bundles in the same bucket as the log.
+var keepers sync.Map
+
+func keeperOf(store ledger.Store) *memKeeper {
+	k, _ := keepers.LoadOrStore(store, &memKeeper{places: map[string]*ledger.Appended{}})
+	return k.(*memKeeper)
+}
+
 // newLog returns one process's Log on store.
 func newLog(store ledger.Store, s ledger.Signer, maxBatch int) *ledger.Log {
 	return ledger.New(store, s, ledger.Config{
 		Origin:   func(tenant string) string { return "example.org/log/" + tenant },
 		Prefix:   func(tenant string) string { return "ledger/" + tenant + "/" },
 		Leaf:     leafOf,
+		Keeper:   keeperOf(store),
 		MaxBatch: maxBatch,
 	})
 }

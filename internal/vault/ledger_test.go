@@ -395,6 +395,9 @@ func TestCompleteRequests(t *testing.T) {
 	if _, err := c.nodes[0].Complete(as(alice), tks[0].UploadID); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.nodes[0].Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	c.store.Calls(true)
 	if _, err := c.nodes[0].Complete(as(alice), tks[1].UploadID); err != nil {
 		t.Fatal(err)

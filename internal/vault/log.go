@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -49,9 +50,41 @@ func (l ledgerStore) List(ctx context.Context, prefix string) ([]string, error) 
 	return l.records.List(ctx, prefix)
 }
 
-// logLock is the retention of what the log and its receipts keep.
-func (s *Service) logLock() *Lock { return logLock(s.cfg) }
+// receiptKeeper stores the receipt bundle of every entry the ledger
+// integrates: the ledger hands each commit's entries over before the commit
+// counts as finished, whichever process finishes it.
+type receiptKeeper struct {
+	records Records
+	lock    func() *Lock
+}
 
+var _ ledger.Keeper = receiptKeeper{}
+
+func (k receiptKeeper) Keep(ctx context.Context, tenant string, entries []*ledger.Appended) error {
+	for _, a := range entries {
+		if err := storeReceipt(ctx, k.records, k.lock(), tenant, a.ID, Bundle{Envelope: a.Record, Log: &a.Proof}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k receiptKeeper) Kept(ctx context.Context, tenant, id string) (*ledger.Appended, bool, error) {
+	data, err := k.records.Get(ctx, receiptKey(tenant, id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("vault: read receipt %s: %w", id, err)
+	}
+	var b Bundle
+	if err := json.Unmarshal(data, &b); err != nil || b.Log == nil {
+		return nil, false, fmt.Errorf("vault: receipt %s is not a receipt bundle", id)
+	}
+	return &ledger.Appended{ID: id, Proof: *b.Log, Record: b.Envelope}, true, nil
+}
+
+// logLock is the retention of what the log and its receipts keep.
 func logLock(cfg Config) *Lock {
 	return &Lock{Mode: cfg.LockMode, Until: cfg.Now().UTC().AddDate(regulation.RetentionYearsImplantable+1, 0, 0)}
 }
@@ -69,10 +102,12 @@ func newLedger(records Records, signer receipt.Signer, cfg Config) *ledger.Log {
 	if signer != nil {
 		ls = signer
 	}
-	return ledger.New(ledgerStore{records: records, lock: func() *Lock { return logLock(cfg) }}, ls, ledger.Config{
+	lock := func() *Lock { return logLock(cfg) }
+	return ledger.New(ledgerStore{records: records, lock: lock}, ls, ledger.Config{
 		Origin: func(tenant string) string { return LogOrigin(cfg.Bucket, tenant) },
 		Prefix: ledgerPrefix,
 		Leaf:   recordLeaf,
+		Keeper: receiptKeeper{records: records, lock: lock},
 		Keys: func(ctx context.Context) ([]*ecdsa.PublicKey, error) {
 			keys, err := publishedKeys(ctx, records)
 			return receipt.PublicKeys(keys), err

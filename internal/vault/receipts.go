@@ -38,15 +38,15 @@ func (r *Receipt) Bundle() Bundle {
 // bundle already there with the same bytes (another sealer of the upload
 // got there first) counts as written; one with other bytes is an error
 // naming it.
-func (s *Service) storeReceipt(ctx context.Context, tenant, id string, b Bundle) error {
+func storeReceipt(ctx context.Context, records Records, lock *Lock, tenant, id string, b Bundle) error {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("vault: store receipt %s: %w", id, err)
 	}
 	key := receiptKey(tenant, id)
-	err = s.records.Create(ctx, key, data, s.logLock())
+	err = records.Create(ctx, key, data, lock)
 	if errors.Is(err, ErrExists) {
-		have, gerr := s.records.Get(ctx, key)
+		have, gerr := records.Get(ctx, key)
 		if gerr == nil && bytes.Equal(have, data) {
 			return nil
 		}

@@ -20,9 +20,9 @@ import (
 //     receipt's content;
 //  3. lock the stored version for the retention the claim fixed;
 //  4. build the receipt's statement (statement.go) and sign it;
-//  5. append it to the tenant's log (log.go, internal/ledger) and, as soon
-//     as its place there is fixed, store the receipt with its log proof
-//     (receipts.go).
+//  5. append it to the tenant's log (log.go, internal/ledger), which hands
+//     its place back to the vault to store the receipt with its log proof
+//     (receipts.go) before the commit counts as finished.
 func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Receipt, error) {
 	if err := s.checkUpload(ctx, sess, &info); err != nil {
 		return nil, err
@@ -57,12 +57,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err != nil {
 		return nil, err
 	}
-	// The receipt is stored as soon as its place in the log is fixed,
-	// while the ledger finishes the commit.
-	store := func(ctx context.Context, a *ledger.Appended) error {
-		return s.storeReceipt(ctx, sess.Tenant, v.ReceiptID, Bundle{Envelope: a.Record, Log: &a.Proof})
-	}
-	appended, err := s.ledger.Append(ctx, sess.Tenant, entry, from, store)
+	appended, err := s.ledger.Append(ctx, sess.Tenant, entry, from)
 	if err != nil {
 		return nil, fmt.Errorf("vault: seal: log receipt: %w", err)
 	}
