@@ -25,7 +25,7 @@ type NotFoundError struct {
 	Detail string
 }
 
-func (e *NotFoundError) Error() string        { return "ledger: " + e.Origin + ": " + e.Detail }
+func (e *NotFoundError) Error() string        { return "ledger: not found: " + e.Detail }
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // ConflictError is an object the log derives from a commit (a tile or a

@@ -21,7 +21,7 @@ func (l *Log) Latest(ctx context.Context, tenant string) (Checkpoint, []byte, er
 		return Checkpoint{}, nil, err
 	}
 	if tl.head.cp.Size == 0 {
-		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: "the log has no entries yet"}
+		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("log %s has no entries yet", tl.origin)}
 	}
 	return tl.head.cp, []byte(tl.head.signed), nil
 }
@@ -39,7 +39,7 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 		return Checkpoint{}, nil, fmt.Errorf("ledger: read checkpoint %d: %w", size, err)
 	}
 	if !found {
-		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("the log has no checkpoint at size %d", size)}
+		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("log %s has no checkpoint at size %d", tl.origin, size)}
 	}
 	cp, err := l.open(ctx, tl, data)
 	if err != nil {
@@ -71,7 +71,7 @@ func (l *Log) InclusionProof(ctx context.Context, tenant string, index, size int
 // tree of the checkpoint at size to.
 func (l *Log) ConsistencyProof(ctx context.Context, tenant string, from, to int64) (Hashes, error) {
 	if from < 1 || from > to {
-		return nil, &NotFoundError{Origin: l.Origin(tenant), Detail: fmt.Sprintf("there is no consistency proof from size %d to size %d", from, to)}
+		return nil, &NotFoundError{Origin: l.Origin(tenant), Detail: fmt.Sprintf("no consistency proof from size %d to size %d", from, to)}
 	}
 	r, err := l.treeReader(ctx, tenant, to)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/evidencevault/vault/internal/strictjson"
 	ita1 "github.com/in-toto/attestation/go/v1"
@@ -151,7 +152,9 @@ func statement(env *Envelope) (*Statement, error) {
 func validate(payload []byte) error {
 	var st ita1.Statement
 	if err := protojson.Unmarshal(payload, &st); err != nil {
-		return fmt.Errorf("in-toto statement: %v", err)
+		// protojson puts a random no-break space in its messages so that
+		// nobody parses them; an answer should read the same each time.
+		return fmt.Errorf("in-toto statement: %s", strings.ReplaceAll(err.Error(), "\u00a0", " "))
 	}
 	if err := st.Validate(); err != nil {
 		return fmt.Errorf("in-toto statement: %v", err)

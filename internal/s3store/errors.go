@@ -33,8 +33,9 @@ func translate(op, key string, err error) error {
 	}
 	e := &storageError{op: op, key: key, detail: err.Error(), kind: vault.ErrStorage}
 	switch errorCode(err) {
-	case "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchUpload", "NoSuchBucket", "MethodNotAllowed":
-		// HEAD of a delete marker answers 405 MethodNotAllowed.
+	case "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchUpload", "MethodNotAllowed":
+		// HEAD of a delete marker answers 405 MethodNotAllowed. (A
+		// missing bucket is a misconfiguration, not a missing object.)
 		e.kind = vault.ErrNotFound
 	case "PreconditionFailed":
 		e.kind = vault.ErrExists

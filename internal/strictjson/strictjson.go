@@ -22,7 +22,7 @@ type UnknownFieldError struct {
 }
 
 func (e *UnknownFieldError) Error() string {
-	return "strictjson: unknown field " + strconv.Quote(e.Name)
+	return "json: unknown field " + strconv.Quote(e.Name)
 }
 
 // Unmarshal decodes exactly one JSON value from data into v. It returns
@@ -44,7 +44,9 @@ func Unmarshal(data []byte, v any) error {
 		}
 		return err
 	}
-	if dec.More() {
+	// Decoder.More says nothing of a stray '}' or ']' after the value:
+	// look at what is left.
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
 		return ErrTrailingData
 	}
 	return nil

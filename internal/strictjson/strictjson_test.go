@@ -62,3 +62,12 @@ func ExamplePointer() {
 	// /file/contentType
 	// /a~1b/m~0n
 }
+
+func TestTrailingBrackets(t *testing.T) {
+	for _, in := range []string{`{"title":"a"}}`, `{"title":"a"}]`, `{"title":"a"} x`} {
+		var d doc
+		if err := strictjson.Unmarshal([]byte(in), &d); !errors.Is(err, strictjson.ErrTrailingData) {
+			t.Errorf("Unmarshal(%s): got %v, want ErrTrailingData", in, err)
+		}
+	}
+}
