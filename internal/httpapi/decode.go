@@ -2,16 +2,11 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/evidencevault/vault/internal/strictjson"
 	"github.com/evidencevault/vault/internal/vault"
@@ -44,119 +39,48 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 }
 
 // parseJSON is decodeJSON without the HTTP: the part that parses untrusted
-// bytes, fuzzed on its own.
+// bytes, fuzzed on its own. It answers with every problem of the body at
+// once: the problem type is the first one's kind, errors lists each field.
 func parseJSON(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &requestError{kind: malformedJSON, detail: "the body is empty; send a JSON object"}
 	}
 	err := strictjson.Unmarshal(data, v)
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	var unknownField *strictjson.UnknownFieldError
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, strictjson.ErrTrailingData):
+	}
+	var se *strictjson.Error
+	if !errors.As(err, &se) || len(se.Problems) == 0 {
+		return &requestError{kind: malformedJSON, detail: "the body is not JSON this request takes"}
+	}
+	first := se.Problems[0]
+	switch first.Kind {
+	case strictjson.ErrSyntax:
+		detail := first.Detail
+		if first.Offset >= 0 {
+			line, col := position(data, first.Offset)
+			detail = fmt.Sprintf("%s at line %d, column %d", detail, line, col)
+		}
+		return &requestError{kind: malformedJSON, detail: detail}
+	case strictjson.ErrTrailingData:
 		return &requestError{kind: malformedJSON, detail: "the body holds data after its JSON value"}
-	case errors.As(err, &syntax):
-		line, col := position(data, syntax.Offset)
-		return &requestError{kind: malformedJSON, detail: fmt.Sprintf("%s at line %d, column %d", syntax.Error(), line, col)}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &requestError{kind: malformedJSON, detail: "the body ends in the middle of a JSON value"}
-	case errors.As(err, &typeErr):
-		ptr := strictjson.Pointer(strings.Split(typeErr.Field, ".")...)
-		return &requestError{kind: wrongType, detail: "a field has the wrong JSON type",
-			fields: []vault.FieldError{{Pointer: ptr, Detail: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(typeErr.Type), typeErr.Value)}}}
-	case errors.As(err, &unknownField):
-		// The decoder stops at the first; this pass finds every one.
-		var raw any
-		if json.Unmarshal(data, &raw) != nil {
-			return &requestError{kind: malformedJSON, detail: err.Error()}
-		}
-		var fields []vault.FieldError
-		for _, p := range unknown(raw, reflect.TypeOf(v), "") {
-			fields = append(fields, vault.FieldError{Pointer: p, Detail: "is not a field of this request"})
-		}
-		return &requestError{kind: unknownFields, detail: fmt.Sprintf("%d unknown field(s); see docs/api.md for the request's fields", len(fields)), fields: fields}
 	}
-	return &requestError{kind: malformedJSON, detail: err.Error()}
+	re := &requestError{kind: bodyProblems[first.Kind]}
+	for _, p := range se.Problems {
+		if p.Pointer != "" {
+			re.fields = append(re.fields, vault.FieldError{Pointer: p.Pointer, Detail: p.Detail})
+		}
+	}
+	re.detail = fmt.Sprintf("%d field(s) of the body are refused; each is listed (docs/api.md describes the request)", len(re.fields))
+	return re
 }
 
-// unknown returns the JSON pointers of every member of raw that t, the Go
-// type it is decoded into, has no field for.
-func unknown(raw any, t reflect.Type, at string) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var out []string
-	switch v := raw.(type) {
-	case map[string]any:
-		if t.Kind() != reflect.Struct {
-			return nil
-		}
-		fields := jsonFields(t)
-		names := make([]string, 0, len(v))
-		for name := range v {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			ptr := at + strictjson.Pointer(name)
-			ft, ok := fields[strings.ToLower(name)]
-			if !ok {
-				out = append(out, ptr)
-				continue
-			}
-			out = append(out, unknown(v[name], ft, ptr)...)
-		}
-	case []any:
-		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
-			return nil
-		}
-		for i, e := range v {
-			out = append(out, unknown(e, t.Elem(), at+strictjson.Pointer(strconv.Itoa(i)))...)
-		}
-	}
-	return out
-}
-
-// jsonFields maps a struct's JSON names, folded to lower case as
-// encoding/json matches them, to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	m := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
-			continue
-		case "":
-			name = f.Name
-		}
-		if f.Type == reflect.TypeOf(json.RawMessage{}) {
-			m[strings.ToLower(name)] = reflect.TypeOf(new(any)).Elem()
-			continue
-		}
-		m[strings.ToLower(name)] = f.Type
-	}
-	return m
-}
-
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Uint64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	}
-	return "object"
+// bodyProblems answers each kind of field problem.
+var bodyProblems = map[error]problemType{
+	strictjson.ErrDuplicateName: duplicateFields,
+	strictjson.ErrInvalidUTF8:   invalidUTF8,
+	strictjson.ErrUnknownField:  unknownFields,
+	strictjson.ErrType:          wrongType,
 }
 
 func position(data []byte, offset int64) (line, col int) {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/evidencevault/vault/internal/vault"
@@ -43,23 +44,38 @@ func errFields(re *requestError) []vault.FieldError {
 	return re.fields
 }
 
-func TestUnknownFieldsAllReported(t *testing.T) {
-	err := parseJSON([]byte(`{"path":"a","x":1,"file":{"name":"a","y":2,"size":3},"standards":["a"],"z":{"w":1}}`), &vault.Document{})
-	var re *requestError
-	if !errors.As(err, &re) || re.kind != unknownFields {
-		t.Fatalf("got %v, want unknown fields", err)
+// TestBodyProblemsAllReported: what is signed is exactly what was sent, so
+// a body that could be read more than one way is refused, every offending
+// field named at once.
+func TestBodyProblemsAllReported(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		kind problemType
+		want []string
+	}{
+		{"unknown fields, in document order", `{"path":"a","x":1,"file":{"name":"a","y":2,"size":3},"standards":["a"],"z":{"w":1}}`,
+			unknownFields, []string{"/x", "/file/y", "/z"}},
+		{"a key given twice", `{"path":"a.pdf","title":"A","title":"B","path":"b.pdf"}`, duplicateFields, []string{"/title", "/path"}},
+		{"keys that differ only in case", `{"path":"a.pdf","TITLE":"A","Path":"b.pdf"}`, unknownFields, []string{"/TITLE", "/Path"}},
+		{"invalid UTF-8", "{\"path\":\"a\xff.pdf\",\"title\":\"caf\xe9\"}", invalidUTF8, []string{"/path", "/title"}},
+		{"wrong types, every one", `{"path":1,"title":true,"file":{"size":"1","name":[]},"standards":"IEC 62304"}`,
+			wrongType, []string{"/path", "/title", "/file/size", "/file/name", "/standards"}},
 	}
-	var got []string
-	for _, f := range re.fields {
-		got = append(got, f.Pointer)
-	}
-	want := []string{"/file/y", "/x", "/z"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("got %v, want %v", got, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := parseJSON([]byte(tt.body), &vault.Document{})
+			var re *requestError
+			if !errors.As(err, &re) || re.kind != tt.kind {
+				t.Fatalf("got %v, want a %s problem", err, tt.kind.slug)
+			}
+			var got []string
+			for _, f := range re.fields {
+				got = append(got, f.Pointer)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("got fields %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

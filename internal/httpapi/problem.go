@@ -50,6 +50,8 @@ var (
 	malformedJSON    = problemType{http.StatusBadRequest, "malformed-json", "Body is not valid JSON"}
 	unknownFields    = problemType{http.StatusBadRequest, "unknown-fields", "Body has unknown fields"}
 	wrongType        = problemType{http.StatusBadRequest, "wrong-type", "A field has the wrong JSON type"}
+	duplicateFields  = problemType{http.StatusBadRequest, "duplicate-fields", "Body gives a field twice"}
+	invalidUTF8      = problemType{http.StatusBadRequest, "invalid-utf8", "Body is not valid UTF-8"}
 	tooLarge         = problemType{http.StatusRequestEntityTooLarge, "body-too-large", "Body is too large"}
 	unsupportedMedia = problemType{http.StatusUnsupportedMediaType, "unsupported-media-type", "Body must be application/json"}
 	badQuery         = problemType{http.StatusBadRequest, "invalid-query", "Query parameters are invalid"}

@@ -1,58 +1,125 @@
 package strictjson_test
 
 import (
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"testing"
+	"time"
 
 	"github.com/evidencevault/vault/internal/strictjson"
 )
 
+type file struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+type plan struct {
+	Parts int `json:"parts"`
+}
+
 type doc struct {
-	Title string `json:"title"`
-	Size  int64  `json:"size"`
+	plan
+	Title     string             `json:"title"`
+	Tags      []string           `json:"tags,omitempty"`
+	File      file               `json:"file"`
+	Effective time.Time          `json:"effective"`
+	Extra     stdjson.RawMessage `json:"extra,omitempty"`
+	Limit     *int               `json:"limit"`
+}
+
+// problems returns "kind pointer" for each problem of err.
+func problems(err error) []string {
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	kinds := map[error]string{strictjson.ErrSyntax: "syntax", strictjson.ErrTrailingData: "trailing", strictjson.ErrDuplicateName: "duplicate",
+		strictjson.ErrInvalidUTF8: "utf8", strictjson.ErrUnknownField: "unknown", strictjson.ErrType: "type"}
+	var out []string
+	for _, p := range e.Problems {
+		out = append(out, kinds[p.Kind]+" "+p.Pointer)
+	}
+	return out
 }
 
 func TestUnmarshal(t *testing.T) {
 	tests := []struct {
+		name string
 		in   string
-		want func(error) bool
+		want []string
 	}{
-		{`{"title":"a","size":1}`, func(err error) bool { return err == nil }},
-		{`{"title":"a","extra":1}`, func(err error) bool {
-			var u *strictjson.UnknownFieldError
-			return errors.As(err, &u) && u.Name == "extra"
-		}},
-		{`{"title":"a"} {}`, func(err error) bool { return errors.Is(err, strictjson.ErrTrailingData) }},
-		{`{"title":`, func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
-		{`{"size":"1"}`, func(err error) bool { var te *json.UnmarshalTypeError; return errors.As(err, &te) }},
-		{`{"title" 1}`, func(err error) bool { var se *json.SyntaxError; return errors.As(err, &se) }},
+		{"valid", `{"title":"a","parts":2,"file":{"name":"x","size":1},"effective":"2026-01-02T03:04:05Z","extra":{"any":[1]},"limit":null}`, nil},
+		{"a member twice", `{"title":"a","title":"b"}`, []string{"duplicate /title"}},
+		{"case-variant names", `{"TITLE":"a","File":{"Name":"x"}}`, []string{"unknown /TITLE", "unknown /File"}},
+		{"invalid UTF-8 in a value", "{\"title\":\"a\xffb\"}", []string{"utf8 /title"}},
+		{"a lone surrogate", `{"title":"a\ud800b"}`, []string{"utf8 /title"}},
+		{"invalid UTF-8 in a name", "{\"t\xffx\":1}", []string{"utf8 /t\ufffdx", "unknown /t\ufffdx"}},
+		{"every unknown field", `{"x":1,"file":{"name":"a","y":2},"z":3}`, []string{"unknown /x", "unknown /file/y", "unknown /z"}},
+		{"every wrong type", `{"title":1,"parts":"2","file":{"size":"big"},"tags":[1,"b",true],"effective":"yesterday","limit":"x"}`,
+			[]string{"type /title", "type /parts", "type /file/size", "type /tags/0", "type /tags/2", "type /effective", "type /limit"}},
+		{"an object where a string goes", `{"title":{"a":1},"file":"x"}`, []string{"type /title", "type /file"}},
+		{"trailing data", `{"title":"a"} {}`, []string{"trailing "}},
+		{"not JSON", `{"title" 1}`, []string{"syntax /title"}},
+		{"cut short", `{"title":`, []string{"syntax /title"}},
+		{"all at once", `{"title":"a","title":1,"x":2,"parts":"3"}`, []string{"duplicate /title", "unknown /x", "type /parts"}},
 	}
 	for _, tt := range tests {
-		var d doc
-		if err := strictjson.Unmarshal([]byte(tt.in), &d); !tt.want(err) {
-			t.Errorf("Unmarshal(%s): got %v", tt.in, err)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			var d doc
+			err := strictjson.Unmarshal([]byte(tt.in), &d)
+			got := problems(err)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || (err == nil) != (tt.want == nil) {
+				t.Errorf("got %v (%v), want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestKinds(t *testing.T) {
+	var d doc
+	err := strictjson.Unmarshal([]byte(`{"title":"a","title":"b"}`), &d)
+	if !errors.Is(err, strictjson.ErrDuplicateName) || errors.Is(err, strictjson.ErrUnknownField) {
+		t.Errorf("got %v, want a duplicate name and nothing else", err)
 	}
 }
 
 func FuzzUnmarshal(f *testing.F) {
-	f.Add([]byte(`{"title":"a","size":1}`))
-	f.Add([]byte(`{"title":"a","x":[1,{}]}`))
+	f.Add([]byte(`{"title":"a","parts":1,"file":{"name":"x","size":1}}`))
+	f.Add([]byte(`{"title":"a","title":"b","x":[1,{}]}`))
+	f.Add([]byte("{\"title\":\"\xff\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var d doc
-		if strictjson.Unmarshal(data, &d) != nil {
+		err := strictjson.Unmarshal(data, &d)
+		if err != nil {
+			var e *strictjson.Error
+			if !errors.As(err, &e) || len(e.Problems) == 0 {
+				t.Fatalf("refused %q without a problem: %v", data, err)
+			}
 			return
 		}
-		// Whatever is accepted is one object of known fields: it reads
-		// the same with encoding/json.
+		// Whatever is accepted reads the same with encoding/json, which
+		// is laxer: strictness only ever refuses.
 		var again doc
-		if err := json.Unmarshal(data, &again); err != nil || again != d {
-			t.Errorf("accepted %q as %+v; encoding/json reads %+v, %v", data, d, again, err)
+		if err := stdjson.Unmarshal(data, &again); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", data, err)
 		}
 	})
+}
+
+func ExampleUnmarshal() {
+	var v struct {
+		Path  string `json:"path"`
+		Title string `json:"title"`
+	}
+	err := strictjson.Unmarshal([]byte(`{"path":"a.pdf","path":"b.pdf","Title":"x"}`), &v)
+	for _, p := range err.(*strictjson.Error).Problems {
+		fmt.Println(p.Pointer, p.Detail)
+	}
+	// Output:
+	// /path is given more than once; each member may appear once
+	// /Title is not a field: names are case-sensitive, and this one is "title"
 }
 
 func ExamplePointer() {
