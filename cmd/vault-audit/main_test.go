@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,32 +42,44 @@ func TestAuditCommand(t *testing.T) {
 		}
 	}
 	env.SetFunctionEnv(t, store.Bucket())
+	keys, err := svc.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "vault.pem")
+	if err := os.WriteFile(keyFile, []byte(keys[0].PEM), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-tenant", "acme", "-key", keyFile}
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-tenant", "acme"}, os.Getenv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), args, os.Getenv, &out, &errOut); code != 0 {
 		t.Fatalf("audit of an intact log: exit %d, %s%s", code, out.String(), errOut.String())
 	}
-	if !strings.Contains(out.String(), "2 entries") || !strings.Contains(out.String(), ": consistent") {
-		t.Errorf("got %q, want a consistent log of 2 entries", out.String())
+	if !strings.Contains(out.String(), "3 entries") || !strings.Contains(out.String(), ": consistent") {
+		t.Errorf("got %q, want a consistent log of 3 entries (the key's genesis, two receipts)", out.String())
 	}
 
 	// Remove a receipt (a delete marker; the locked version stays).
-	keys, err := store.List(context.Background(), "vault/acme/receipts/")
-	if err != nil || len(keys) != 2 {
-		t.Fatalf("receipts: %v %v", keys, err)
+	// Hide a receipt behind a delete marker (the locked version stays).
+	receipts, err := store.Storage().Records.List(context.Background(), "vault/acme/receipts/")
+	if err != nil || len(receipts) != 2 {
+		t.Fatalf("receipts: %v %v", receipts, err)
 	}
 	bucket := store.Bucket()
-	if _, err := env.Client(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &bucket, Key: &keys[0]}); err != nil {
+	if _, err := env.Client(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &bucket, Key: &receipts[0].Key}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if code := run(context.Background(), []string{"-tenant", "acme"}, os.Getenv, &out, &errOut); code != 1 {
-		t.Fatalf("audit after a receipt was removed: exit %d, want 1: %s", code, out.String())
+	if code := run(context.Background(), args, os.Getenv, &out, &errOut); code != 1 {
+		t.Fatalf("audit after a receipt was hidden: exit %d, want 1: %s", code, out.String())
 	}
-	if !strings.Contains(out.String(), "is missing") {
-		t.Errorf("got %q, want the missing receipt named", out.String())
+	if !strings.Contains(out.String(), receipts[0].Key) || !strings.Contains(out.String(), "delete marker") {
+		t.Errorf("got %q, want the hidden receipt named", out.String())
 	}
-	if code := run(context.Background(), nil, os.Getenv, &out, &errOut); code != 2 {
-		t.Errorf("without -tenant: exit %d, want 2", code)
+	for name, args := range map[string][]string{"without -tenant": {"-key", keyFile}, "without -key": {"-tenant", "acme"}} {
+		if code := run(context.Background(), args, os.Getenv, &out, &errOut); code != 2 {
+			t.Errorf("%s: exit %d, want 2", name, code)
+		}
 	}
 }
 

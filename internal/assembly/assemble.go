@@ -70,32 +70,39 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := newSigner(ctx, awsCfg, c)
+	signer, err := newSigner(ctx, awsCfg, c.SigningKeyPEM, c.KMSKeyID)
 	if err != nil {
 		return nil, err
 	}
-	store := s3store.New(newS3Client(awsCfg, c.S3), c.Bucket)
+	var previous receipt.Signer
+	if c.PreviousKeyPEM != nil || c.PreviousKMSKeyID != "" {
+		if previous, err = newSigner(ctx, awsCfg, c.PreviousKeyPEM, c.PreviousKMSKeyID); err != nil {
+			return nil, fmt.Errorf("assembly: the previous signing key: %w", err)
+		}
+	}
+	store := s3store.New(newS3Client(awsCfg, c.S3), c.Bucket, logger)
 	svc := vault.New(store.Storage(), signer, vault.Config{
 		Bucket:      c.Bucket,
 		LockMode:    c.LockMode,
 		UploadTTL:   c.UploadTTL,
 		DownloadTTL: c.DownloadTTL,
+		Previous:    previous,
 		Logger:      logger,
 	})
 	return &Vault{Service: svc, Store: store, Signer: signer}, nil
 }
 
-// newSigner returns the KMS signer when a KMS key is configured, else the
+// newSigner returns the KMS signer when a KMS key is named, else the
 // local one.
-func newSigner(ctx context.Context, awsCfg aws.Config, c Config) (receipt.Signer, error) {
-	if c.KMSKeyID == "" {
-		s, err := receipt.NewLocalSigner(c.SigningKeyPEM)
+func newSigner(ctx context.Context, awsCfg aws.Config, keyPEM []byte, kmsKeyID string) (receipt.Signer, error) {
+	if kmsKeyID == "" {
+		s, err := receipt.NewLocalSigner(keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("assembly: %w", err)
 		}
 		return s, nil
 	}
-	s, err := kmssign.New(ctx, kms.NewFromConfig(awsCfg), c.KMSKeyID)
+	s, err := kmssign.New(ctx, kms.NewFromConfig(awsCfg), kmsKeyID)
 	if err != nil {
 		return nil, fmt.Errorf("assembly: %w", err)
 	}
@@ -105,7 +112,7 @@ func newSigner(ctx context.Context, awsCfg aws.Config, c Config) (receipt.Signer
 // StoreFromEnv opens the evidence bucket named by VAULT_BUCKET with the
 // SDK's standard credentials and endpoint settings, for tools that only
 // read (cmd/vault-audit): no signing key is needed.
-func StoreFromEnv(ctx context.Context, getenv func(string) string) (*s3store.Store, error) {
+func StoreFromEnv(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*s3store.Store, error) {
 	bucket, s3c, errs := storageFromEnv(getenv)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("assembly: %w", err)
@@ -114,5 +121,5 @@ func StoreFromEnv(ctx context.Context, getenv func(string) string) (*s3store.Sto
 	if err != nil {
 		return nil, err
 	}
-	return s3store.New(client, bucket), nil
+	return s3store.New(client, bucket, logger), nil
 }

@@ -32,6 +32,12 @@ type Config struct {
 	// production (VAULT_SIGNING_KMS_KEY: key id, ARN or alias/...). The
 	// SDK's standard settings reach KMS (AWS_REGION, AWS_ENDPOINT_URL_KMS).
 	KMSKeyID string
+	// PreviousKeyPEM and PreviousKMSKeyID name the key the signing key
+	// replaces, set only while a rotation is under way
+	// (VAULT_PREVIOUS_SIGNING_KEY, _KEY_FILE or _KMS_KEY): the vault signs
+	// each log's rotation entry with both keys (docs/deploy.md).
+	PreviousKeyPEM   []byte
+	PreviousKMSKeyID string
 	// S3 says how to reach storage.
 	S3 S3
 }
@@ -68,26 +74,38 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	switch key, file, kmsKey := getenv("VAULT_SIGNING_KEY"), getenv("VAULT_SIGNING_KEY_FILE"), getenv("VAULT_SIGNING_KMS_KEY"); {
-	case kmsKey != "" && (key != "" || file != ""):
-		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY and VAULT_SIGNING_KEY(_FILE) are both set: receipts have one signer"))
-	case kmsKey != "":
-		c.KMSKeyID = kmsKey
-	case key != "":
-		c.SigningKeyPEM = []byte(key)
-	case file != "":
-		data, err := os.ReadFile(file)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("VAULT_SIGNING_KEY_FILE: %w", err))
-		}
-		c.SigningKeyPEM = data
-	default:
+	var set bool
+	c.SigningKeyPEM, c.KMSKeyID, set, errs = signingFromEnv(getenv, "VAULT_SIGNING", errs)
+	if !set {
 		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY, VAULT_SIGNING_KEY or VAULT_SIGNING_KEY_FILE must name the receipt signing key"))
 	}
+	c.PreviousKeyPEM, c.PreviousKMSKeyID, _, errs = signingFromEnv(getenv, "VAULT_PREVIOUS_SIGNING", errs)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)
 	}
 	return c, nil
+}
+
+// signingFromEnv reads one signing key named by prefix+"_KMS_KEY",
+// prefix+"_KEY" or prefix+"_KEY_FILE"; set is false when none is given.
+func signingFromEnv(getenv func(string) string, prefix string, errs []error) (pem []byte, kmsKey string, set bool, _ []error) {
+	key, file, kmsKey := getenv(prefix+"_KEY"), getenv(prefix+"_KEY_FILE"), getenv(prefix+"_KMS_KEY")
+	switch {
+	case kmsKey != "" && (key != "" || file != ""):
+		errs = append(errs, fmt.Errorf("%s_KMS_KEY and %s_KEY(_FILE) are both set: one key has one source", prefix, prefix))
+	case kmsKey != "":
+	case key != "":
+		pem = []byte(key)
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s_KEY_FILE: %w", prefix, err))
+		}
+		pem = data
+	default:
+		return nil, "", false, errs
+	}
+	return pem, kmsKey, true, errs
 }
 
 // storageFromEnv reads where the evidence bucket is: what every entry

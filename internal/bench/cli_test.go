@@ -194,7 +194,7 @@ func sealChild(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	store := s3store.New(c, s.Bucket)
+	store := s3store.New(c, s.Bucket, nil)
 	svc := vault.New(store.Storage(), signer, vault.Config{Bucket: s.Bucket, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	start := time.Now()
 	if _, err := svc.Complete(vault.NewContext(ctx, uploader), s.UploadID); err != nil {

@@ -10,7 +10,8 @@
 //	SHA256SUMS                 sha256sum -c format, every other file
 //	VERIFY.md                  how to verify, with evault and with standard tools
 //	checkpoint.txt             the tenant log's signed checkpoint (C2SP signed note)
-//	keys/{keyId}.pem           the vault's public keys
+//	key-history.json           the log's key events, each proven against checkpoint.txt
+//	keys/{keyId}.pem           the vault's public keys, for reading (trust comes from a pin and the history)
 //	files/{path}               each document, at the version the manifest names
 //	receipts/{path}.receipt.json  its receipt bundle, proven against checkpoint.txt
 package bundle
@@ -30,6 +31,7 @@ const (
 	SumsFile       = "SHA256SUMS"
 	VerifyFile     = "VERIFY.md"
 	CheckpointFile = "checkpoint.txt"
+	KeyHistoryFile = "key-history.json"
 )
 
 // Manifest describes a bundle.
@@ -40,7 +42,10 @@ type Manifest struct {
 	Dossier   vault.Dossier `json:"dossier"`
 	Log       Log           `json:"log"`
 	Keys      []string      `json:"keys"`
-	Documents []Document    `json:"documents"`
+	// KeyHistory names the file of the log's key events (vault.KeyLog);
+	// bundles made before keys were logged have none.
+	KeyHistory string     `json:"keyHistory,omitempty"`
+	Documents  []Document `json:"documents"`
 }
 
 // Log is the checkpoint every receipt in the bundle is proven against.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/strictjson"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -30,7 +31,9 @@ type Item struct {
 
 // Report is every item Verify checked, in order.
 type Report struct {
-	Dossier   string `json:"dossier,omitempty"`
+	Dossier string `json:"dossier,omitempty"`
+	// Trusted says where the keys the bundle was checked with come from.
+	Trusted   string `json:"trusted,omitempty"`
 	Documents int    `json:"documents"`
 	Items     []Item `json:"items"`
 }
@@ -53,14 +56,16 @@ func (r *Report) add(name string, ok bool, format string, args ...any) bool {
 	return ok
 }
 
-// Verify checks a bundle offline: SHA256SUMS and the manifest, the keys,
-// the checkpoint's signature, each document against its receipt (digest,
-// size, signature, dossier, path, version, inclusion in the checkpoint), and
-// that every file is listed and intact. trusted, when given, are the keys to
-// verify with; otherwise the bundle's own keys are used, which proves only
-// that the bundle is consistent with itself. It stops at the first failure
-// of the manifest, keys or checkpoint, since nothing after can be checked.
-func Verify(ctx context.Context, fsys fs.FS, trusted []receipt.Key) *Report {
+// Verify checks a bundle offline: SHA256SUMS and the manifest, the keys
+// and their history, the checkpoint's signature, each document against its
+// receipt (digest, size, signature by the key of its place in the log,
+// dossier, path, version, inclusion in the checkpoint), and that every file
+// is listed and intact. pinned are the keys the verifier pinned: the log's
+// key history must lead from one of them. Without, the history's own
+// genesis key is used, which proves only that the bundle is consistent
+// with itself. It stops at the first failure of the manifest, keys or
+// checkpoint, since nothing after can be checked.
+func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key) *Report {
 	fsys = &hashedFS{FS: fsys, sums: map[string]string{}}
 	r := &Report{}
 	sums, ok := readSums(fsys, r)
@@ -77,7 +82,7 @@ func Verify(ctx context.Context, fsys fs.FS, trusted []receipt.Key) *Report {
 	}
 	r.Dossier, r.Documents = m.Dossier.ID, len(m.Documents)
 
-	keys := trusted
+	var carried []receipt.Key
 	for _, name := range m.Keys {
 		data, err := fs.ReadFile(fsys, name)
 		var k receipt.Key
@@ -90,27 +95,58 @@ func Verify(ctx context.Context, fsys fs.FS, trusted []receipt.Key) *Report {
 		if !r.add(name, err == nil, "%s", describe(err, "ECDSA P-256 public key")) {
 			return r
 		}
-		if trusted == nil {
-			keys = append(keys, k)
+		carried = append(carried, k)
+	}
+	var history vault.KeyHistory
+	if m.KeyHistory != "" {
+		var kl vault.KeyLog
+		data, err := fs.ReadFile(fsys, m.KeyHistory)
+		if err == nil {
+			err = strictjson.Unmarshal(data, &kl)
 		}
+		if err == nil && m.KeyHistory != KeyHistoryFile {
+			err = fmt.Errorf("the manifest names %s, not %s", m.KeyHistory, KeyHistoryFile)
+		}
+		if !r.add(KeyHistoryFile, err == nil, "%s", describe(err, fmt.Sprintf("%d key events", len(kl.Events)))) {
+			return r
+		}
+		history = kl.Events
+	}
+	if pinned == nil && history == nil {
+		// A bundle from before keys were logged: its own keys.
+		pinned = carried
 	}
 	cpText, err := fs.ReadFile(fsys, CheckpointFile)
 	var cp ledger.Checkpoint
+	var trust vault.Trust
 	if err == nil {
-		cp, err = ledger.OpenCheckpoint(cpText, m.Log.Origin, receipt.PublicKeys(keys))
+		trust, cp, err = vault.TrustLog(ctx, m.Log.Origin, cpText, history, pinned...)
 	}
 	if err == nil && cp.Size != m.Log.Size {
 		err = fmt.Errorf("checkpoint is of size %d, the manifest says %d", cp.Size, m.Log.Size)
 	}
-	if !r.add(CheckpointFile, err == nil, "%s", describe(err, fmt.Sprintf("signed checkpoint of %s at size %d", cp.Origin, cp.Size))) {
+	if !r.add(CheckpointFile, err == nil, "%s", describe(err, fmt.Sprintf("signed checkpoint of %s at size %d; trusted: %s", cp.Origin, cp.Size, trust.Basis))) {
 		return r
 	}
-
+	r.Trusted = trust.Basis
 	for _, d := range m.Documents {
-		checkDocument(ctx, fsys, r, m, d, keys, cpText)
+		checkDocument(ctx, fsys, r, m, d, trust, cpText)
 	}
 	checkSums(fsys, r, sums)
 	return r
+}
+
+// ReadManifest reads a bundle's manifest, unverified: what Verify checks.
+func ReadManifest(fsys fs.FS) (*Manifest, error) {
+	data, err := fs.ReadFile(fsys, ManifestFile)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", ManifestFile, err)
+	}
+	return &m, nil
 }
 
 func describe(err error, ok string) string {
@@ -124,7 +160,7 @@ func describe(err error, ok string) string {
 }
 
 // checkDocument checks one document's file and receipt.
-func checkDocument(ctx context.Context, fsys fs.FS, r *Report, m Manifest, d Document, keys []receipt.Key, cpText []byte) {
+func checkDocument(ctx context.Context, fsys fs.FS, r *Report, m Manifest, d Document, trust vault.Trust, cpText []byte) {
 	if d.File != FileName(d.Path) || d.Receipt != ReceiptName(d.Path) {
 		r.add(d.File, false, "the manifest places document %s at %s and %s", d.Path, d.File, d.Receipt)
 		return
@@ -146,7 +182,7 @@ func checkDocument(ctx context.Context, fsys fs.FS, r *Report, m Manifest, d Doc
 	if sum == "" { // no file: check the receipt against the manifest
 		sum, size = d.SHA256, d.Size
 	}
-	ver, rc := vault.VerifyOffline(ctx, data, keys, sum, size)
+	ver, rc := vault.VerifyOffline(ctx, data, trust, sum, size)
 	if !ver.Valid {
 		for _, c := range ver.Checks {
 			if !c.Passed {

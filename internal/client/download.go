@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -43,10 +42,11 @@ type Fetched struct {
 // Get downloads one version of a document (the latest if version is 0) to
 // dest and its receipt bundle to dest+".receipt.json". The bytes go to a
 // temporary file beside dest and become dest only once their SHA-256 and
-// size are the receipt's, the receipt's signature holds under keys, its log
-// proof holds, and it names the version asked for; otherwise nothing is
-// kept and the error is a *VerifyError.
-func (c *Client) Get(ctx context.Context, dossier, path string, version int, dest string, keys []receipt.Key, progress func(int64)) (*Fetched, error) {
+// size are the receipt's, the receipt is signed by the key the view trusts
+// for its place in the log, its log proof holds, its checkpoint is part of
+// the log the view verified, and it names the version asked for; otherwise
+// nothing is kept and the error is a *VerifyError.
+func (c *Client) Get(ctx context.Context, dossier, path string, version int, dest string, view *View, progress func(int64)) (*Fetched, error) {
 	d, err := c.Download(ctx, dossier, path, version)
 	if err != nil {
 		return nil, err
@@ -66,14 +66,14 @@ func (c *Client) Get(ctx context.Context, dossier, path string, version int, des
 	if err != nil {
 		return nil, err
 	}
-	ver, r := vault.VerifyOffline(ctx, d.Receipt, keys, sum, n)
+	ver, r := vault.VerifyOffline(ctx, d.Receipt, view.Trust, sum, n)
 	if r != nil {
 		p := r.Predicate
 		ok := p.Dossier.ID == dossier && p.Document.Path == path && p.Version == d.Version.Version &&
 			p.Storage.VersionID == d.Version.VersionID && (version == 0 || p.Version == version)
 		detail := fmt.Sprintf("the receipt is for %s of dossier %s, version %d", p.Document.Path, p.Dossier.ID, p.Version)
-		ver.Checks = append(ver.Checks, vault.Check{Name: "requested_version", Passed: ok, Detail: detail})
-		ver.Valid = ver.Valid && ok
+		ver.Add(vault.Check{Name: "requested_version", Passed: ok, Detail: detail})
+		ver.Add(view.LogCheck(ctx, c, r))
 	}
 	if !ver.Valid {
 		return nil, &VerifyError{Item: path, Checks: ver.Checks}
@@ -124,4 +124,19 @@ func (c *Client) fetch(ctx context.Context, pre vault.Presigned, w io.Writer, pr
 		return "", 0, fmt.Errorf("client: download: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// CheckLogConsistent names the check that a receipt's checkpoint is part of
+// the log as the client verified it.
+const CheckLogConsistent = "log_consistent"
+
+// LogCheck proves a receipt's checkpoint part of the view's log.
+func (v *View) LogCheck(ctx context.Context, c *Client, r *vault.Receipt) vault.Check {
+	if r.Log == nil {
+		return vault.Check{Name: CheckLogConsistent, Detail: "the receipt carries no log proof"}
+	}
+	if _, err := v.Extends(ctx, c, []byte(r.Log.Checkpoint)); err != nil {
+		return vault.Check{Name: CheckLogConsistent, Detail: err.Error()}
+	}
+	return vault.Check{Name: CheckLogConsistent, Passed: true, Detail: fmt.Sprintf("the receipt's checkpoint is part of the log at %d entries, as verified", v.Latest.Size)}
 }

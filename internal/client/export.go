@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strings"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/evidencevault/vault/internal/bundle"
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Dossier returns one dossier.
@@ -23,45 +25,141 @@ func (c *Client) Dossier(ctx context.Context, id string) (vault.Dossier, error) 
 	return d, err
 }
 
+// LogEntries returns the log's entries from start up to end, as many as
+// one answer holds (ledger.MaxEntries); with dossier, only that dossier's
+// receipts and the key events come in full, the rest as leaf hashes.
+func (c *Client) LogEntries(ctx context.Context, start, end int64, dossier string) (*vault.LogEntries, error) {
+	q := url.Values{"start": {strconv.FormatInt(start, 10)}, "end": {strconv.FormatInt(end, 10)}}
+	if dossier != "" {
+		q.Set("dossier", dossier)
+	}
+	var out vault.LogEntries
+	if _, err := c.do(ctx, "GET", "/v1/log/entries", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// logged is one receipt of a dossier as the log holds it.
+type logged struct {
+	index    int64
+	envelope []byte
+	receipt  *vault.Receipt
+}
+
+// dossierLog reads the log's first cp.Size entries, checks that their tree
+// is cp's, and returns the receipts of dossier among them, each signed by
+// the key the view trusts for its place. What the log holds decides what
+// the dossier's versions are; the vault's own lists are not consulted.
+func (c *Client) dossierLog(ctx context.Context, view *View, cp ledger.Checkpoint, dossier string) ([]logged, error) {
+	var hashes []tlog.Hash
+	var out []logged
+	for len(hashes) < int(cp.Size) {
+		page, err := c.LogEntries(ctx, int64(len(hashes)), cp.Size, dossier)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Entries) == 0 {
+			return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the vault gave no entries from %d of a log of %d", len(hashes), cp.Size)}
+		}
+		for _, e := range page.Entries {
+			if e.Index != int64(len(hashes)) || len(e.Hash) != tlog.HashSize {
+				return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the vault gave entry %d where entry %d belongs", e.Index, len(hashes))}
+			}
+			h := tlog.Hash(e.Hash)
+			if e.Envelope != nil {
+				leaf, err := leafOf(e.Envelope)
+				if err != nil || ledger.LeafHash(leaf) != h {
+					return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("entry %d is not the leaf it is given as", e.Index)}
+				}
+				if r, ok := receiptOf(e, dossier); ok {
+					out = append(out, logged{index: e.Index, envelope: e.Envelope, receipt: r})
+				}
+			}
+			hashes = append(hashes, h)
+		}
+	}
+	root, err := ledger.TreeHash(hashes)
+	if err != nil {
+		return nil, err
+	}
+	if root != cp.Hash {
+		return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the %d entries the vault gave are not the tree of its checkpoint", cp.Size)}
+	}
+	return out, nil
+}
+
+func leafOf(envelope []byte) ([]byte, error) {
+	var env receipt.Envelope
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return nil, err
+	}
+	return receipt.Payload(&env)
+}
+
+// receiptOf reads a log entry as a receipt of dossier; ok is false for
+// other entries (key events, other dossiers').
+func receiptOf(e vault.LogEntry, dossier string) (*vault.Receipt, bool) {
+	r, err := vault.OpenReceipt(e.Envelope)
+	if err != nil || r.Predicate.Dossier.ID != dossier {
+		return nil, false
+	}
+	return r, true
+}
+
 // Export writes a dossier into w as it stood at the log checkpoint of size
-// (the latest checkpoint if 0): for each document, the latest version whose
-// receipt the checkpoint includes, its receipt proven against that
-// checkpoint, and the keys. Everything is verified under keys before it is
-// written, so a bundle is never made of what the vault could not prove.
-func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bundle.Writer, keys []receipt.Key, progress func(int64)) (*bundle.Manifest, error) {
+// (the latest if 0): for each document, the latest version the log holds
+// at that checkpoint, its receipt proven against the checkpoint, the
+// log's key history and the keys. The checkpoint must be part of the log
+// the view verified, and everything is verified before it is written, so a
+// bundle is never made of what the vault could not prove.
+func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bundle.Writer, view *View, progress func(int64)) (*bundle.Manifest, error) {
 	d, err := c.Dossier(ctx, dossier)
 	if err != nil {
 		return nil, err
 	}
-	cpText, err := c.Checkpoint(ctx, size)
+	cp, cpText := view.Latest, view.Signed
+	if size > 0 && size != cp.Size {
+		if cpText, err = c.Checkpoint(ctx, size); err != nil {
+			return nil, err
+		}
+		if cp, err = view.Extends(ctx, c, cpText); err != nil {
+			return nil, err
+		}
+	}
+	kl, err := c.KeyHistory(ctx, cp.Size)
 	if err != nil {
 		return nil, err
 	}
-	origin, _, _ := strings.Cut(string(cpText), "\n")
-	cp, err := ledger.OpenCheckpoint(cpText, origin, receipt.PublicKeys(keys))
-	if err != nil {
-		return nil, fmt.Errorf("client: export: the vault's checkpoint does not verify: %w", err)
+	if _, _, err := vault.TrustLog(ctx, view.Origin, cpText, kl.Events, view.Pinned...); err != nil || kl.Checkpoint != string(cpText) {
+		return nil, &TrustError{Origin: view.Origin, Err: err, Detail: fmt.Sprintf("its key history at %d entries does not verify", cp.Size)}
 	}
-	latest, err := c.Documents(ctx, dossier)
+	entries, err := c.dossierLog(ctx, view, cp, dossier)
 	if err != nil {
 		return nil, err
 	}
-	m := &bundle.Manifest{CreatedAt: time.Now().UTC(), Dossier: d, Log: bundle.Log{Origin: cp.Origin, Size: cp.Size, Checkpoint: bundle.CheckpointFile}}
-	for _, v := range latest {
-		doc, ok, err := c.exportDocument(ctx, w, v, cp, cpText, keys, progress)
+	m := &bundle.Manifest{CreatedAt: time.Now().UTC(), Dossier: d, Log: bundle.Log{Origin: cp.Origin, Size: cp.Size, Checkpoint: bundle.CheckpointFile},
+		KeyHistory: bundle.KeyHistoryFile}
+	for _, e := range latestVersions(entries) {
+		doc, err := c.exportDocument(ctx, w, e, cp, cpText, view, progress)
 		if err != nil {
-			return nil, fmt.Errorf("client: export %s: %w", v.Document.Path, err)
+			return nil, fmt.Errorf("client: export %s: %w", e.receipt.Predicate.Document.Path, err)
 		}
-		if ok {
-			m.Documents = append(m.Documents, doc)
-		}
+		m.Documents = append(m.Documents, doc)
 	}
 	if _, _, err := w.Add(bundle.CheckpointFile, bytes.NewReader(cpText)); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		name := bundle.KeyName(k.ID)
-		if _, _, err := w.Add(name, bytes.NewReader(k.PEM())); err != nil {
+	history, err := json.MarshalIndent(kl, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := w.Add(bundle.KeyHistoryFile, bytes.NewReader(history)); err != nil {
+		return nil, err
+	}
+	for _, k := range view.Trust.Keys {
+		name := bundle.KeyName(k.Key.ID)
+		if _, _, err := w.Add(name, bytes.NewReader(k.Key.PEM())); err != nil {
 			return nil, err
 		}
 		m.Keys = append(m.Keys, name)
@@ -69,34 +167,59 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 	return m, nil
 }
 
-// exportDocument writes the latest version of one document that the
-// checkpoint includes; ok is false if it includes none.
-func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, latest vault.Version, cp ledger.Checkpoint, cpText []byte, keys []receipt.Key, progress func(int64)) (bundle.Document, bool, error) {
-	v, index, err := c.versionAt(ctx, latest, cp.Size)
-	if err != nil || v == nil {
-		return bundle.Document{}, false, err
+// latestVersions keeps, for each path, the entry of its highest version,
+// in path order.
+func latestVersions(entries []logged) []logged {
+	latest := map[string]logged{}
+	for _, e := range entries {
+		p := e.receipt.Predicate
+		if have, ok := latest[p.Document.Path]; !ok || p.Version > have.receipt.Predicate.Version {
+			latest[p.Document.Path] = e
+		}
 	}
-	dl, err := c.Download(ctx, v.Dossier, v.Document.Path, v.Version)
+	out := make([]logged, 0, len(latest))
+	for _, e := range latest {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b logged) int {
+		if a.receipt.Predicate.Document.Path < b.receipt.Predicate.Document.Path {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// exportDocument writes the version of one document the log names, with
+// its receipt proven against cp.
+func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, e logged, cp ledger.Checkpoint, cpText []byte, view *View, progress func(int64)) (bundle.Document, error) {
+	p := e.receipt.Predicate
+	dl, err := c.Download(ctx, p.Dossier.ID, p.Document.Path, p.Version)
 	if err != nil {
-		return bundle.Document{}, false, err
+		return bundle.Document{}, err
 	}
 	var stored vault.Bundle
 	if err := json.Unmarshal(dl.Receipt, &stored); err != nil {
-		return bundle.Document{}, false, fmt.Errorf("receipt: %w", err)
+		return bundle.Document{}, fmt.Errorf("receipt: %w", err)
 	}
-	proof, err := c.InclusionProof(ctx, index, cp.Size)
+	if got, err := leafOf(stored.Envelope); err != nil || !sameLeaf(got, e.envelope) {
+		return bundle.Document{}, &VerifyError{Item: p.Document.Path + " receipt", Checks: []vault.Check{{Name: vault.CheckLog,
+			Detail: fmt.Sprintf("the vault served another receipt for version %d than the log's entry %d (%s)", p.Version, e.index, p.ReceiptID)}}}
+	}
+	proof, err := c.InclusionProof(ctx, e.index, cp.Size)
 	if err != nil {
-		return bundle.Document{}, false, err
+		return bundle.Document{}, err
 	}
-	rc, err := json.MarshalIndent(vault.Bundle{Envelope: stored.Envelope, Log: &ledger.Proof{
-		Origin: cp.Origin, Index: index, Checkpoint: string(cpText), Inclusion: proof.Hashes}}, "", "  ")
+	rc, err := json.MarshalIndent(vault.Bundle{Envelope: e.envelope, Log: &ledger.Proof{
+		Origin: cp.Origin, Index: e.index, Checkpoint: string(cpText), Inclusion: proof.Hashes}}, "", "  ")
 	if err != nil {
-		return bundle.Document{}, false, err
+		return bundle.Document{}, err
 	}
-	if ver, _ := vault.VerifyOffline(ctx, rc, keys, v.SHA256, v.Size); !ver.Valid {
-		return bundle.Document{}, false, &VerifyError{Item: v.Document.Path + " receipt", Checks: ver.Checks}
+	file := p.Document.File
+	if ver, _ := vault.VerifyOffline(ctx, rc, view.Trust, file.SHA256, file.Size); !ver.Valid {
+		return bundle.Document{}, &VerifyError{Item: p.Document.Path + " receipt", Checks: ver.Checks}
 	}
-	path := v.Document.Path
+	path := p.Document.Path
 	pr, pw := io.Pipe()
 	go func() {
 		_, _, err := c.fetch(ctx, dl.Download, pw, progress)
@@ -104,49 +227,20 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, latest va
 	}()
 	sum, n, err := w.Add(bundle.FileName(path), pr)
 	if err != nil {
-		return bundle.Document{}, false, err
+		return bundle.Document{}, err
 	}
-	if sum != v.SHA256 || n != v.Size {
-		return bundle.Document{}, false, &VerifyError{Item: path, Checks: []vault.Check{{Name: vault.CheckFile,
-			Detail: fmt.Sprintf("storage sent %d bytes with SHA-256 %s; the receipt names %d and %s", n, sum, v.Size, v.SHA256)}}}
+	if sum != file.SHA256 || n != file.Size {
+		return bundle.Document{}, &VerifyError{Item: path, Checks: []vault.Check{{Name: vault.CheckFile,
+			Detail: fmt.Sprintf("storage sent %d bytes with SHA-256 %s; the receipt names %d and %s", n, sum, file.Size, file.SHA256)}}}
 	}
 	if _, _, err := w.Add(bundle.ReceiptName(path), bytes.NewReader(rc)); err != nil {
-		return bundle.Document{}, false, err
+		return bundle.Document{}, err
 	}
-	return bundle.Document{Path: path, Version: v.Version, ReceiptID: v.ReceiptID, LogIndex: index,
-		SHA256: v.SHA256, Size: v.Size, File: bundle.FileName(path), Receipt: bundle.ReceiptName(path)}, true, nil
+	return bundle.Document{Path: path, Version: p.Version, ReceiptID: p.ReceiptID, LogIndex: e.index,
+		SHA256: file.SHA256, Size: file.Size, File: bundle.FileName(path), Receipt: bundle.ReceiptName(path)}, nil
 }
 
-// versionAt returns the latest version of a document whose receipt is in
-// the log's first size entries, and its log index; nil if none is.
-func (c *Client) versionAt(ctx context.Context, latest vault.Version, size int64) (*vault.Version, int64, error) {
-	if idx, err := c.logIndex(ctx, latest.ReceiptID); err != nil || idx < size {
-		return &latest, idx, err
-	}
-	versions, err := c.Versions(ctx, latest.Dossier, latest.Document.Path)
-	if err != nil {
-		return nil, 0, err
-	}
-	for i := len(versions) - 1; i >= 0; i-- {
-		idx, err := c.logIndex(ctx, versions[i].ReceiptID)
-		if err != nil {
-			return nil, 0, err
-		}
-		if idx < size {
-			return &versions[i], idx, nil
-		}
-	}
-	return nil, 0, nil
-}
-
-func (c *Client) logIndex(ctx context.Context, receiptID string) (int64, error) {
-	data, err := c.Receipt(ctx, receiptID)
-	if err != nil {
-		return 0, err
-	}
-	var b vault.Bundle
-	if err := json.Unmarshal(data, &b); err != nil || b.Log == nil {
-		return 0, fmt.Errorf("receipt %s carries no log proof", receiptID)
-	}
-	return b.Log.Index, nil
+func sameLeaf(leaf, envelope []byte) bool {
+	other, err := leafOf(envelope)
+	return err == nil && bytes.Equal(leaf, other)
 }

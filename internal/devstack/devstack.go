@@ -134,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := s3store.New(client, Bucket).EnsureBucket(ctx, s3store.BucketOptions{NotifyQueueARN: minioserver.WebhookARN}); err != nil {
+	if err := s3store.New(client, Bucket, o.Log).EnsureBucket(ctx, s3store.BucketOptions{NotifyQueueARN: minioserver.WebhookARN}); err != nil {
 		return err
 	}
 	signingKey, err := loadOrCreateKey(filepath.Join(o.Dir, "signing-key.pem"))

@@ -58,6 +58,9 @@ type Main struct {
 	// Dir is where .local/env is looked for (and its parents); the working
 	// directory if "".
 	Dir string
+	// ConfigDir holds evault/config.json and evault/known_vaults.json;
+	// the user's configuration directory if "".
+	ConfigDir string
 }
 
 // exitError carries an exit code.
@@ -98,10 +101,11 @@ func exitCode(ctx context.Context, err error) int {
 	var ee *exitError
 	var p *client.Problem
 	var ve *client.VerifyError
+	var te *client.TrustError
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &ve):
+	case errors.As(err, &ve), errors.As(err, &te):
 		return ExitVerify
 	case errors.As(err, &p):
 		switch {
@@ -148,6 +152,12 @@ EVAULT_TOKEN; the config file (--config, default ~/.config/evault/config.json,
 {"api": "...", "token": "..."}); or the local stack's .local/env (make run),
 found in this directory or a parent, whose --role token is used.
 
+Trust: on first use of a vault's log evault pins its key, and the newest
+checkpoint it verified, in ~/.config/evault/known_vaults.json. Later it trusts
+only keys the log's signed key history leads to from the pinned one, and only
+a log that extends the checkpoint kept; anything else is refused (exit 4).
+--key PUBKEY checks against a key you obtained yourself instead.
+
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -161,7 +171,7 @@ found in this directory or a parent, whose --role token is used.
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
 	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
-		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd())
+		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd())
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long+"\n\n"+exitCodesHelp) + "\n"
 	}
@@ -187,9 +197,7 @@ func (a *app) client() (*client.Client, error) {
 		var cfg struct{ API, Token string }
 		path := a.configFile
 		if path == "" {
-			if dir, err := os.UserConfigDir(); err == nil {
-				path = filepath.Join(dir, "evault", "config.json")
-			}
+			path = filepath.Join(a.configDir(), "evault", "config.json")
 		}
 		if data, err := os.ReadFile(path); err == nil {
 			if err := json.Unmarshal(data, &cfg); err != nil {
@@ -241,19 +249,6 @@ func (a *app) localEnv() map[string]string {
 		dir = parent
 	}
 	return nil
-}
-
-// keys returns the keys to verify with: the PEM files given, or else the
-// vault's published keys.
-func (a *app) keys(cmd *cobra.Command, files []string) ([]receipt.Key, error) {
-	if len(files) > 0 {
-		return readKeys(files)
-	}
-	cl, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	return cl.Keys(cmd.Context())
 }
 
 func readKeys(files []string) ([]receipt.Key, error) {

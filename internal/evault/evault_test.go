@@ -16,7 +16,10 @@ import (
 	"testing"
 
 	"github.com/evidencevault/vault/internal/evault"
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/testenv"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // stack is the local stack the CLI runs against, as `make run` starts it.
@@ -24,6 +27,8 @@ type stack struct {
 	dir  string
 	env  map[string]string
 	http *http.Client
+	// config is the user's configuration directory: known_vaults.json.
+	config string
 }
 
 // run runs evault with args in the stack's directory, so that it finds
@@ -31,7 +36,7 @@ type stack struct {
 func (s *stack) run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	m := &evault.Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, HTTP: s.http, Dir: s.dir}
+	m := &evault.Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, HTTP: s.http, Dir: s.dir, ConfigDir: s.config}
 	code = m.Run(ctx, args)
 	return code, out.String(), errb.String()
 }
@@ -104,7 +109,7 @@ func TestCLI(t *testing.T) {
 	dir := t.TempDir()
 	env, _, _ := testenv.LocalStack(t, dir)
 	tp := &tamper{storage: env["VAULT_S3_ENDPOINT"]}
-	s := &stack{dir: dir, env: env, http: &http.Client{Transport: tp}}
+	s := &stack{dir: dir, env: env, http: &http.Client{Transport: tp}, config: t.TempDir()}
 	work := t.TempDir()
 
 	created := decode[struct{ ID string }](t, s.must(t, "dossier", "create", "--json", "--name", "Pulse oximeter AI",
@@ -230,22 +235,38 @@ files:
 
 	t.Run("get and verify", func(t *testing.T) {
 		dest := filepath.Join(work, "got-v1.txt")
-		s.must(t, "get", "test-reports/sv.txt", "--dossier", dossier, "--version", "1", "-o", dest, "--role", "auditor")
+		code, _, errOut := s.run(t, context.Background(), "get", "test-reports/sv.txt", "--dossier", dossier, "--version", "1", "-o", dest, "--role", "auditor")
+		if code != 0 || !strings.Contains(errOut, "first use of log") {
+			t.Fatalf("first get: exit %d, want 0 and the key pinned:\n%s", code, errOut)
+		}
 		if data, _ := os.ReadFile(dest); string(data) != "software validation, revision A\n" {
 			t.Errorf("got %q, want revision A", data)
 		}
-		out := s.must(t, "verify", dest, dest+".receipt.json", "--key", keys[0])
+		known := filepath.Join(s.config, "evault", "known_vaults.json")
+		if fi, err := os.Stat(known); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("known vaults: got %v, %v; want a file only its owner reads", fi, err)
+		}
+		out := s.must(t, "verify", dest, dest+".receipt.json", "--key", keys[0], "--offline")
 		if !strings.Contains(out, "VALID") || !strings.Contains(out, "log_inclusion") {
 			t.Errorf("verify printed:\n%s", out)
+		}
+		// Without --key: the pin, and the log as it is now.
+		out = s.must(t, "verify", dest, dest+".receipt.json")
+		if !strings.Contains(out, "VALID") || !strings.Contains(out, "log_consistent") || !strings.Contains(out, "you pinned") {
+			t.Errorf("verify with the pinned key printed:\n%s", out)
 		}
 		write(t, dest, "software validation, revision A!\n")
 		if code, _, errOut := s.run(t, context.Background(), "verify", dest, dest+".receipt.json", "--key", keys[0]); code != evault.ExitVerify || !strings.Contains(errOut, "FAIL file_digest") {
 			t.Errorf("verify of a changed file: got exit %d, want %d:\n%s", code, evault.ExitVerify, errOut)
 		}
-		if code, _, _ := s.run(t, context.Background(), "verify", dest, dest+".receipt.json"); code != evault.ExitUsage {
-			t.Errorf("verify without --key: got exit %d, want %d", code, evault.ExitUsage)
+		s2 := *s
+		s2.config = t.TempDir()
+		if code, _, errOut := s2.run(t, context.Background(), "verify", dest, dest+".receipt.json", "--offline"); code != evault.ExitUsage || !strings.Contains(errOut, "no key is pinned") {
+			t.Errorf("offline verify with nothing pinned: got exit %d, want %d:\n%s", code, evault.ExitUsage, errOut)
 		}
 	})
+
+	t.Run("pinned log", func(t *testing.T) { pinnedLog(t, s, dossier, dir, work) })
 
 	t.Run("tampered download refused", func(t *testing.T) {
 		dest := filepath.Join(work, "tampered", "sv.txt")
@@ -286,21 +307,24 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 	if got := s.must(t, "verify-bundle", out, "--key", key); !strings.Contains(got, "VALID") {
 		t.Errorf("verify-bundle printed:\n%s", got)
 	}
+	if got := s.must(t, "verify-bundle", out); !strings.Contains(got, "VALID") || !strings.Contains(got, "you pinned") {
+		t.Errorf("verify-bundle with the pinned key printed:\n%s", got)
+	}
 	zipped := filepath.Join(work, "bundle.zip")
 	s.must(t, "export", dossier, "--out", zipped)
 	s.must(t, "verify-bundle", zipped, "--key", key)
 
-	// At the checkpoint right after version 1 of the report (entry 0),
-	// the bundle holds that version only.
+	// At the checkpoint right after version 1 of the report (entry 1,
+	// after the key's genesis), the bundle holds that version only.
 	early := filepath.Join(work, "early")
 	em := decode[struct {
 		Documents []struct {
 			Path    string
 			Version int
 		}
-	}](t, s.must(t, "export", dossier, "--out", early, "--checkpoint", "1", "--json"))
+	}](t, s.must(t, "export", dossier, "--out", early, "--checkpoint", "2", "--json"))
 	if len(em.Documents) != 1 || em.Documents[0].Version != 1 {
-		t.Errorf("at checkpoint 1: got %+v, want version 1 of the report alone", em.Documents)
+		t.Errorf("at checkpoint 2: got %+v, want version 1 of the report alone", em.Documents)
 	}
 	s.must(t, "verify-bundle", early, "--key", key)
 
@@ -409,5 +433,94 @@ func resumeLarge(t *testing.T, s *stack, dossier, work string) {
 	t.Logf("%d parts stored before the interruption, %d sent on resuming, %d in all", first, pc2.sent.Load(), res.Parts)
 	if res.Size != size || res.SHA256 != fileSHA(t, file) {
 		t.Errorf("got size %d sha %s, want %d and the file's", res.Size, res.SHA256, size)
+	}
+}
+
+// pinnedLog: what evault kept of the log decides what it trusts. Another
+// key pinned, or a kept checkpoint the log does not extend, is refused;
+// --key against a key the log does not lead from is refused too.
+func pinnedLog(t *testing.T, s *stack, dossier, dir, work string) {
+	if out := s.must(t, "log", "check"); !strings.Contains(out, "CONSISTENT") || !strings.Contains(out, "extends the checkpoint kept") {
+		t.Errorf("log check printed:\n%s", out)
+	}
+	known := filepath.Join(s.config, "evault", "known_vaults.json")
+	saved, err := os.ReadFile(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(known, saved, 0o600)
+	var kf struct {
+		Logs map[string]map[string]any `json:"logs"`
+	}
+	if err := json.Unmarshal(saved, &kf); err != nil || len(kf.Logs) != 1 {
+		t.Fatalf("known vaults: %v\n%s", err, saved)
+	}
+	var origin string
+	for o := range kf.Logs {
+		origin = o
+	}
+	edit := func(field string, v any) {
+		t.Helper()
+		var f map[string]map[string]map[string]any
+		json.Unmarshal(saved, &f)
+		f["logs"][origin][field] = v
+		data, _ := json.Marshal(f)
+		os.WriteFile(known, data, 0o600)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := receipt.NewLocalSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := receipt.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := decode[struct{ Size int64 }](t, s.must(t, "log", "check", "--json"))
+	signed := func(size int64) string {
+		cp, err := ledger.SignCheckpoint(context.Background(), signer, ledger.Checkpoint{Origin: origin, Size: size, Hash: tlog.Hash{1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(cp)
+	}
+	otherPEM := filepath.Join(work, "other.pem")
+	write(t, otherPEM, string(other.Key().PEM()))
+	dest := filepath.Join(work, "pinned.txt")
+	tests := []struct {
+		name  string
+		setup func()
+		args  []string
+		want  []string
+	}{
+		{"another key pinned", func() {
+			edit("key", map[string]string{"keyId": other.Key().ID, "algorithm": receipt.Algorithm, "publicKey": string(other.Key().PEM())})
+		}, []string{"get", "test-reports/sv.txt", "--dossier", dossier, "-o", dest}, []string{other.Key().ID, signer.Key().ID, known}},
+		{"a fork of the checkpoint kept", func() { edit("checkpoint", signed(latest.Size)) },
+			[]string{"log", "check"}, []string{"forked"}},
+		{"a checkpoint kept beyond the log", func() { edit("checkpoint", signed(latest.Size+5)) },
+			[]string{"export", dossier, "--out", filepath.Join(work, "never")}, []string{"rolled back"}},
+		{"--key the log does not lead from", func() { os.WriteFile(known, saved, 0o600) },
+			[]string{"log", "check", "--key", otherPEM}, []string{"no signed rotation from the key " + other.Key().ID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.setup()
+			code, _, errOut := s.run(t, context.Background(), tt.args...)
+			if code != evault.ExitVerify {
+				t.Errorf("got exit %d, want %d:\n%s", code, evault.ExitVerify, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if _, err := os.Stat(dest); err == nil {
+				t.Errorf("a refused get left %s", dest)
+			}
+		})
 	}
 }

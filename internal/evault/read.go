@@ -92,16 +92,18 @@ func (a *app) getCmd() *cobra.Command {
 		Short: "Download one version and verify it before keeping it",
 		Long: `Download a document's version (default: the latest) with its receipt, then verify,
 before the file appears under its name: its SHA-256 and size are the receipt's,
-the receipt's signature holds, its log inclusion proof holds against its signed
-checkpoint, and it names the dossier, document and version asked for. On any
-mismatch nothing is kept (exit 4). The receipt is kept beside the file as
-FILE.receipt.json, for evault verify.
+the receipt is signed by the key of its place in the log, its inclusion proof
+holds against its signed checkpoint, that checkpoint is part of the log as
+evault verified it (extending the checkpoint kept from before), and it names
+the dossier, document and version asked for. On any mismatch nothing is kept
+(exit 4). The receipt is kept beside the file as FILE.receipt.json, for
+evault verify.
 
-Keys: --key PEM files (the vault's key obtained independently), or else the
-vault's published keys (GET /v1/keys).`,
+Keys: the log's key pinned in known_vaults.json (pinned on first use), or
+--key PEM files (the vault's key obtained independently).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			keys, err := a.keys(cmd, keyFiles)
+			view, err := a.view(cmd, keyFiles)
 			if err != nil {
 				return err
 			}
@@ -117,7 +119,7 @@ vault's published keys (GET /v1/keys).`,
 				return exit(ExitConflict, "%s exists; choose another name with -o", dest)
 			}
 			bars := a.bars(-1, filepath.Base(dest))
-			got, err := cl.Get(cmd.Context(), dossier, args[0], version, dest, keys, func(n int64) { bars.add("download", n) })
+			got, err := cl.Get(cmd.Context(), dossier, args[0], version, dest, view, func(n int64) { bars.add("download", n) })
 			bars.finish()
 			if err != nil {
 				var ve *client.VerifyError
@@ -128,7 +130,8 @@ vault's published keys (GET /v1/keys).`,
 			}
 			return a.print(got, func(w io.Writer) {
 				fmt.Fprintf(w, "%s: %s version %d, %d bytes, sha256 %s\n", got.File, args[0], got.Version.Version, got.Version.Size, got.Version.SHA256)
-				fmt.Fprintf(w, "verified: signature by %s, log inclusion, digest; receipt in %s\n", got.Verification.KeyID, got.ReceiptFile)
+				fmt.Fprintf(w, "verified: signature by %s, log inclusion and consistency (%d entries), digest; receipt in %s\n",
+					got.Verification.KeyID, view.Latest.Size, got.ReceiptFile)
 			})
 		},
 	}
@@ -136,7 +139,7 @@ vault's published keys (GET /v1/keys).`,
 	f.StringVar(&dossier, "dossier", "", "dossier id")
 	f.IntVar(&version, "version", 0, "version number (default: the latest)")
 	f.StringVarP(&out, "output", "o", "", "file to write (default: the document's file name)")
-	f.StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to verify with (repeatable)")
+	f.StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust instead of the pinned one (repeatable)")
 	cmd.MarkFlagRequired("dossier")
 	return cmd
 }

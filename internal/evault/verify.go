@@ -2,7 +2,7 @@ package evault
 
 import (
 	"bytes"
-	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -17,30 +17,32 @@ import (
 
 func (a *app) verifyCmd() *cobra.Command {
 	var keyFiles []string
+	var offline bool
 	cmd := &cobra.Command{
-		Use:   "verify FILE RECEIPT --key PUBKEY",
-		Short: "Verify a file against its receipt, offline",
-		Long: `Verify, without the vault or any network: the receipt's format, that the key
-signed it and the signature holds, its log inclusion proof against its signed
+		Use:   "verify FILE RECEIPT [--key PUBKEY] [--offline]",
+		Short: "Verify a file against its receipt",
+		Long: `Verify the receipt's format, that it is signed by the key of its place in the
+log and the signature holds, its log inclusion proof against its signed
 checkpoint (receipt bundles), and that FILE's SHA-256 and size are the receipt's.
+
+Keys: --key PEM files, or else the key pinned for the receipt's log in
+known_vaults.json and the keys its history led to when last checked.
+When the vault's API is configured (and not --offline), evault also checks the
+log as it is now: its key history, and that the receipt's checkpoint is part of
+the log extending the checkpoint kept. Without the API nothing leaves the machine.
 Prints VALID and exits 0, or names each failed check and exits 4.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(keyFiles) == 0 {
-				return exit(ExitUsage, "verify is offline: give the vault's public key with --key (evault keys saves them)")
-			}
-			keys, err := readKeys(keyFiles)
-			if err != nil {
-				return err
-			}
-			return a.verifyFile(cmd.Context(), args[0], args[1], keys)
+			return a.verifyFile(cmd, args[0], args[1], keyFiles, offline)
 		},
 	}
-	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "vault public key PEM (repeatable)")
+	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust instead of the pinned one (repeatable)")
+	cmd.Flags().BoolVar(&offline, "offline", false, "do not ask the vault about its log, even when its API is configured")
 	return cmd
 }
 
-func (a *app) verifyFile(ctx context.Context, file, receiptFile string, keys []receipt.Key) error {
+func (a *app) verifyFile(cmd *cobra.Command, file, receiptFile string, keyFiles []string, offline bool) error {
+	ctx := cmd.Context()
 	data, err := os.ReadFile(receiptFile)
 	if err != nil {
 		return exit(ExitUsage, "receipt: %v", err)
@@ -49,13 +51,46 @@ func (a *app) verifyFile(ctx context.Context, file, receiptFile string, keys []r
 	if err != nil {
 		return exit(ExitUsage, "file: %v", err)
 	}
+	online := !offline && a.configured()
+	var trust vault.Trust
+	var view *client.View
+	switch {
+	case online:
+		if view, err = a.view(cmd, keyFiles); err != nil {
+			return err
+		}
+		trust = view.Trust
+	case len(keyFiles) > 0:
+		keys, err := readKeys(keyFiles)
+		if err != nil {
+			return err
+		}
+		trust = vault.TrustKeys("the keys you gave with --key", keys...)
+	default:
+		origin := receiptOrigin(data)
+		pinned, _, err := a.pinnedTrust(origin)
+		if err != nil {
+			return err
+		}
+		if pinned == nil {
+			return exit(ExitUsage, "no key is pinned for the receipt's log %q: give the vault's public key with --key, or run evault log check once against the vault", origin)
+		}
+		trust = *pinned
+	}
 	bars := a.bars(fi.Size(), fi.Name())
 	d, err := client.HashFile(ctx, file, 0, func(n int64) { bars.add("hash", n) })
 	bars.finish()
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
-	ver, _ := vault.VerifyOffline(ctx, data, keys, d.SHA256, d.Size)
+	ver, r := vault.VerifyOffline(ctx, data, trust, d.SHA256, d.Size)
+	if view != nil && r != nil {
+		cl, err := a.client()
+		if err != nil {
+			return err
+		}
+		ver.Add(view.LogCheck(ctx, cl, r))
+	}
 	if !ver.Valid {
 		if !a.jsonOut {
 			a.printChecks(ver.Checks)
@@ -68,8 +103,21 @@ func (a *app) verifyFile(ctx context.Context, file, receiptFile string, keys []r
 		for _, c := range ver.Checks {
 			fmt.Fprintf(w, "ok   %-14s %s\n", c.Name, c.Detail)
 		}
+		fmt.Fprintf(w, "trusted: %s\n", ver.Trusted.Basis)
 		fmt.Fprintln(w, "VALID")
 	})
+}
+
+// receiptOrigin is the log a receipt bundle names, unverified: which pin to
+// verify it with.
+func receiptOrigin(data []byte) string {
+	var b struct {
+		Log struct {
+			Origin string `json:"origin"`
+		} `json:"log"`
+	}
+	json.Unmarshal(data, &b)
+	return b.Log.Origin
 }
 
 func (a *app) exportCmd() *cobra.Command {
@@ -80,16 +128,19 @@ func (a *app) exportCmd() *cobra.Command {
 		Use:   "export DOSSIER --out DIR|FILE.zip [--checkpoint N]",
 		Short: "Export a dossier as a verifiable bundle for the notified body",
 		Long: `Write a dossier, at the latest log checkpoint or at checkpoint N, into a folder or
-ZIP file: each document at the latest version the checkpoint includes, its receipt
-with an inclusion proof against that checkpoint, the checkpoint, the vault's public
-keys, MANIFEST.json, SHA256SUMS and VERIFY.md. Everything is verified before it is
-written; evault verify-bundle checks the result offline.`,
+ZIP file: each document at the latest version the log holds at that checkpoint
+(read from the log's entries, whose tree must be the checkpoint's), its receipt
+with an inclusion proof against that checkpoint, the checkpoint, the log's key
+history, the vault's public keys, MANIFEST.json, SHA256SUMS and VERIFY.md. The
+checkpoint must be part of the log as evault verified it from the pinned key (or
+--key). Everything is verified before it is written; evault verify-bundle
+checks the result offline.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return exit(ExitUsage, "give the bundle's folder or .zip file with --out")
 			}
-			keys, err := a.keys(cmd, keyFiles)
+			view, err := a.view(cmd, keyFiles)
 			if err != nil {
 				return err
 			}
@@ -102,7 +153,7 @@ written; evault verify-bundle checks the result offline.`,
 				return exit(ExitConflict, "%v", err)
 			}
 			bars := a.bars(-1, out)
-			m, err := cl.Export(cmd.Context(), args[0], size, w, keys, func(n int64) { bars.add("export", n) })
+			m, err := cl.Export(cmd.Context(), args[0], size, w, view, func(n int64) { bars.add("export", n) })
 			bars.finish()
 			if err == nil {
 				err = w.Close(*m)
@@ -119,7 +170,7 @@ written; evault verify-bundle checks the result offline.`,
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "bundle folder, or a file ending in .zip")
 	f.Int64Var(&size, "checkpoint", 0, "log checkpoint (size) to export at (default: the latest)")
-	f.StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to verify with (default: the vault's published keys)")
+	f.StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust instead of the pinned one (repeatable)")
 	return cmd
 }
 
@@ -128,18 +179,21 @@ func (a *app) verifyBundleCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify-bundle DIR|FILE.zip [--key PUBKEY]",
 		Short: "Verify an export bundle offline and name the first item that fails",
-		Long: `Check an export bundle without the vault: SHA256SUMS, the manifest, the keys, the
-checkpoint's signature, each document against its receipt (SHA-256, size,
-signature, dossier, path, version, inclusion proof) and that no file is missing
-or unlisted. With --key, the bundle is checked against that key (obtained from
-the vault operator independently); without, against the keys it carries, which
-proves only that it is consistent with itself.`,
+		Long: `Check an export bundle without the vault: SHA256SUMS, the manifest, the log's
+key history, the checkpoint's signature, each document against its receipt
+(SHA-256, size, signature by the key of its place in the log, dossier, path,
+version, inclusion proof) and that no file is missing or unlisted.
+
+Trust starts from --key (the vault's key obtained from its operator), or else
+the key pinned for the bundle's log in known_vaults.json: the bundle's key
+history must lead from it. With neither, the bundle is checked against its own
+history, which proves only that it is consistent with itself.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var trusted []receipt.Key
+			var pinned []receipt.Key
+			var err error
 			if len(keyFiles) > 0 {
-				var err error
-				if trusted, err = readKeys(keyFiles); err != nil {
+				if pinned, err = readKeys(keyFiles); err != nil {
 					return err
 				}
 			}
@@ -148,7 +202,14 @@ proves only that it is consistent with itself.`,
 				return exit(ExitUsage, "%v", err)
 			}
 			defer closer.Close()
-			rep := bundle.Verify(cmd.Context(), fsys, trusted)
+			if pinned == nil {
+				if m, err := bundle.ReadManifest(fsys); err == nil {
+					if _, pinned, err = a.pinnedTrust(m.Log.Origin); err != nil {
+						return err
+					}
+				}
+			}
+			rep := bundle.Verify(cmd.Context(), fsys, pinned)
 			if first := rep.First(); first != nil {
 				if a.jsonOut {
 					a.print(rep, nil)
@@ -156,15 +217,11 @@ proves only that it is consistent with itself.`,
 				return exit(ExitVerify, "bundle %s: %s: %s", args[0], first.Name, first.Detail)
 			}
 			return a.print(rep, func(w io.Writer) {
-				fmt.Fprintf(w, "%d documents of dossier %s, %d items checked", rep.Documents, rep.Dossier, len(rep.Items))
-				if trusted == nil {
-					fmt.Fprint(w, " (against the bundle's own keys; pin the vault's key with --key)")
-				}
-				fmt.Fprintln(w, "\nVALID")
+				fmt.Fprintf(w, "%d documents of dossier %s, %d items checked\ntrusted: %s\nVALID\n", rep.Documents, rep.Dossier, len(rep.Items), rep.Trusted)
 			})
 		},
 	}
-	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust (repeatable)")
+	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust instead of the pinned one (repeatable)")
 	return cmd
 }
 

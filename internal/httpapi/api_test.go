@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/httpapi"
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3event"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
@@ -698,5 +699,73 @@ func TestRoutingProblems(t *testing.T) {
 	r := a.call(t, "GET", "/v1/dossiers", tok, nil, "X-Request-Id", "trace-123")
 	if r.header.Get("X-Request-Id") != "trace-123" {
 		t.Errorf("request id not echoed: %q", r.header.Get("X-Request-Id"))
+	}
+}
+
+// TestTrustFromAPinnedKey: a caller who pins the vault's key verifies from
+// it and is told so; the log's key history and entries are there for
+// clients that check the log themselves.
+func TestTrustFromAPinnedKey(t *testing.T) {
+	a := newAPI(t, vault.Config{})
+	dossier := a.createDossier(t)
+	rb := a.upload(t, dossier, "a.txt", []byte("a"))
+	aud := a.token(t, auditor)
+	var keys struct{ Keys []vault.PublicKey }
+	a.call(t, "GET", "/v1/keys", "", nil).json(t, &keys)
+	other, err := receipt.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		key   string
+		valid bool
+		basis string
+	}{
+		{"the vault's key pinned", keys.Keys[0].PEM, true, "the key you pinned, " + keys.Keys[0].KeyID},
+		{"another key pinned", string(other.Key().PEM()), false, "does not lead from it"},
+		{"nothing pinned", "", true, "pin the vault's key yourself"},
+	}
+	for _, tt := range tests {
+		var v vault.Verification
+		r := a.call(t, "POST", "/v1/verify", aud, map[string]any{"receipt": json.RawMessage(rb.bundle(t)), "key": tt.key})
+		r.json(t, &v)
+		if r.status != http.StatusOK || v.Valid != tt.valid || v.Trusted == nil || !strings.Contains(v.Trusted.Basis, tt.basis) {
+			t.Errorf("%s: got %d valid %v trusted %+v, want valid %v on %q", tt.name, r.status, v.Valid, v.Trusted, tt.valid, tt.basis)
+		}
+	}
+	r := a.call(t, "POST", "/v1/verify", aud, map[string]any{"key": "not a key"})
+	if p := r.problem(t); r.status != http.StatusUnprocessableEntity || len(p.Errors) != 2 || p.Errors[0].Pointer != "/receipt" || p.Errors[1].Pointer != "/key" {
+		t.Errorf("verify with neither a receipt nor a key: got %d %s, want both fields named", r.status, r.body)
+	}
+
+	var kl vault.KeyLog
+	r = a.call(t, "GET", "/v1/log/keys", aud, nil)
+	r.json(t, &kl)
+	if r.status != http.StatusOK || len(kl.Events) != 1 || kl.Events[0].Log.Index != 0 || !strings.HasPrefix(kl.Checkpoint, kl.Origin+"\n2\n") {
+		t.Errorf("key history: got %d %+v, want the genesis at 0 under the checkpoint of 2", r.status, kl)
+	}
+	var entries vault.LogEntries
+	r = a.call(t, "GET", "/v1/log/entries?start=0&end=10", aud, nil)
+	r.json(t, &entries)
+	if r.status != http.StatusOK || len(entries.Entries) != 2 || entries.Entries[1].ID != rb.ReceiptID || entries.Entries[1].Envelope == nil {
+		t.Errorf("entries: got %d %s", r.status, r.body)
+	}
+	for _, q := range []struct{ query, pointers string }{
+		{"start=x&end=0", "/start /end"},
+		{"start=3&end=2", "/start"},
+	} {
+		r := a.call(t, "GET", "/v1/log/entries?"+q.query, aud, nil)
+		p := r.problem(t)
+		var got []string
+		for _, e := range p.Errors {
+			got = append(got, e.Pointer)
+		}
+		if r.status != http.StatusBadRequest || strings.Join(got, " ") != q.pointers {
+			t.Errorf("entries?%s: got %d %v, want 400 naming %s", q.query, r.status, got, q.pointers)
+		}
+	}
+	if r := a.call(t, "GET", "/v1/log/keys?size=0", aud, nil); r.status != http.StatusBadRequest {
+		t.Errorf("key history at size 0: got %d, want 400", r.status)
 	}
 }

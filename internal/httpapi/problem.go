@@ -42,6 +42,8 @@ var codes = map[vault.Code]problemType{
 	vault.CodeNotUploaded:     {http.StatusConflict, "not-uploaded", "Upload has no bytes yet"},
 	vault.CodeExpired:         {http.StatusGone, "upload-expired", "Upload expired"},
 	vault.CodeIntegrity:       {http.StatusUnprocessableEntity, "integrity", "Stored bytes differ from the declaration"},
+	vault.CodeTampered:        {http.StatusBadGateway, "tampered", "Storage holds what the vault did not write"},
+	vault.CodeUnavailable:     {http.StatusServiceUnavailable, "unavailable", "Storage did not answer in full; try again"},
 	vault.CodeInternal:        {http.StatusInternalServerError, "internal", "Internal error"},
 }
 
@@ -90,6 +92,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		p.Type, p.Title, p.Status = ProblemBase+kind.slug, kind.title, kind.status
 		p.Detail = "the vault could not complete the request; quote the request id when reporting it"
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description=`+strconv.Quote(p.Detail))

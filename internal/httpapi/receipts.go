@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -29,6 +31,9 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 type verifyRequest struct {
 	Receipt json.RawMessage `json:"receipt"`
 	SHA256  string          `json:"sha256,omitempty"`
+	// Key is the caller's own pin of the vault's key (PEM): trust then
+	// starts from it rather than from the vault's say-so.
+	Key string `json:"key,omitempty"`
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
@@ -36,11 +41,22 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, maxVerifyBody, &req); err != nil {
 		return err
 	}
+	var fields []vault.FieldError
 	if len(req.Receipt) == 0 {
-		return &vault.Error{Code: vault.CodeInvalid, Message: "1 field is invalid",
-			Fields: []vault.FieldError{{Pointer: "/receipt", Detail: "is required: the receipt bundle (or its DSSE envelope) as JSON"}}}
+		fields = append(fields, vault.FieldError{Pointer: "/receipt", Detail: "is required: the receipt bundle (or its DSSE envelope) as JSON"})
 	}
-	v, err := s.v.Verify(r.Context(), req.Receipt, req.SHA256)
+	var pinned *receipt.Key
+	if req.Key != "" {
+		k, err := receipt.ParsePublicKey([]byte(req.Key))
+		if err != nil {
+			fields = append(fields, vault.FieldError{Pointer: "/key", Detail: "must be a P-256 public key in PEM (SubjectPublicKeyInfo): " + err.Error()})
+		}
+		pinned = &k
+	}
+	if fields != nil {
+		return &vault.Error{Code: vault.CodeInvalid, Message: fmt.Sprintf("%d field(s) are invalid", len(fields)), Fields: fields}
+	}
+	v, err := s.v.Verify(r.Context(), req.Receipt, req.SHA256, pinned)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/log/checkpoints/{size}", false, s.checkpoint},
 		{"GET", "/v1/log/proofs/inclusion", false, s.inclusionProof},
 		{"GET", "/v1/log/proofs/consistency", false, s.consistencyProof},
+		{"GET", "/v1/log/keys", false, s.keyHistory},
+		{"GET", "/v1/log/entries", false, s.logEntries},
 	}
 }
 

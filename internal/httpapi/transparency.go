@@ -32,6 +32,52 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// keyHistory serves the log's key events at ?size=n (the latest
+// checkpoint without), each proven in that checkpoint.
+func (s *Server) keyHistory(w http.ResponseWriter, r *http.Request) error {
+	var size int64
+	if q := r.URL.Query().Get("size"); q != "" {
+		n, err := positive(q, "/size", "size")
+		if err != nil {
+			return err
+		}
+		size = n
+	}
+	kl, err := s.v.KeyHistory(r.Context(), size)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", kl)
+	return nil
+}
+
+// logEntries serves ?start=i&end=j[&dossier=d]: the entries from i up to
+// j, at most ledger.MaxEntries of them.
+func (s *Server) logEntries(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var fields []vault.FieldError
+	start, err := strconv.ParseInt(q.Get("start"), 10, 64)
+	if err != nil || start < 0 {
+		fields = append(fields, vault.FieldError{Pointer: "/start", Detail: "must be an entry index, 0 or more"})
+	}
+	end, err := strconv.ParseInt(q.Get("end"), 10, 64)
+	if err != nil || end < 1 {
+		fields = append(fields, vault.FieldError{Pointer: "/end", Detail: "must be the index after the last entry wanted, 1 or more"})
+	}
+	if fields == nil && start >= end {
+		fields = append(fields, vault.FieldError{Pointer: "/start", Detail: "must be smaller than end"})
+	}
+	if fields != nil {
+		return &requestError{kind: badQuery, detail: "log entries need start and end", fields: fields}
+	}
+	out, err := s.v.LogEntries(r.Context(), start, end, q.Get("dossier"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", out)
+	return nil
+}
+
 // inclusionProof serves ?index=i&size=n.
 func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -42,12 +43,14 @@ type Uploads interface {
 type Receipts interface {
 	Keys(ctx context.Context) ([]vault.PublicKey, error)
 	Receipt(ctx context.Context, receiptID string) (*vault.Receipt, error)
-	Verify(ctx context.Context, data []byte, sha256 string) (*vault.Verification, error)
+	Verify(ctx context.Context, data []byte, sha256 string, pinned *receipt.Key) (*vault.Verification, error)
 }
 
 // Transparency is what transparency.go serves: the tenant's log.
 type Transparency interface {
 	Checkpoint(ctx context.Context, size int64) (*vault.LogCheckpoint, error)
+	KeyHistory(ctx context.Context, size int64) (*vault.KeyLog, error)
+	LogEntries(ctx context.Context, start, end int64, dossier string) (*vault.LogEntries, error)
 	InclusionProof(ctx context.Context, index, size int64) (*vault.LogProof, error)
 	ConsistencyProof(ctx context.Context, from, to int64) (*vault.LogProof, error)
 }

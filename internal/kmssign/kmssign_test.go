@@ -115,7 +115,7 @@ func TestReceiptsAndCheckpointsSignedByKMSVerifyLikeLocalOnes(t *testing.T) {
 	}
 	st := receipt.Statement{Subject: []receipt.Subject{{Name: "a.pdf", Digest: map[string]string{"sha256": strings.Repeat("ab", 32)}}},
 		PredicateType: "https://evidencevault.dev/receipt/v1", Predicate: json.RawMessage(`{"receiptId":"rcp_x"}`)}
-	env, err := receipt.Sign(context.Background(), s, st)
+	env, err := receipt.Sign(context.Background(), st, s)
 	if err != nil {
 		t.Fatal(err)
 	}

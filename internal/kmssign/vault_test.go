@@ -17,9 +17,10 @@ import (
 )
 
 // TestRotationFromLocalKeyToKMS runs a vault that signs with a
-// local key, then rotates to the KMS signer: GET /v1/keys lists both, the
-// KMS one current, and receipts and checkpoints of either signer verify
-// the same way, offline, against the published keys.
+// local key, then rotates to the KMS signer (the local key configured as
+// the previous one): GET /v1/keys lists both, the KMS one current, the
+// log's history leads from the local key to the KMS key, and receipts and
+// checkpoints of either signer verify the same way, offline.
 func TestRotationFromLocalKeyToKMS(t *testing.T) {
 	store := memstore.New("evidence")
 	cfg := vault.Config{Bucket: store.Bucket(), LockMode: vault.Governance, Logger: slog.New(slog.DiscardHandler)}
@@ -65,7 +66,9 @@ func TestRotationFromLocalKeyToKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := vault.New(store.Storage(), kmsSigner, cfg)
+	rotating := cfg
+	rotating.Previous = local
+	after := vault.New(store.Storage(), kmsSigner, rotating)
 	second := seal(after, "b.txt", "signed by KMS\n")
 
 	published, err := after.Keys(alice)
@@ -87,8 +90,18 @@ func TestRotationFromLocalKeyToKMS(t *testing.T) {
 	if len(keys) != 2 || current[localID] || !current[kmsID] {
 		t.Fatalf("got keys %v, want the local key and the KMS key, the KMS one current", current)
 	}
+	// A verifier who pinned the local key is led to the KMS key by the
+	// log's rotation entry, which both keys signed.
+	kl, err := after.KeyHistory(alice, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, _, err := vault.TrustLog(context.Background(), kl.Origin, []byte(kl.Checkpoint), kl.Events, keys[indexOf(keys, localID)])
+	if err != nil || len(trust.Keys) != 2 || trust.Keys[1].Key.ID != kmsID {
+		t.Fatalf("trust from the local key: got %+v, %v; want it to lead to the KMS key", trust, err)
+	}
 	for name, data := range map[string][]byte{"local": first, "kms": second} {
-		ver, r := vault.VerifyOffline(context.Background(), data, keys, "", -1)
+		ver, r := vault.VerifyOffline(context.Background(), data, trust, "", -1)
 		if !ver.Valid {
 			t.Errorf("%s receipt: %+v", name, ver.Checks)
 			continue

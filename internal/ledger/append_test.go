@@ -267,7 +267,7 @@ func TestDerivedObjectsMatchOrConflict(t *testing.T) {
 		t.Fatalf("finishing the commit again: %v", err)
 	}
 	// A tile planted with other bytes where the next commit's goes.
-	store.overwrite("ledger/acme/tile/8/0/000.p/3", make([]byte, 96))
+	store.plant("ledger/acme/tile/8/0/000.p/3", make([]byte, 96))
 	_, err := l.Append(ctx, tenant, entry("c", "c"), 0)
 	var conflict *ledger.ConflictError
 	if !errors.As(err, &conflict) || conflict.Key != "ledger/acme/tile/8/0/000.p/3" {

@@ -66,7 +66,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 	if err != nil {
 		return nil, err
 	}
-	keys, err := l.keys.get(ctx, true) // an audit reads every key afresh
+	keys, err := tl.keys.get(ctx, true) // an audit reads every key afresh
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,10 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 			fail(err)
 			return
 		}
+		if tl.damaged != nil {
+			fail(tl.damaged)
+			return
+		}
 		kept, err := l.dropIntegrated(ctx, tl, batch)
 		if err != nil {
 			fail(err)

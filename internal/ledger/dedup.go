@@ -115,14 +115,14 @@ func (l *Log) kept(ctx context.Context, tl *tenantLog, id string) (*Appended, bo
 	if err != nil || !found {
 		return nil, false, err
 	}
-	keys, err := l.keys.get(ctx, false)
+	keys, err := tl.keys.get(ctx, false)
 	if err != nil {
 		return nil, false, err
 	}
 	leaf, lerr := l.cfg.Leaf(a.Record)
 	if lerr == nil && a.ID == id && a.Origin == tl.origin {
 		if _, lerr = VerifyProof(leaf, &a.Proof, keys); lerr != nil && errors.Is(lerr, ErrInvalid) {
-			if keys, err = l.keys.get(ctx, true); err != nil {
+			if keys, err = tl.keys.get(ctx, true); err != nil {
 				return nil, false, err
 			}
 			_, lerr = VerifyProof(leaf, &a.Proof, keys)
@@ -149,9 +149,6 @@ func (l *Log) integrated(ctx context.Context, tl *tenantLog, start, index int64)
 	if err != nil {
 		return nil, fmt.Errorf("commit at %d: %w", start, err)
 	}
-	if cp.Size != c.Size {
-		return nil, fmt.Errorf("%w: commit at %d signs a tree of %d entries, not %d", ErrInvalid, start, cp.Size, c.Size)
-	}
 	out, err := appended(tl.origin, c, index, l.reader(ctx, tl, &state{cp: cp}))
 	if err != nil {
 		return nil, err
@@ -165,12 +162,23 @@ func (l *Log) integrated(ctx context.Context, tl *tenantLog, start, index int64)
 // readCommit reads the commit that starts at pos, which must exist: pos is
 // a size the log had.
 func (l *Log) readCommit(ctx context.Context, tl *tenantLog, pos int64) (*commit, []tlog.Hash, error) {
-	data, found, err := l.store.Get(ctx, tl.commitKey(pos))
-	if err != nil {
+	var c *commit
+	var leaves []tlog.Hash
+	data, _, err := firstValid(ctx, l.store, tl.commitKey(pos), func(data []byte) (err error) {
+		if c, leaves, err = l.parseCommit(data, pos); err != nil {
+			return err
+		}
+		cp, err := l.open(ctx, tl, []byte(c.Checkpoint))
+		if err == nil && cp.Size != c.Size {
+			err = fmt.Errorf("%w: commit at %d signs a tree of %d entries, not %d", ErrInvalid, pos, cp.Size, c.Size)
+		}
+		return err
+	})
+	switch {
+	case err != nil:
 		return nil, nil, fmt.Errorf("ledger: read commit at %d: %w", pos, err)
-	}
-	if !found {
+	case data == nil:
 		return nil, nil, fmt.Errorf("%w: log %s has no commit at %d", ErrInvalid, tl.origin, pos)
 	}
-	return l.parseCommit(data, pos)
+	return c, leaves, nil
 }

@@ -16,7 +16,22 @@ var (
 	ErrContended = errors.New("ledger: log stayed contended")
 	// ErrConflict is matched by every *ConflictError.
 	ErrConflict = errors.New("ledger: object exists with other content")
+	// ErrTampered is matched by every *TamperedError.
+	ErrTampered = errors.New("ledger: the log holds an object it did not write")
 )
+
+// TamperedError is an object of the log's that no version of is what the
+// log wrote there: a commit at the next position signed by another key,
+// say. Key names it.
+type TamperedError struct {
+	Key    string
+	Detail string
+}
+
+func (e *TamperedError) Error() string {
+	return "ledger: " + e.Key + " is not an object this log wrote: " + e.Detail
+}
+func (e *TamperedError) Is(target error) bool { return target == ErrTampered }
 
 // NotFoundError is a checkpoint, tree or proof the log does not hold.
 // Detail says which, for the person who asked.

@@ -3,9 +3,12 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // headHint is where readers start looking for the newest commit. It is
@@ -31,17 +34,29 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 		tl.size.Store(st.cp.Size)
 		probe = true
 	}
-	for probe {
-		data, found, err := l.store.Get(ctx, tl.commitKey(tl.head.cp.Size))
-		if err != nil {
-			return fmt.Errorf("ledger: read commit at %d: %w", tl.head.cp.Size, err)
-		}
-		if !found {
-			return nil
-		}
-		next, c, hashes, err := l.openCommit(ctx, tl, tl.head, data)
-		if err != nil {
+	for probe && tl.damaged == nil {
+		key := tl.commitKey(tl.head.cp.Size)
+		var next *state
+		var c *commit
+		var hashes map[int64]tlog.Hash
+		data, overwritten, err := firstValid(ctx, l.store, key, func(data []byte) (err error) {
+			next, c, hashes, err = l.openCommit(ctx, tl, tl.head, data)
 			return err
+		})
+		switch {
+		case err != nil && (errors.Is(err, ErrInvalid) || errors.Is(err, ErrMalformed)):
+			// No version of the object at the next position is a commit
+			// of this log: someone else's. The log as read ends before
+			// it; it cannot grow until that is looked into.
+			tl.damaged = &TamperedError{Key: key, Detail: err.Error()}
+			l.log.ErrorContext(ctx, "ledger: the next position holds an object the log did not write", "log", tl.origin, "key", key, "err", err)
+			return nil
+		case err != nil:
+			return fmt.Errorf("ledger: read commit at %d: %w", tl.head.cp.Size, err)
+		case data == nil:
+			return nil
+		case overwritten:
+			l.log.WarnContext(ctx, "ledger: a commit was written over; reading the log's own", "log", tl.origin, "key", key)
 		}
 		if _, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size)); err != nil {
 			return fmt.Errorf("ledger: read checkpoint %d: %w", c.Size, err)

@@ -15,7 +15,8 @@ import (
 // asks for no other key.
 type keyCache struct {
 	signer Signer
-	more   func(context.Context) ([]*ecdsa.PublicKey, error)
+	tenant string
+	more   func(context.Context, string) ([]*ecdsa.PublicKey, error)
 
 	mu   sync.Mutex
 	keys []*ecdsa.PublicKey
@@ -40,7 +41,7 @@ func (k *keyCache) get(ctx context.Context, reload bool) ([]*ecdsa.PublicKey, er
 		}
 	}
 	if k.more != nil {
-		more, err := k.more(ctx)
+		more, err := k.more(ctx, k.tenant)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: keys: %w", err)
 		}
@@ -53,13 +54,13 @@ func (k *keyCache) get(ctx context.Context, reload bool) ([]*ecdsa.PublicKey, er
 // open verifies a signed checkpoint of tl's log with the cached keys,
 // reloading them once if it does not verify.
 func (l *Log) open(ctx context.Context, tl *tenantLog, signed []byte) (Checkpoint, error) {
-	keys, err := l.keys.get(ctx, false)
+	keys, err := tl.keys.get(ctx, false)
 	if err != nil {
 		return Checkpoint{}, err
 	}
 	cp, err := OpenCheckpoint(signed, tl.origin, keys)
 	if errors.Is(err, ErrInvalid) {
-		if keys, err = l.keys.get(ctx, true); err != nil {
+		if keys, err = tl.keys.get(ctx, true); err != nil {
 			return Checkpoint{}, err
 		}
 		cp, err = OpenCheckpoint(signed, tl.origin, keys)

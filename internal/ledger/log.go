@@ -23,8 +23,8 @@ type Config struct {
 	// commit recompute the leaves from the stored records.
 	Leaf func(record []byte) ([]byte, error)
 	// Keys returns the public keys, besides the signer's own, that may
-	// have signed checkpoints (earlier keys, for rotation).
-	Keys func(ctx context.Context) ([]*ecdsa.PublicKey, error)
+	// have signed a tenant's checkpoints (earlier keys, for rotation).
+	Keys func(ctx context.Context, tenant string) ([]*ecdsa.PublicKey, error)
 	// Keeper keeps what the caller derives from integrated entries; nil
 	// for a log that only reads.
 	Keeper Keeper
@@ -62,8 +62,6 @@ type Log struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantLog
-
-	keys keyCache
 }
 
 // New returns a Log on store whose checkpoints signer signs. With a nil
@@ -78,8 +76,7 @@ func New(store Store, signer Signer, cfg Config) *Log {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Log{store: store, signer: signer, cfg: cfg, log: cfg.Logger, tenants: map[string]*tenantLog{},
-		keys: keyCache{signer: signer, more: cfg.Keys}}
+	return &Log{store: store, signer: signer, cfg: cfg, log: cfg.Logger, tenants: map[string]*tenantLog{}}
 }
 
 // state is a finished point of a tenant's log: every object of the commit
@@ -101,11 +98,17 @@ type tenantLog struct {
 	inflight map[string]*waiter
 	leading  bool
 
+	// keys verify the tenant's checkpoints.
+	keys keyCache
+
 	// stateMu serializes work on the log's state: commit rounds and
 	// refreshes of the head.
 	stateMu sync.Mutex
 	head    *state
 	seen    seenCommits
+	// damaged is set when the position after head holds an object that is
+	// no commit of this log: reads stop before it, appends fail with it.
+	damaged *TamperedError
 	// hint writes the head hint behind the commits.
 	hint headMover
 
@@ -123,7 +126,8 @@ func (l *Log) tenant(tenant string) (*tenantLog, error) {
 	defer l.mu.Unlock()
 	tl, ok := l.tenants[tenant]
 	if !ok {
-		tl = &tenantLog{tenant: tenant, origin: origin, prefix: l.cfg.Prefix(tenant), tiles: &tileCache{}, inflight: map[string]*waiter{}}
+		tl = &tenantLog{tenant: tenant, origin: origin, prefix: l.cfg.Prefix(tenant), tiles: &tileCache{}, inflight: map[string]*waiter{},
+			keys: keyCache{signer: l.signer, tenant: tenant, more: l.cfg.Keys}}
 		tl.size.Store(-1)
 		l.tenants[tenant] = tl
 	}

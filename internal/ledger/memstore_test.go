@@ -21,15 +21,16 @@ import (
 // tested on it without an object store server, as Tessera tests its own.
 type memStore struct {
 	mu      sync.Mutex
-	objects map[string][]byte
-	writes  map[string]int // versions written per key
+	objects map[string][]byte   // each key's newest version
+	older   map[string][][]byte // earlier versions, oldest first
+	writes  map[string]int      // versions written per key
 	// fail, when set, answers a call before it runs: a crash of the
 	// calling process at that point leaves exactly what it leaves.
 	fail func(op, key string) error
 }
 
 func newMemStore() *memStore {
-	return &memStore{objects: map[string][]byte{}, writes: map[string]int{}}
+	return &memStore{objects: map[string][]byte{}, older: map[string][][]byte{}, writes: map[string]int{}}
 }
 
 var errCrash = errors.New("injected crash")
@@ -88,9 +89,29 @@ func (m *memStore) Put(ctx context.Context, key string, body []byte) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.write(key, body)
+	return nil
+}
+
+func (m *memStore) write(key string, body []byte) {
+	if old, ok := m.objects[key]; ok {
+		m.older[key] = append(m.older[key], old)
+	}
 	m.objects[key] = slices.Clone(body)
 	m.writes[key]++
-	return nil
+}
+
+func (m *memStore) Versions(ctx context.Context, key string) ([][]byte, error) {
+	if err := m.check("versions", key); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Clone(m.older[key])
+	if b, ok := m.objects[key]; ok {
+		out = append(out, slices.Clone(b))
+	}
+	return out, nil
 }
 
 func (m *memStore) List(ctx context.Context, prefix string) ([]string, error) {
@@ -109,8 +130,16 @@ func (m *memStore) List(ctx context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
-// overwrite replaces an object, as an operator with bucket access could.
+// overwrite writes a new version over an object, as an operator with
+// bucket access could.
 func (m *memStore) overwrite(key string, body []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.write(key, body)
+}
+
+// plant writes an object where none was, as the only version.
+func (m *memStore) plant(key string, body []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.objects[key] = slices.Clone(body)

@@ -34,19 +34,18 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
-	data, found, err := l.store.Get(ctx, tl.checkpointKey(size))
-	if err != nil {
-		return Checkpoint{}, nil, fmt.Errorf("ledger: read checkpoint %d: %w", size, err)
-	}
-	if !found {
-		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("log %s has no checkpoint at size %d", tl.origin, size)}
-	}
-	cp, err := l.open(ctx, tl, data)
-	if err != nil {
+	var cp Checkpoint
+	data, _, err := firstValid(ctx, l.store, tl.checkpointKey(size), func(data []byte) (err error) {
+		if cp, err = l.open(ctx, tl, data); err == nil && cp.Size != size {
+			err = fmt.Errorf("%w: stored checkpoint %d says size %d", ErrInvalid, size, cp.Size)
+		}
+		return err
+	})
+	switch {
+	case err != nil:
 		return Checkpoint{}, nil, fmt.Errorf("ledger: stored checkpoint %d: %w", size, err)
-	}
-	if cp.Size != size {
-		return Checkpoint{}, nil, fmt.Errorf("%w: stored checkpoint %d says size %d", ErrInvalid, size, cp.Size)
+	case data == nil:
+		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("log %s has no checkpoint at size %d", tl.origin, size)}
 	}
 	return cp, data, nil
 }

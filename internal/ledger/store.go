@@ -13,8 +13,13 @@ type Store interface {
 	// Create writes body at key unless key exists (If-None-Match: *);
 	// created is false when it did, and nothing was written.
 	Create(ctx context.Context, key string, body []byte) (created bool, err error)
-	// Get returns key's latest body; found is false when there is none.
+	// Get returns the body of key's newest version that is not a delete
+	// marker; found is false when there is none.
 	Get(ctx context.Context, key string) (body []byte, found bool, err error)
+	// Versions returns the body of every version of key, oldest first,
+	// delete markers left out. Objects are written once; other versions
+	// are someone else's, and readers look past them for the original.
+	Versions(ctx context.Context, key string) ([][]byte, error)
 	// Put overwrites key: only the head hint, which readers never trust.
 	Put(ctx context.Context, key string, body []byte) error
 	// List returns the keys under prefix in lexical order.
@@ -37,4 +42,31 @@ func createOrMatch(ctx context.Context, s Store, key string, body []byte) error 
 		return &ConflictError{Key: key}
 	}
 	return nil
+}
+
+// firstValid reads the version of key that open accepts: the newest one
+// (a Get) in the common case; when that one is refused, every version from
+// the oldest, since anyone with the bucket's credentials can write over an
+// object the log wrote once. It returns the accepted body, whether the key
+// holds a version open refused (tampering), and open's error for the
+// newest if none is accepted.
+func firstValid(ctx context.Context, s Store, key string, open func([]byte) error) (body []byte, overwritten bool, err error) {
+	data, found, err := s.Get(ctx, key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	firstErr := open(data)
+	if firstErr == nil {
+		return data, false, nil
+	}
+	versions, err := s.Versions(ctx, key)
+	if err != nil {
+		return nil, true, fmt.Errorf("ledger: read versions of %s: %w", key, err)
+	}
+	for _, v := range versions {
+		if open(v) == nil {
+			return v, true, nil
+		}
+	}
+	return nil, true, firstErr
 }

@@ -19,6 +19,8 @@ type tiles struct {
 	prefix string
 	cache  *tileCache
 	ctx    context.Context // the one read the reader serves; never kept beyond it
+	// original reads each tile's first version instead of its newest.
+	original bool
 }
 
 func (t tiles) Height() int { return TileHeight }
@@ -46,14 +48,14 @@ func (t tiles) ReadTiles(want []tlog.Tile) ([][]byte, error) {
 // a tile's hashes never change once written.
 func (t tiles) read(ctx context.Context, tile tlog.Tile) ([]byte, error) {
 	size := tile.W * tlog.HashSize
-	data, found, err := t.store.Get(ctx, t.prefix+tile.Path())
+	data, found, err := t.get(ctx, t.prefix+tile.Path())
 	if err != nil {
 		return nil, fmt.Errorf("ledger: read tile %s: %w", tile.Path(), err)
 	}
 	if !found && tile.W < 1<<TileHeight {
 		full := tile
 		full.W = 1 << TileHeight
-		data, found, err = t.store.Get(ctx, t.prefix+full.Path())
+		data, found, err = t.get(ctx, t.prefix+full.Path())
 		if err != nil {
 			return nil, fmt.Errorf("ledger: read tile %s: %w", full.Path(), err)
 		}
@@ -65,6 +67,33 @@ func (t tiles) read(ctx context.Context, tile tlog.Tile) ([]byte, error) {
 		return nil, fmt.Errorf("ledger: tile %s holds %d bytes, want %d", tile.Path(), len(data), size)
 	}
 	return data[:size], nil
+}
+
+func (t tiles) get(ctx context.Context, key string) ([]byte, bool, error) {
+	if !t.original {
+		return t.store.Get(ctx, key)
+	}
+	versions, err := t.store.Versions(ctx, key)
+	if err != nil || len(versions) == 0 {
+		return nil, false, err
+	}
+	return versions[0], true, nil
+}
+
+// fallback reads hashes from the newest tiles and, when tlog finds them
+// inconsistent with the tree (someone wrote over a tile), from each tile's
+// first version, which the log wrote: such a write does not stop reads.
+type fallback struct{ newest, original tlog.HashReader }
+
+func (f fallback) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	hs, err := f.newest.ReadHashes(indexes)
+	if err == nil {
+		return hs, nil
+	}
+	if hs, ferr := f.original.ReadHashes(indexes); ferr == nil {
+		return hs, nil
+	}
+	return nil, err
 }
 
 func (t tiles) SaveTiles(saved []tlog.Tile, data [][]byte) {
@@ -113,7 +142,10 @@ func (o overlay) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 func (l *Log) reader(ctx context.Context, tl *tenantLog, st *state) overlay {
 	o := overlay{extra: map[int64]tlog.Hash{}}
 	if st.cp.Size > 0 {
-		o.base = tlog.TileHashReader(st.cp.Tree(), tiles{store: l.store, prefix: tl.prefix, cache: tl.tiles, ctx: ctx})
+		t := tiles{store: l.store, prefix: tl.prefix, cache: tl.tiles, ctx: ctx}
+		orig := t
+		orig.original = true
+		o.base = fallback{newest: tlog.TileHashReader(st.cp.Tree(), t), original: tlog.TileHashReader(st.cp.Tree(), orig)}
 	}
 	return o
 }

@@ -152,23 +152,40 @@ func (b *Bucket) Put(ctx context.Context, key string, body []byte) error {
 	return nil
 }
 
-// Get returns the latest version's body; a delete marker is not found.
+// Get returns the body of key's newest version that is not a delete
+// marker, as s3store reads beneath someone else's marker.
 func (b *Bucket) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := b.enter(ctx, "Get", key); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	v := b.latest(key)
-	if v == nil || v.marker {
-		return nil, fmt.Errorf("memstore: get %s: %w", key, vault.ErrNotFound)
+	vs := b.objects[key]
+	for i := len(vs) - 1; i >= 0; i-- {
+		if !vs[i].marker {
+			return bytes.Clone(vs[i].body), nil
+		}
+	}
+	return nil, fmt.Errorf("memstore: get %s: %w", key, vault.ErrNotFound)
+}
+
+// GetVersion returns one version's body.
+func (b *Bucket) GetVersion(ctx context.Context, key, versionID string) ([]byte, error) {
+	if err := b.enter(ctx, "GetVersion", key); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v := b.find(key, versionID)
+	if v == nil || v.marker || versionID == "" {
+		return nil, fmt.Errorf("memstore: get %s@%s: %w", key, versionID, vault.ErrNotFound)
 	}
 	return bytes.Clone(v.body), nil
 }
 
-// List returns the keys under prefix whose latest version is not a delete
-// marker, in lexical order.
-func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
+// List returns every key under prefix with all its versions, delete
+// markers included, oldest first.
+func (b *Bucket) List(ctx context.Context, prefix string) ([]vault.Object, error) {
 	if err := b.enter(ctx, "List", prefix); err != nil {
 		return nil, err
 	}
@@ -176,12 +193,19 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
 	defer b.mu.Unlock()
 	var keys []string
 	for k := range b.objects {
-		if strings.HasPrefix(k, prefix) && !b.latest(k).marker {
+		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
-	return keys, nil
+	out := make([]vault.Object, len(keys))
+	for i, k := range keys {
+		out[i].Key = k
+		for _, v := range b.objects[k] {
+			out[i].Versions = append(out[i].Versions, vault.ObjectVersion{ID: v.id, LastModified: v.lastModified, DeleteMarker: v.marker})
+		}
+	}
+	return out, nil
 }
 
 // Versions returns the version ids of key, newest first, without delete

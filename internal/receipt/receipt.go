@@ -83,8 +83,9 @@ type Signer interface {
 }
 
 // Sign checks st against the in-toto attestation library's rules and returns
-// it signed by s.
-func Sign(ctx context.Context, s Signer, st Statement) (*Envelope, error) {
+// it signed by s and any others (a key rotation is signed by the outgoing
+// and the incoming key), one DSSE signature each.
+func Sign(ctx context.Context, st Statement, s Signer, others ...Signer) (*Envelope, error) {
 	st.Type = StatementType
 	payload, err := json.Marshal(st)
 	if err != nil {
@@ -93,7 +94,11 @@ func Sign(ctx context.Context, s Signer, st Statement) (*Envelope, error) {
 	if err := validate(payload); err != nil {
 		return nil, fmt.Errorf("receipt: sign: %w", err)
 	}
-	es, err := dsse.NewEnvelopeSigner(s)
+	signers := []dsse.Signer{s}
+	for _, o := range others {
+		signers = append(signers, o)
+	}
+	es, err := dsse.NewEnvelopeSigner(signers...)
 	if err != nil {
 		return nil, fmt.Errorf("receipt: sign: %w", err)
 	}
@@ -191,6 +196,25 @@ func Verify(ctx context.Context, env *Envelope, keys []Key) (Key, *Statement, er
 	return Key{}, st, ErrUnknownKey
 }
 
+// VerifyAll checks that every one of keys has a signature on env that
+// holds: a key rotation must be signed by both keys. It returns the
+// statement, or an error wrapping ErrUnknownKey (a key signed nothing) or
+// ErrBadSignature.
+func VerifyAll(ctx context.Context, env *Envelope, keys ...Key) (*Statement, error) {
+	var st *Statement
+	for _, k := range keys {
+		got, s, err := Verify(ctx, env, []Key{k})
+		if err != nil {
+			return nil, fmt.Errorf("%w (key %s)", err, k.ID)
+		}
+		if got.ID != k.ID {
+			return nil, fmt.Errorf("%w (key %s)", ErrUnknownKey, k.ID)
+		}
+		st = s
+	}
+	return st, nil
+}
+
 // Marshal returns the envelope as stored and served: indented JSON.
 func Marshal(env *Envelope) ([]byte, error) {
 	return json.MarshalIndent(env, "", "  ")
@@ -209,4 +233,52 @@ func Payload(env *Envelope) ([]byte, error) {
 		return nil, fmt.Errorf("%w: envelope payload is not base64", ErrMalformed)
 	}
 	return p, nil
+}
+
+// SignPayload signs an arbitrary payload of payloadType as a DSSE
+// envelope: for records the vault signs that are not statements.
+func SignPayload(ctx context.Context, payloadType string, payload []byte, s Signer) (*Envelope, error) {
+	es, err := dsse.NewEnvelopeSigner(s)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: sign: %w", err)
+	}
+	env, err := es.SignPayload(ctx, payloadType, payload)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: sign: %w", err)
+	}
+	return env, nil
+}
+
+// OpenPayload parses a DSSE envelope of payloadType, checks that one of
+// keys signed it and returns its payload: ErrMalformed for anything else
+// than such an envelope, ErrUnknownKey or ErrBadSignature for the rest.
+func OpenPayload(ctx context.Context, data []byte, payloadType string, keys []Key) ([]byte, error) {
+	if len(data) > MaxEnvelopeSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxEnvelopeSize)
+	}
+	var env Envelope
+	if err := strictjson.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
+	}
+	if env.PayloadType != payloadType || len(env.Signatures) == 0 {
+		return nil, fmt.Errorf("%w: not a %s envelope", ErrMalformed, payloadType)
+	}
+	for _, sig := range env.Signatures {
+		for _, k := range keys {
+			if sig.KeyID != k.ID {
+				continue
+			}
+			v, err := dsse.NewEnvelopeVerifier(k.verifier())
+			if err != nil {
+				return nil, fmt.Errorf("receipt: verify: %w", err)
+			}
+			one := env
+			one.Signatures = []dsse.Signature{sig}
+			if _, err := v.Verify(ctx, &one); err != nil {
+				return nil, fmt.Errorf("%w (key %s)", ErrBadSignature, k.ID)
+			}
+			return env.DecodeB64Payload()
+		}
+	}
+	return nil, ErrUnknownKey
 }

@@ -34,7 +34,7 @@ func statement() receipt.Statement {
 
 func sign(t *testing.T, s receipt.Signer) []byte {
 	t.Helper()
-	env, err := receipt.Sign(context.Background(), s, statement())
+	env, err := receipt.Sign(context.Background(), statement(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,11 +214,11 @@ func Example() {
 	pemKey, _ := receipt.GenerateKey()
 	signer, _ := receipt.NewLocalSigner(pemKey)
 
-	env, _ := receipt.Sign(context.Background(), signer, receipt.Statement{
+	env, _ := receipt.Sign(context.Background(), receipt.Statement{
 		Subject:       []receipt.Subject{{Name: "risk/fmea.xlsx", Digest: map[string]string{"sha256": strings.Repeat("0", 64)}}},
 		PredicateType: "https://evidencevault.dev/receipt/v1",
 		Predicate:     json.RawMessage(`{"receiptId":"rcp_example"}`),
-	})
+	}, signer)
 	data, _ := receipt.Marshal(env)
 
 	published, _ := receipt.ParsePublicKey(signer.Key().PEM())
@@ -226,4 +226,28 @@ func Example() {
 	key, st, err := receipt.Verify(context.Background(), parsed, []receipt.Key{published})
 	fmt.Println(err, key.ID == published.ID, st.Subject[0].Name, st.PredicateType)
 	// Output: <nil> true risk/fmea.xlsx https://evidencevault.dev/receipt/v1
+}
+
+// TestVerifyAll: a statement signed by two keys proves both; one signature
+// missing or altered fails.
+func TestVerifyAll(t *testing.T) {
+	a, b, c := newSigner(t), newSigner(t), newSigner(t)
+	env, err := receipt.Sign(context.Background(), statement(), a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Signatures) != 2 {
+		t.Fatalf("got %d signatures, want 2", len(env.Signatures))
+	}
+	if _, err := receipt.VerifyAll(context.Background(), env, a.Key(), b.Key()); err != nil {
+		t.Errorf("both keys: %v", err)
+	}
+	if _, err := receipt.VerifyAll(context.Background(), env, a.Key(), c.Key()); !errors.Is(err, receipt.ErrUnknownKey) {
+		t.Errorf("a key that did not sign: got %v, want ErrUnknownKey", err)
+	}
+	one := *env
+	one.Signatures = env.Signatures[:1]
+	if _, err := receipt.VerifyAll(context.Background(), &one, a.Key(), b.Key()); err == nil {
+		t.Error("one signature passed for two keys")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -15,6 +16,8 @@ type storageError struct {
 	op, key, detail string
 	kind            error // vault.ErrNotFound, vault.ErrExists or vault.ErrStorage
 	ctx             error // context.Canceled or DeadlineExceeded, when that was the cause
+	// marker is set when the key's newest version is a delete marker.
+	marker bool
 }
 
 func (e *storageError) Error() string { return "s3store: " + e.op + " " + e.key + ": " + e.detail }
@@ -31,7 +34,7 @@ func translate(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &storageError{op: op, key: key, detail: err.Error(), kind: vault.ErrStorage}
+	e := &storageError{op: op, key: key, detail: err.Error(), kind: vault.ErrStorage, marker: deleteMarker(err)}
 	switch errorCode(err) {
 	case "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchUpload", "MethodNotAllowed":
 		// HEAD of a delete marker answers 405 MethodNotAllowed. (A
@@ -47,6 +50,20 @@ func translate(op, key string, err error) error {
 		e.ctx = context.DeadlineExceeded
 	}
 	return e
+}
+
+// hiddenByMarker reports whether a translated GET or HEAD failed because
+// the key's newest version is a delete marker.
+func hiddenByMarker(err error) bool {
+	var se *storageError
+	return errors.As(err, &se) && se.marker
+}
+
+// deleteMarker reports whether a GET or HEAD failed because the key's
+// newest version is a delete marker (S3 says so in x-amz-delete-marker).
+func deleteMarker(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.Response != nil && re.Response.Header.Get("X-Amz-Delete-Marker") == "true"
 }
 
 // errorCode returns S3's error code, or "" for a nil or non-API error.

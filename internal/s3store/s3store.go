@@ -17,8 +17,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +36,16 @@ type Store struct {
 	presign *s3.PresignClient
 	bucket  string
 	now     func() time.Time
+	log     *slog.Logger
 }
 
-// New returns a Store for bucket using client for requests and presigning.
-func New(client *s3.Client, bucket string) *Store {
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket, now: time.Now}
+// New returns a Store for bucket using client for requests and presigning;
+// log hears of reads that found someone else's writes (nil: slog.Default).
+func New(client *s3.Client, bucket string, log *slog.Logger) *Store {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket, now: time.Now, log: log}
 }
 
 // Bucket returns the bucket's name.
@@ -107,9 +114,43 @@ func (s *Store) Put(ctx context.Context, key string, body []byte) error {
 	return nil
 }
 
-// Get returns the latest version's body.
+// Get returns the body of the newest version that is not a delete marker.
+// The vault never deletes, so a marker is someone else's: the version
+// beneath stays readable, and the read is logged.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	data, err := s.get(ctx, key, "")
+	if err == nil || !hiddenByMarker(err) {
+		return data, err
+	}
+	objs, lerr := s.List(ctx, key)
+	if lerr != nil {
+		return nil, lerr
+	}
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for i := len(o.Versions) - 1; i >= 0; i-- {
+			if v := o.Versions[i]; !v.DeleteMarker {
+				s.log.WarnContext(ctx, "s3store: read beneath a delete marker the vault did not write", "key", key, "versionId", v.ID)
+				return s.get(ctx, key, v.ID)
+			}
+		}
+	}
+	return nil, err
+}
+
+// GetVersion returns one version's body.
+func (s *Store) GetVersion(ctx context.Context, key, versionID string) ([]byte, error) {
+	return s.get(ctx, key, versionID)
+}
+
+func (s *Store) get(ctx context.Context, key, versionID string) ([]byte, error) {
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
+	if versionID != "" {
+		in.VersionId = &versionID
+	}
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, translate("get", key, err)
 	}
@@ -121,20 +162,42 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return data, nil
 }
 
-// List returns every key under prefix, in lexical order.
-func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+// List returns every key under prefix with all its versions and delete
+// markers, oldest first: one ListObjectVersions request per thousand.
+func (s *Store) List(ctx context.Context, prefix string) ([]vault.Object, error) {
+	byKey := map[string]*vault.Object{}
 	var keys []string
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
+	add := func(key, id string, at *time.Time, marker bool) {
+		o := byKey[key]
+		if o == nil {
+			o = &vault.Object{Key: key}
+			byKey[key] = o
+			keys = append(keys, key)
+		}
+		o.Versions = append(o.Versions, vault.ObjectVersion{ID: id, LastModified: aws.ToTime(at), DeleteMarker: marker})
+	}
+	p := s3.NewListObjectVersionsPaginator(s.client, &s3.ListObjectVersionsInput{Bucket: &s.bucket, Prefix: &prefix})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, translate("list", prefix, err)
+			return nil, translate("list versions under", prefix, err)
 		}
-		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
+		for _, v := range page.Versions {
+			add(aws.ToString(v.Key), aws.ToString(v.VersionId), v.LastModified, false)
+		}
+		for _, m := range page.DeleteMarkers {
+			add(aws.ToString(m.Key), aws.ToString(m.VersionId), m.LastModified, true)
 		}
 	}
-	return keys, nil
+	slices.Sort(keys)
+	out := make([]vault.Object, len(keys))
+	for i, k := range keys {
+		o := byKey[k]
+		// Oldest first; S3 lists each key's versions newest first.
+		slices.SortStableFunc(o.Versions, func(a, b vault.ObjectVersion) int { return a.LastModified.Compare(b.LastModified) })
+		out[i] = *o
+	}
+	return out, nil
 }
 
 // Versions returns the version ids of exactly key, newest first, without

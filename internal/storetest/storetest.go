@@ -74,6 +74,9 @@ func createIsConditional(t *testing.T, s Subject) {
 	if ids, err := s.Objects.Versions(ctx, "vault/a.json"); err != nil || len(ids) != 2 {
 		t.Errorf("versions: got %v, %v; want two", ids, err)
 	}
+	if objs, _ := s.Records.List(ctx, "vault/a"); len(objs) != 1 || len(objs[0].Versions) != 2 || !objs[0].Versions[0].LastModified.Before(objs[0].Versions[1].LastModified.Add(time.Second)) {
+		t.Errorf("list: got %+v, want one key with its two versions, oldest first", objs)
+	}
 }
 
 func deleteMarkerHides(t *testing.T, s Subject) {
@@ -85,11 +88,21 @@ func deleteMarkerHides(t *testing.T, s Subject) {
 	if err := s.Hide("vault/h.json"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Records.Get(ctx, "vault/h.json"); !errors.Is(err, vault.ErrNotFound) {
-		t.Errorf("get under a delete marker: got %v, want vault.ErrNotFound", err)
+	// A delete marker hides nothing from the vault: Get reads the version
+	// beneath, List shows the versions and the marker.
+	if got, err := s.Records.Get(ctx, "vault/h.json"); err != nil || string(got) != `{}` {
+		t.Errorf("get under a delete marker: got %q, %v; want the version beneath", got, err)
 	}
-	if keys, _ := s.Records.List(ctx, "vault/"); slices.Contains(keys, "vault/h.json") {
-		t.Errorf("list shows a hidden key: %v", keys)
+	objs, err := s.Records.List(ctx, "vault/")
+	if err != nil || len(objs) != 1 || objs[0].Key != "vault/h.json" || len(objs[0].Versions) != 2 ||
+		objs[0].Versions[0].DeleteMarker || !objs[0].Versions[1].DeleteMarker || !objs[0].Overwritten() {
+		t.Errorf("list under a delete marker: got %+v, %v; want the version, then the marker", objs, err)
+	}
+	if orig, ok := objs[0].Original(); !ok || orig.ID != ids[0] {
+		t.Errorf("original: got %+v, want version %s", orig, ids[0])
+	}
+	if got, err := s.Records.GetVersion(ctx, "vault/h.json", ids[0]); err != nil || string(got) != `{}` {
+		t.Errorf("get version: got %q, %v", got, err)
 	}
 	if _, err := s.Objects.Stat(ctx, "vault/h.json", ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("stat of the latest under a delete marker: got %v, want vault.ErrNotFound", err)
@@ -102,9 +115,13 @@ func deleteMarkerHides(t *testing.T, s Subject) {
 		t.Errorf("versions under a delete marker: got %v, want %v (markers left out)", after, ids)
 	}
 	// A conditional create finds no object under a delete marker: S3
-	// writes it as a new version.
+	// writes it as a new version (why the vault lists before it creates
+	// what must exist once).
 	if err := s.Records.Create(ctx, "vault/h.json", []byte(`{"again":1}`), nil); err != nil {
 		t.Errorf("create under a delete marker: got %v, want a new version", err)
+	}
+	if got, _ := s.Records.Get(ctx, "vault/h.json"); string(got) != `{"again":1}` {
+		t.Errorf("after the create under the marker: got %q, want the new version", got)
 	}
 }
 

@@ -121,7 +121,7 @@ func (e *Env) Client(t testing.TB) *s3.Client {
 func (e *Env) Bucket(t testing.TB, notify bool) *s3store.Store {
 	t.Helper()
 	name := "t-" + strings.ToLower(randomHex(6))
-	store := s3store.New(e.Client(t), name)
+	store := s3store.New(e.Client(t), name, Logger(t))
 	opts := s3store.BucketOptions{}
 	if notify {
 		opts.NotifyQueueARN = minioserver.WebhookARN

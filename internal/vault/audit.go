@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 	"github.com/evidencevault/vault/internal/receipt"
 )
 
-// AuditReport is the outcome of an audit of one tenant's log and the
-// receipts it holds.
+// AuditReport is the outcome of an audit of one tenant's log and of
+// everything the vault derives from it.
 type AuditReport struct {
 	Origin      string   `json:"origin"`
 	Size        int64    `json:"size"`
@@ -55,8 +56,9 @@ func (r *AuditReport) WriteText(w io.Writer) error {
 	return nil
 }
 
-// Audit walks the caller's tenant's whole log (docs/ledger.md). Only
-// admins may run it: it reads every receipt of the tenant.
+// Audit walks the caller's tenant's whole log and what derives from it
+// (docs/ledger.md), trusting the vault's configured keys. Only admins may
+// run it: it reads every receipt of the tenant.
 func (s *Service) Audit(ctx context.Context, trusted ...[]byte) (*AuditReport, error) {
 	id, err := caller(ctx)
 	if err != nil {
@@ -65,65 +67,163 @@ func (s *Service) Audit(ctx context.Context, trusted ...[]byte) (*AuditReport, e
 	if id.Role != RoleAdmin {
 		return nil, errorf(CodeForbidden, "role %s may not audit the log", id.Role)
 	}
-	return AuditLog(ctx, s.records, s.cfg.Bucket, id.Tenant, trusted...)
+	keys, err := s.configured()
+	if err != nil {
+		return nil, err
+	}
+	return AuditLog(ctx, Storage{Records: s.records, Objects: s.objects}, s.cfg.Bucket, id.Tenant, keys, trusted...)
 }
 
-// AuditLog audits a tenant's log with read access to storage and the
-// published keys only, no signing key: what cmd/vault-audit runs. The
-// ledger checks the log itself; this adds what its entries mean: each is a
-// receipt signed by a published key, stored as a bundle whose statement
-// and proof are the log's, and no stored receipt is missing from the log.
-func AuditLog(ctx context.Context, records Records, bucket, tenant string, trusted ...[]byte) (*AuditReport, error) {
-	keys, err := publishedKeys(ctx, records)
+// AuditLog audits a tenant's log with read access to storage only, no
+// signing key: what cmd/vault-audit runs. pinned are keys the auditor
+// trusts (obtained apart from the bucket): the log's key history must lead
+// to its keys from one of them. trusted are checkpoints the auditor kept.
+//
+// The ledger checks the log itself; this adds what its entries mean and
+// everything the vault derives from them: each entry is a receipt or a key
+// event signed as it must be; its record is stored and is the log's; every
+// receipt's version is in its document's chain and every chain entry in the
+// log, each document's latest version the log's latest; each evidence
+// version a receipt names is stored with its SHA-256; and nothing the vault
+// writes once holds a version or delete marker the vault did not write.
+func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []receipt.Key, trusted ...[]byte) (*AuditReport, error) {
+	if len(pinned) == 0 {
+		return nil, errors.New("vault: audit: pin a key of the vault's (obtained apart from its bucket): the log's keys are derived from it")
+	}
+	a := &auditor{st: st, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}}
+	if err := a.deriveTrust(ctx, pinned); err != nil {
+		return nil, err
+	}
+	checks := ledger.Checks{Entry: a.entry, Kept: a.kept}
+	keys := func(context.Context, string) (Trust, error) { return a.trust, nil }
+	rep, err := newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys).Audit(ctx, tenant, checks, trusted...)
 	if err != nil {
 		return nil, err
 	}
-	ids := map[string]bool{}
-	checks := ledger.Checks{
-		Entry: func(ctx context.Context, e ledger.AuditEntry) []string {
-			ids[e.ID] = true
-			return auditSignature(ctx, e, keys)
-		},
-		Kept: func(ctx context.Context, e ledger.AuditEntry) []string {
-			return auditReceipt(ctx, records, tenant, e, keys)
-		},
-	}
-	rep, err := newLedger(records, nil, Config{Bucket: bucket, Now: time.Now}).Audit(ctx, tenant, checks, trusted...)
-	if err != nil {
+	a.problems = append(a.problems, rep.Problems...)
+	if err := a.derived(ctx); err != nil {
 		return nil, err
 	}
-	out := &AuditReport{Origin: rep.Origin, Size: rep.Size, Commits: rep.Commits, Checkpoints: rep.Checkpoints,
-		Receipts: len(ids), Problems: rep.Problems}
-	stored, err := records.List(ctx, receiptsPrefix(tenant))
+	return &AuditReport{Origin: rep.Origin, Size: rep.Size, Commits: rep.Commits, Checkpoints: rep.Checkpoints,
+		Receipts: len(a.receipts), Problems: a.problems}, nil
+}
+
+// auditor is one audit's state.
+type auditor struct {
+	st             Storage
+	tenant, origin string
+	trust          Trust
+	history        KeyHistory
+	problems       []string
+	// receipts are the log's receipt entries by receipt id.
+	receipts map[string]auditedReceipt
+	keyIDs   map[string]bool // keys of the history and the pinned
+	eventIDs map[string]bool // entry ids of the history's events
+}
+
+// auditedReceipt is what the audit needs of a receipt entry.
+type auditedReceipt struct {
+	index int64
+	p     ReceiptPredicate
+	sha   string
+}
+
+func (a *auditor) bad(format string, args ...any) {
+	a.problems = append(a.problems, fmt.Sprintf(format, args...))
+}
+
+// deriveTrust derives the log's keys from the pinned ones through the key
+// history the vault keeps; the walk checks that history against the log.
+func (a *auditor) deriveTrust(ctx context.Context, pinned []receipt.Key) error {
+	h, err := readKeyHistory(ctx, a.st.Records, a.tenant)
 	if err != nil {
-		return nil, fmt.Errorf("vault: audit: %w", err)
+		return err
 	}
-	for _, k := range stored {
-		if id := strings.TrimSuffix(strings.TrimPrefix(k, receiptsPrefix(tenant)), ".json"); !ids[id] {
-			out.Problems = append(out.Problems, fmt.Sprintf("receipt %s is not in the log", id))
+	a.history = h
+	a.keyIDs, a.eventIDs = map[string]bool{}, map[string]bool{}
+	for _, rec := range h {
+		if _, st, err := receipt.Parse(rec.Envelope); err == nil {
+			var ev KeyEvent
+			if st.DecodePredicate(&ev) == nil {
+				a.eventIDs[keyEventID(ev.Event, ev.Key.KeyID)] = true
+			}
 		}
 	}
-	return out, nil
-}
-
-// auditSignature checks a log entry's envelope: a receipt signed by a
-// published key.
-func auditSignature(ctx context.Context, e ledger.AuditEntry, keys []receipt.Key) []string {
-	var env receipt.Envelope
-	if err := json.Unmarshal(e.Record, &env); err != nil {
-		return []string{fmt.Sprintf("entry %d (%s) is unreadable: %v", e.Index, e.ID, err)}
+	if len(h) == 0 {
+		a.trust = TrustKeys("the keys you pinned (the log records none)", pinned...)
+		for _, k := range pinned {
+			a.keyIDs[k.ID] = true
+		}
+		return nil
 	}
-	if _, _, err := receipt.Verify(ctx, &env, keys); err != nil {
-		return []string{fmt.Sprintf("entry %d (%s): receipt signature does not verify: %v", e.Index, e.ID, err)}
+	var firstErr error
+	for _, k := range pinned {
+		t, err := h.Trust(ctx, a.origin, k, nil)
+		if err == nil {
+			a.trust = t
+			for _, tk := range t.Keys {
+				a.keyIDs[tk.Key.ID] = true
+			}
+			return nil
+		}
+		firstErr = errors.Join(firstErr, err)
 	}
+	a.bad("the log's key history does not lead from any key you pinned: %v", firstErr)
+	a.trust = TrustKeys("the keys you pinned", pinned...)
 	return nil
 }
 
-// auditReceipt checks the stored receipt of a log entry against it.
-func auditReceipt(ctx context.Context, records Records, tenant string, e ledger.AuditEntry, keys []receipt.Key) []string {
+// entry checks a log entry on its own: a receipt signed by a key the
+// history allows at its index, or a key event of the history.
+func (a *auditor) entry(ctx context.Context, e ledger.AuditEntry) []string {
+	env, st, err := receipt.Parse(e.Record)
+	if err != nil {
+		return []string{fmt.Sprintf("entry %d (%s) is unreadable: %v", e.Index, e.ID, err)}
+	}
+	switch st.PredicateType {
+	case KeyEventType:
+		for _, rec := range a.history {
+			if rec.Log.Index == e.Index {
+				if got, err := receipt.Payload(mustEnvelope(rec.Envelope)); err != nil || !bytes.Equal(got, e.Leaf) {
+					return []string{fmt.Sprintf("entry %d (%s): the key history the vault keeps holds another event there", e.Index, e.ID)}
+				}
+				return nil
+			}
+		}
+		return []string{fmt.Sprintf("entry %d (%s) is a key event missing from the key history the vault keeps", e.Index, e.ID)}
+	case PredicateType:
+		key, _, err := receipt.Verify(ctx, env, a.trust.Public())
+		switch {
+		case err != nil:
+			return []string{fmt.Sprintf("entry %d (%s): receipt signature does not verify: %v", e.Index, e.ID, err)}
+		case !a.trust.Allows(key.ID, e.Index):
+			return []string{fmt.Sprintf("entry %d (%s) is signed by key %s, which the key history does not allow there", e.Index, e.ID, key.ID)}
+		}
+		r, err := receiptOf(env, st)
+		if err != nil {
+			return []string{fmt.Sprintf("entry %d (%s) is unreadable: %v", e.Index, e.ID, err)}
+		}
+		if r.Predicate.ReceiptID != e.ID || r.Predicate.Tenant != a.tenant {
+			return []string{fmt.Sprintf("entry %d (%s) holds receipt %s of tenant %s", e.Index, e.ID, r.Predicate.ReceiptID, r.Predicate.Tenant)}
+		}
+		a.receipts[e.ID] = auditedReceipt{index: e.Index, p: r.Predicate, sha: r.Subject.Digest["sha256"]}
+		return nil
+	}
+	return []string{fmt.Sprintf("entry %d (%s) is a statement of type %q, neither a receipt nor a key event", e.Index, e.ID, st.PredicateType)}
+}
+
+func mustEnvelope(data []byte) *receipt.Envelope {
+	var env receipt.Envelope
+	json.Unmarshal(data, &env)
+	return &env
+}
+
+// kept checks the record the vault keeps of an entry against the entry.
+func (a *auditor) kept(ctx context.Context, e ledger.AuditEntry) []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	data, err := records.Get(ctx, receiptKey(tenant, e.ID))
+	key := entryKey(a.tenant, e.ID)
+	data, err := a.st.Records.Get(ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		bad("receipt %s (entry %d) is missing", e.ID, e.Index)
@@ -145,8 +245,174 @@ func auditReceipt(ctx context.Context, records Records, tenant string, e ledger.
 	if b.Log.Index != e.Index {
 		bad("receipt %s says index %d; the log has it at %d", e.ID, b.Log.Index, e.Index)
 	}
-	if _, err := ledger.VerifyProof(got, b.Log, receipt.PublicKeys(keys)); err != nil {
+	if _, err := ledger.VerifyProof(got, b.Log, receipt.PublicKeys(a.trust.Public())); err != nil {
 		bad("receipt %s (entry %d): log proof: %v", e.ID, e.Index, err)
 	}
 	return problems
+}
+
+// derived checks what the vault derives from the log against it: stored
+// records without entries, the version chains, the evidence, and every
+// version or delete marker the vault did not write.
+func (a *auditor) derived(ctx context.Context) error {
+	for prefix, what := range map[string]string{receiptsPrefix(a.tenant): "receipt", keyEventsPrefix(a.tenant): "key event"} {
+		objs, err := a.st.Records.List(ctx, prefix)
+		if err != nil {
+			return fmt.Errorf("vault: audit: %w", err)
+		}
+		for _, o := range objs {
+			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
+			if _, ok := a.receipts[id]; !ok && !a.eventIDs[id] {
+				a.bad("%s %s is not in the log", what, id)
+			}
+		}
+	}
+	if err := a.strayKeys(ctx); err != nil {
+		return err
+	}
+	if err := a.chains(ctx); err != nil {
+		return err
+	}
+	if err := a.evidence(ctx); err != nil {
+		return err
+	}
+	return a.writtenOver(ctx)
+}
+
+// chains checks every document's version chain against the log: each
+// receipt's version is its chain's entry of that number, with the same
+// receipt; every chain entry is a receipt of the log; each chain's latest
+// entry is the log's latest version of the document.
+func (a *auditor) chains(ctx context.Context) error {
+	objs, err := a.st.Records.List(ctx, "vault/"+a.tenant+"/versions/")
+	if err != nil {
+		return fmt.Errorf("vault: audit: %w", err)
+	}
+	type doc struct{ dossier, path string }
+	inChain := map[string]bool{} // receipt ids
+	latestChain := map[doc]int{}
+	for _, o := range objs {
+		rest := strings.TrimPrefix(o.Key, "vault/"+a.tenant+"/versions/")
+		dossier, _, _ := strings.Cut(rest, "/")
+		path, ok := chainPath(versionsPrefix(a.tenant, dossier), o.Key)
+		n, nok := entryNumber(chainPrefix(a.tenant, dossier, path), o.Key)
+		if !ok || !nok {
+			a.bad("%s is no version chain entry the vault writes", o.Key)
+			continue
+		}
+		orig, ok := o.Original()
+		if !ok {
+			a.bad("version chain entry %s has no version, only delete markers", o.Key)
+			continue
+		}
+		data, err := a.st.Records.GetVersion(ctx, o.Key, orig.ID)
+		if err != nil {
+			return fmt.Errorf("vault: audit: %w", err)
+		}
+		v, err := entryOf(data, o.Key, path, n)
+		if err != nil {
+			a.bad("%v", err)
+			continue
+		}
+		r, ok := a.receipts[v.ReceiptID]
+		switch {
+		case !ok:
+			a.bad("version chain entry %s (version %d of %q) names receipt %s, which is not in the log", o.Key, n, path, v.ReceiptID)
+		case r.p.Dossier.ID != dossier || r.p.Document.Path != path || r.p.Version != n || r.sha != v.SHA256 || r.p.Storage.VersionID != v.VersionID:
+			a.bad("version chain entry %s differs from its receipt %s (entry %d of the log)", o.Key, v.ReceiptID, r.index)
+		}
+		inChain[v.ReceiptID] = true
+		if d := (doc{dossier, path}); n > latestChain[d] {
+			latestChain[d] = n
+		}
+	}
+	latestLog := map[doc]int{}
+	for id, r := range a.receipts {
+		d := doc{r.p.Dossier.ID, r.p.Document.Path}
+		if !inChain[id] {
+			a.bad("receipt %s (entry %d, version %d of %q) has no entry in its document's version chain", id, r.index, r.p.Version, r.p.Document.Path)
+		}
+		latestLog[d] = max(latestLog[d], r.p.Version)
+	}
+	for d, n := range latestLog {
+		if latestChain[d] != n {
+			a.bad("document %q of dossier %s: its latest version is %d in the log, %d in its chain", d.path, d.dossier, n, latestChain[d])
+		}
+	}
+	return nil
+}
+
+// evidence checks that each version a receipt names is stored, with the
+// receipt's SHA-256 and size.
+func (a *auditor) evidence(ctx context.Context) error {
+	for id, r := range a.receipts {
+		info, err := a.st.Objects.Stat(ctx, r.p.Storage.Key, r.p.Storage.VersionID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			a.bad("evidence %s@%s of receipt %s is not stored", r.p.Storage.Key, r.p.Storage.VersionID, id)
+		case err != nil:
+			return fmt.Errorf("vault: audit: %w", err)
+		case info.SHA256 != "" && info.SHA256 != r.sha || info.Size != r.p.Storage.Size:
+			a.bad("evidence %s@%s has SHA-256 %s and %d bytes; receipt %s says %s and %d", r.p.Storage.Key, r.p.Storage.VersionID, info.SHA256, info.Size, id, r.sha, r.p.Storage.Size)
+		}
+	}
+	return nil
+}
+
+// writtenOver reports every object the vault writes once that holds
+// another version or a delete marker, and every delete marker on evidence:
+// the vault never writes either.
+func (a *auditor) writtenOver(ctx context.Context) error {
+	for _, prefix := range []string{"vault/" + a.tenant + "/", "ledger/" + a.tenant + "/", EvidencePrefix + a.tenant + "/"} {
+		objs, err := a.st.Records.List(ctx, prefix)
+		if err != nil {
+			return fmt.Errorf("vault: audit: %w", err)
+		}
+		for _, o := range objs {
+			switch {
+			case strings.HasSuffix(o.Key, "/head.json"), strings.HasSuffix(o.Key, ".sha256-state.json"):
+				continue // hints and progress, written over by design
+			case strings.HasPrefix(o.Key, EvidencePrefix):
+				// Evidence keys get a version per upload: only delete
+				// markers are someone else's.
+				for _, v := range o.Versions {
+					if v.DeleteMarker {
+						a.bad("%s: a delete marker (%s); the vault never deletes", o.Key, v.ID)
+					}
+				}
+			case o.Overwritten():
+				a.bad("%s: %d versions and delete markers; the vault writes it once", o.Key, len(o.Versions))
+			}
+		}
+	}
+	return nil
+}
+
+// strayKeys reports keys under keys/ that no tenant's key history names:
+// nothing trusts keys/, so a key put there does no harm, but the vault
+// copies there only keys it signs with, which every log it signs names.
+// (The histories of other tenants are read by name only: a record planted
+// there to cover a key is that tenant's audit's to report.)
+func (a *auditor) strayKeys(ctx context.Context) error {
+	objs, err := a.st.Records.List(ctx, keysPrefix)
+	if err != nil || len(objs) == 0 {
+		return err
+	}
+	named := maps.Clone(a.keyIDs)
+	records, err := a.st.Records.List(ctx, "vault/")
+	if err != nil {
+		return fmt.Errorf("vault: audit: %w", err)
+	}
+	for _, o := range records {
+		if _, rest, ok := strings.Cut(o.Key, "/keyevents/key-"); ok {
+			_, id, _ := strings.Cut(strings.TrimSuffix(rest, ".json"), "-")
+			named[id] = true
+		}
+	}
+	for _, o := range objs {
+		if id := strings.TrimSuffix(strings.TrimPrefix(o.Key, keysPrefix), ".pem"); !named[id] {
+			a.bad("%s holds key %s, which no log's key history names: someone other than the vault put it there (nothing trusts it)", o.Key, id)
+		}
+	}
+	return nil
 }

@@ -16,27 +16,27 @@ const maxChainRetries = 50
 // says which. The conditional create of entry n+1 lets exactly one sealer
 // take each number; a loser re-reads the chain and tries n+2. The entry
 // fixes everything the receipt says, so that every attempt signs the same
-// statement.
+// statement. The chain is listed first, versions and delete markers
+// included: a create under a hidden entry would write a second version of
+// it (S3's If-None-Match takes a delete marker for no object).
 func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInfo) (v Version, claimed bool, err error) {
 	d := sess.Dossier
 	prefix := chainPrefix(sess.Tenant, d.ID, sess.Document.Path)
-	var latest *Version
-	for attempt := range maxChainRetries {
-		// Most documents have one version: try to create it before
-		// listing anything; a chain has no gaps, so if version 1 is free
-		// the chain is empty and holds no earlier attempt of this session.
-		if attempt > 0 {
-			var mine *Version
-			if latest, mine, err = s.chainHead(ctx, prefix, sess); err != nil {
-				return Version{}, false, err
-			}
-			if mine != nil {
-				return *mine, false, nil
-			}
+	for range maxChainRetries {
+		c, err := s.listChain(ctx, sess.Tenant, d.ID, sess.Document.Path)
+		if err != nil {
+			return Version{}, false, err
+		}
+		latest, mine, err := s.chainHead(ctx, c, sess)
+		if err != nil {
+			return Version{}, false, err
+		}
+		if mine != nil {
+			return *mine, false, nil
 		}
 		now := s.now()
 		v := Version{
-			Version:     1,
+			Version:     len(c.entries) + 1,
 			Dossier:     d.ID,
 			Document:    sess.Document,
 			UploadID:    sess.ID,
@@ -54,7 +54,6 @@ func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInf
 			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: now.Truncate(time.Second).AddDate(d.RetentionYears, 0, 0)},
 		}
 		if latest != nil {
-			v.Version = latest.Version + 1
 			v.Supersedes = latest.ref()
 		}
 		err = s.createJSON(ctx, versionKey(prefix, v.Version), v, &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil})
@@ -68,18 +67,26 @@ func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInf
 	return Version{}, false, fmt.Errorf("vault: seal: version chain of %s stayed contended after %d attempts", sess.Document.Path, maxChainRetries)
 }
 
+// storageTick is the coarsest step of storage's clock (S3 stamps versions
+// to the second).
+const storageTick = 2 * time.Second
+
 // chainHead reads a version chain from its end: the latest entry, and the
-// session's own entry if it has one. Only entries sealed after the session
-// began can be the session's own; the minute allows for clock skew.
-func (s *Service) chainHead(ctx context.Context, prefix string, sess session) (latest, mine *Version, err error) {
-	keys, err := s.records.List(ctx, prefix)
-	if err != nil {
-		return nil, nil, fmt.Errorf("vault: seal: read version chain: %w", err)
+// session's own entry if it has one. Only entries storage stamped after it
+// stored the session can be the session's own: one clock, storage's, so
+// that instances whose clocks disagree agree on this.
+func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest, mine *Version, err error) {
+	if len(c.entries) == 0 {
+		return nil, nil, nil
 	}
-	for i := len(keys) - 1; i >= 0; i-- {
-		var v Version
-		if err := getJSON(ctx, s.records, keys[i], &v); err != nil {
-			return nil, nil, fmt.Errorf("vault: seal: read version chain: %w", err)
+	started, err := s.sessionStarted(ctx, sess)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		v, err := s.readEntry(ctx, c.entries[i], c.path, i+1)
+		if err != nil {
+			return nil, nil, err
 		}
 		if v.UploadID == sess.ID {
 			return latest, &v, nil
@@ -87,7 +94,7 @@ func (s *Service) chainHead(ctx context.Context, prefix string, sess session) (l
 		if latest == nil {
 			latest = &v
 		}
-		if v.SealedAt.Before(sess.CreatedAt.Add(-time.Minute)) {
+		if orig, _ := c.entries[i].Original(); orig.LastModified.Before(started.Add(-storageTick)) {
 			break
 		}
 	}

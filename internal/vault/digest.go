@@ -49,14 +49,23 @@ func (s *Service) digest(ctx context.Context, sess session, info ObjectInfo) (st
 	var offset int64
 	stateKey := digestStateKey(sess.Tenant, sess.ID)
 	var saved digestState
-	switch err := getJSON(ctx, s.records, stateKey, &saved); {
-	case err == nil && saved.VersionID == info.VersionID && saved.Offset <= info.Size:
-		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved.State); err == nil {
-			offset = saved.Offset
-		} else {
-			h.Reset()
+	data, err := s.records.Get(ctx, stateKey)
+	switch {
+	case err == nil:
+		// A state that is not the vault's (someone wrote it to make the
+		// seal skip bytes) is not resumed from: hashing starts over.
+		if err := s.openSignedJSON(ctx, digestStateType, data, &saved); err != nil {
+			s.log.WarnContext(ctx, "seal: a saved hash state the vault did not sign; hashing from the start", "object", stateKey, "err", err)
+			saved = digestState{}
 		}
-	case err != nil && !errors.Is(err, ErrNotFound):
+		if saved.VersionID == info.VersionID && saved.Offset <= info.Size {
+			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved.State); err == nil {
+				offset = saved.Offset
+			} else {
+				h.Reset()
+			}
+		}
+	case !errors.Is(err, ErrNotFound):
 		return "", fmt.Errorf("vault: seal: read hash state: %w", err)
 	}
 	stopAt := time.Time{}
@@ -73,7 +82,11 @@ func (s *Service) digest(ctx context.Context, sess session, info ObjectInfo) (st
 		if err != nil {
 			return err
 		}
-		return s.putJSON(ctx, stateKey, digestState{VersionID: info.VersionID, Offset: offset, State: state})
+		signed, err := s.signedJSON(ctx, digestStateType, digestState{VersionID: info.VersionID, Offset: offset, State: state})
+		if err != nil {
+			return err
+		}
+		return s.records.Put(ctx, stateKey, signed)
 	}
 	if offset < info.Size {
 		r, err := s.objects.Open(ctx, info.Key, info.VersionID, offset)
@@ -99,7 +112,13 @@ func (s *Service) digest(ctx context.Context, sess session, info ObjectInfo) (st
 			return "", &SealPending{UploadID: sess.ID, Hashed: offset, Size: info.Size}
 		}
 		if err != nil && !errors.Is(err, digest.ErrStopped) {
-			return "", fmt.Errorf("vault: seal: hash object: %w", err)
+			// A read cut short is no verdict on the bytes: keep what was
+			// hashed, and let the retry go on from there.
+			if serr := save(); serr != nil {
+				s.log.WarnContext(ctx, "seal: hash state not saved", "upload", sess.ID, "err", serr)
+			}
+			return "", &Error{Code: CodeUnavailable, Err: err,
+				Message: fmt.Sprintf("storage stopped sending upload %s's object at byte %d of %d; nothing is lost: complete it again to go on", sess.ID, offset, info.Size)}
 		}
 	}
 	if offset != info.Size {

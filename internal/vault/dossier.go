@@ -67,7 +67,14 @@ func (s *Service) CreateDossier(ctx context.Context, in DossierInput) (Dossier, 
 		CreatedBy:      id.Subject,
 	}
 	lock := &Lock{Mode: s.cfg.LockMode, Until: now.AddDate(d.RetentionYears, 0, 0)}
-	err = s.createJSON(ctx, dossierKey(d.Tenant, d.ID), d, lock)
+	// A dossier hidden under a delete marker still exists: a conditional
+	// create would write a second version of it, so look first.
+	switch _, err = s.dossierRecord(ctx, d.Tenant, d.ID); {
+	case err == nil:
+		err = ErrExists
+	case errors.Is(err, ErrNotFound):
+		err = s.createJSON(ctx, dossierKey(d.Tenant, d.ID), d, lock)
+	}
 	if errors.Is(err, ErrExists) {
 		return Dossier{}, &Error{Code: CodeConflict,
 			Message: fmt.Sprintf("a dossier for Basic UDI-DI %s already exists: %s", in.BasicUDIDI, d.ID),
@@ -86,15 +93,15 @@ func (s *Service) ListDossiers(ctx context.Context) ([]Dossier, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.records.List(ctx, dossiersPrefix(id.Tenant))
+	objs, err := s.records.List(ctx, dossiersPrefix(id.Tenant))
 	if err != nil {
 		return nil, fmt.Errorf("vault: list dossiers: %w", err)
 	}
-	keys = slices.DeleteFunc(keys, func(k string) bool {
-		d := strings.TrimSuffix(strings.TrimPrefix(k, dossiersPrefix(id.Tenant)), ".json")
+	objs = slices.DeleteFunc(objs, func(o Object) bool {
+		d := strings.TrimSuffix(strings.TrimPrefix(o.Key, dossiersPrefix(id.Tenant)), ".json")
 		return !id.CanRead(id.Tenant, d)
 	})
-	dossiers, err := getAllJSON[Dossier](ctx, s.records, keys)
+	dossiers, err := originals[Dossier](ctx, s.records, objs)
 	if err != nil {
 		return nil, fmt.Errorf("vault: list dossiers: %w", err)
 	}
@@ -115,8 +122,7 @@ func (s *Service) readableDossier(ctx context.Context, id Identity, dossier stri
 	if !dossierIDPattern.MatchString(dossier) || !id.CanRead(id.Tenant, dossier) {
 		return Dossier{}, errDossierNotFound(dossier)
 	}
-	var d Dossier
-	err := getJSON(ctx, s.records, dossierKey(id.Tenant, dossier), &d)
+	d, err := s.dossierRecord(ctx, id.Tenant, dossier)
 	if errors.Is(err, ErrNotFound) {
 		return Dossier{}, errDossierNotFound(dossier)
 	}
@@ -124,6 +130,37 @@ func (s *Service) readableDossier(ctx context.Context, id Identity, dossier stri
 		return Dossier{}, fmt.Errorf("vault: read dossier: %w", err)
 	}
 	return d, nil
+}
+
+// dossierRecord reads a dossier as the vault wrote it: the first version of
+// its record, whatever was written over it since. Dossiers never change,
+// so each is read once per process.
+func (s *Service) dossierRecord(ctx context.Context, tenant, id string) (Dossier, error) {
+	key := dossierKey(tenant, id)
+	if d, ok := s.dossiers.Load(key); ok {
+		return d.(Dossier), nil
+	}
+	objs, err := s.records.List(ctx, key)
+	if err != nil {
+		return Dossier{}, err
+	}
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		ds, err := originals[Dossier](ctx, s.records, []Object{o})
+		if err != nil {
+			return Dossier{}, err
+		}
+		if len(ds) == 1 && ds[0].ID == id && ds[0].Tenant == tenant {
+			s.dossiers.Store(key, ds[0])
+			return ds[0], nil
+		}
+		if len(ds) == 1 {
+			return Dossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s holds dossier %s of tenant %s", key, ds[0].ID, ds[0].Tenant)}
+		}
+	}
+	return Dossier{}, ErrNotFound
 }
 
 func errDossierNotFound(dossier string) *Error {

@@ -19,6 +19,8 @@ const (
 	CodeNotUploaded     Code = "not_uploaded"    // complete before the bytes arrived
 	CodeExpired         Code = "expired"         // the upload session ran out
 	CodeIntegrity       Code = "integrity"       // stored bytes differ from the declaration
+	CodeTampered        Code = "tampered"        // storage holds an object the vault did not write, and nothing it did
+	CodeUnavailable     Code = "unavailable"     // storage did not answer in full; try again
 	CodeInternal        Code = "internal"
 )
 

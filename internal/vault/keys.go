@@ -5,76 +5,69 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
 )
+
+// The keys that may sign are configuration: the signer, and while a
+// rotation is under way the signer it replaces (Config.Previous). They are
+// the vault's trust root. Each tenant's log records them (keyhistory.go);
+// the keys/ folder of the bucket is a convenience copy that nothing trusts.
 
 // PublicKey is a receipt-signing key as GET /v1/keys serves it.
 type PublicKey struct {
 	KeyID     string `json:"keyId"`
 	Algorithm string `json:"algorithm"`
 	PEM       string `json:"publicKey"`
-	Current   bool   `json:"current"`
+	Current   bool   `json:"current,omitempty"`
 }
 
-// Keys returns every key that has signed receipts in this vault, the
-// current signer's among them. Earlier keys stay listed for as long as
-// their receipts are kept.
-func (s *Service) Keys(ctx context.Context) ([]PublicKey, error) {
-	if err := s.publishKey(ctx); err != nil {
-		return nil, err
-	}
-	keys, err := s.knownKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	current, err := receipt.KeyID(s.signer.Public())
-	if err != nil {
-		return nil, fmt.Errorf("vault: keys: %w", err)
-	}
-	out := make([]PublicKey, len(keys))
-	for i, k := range keys {
-		out[i] = PublicKey{KeyID: k.ID, Algorithm: receipt.Algorithm, PEM: string(k.PEM()), Current: k.ID == current}
-	}
-	return out, nil
-}
-
-func (s *Service) knownKeys(ctx context.Context) ([]receipt.Key, error) {
-	return publishedKeys(ctx, s.records)
-}
-
-// publishedKeys reads every key published under keys/.
-func publishedKeys(ctx context.Context, records Records) ([]receipt.Key, error) {
-	names, err := records.List(ctx, keysPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("vault: keys: %w", err)
-	}
+// configured returns the vault's keys: the current one first, then the one
+// it replaces, if any.
+func (s *Service) configured() ([]receipt.Key, error) {
 	var keys []receipt.Key
-	for _, name := range names {
-		data, err := records.Get(ctx, name)
+	for _, signer := range []receipt.Signer{s.signer, s.cfg.Previous} {
+		if signer == nil {
+			continue
+		}
+		k, err := receipt.NewKey(signer.Public())
 		if err != nil {
 			return nil, fmt.Errorf("vault: keys: %w", err)
-		}
-		k, err := receipt.ParsePublicKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("vault: keys: %s: %w", name, err)
-		}
-		if name != publicKeyKey(k.ID) {
-			return nil, fmt.Errorf("vault: keys: %s holds key %s", name, k.ID)
 		}
 		keys = append(keys, k)
 	}
 	return keys, nil
 }
 
-// publishKey stores the signer's public key under keys/ before the first
-// receipt it signs, so that every receipt's key can be found for as long as
-// the receipt is kept. Keys are never removed: rotation adds one.
+// Keys returns the keys this vault signs with, as its configuration names
+// them: the current one and, during a rotation, the one it replaces. What
+// else has signed a tenant's log, the log's key history says (KeyHistory).
+func (s *Service) Keys(ctx context.Context) ([]PublicKey, error) {
+	if err := s.publishKey(ctx); err != nil {
+		return nil, err
+	}
+	keys, err := s.configured()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PublicKey, len(keys))
+	for i, k := range keys {
+		out[i] = publicKeyOf(k)
+		out[i].Current = i == 0
+	}
+	return out, nil
+}
+
+// publishKey stores the signer's public key under keys/, a copy for
+// people browsing the bucket. Nothing reads it to decide what to trust.
 func (s *Service) publishKey(ctx context.Context) error {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	if s.published {
+	if s.published || s.signer == nil {
 		return nil
 	}
 	key, err := receipt.NewKey(s.signer.Public())
@@ -86,14 +79,238 @@ func (s *Service) publishKey(ctx context.Context) error {
 	err = s.records.Create(ctx, name, key.PEM(), lock)
 	switch {
 	case errors.Is(err, ErrExists):
-		// Published before, by this key or another process of it: the
-		// same bytes, unless someone wrote something else there.
 		if have, err := s.records.Get(ctx, name); err != nil || !bytes.Equal(have, key.PEM()) {
-			s.log.ErrorContext(ctx, "publish key: the published copy differs from the signing key", "object", name, "err", err)
+			s.log.WarnContext(ctx, "publish key: the copy under keys/ differs from the signing key (nothing trusts it)", "object", name, "err", err)
 		}
 	case err != nil:
 		return fmt.Errorf("vault: publish key: %w", err)
 	}
 	s.published = true
 	return nil
+}
+
+// KeyLog is a tenant's key history as one checkpoint of its log holds it:
+// the events up to the checkpoint, each with its inclusion proof in it.
+type KeyLog struct {
+	Origin     string     `json:"origin"`
+	Checkpoint string     `json:"checkpoint"`
+	Events     KeyHistory `json:"events"`
+}
+
+// KeyHistory returns the caller's tenant's key history at the log's
+// checkpoint of size (the latest if 0), each event proven in it: what a
+// client that pins one key needs to trust the others.
+func (s *Service) KeyHistory(ctx context.Context, size int64) (*KeyLog, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := s.Checkpoint(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	h, err := readKeyHistory(ctx, s.records, id.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := &KeyLog{Origin: cp.Origin, Checkpoint: string(cp.Signed), Events: KeyHistory{}}
+	for _, rec := range h {
+		if rec.Log == nil || rec.Log.Index >= cp.Size {
+			continue
+		}
+		hashes, err := s.ledger.InclusionProof(ctx, id.Tenant, rec.Log.Index, cp.Size)
+		if err != nil {
+			return nil, ledgerError(err)
+		}
+		out.Events = append(out.Events, KeyRecord{Envelope: rec.Envelope, Log: &ledger.Proof{
+			Origin: cp.Origin, Index: rec.Log.Index, Checkpoint: string(cp.Signed), Inclusion: hashes}})
+	}
+	return out, nil
+}
+
+// readKeyHistory reads the records of a tenant's key events, as written,
+// in log order.
+func readKeyHistory(ctx context.Context, records Records, tenant string) (KeyHistory, error) {
+	objs, err := records.List(ctx, keyEventsPrefix(tenant))
+	if err != nil {
+		return nil, fmt.Errorf("vault: key history: %w", err)
+	}
+	h, err := originals[KeyRecord](ctx, records, objs)
+	if err != nil {
+		return nil, fmt.Errorf("vault: key history: %w", err)
+	}
+	slices.SortFunc(h, func(a, b KeyRecord) int { return int(a.Log.Index - b.Log.Index) })
+	return KeyHistory(h), nil
+}
+
+// tenantKeys is what the vault knows of one tenant's log's keys.
+type tenantKeys struct {
+	// ensure serializes ensureKeys; mu guards trust alone, so that the
+	// ledger, asking for keys in the middle of an append that ensureKeys
+	// made, does not wait for it.
+	ensure sync.Mutex
+	mu     sync.Mutex
+	trust  *Trust // nil until established
+}
+
+// trust returns the vault's own trust in a tenant's log: the keys its
+// history leads to from the configured keys. A log whose history has not
+// been written yet (none of its entries signed) is trusted with the
+// configured keys alone.
+func (s *Service) trust(ctx context.Context, tenant string) (Trust, error) {
+	tk := s.tenantKeys(tenant)
+	tk.mu.Lock()
+	cached := tk.trust
+	tk.mu.Unlock()
+	if cached != nil {
+		return *cached, nil
+	}
+	t, _, err := s.deriveTrust(ctx, tenant)
+	if err != nil {
+		return Trust{}, err
+	}
+	if t.Basis != "" {
+		tk.mu.Lock()
+		tk.trust = &t
+		tk.mu.Unlock()
+	}
+	return t, nil
+}
+
+func (s *Service) tenantKeys(tenant string) *tenantKeys {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if s.keys == nil {
+		s.keys = map[string]*tenantKeys{}
+	}
+	tk, ok := s.keys[tenant]
+	if !ok {
+		tk = &tenantKeys{}
+		s.keys[tenant] = tk
+	}
+	return tk
+}
+
+// deriveTrust reads a tenant's key history and derives its keys from the
+// configured ones; with no history yet, the configured keys alone (and no
+// basis, so that it is not kept).
+func (s *Service) deriveTrust(ctx context.Context, tenant string) (Trust, KeyHistory, error) {
+	configured, err := s.configured()
+	if err != nil {
+		return Trust{}, nil, err
+	}
+	h, err := readKeyHistory(ctx, s.records, tenant)
+	if err != nil {
+		return Trust{}, nil, err
+	}
+	if len(h) == 0 {
+		return TrustKeys("", configured...), nil, nil
+	}
+	origin := LogOrigin(s.cfg.Bucket, tenant)
+	var firstErr error
+	for _, k := range configured {
+		t, err := h.Trust(ctx, origin, k, nil)
+		if err == nil {
+			t.Basis = "the vault's configured key " + k.ID + " and its log's key history"
+			return t, h, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	var untrusted *UntrustedKeyError
+	if errors.As(firstErr, &untrusted) {
+		return Trust{}, h, &Error{Code: CodeTampered, Err: firstErr, Message: fmt.Sprintf(
+			"tenant %s's log is signed by key %s; this vault signs with key %s and the log holds no signed rotation to it: to rotate, configure the key it replaces (VAULT_PREVIOUS_SIGNING_KEY or VAULT_PREVIOUS_SIGNING_KMS_KEY)",
+			tenant, untrusted.Current, configured[0].ID)}
+	}
+	return Trust{}, h, fmt.Errorf("vault: the key history of tenant %s: %w", tenant, firstErr)
+}
+
+// ensureKeys makes a tenant's log record the vault's current key before the
+// vault signs anything into it: a genesis for a log with no key event yet,
+// a rotation signed by both keys when the log's key is the one the current
+// replaces. It runs once per tenant and process.
+func (s *Service) ensureKeys(ctx context.Context, tenant string) error {
+	tk := s.tenantKeys(tenant)
+	tk.ensure.Lock()
+	defer tk.ensure.Unlock()
+	current, err := receipt.NewKey(s.signer.Public())
+	if err != nil {
+		return fmt.Errorf("vault: keys: %w", err)
+	}
+	tk.mu.Lock()
+	ready := tk.trust != nil && tk.trust.Keys[len(tk.trust.Keys)-1].Key.ID == current.ID
+	tk.mu.Unlock()
+	if ready {
+		return nil
+	}
+	// Read the log's size before its history: an event appended by another
+	// process after this point lands at or after it.
+	from, err := s.ledger.Size(ctx, tenant)
+	if err != nil {
+		return fmt.Errorf("vault: keys: %w", err)
+	}
+	t, h, err := s.deriveTrust(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(h) == 0:
+		if _, err := s.appendKeyEvent(ctx, tenant, from, KeyEvent{Event: KeyGenesis, Key: publicKeyOf(current)}, s.signer); err != nil {
+			return err
+		}
+	case t.Keys[len(t.Keys)-1].Key.ID == current.ID:
+	default:
+		logKey := t.Keys[len(t.Keys)-1].Key
+		prev := s.cfg.Previous
+		if prev == nil {
+			return &Error{Code: CodeTampered, Message: fmt.Sprintf("tenant %s's log is signed by key %s; this vault signs with key %s and holds no signed rotation to it: configure the previous key (VAULT_PREVIOUS_SIGNING_KEY or VAULT_PREVIOUS_SIGNING_KMS_KEY) to rotate", tenant, logKey.ID, current.ID)}
+		}
+		pk, err := receipt.NewKey(prev.Public())
+		if err != nil || pk.ID != logKey.ID {
+			return &Error{Code: CodeTampered, Message: fmt.Sprintf("tenant %s's log is signed by key %s, which is neither this vault's key %s nor the one it replaces", tenant, logKey.ID, current.ID)}
+		}
+		ev := KeyEvent{Event: KeyRotation, Key: publicKeyOf(current), Previous: &PublicKey{KeyID: pk.ID, Algorithm: receipt.Algorithm, PEM: string(pk.PEM())}}
+		if _, err := s.appendKeyEvent(ctx, tenant, from, ev, s.signer, prev); err != nil {
+			return err
+		}
+	}
+	t, _, err = s.deriveTrust(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	tk.mu.Lock()
+	tk.trust = &t
+	tk.mu.Unlock()
+	return nil
+}
+
+// appendKeyEvent signs a key event with signers and appends it to the
+// tenant's log; the Keeper stores its record.
+func (s *Service) appendKeyEvent(ctx context.Context, tenant string, from int64, ev KeyEvent, signers ...receipt.Signer) (*ledger.Appended, error) {
+	ev.Log = LogOrigin(s.cfg.Bucket, tenant)
+	ev.At = s.now()
+	st, err := keyEventStatement(ev)
+	if err != nil {
+		return nil, err
+	}
+	env, err := receipt.Sign(ctx, st, signers[0], signers[1:]...)
+	if err != nil {
+		return nil, fmt.Errorf("vault: key event: %w", err)
+	}
+	record, err := receipt.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("vault: key event: %w", err)
+	}
+	leaf, err := receipt.Payload(env)
+	if err != nil {
+		return nil, fmt.Errorf("vault: key event: %w", err)
+	}
+	a, err := s.ledger.Append(ctx, tenant, ledger.Entry{ID: keyEventID(ev.Event, ev.Key.KeyID), Leaf: leaf, Record: record}, from)
+	if err != nil {
+		return nil, fmt.Errorf("vault: log key event: %w", err)
+	}
+	s.log.InfoContext(ctx, "key event logged", "tenant", tenant, "event", ev.Event, "key", ev.Key.KeyID, "logIndex", a.Index)
+	return a, nil
 }

@@ -87,5 +87,18 @@ func chainPath(prefix, key string) (path string, ok bool) {
 
 func publicKeyKey(id string) string { return keysPrefix + id + ".pem" }
 
+// keyEventsPrefix holds the records of a tenant log's key events, each the
+// event's envelope with its place in the log.
+func keyEventsPrefix(tenant string) string { return "vault/" + tenant + "/keyevents/" }
+
+// entryKey is where the record of a log entry is kept: a receipt bundle,
+// or a key event record.
+func entryKey(tenant, id string) string {
+	if isKeyEvent(id) {
+		return keyEventsPrefix(tenant) + id + ".json"
+	}
+	return receiptKey(tenant, id)
+}
+
 // ledgerPrefix is where a tenant's Merkle log lives (docs/ledger.md).
 func ledgerPrefix(tenant string) string { return "ledger/" + tenant + "/" }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // cluster is several vault processes on one bucket and key, sharing
@@ -97,8 +99,8 @@ func TestLedgerUnderConcurrentCompletes(t *testing.T) {
 		t.FailNow()
 	}
 	rep := c.audit(t)
-	if !rep.OK() || rep.Size != int64(len(tks)) || rep.Receipts != len(tks) {
-		t.Fatalf("audit: got size %d, %d receipts, problems %q; want %d entries, none", rep.Size, rep.Receipts, rep.Problems, len(tks))
+	if !rep.OK() || rep.Size != int64(len(tks))+1 || rep.Receipts != len(tks) {
+		t.Fatalf("audit: got size %d, %d receipts, problems %q; want the genesis and %d receipts, no problem", rep.Size, rep.Receipts, rep.Problems, len(tks))
 	}
 	keys := []*ecdsa.PublicKey{c.signer.Key().Public}
 	latest, err := c.nodes[2].Checkpoint(as(alice), 0)
@@ -125,7 +127,7 @@ func TestLedgerUnderConcurrentCompletes(t *testing.T) {
 		}
 		// POST /v1/verify's checks include the log proof of a bundle.
 		b, _ := json.Marshal(r.Bundle())
-		v, err := c.nodes[0].Verify(as(alice), b, "")
+		v, err := c.nodes[0].Verify(as(alice), b, "", nil)
 		if err != nil || !v.Valid || v.Checks[len(v.Checks)-3].Name != vault.CheckLog {
 			t.Errorf("verify bundle %s: %+v, %v", r.Predicate.ReceiptID, v, err)
 		}
@@ -153,7 +155,11 @@ func TestLedgerRecoversFromCrashedWriter(t *testing.T) {
 	for _, crash := range []string{"/checkpoint/", "/tile/", "/receipts/"} {
 		t.Run("crash writing "+crash, func(t *testing.T) {
 			c := newCluster(t, 2, vault.Governance)
-			tks := c.uploaded(t, "crash", 3)
+			tks := c.uploaded(t, "crash", 4)
+			// The log starts (its genesis, a first receipt) before the crash.
+			if _, err := c.nodes[0].Complete(as(alice), tks[3].UploadID); err != nil {
+				t.Fatal(err)
+			}
 			heal := c.store.Inject(memstore.Fail("Create", crash, nil))
 			if _, err := c.nodes[0].Complete(as(alice), tks[0].UploadID); err == nil {
 				t.Fatalf("complete succeeded with %s writes failing", crash)
@@ -168,8 +174,8 @@ func TestLedgerRecoversFromCrashedWriter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if first.Log == nil || first.Log.Index != 0 {
-				t.Errorf("the crashed upload's receipt: got log %+v, want index 0", first.Log)
+			if first.Log == nil || first.Log.Index != 2 {
+				t.Errorf("the crashed upload's receipt: got log %+v, want index 2, where its crashed append put it", first.Log)
 			}
 			// A crash before the commit leaves nothing: the retry appends once.
 			heal = c.store.Inject(memstore.Fail("Create", "/log/", nil))
@@ -180,8 +186,8 @@ func TestLedgerRecoversFromCrashedWriter(t *testing.T) {
 			if _, err := c.nodes[0].Complete(as(alice), tks[2].UploadID); err != nil {
 				t.Fatal(err)
 			}
-			if rep := c.audit(t); !rep.OK() || rep.Size != 3 {
-				t.Errorf("audit: size %d, problems %q; want 3 entries, none", rep.Size, rep.Problems)
+			if rep := c.audit(t); !rep.OK() || rep.Size != 5 || rep.Receipts != 4 {
+				t.Errorf("audit: size %d, %d receipts, problems %q; want the genesis and 4 receipts, no problem", rep.Size, rep.Receipts, rep.Problems)
 			}
 		})
 	}
@@ -217,8 +223,8 @@ func leafAt(t *testing.T, c cluster, index int) leaf {
 		t.Fatal(err)
 	}
 	var all []leaf
-	for _, k := range keys {
-		data, err := c.store.Get(context.Background(), k)
+	for _, o := range keys {
+		data, err := c.store.Get(context.Background(), o.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +233,7 @@ func leafAt(t *testing.T, c cluster, index int) leaf {
 			t.Fatal(err)
 		}
 		for i := range cm.Entries {
-			all = append(all, leaf{k, i})
+			all = append(all, leaf{o.Key, i})
 		}
 	}
 	if index >= len(all) {
@@ -289,16 +295,17 @@ func TestAuditDetectsTampering(t *testing.T) {
 				tamper(t, c, l.key, editEntries(func(es []json.RawMessage) []json.RawMessage { return append(es[:l.pos], es[l.pos+1:]...) }))
 				return
 			}
-			// Its commit holds it first: hide the commit object.
+			// Its commit holds it first: hide the commit object, which
+			// reads look beneath.
 			c.store.Hide(l.key)
-		}, []string{"claims entries", "not on the log's chain", "lies beyond"}},
+		}, []string{"claims entries", "not on the log's chain", "lies beyond", "log/00000000000000000001.json: 2 versions and delete markers"}},
 		{"deleted receipt", func(t *testing.T, c cluster, rs []*vault.Receipt) {
 			c.store.Hide("vault/acme/receipts/" + rs[2].Predicate.ReceiptID + ".json")
-		}, []string{"is missing"}},
+		}, []string{"receipts/" + "rcp_"}},
 		{"replaced checkpoint", func(t *testing.T, c cluster, rs []*vault.Receipt) {
 			keys, _ := c.store.List(context.Background(), "ledger/acme/checkpoint/")
 			other := newSigner(t)
-			tamper(t, c, keys[0], func(data []byte) []byte {
+			tamper(t, c, keys[0].Key, func(data []byte) []byte {
 				cp, _ := ledger.ParseCheckpoint(data[:bytes.Index(data, []byte("\n\n"))+1])
 				cp.Hash[0] ^= 1
 				signed, _ := ledger.SignCheckpoint(context.Background(), other, cp)
@@ -417,6 +424,7 @@ func TestCompleteRequests(t *testing.T) {
 	want := map[string]int{
 		"get vault/uploads":        1, // the session
 		"stat evidence":            1, // the uploaded version, with its checksum
+		"list vault/versions":      1, // the chain, hidden entries included
 		"create vault/versions":    1, // version 1 of a new document
 		"create ledger/log":        1, // the commit
 		"create ledger/tile":       1, // the level-0 partial tile
@@ -426,5 +434,63 @@ func TestCompleteRequests(t *testing.T) {
 	}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Errorf("requests of one complete: got %v, want %v", calls, want)
+	}
+}
+
+// TestLogEntries: a reader gets the log's entries to recompute its tree,
+// in full only where it may read the dossier (and for key events).
+func TestLogEntries(t *testing.T) {
+	f := setup(t, vault.Config{})
+	a := f.sealed(t, "a.txt", []byte("a"))
+	other, err := f.svc.CreateDossier(as(alice), dossierInput(udiB, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fixture{svc: f.svc, store: f.store, dossier: other}.sealed(t, "b.txt", []byte("b"))
+	cp, err := f.svc.Checkpoint(as(alice), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.svc.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	genesis := "key-genesis-" + keys[0].KeyID
+	auditor := vault.Identity{Tenant: "acme", Subject: "auditor@nb0197.example", Role: vault.RoleAuditor, Dossiers: []string{f.dossier.ID}}
+	tests := []struct {
+		name    string
+		id      vault.Identity
+		dossier string
+		full    []string
+	}{
+		{"the tenant's uploader", alice, "", []string{genesis, a.Predicate.ReceiptID, b.Predicate.ReceiptID}},
+		{"one dossier asked for", alice, other.ID, []string{genesis, b.Predicate.ReceiptID}},
+		{"an auditor of one dossier", auditor, "", []string{genesis, a.Predicate.ReceiptID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.svc.LogEntries(as(tt.id), 0, 100, tt.dossier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var full []string
+			var hashes []tlog.Hash
+			for i, e := range got.Entries {
+				if e.Index != int64(i) || len(e.Hash) != tlog.HashSize {
+					t.Fatalf("entry %d: got index %d, %d-byte hash", i, e.Index, len(e.Hash))
+				}
+				if e.Envelope != nil {
+					full = append(full, e.ID)
+				}
+				hashes = append(hashes, tlog.Hash(e.Hash))
+			}
+			if fmt.Sprint(full) != fmt.Sprint(tt.full) {
+				t.Errorf("got entries in full %v, want %v", full, tt.full)
+			}
+			root, err := ledger.TreeHash(hashes)
+			if err != nil || !strings.Contains(string(cp.Signed), base64.StdEncoding.EncodeToString(root[:])) || cp.Size != 3 {
+				t.Errorf("the entries' tree is not the checkpoint's: %x %v\n%s", root, err, cp.Signed)
+			}
+		})
 	}
 }

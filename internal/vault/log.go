@@ -47,30 +47,60 @@ func (l ledgerStore) Put(ctx context.Context, key string, body []byte) error {
 }
 
 func (l ledgerStore) List(ctx context.Context, prefix string) ([]string, error) {
-	return l.records.List(ctx, prefix)
+	objs, err := l.records.List(ctx, prefix)
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys, err
 }
 
-// receiptKeeper stores the receipt bundle of every entry the ledger
-// integrates: the ledger hands each commit's entries over before the commit
+func (l ledgerStore) Versions(ctx context.Context, key string) ([][]byte, error) {
+	objs, err := l.records.List(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for _, v := range o.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			data, err := l.records.GetVersion(ctx, key, v.ID)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, data)
+		}
+	}
+	return out, nil
+}
+
+// entryKeeper stores the record of every entry the ledger integrates, a
+// receipt bundle or a key event record, each its envelope and its place in
+// the log: the ledger hands each commit's entries over before the commit
 // counts as finished, whichever process finishes it.
-type receiptKeeper struct {
+type entryKeeper struct {
 	records Records
 	lock    func() *Lock
 }
 
-var _ ledger.Keeper = receiptKeeper{}
+var _ ledger.Keeper = entryKeeper{}
 
-func (k receiptKeeper) Keep(ctx context.Context, tenant string, entries []*ledger.Appended) error {
+func (k entryKeeper) Keep(ctx context.Context, tenant string, entries []*ledger.Appended) error {
 	for _, a := range entries {
-		if err := storeReceipt(ctx, k.records, k.lock(), tenant, a.ID, Bundle{Envelope: a.Record, Log: &a.Proof}); err != nil {
+		if err := storeEntry(ctx, k.records, k.lock(), tenant, a.ID, Bundle{Envelope: a.Record, Log: &a.Proof}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (k receiptKeeper) Kept(ctx context.Context, tenant, id string) (*ledger.Appended, bool, error) {
-	data, err := k.records.Get(ctx, receiptKey(tenant, id))
+func (k entryKeeper) Kept(ctx context.Context, tenant, id string) (*ledger.Appended, bool, error) {
+	data, err := k.records.Get(ctx, entryKey(tenant, id))
 	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
@@ -95,9 +125,10 @@ func LogOrigin(bucket, tenant string) string {
 	return "evidencevault.dev/ledger/" + bucket + "/" + tenant
 }
 
-// newLedger returns the tenants' logs on records; with a nil signer they
-// only read and audit.
-func newLedger(records Records, signer receipt.Signer, cfg Config) *ledger.Log {
+// newLedger returns the tenants' logs on records, verifying checkpoints
+// with the keys keys gives for each tenant; with a nil signer they only
+// read and audit.
+func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(context.Context, string) (Trust, error)) *ledger.Log {
 	var ls ledger.Signer
 	if signer != nil {
 		ls = signer
@@ -107,10 +138,10 @@ func newLedger(records Records, signer receipt.Signer, cfg Config) *ledger.Log {
 		Origin: func(tenant string) string { return LogOrigin(cfg.Bucket, tenant) },
 		Prefix: ledgerPrefix,
 		Leaf:   recordLeaf,
-		Keeper: receiptKeeper{records: records, lock: lock},
-		Keys: func(ctx context.Context) ([]*ecdsa.PublicKey, error) {
-			keys, err := publishedKeys(ctx, records)
-			return receipt.PublicKeys(keys), err
+		Keeper: entryKeeper{records: records, lock: lock},
+		Keys: func(ctx context.Context, tenant string) ([]*ecdsa.PublicKey, error) {
+			t, err := keys(ctx, tenant)
+			return receipt.PublicKeys(t.Public()), err
 		},
 		Now:    cfg.Now,
 		Logger: cfg.Logger,
@@ -185,6 +216,71 @@ func (s *Service) logProof(ctx context.Context, size int64, prove func(tenant st
 	}
 	out.Origin, out.Size, out.Checkpoint, out.Hashes = s.ledger.Origin(id.Tenant), size, string(signed), hashes
 	return out, nil
+}
+
+// LogEntry is one entry of a tenant's log as a reader sees it: key events,
+// and receipts of the dossiers the reader may read, in full; any other
+// entry by its leaf hash alone, so that the reader can still recompute the
+// tree without learning what other dossiers hold.
+type LogEntry struct {
+	Index    int64           `json:"index"`
+	ID       string          `json:"id,omitempty"`
+	Envelope json.RawMessage `json:"envelope,omitempty"`
+	// Hash is the entry's leaf hash (RFC 6962), base64.
+	Hash []byte `json:"hash"`
+}
+
+// LogEntries is a range of a tenant's log.
+type LogEntries struct {
+	Origin  string     `json:"origin"`
+	Entries []LogEntry `json:"entries"`
+}
+
+// LogEntries returns the caller's tenant's log entries from start up to,
+// not including, end (at most ledger.MaxEntries, none past the latest
+// checkpoint). With dossier, only that dossier's receipts (and key events)
+// are given in full.
+func (s *Service) LogEntries(ctx context.Context, start, end int64, dossier string) (*LogEntries, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.ledger.Entries(ctx, id.Tenant, start, end)
+	if err != nil {
+		return nil, ledgerError(err)
+	}
+	out := &LogEntries{Origin: s.ledger.Origin(id.Tenant), Entries: make([]LogEntry, len(stored))}
+	for i, e := range stored {
+		out.Entries[i] = LogEntry{Index: e.Index, Hash: e.Hash[:]}
+		if shown(id, dossier, e) {
+			out.Entries[i].ID, out.Entries[i].Envelope = e.ID, e.Record
+		}
+	}
+	return out, nil
+}
+
+// shown reports whether a reader sees an entry in full.
+func shown(id Identity, dossier string, e ledger.Stored) bool {
+	if isKeyEvent(e.ID) {
+		return true
+	}
+	leaf, err := recordLeaf(e.Record)
+	if err != nil {
+		return false
+	}
+	var st struct {
+		Predicate struct {
+			Tenant  string `json:"tenant"`
+			Dossier struct {
+				ID string `json:"id"`
+			} `json:"dossier"`
+		} `json:"predicate"`
+	}
+	if json.Unmarshal(leaf, &st) != nil {
+		return false
+	}
+	p := st.Predicate
+	return id.CanRead(p.Tenant, p.Dossier.ID) && (dossier == "" || dossier == p.Dossier.ID)
 }
 
 // ledgerError turns what the log does not hold into CodeNotFound, with the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Documents returns the latest sealed version of every document in a
@@ -18,27 +20,36 @@ func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, err
 		return nil, err
 	}
 	prefix := versionsPrefix(id.Tenant, dossier)
-	keys, err := s.records.List(ctx, prefix)
+	objs, err := s.records.List(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("vault: list documents: %w", err)
 	}
-	// Keys sort by escaped path, then by zero-padded version number, so the
-	// last key of each path's run is its latest version.
-	var latest []string
-	for i, key := range keys {
-		p, ok := chainPath(prefix, key)
+	// Keys sort by escaped path, then by zero-padded version number: each
+	// path's run of entries is its chain.
+	var chains []chain
+	for _, o := range objs {
+		p, ok := chainPath(prefix, o.Key)
 		if !ok {
 			continue
 		}
-		if next := i + 1; next < len(keys) {
-			if q, ok := chainPath(prefix, keys[next]); ok && q == p {
-				continue
-			}
+		if len(chains) == 0 || chains[len(chains)-1].path != p {
+			chains = append(chains, chain{path: p})
 		}
-		latest = append(latest, key)
+		c := &chains[len(chains)-1]
+		if n, ok := entryNumber(chainPrefix(id.Tenant, dossier, p), o.Key); ok && n == len(c.entries)+1 {
+			c.entries = append(c.entries, o)
+		}
 	}
-	versions, err := getAllJSON[Version](ctx, s.records, latest)
-	if err != nil {
+	versions := make([]Version, len(chains))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
+	for i, c := range chains {
+		g.Go(func() (err error) {
+			versions[i], _, err = s.latest(gctx, c)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("vault: list documents: %w", err)
 	}
 	return versions, nil
@@ -53,15 +64,23 @@ func (s *Service) Versions(ctx context.Context, dossier, path string) ([]Version
 	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
 		return nil, err
 	}
-	keys, err := s.records.List(ctx, chainPrefix(id.Tenant, dossier, path))
+	c, err := s.listChain(ctx, id.Tenant, dossier, path)
 	if err != nil {
-		return nil, fmt.Errorf("vault: list versions: %w", err)
+		return nil, err
 	}
-	if len(keys) == 0 {
+	if len(c.entries) == 0 {
 		return nil, errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
 	}
-	versions, err := getAllJSON[Version](ctx, s.records, keys)
-	if err != nil {
+	versions := make([]Version, len(c.entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
+	for i, o := range c.entries {
+		g.Go(func() (err error) {
+			versions[i], err = s.readEntry(gctx, o, path, i+1)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("vault: list versions: %w", err)
 	}
 	return versions, nil
@@ -90,8 +109,14 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 		return nil, err
 	}
 	r, err := s.storedReceipt(ctx, id.Tenant, v.ReceiptID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, &Error{Code: CodeTampered, Message: fmt.Sprintf("version %d of %q has no receipt %s in storage", v.Version, path, v.ReceiptID)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vault: download: receipt %s: %w", v.ReceiptID, err)
+	}
+	if err := sameVersion(v, r); err != nil {
+		return nil, err
 	}
 	get, err := s.urls.PresignGet(ctx, GetRequest{
 		Key: v.Key, VersionID: v.VersionID, FileName: v.Document.File.Name,
@@ -114,27 +139,36 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 // version reads one entry of a document's chain, the latest when n is 0:
 // one GET for a given version, a LIST and a GET for the latest.
 func (s *Service) version(ctx context.Context, tenant, dossier, path string, n int) (Version, error) {
-	prefix := chainPrefix(tenant, dossier, path)
-	key := versionKey(prefix, n)
-	if n == 0 {
-		keys, err := s.records.List(ctx, prefix)
-		if err != nil {
+	if n > 0 {
+		v, err := s.entry(ctx, tenant, dossier, path, n)
+		if errors.Is(err, ErrNotFound) {
+			return Version{}, errorf(CodeNotFound, "document %q in dossier %s has no version %d", path, dossier, n)
+		}
+		if err != nil && ErrorCode(err) == CodeInternal {
 			return Version{}, fmt.Errorf("vault: read version: %w", err)
 		}
-		if len(keys) == 0 {
-			return Version{}, errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
-		}
-		key = keys[len(keys)-1]
+		return v, err
 	}
-	var v Version
-	err := getJSON(ctx, s.records, key, &v)
-	if errors.Is(err, ErrNotFound) {
-		return Version{}, errorf(CodeNotFound, "document %q in dossier %s has no version %d", path, dossier, n)
-	}
+	c, err := s.listChain(ctx, tenant, dossier, path)
 	if err != nil {
-		return Version{}, fmt.Errorf("vault: read version: %w", err)
+		return Version{}, err
 	}
-	return v, nil
+	v, ok, err := s.latest(ctx, c)
+	if err == nil && !ok {
+		err = errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
+	}
+	return v, err
+}
+
+// sameVersion checks a chain entry against its receipt, which is signed:
+// an entry that disagrees with it was not written by the vault.
+func sameVersion(v Version, r *Receipt) error {
+	p := r.Predicate
+	if p.ReceiptID != v.ReceiptID || p.Version != v.Version || p.Document.Path != v.Document.Path || p.Storage.Key != v.Key ||
+		p.Storage.VersionID != v.VersionID || r.Subject.Digest["sha256"] != v.SHA256 || p.Storage.Size != v.Size {
+		return &Error{Code: CodeTampered, Message: fmt.Sprintf("version %d of %q does not match its signed receipt %s: the version chain was written over", v.Version, v.Document.Path, v.ReceiptID)}
+	}
+	return nil
 }
 
 // Receipt returns a receipt the caller may read.

@@ -34,16 +34,16 @@ func (r *Receipt) Bundle() Bundle {
 	return Bundle{Envelope: env, Log: r.Log}
 }
 
-// storeReceipt writes a sealed receipt's bundle, locked like the log. A
-// bundle already there with the same bytes (another sealer of the upload
-// got there first) counts as written; one with other bytes is an error
-// naming it.
-func storeReceipt(ctx context.Context, records Records, lock *Lock, tenant, id string, b Bundle) error {
+// storeEntry writes the record of a log entry (a receipt bundle or a key
+// event record), locked like the log. One already there with the same
+// bytes (another process finished the commit first) counts as written; one
+// with other bytes is an error naming it.
+func storeEntry(ctx context.Context, records Records, lock *Lock, tenant, id string, b Bundle) error {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("vault: store receipt %s: %w", id, err)
 	}
-	key := receiptKey(tenant, id)
+	key := entryKey(tenant, id)
 	err = records.Create(ctx, key, data, lock)
 	if errors.Is(err, ErrExists) {
 		have, gerr := records.Get(ctx, key)
@@ -58,15 +58,67 @@ func storeReceipt(ctx context.Context, records Records, lock *Lock, tenant, id s
 	return nil
 }
 
-// storedReceipt reads a stored receipt bundle.
+// storedReceipt reads a stored receipt bundle and checks it as a verifier
+// would: receipt id, tenant, a signature by a key the log's history allows
+// at its index, its log proof. A bundle that fails was written over by
+// someone else; the vault's own is then read from the versions beneath,
+// and if there is none the answer is a specific problem naming the object.
 func (s *Service) storedReceipt(ctx context.Context, tenant, id string) (*Receipt, error) {
-	data, err := s.records.Get(ctx, receiptKey(tenant, id))
+	key := receiptKey(tenant, id)
+	data, err := s.records.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	r, err := OpenReceipt(data)
+	trust, err := s.trust(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	r, verr := openStored(ctx, data, tenant, id, trust)
+	if verr == nil {
+		return r, nil
+	}
+	objs, err := s.records.List(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("vault: stored receipt %s: %w", id, err)
+	}
+	for _, o := range objs {
+		for _, v := range o.Versions {
+			if o.Key != key || v.DeleteMarker {
+				continue
+			}
+			if data, err := s.records.GetVersion(ctx, key, v.ID); err == nil {
+				if r, err := openStored(ctx, data, tenant, id, trust); err == nil {
+					s.log.WarnContext(ctx, "receipt written over; reading the vault's own", "object", key, "err", verr)
+					return r, nil
+				}
+			}
+		}
+	}
+	return nil, &Error{Code: CodeTampered, Message: fmt.Sprintf("receipt object %s holds no receipt the vault signed: %v", key, verr), Err: verr}
+}
+
+// openStored reads a stored receipt bundle and checks it is the receipt id
+// of tenant, signed and logged.
+func openStored(ctx context.Context, data []byte, tenant, id string, trust Trust) (*Receipt, error) {
+	r, err := OpenReceipt(data)
+	if err != nil {
+		return nil, err
+	}
+	if r.Predicate.ReceiptID != id || r.Predicate.Tenant != tenant {
+		return nil, fmt.Errorf("it holds receipt %s of tenant %s", r.Predicate.ReceiptID, r.Predicate.Tenant)
+	}
+	if r.Log == nil {
+		return nil, errors.New("it carries no log proof")
+	}
+	key, _, err := receipt.Verify(ctx, r.Envelope, trust.Public())
+	if err != nil {
+		return nil, err
+	}
+	if !trust.Allows(key.ID, r.Log.Index) {
+		return nil, fmt.Errorf("key %s may not have signed entry %d", key.ID, r.Log.Index)
+	}
+	if _, err := verifyLogProof(r, trust.Public()); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

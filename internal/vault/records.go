@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/strictjson"
+
 	"golang.org/x/sync/errgroup"
 )
 
@@ -29,28 +32,82 @@ func (s *Service) createJSON(ctx context.Context, key string, v any, lock *Lock)
 	return s.records.Create(ctx, key, data, lock)
 }
 
-// putJSON overwrites key with v: only for progress the vault re-checks.
-func (s *Service) putJSON(ctx context.Context, key string, v any) error {
-	data, err := json.Marshal(v)
+// Records that sealing acts on but that are not locked or are written
+// again (upload sessions, saved hash states) are signed by the vault, so
+// that nobody else can make it seal what no uploader declared: DSSE
+// envelopes of the record's JSON, under payload types of their own.
+const (
+	sessionType     = "application/vnd.evidencevault.upload-session+json"
+	digestStateType = "application/vnd.evidencevault.digest-state+json"
+)
+
+// signedJSON returns v as a DSSE envelope signed by the vault's key.
+func (s *Service) signedJSON(ctx context.Context, payloadType string, v any) ([]byte, error) {
+	payload, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("vault: %s: %w", key, err)
+		return nil, fmt.Errorf("vault: sign record: %w", err)
 	}
-	return s.records.Put(ctx, key, data)
+	env, err := receipt.SignPayload(ctx, payloadType, payload, s.signer)
+	if err != nil {
+		return nil, fmt.Errorf("vault: sign record: %w", err)
+	}
+	return json.Marshal(env)
+}
+
+// openSignedJSON checks a signed record of payloadType against the vault's
+// configured keys and decodes it into v, strictly. These records are the
+// vault's own working state, not log entries: only the keys it holds now
+// (the current one, and during a rotation the one it replaces) can have
+// written them, whatever the tenant's log history says.
+func (s *Service) openSignedJSON(ctx context.Context, payloadType string, data []byte, v any) error {
+	keys, err := s.configured()
+	if err != nil {
+		return err
+	}
+	payload, err := receipt.OpenPayload(ctx, data, payloadType, keys)
+	if err != nil {
+		return err
+	}
+	return strictjson.Unmarshal(payload, v)
 }
 
 // fetchConcurrency bounds parallel GETs when a listing needs the bodies.
 const fetchConcurrency = 16
 
-// getAllJSON reads the JSON records at keys, in order, a few at a time.
-func getAllJSON[T any](ctx context.Context, records Records, keys []string) ([]T, error) {
-	out := make([]T, len(keys))
+// originals reads, a few at a time and in order, the JSON record each of
+// objs was first written as: for a record the vault writes once, its own,
+// whatever was written over it or hides it since. Objects with no version
+// but delete markers are left out.
+func originals[T any](ctx context.Context, records Records, objs []Object) ([]T, error) {
+	out := make([]T, len(objs))
+	have := make([]bool, len(objs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
-	for i, key := range keys {
-		g.Go(func() error { return getJSON(ctx, records, key, &out[i]) })
+	for i, o := range objs {
+		v, ok := o.Original()
+		if !ok {
+			continue
+		}
+		have[i] = true
+		g.Go(func() error {
+			data, err := records.GetVersion(ctx, o.Key, v.ID)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(data, &out[i]); err != nil {
+				return fmt.Errorf("vault: %s: %w", o.Key, err)
+			}
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return out, nil
+	kept := out[:0]
+	for i := range out {
+		if have[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	return kept, nil
 }

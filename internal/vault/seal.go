@@ -30,6 +30,9 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err := s.publishKey(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.ensureKeys(ctx, sess.Tenant); err != nil {
+		return nil, err
+	}
 	// A size of the log before the claim: the entry can only be appended
 	// after the claim, so it lands at or after this.
 	from, err := s.ledger.Size(ctx, sess.Tenant)
@@ -106,7 +109,7 @@ func (s *Service) signReceipt(ctx context.Context, d Dossier, v Version) (*Recei
 	if err != nil {
 		return nil, ledger.Entry{}, err
 	}
-	env, err := receipt.Sign(ctx, s.signer, st)
+	env, err := receipt.Sign(ctx, st, s.signer)
 	if err != nil {
 		return nil, ledger.Entry{}, fmt.Errorf("vault: seal: %w", err)
 	}

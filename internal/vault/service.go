@@ -29,6 +29,11 @@ type Config struct {
 	SealBudget time.Duration
 	// DownloadTTL is how long a presigned download URL lives; 5 minutes if 0.
 	DownloadTTL time.Duration
+	// Previous is the signer the vault's signer replaces, while a key
+	// rotation is under way: it signs, with the new one, each tenant log's
+	// rotation event, and its key stays trusted for what it signed. nil
+	// outside a rotation.
+	Previous receipt.Signer
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// Logger receives structured logs and access events; slog.Default if nil.
@@ -58,6 +63,12 @@ type Service struct {
 
 	publishMu sync.Mutex
 	published bool
+
+	keysMu sync.Mutex
+	keys   map[string]*tenantKeys
+
+	// dossiers caches dossier records, which never change, by key.
+	dossiers sync.Map
 }
 
 // New returns a Service keeping its objects in st and signing receipts and
@@ -83,7 +94,7 @@ func New(st Storage, signer receipt.Signer, cfg Config) *Service {
 	}
 	s := &Service{records: st.Records, objects: st.Objects, uploads: st.Uploads, urls: st.Presigner,
 		signer: signer, cfg: cfg, log: cfg.Logger}
-	s.ledger = newLedger(st.Records, signer, cfg)
+	s.ledger = newLedger(st.Records, signer, cfg, s.trust)
 	return s
 }
 

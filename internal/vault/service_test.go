@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/logging"
 	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -74,7 +75,7 @@ func TestSealIssuesLockedSignedReceipt(t *testing.T) {
 	}
 
 	data, _ := receipt.Marshal(r.Envelope)
-	v, err := f.svc.Verify(as(alice), data, doc.File.SHA256)
+	v, err := f.svc.Verify(as(alice), data, doc.File.SHA256, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestTenantsCannotSeeEachOther(t *testing.T) {
 	// Verifying acme's receipt as another tenant checks the signature but
 	// does not reveal whether the version is still stored.
 	data, _ := receipt.Marshal(r.Envelope)
-	v, err := f.svc.Verify(evil, data, "")
+	v, err := f.svc.Verify(evil, data, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +381,7 @@ func TestVerifyNamesEachCheck(t *testing.T) {
 		}
 		json.Unmarshal(payload, &whole)
 		st.Predicate = whole.Predicate
-		env, err := receipt.Sign(context.Background(), newSigner(t), st)
+		env, err := receipt.Sign(context.Background(), st, newSigner(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +403,7 @@ func TestVerifyNamesEachCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := f.svc.Verify(as(alice), tt.data, tt.sha)
+			v, err := f.svc.Verify(as(alice), tt.data, tt.sha, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,33 +423,80 @@ func TestVerifyNamesEachCheck(t *testing.T) {
 	}
 }
 
-func TestEarlierKeysStayListed(t *testing.T) {
+// TestKeyRotation: a rotation is a log entry signed by both keys; after it
+// both keys are listed, receipts of either verify, each key only for its
+// span of the log, and a vault with a key the log cannot lead to refuses to
+// sign into it.
+func TestKeyRotation(t *testing.T) {
 	store := memstore.New("evidence")
-	first := newService(store, newSigner(t), vault.Config{})
+	k1, k2 := newSigner(t), newSigner(t)
+	first := newService(store, k1, vault.Config{})
 	d, err := first.CreateDossier(as(alice), dossierInput(udiA, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := fixture{svc: first, store: store, dossier: d}.sealed(t, "a.txt", []byte("signed by the first key"))
 
-	rotated := newSigner(t)
-	second := newService(store, rotated, vault.Config{})
+	second := newService(store, k2, vault.Config{Previous: k1})
 	keys, err := second.Keys(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 {
-		t.Fatalf("got %d keys, want the old and the rotated one", len(keys))
+	if len(keys) != 2 || keys[0].KeyID != k2.Key().ID || !keys[0].Current || keys[1].KeyID != k1.Key().ID || keys[1].Current {
+		t.Fatalf("got keys %+v, want the rotated one current, then the one it replaces", keys)
 	}
-	for _, k := range keys {
-		if k.Current != (k.KeyID == rotated.Key().ID) {
-			t.Errorf("key %s current=%v", k.KeyID, k.Current)
+	newer := fixture{svc: second, store: store, dossier: d}.sealed(t, "b.txt", []byte("signed by the second key"))
+	if old.Log.Index != 1 || newer.Log.Index != 3 {
+		t.Errorf("got receipts at %d and %d, want 1 and 3 (genesis at 0, the rotation at 2)", old.Log.Index, newer.Log.Index)
+	}
+	for name, r := range map[string]*vault.Receipt{"old": old, "new": newer} {
+		data, _ := json.Marshal(r.Bundle())
+		v, err := second.Verify(as(alice), data, "", nil)
+		if err != nil || !v.Valid {
+			t.Errorf("%s receipt after the rotation: %+v %v", name, v, err)
 		}
 	}
-	data, _ := receipt.Marshal(old.Envelope)
-	v, err := second.Verify(as(alice), data, "")
-	if err != nil || !v.Valid {
-		t.Errorf("receipt of the earlier key after rotation: %+v %v", v, err)
+	// The history leads from either key to the other, and from no other.
+	kl, err := second.KeyHistory(as(alice), 0)
+	if err != nil || len(kl.Events) != 2 {
+		t.Fatalf("key history: got %+v, %v; want genesis and rotation", kl, err)
+	}
+	h := kl.Events
+	origin := vault.LogOrigin(store.Bucket(), "acme")
+	cp, err := ledger.OpenCheckpoint([]byte(kl.Checkpoint), origin, receipt.PublicKeys([]receipt.Key{k2.Key()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pinned := range []*receipt.LocalSigner{k1, k2} {
+		tr, err := h.Trust(context.Background(), origin, pinned.Key(), &cp)
+		if err != nil || len(tr.Keys) != 2 || !tr.Allows(k1.Key().ID, 1) || tr.Allows(k1.Key().ID, 3) || !tr.Allows(k2.Key().ID, 3) {
+			t.Errorf("trust from %s: got %+v, %v", pinned.Key().ID, tr, err)
+		}
+	}
+	var untrusted *vault.UntrustedKeyError
+	if _, err := h.Trust(context.Background(), origin, newSigner(t).Key(), nil); !errors.As(err, &untrusted) {
+		t.Errorf("trust from another key: got %v, want an UntrustedKeyError", err)
+	}
+	// The retired key signing after its rotation: refused, though its
+	// signature holds.
+	st := receipt.Statement{Subject: []receipt.Subject{newer.Subject}, PredicateType: vault.PredicateType}
+	payload, _ := newer.Envelope.DecodeB64Payload()
+	var whole struct {
+		Predicate json.RawMessage `json:"predicate"`
+	}
+	json.Unmarshal(payload, &whole)
+	st.Predicate = whole.Predicate
+	late, _ := receipt.Sign(context.Background(), st, k1)
+	lateEnv, _ := json.Marshal(late)
+	lateBundle, _ := json.Marshal(vault.Bundle{Envelope: lateEnv, Log: newer.Log})
+	if v, _ := second.Verify(as(alice), lateBundle, "", nil); v.Valid || v.Checks[1].Name != vault.CheckKeyKnown || v.Checks[1].Passed {
+		t.Errorf("a receipt the retired key signed after its rotation: got %+v", v.Checks)
+	}
+	// A vault whose key the log cannot lead to refuses to sign into it.
+	third := newService(store, newSigner(t), vault.Config{})
+	_, err = third.StartUpload(as(alice), d.ID, document("c.txt", []byte("c")))
+	if code(err) != vault.CodeTampered || !strings.Contains(err.Error(), "VAULT_PREVIOUS_SIGNING_KEY") {
+		t.Errorf("sealing with an unrelated key: got %v, want a refusal naming the previous key setting", err)
 	}
 }
 

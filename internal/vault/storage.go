@@ -10,19 +10,58 @@ import (
 // sessions, version chain entries, receipts, the tenant logs) and the
 // published keys. Implementations translate their errors into ErrNotFound
 // and ErrExists, and no error type of theirs reaches the vault.
+//
+// The vault writes each record once; anyone with the bucket's credentials
+// can add versions over it or hide it under a delete marker. So reads look
+// past delete markers, and listings show every version, for the vault to
+// read the one it wrote (docs/ledger.md, threat model).
 type Records interface {
-	// Create writes body at key only if no version of key exists
+	// Create writes body at key only if key has no current version
 	// (If-None-Match: *), retained under lock when lock is non-nil. It
-	// returns ErrExists when the key is taken.
+	// returns ErrExists when the key is taken. (A delete marker is no
+	// current version: writers that must not write twice list first.)
 	Create(ctx context.Context, key string, body []byte, lock *Lock) error
 	// Put overwrites key: only for hints that readers verify and for
 	// progress the vault re-checks, never for records.
 	Put(ctx context.Context, key string, body []byte) error
-	// Get returns the body of key's latest version, or ErrNotFound.
+	// Get returns the body of key's newest version that is not a delete
+	// marker, or ErrNotFound if it has none.
 	Get(ctx context.Context, key string) ([]byte, error)
-	// List returns every key under prefix, in lexical order.
-	List(ctx context.Context, prefix string) ([]string, error)
+	// GetVersion returns the body of one version of key.
+	GetVersion(ctx context.Context, key, versionID string) ([]byte, error)
+	// List returns every key under prefix, in lexical order, each with all
+	// the versions storage holds of it (delete markers included), oldest
+	// first.
+	List(ctx context.Context, prefix string) ([]Object, error)
 }
+
+// Object is one key with the versions storage holds of it, oldest first.
+type Object struct {
+	Key      string
+	Versions []ObjectVersion
+}
+
+// ObjectVersion is one version of a key, or a delete marker.
+type ObjectVersion struct {
+	ID           string
+	LastModified time.Time
+	DeleteMarker bool
+}
+
+// Original returns the first version written that is not a delete marker:
+// of a record the vault writes once, the vault's.
+func (o Object) Original() (ObjectVersion, bool) {
+	for _, v := range o.Versions {
+		if !v.DeleteMarker {
+			return v, true
+		}
+	}
+	return ObjectVersion{}, false
+}
+
+// Overwritten reports whether anything was written after the original: a
+// delete marker, or another version.
+func (o Object) Overwritten() bool { return len(o.Versions) > 1 }
 
 // Objects reads and retains the versions of stored evidence.
 type Objects interface {

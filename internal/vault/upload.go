@@ -114,7 +114,11 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 		sess.Multipart = &multipartSession{Multipart: plan, StorageUploadID: storageID}
 		ticket.Multipart = &plan
 	}
-	if err := s.createJSON(ctx, uploadKey(sess.Tenant, sess.ID), sess, nil); err != nil {
+	signed, err := s.signedJSON(ctx, sessionType, sess)
+	if err == nil {
+		err = s.records.Create(ctx, uploadKey(sess.Tenant, sess.ID), signed, nil)
+	}
+	if err != nil {
 		if sess.Multipart != nil {
 			s.uploads.AbortMultipart(ctx, sess.Key, sess.Multipart.StorageUploadID)
 		}
@@ -130,18 +134,24 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 	return ticket, nil
 }
 
-// session reads an upload session of tenant.
+// session reads an upload session of tenant: the record the vault signed
+// when it accepted the upload, which nobody else can write.
 func (s *Service) session(ctx context.Context, tenant, uploadID string) (session, error) {
 	if !uploadIDPattern.MatchString(uploadID) {
 		return session{}, errUploadNotFound(uploadID)
 	}
-	var sess session
-	err := getJSON(ctx, s.records, uploadKey(tenant, uploadID), &sess)
+	key := uploadKey(tenant, uploadID)
+	data, err := s.records.Get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return session{}, errUploadNotFound(uploadID)
 	}
 	if err != nil {
 		return session{}, fmt.Errorf("vault: read upload session: %w", err)
+	}
+	var sess session
+	if err := s.openSignedJSON(ctx, sessionType, data, &sess); err != nil || sess.ID != uploadID || sess.Tenant != tenant {
+		return session{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("upload session %s is not one the vault signed; nothing was sealed", key),
+			Err: fmt.Errorf("session %s: %v", key, err)}
 	}
 	return sess, nil
 }

@@ -19,12 +19,22 @@ type Check struct {
 	Detail  string `json:"detail"`
 }
 
-// Verification is the answer to POST /v1/verify: every check, named.
+// Verification is the answer to POST /v1/verify: every check, named, and
+// what the verdict trusted.
 type Verification struct {
 	Valid     bool    `json:"valid"`
 	ReceiptID string  `json:"receiptId,omitempty"`
 	KeyID     string  `json:"keyId,omitempty"`
 	Checks    []Check `json:"checks"`
+	// Trusted says which keys the checks trusted, and why.
+	Trusted *Trusted `json:"trusted,omitempty"`
+}
+
+// Trusted is the basis of a verification: the keys, and where they come
+// from.
+type Trusted struct {
+	Keys  []string `json:"keys"`
+	Basis string   `json:"basis"`
 }
 
 // Check names, in the order they run.
@@ -40,11 +50,17 @@ const (
 	CheckLog = "log_inclusion"
 )
 
-// Verify checks a presented receipt: its format, that a key of this vault
-// signed it and the signature holds, that a given file digest is the one it
+// Verify checks a presented receipt: its format, that a trusted key signed
+// it and the signature holds, that a given file digest is the one it
 // names, and that the stored version is still there, with that digest, and
 // locked at least as long as the receipt says. sha256 is optional (hex).
-func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Verification, error) {
+//
+// pinned is the caller's own pin of the vault's key, when it has one: the
+// keys trusted are then those the caller's tenant's log history leads to
+// from it. Without, they are the vault's configured keys and what its logs
+// lead to from them, which a caller who does not trust the vault's operator
+// should not rely on.
+func (s *Service) Verify(ctx context.Context, data []byte, sha256 string, pinned *receipt.Key) (*Verification, error) {
 	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -52,11 +68,28 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	if sha256 != "" && !validSHA256(strings.ToLower(sha256)) {
 		return nil, invalid([]FieldError{{Pointer: "/sha256", Detail: "must be a SHA-256 as 64 hexadecimal characters"}})
 	}
-	keys, err := s.knownKeys(ctx)
-	if err != nil {
-		return nil, err
+	var trust Trust
+	if pinned == nil {
+		trust, err = s.trust(ctx, id.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		if trust.Basis == "" {
+			trust.Basis = "the vault's configured keys"
+		}
+		trust.Basis += " (pin the vault's key yourself, with \"key\", to check against whoever runs it)"
+	} else {
+		h, err := readKeyHistory(ctx, s.records, id.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		if trust, err = h.Trust(ctx, LogOrigin(s.cfg.Bucket, id.Tenant), *pinned, nil); err != nil {
+			// The receipt may be of another tenant, whose history this
+			// identity cannot read: the pinned key alone then.
+			trust = TrustKeys("the key you pinned, "+pinned.ID+" (your tenant's log history does not lead from it: "+err.Error()+")", *pinned)
+		}
 	}
-	out, r := VerifyOffline(ctx, data, keys, strings.ToLower(sha256), -1)
+	out, r := VerifyOffline(ctx, data, trust, strings.ToLower(sha256), -1)
 	if r == nil {
 		out.Checks = append(out.Checks, Check{Name: CheckDigest, Skipped: true, Detail: "the receipt could not be read"},
 			Check{Name: CheckLocked, Skipped: true, Detail: "the receipt could not be read"})
@@ -86,6 +119,13 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string) (*Veri
 	return out, nil
 }
 
+// Add appends a check made beyond these (a client's own); the verdict
+// holds only if it passes too.
+func (v *Verification) Add(c Check) {
+	v.Checks = append(v.Checks, c)
+	v.Valid = v.Valid && c.Passed
+}
+
 func (v *Verification) settle() {
 	v.Valid = true
 	for _, c := range v.Checks {
@@ -95,11 +135,16 @@ func (v *Verification) settle() {
 
 // VerifyOffline makes the checks that need no storage: format, key_known,
 // signature, log_inclusion (for bundles) and, when sha256 (hex) is given,
-// file_digest, which also compares size unless it is negative. keys are the
-// vault's public keys as the verifier obtained them. It returns the receipt
-// when it could be read.
-func VerifyOffline(ctx context.Context, data []byte, keys []receipt.Key, sha256 string, size int64) (*Verification, *Receipt) {
-	out := &Verification{}
+// file_digest, which also compares size unless it is negative. trust holds
+// the keys the verifier trusts, each for a span of the log: a receipt
+// signed by a key outside its span (a retired key signing after its
+// rotation) is refused. It returns the receipt when it could be read.
+func VerifyOffline(ctx context.Context, data []byte, trust Trust, sha256 string, size int64) (*Verification, *Receipt) {
+	out := &Verification{Trusted: &Trusted{Basis: trust.Basis, Keys: []string{}}}
+	for _, k := range trust.Keys {
+		out.Trusted.Keys = append(out.Trusted.Keys, k.Key.ID)
+	}
+	keys := trust.Public()
 	add := func(name string, passed bool, detail string) {
 		out.Checks = append(out.Checks, Check{Name: name, Passed: passed, Detail: detail})
 	}
@@ -119,11 +164,18 @@ func VerifyOffline(ctx context.Context, data []byte, keys []receipt.Key, sha256 
 	add(CheckFormat, true, "DSSE envelope holding an in-toto Statement v1 with a "+PredicateType+" predicate")
 	out.ReceiptID = r.Predicate.ReceiptID
 
+	index := int64(-1)
+	if r.Log != nil {
+		index = r.Log.Index
+	}
 	key, _, err := receipt.Verify(ctx, r.Envelope, keys)
 	switch {
 	case errors.Is(err, receipt.ErrUnknownKey):
-		add(CheckKeyKnown, false, "no signature is by a key of this vault (GET /v1/keys lists them)")
+		add(CheckKeyKnown, false, "no signature is by a key you trust: "+trust.Basis)
 		skip("no known key to check the signature with", CheckSignature)
+	case err == nil && !trust.Allows(key.ID, index):
+		add(CheckKeyKnown, false, fmt.Sprintf("signed by key %s, which the log's key history does not allow at entry %d: it had been rotated away, or was not yet in use", key.ID, index))
+		skip("the key is not trusted for this entry", CheckSignature)
 	case err != nil:
 		add(CheckKeyKnown, true, "signed by key "+key.ID)
 		add(CheckSignature, false, "the signature does not match the receipt's content: it was altered or forged")

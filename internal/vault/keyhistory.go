@@ -1,0 +1,311 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+)
+
+// A tenant's log records the keys that sign it: its first key event names
+// the key (genesis, signed by that key), and each rotation is an event
+// signed by the outgoing and the incoming key. A verifier who pins any one
+// of those keys derives the others from the log itself, each trusted for
+// the span of the log it signed; a key that is not in that chain is
+// refused, whatever the bucket's keys/ folder says.
+
+// KeyEventType names the predicate of a key event (docs/ledger.md).
+const KeyEventType = "https://evidencevault.dev/key/v1"
+
+// Key events.
+const (
+	KeyGenesis  = "genesis"
+	KeyRotation = "rotation"
+)
+
+// KeyEvent is the predicate of a key event.
+type KeyEvent struct {
+	Event string `json:"event"`
+	// Log is the origin of the log the event belongs to.
+	Log string    `json:"log"`
+	Key PublicKey `json:"key"`
+	// Previous is the key a rotation retires.
+	Previous *PublicKey `json:"previous,omitempty"`
+	At       time.Time  `json:"at"`
+}
+
+// KeyRecord is one key event as the vault keeps it: the signed envelope
+// and its place in the log, as a receipt bundle has them.
+type KeyRecord = Bundle
+
+// keyEventID names a key event's log entry: one genesis per key, one
+// rotation into each key.
+func keyEventID(event, keyID string) string { return "key-" + event + "-" + keyID }
+
+// isKeyEvent reports whether a log entry id is a key event's.
+func isKeyEvent(id string) bool { return strings.HasPrefix(id, "key-") }
+
+// keyEventStatement builds the statement of a key event: its subject is the
+// key, by the SHA-256 of its DER encoding (its key id).
+func keyEventStatement(ev KeyEvent) (receipt.Statement, error) {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return receipt.Statement{}, fmt.Errorf("vault: key event: %w", err)
+	}
+	return receipt.Statement{
+		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
+		PredicateType: KeyEventType,
+		Predicate:     raw,
+	}, nil
+}
+
+func publicKeyOf(k receipt.Key) PublicKey {
+	return PublicKey{KeyID: k.ID, Algorithm: receipt.Algorithm, PEM: string(k.PEM())}
+}
+
+// TrustedKey is a key a verifier trusts, for the entries of one log from
+// index From on, up to (not including) Until; Until is -1 while the key is
+// the log's current one. Keys given without a log (a verifier's --key) are
+// trusted for every index.
+type TrustedKey struct {
+	Key   receipt.Key
+	From  int64
+	Until int64
+}
+
+// Trust is what a verifier trusts, and why.
+type Trust struct {
+	Keys []TrustedKey
+	// Basis says where the trust comes from, for people.
+	Basis string
+}
+
+// TrustKeys trusts keys given by hand, for every entry of any log.
+func TrustKeys(basis string, keys ...receipt.Key) Trust {
+	t := Trust{Basis: basis}
+	for _, k := range keys {
+		t.Keys = append(t.Keys, TrustedKey{Key: k, From: 0, Until: -1})
+	}
+	return t
+}
+
+// Public returns the trusted keys, whatever their spans.
+func (t Trust) Public() []receipt.Key {
+	out := make([]receipt.Key, len(t.Keys))
+	for i, k := range t.Keys {
+		out[i] = k.Key
+	}
+	return out
+}
+
+// Allows reports whether key id may have signed the entry at index of the
+// log (index < 0: an entry whose place is unknown, any span will do).
+func (t Trust) Allows(keyID string, index int64) bool {
+	for _, k := range t.Keys {
+		if k.Key.ID == keyID && (index < 0 || index >= k.From && (k.Until < 0 || index < k.Until)) {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyHistory is a log's key events, in log order.
+type KeyHistory []KeyRecord
+
+// keyStep is one verified event of a history.
+type keyStep struct {
+	index int64
+	event KeyEvent
+	key   receipt.Key
+}
+
+// verify checks every event of the history on its own: a key event of
+// log origin, at its place in the log under checkpoint cp (when cp is not
+// nil), signed as its kind must be. It returns the events in log order.
+func (h KeyHistory) verify(ctx context.Context, origin string, cp *ledger.Checkpoint) ([]keyStep, error) {
+	var steps []keyStep
+	for _, rec := range h {
+		env, st, err := receipt.Parse(rec.Envelope)
+		if err != nil {
+			return nil, fmt.Errorf("vault: key history: %w", err)
+		}
+		if st.PredicateType != KeyEventType {
+			return nil, fmt.Errorf("vault: key history: an entry of type %q is not a key event", st.PredicateType)
+		}
+		var ev KeyEvent
+		if err := st.DecodePredicate(&ev); err != nil {
+			return nil, fmt.Errorf("vault: key history: %w", err)
+		}
+		key, err := receipt.ParsePublicKey([]byte(ev.Key.PEM))
+		if err != nil || key.ID != ev.Key.KeyID || len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] != key.ID {
+			return nil, fmt.Errorf("vault: key history: the %s event of key %s names its key inconsistently", ev.Event, ev.Key.KeyID)
+		}
+		if ev.Log != origin {
+			return nil, fmt.Errorf("vault: key history: an event of log %s, not %s", ev.Log, origin)
+		}
+		signers := []receipt.Key{key}
+		switch ev.Event {
+		case KeyGenesis:
+		case KeyRotation:
+			if ev.Previous == nil {
+				return nil, fmt.Errorf("vault: key history: the rotation to key %s names no previous key", key.ID)
+			}
+			prev, err := receipt.ParsePublicKey([]byte(ev.Previous.PEM))
+			if err != nil || prev.ID != ev.Previous.KeyID {
+				return nil, fmt.Errorf("vault: key history: the rotation to key %s names its previous key inconsistently", key.ID)
+			}
+			signers = append(signers, prev)
+		default:
+			return nil, fmt.Errorf("vault: key history: unknown key event %q", ev.Event)
+		}
+		if _, err := receipt.VerifyAll(ctx, env, signers...); err != nil {
+			return nil, fmt.Errorf("vault: key history: the %s event of key %s is not signed as it must be: %w", ev.Event, key.ID, err)
+		}
+		if rec.Log == nil || rec.Log.Origin != origin {
+			return nil, fmt.Errorf("vault: key history: the %s event of key %s has no place in log %s", ev.Event, key.ID, origin)
+		}
+		if cp != nil {
+			leaf, err := receipt.Payload(env)
+			if err == nil {
+				err = ledger.VerifyInclusion(*cp, rec.Log.Index, leaf, rec.Log.Inclusion)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("vault: key history: the %s event of key %s is not in the log at %d: %w", ev.Event, key.ID, rec.Log.Index, err)
+			}
+		}
+		steps = append(steps, keyStep{index: rec.Log.Index, event: ev, key: key})
+	}
+	slices.SortFunc(steps, func(a, b keyStep) int { return int(a.index - b.index) })
+	return steps, nil
+}
+
+// linkKeys links verified events into the keys of the log, each with its span:
+// a genesis first, then rotations, each from the key before. The first
+// key's span starts at entry 0, so that a log written before it recorded
+// its key (whose first event is not its first entry) keeps its receipts.
+func linkKeys(steps []keyStep) ([]TrustedKey, error) {
+	var keys []TrustedKey
+	for i, st := range steps {
+		switch {
+		case i == 0 && st.event.Event != KeyGenesis:
+			return nil, fmt.Errorf("vault: key history: the first key event is a %s, not a genesis", st.event.Event)
+		case i == 0:
+			keys = append(keys, TrustedKey{Key: st.key, From: 0, Until: -1})
+		case st.event.Event == KeyGenesis && st.key.ID == keys[len(keys)-1].Key.ID:
+			// The same genesis again (two processes raced at the log's
+			// start): nothing changes.
+		case st.event.Event != KeyRotation:
+			return nil, fmt.Errorf("vault: key history: a second genesis, of key %s, at %d: keys change only by signed rotations", st.key.ID, st.index)
+		case st.event.Previous.KeyID != keys[len(keys)-1].Key.ID:
+			return nil, fmt.Errorf("vault: key history: the rotation at %d retires key %s, but the log's key is %s", st.index, st.event.Previous.KeyID, keys[len(keys)-1].Key.ID)
+		default:
+			keys[len(keys)-1].Until = st.index
+			keys = append(keys, TrustedKey{Key: st.key, From: st.index, Until: -1})
+		}
+	}
+	return keys, nil
+}
+
+// Trust derives the keys of log origin from its history, starting from a
+// key the verifier pins: the pinned key must be one of the chain, and the
+// chain, linked by the double signatures of its rotations, vouches for the
+// rest. With cp, every event must be in the log under that checkpoint.
+func (h KeyHistory) Trust(ctx context.Context, origin string, pinned receipt.Key, cp *ledger.Checkpoint) (Trust, error) {
+	steps, err := h.verify(ctx, origin, cp)
+	if err != nil {
+		return Trust{}, err
+	}
+	keys, err := linkKeys(steps)
+	if err != nil {
+		return Trust{}, err
+	}
+	for _, k := range keys {
+		if k.Key.ID != pinned.ID {
+			continue
+		}
+		basis := "the key you pinned, " + pinned.ID
+		if len(keys) > 1 {
+			basis += fmt.Sprintf(", and the %d keys its log's signed rotations lead to", len(keys)-1)
+		}
+		return Trust{Keys: keys, Basis: basis}, nil
+	}
+	if len(keys) == 0 {
+		return Trust{}, fmt.Errorf("vault: log %s records no key: its history cannot vouch for key %s", origin, pinned.ID)
+	}
+	return Trust{}, &UntrustedKeyError{Pinned: pinned.ID, Current: keys[len(keys)-1].Key.ID, Log: origin}
+}
+
+// UntrustedKeyError is a log whose keys do not include the one a verifier
+// pinned: its current key is no signed rotation from the pinned one.
+type UntrustedKeyError struct {
+	Pinned, Current, Log string
+}
+
+func (e *UntrustedKeyError) Error() string {
+	return fmt.Sprintf("log %s is signed by key %s, which is no signed rotation from key %s that you pinned", e.Log, e.Current, e.Pinned)
+}
+
+// TrustLog is what a verifier who pins a key does with a log's key history
+// and one of its signed checkpoints: it derives the log's keys from the
+// first of pinned that the history leads from, opens the checkpoint with
+// the key that may sign at its size, and checks that every event is in it.
+// A history that records no key (a log written before keys were logged)
+// trusts pinned as given. With no pinned key at all, the history's genesis
+// key is pinned: that proves only that the log is consistent with itself,
+// and the basis says so.
+func TrustLog(ctx context.Context, origin string, signed []byte, h KeyHistory, pinned ...receipt.Key) (Trust, ledger.Checkpoint, error) {
+	var trust Trust
+	var err error
+	switch {
+	case len(h) == 0 && len(pinned) == 0:
+		return Trust{}, ledger.Checkpoint{}, fmt.Errorf("vault: log %s records no key and none is pinned: nothing to trust", origin)
+	case len(h) == 0:
+		trust = TrustKeys("the keys you pinned (the log records no key history)", pinned...)
+	case len(pinned) == 0:
+		steps, err := h.verify(ctx, origin, nil)
+		if err != nil {
+			return Trust{}, ledger.Checkpoint{}, err
+		}
+		if len(steps) == 0 {
+			return Trust{}, ledger.Checkpoint{}, fmt.Errorf("vault: log %s: an empty key history", origin)
+		}
+		if trust, err = h.Trust(ctx, origin, steps[0].key, nil); err != nil {
+			return Trust{}, ledger.Checkpoint{}, err
+		}
+		trust.Basis = "the log's own key history, from its genesis key " + steps[0].key.ID + " (no key was pinned: this shows only that it is consistent with itself)"
+	default:
+		for _, p := range pinned {
+			if trust, err = h.Trust(ctx, origin, p, nil); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return Trust{}, ledger.Checkpoint{}, err
+		}
+	}
+	cp, err := ledger.OpenCheckpoint(signed, origin, receipt.PublicKeys(trust.Public()))
+	if err != nil {
+		return Trust{}, ledger.Checkpoint{}, fmt.Errorf("vault: checkpoint of %s: %w", origin, err)
+	}
+	// The checkpoint of size n is signed by the key of entry n-1.
+	var signers []receipt.Key
+	for _, k := range trust.Keys {
+		if trust.Allows(k.Key.ID, cp.Size-1) {
+			signers = append(signers, k.Key)
+		}
+	}
+	if _, err := ledger.OpenCheckpoint(signed, origin, receipt.PublicKeys(signers)); err != nil {
+		return Trust{}, ledger.Checkpoint{}, fmt.Errorf("vault: the checkpoint of %s at size %d is not signed by the key of its last entry: %w", origin, cp.Size, err)
+	}
+	if len(h) > 0 {
+		if _, err := h.verify(ctx, origin, &cp); err != nil {
+			return Trust{}, ledger.Checkpoint{}, err
+		}
+	}
+	return trust, cp, nil
+}
