@@ -27,7 +27,7 @@ const (
 	ExitError       = 1 // anything else: network, server, local files
 	ExitUsage       = 2 // bad flags or arguments
 	ExitInvalid     = 3 // metadata or manifest refused; nothing was sent
-	ExitVerify      = 4 // a file, receipt, proof or bundle failed verification; nothing was kept
+	ExitVerify      = 4 // a file, receipt, proof, key or bundle failed verification, or storage was tampered with; nothing was kept
 	ExitNotFound    = 5 // not found, or not visible to this identity
 	ExitAuth        = 6 // no valid token, or the role may not do this
 	ExitConflict    = 7 // already exists, or the upload is not ready
@@ -39,7 +39,8 @@ const exitCodesHelp = `Exit codes:
   1    error: network, server or local files
   2    usage: bad flags or arguments
   3    invalid: metadata or manifest refused, per file and field; nothing was sent
-  4    verification failed: a file, receipt, log proof or bundle does not match;
+  4    verification failed: a file, receipt, log proof, key or bundle does not
+       match, or the vault found its storage holds what it did not write;
        nothing is kept under the final name
   5    not found, or not visible to this identity
   6    not authenticated, or the role may not do this
@@ -115,7 +116,7 @@ func exitCode(ctx context.Context, err error) int {
 			return ExitNotFound
 		case p.Status == http.StatusConflict || p.Status == http.StatusGone:
 			return ExitConflict
-		case p.Status == http.StatusUnprocessableEntity && p.Slug() == "integrity":
+		case p.Status == http.StatusUnprocessableEntity && p.Slug() == "integrity", p.Slug() == "tampered":
 			return ExitVerify
 		case p.Status == http.StatusUnprocessableEntity || p.Status == http.StatusBadRequest:
 			return ExitInvalid

@@ -2,7 +2,6 @@ package evault
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -108,16 +107,18 @@ func (a *app) verifyFile(cmd *cobra.Command, file, receiptFile string, keyFiles 
 	})
 }
 
-// receiptOrigin is the log a receipt bundle names, unverified: which pin to
-// verify it with.
+// receiptOrigin is the log a receipt belongs to, unverified: which pin to
+// verify it with. A bundle names it; a bare envelope names its bucket and
+// tenant.
 func receiptOrigin(data []byte) string {
-	var b struct {
-		Log struct {
-			Origin string `json:"origin"`
-		} `json:"log"`
+	r, err := vault.OpenReceipt(data)
+	switch {
+	case err != nil:
+		return ""
+	case r.Log != nil:
+		return r.Log.Origin
 	}
-	json.Unmarshal(data, &b)
-	return b.Log.Origin
+	return vault.LogOrigin(r.Predicate.Storage.Bucket, r.Predicate.Tenant)
 }
 
 func (a *app) exportCmd() *cobra.Command {

@@ -3,7 +3,9 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,64 +81,55 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 	commitKeys := map[string]bool{}
 	for {
 		key := tl.commitKey(rep.Size)
-		data, found, err := l.store.Get(ctx, key)
-		if err != nil {
+		var c *commit
+		var extra []tlog.Hash
+		var root tlog.Hash
+		data, refused, err := firstValid(ctx, l.store, key, func(data []byte) (err error) {
+			c, extra, root, err = l.auditCommit(data, rep.Size, hashes, keys, tl.origin)
+			return err
+		})
+		switch {
+		case err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrMalformed):
 			return nil, fmt.Errorf("ledger: audit: %w", err)
+		case err != nil:
+			bad("%s (the commit at %d) is not one this log wrote: %v", key, rep.Size, err)
+		case refused != nil:
+			bad("%s (the commit at %d) was written over: %v; the log's own version is beneath", key, rep.Size, refused)
 		}
-		if !found {
+		if data == nil {
 			break
 		}
 		commitKeys[key] = true
-		var c commit
-		if err := json.Unmarshal(data, &c); err != nil {
-			bad("commit at %d is unreadable: %v", rep.Size, err)
-			break
-		}
-		if c.Start != rep.Size || c.Size != c.Start+int64(len(c.Entries)) || len(c.Entries) == 0 {
-			bad("commit at %d claims entries %d to %d but holds %d", rep.Size, c.Start, c.Size, len(c.Entries))
-			break
-		}
 		entries := make([]AuditEntry, 0, len(c.Entries))
 		for i, e := range c.Entries {
 			index := c.Start + int64(i)
-			leaf, err := l.cfg.Leaf(e.Record)
-			if err != nil {
-				bad("entry %d (%s) is unreadable: %v", index, e.ID, err)
-			} else {
-				entries = append(entries, AuditEntry{Index: index, ID: e.ID, Record: e.Record, Leaf: leaf})
-				if checks.Entry != nil {
-					rep.Problems = append(rep.Problems, checks.Entry(ctx, entries[len(entries)-1])...)
-				}
+			leaf, _ := l.cfg.Leaf(e.Record)
+			entries = append(entries, AuditEntry{Index: index, ID: e.ID, Record: e.Record, Leaf: leaf})
+			if checks.Entry != nil {
+				rep.Problems = append(rep.Problems, checks.Entry(ctx, entries[len(entries)-1])...)
 			}
 			if prev, dup := ids[e.ID]; dup {
 				bad("entry %d repeats id %s, already entry %d", index, e.ID, prev)
 			}
 			ids[e.ID] = index
-			hs, err := tlog.StoredHashes(index, leaf, hashes)
-			if err != nil {
-				return nil, fmt.Errorf("ledger: audit: hash entry %d: %w", index, err)
+		}
+		hashes = append(hashes, extra...)
+		cpKey := tl.checkpointKey(c.Size)
+		stored, refused, err := firstValid(ctx, l.store, cpKey, func(data []byte) error {
+			if !bytes.Equal(data, []byte(c.Checkpoint)) {
+				return fmt.Errorf("%w: it differs from the one its commit signed", ErrInvalid)
 			}
-			hashes = append(hashes, hs...)
-		}
-		root, err := tlog.TreeHash(c.Size, hashes)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: audit: %w", err)
-		}
-		cp, err := OpenCheckpoint([]byte(c.Checkpoint), tl.origin, keys)
+			return nil
+		})
 		switch {
-		case err != nil:
-			bad("commit at %d: %v", c.Start, err)
-		case cp.Size != c.Size || cp.Hash != root:
-			bad("commit at %d: signed checkpoint (size %d, root %s) is not the tree of the entries (size %d, root %s)", c.Start, cp.Size, cp.Hash, c.Size, root)
-		}
-		stored, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size))
-		switch {
-		case err != nil:
+		case err != nil && !errors.Is(err, ErrInvalid):
 			return nil, fmt.Errorf("ledger: audit: %w", err)
-		case !found:
-			bad("checkpoint %d is missing", c.Size)
-		case !bytes.Equal(stored, []byte(c.Checkpoint)):
-			bad("checkpoint %d differs from the one its commit signed", c.Size)
+		case stored == nil && err == nil:
+			bad("%s (checkpoint %d) is missing", cpKey, c.Size)
+		case err != nil:
+			bad("%s (checkpoint %d): %v", cpKey, c.Size, err)
+		case refused != nil:
+			bad("%s (checkpoint %d) was written over: %v; the log's own version is beneath", cpKey, c.Size, refused)
 		}
 		// Each checkpoint must be consistent with the one before it.
 		if n := len(checkpoints); n > 0 {
@@ -149,7 +142,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 			}
 		}
 		checkpoints = append(checkpoints, Checkpoint{Origin: tl.origin, Size: c.Size, Hash: root})
-		l.auditTiles(ctx, tl, c, hashes, bad)
+		l.auditTiles(ctx, tl, *c, hashes, bad)
 		if checks.Kept != nil {
 			for _, e := range entries {
 				rep.Problems = append(rep.Problems, checks.Kept(ctx, e)...)
@@ -160,6 +153,9 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 	}
 	rep.Checkpoints = len(checkpoints)
 	if err := l.auditStrays(ctx, tl, rep, commitKeys, bad); err != nil {
+		return nil, err
+	}
+	if err := l.auditHead(ctx, tl, hashes, rep.Size, keys, bad); err != nil {
 		return nil, err
 	}
 	for _, t := range trusted {
@@ -180,6 +176,68 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 	return rep, nil
 }
 
+// auditCommit reads the commit stored at position start of a tree whose
+// stored hashes are hashes: it must be well formed and its checkpoint
+// signed by one of keys over the tree its entries make. It returns the
+// commit, the hashes its entries add and the tree's root.
+func (l *Log) auditCommit(data []byte, start int64, hashes memHashes, keys []*ecdsa.PublicKey, origin string) (*commit, []tlog.Hash, tlog.Hash, error) {
+	c, leaves, err := l.parseCommit(data, start)
+	if err != nil {
+		return nil, nil, tlog.Hash{}, err
+	}
+	tree := overlay{base: hashes, extra: map[int64]tlog.Hash{}}
+	var added []tlog.Hash
+	for i, leaf := range leaves {
+		hs, err := tlog.StoredHashesForRecordHash(start+int64(i), leaf, tree)
+		if err != nil {
+			return nil, nil, tlog.Hash{}, fmt.Errorf("ledger: audit: hash entry %d: %w", start+int64(i), err)
+		}
+		for _, h := range hs {
+			tree.extra[int64(len(hashes)+len(added))] = h
+			added = append(added, h)
+		}
+	}
+	root, err := tlog.TreeHash(c.Size, tree)
+	if err != nil {
+		return nil, nil, tlog.Hash{}, fmt.Errorf("ledger: audit: %w", err)
+	}
+	cp, err := OpenCheckpoint([]byte(c.Checkpoint), origin, keys)
+	switch {
+	case err != nil:
+		return nil, nil, tlog.Hash{}, err
+	case cp.Size != c.Size || cp.Hash != root:
+		return nil, nil, tlog.Hash{}, fmt.Errorf("%w: its signed checkpoint (size %d, root %s) is not the tree of its entries (size %d, root %s)", ErrInvalid, cp.Size, cp.Hash, c.Size, root)
+	}
+	return c, added, root, nil
+}
+
+// auditHead checks the head hint: readers only start from it, but the one
+// the log writes always holds one of its checkpoints.
+func (l *Log) auditHead(ctx context.Context, tl *tenantLog, hashes memHashes, size int64, keys []*ecdsa.PublicKey, bad func(string, ...any)) error {
+	data, found, err := l.store.Get(ctx, tl.headKey())
+	if err != nil || !found {
+		return err
+	}
+	var h headHint
+	if err := json.Unmarshal(data, &h); err != nil {
+		bad("%s is not a head hint the log writes: %v", tl.headKey(), err)
+		return nil
+	}
+	cp, err := OpenCheckpoint([]byte(h.Checkpoint), tl.origin, keys)
+	if err == nil && (cp.Size != h.Size || cp.Size > size) {
+		err = fmt.Errorf("it claims size %d with a checkpoint of size %d; the log has %d entries", h.Size, cp.Size, size)
+	}
+	if err == nil {
+		if root, rerr := tlog.TreeHash(cp.Size, hashes); rerr != nil || root != cp.Hash {
+			err = fmt.Errorf("its checkpoint of size %d is not the log's", cp.Size)
+		}
+	}
+	if err != nil {
+		bad("%s is not a head hint the log writes: %v", tl.headKey(), err)
+	}
+	return nil
+}
+
 func (l *Log) auditTiles(ctx context.Context, tl *tenantLog, c commit, hashes memHashes, bad func(string, ...any)) {
 	for _, tile := range tlog.NewTiles(TileHeight, c.Start, c.Size) {
 		want, err := tlog.ReadTileData(tile, hashes)
@@ -190,11 +248,11 @@ func (l *Log) auditTiles(ctx context.Context, tl *tenantLog, c commit, hashes me
 		got, found, err := l.store.Get(ctx, tl.prefix+tile.Path())
 		switch {
 		case err != nil:
-			bad("tile %s is unreadable: %v", tile.Path(), err)
+			bad("tile %s%s is unreadable: %v", tl.prefix, tile.Path(), err)
 		case !found && tile.W == 1<<TileHeight:
-			bad("tile %s is missing", tile.Path())
+			bad("tile %s%s is missing", tl.prefix, tile.Path())
 		case found && !bytes.Equal(got, want):
-			bad("tile %s differs from the recomputed tree", tile.Path())
+			bad("tile %s%s differs from the recomputed tree", tl.prefix, tile.Path())
 		}
 	}
 }
@@ -208,7 +266,7 @@ func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commi
 	}
 	for _, k := range keys {
 		if !commits[k] {
-			bad("commit %s is not on the log's chain (the chain ends at size %d)", strings.TrimPrefix(k, tl.prefix), rep.Size)
+			bad("%s is a commit off the log's chain (the chain ends at size %d)", k, rep.Size)
 		}
 	}
 	if keys, err = l.store.List(ctx, tl.prefix+"checkpoint/"); err != nil {
@@ -217,7 +275,7 @@ func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commi
 	for _, k := range keys {
 		var size int64
 		if _, err := fmt.Sscanf(strings.TrimPrefix(k, tl.prefix+"checkpoint/"), "%d", &size); err != nil || size > rep.Size {
-			bad("checkpoint %s lies beyond the log's %d entries: entries were removed", strings.TrimPrefix(k, tl.prefix), rep.Size)
+			bad("%s lies beyond the log's %d entries: entries were removed, or someone else put it there", k, rep.Size)
 		}
 	}
 	return nil

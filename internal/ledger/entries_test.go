@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -33,7 +34,17 @@ func TestEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Something planted where no commit starts is passed over.
-	store.plant("ledger/acme/log/00000000000000000039.json", []byte(`{"start":39}`))
+	starts, _ := store.List(ctx, "ledger/acme/log/")
+	inside := -1
+	for i := 1; i < n && inside < 0; i++ {
+		if !slices.Contains(starts, fmt.Sprintf("ledger/acme/log/%020d.json", i)) {
+			inside = i
+		}
+	}
+	if inside < 0 {
+		t.Fatalf("%d concurrent appends made %d commits: none holds two entries", n, len(starts))
+	}
+	store.plant(fmt.Sprintf("ledger/acme/log/%020d.json", inside), []byte(fmt.Sprintf(`{"start":%d}`, inside)))
 
 	all, err := l.Entries(ctx, tenant, 0, 1000)
 	if err != nil {
@@ -59,6 +70,7 @@ func TestEntries(t *testing.T) {
 		{5, 8, []int64{5, 6, 7}},
 		{38, 100, []int64{38, 39}},
 		{39, 40, []int64{39}},
+		{int64(inside), int64(inside) + 1, []int64{int64(inside)}},
 	}
 	for _, tt := range tests {
 		got, err := l.Entries(ctx, tenant, tt.start, tt.end)

@@ -39,7 +39,7 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 		var next *state
 		var c *commit
 		var hashes map[int64]tlog.Hash
-		data, overwritten, err := firstValid(ctx, l.store, key, func(data []byte) (err error) {
+		data, refused, err := firstValid(ctx, l.store, key, func(data []byte) (err error) {
 			next, c, hashes, err = l.openCommit(ctx, tl, tl.head, data)
 			return err
 		})
@@ -55,7 +55,7 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 			return fmt.Errorf("ledger: read commit at %d: %w", tl.head.cp.Size, err)
 		case data == nil:
 			return nil
-		case overwritten:
+		case refused != nil:
 			l.log.WarnContext(ctx, "ledger: a commit was written over; reading the log's own", "log", tl.origin, "key", key)
 		}
 		if _, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size)); err != nil {

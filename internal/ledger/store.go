@@ -47,26 +47,26 @@ func createOrMatch(ctx context.Context, s Store, key string, body []byte) error 
 // firstValid reads the version of key that open accepts: the newest one
 // (a Get) in the common case; when that one is refused, every version from
 // the oldest, since anyone with the bucket's credentials can write over an
-// object the log wrote once. It returns the accepted body, whether the key
-// holds a version open refused (tampering), and open's error for the
-// newest if none is accepted.
-func firstValid(ctx context.Context, s Store, key string, open func([]byte) error) (body []byte, overwritten bool, err error) {
+// object the log wrote once. It returns the accepted body, why the newest
+// was refused (nil when it was accepted: no tampering seen), and that
+// refusal again as err if no version is accepted.
+func firstValid(ctx context.Context, s Store, key string, open func([]byte) error) (body []byte, refused, err error) {
 	data, found, err := s.Get(ctx, key)
 	if err != nil || !found {
-		return nil, false, err
+		return nil, nil, err
 	}
-	firstErr := open(data)
-	if firstErr == nil {
-		return data, false, nil
+	refused = open(data)
+	if refused == nil {
+		return data, nil, nil
 	}
 	versions, err := s.Versions(ctx, key)
 	if err != nil {
-		return nil, true, fmt.Errorf("ledger: read versions of %s: %w", key, err)
+		return nil, refused, fmt.Errorf("ledger: read versions of %s: %w", key, err)
 	}
 	for _, v := range versions {
 		if open(v) == nil {
-			return v, true, nil
+			return v, refused, nil
 		}
 	}
-	return nil, true, firstErr
+	return nil, refused, refused
 }

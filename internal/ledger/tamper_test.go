@@ -58,7 +58,7 @@ func TestReadsLookPastWritesOver(t *testing.T) {
 		}, "commit at 2"},
 		{"a tile written over", func(t *testing.T, store *memStore, _ keySigner) {
 			store.overwrite("ledger/acme/tile/8/0/000.p/2", make([]byte, 64))
-		}, "tile tile/8/0/000.p/2"},
+		}, "tile ledger/acme/tile/8/0/000.p/2"},
 		{"a checkpoint written over with an older one", func(t *testing.T, store *memStore, _ keySigner) {
 			data, _, _ := store.Get(ctx, "ledger/acme/checkpoint/00000000000000000001")
 			store.overwrite("ledger/acme/checkpoint/00000000000000000003", data)

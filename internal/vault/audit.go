@@ -2,12 +2,14 @@ package vault
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,6 +128,14 @@ type auditedReceipt struct {
 	index int64
 	p     ReceiptPredicate
 	sha   string
+}
+
+// receiptIDs returns the ids of the log's receipts in log order, so that
+// problems are listed in the same order every time.
+func (a *auditor) receiptIDs() []string {
+	ids := slices.Collect(maps.Keys(a.receipts))
+	slices.SortFunc(ids, func(x, y string) int { return cmp.Compare(a.receipts[x].index, a.receipts[y].index) })
+	return ids
 }
 
 func (a *auditor) bad(format string, args ...any) {
@@ -327,15 +337,20 @@ func (a *auditor) chains(ctx context.Context) error {
 		}
 	}
 	latestLog := map[doc]int{}
-	for id, r := range a.receipts {
+	var docs []doc // in the order the log first names them
+	for _, id := range a.receiptIDs() {
+		r := a.receipts[id]
 		d := doc{r.p.Dossier.ID, r.p.Document.Path}
+		if _, seen := latestLog[d]; !seen {
+			docs = append(docs, d)
+		}
 		if !inChain[id] {
 			a.bad("receipt %s (entry %d, version %d of %q) has no entry in its document's version chain", id, r.index, r.p.Version, r.p.Document.Path)
 		}
 		latestLog[d] = max(latestLog[d], r.p.Version)
 	}
-	for d, n := range latestLog {
-		if latestChain[d] != n {
+	for _, d := range docs {
+		if n := latestLog[d]; latestChain[d] != n {
 			a.bad("document %q of dossier %s: its latest version is %d in the log, %d in its chain", d.path, d.dossier, n, latestChain[d])
 		}
 	}
@@ -345,7 +360,8 @@ func (a *auditor) chains(ctx context.Context) error {
 // evidence checks that each version a receipt names is stored, with the
 // receipt's SHA-256 and size.
 func (a *auditor) evidence(ctx context.Context) error {
-	for id, r := range a.receipts {
+	for _, id := range a.receiptIDs() {
+		r := a.receipts[id]
 		info, err := a.st.Objects.Stat(ctx, r.p.Storage.Key, r.p.Storage.VersionID)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -360,29 +376,73 @@ func (a *auditor) evidence(ctx context.Context) error {
 }
 
 // writtenOver reports every object the vault writes once that holds
-// another version or a delete marker, and every delete marker on evidence:
-// the vault never writes either.
+// another version or a delete marker, every delete marker on what it
+// writes again (head hints, saved hash states) and on evidence, and every
+// evidence version no upload through the vault made: the vault never
+// writes any of these.
 func (a *auditor) writtenOver(ctx context.Context) error {
-	for _, prefix := range []string{"vault/" + a.tenant + "/", "ledger/" + a.tenant + "/", EvidencePrefix + a.tenant + "/"} {
+	named := map[string]bool{} // evidence key@version of the log's receipts
+	for _, r := range a.receipts {
+		named[r.p.Storage.Key+"@"+r.p.Storage.VersionID] = true
+	}
+	sessions, err := a.st.Records.List(ctx, "vault/"+a.tenant+"/uploads/")
+	if err != nil {
+		return fmt.Errorf("vault: audit: %w", err)
+	}
+	uploads := map[string]bool{}
+	for _, o := range sessions {
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, "vault/"+a.tenant+"/uploads/"), ".json"); ok {
+			uploads[id] = true
+		}
+	}
+	for _, prefix := range []string{"vault/" + a.tenant + "/", "ledger/" + a.tenant + "/", EvidencePrefix + a.tenant + "/", keysPrefix} {
 		objs, err := a.st.Records.List(ctx, prefix)
 		if err != nil {
 			return fmt.Errorf("vault: audit: %w", err)
 		}
 		for _, o := range objs {
+			rewritten := strings.HasSuffix(o.Key, "/head.json") || strings.HasSuffix(o.Key, ".sha256-state.json")
 			switch {
-			case strings.HasSuffix(o.Key, "/head.json"), strings.HasSuffix(o.Key, ".sha256-state.json"):
-				continue // hints and progress, written over by design
-			case strings.HasPrefix(o.Key, EvidencePrefix):
-				// Evidence keys get a version per upload: only delete
-				// markers are someone else's.
+			case rewritten || strings.HasPrefix(o.Key, EvidencePrefix):
+				// Written again by design (hints, progress, a version
+				// per upload): only delete markers are someone else's.
 				for _, v := range o.Versions {
 					if v.DeleteMarker {
 						a.bad("%s: a delete marker (%s); the vault never deletes", o.Key, v.ID)
 					}
 				}
+				if !rewritten {
+					if err := a.strayEvidence(ctx, o, named, uploads); err != nil {
+						return err
+					}
+				}
 			case o.Overwritten():
 				a.bad("%s: %d versions and delete markers; the vault writes it once", o.Key, len(o.Versions))
 			}
+		}
+	}
+	return nil
+}
+
+// strayEvidence reports the versions of an evidence object that no receipt
+// names and no upload session of the vault's made.
+func (a *auditor) strayEvidence(ctx context.Context, o Object, named, uploads map[string]bool) error {
+	for _, v := range o.Versions {
+		if v.DeleteMarker || named[o.Key+"@"+v.ID] {
+			continue
+		}
+		info, err := a.st.Objects.Stat(ctx, o.Key, v.ID)
+		if err != nil {
+			return fmt.Errorf("vault: audit: %w", err)
+		}
+		id := info.Metadata[uploadIDMeta]
+		_, sealed := a.receipts[receiptIDFor(id)]
+		switch {
+		case !uploads[id]:
+			a.bad("%s@%s: a version no upload through the vault made (no receipt names it, and no upload session %q exists)", o.Key, v.ID, id)
+		case sealed:
+			// An upload is sealed once, and its receipt names its version.
+			a.bad("%s@%s: a version of upload %s, which was sealed as another version: a copy someone else made", o.Key, v.ID, id)
 		}
 	}
 	return nil

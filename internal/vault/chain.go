@@ -101,6 +101,13 @@ func (s *Service) entry(ctx context.Context, tenant, dossier, path string, n int
 	if v, err := entryOf(data, key, path, n); err == nil {
 		return v, nil
 	}
+	return s.originalEntry(ctx, tenant, dossier, path, n)
+}
+
+// originalEntry reads version n of a document as the vault first wrote it,
+// whatever was written over it since.
+func (s *Service) originalEntry(ctx context.Context, tenant, dossier, path string, n int) (Version, error) {
+	key := versionKey(chainPrefix(tenant, dossier, path), n)
 	objs, err := s.records.List(ctx, key)
 	if err != nil {
 		return Version{}, fmt.Errorf("vault: read version chain: %w", err)

@@ -54,6 +54,9 @@ func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInf
 			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: now.Truncate(time.Second).AddDate(d.RetentionYears, 0, 0)},
 		}
 		if latest != nil {
+			if err := s.vouchFor(ctx, sess.Tenant, *latest); err != nil {
+				return Version{}, false, err
+			}
 			v.Supersedes = latest.ref()
 		}
 		err = s.createJSON(ctx, versionKey(prefix, v.Version), v, &Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil})
@@ -99,4 +102,35 @@ func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest,
 		}
 	}
 	return latest, nil, nil
+}
+
+// vouchFor checks that a version a new one supersedes is one the vault
+// sealed, or is sealing: its receipt is signed by the log's keys and agrees
+// with its chain entry, or, while it has none yet, the entry is the one its
+// vault-signed upload session declared. The new receipt names it, so the vault will not sign over an entry
+// someone else wrote; sealing the document stops until that is looked into.
+func (s *Service) vouchFor(ctx context.Context, tenant string, v Version) error {
+	if _, ok := s.sealed.Load(v.ReceiptID); ok {
+		return nil
+	}
+	if _, err := s.storedReceipt(ctx, tenant, v.ReceiptID); errors.Is(err, ErrNotFound) {
+		// Its sealer may not have stored its receipt yet: then the upload
+		// session it was claimed for, which the vault signed, vouches.
+		sess, serr := s.session(ctx, tenant, v.UploadID)
+		if serr == nil && sess.Dossier.ID == v.Dossier && sess.Document.Path == v.Document.Path &&
+			sess.Document.File.SHA256 == v.SHA256 && sess.Key == v.Key {
+			return nil
+		}
+	}
+	if _, _, err := s.receiptOfVersion(ctx, tenant, v); err != nil {
+		if ErrorCode(err) != CodeTampered {
+			return err
+		}
+		key := versionKey(chainPrefix(tenant, v.Dossier, v.Document.Path), v.Version)
+		return &Error{Code: CodeTampered, Err: err, Message: fmt.Sprintf(
+			"%s, version %d of %q, is not a version the vault sealed (%s): it will not seal a version superseding it until that is looked into",
+			key, v.Version, v.Document.Path, err)}
+	}
+	s.sealed.Store(v.ReceiptID, true)
+	return nil
 }

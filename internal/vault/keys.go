@@ -249,7 +249,7 @@ func (s *Service) ensureKeys(ctx context.Context, tenant string) error {
 	// process after this point lands at or after it.
 	from, err := s.ledger.Size(ctx, tenant)
 	if err != nil {
-		return fmt.Errorf("vault: keys: %w", err)
+		return fmt.Errorf("vault: keys: %w", ledgerError(err))
 	}
 	t, h, err := s.deriveTrust(ctx, tenant)
 	if err != nil {
@@ -309,7 +309,7 @@ func (s *Service) appendKeyEvent(ctx context.Context, tenant string, from int64,
 	}
 	a, err := s.ledger.Append(ctx, tenant, ledger.Entry{ID: keyEventID(ev.Event, ev.Key.KeyID), Leaf: leaf, Record: record}, from)
 	if err != nil {
-		return nil, fmt.Errorf("vault: log key event: %w", err)
+		return nil, fmt.Errorf("vault: log key event: %w", ledgerError(err))
 	}
 	s.log.InfoContext(ctx, "key event logged", "tenant", tenant, "event", ev.Event, "key", ev.Key.KeyID, "logIndex", a.Index)
 	return a, nil

@@ -273,7 +273,7 @@ func TestAuditDetectsTampering(t *testing.T) {
 				es[l.pos], _ = json.Marshal(e)
 				return es
 			}))
-		}, []string{"entry 0"}},
+		}, []string{"was written over: ledger: verification failed: its signed checkpoint"}},
 		{"reordered leaves", func(t *testing.T, c cluster, rs []*vault.Receipt) {
 			a, b := leafAt(t, c, 0), leafAt(t, c, 1)
 			if a.key == b.key {
@@ -288,7 +288,7 @@ func TestAuditDetectsTampering(t *testing.T) {
 			editEntries(func(es []json.RawMessage) []json.RawMessage { eb = es[b.pos]; return es })(data)
 			tamper(t, c, a.key, editEntries(func(es []json.RawMessage) []json.RawMessage { ea, es[a.pos] = es[a.pos], eb; return es }))
 			tamper(t, c, b.key, editEntries(func(es []json.RawMessage) []json.RawMessage { es[b.pos] = ea; return es }))
-		}, []string{"is not the tree of the entries"}},
+		}, []string{"is not the tree of its entries"}},
 		{"deleted leaf", func(t *testing.T, c cluster, rs []*vault.Receipt) {
 			l := leafAt(t, c, 1)
 			if l.pos > 0 {

@@ -284,11 +284,17 @@ func shown(id Identity, dossier string, e ledger.Stored) bool {
 }
 
 // ledgerError turns what the log does not hold into CodeNotFound, with the
-// ledger's own words for what is missing.
+// ledger's own words for what is missing, and an object of the log's that
+// someone else wrote into CodeTampered, naming it.
 func ledgerError(err error) error {
 	var nf *ledger.NotFoundError
 	if errors.As(err, &nf) {
 		return &Error{Code: CodeNotFound, Message: nf.Detail, Err: err}
+	}
+	var te *ledger.TamperedError
+	if errors.As(err, &te) {
+		return &Error{Code: CodeTampered, Err: err, Message: fmt.Sprintf(
+			"%s is not an object the log wrote (%s): the log cannot grow until it is looked into; what it holds stays readable", te.Key, te.Detail)}
 	}
 	return fmt.Errorf("vault: ledger: %w", err)
 }

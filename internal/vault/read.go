@@ -104,18 +104,16 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
 		return nil, err
 	}
-	v, err := s.version(ctx, id.Tenant, dossier, path, version)
+	var v Version
+	var r *Receipt
+	if version > 0 {
+		if v, err = s.version(ctx, id.Tenant, dossier, path, version); err == nil {
+			v, r, err = s.receiptOfVersion(ctx, id.Tenant, v)
+		}
+	} else {
+		v, r, err = s.latestSigned(ctx, id.Tenant, dossier, path)
+	}
 	if err != nil {
-		return nil, err
-	}
-	r, err := s.storedReceipt(ctx, id.Tenant, v.ReceiptID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, &Error{Code: CodeTampered, Message: fmt.Sprintf("version %d of %q has no receipt %s in storage", v.Version, path, v.ReceiptID)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("vault: download: receipt %s: %w", v.ReceiptID, err)
-	}
-	if err := sameVersion(v, r); err != nil {
 		return nil, err
 	}
 	get, err := s.urls.PresignGet(ctx, GetRequest{
@@ -134,6 +132,62 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 		slog.Time("urlExpiresAt", get.ExpiresAt),
 	)
 	return &Download{Version: v, Download: get, Receipt: r}, nil
+}
+
+// receiptOfVersion reads a chain entry's signed receipt and checks that
+// they agree; an entry someone wrote over the vault's gives way to the
+// vault's own.
+func (s *Service) receiptOfVersion(ctx context.Context, tenant string, v Version) (Version, *Receipt, error) {
+	r, err := s.storedReceipt(ctx, tenant, v.ReceiptID)
+	if errors.Is(err, ErrNotFound) {
+		return Version{}, nil, &Error{Code: CodeTampered, Message: fmt.Sprintf("version %d of %q has no receipt %s in storage", v.Version, v.Document.Path, v.ReceiptID)}
+	}
+	if err != nil {
+		return Version{}, nil, fmt.Errorf("vault: download: receipt %s: %w", v.ReceiptID, err)
+	}
+	if err := sameVersion(v, r); err != nil {
+		orig, oerr := s.originalEntry(ctx, tenant, v.Dossier, v.Document.Path, v.Version)
+		if oerr != nil || sameVersion(orig, r) != nil {
+			return Version{}, nil, err
+		}
+		s.log.WarnContext(ctx, "download: a version chain entry was written over; reading the vault's own", "dossier", v.Dossier, "path", v.Document.Path, "version", v.Version)
+		v = orig
+	}
+	return v, r, nil
+}
+
+// latestSigned returns a document's latest version whose receipt the log's
+// keys signed: entries on top of it that someone else wrote (their
+// receipts are not the vault's) are passed over, with a warning, since the
+// log, not the chain, says what was sealed.
+func (s *Service) latestSigned(ctx context.Context, tenant, dossier, path string) (Version, *Receipt, error) {
+	c, err := s.listChain(ctx, tenant, dossier, path)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	var first error
+	for n := len(c.entries); n >= 1; n-- {
+		v, err := s.readEntry(ctx, c.entries[n-1], c.path, n)
+		var r *Receipt
+		if err == nil {
+			v, r, err = s.receiptOfVersion(ctx, tenant, v)
+		}
+		switch {
+		case err == nil:
+			if first != nil {
+				s.log.WarnContext(ctx, "download: the chain's latest entries are not the vault's; serving the latest it sealed", "dossier", dossier, "path", path, "version", n, "err", first)
+			}
+			return v, r, nil
+		case ErrorCode(err) != CodeTampered:
+			return Version{}, nil, err
+		case first == nil:
+			first = err
+		}
+	}
+	if first == nil {
+		first = errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
+	}
+	return Version{}, nil, first
 }
 
 // version reads one entry of a document's chain, the latest when n is 0:

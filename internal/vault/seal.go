@@ -37,7 +37,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	// after the claim, so it lands at or after this.
 	from, err := s.ledger.Size(ctx, sess.Tenant)
 	if err != nil {
-		return nil, fmt.Errorf("vault: seal: %w", err)
+		return nil, fmt.Errorf("vault: seal: %w", ledgerError(err))
 	}
 	v, claimed, err := s.claimVersion(ctx, sess, info)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	}
 	appended, err := s.ledger.Append(ctx, sess.Tenant, entry, from)
 	if err != nil {
-		return nil, fmt.Errorf("vault: seal: log receipt: %w", err)
+		return nil, fmt.Errorf("vault: seal: log receipt: %w", ledgerError(err))
 	}
 	if !bytes.Equal(appended.Record, entry.Record) {
 		// An earlier attempt's append got there first: the receipt is
@@ -72,6 +72,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		}
 	}
 	r.Log = &appended.Proof
+	s.sealed.Store(v.ReceiptID, true)
 	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier.ID, "upload", sess.ID,
 		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256,
 		"logIndex", r.Log.Index)

@@ -69,6 +69,10 @@ type Service struct {
 
 	// dossiers caches dossier records, which never change, by key.
 	dossiers sync.Map
+	// sealed remembers the receipt ids of versions this process knows the
+	// vault sealed (it sealed them, or checked their receipts), so that a
+	// new version vouches for what it supersedes without reading it again.
+	sealed sync.Map
 }
 
 // New returns a Service keeping its objects in st and signing receipts and

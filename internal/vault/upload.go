@@ -75,7 +75,7 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 	}
 	logFrom, err := s.ledger.Size(ctx, id.Tenant)
 	if err != nil {
-		return Ticket{}, fmt.Errorf("vault: start upload: %w", err)
+		return Ticket{}, fmt.Errorf("vault: start upload: %w", ledgerError(err))
 	}
 	now := s.now()
 	ttl := s.cfg.UploadTTL
