@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/minio/minio-go/v7"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -65,8 +65,7 @@ func TestAuditCommand(t *testing.T) {
 	if err != nil || len(receipts) != 2 {
 		t.Fatalf("receipts: %v %v", receipts, err)
 	}
-	bucket := store.Bucket()
-	if _, err := env.Client(t).DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &bucket, Key: &receipts[0].Key}); err != nil {
+	if err := env.Root(t).RemoveObject(context.Background(), store.Bucket(), receipts[0].Key, minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()

@@ -11,13 +11,16 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Version is the MinIO release scripts/minio.sh installs.
@@ -81,7 +84,7 @@ type Server struct {
 	exitErr error
 }
 
-// Start runs MinIO and waits until it answers its health check.
+// Start runs MinIO and waits until it answers S3 requests.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	bin := cfg.Binary
 	if bin == "" {
@@ -137,16 +140,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // fresh directory takes about a second here.
 const startTimeout = 60 * time.Second
 
+// waitReady waits until MinIO serves the S3 API to its root user: a
+// bucket listing with minio-go, the MinIO client, rather than the health
+// probe alone, so that a started server is one that answers requests.
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
+	c, err := minio.New(strings.TrimPrefix(s.Endpoint, "http://"), &minio.Options{
+		Creds: credentials.NewStaticV4(s.RootUser, s.RootPassword, ""), Region: "us-east-1", MaxRetries: 1})
+	if err != nil {
+		return fmt.Errorf("minioserver: client: %w", err)
+	}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.Endpoint+"/minio/health/live", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if _, err := c.ListBuckets(ctx); err == nil {
+			return nil
 		}
 		select {
 		case <-s.exited:

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -29,6 +30,8 @@ import (
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Env is the MinIO a test binary runs against.
@@ -110,6 +113,21 @@ func (e *Env) S3Config() assembly.S3 {
 func (e *Env) Client(t testing.TB) *s3.Client {
 	t.Helper()
 	c, err := assembly.NewS3Client(context.Background(), e.S3Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Root returns a MinIO client with the root user's credentials: what an
+// operator with full access to the bucket holds, for tests that play one.
+func (e *Env) Root(t testing.TB) *minio.Client {
+	t.Helper()
+	u, err := url.Parse(e.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(e.RootUser, e.RootPassword, ""), Secure: u.Scheme == "https", Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
