@@ -110,3 +110,16 @@ func orInjected(err error) error {
 	}
 	return err
 }
+
+// CutReads makes every stream Open returns end after n bytes with
+// io.ErrUnexpectedEOF, as a connection cut mid-object does, until heal.
+func (b *Bucket) CutReads(n int64) (heal func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cutAfter = n
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.cutAfter = 0
+	}
+}

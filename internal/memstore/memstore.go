@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing/iotest"
 	"time"
 
 	"github.com/evidencevault/vault/internal/vault"
@@ -37,6 +38,7 @@ type Bucket struct {
 	uploads    map[string]*upload
 	grants     map[string]grant // presigned requests by token
 	faults     []*fault
+	cutAfter   int64 // Open streams end with a cut connection after this many bytes; 0: they do not
 	calls      []Call
 	counts     map[string]int // calls by operation, for Call.N
 }
@@ -278,7 +280,11 @@ func (b *Bucket) Open(ctx context.Context, key, versionID string, offset int64) 
 	if offset < 0 || offset > int64(len(v.body)) {
 		return nil, fmt.Errorf("memstore: open %s@%s: offset %d outside %d bytes", key, versionID, offset, len(v.body))
 	}
-	return io.NopCloser(bytes.NewReader(v.body[offset:])), nil
+	var r io.Reader = bytes.NewReader(v.body[offset:])
+	if b.cutAfter > 0 {
+		r = io.MultiReader(io.LimitReader(r, b.cutAfter), iotest.ErrReader(io.ErrUnexpectedEOF))
+	}
+	return io.NopCloser(r), nil
 }
 
 // Operator actions: what someone with the bucket's root credentials can do

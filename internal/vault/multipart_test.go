@@ -177,3 +177,42 @@ func TestMultipartRequestsValidated(t *testing.T) {
 		t.Errorf("complete after abort: got %v, want not_uploaded", err)
 	}
 }
+
+// TestCutReadIsNoVerdict: a connection cut while the seal streams a large
+// object is a retryable answer, not an integrity failure; nothing is
+// sealed, and the next complete goes on from what was hashed.
+func TestCutReadIsNoVerdict(t *testing.T) {
+	f := setup(t, vault.Config{LockMode: vault.Governance})
+	body := make([]byte, 12<<20+12345)
+	rand.Read(body)
+	tk, err := f.svc.StartMultipartUpload(as(alice), f.dossier.ID, document("data/set.bin", body), vault.MinPartSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := f.svc.PresignParts(as(alice), tk.UploadID, partURLs(body, *tk.Multipart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pre {
+		if err := f.sendPart(p, body[int64(i)*tk.Multipart.PartSize:min(int64(len(body)), int64(i+1)*tk.Multipart.PartSize)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heal := f.store.CutReads(6 << 20)
+	_, err = f.svc.Complete(as(alice), tk.UploadID)
+	if code(err) != vault.CodeUnavailable || !strings.Contains(err.Error(), "complete it again") {
+		t.Fatalf("complete over a cut read: got %v, want unavailable, to be retried", err)
+	}
+	if vs, err := f.svc.Versions(as(alice), f.dossier.ID, "data/set.bin"); err == nil || len(vs) != 0 {
+		t.Errorf("after a cut read: got versions %+v, %v; want nothing sealed", vs, err)
+	}
+	heal()
+	r, err := f.svc.Complete(as(alice), tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	if got := r.Subject.Digest["sha256"]; got != hex.EncodeToString(sum[:]) {
+		t.Errorf("got receipt digest %s, want the body's", got)
+	}
+}

@@ -646,3 +646,47 @@ func TestDocumentedExample(t *testing.T) {
 		t.Errorf("script on the documented example: %v\n%s", err, out)
 	}
 }
+
+// TestClaimsDoNotTrustInstanceClocks: an instance whose clock runs five
+// minutes slow seals a version; another instance's retry of that upload
+// answers with the same receipt and adds no chain entry. Which entries can
+// be a session's own is decided by storage's clock alone.
+func TestClaimsDoNotTrustInstanceClocks(t *testing.T) {
+	store := memstore.New("evidence")
+	signer := newSigner(t)
+	slow := newService(store, signer, vault.Config{Now: func() time.Time { return time.Now().Add(-5 * time.Minute) }})
+	right := newService(store, signer, vault.Config{})
+	d, err := right.CreateDossier(as(alice), dossierInput(udiA, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fixture{svc: right, store: store, dossier: d}
+	f.sealed(t, "a.txt", []byte("version 1"))
+	body := []byte("version 2, sealed by the slow instance")
+	tk, err := right.StartUpload(as(alice), d.ID, document("a.txt", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, tk, body)
+	first, err := slow.Complete(as(alice), tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []*vault.Service{right, slow} {
+		again, err := svc.Complete(as(alice), tk.UploadID)
+		if err != nil || again.Predicate.ReceiptID != first.Predicate.ReceiptID || again.Predicate.Version != 2 {
+			t.Errorf("retry: got %+v, %v; want the slow instance's receipt for version 2", again, err)
+		}
+	}
+	vs, err := right.Versions(as(alice), d.ID, "a.txt")
+	if err != nil || len(vs) != 2 {
+		t.Errorf("got %d versions, %v; want 2", len(vs), err)
+	}
+	latest, err := right.Download(as(alice), d.ID, "a.txt", 0)
+	if err != nil || latest.Version.SHA256 != first.Subject.Digest["sha256"] {
+		t.Errorf("latest: got %+v, %v; want the slow instance's version", latest, err)
+	}
+	if rep, err := right.Audit(as(bob)); err != nil || !rep.OK() {
+		t.Errorf("audit: %+v, %v", rep, err)
+	}
+}
