@@ -12,6 +12,8 @@ new VaultStack(app, app.node.tryGetContext('stackName') ?? 'EvidenceVault', {
   functionsDir: app.node.tryGetContext('functionsDir'),
   cognito: app.node.tryGetContext('cognito') === 'true',
   defaultRetentionDays: Number(app.node.tryGetContext('defaultRetentionDays') ?? 3653),
+  signingKeyGeneration: Number(app.node.tryGetContext('signingKeyGeneration') ?? 1),
+  previousSigningKeyArn: app.node.tryGetContext('previousSigningKeyArn'),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -32,6 +32,17 @@ export interface VaultStackProps extends StackProps {
   readonly cognito?: boolean;
   /** Default COMPLIANCE retention of every object version, days (3653). */
   readonly defaultRetentionDays?: number;
+  /**
+   * Which signing key the stack makes (1): raising it creates a new KMS
+   * key to rotate to, while the old one is kept (docs/deploy.md).
+   */
+  readonly signingKeyGeneration?: number;
+  /**
+   * The ARN of the key the signing key replaces, while a rotation is under
+   * way: the functions may sign with it too, and sign each tenant log's
+   * rotation entry with both keys.
+   */
+  readonly previousSigningKeyArn?: string;
 }
 
 /** Prefixes of the bucket the vault writes (internal/vault/store.go). */
@@ -40,6 +51,7 @@ const prefixes = ['evidence', 'vault', 'ledger', 'keys'] as const;
 export class VaultStack extends Stack {
   readonly bucket: s3.Bucket;
   readonly signingKey: kms.Key;
+  readonly previousSigningKeyArn?: string;
   readonly functions: Record<string, lambda.Function> = {};
 
   constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
@@ -64,13 +76,19 @@ export class VaultStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     dataKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    this.signingKey = new kms.Key(this, 'SigningKey', {
+    const generation = props.signingKeyGeneration ?? 1;
+    if (!Number.isInteger(generation) || generation < 1) {
+      throw new Error(`signingKeyGeneration ${generation} is not a whole number from 1`);
+    }
+    const suffix = generation === 1 ? '' : `${generation}`;
+    this.signingKey = new kms.Key(this, `SigningKey${suffix}`, {
       description: 'Evidence Vault: signs receipts and log checkpoints (ECDSA P-256, SHA-256)',
       keySpec: kms.KeySpec.ECC_NIST_P256,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      alias: 'evidence-vault/receipts',
+      alias: `evidence-vault/receipts${suffix ? '-' + suffix : ''}`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.previousSigningKeyArn = props.previousSigningKeyArn;
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       // Server access logging delivers only to SSE-S3 buckets without
@@ -223,7 +241,10 @@ export class VaultStack extends Stack {
       statements.push(new iam.PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: objects(['evidence']) }));
     }
     statements.push(
-      new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }),
+      new iam.PolicyStatement({
+        actions: ['kms:Sign', 'kms:GetPublicKey'],
+        resources: [this.signingKey.keyArn, ...(this.previousSigningKeyArn ? [this.previousSigningKeyArn] : [])],
+      }),
       new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [b.encryptionKey!.keyArn] }),
     );
     const policy = new iam.Policy(this, `${id}Policy`, { statements });
@@ -249,6 +270,7 @@ export class VaultStack extends Stack {
       environment: {
         VAULT_BUCKET: b.bucketName,
         VAULT_SIGNING_KMS_KEY: this.signingKey.keyArn,
+        ...(this.previousSigningKeyArn ? { VAULT_PREVIOUS_SIGNING_KMS_KEY: this.previousSigningKeyArn } : {}),
         VAULT_LOCK_MODE: 'COMPLIANCE',
       },
     });

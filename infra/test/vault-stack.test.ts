@@ -132,6 +132,26 @@ test('each function may do what it does and nothing else', () => {
   assert.doesNotMatch(puts(seal), /evidence\/\*/);
 });
 
+test('a rotation: a new signing key, and the old one configured and usable as the previous', () => {
+  const previous = 'arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const { stack: rotated, template: t } = synth({ signingKeyGeneration: 2, previousSigningKeyArn: previous });
+  assert.match(rotated.getLogicalId(rotated.signingKey.node.defaultChild as never), /^SigningKey2/);
+  t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/evidence-vault/receipts-2' });
+  const vaultFunctions = (tt: Template) => Object.values(tt.findResources('AWS::Lambda::Function')).filter((fn) => fn.Properties.Environment?.Variables?.VAULT_BUCKET);
+  assert.equal(vaultFunctions(t).length, Object.keys(rotated.functions).length);
+  for (const fn of vaultFunctions(t)) {
+    assert.equal(fn.Properties.Environment.Variables.VAULT_PREVIOUS_SIGNING_KMS_KEY, previous);
+  }
+  const policies = Object.values(t.findResources('AWS::IAM::Policy'));
+  const signs = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st: { Action: string[] }) => [st.Action].flat().includes('kms:Sign'));
+  assert.ok(signs.length >= 2 && signs.every((st: { Resource: unknown[] }) => JSON.stringify(st.Resource).includes(previous)), 'every function may sign with the previous key');
+  assert.throws(() => synth({ signingKeyGeneration: 0 }), /signingKeyGeneration/);
+  // Without a rotation under way, no function names a previous key.
+  for (const fn of vaultFunctions(template)) {
+    assert.equal(fn.Properties.Environment.Variables.VAULT_PREVIOUS_SIGNING_KMS_KEY, undefined);
+  }
+});
+
 test('logs are kept ten years and every function has error and throttle alarms', () => {
   for (const lg of Object.values(resources('AWS::Logs::LogGroup'))) {
     assert.equal(lg.Properties.RetentionInDays, 3653);
