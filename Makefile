@@ -44,7 +44,9 @@ deploy: build infra/node_modules
 	  echo "make deploy: set JWT_ISSUER and JWT_AUDIENCE, or COGNITO=true (docs/deploy.md)" >&2; exit 2; fi
 	cd infra && npm run build --silent && npx cdk deploy --require-approval broadening \
 	  $$( [[ -n "$${COGNITO:-}" ]] && echo "-c cognito=true" || echo "--parameters JwtIssuer=$$JWT_ISSUER --parameters JwtAudience=$$JWT_AUDIENCE" ) \
-	  $${RETENTION_DAYS:+-c defaultRetentionDays=$$RETENTION_DAYS}
+	  $${RETENTION_DAYS:+-c defaultRetentionDays=$$RETENTION_DAYS} \
+	  $${SIGNING_KEY_GENERATION:+-c signingKeyGeneration=$$SIGNING_KEY_GENERATION} \
+	  $${PREVIOUS_SIGNING_KEY_ARN:+-c previousSigningKeyArn=$$PREVIOUS_SIGNING_KEY_ARN}
 
 vet:
 	go vet ./...
