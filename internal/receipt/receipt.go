@@ -176,6 +176,14 @@ func Verify(ctx context.Context, env *Envelope, keys []Key) (Key, *Statement, er
 	if err != nil {
 		return Key{}, nil, err
 	}
+	k, err := signedBy(ctx, env, keys)
+	return k, st, err
+}
+
+// signedBy returns the first of keys that a signature of env names, if
+// that signature holds: ErrUnknownKey when none names one of keys,
+// ErrBadSignature when the named key's does not hold.
+func signedBy(ctx context.Context, env *Envelope, keys []Key) (Key, error) {
 	for _, sig := range env.Signatures {
 		for _, k := range keys {
 			if sig.KeyID != k.ID {
@@ -183,17 +191,17 @@ func Verify(ctx context.Context, env *Envelope, keys []Key) (Key, *Statement, er
 			}
 			v, err := dsse.NewEnvelopeVerifier(k.verifier())
 			if err != nil {
-				return Key{}, nil, fmt.Errorf("receipt: verify: %w", err)
+				return Key{}, fmt.Errorf("receipt: verify: %w", err)
 			}
 			one := *env
 			one.Signatures = []dsse.Signature{sig}
 			if _, err := v.Verify(ctx, &one); err != nil {
-				return k, st, fmt.Errorf("%w (key %s)", ErrBadSignature, k.ID)
+				return k, fmt.Errorf("%w (key %s)", ErrBadSignature, k.ID)
 			}
-			return k, st, nil
+			return k, nil
 		}
 	}
-	return Key{}, st, ErrUnknownKey
+	return Key{}, ErrUnknownKey
 }
 
 // VerifyAll checks that every one of keys has a signature on env that
@@ -263,22 +271,8 @@ func OpenPayload(ctx context.Context, data []byte, payloadType string, keys []Ke
 	if env.PayloadType != payloadType || len(env.Signatures) == 0 {
 		return nil, fmt.Errorf("%w: not a %s envelope", ErrMalformed, payloadType)
 	}
-	for _, sig := range env.Signatures {
-		for _, k := range keys {
-			if sig.KeyID != k.ID {
-				continue
-			}
-			v, err := dsse.NewEnvelopeVerifier(k.verifier())
-			if err != nil {
-				return nil, fmt.Errorf("receipt: verify: %w", err)
-			}
-			one := env
-			one.Signatures = []dsse.Signature{sig}
-			if _, err := v.Verify(ctx, &one); err != nil {
-				return nil, fmt.Errorf("%w (key %s)", ErrBadSignature, k.ID)
-			}
-			return env.DecodeB64Payload()
-		}
+	if _, err := signedBy(ctx, &env, keys); err != nil {
+		return nil, err
 	}
-	return nil, ErrUnknownKey
+	return env.DecodeB64Payload()
 }

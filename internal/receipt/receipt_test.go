@@ -1,6 +1,7 @@
 package receipt_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -249,5 +250,40 @@ func TestVerifyAll(t *testing.T) {
 	one.Signatures = env.Signatures[:1]
 	if _, err := receipt.VerifyAll(context.Background(), &one, a.Key(), b.Key()); err == nil {
 		t.Error("one signature passed for two keys")
+	}
+}
+
+// TestSignedPayloads: records the vault signs that are not statements open
+// only with their payload type and a key that signed them.
+func TestSignedPayloads(t *testing.T) {
+	ctx := context.Background()
+	s, other := newSigner(t), newSigner(t)
+	env, err := receipt.SignPayload(ctx, "application/vnd.example+json", []byte(`{"a":1}`), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(env)
+	altered := bytes.Replace(data, []byte(env.Payload), []byte(base64.StdEncoding.EncodeToString([]byte(`{"a":2}`))), 1)
+	tests := []struct {
+		name string
+		data []byte
+		typ  string
+		keys []receipt.Key
+		want error
+	}{
+		{"signed", data, "application/vnd.example+json", []receipt.Key{s.Key()}, nil},
+		{"another type", data, "application/vnd.other+json", []receipt.Key{s.Key()}, receipt.ErrMalformed},
+		{"another key", data, "application/vnd.example+json", []receipt.Key{other.Key()}, receipt.ErrUnknownKey},
+		{"altered", altered, "application/vnd.example+json", []receipt.Key{s.Key()}, receipt.ErrBadSignature},
+		{"not an envelope", []byte(`{"payload":1}`), "application/vnd.example+json", []receipt.Key{s.Key()}, receipt.ErrMalformed},
+	}
+	for _, tt := range tests {
+		got, err := receipt.OpenPayload(ctx, tt.data, tt.typ, tt.keys)
+		switch {
+		case tt.want == nil && (err != nil || string(got) != `{"a":1}`):
+			t.Errorf("%s: got %q, %v; want the payload", tt.name, got, err)
+		case tt.want != nil && !errors.Is(err, tt.want):
+			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
+		}
 	}
 }
