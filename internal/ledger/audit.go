@@ -227,6 +227,16 @@ func (l *Log) auditHead(ctx context.Context, tl *tenantLog, hashes memHashes, si
 	if err == nil && (cp.Size != h.Size || cp.Size > size) {
 		err = fmt.Errorf("it claims size %d with a checkpoint of size %d; the log has %d entries", h.Size, cp.Size, size)
 	}
+	if err == nil && (h.Start < 0 || h.Start >= h.Size) {
+		err = fmt.Errorf("it says the commit of size %d starts at %d", h.Size, h.Start)
+	}
+	if err == nil {
+		// The commit it names must be there: the hint is where readers
+		// start.
+		if _, found, gerr := l.store.Get(ctx, tl.commitKey(h.Start)); gerr == nil && !found {
+			err = fmt.Errorf("it names a commit at %d that the log does not hold", h.Start)
+		}
+	}
 	if err == nil {
 		if root, rerr := tlog.TreeHash(cp.Size, hashes); rerr != nil || root != cp.Hash {
 			err = fmt.Errorf("its checkpoint of size %d is not the log's", cp.Size)

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 
@@ -104,36 +105,57 @@ func (l *Log) dropIntegrated(ctx context.Context, tl *tenantLog, batch []*waiter
 	return keep, nil
 }
 
-// kept asks the Keeper where entry id sits, and checks the answer: its
-// record must be the leaf the signed checkpoint holds at its index. An
-// answer that does not verify was written by someone else.
+// kept asks the Keeper where entry id sits, and checks the answers: a
+// record must be the leaf the signed checkpoint holds at its index. One
+// that does not verify was written by someone else and is passed over; if
+// none verifies, the entry is not appended again, and the error says why.
 func (l *Log) kept(ctx context.Context, tl *tenantLog, id string) (*Appended, bool, error) {
 	if l.cfg.Keeper == nil {
 		return nil, false, nil
 	}
-	a, found, err := l.cfg.Keeper.Kept(ctx, tl.tenant, id)
-	if err != nil || !found {
+	candidates, err := l.cfg.Keeper.Kept(ctx, tl.tenant, id)
+	if err != nil || len(candidates) == 0 {
 		return nil, false, err
 	}
 	keys, err := tl.keys.get(ctx, false)
 	if err != nil {
 		return nil, false, err
 	}
-	leaf, lerr := l.cfg.Leaf(a.Record)
-	if lerr == nil && a.ID == id && a.Origin == tl.origin {
-		if _, lerr = VerifyProof(leaf, &a.Proof, keys); lerr != nil && errors.Is(lerr, ErrInvalid) {
-			if keys, err = tl.keys.get(ctx, true); err != nil {
-				return nil, false, err
+	var first error
+	for refreshed := false; ; refreshed = true {
+		for _, a := range candidates {
+			lerr := l.placeOf(a, id, tl.origin, keys)
+			if lerr == nil {
+				return a, true, nil
 			}
-			_, lerr = VerifyProof(leaf, &a.Proof, keys)
+			if first == nil {
+				first = lerr
+			}
+		}
+		if refreshed || !errors.Is(first, ErrInvalid) {
+			break
+		}
+		// The keys may have rotated since they were read.
+		if keys, err = tl.keys.get(ctx, true); err != nil {
+			return nil, false, err
 		}
 	}
-	if lerr != nil || a.ID != id || a.Origin != tl.origin {
-		// Appending again would put the id in the log twice: refuse, and
-		// say why.
-		return nil, false, fmt.Errorf("%w: what is kept for entry %s of log %s is not its place in the log (%v)", ErrInvalid, id, tl.origin, lerr)
+	// Appending again would put the id in the log twice: refuse, and say
+	// why.
+	return nil, false, fmt.Errorf("%w: what is kept for entry %s of log %s is not its place in the log (%v)", ErrInvalid, id, tl.origin, first)
+}
+
+// placeOf checks one kept record of entry id.
+func (l *Log) placeOf(a *Appended, id, origin string, keys []*ecdsa.PublicKey) error {
+	if a.ID != id || a.Origin != origin {
+		return fmt.Errorf("%w: it names entry %s of log %s", ErrInvalid, a.ID, a.Origin)
 	}
-	return a, true, nil
+	leaf, err := l.cfg.Leaf(a.Record)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	_, err = VerifyProof(leaf, &a.Proof, keys)
+	return err
 }
 
 // integrated answers an append whose id the log holds at index, in the

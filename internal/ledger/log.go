@@ -46,9 +46,10 @@ type Keeper interface {
 	// commit can be finished twice (by its writer, and by a process that
 	// found it unfinished), so Keep must be idempotent.
 	Keep(ctx context.Context, tenant string, entries []*Appended) error
-	// Kept returns what Keep was given for entry id; found is false if it
-	// was given nothing for id.
-	Kept(ctx context.Context, tenant, id string) (a *Appended, found bool, err error)
+	// Kept returns every record kept for entry id, the newest first: what
+	// Keep was given, and whatever someone else wrote there (the log takes
+	// the one that proves its place); none if Keep was given nothing.
+	Kept(ctx context.Context, tenant, id string) ([]*Appended, error)
 }
 
 // Log appends entries to per-tenant logs and serves checkpoints and

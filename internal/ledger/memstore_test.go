@@ -194,9 +194,10 @@ func entry(id, leaf string) ledger.Entry {
 type memKeeper struct {
 	mu     sync.Mutex
 	places map[string]*ledger.Appended
-	kept   int   // entries given to Keep, repeats included
-	fail   error // Keep's and Kept's answer while set
-	lookup error // Kept's alone
+	over   map[string][]*ledger.Appended // written over a place, newest first
+	kept   int                           // entries given to Keep, repeats included
+	fail   error                         // Keep's and Kept's answer while set
+	lookup error                         // Kept's alone
 }
 
 func (k *memKeeper) Keep(_ context.Context, tenant string, entries []*ledger.Appended) error {
@@ -212,14 +213,17 @@ func (k *memKeeper) Keep(_ context.Context, tenant string, entries []*ledger.App
 	return nil
 }
 
-func (k *memKeeper) Kept(_ context.Context, tenant, id string) (*ledger.Appended, bool, error) {
+func (k *memKeeper) Kept(_ context.Context, tenant, id string) ([]*ledger.Appended, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := errors.Join(k.fail, k.lookup); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	a, ok := k.places[tenant+"/"+id]
-	return a, ok, nil
+	kept := k.over[tenant+"/"+id]
+	if a, ok := k.places[tenant+"/"+id]; ok {
+		kept = append(kept, a)
+	}
+	return kept, nil
 }
 
 func (k *memKeeper) failing(err error) { k.mu.Lock(); k.fail = err; k.mu.Unlock() }
