@@ -132,6 +132,9 @@ func (c *Client) Open(ctx context.Context, pins Pins, keys []receipt.Key) (*View
 			if err != nil {
 				return nil, err
 			}
+			if len(listed) == 0 {
+				return nil, &TrustError{Origin: kl.Origin, Detail: "the vault lists no key and its log records none: nothing to pin"}
+			}
 			v.Pinned, v.FirstUse = listed[:1], true
 		}
 	}

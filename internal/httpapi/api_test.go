@@ -314,7 +314,7 @@ func TestUploadDownloadVerify(t *testing.T) {
 	var ver vault.Verification
 	r = a.call(t, "POST", "/v1/verify", aud, map[string]any{"receipt": first.Envelope, "sha256": hex.EncodeToString(sum[:])})
 	r.json(t, &ver)
-	if r.status != http.StatusOK || !ver.Valid || len(ver.Checks) != 6 {
+	if r.status != http.StatusOK || !ver.Valid || len(ver.Checks) != 7 {
 		t.Errorf("verify: %d %+v", r.status, ver)
 	}
 

@@ -145,9 +145,13 @@ func (a *auditor) bad(format string, args ...any) {
 // deriveTrust derives the log's keys from the pinned ones through the key
 // history the vault keeps; the walk checks that history against the log.
 func (a *auditor) deriveTrust(ctx context.Context, pinned []receipt.Key) error {
-	h, err := readKeyHistory(ctx, a.st.Records, a.tenant)
+	candidates, ignored, err := readKeyHistory(ctx, a.st.Records, a.tenant)
 	if err != nil {
 		return err
+	}
+	h, passed := selectHistory(ctx, a.origin, candidates, pinned)
+	for _, p := range append(ignored, passed...) {
+		a.bad("%s; nothing trusts it", p)
 	}
 	a.history = h
 	a.keyIDs, a.eventIDs = map[string]bool{}, map[string]bool{}

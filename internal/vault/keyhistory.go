@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -104,14 +105,31 @@ func (t Trust) Public() []receipt.Key {
 }
 
 // Allows reports whether key id may have signed the entry at index of the
-// log (index < 0: an entry whose place is unknown, any span will do).
+// log. A receipt that shows no place in the log (index < 0) may be signed
+// only by a current key: a retired key's holder could sign anything, and
+// only a log place inside the key's span tells its receipts from theirs.
 func (t Trust) Allows(keyID string, index int64) bool {
 	for _, k := range t.Keys {
-		if k.Key.ID == keyID && (index < 0 || index >= k.From && (k.Until < 0 || index < k.Until)) {
+		if k.Key.ID != keyID {
+			continue
+		}
+		if index < 0 && k.Until < 0 || index >= 0 && index >= k.From && (k.Until < 0 || index < k.Until) {
 			return true
 		}
 	}
 	return false
+}
+
+// signersAt returns the keys that may have signed the checkpoint of size
+// n: the key of its last entry.
+func (t Trust) signersAt(size int64) []receipt.Key {
+	var keys []receipt.Key
+	for _, k := range t.Keys {
+		if size >= 1 && t.Allows(k.Key.ID, size-1) {
+			keys = append(keys, k.Key)
+		}
+	}
+	return keys
 }
 
 // KeyHistory is a log's key events, in log order.
@@ -288,19 +306,9 @@ func TrustLog(ctx context.Context, origin string, signed []byte, h KeyHistory, p
 			return Trust{}, ledger.Checkpoint{}, err
 		}
 	}
-	cp, err := ledger.OpenCheckpoint(signed, origin, receipt.PublicKeys(trust.Public()))
+	cp, err := OpenTrusted(origin, signed, trust)
 	if err != nil {
-		return Trust{}, ledger.Checkpoint{}, fmt.Errorf("vault: checkpoint of %s: %w", origin, err)
-	}
-	// The checkpoint of size n is signed by the key of entry n-1.
-	var signers []receipt.Key
-	for _, k := range trust.Keys {
-		if trust.Allows(k.Key.ID, cp.Size-1) {
-			signers = append(signers, k.Key)
-		}
-	}
-	if _, err := ledger.OpenCheckpoint(signed, origin, receipt.PublicKeys(signers)); err != nil {
-		return Trust{}, ledger.Checkpoint{}, fmt.Errorf("vault: the checkpoint of %s at size %d is not signed by the key of its last entry: %w", origin, cp.Size, err)
+		return Trust{}, ledger.Checkpoint{}, err
 	}
 	if len(h) > 0 {
 		if _, err := h.verify(ctx, origin, &cp); err != nil {
@@ -308,4 +316,105 @@ func TrustLog(ctx context.Context, origin string, signed []byte, h KeyHistory, p
 		}
 	}
 	return trust, cp, nil
+}
+
+// OpenTrusted opens a signed checkpoint of log origin with what trust
+// allows at its size: the checkpoint of size n is signed by the key of
+// entry n-1.
+func OpenTrusted(origin string, signed []byte, trust Trust) (ledger.Checkpoint, error) {
+	cp, err := ledger.OpenCheckpoint(signed, origin, receipt.PublicKeys(trust.Public()))
+	if err != nil {
+		return ledger.Checkpoint{}, fmt.Errorf("vault: checkpoint of %s: %w", origin, err)
+	}
+	if _, err := ledger.OpenCheckpoint(signed, origin, receipt.PublicKeys(trust.signersAt(cp.Size))); err != nil {
+		return ledger.Checkpoint{}, fmt.Errorf("vault: the checkpoint of %s at size %d is not signed by the key of its last entry: %w", origin, cp.Size, err)
+	}
+	return cp, nil
+}
+
+// selectHistory picks a log's key history out of the records the vault
+// keeps of its key events, where anyone with the bucket's credentials can
+// add records. A record counts only if it proves itself: a key event of
+// origin, signed as its kind must be, whose own log proof places it in a
+// checkpoint signed by the key it introduces (the checkpoint of the commit
+// that logged it). Of the chains such events form (a genesis, then
+// rotations each from the key before), the one that holds a key of roots
+// is the log's; with none, the earliest genesis's, which the caller then
+// refuses. Every other record is passed over and named.
+func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key) (KeyHistory, []string) {
+	type proven struct {
+		keyStep
+		rec    KeyRecord
+		object string
+	}
+	var steps []proven
+	var passed []string
+	for _, c := range candidates {
+		st, err := KeyHistory{c.rec}.verify(ctx, origin, nil)
+		if err == nil {
+			err = ownProof(c.rec, st[0].key)
+		}
+		if err != nil {
+			passed = append(passed, fmt.Sprintf("%s: %v", c.object, err))
+			continue
+		}
+		steps = append(steps, proven{st[0], c.rec, c.object})
+	}
+	slices.SortStableFunc(steps, func(a, b proven) int { return cmp.Compare(a.index, b.index) })
+	var chosen []proven
+	for i, g := range steps {
+		if g.event.Event != KeyGenesis {
+			continue
+		}
+		chain := []proven{g}
+		for _, st := range steps[i+1:] {
+			last := chain[len(chain)-1]
+			switch {
+			case st.index == last.index:
+				// The same event kept twice (a copy): once is enough.
+			case st.event.Event == KeyRotation && st.event.Previous.KeyID == last.key.ID,
+				st.event.Event == KeyGenesis && st.key.ID == last.key.ID:
+				chain = append(chain, st)
+			}
+		}
+		if chosen == nil {
+			chosen = chain
+		}
+		if slices.ContainsFunc(chain, func(p proven) bool {
+			return slices.ContainsFunc(roots, func(k receipt.Key) bool { return k.ID == p.key.ID })
+		}) {
+			chosen = chain
+			break
+		}
+	}
+	in := map[string]bool{}
+	h := KeyHistory{}
+	for _, p := range chosen {
+		in[p.object] = true
+		h = append(h, p.rec)
+	}
+	for _, p := range steps {
+		if !in[p.object] {
+			passed = append(passed, fmt.Sprintf("%s: a %s event of key %s at %d that is not in the log's chain of keys", p.object, p.event.Event, p.key.ID, p.index))
+		}
+	}
+	return h, passed
+}
+
+// ownProof checks a kept key event record's log proof: the entry is in
+// the checkpoint it carries, which key (the key the event introduces, the
+// log's signer from that entry on) signed.
+func ownProof(rec KeyRecord, key receipt.Key) error {
+	env, _, err := receipt.Parse(rec.Envelope)
+	if err != nil {
+		return err
+	}
+	leaf, err := receipt.Payload(env)
+	if err != nil {
+		return err
+	}
+	if _, err := ledger.VerifyProof(leaf, rec.Log, receipt.PublicKeys([]receipt.Key{key})); err != nil {
+		return fmt.Errorf("its log proof does not hold: %w", err)
+	}
+	return nil
 }

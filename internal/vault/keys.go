@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
+	"github.com/evidencevault/vault/internal/strictjson"
 )
 
 // The keys that may sign are configuration: the signer, and while a
@@ -109,7 +109,7 @@ func (s *Service) KeyHistory(ctx context.Context, size int64) (*KeyLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := readKeyHistory(ctx, s.records, id.Tenant)
+	_, h, err := s.deriveTrust(ctx, id.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -128,19 +128,41 @@ func (s *Service) KeyHistory(ctx context.Context, size int64) (*KeyLog, error) {
 	return out, nil
 }
 
-// readKeyHistory reads the records of a tenant's key events, as written,
-// in log order.
-func readKeyHistory(ctx context.Context, records Records, tenant string) (KeyHistory, error) {
+// keyCandidate is one version of an object under a tenant's keyevents/:
+// the vault's record of a key event, or anyone else's object.
+type keyCandidate struct {
+	object string // key@version
+	rec    KeyRecord
+}
+
+// readKeyHistory reads every version of every object under a tenant's
+// keyevents/ that is shaped like a key record. The listing is where the
+// vault looks, not what it trusts: selectHistory keeps the records that
+// prove themselves. The others are returned, named, for the audit.
+func readKeyHistory(ctx context.Context, records Records, tenant string) (candidates []keyCandidate, ignored []string, err error) {
 	objs, err := records.List(ctx, keyEventsPrefix(tenant))
 	if err != nil {
-		return nil, fmt.Errorf("vault: key history: %w", err)
+		return nil, nil, fmt.Errorf("vault: key history: %w", err)
 	}
-	h, err := originals[KeyRecord](ctx, records, objs)
-	if err != nil {
-		return nil, fmt.Errorf("vault: key history: %w", err)
+	for _, o := range objs {
+		for _, v := range o.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			data, err := records.GetVersion(ctx, o.Key, v.ID)
+			if err != nil {
+				return nil, nil, fmt.Errorf("vault: key history: %w", err)
+			}
+			name := o.Key + "@" + v.ID
+			var rec KeyRecord
+			if err := strictjson.Unmarshal(data, &rec); err != nil || rec.Log == nil || len(rec.Envelope) == 0 {
+				ignored = append(ignored, name+": not a key event record the vault writes")
+				continue
+			}
+			candidates = append(candidates, keyCandidate{object: name, rec: rec})
+		}
 	}
-	slices.SortFunc(h, func(a, b KeyRecord) int { return int(a.Log.Index - b.Log.Index) })
-	return KeyHistory(h), nil
+	return candidates, ignored, nil
 }
 
 // tenantKeys is what the vault knows of one tenant's log's keys.
@@ -199,14 +221,14 @@ func (s *Service) deriveTrust(ctx context.Context, tenant string) (Trust, KeyHis
 	if err != nil {
 		return Trust{}, nil, err
 	}
-	h, err := readKeyHistory(ctx, s.records, tenant)
+	origin := LogOrigin(s.cfg.Bucket, tenant)
+	h, err := s.keyHistoryFrom(ctx, tenant, configured)
 	if err != nil {
 		return Trust{}, nil, err
 	}
 	if len(h) == 0 {
 		return TrustKeys("", configured...), nil, nil
 	}
-	origin := LogOrigin(s.cfg.Bucket, tenant)
 	var firstErr error
 	for _, k := range configured {
 		t, err := h.Trust(ctx, origin, k, nil)
@@ -224,7 +246,21 @@ func (s *Service) deriveTrust(ctx context.Context, tenant string) (Trust, KeyHis
 			"tenant %s's log is signed by key %s; this vault signs with key %s and the log holds no signed rotation to it: to rotate, configure the key it replaces (VAULT_PREVIOUS_SIGNING_KEY or VAULT_PREVIOUS_SIGNING_KMS_KEY)",
 			tenant, untrusted.Current, configured[0].ID)}
 	}
-	return Trust{}, h, fmt.Errorf("vault: the key history of tenant %s: %w", tenant, firstErr)
+	return Trust{}, h, &Error{Code: CodeTampered, Err: firstErr, Message: fmt.Sprintf("the key history of tenant %s does not hold together: %v", tenant, firstErr)}
+}
+
+// keyHistoryFrom reads a tenant's key history as it leads from roots,
+// passing over (with a warning) every record that does not prove itself.
+func (s *Service) keyHistoryFrom(ctx context.Context, tenant string, roots []receipt.Key) (KeyHistory, error) {
+	candidates, ignored, err := readKeyHistory(ctx, s.records, tenant)
+	if err != nil {
+		return nil, err
+	}
+	h, passed := selectHistory(ctx, LogOrigin(s.cfg.Bucket, tenant), candidates, roots)
+	if ignored = append(ignored, passed...); len(ignored) > 0 {
+		s.log.WarnContext(ctx, "key history: objects that are not the log's key events are passed over (the audit reports them)", "tenant", tenant, "objects", ignored)
+	}
+	return h, nil
 }
 
 // ensureKeys makes a tenant's log record the vault's current key before the

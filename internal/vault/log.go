@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -99,19 +100,34 @@ func (k entryKeeper) Keep(ctx context.Context, tenant string, entries []*ledger.
 	return nil
 }
 
-func (k entryKeeper) Kept(ctx context.Context, tenant, id string) (*ledger.Appended, bool, error) {
-	data, err := k.records.Get(ctx, entryKey(tenant, id))
-	if errors.Is(err, ErrNotFound) {
-		return nil, false, nil
-	}
+func (k entryKeeper) Kept(ctx context.Context, tenant, id string) ([]*ledger.Appended, error) {
+	key := entryKey(tenant, id)
+	objs, err := k.records.List(ctx, key)
 	if err != nil {
-		return nil, false, fmt.Errorf("vault: read receipt %s: %w", id, err)
+		return nil, fmt.Errorf("vault: read receipt %s: %w", id, err)
 	}
-	var b Bundle
-	if err := json.Unmarshal(data, &b); err != nil || b.Log == nil {
-		return nil, false, fmt.Errorf("vault: receipt %s is not a receipt bundle", id)
+	var kept []*ledger.Appended
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for _, v := range slices.Backward(o.Versions) {
+			if v.DeleteMarker {
+				continue
+			}
+			data, err := k.records.GetVersion(ctx, key, v.ID)
+			if err != nil {
+				return nil, fmt.Errorf("vault: read receipt %s: %w", id, err)
+			}
+			// What does not parse is someone else's: the ledger checks
+			// the rest.
+			var b Bundle
+			if json.Unmarshal(data, &b) == nil && b.Log != nil {
+				kept = append(kept, &ledger.Appended{ID: id, Proof: *b.Log, Record: b.Envelope})
+			}
+		}
 	}
-	return &ledger.Appended{ID: id, Proof: *b.Log, Record: b.Envelope}, true, nil
+	return kept, nil
 }
 
 // logLock is the retention of what the log and its receipts keep.

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,9 @@ const (
 	// CheckLog is made for receipt bundles: the checkpoint is signed by a
 	// vault key and the statement is the entry the proof places in it.
 	CheckLog = "log_inclusion"
+	// CheckInLog is made by the vault, which has the log at hand: the
+	// receipt is the entry its log holds under the receipt's id.
+	CheckInLog = "in_log"
 )
 
 // Verify checks a presented receipt: its format, that a trusted key signed
@@ -79,7 +83,7 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string, pinned
 		}
 		trust.Basis += " (pin the vault's key yourself, with \"key\", to check against whoever runs it)"
 	} else {
-		h, err := readKeyHistory(ctx, s.records, id.Tenant)
+		h, err := s.keyHistoryFrom(ctx, id.Tenant, []receipt.Key{*pinned})
 		if err != nil {
 			return nil, err
 		}
@@ -107,12 +111,13 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string, pinned
 	p := r.Predicate
 	switch {
 	case !signed:
-		skip("storage is consulted only for receipts whose signature holds", CheckDigest, CheckLocked)
+		skip("storage is consulted only for receipts whose signature holds", CheckInLog, CheckDigest, CheckLocked)
 	case !id.CanRead(p.Tenant, p.Dossier.ID):
-		skip("the receipt's dossier is not readable with this identity", CheckDigest, CheckLocked)
+		skip("the receipt's dossier is not readable with this identity", CheckInLog, CheckDigest, CheckLocked)
 	case p.Storage.Bucket != s.cfg.Bucket:
-		skip(fmt.Sprintf("the receipt names bucket %s; this vault keeps %s", p.Storage.Bucket, s.cfg.Bucket), CheckDigest, CheckLocked)
+		skip(fmt.Sprintf("the receipt names bucket %s; this vault keeps %s", p.Storage.Bucket, s.cfg.Bucket), CheckInLog, CheckDigest, CheckLocked)
 	default:
+		s.checkInLog(ctx, r, add)
 		s.checkVersion(ctx, r, add)
 	}
 	out.settle()
@@ -186,7 +191,7 @@ func VerifyOffline(ctx context.Context, data []byte, trust Trust, sha256 string,
 	}
 
 	if r.Log != nil {
-		if cp, err := verifyLogProof(r, keys); err != nil {
+		if cp, err := verifyLogProof(r, trust); err != nil {
 			add(CheckLog, false, err.Error())
 		} else {
 			add(CheckLog, true, fmt.Sprintf("entry %d of log %s, in its signed checkpoint of size %d", r.Log.Index, cp.Origin, cp.Size))
@@ -205,6 +210,36 @@ func VerifyOffline(ctx context.Context, data []byte, trust Trust, sha256 string,
 	}
 	out.settle()
 	return out, r
+}
+
+// checkInLog compares a receipt with the one the tenant's log holds under
+// its id: a receipt signed by a key's holder but never logged (a retired
+// key's, or any made with signing permission alone) is not there.
+func (s *Service) checkInLog(ctx context.Context, r *Receipt, add func(string, bool, string)) {
+	p := r.Predicate
+	logged, err := s.storedReceipt(ctx, p.Tenant, p.ReceiptID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		add(CheckInLog, false, "the vault's log holds no receipt "+p.ReceiptID)
+		return
+	case ErrorCode(err) == CodeTampered:
+		add(CheckInLog, false, "the vault's copy of receipt "+p.ReceiptID+" is not one it wrote (the audit names the object)")
+		return
+	case err != nil:
+		s.log.ErrorContext(ctx, "verify: read the logged receipt", "err", err)
+		add(CheckInLog, false, "the vault's log could not be read for receipt "+p.ReceiptID+"; try again")
+		return
+	}
+	got, gerr := r.leaf()
+	want, werr := logged.leaf()
+	switch {
+	case gerr != nil || werr != nil || !bytes.Equal(got, want):
+		add(CheckInLog, false, fmt.Sprintf("the vault's log holds another statement as receipt %s, at entry %d: this one was never logged", p.ReceiptID, logged.Log.Index))
+	case r.Log != nil && r.Log.Index != logged.Log.Index:
+		add(CheckInLog, false, fmt.Sprintf("the receipt claims entry %d; the log holds it at %d", r.Log.Index, logged.Log.Index))
+	default:
+		add(CheckInLog, true, fmt.Sprintf("entry %d of the vault's log is this receipt", logged.Log.Index))
+	}
 }
 
 // checkVersion compares a receipt with the version it names in storage.
@@ -239,13 +274,21 @@ func (s *Service) checkVersion(ctx context.Context, r *Receipt, add func(string,
 	}
 }
 
-// verifyLogProof checks a receipt's log proof offline: the checkpoint is
-// signed by one of keys, and the receipt's statement is the entry the proof
-// places in it.
-func verifyLogProof(r *Receipt, keys []receipt.Key) (ledger.Checkpoint, error) {
+// verifyLogProof checks a receipt's log proof offline: the receipt's
+// statement is the entry the proof places in the checkpoint, and the
+// checkpoint is signed by the key trust allows at its size (a retired key
+// signs no checkpoint after its rotation).
+func verifyLogProof(r *Receipt, trust Trust) (ledger.Checkpoint, error) {
 	leaf, err := r.leaf()
 	if err != nil {
 		return ledger.Checkpoint{}, err
 	}
-	return ledger.VerifyProof(leaf, r.Log, receipt.PublicKeys(keys))
+	cp, err := ledger.VerifyProof(leaf, r.Log, receipt.PublicKeys(trust.Public()))
+	if err != nil {
+		return cp, err
+	}
+	if _, err := ledger.VerifyProof(leaf, r.Log, receipt.PublicKeys(trust.signersAt(cp.Size))); err != nil {
+		return cp, fmt.Errorf("the checkpoint of size %d is not signed by the key the log's history gives its last entry: %w", cp.Size, err)
+	}
+	return cp, nil
 }
