@@ -30,7 +30,7 @@ func TestVerifyNamesBrokenFrame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := bundle.Verify(context.Background(), tt.files, nil)
+			rep := bundle.Verify(context.Background(), tt.files, nil, nil)
 			first := rep.First()
 			if first == nil || first.Name != tt.item {
 				t.Errorf("got first failure %+v, want %s", first, tt.item)
@@ -49,7 +49,7 @@ func FuzzVerify(f *testing.F) {
 			bundle.ManifestFile: {Data: manifest}, bundle.SumsFile: {Data: sums}, bundle.CheckpointFile: {Data: checkpoint},
 			"files/a": {Data: nil}, "receipts/a.receipt.json": {Data: []byte(`{}`)},
 		}
-		rep := bundle.Verify(context.Background(), fsys, nil)
+		rep := bundle.Verify(context.Background(), fsys, nil, nil)
 		if rep.OK() {
 			t.Errorf("a bundle without any key passed: %+v", rep)
 		}

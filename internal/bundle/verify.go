@@ -63,9 +63,11 @@ func (r *Report) add(name string, ok bool, format string, args ...any) bool {
 // is listed and intact. pinned are the keys the verifier pinned: the log's
 // key history must lead from one of them. Without, the history's own
 // genesis key is used, which proves only that the bundle is consistent
-// with itself. It stops at the first failure of the manifest, keys or
+// with itself. known, when the verifier has it, is what it already trusts
+// of the log (its pin: each key's span): the bundle's history must agree
+// with it. It stops at the first failure of the manifest, keys or
 // checkpoint, since nothing after can be checked.
-func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key) *Report {
+func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *vault.Trust) *Report {
 	fsys = &hashedFS{FS: fsys, sums: map[string]string{}}
 	r := &Report{}
 	sums, ok := readSums(fsys, r)
@@ -112,15 +114,25 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key) *Report {
 		}
 		history = kl.Events
 	}
-	if pinned == nil && history == nil {
+	if pinned == nil && known == nil && history == nil {
 		// A bundle from before keys were logged: its own keys.
 		pinned = carried
 	}
 	cpText, err := fs.ReadFile(fsys, CheckpointFile)
 	var cp ledger.Checkpoint
 	var trust vault.Trust
-	if err == nil {
+	switch {
+	case err != nil:
+	case history == nil && known != nil && len(known.Keys) > 0:
+		// Bundles carry the key history since logs record one: without
+		// it, a bundle cannot say which key signed when, and any key the
+		// log ever had (a retired one too) would do.
+		err = fmt.Errorf("the bundle carries no key history, but log %s records one (%s): it cannot show which key signed when", m.Log.Origin, known.Basis)
+	default:
 		trust, cp, err = vault.TrustLog(ctx, m.Log.Origin, cpText, history, pinned...)
+		if err == nil && known != nil {
+			err = sameSpans(trust, *known, cp.Size)
+		}
 	}
 	if err == nil && cp.Size != m.Log.Size {
 		err = fmt.Errorf("checkpoint is of size %d, the manifest says %d", cp.Size, m.Log.Size)
@@ -134,6 +146,22 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key) *Report {
 	}
 	checkSums(fsys, r, sums)
 	return r
+}
+
+// sameSpans checks a bundle's key spans against those the verifier knows,
+// as far as the bundle's log reaches: a key it knows was retired at entry
+// n must be retired there in the bundle too, or the bundle's history is
+// not the log's.
+func sameSpans(got, known vault.Trust, size int64) error {
+	for _, k := range known.Keys {
+		if k.Until < 0 || k.Until >= size {
+			continue
+		}
+		if got.Allows(k.Key.ID, k.Until) || !got.Allows(k.Key.ID, k.Until-1) && k.Until > k.From {
+			return fmt.Errorf("the bundle's key history does not retire key %s at entry %d, as the log's history you pinned does (%s)", k.Key.ID, k.Until, known.Basis)
+		}
+	}
+	return nil
 }
 
 // ReadManifest reads a bundle's manifest, unverified: what Verify checks.

@@ -203,14 +203,15 @@ history, which proves only that it is consistent with itself.`,
 				return exit(ExitUsage, "%v", err)
 			}
 			defer closer.Close()
+			var known *vault.Trust
 			if pinned == nil {
 				if m, err := bundle.ReadManifest(fsys); err == nil {
-					if _, pinned, err = a.pinnedTrust(m.Log.Origin); err != nil {
+					if known, pinned, err = a.pinnedTrust(m.Log.Origin); err != nil {
 						return err
 					}
 				}
 			}
-			rep := bundle.Verify(cmd.Context(), fsys, pinned)
+			rep := bundle.Verify(cmd.Context(), fsys, pinned, known)
 			if first := rep.First(); first != nil {
 				if a.jsonOut {
 					a.print(rep, nil)
