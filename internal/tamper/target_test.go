@@ -69,6 +69,8 @@ type target struct {
 	report1, report2, cer *vault.Receipt
 	// mc is the operator: root credentials, an ordinary S3 client.
 	mc *minio.Client
+	// added lists the documents sealed after the attack, path@version.
+	added []string
 }
 
 func newTarget(t *testing.T) *target {
