@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/evidencevault/vault/internal/strictjson"
 	"github.com/evidencevault/vault/internal/vault"
@@ -36,6 +37,35 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		return &requestError{kind: malformedJSON, detail: "the body could not be read"}
 	}
 	return parseJSON(data, v)
+}
+
+// decodeChecked is decodeJSON for a body the vault validates: when some
+// fields have the wrong JSON type, the others are checked too, so that one
+// answer lists every bad field. (check sees the type-broken fields as
+// unset; their type problem is the one reported.)
+func decodeChecked(w http.ResponseWriter, r *http.Request, v any, check func() []vault.FieldError) error {
+	err := decodeJSON(w, r, maxMetadataBody, v)
+	var re *requestError
+	if !errors.As(err, &re) || re.kind != wrongType {
+		return err
+	}
+	for _, f := range check() {
+		if !coveredBy(f.Pointer, re.fields) {
+			re.fields = append(re.fields, f)
+		}
+	}
+	re.detail = fmt.Sprintf("%d field(s) of the body are refused; each is listed (docs/api.md describes the request)", len(re.fields))
+	return re
+}
+
+// coveredBy reports whether ptr is, or is inside, a field already listed.
+func coveredBy(ptr string, fields []vault.FieldError) bool {
+	for _, f := range fields {
+		if ptr == f.Pointer || strings.HasPrefix(ptr, f.Pointer+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // parseJSON is decodeJSON without the HTTP: the part that parses untrusted

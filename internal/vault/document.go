@@ -18,7 +18,7 @@ type Document struct {
 	Section       string          `json:"section,omitempty" validate:"omitempty,section"`
 	Revision      string          `json:"revision" validate:"required,max=32,text"`
 	Language      string          `json:"language" validate:"required,iso639_1"`
-	EffectiveDate string          `json:"effectiveDate" validate:"required,datetime=2006-01-02"`
+	EffectiveDate string          `json:"effectiveDate" validate:"required,calendar_date"`
 	Standards     []string        `json:"standards,omitempty" validate:"max=50,dive,standard"`
 	Author        string          `json:"author" validate:"required,max=200,text"`
 	File          File            `json:"file"`
@@ -27,7 +27,7 @@ type Document struct {
 // File describes the bytes: storage refuses any others.
 type File struct {
 	Name        string `json:"name" validate:"required,file_name"`
-	Size        int64  `json:"size" validate:"min=1,max=5497558138880"`
+	Size        int64  `json:"size" validate:"required,min=1,max=5497558138880"`
 	SHA256      string `json:"sha256" validate:"required,sha256_hex"`
 	ContentType string `json:"contentType" validate:"required,content_type"`
 }

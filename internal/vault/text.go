@@ -1,10 +1,12 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -126,3 +128,24 @@ var iso639_1 = func() map[string]bool {
 var standardPattern = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^[A-Z]{2,6}(?:/[A-Z]{2,6})*(?: [A-Z]{2,6}(?:/[A-Z]{2,6})*)* [A-Z]{0,3}[0-9][0-9A-Z]*(?:[.-][0-9A-Z]+)*(?::[0-9]{4}(?:-[0-9]{2})?)?(?:[+/](?:A|AC|Amd|AMD|Cor|COR) ?[0-9]{0,2}:[0-9]{4})*$`)
 })
+
+// Bounds of an effective date: one before 1900 or more than ten years ahead
+// is a typing mistake (0001-01-01, 2062 for 2026), not a document's date.
+const (
+	earliestDate = "1900-01-01"
+	datesAhead   = 10
+)
+
+// checkDate checks a calendar date written YYYY-MM-DD against its bounds,
+// as of now.
+func checkDate(s string, now time.Time) error {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil || d.Format(time.DateOnly) != s {
+		return errors.New("must be a calendar date written YYYY-MM-DD, such as 2026-03-31")
+	}
+	latest := now.UTC().AddDate(datesAhead, 0, 0).Format(time.DateOnly)
+	if s < earliestDate || s > latest {
+		return fmt.Errorf("must be from %s to %s (ten years ahead)", earliestDate, latest)
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/strictjson"
@@ -39,6 +40,7 @@ func newValidator() *validator.Validate {
 		"iso639_1":      func(s string) bool { return iso639_1[s] },
 		"standard":      func(s string) bool { return standardPattern().MatchString(s) },
 		"sha256_hex":    validSHA256,
+		"calendar_date": func(s string) bool { return checkDate(s, time.Now()) == nil },
 		"content_type":  func(s string) bool { _, ok := contentTypes[s]; return ok },
 	}
 	for tag, ok := range fields {
@@ -83,6 +85,9 @@ func documentRules(sl validator.StructLevel) {
 		sl.ReportError(d.Section, "section", "Section", "section_kind", string(d.Kind))
 	}
 	ext := strings.ToLower(path.Ext(d.File.Name))
+	if pathExt := strings.ToLower(path.Ext(d.Path)); CheckPath(d.Path) == nil && checkSegment(d.File.Name) == nil && pathExt != ext {
+		sl.ReportError(d.File.Name, "file.name", "Name", "path_ext", pathExt)
+	}
 	if exts, ok := contentTypes[d.File.ContentType]; ok && ext != "" && extensionKnown(ext) && !slices.Contains(exts, ext) {
 		sl.ReportError(d.File.ContentType, "file.contentType", "ContentType", "content_type_ext", ext)
 	}
@@ -121,6 +126,9 @@ func message(fe validator.FieldError) string {
 	s, _ := fe.Value().(string)
 	switch fe.Tag() {
 	case "required":
+		if fe.Kind() == reflect.Int64 {
+			return "is required: the file's size, at least 1 byte (empty files are not evidence)"
+		}
 		return "is required"
 	case "max":
 		if fe.Kind() == reflect.Slice {
@@ -134,8 +142,8 @@ func message(fe validator.FieldError) string {
 		return "must be at least " + fe.Param() + " byte; empty files are not evidence"
 	case "oneof":
 		return "must be one of " + strings.Join(strings.Fields(fe.Param()), ", ")
-	case "datetime":
-		return "must be a calendar date written YYYY-MM-DD"
+	case "calendar_date":
+		return checkDate(s, time.Now()).Error()
 	case "basic_udi_di":
 		return regulation.CheckBasicUDIDI(s).Error()
 	case "notified_body":
@@ -169,6 +177,12 @@ func message(fe validator.FieldError) string {
 	case "section_kind":
 		sec, _ := regulation.SectionByID(s)
 		return fmt.Sprintf("%s (%s) does not hold %s documents", sec.ID, sec.Title, fe.Param())
+	case "path_ext":
+		ext := fe.Param()
+		if ext == "" {
+			ext = "no extension"
+		}
+		return fmt.Sprintf("must have the extension of the document's path (%s): the path is what the receipt names and the file name an export gives it", ext)
 	case "content_type_ext":
 		return fmt.Sprintf("does not match the file name's extension %s", fe.Param())
 	}
@@ -182,6 +196,16 @@ func kindNames() []string {
 	}
 	return names
 }
+
+// CheckDocument returns the problems of doc alone, without its dossier:
+// for reporting them beside a body's type errors.
+func CheckDocument(doc Document) []FieldError {
+	doc.normalize()
+	return check(doc)
+}
+
+// CheckDossier returns every problem of a dossier's fields.
+func CheckDossier(in DossierInput) []FieldError { return check(in) }
 
 // ValidateDocument normalizes doc and returns every problem with it, alone
 // and as a document of dossier d, one entry per field. Clients call it to
