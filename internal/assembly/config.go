@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	PreviousKMSKeyID string
 	// S3 says how to reach storage.
 	S3 S3
+	// CORSOrigins may call the API from browser scripts
+	// (VAULT_CORS_ORIGINS, comma-separated; none by default).
+	CORSOrigins []string
 }
 
 // S3 configures the S3 client. Empty fields fall back to the SDK's standard
@@ -80,6 +84,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("VAULT_SIGNING_KMS_KEY, VAULT_SIGNING_KEY or VAULT_SIGNING_KEY_FILE must name the receipt signing key"))
 	}
 	c.PreviousKeyPEM, c.PreviousKMSKeyID, _, errs = signingFromEnv(getenv, "VAULT_PREVIOUS_SIGNING", errs)
+	origins, err := httpapi.ParseOrigins(getenv("VAULT_CORS_ORIGINS"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("VAULT_CORS_ORIGINS: %w", err))
+	}
+	c.CORSOrigins = origins
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)
 	}

@@ -18,11 +18,11 @@ import (
 // the same http.Handler the local server runs, with identities from API
 // Gateway's JWT authorizer.
 func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
-	v, _, err := fromEnv(ctx, getenv, log)
+	v, c, err := fromEnv(ctx, getenv, log)
 	if err != nil {
 		return nil, err
 	}
-	return apigw.Handler(httpapi.New(v.Service, apigw.Authenticator{}, log).Handler()), nil
+	return apigw.Handler(httpapi.New(v.Service, apigw.Authenticator{}, log, httpapi.AllowOrigins(c.CORSOrigins...)).Handler()), nil
 }
 
 // SealHandler is the seal function's Lambda handler: S3 ObjectCreated

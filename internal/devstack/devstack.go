@@ -43,6 +43,9 @@ type Options struct {
 	MinIOBinary string
 	// LockMode for sealed evidence; COMPLIANCE unless development asks.
 	LockMode vault.LockMode
+	// CORSOrigins may call the API and the bucket's presigned URLs from
+	// browser scripts; none by default.
+	CORSOrigins []string
 	// Out receives the banner and walkthrough.
 	Out io.Writer
 	// Log receives the structured logs.
@@ -122,7 +125,11 @@ func Run(ctx context.Context, o Options) error {
 		Env: append(minioserver.WebhookEnv(baseURL+webhook, hookToken),
 			// Events wait on disk while the API is down, and are delivered
 			// on the next run.
-			"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_PRIMARY="+filepath.Join(o.Dir, "minio-events")),
+			"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_PRIMARY="+filepath.Join(o.Dir, "minio-events"),
+			// MinIO's CORS is server-wide (its community edition has no
+			// bucket CORS), and allows every origin unless told: allow
+			// the configured ones, or only the API's own.
+			"MINIO_API_CORS_ALLOW_ORIGIN="+strings.Join(append([]string{baseURL}, o.CORSOrigins...), ",")),
 	})
 	if err != nil {
 		return err
@@ -151,7 +158,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("devstack: token key: %w", err)
 	}
 	issuer := baseURL + "/dev-issuer"
-	api := httpapi.New(v.Service, httpapi.JWT{Key: &tokenKey.PublicKey, Issuer: issuer, Audience: Audience}, o.Log)
+	api := httpapi.New(v.Service, httpapi.JWT{Key: &tokenKey.PublicKey, Issuer: issuer, Audience: Audience}, o.Log, httpapi.AllowOrigins(o.CORSOrigins...))
 	mux := http.NewServeMux()
 	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
 	mux.Handle("/", api.Handler())

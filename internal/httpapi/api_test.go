@@ -35,6 +35,8 @@ const (
 	issuer   = "https://issuer.test"
 	audience = "evidence-vault"
 	udi      = "1987654Ad4X4bL5ttr2310c2K"
+	// portal is the browser origin the test API allows (CORS).
+	portal = "https://portal.example.com"
 )
 
 var (
@@ -69,7 +71,7 @@ func start(t *testing.T, cfg vault.Config, trigger bool) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(svc, httpapi.JWT{Key: &key.PublicKey, Issuer: issuer, Audience: audience}, log).Handler())
+	srv := httptest.NewServer(httpapi.New(svc, httpapi.JWT{Key: &key.PublicKey, Issuer: issuer, Audience: audience}, log, httpapi.AllowOrigins(portal)).Handler())
 	t.Cleanup(srv.Close)
 	if trigger {
 		env.SetWebhook(t, s3event.Webhook(env.WebhookToken, s3event.Handler(svc, store.Bucket(), log), log))
@@ -391,7 +393,10 @@ func TestMalformedBodies(t *testing.T) {
 		{"field given twice", "/v1/dossiers", `{"name":"x","name":"y"}`, "", 400, "duplicate-fields", []string{"/name"}, "refused"},
 		{"field in another case", "/v1/dossiers", `{"NAME":"x","Name":"y"}`, "", 400, "unknown-fields", []string{"/NAME", "/Name"}, "refused"},
 		{"invalid UTF-8", "/v1/dossiers/" + dossier + "/uploads", "{\"path\":\"a\xff.txt\",\"title\":\"t\xc3\"}", "", 400, "invalid-utf8", []string{"/path", "/title"}, "refused"},
-		{"wrong type", "/v1/dossiers", `{"implantable":"yes"}`, "", 400, "wrong-type", []string{"/implantable"}, "refused"},
+		{"wrong type, and every other bad field with it", "/v1/dossiers", `{"implantable":"yes"}`, "", 400, "wrong-type",
+			[]string{"/implantable", "/name", "/basicUdiDi", "/regulation", "/riskClass", "/highRiskAi"}, "refused"},
+		{"four wrong types and a bad date", "/v1/dossiers/" + dossier + "/uploads", `{"path":1,"title":true,"revision":[],"file":{"size":"1"},"effectiveDate":"0001-01-01"}`, "", 400, "wrong-type",
+			[]string{"/path", "/title", "/revision", "/file/size", "/kind", "/language", "/effectiveDate", "/author", "/file/name", "/file/sha256", "/file/contentType"}, "refused"},
 		{"not JSON", "/v1/dossiers", `name=x`, "application/x-www-form-urlencoded", 415, "unsupported-media-type", nil, "application/json"},
 		{"oversize", "/v1/dossiers", huge, "", 413, "body-too-large", nil, "at most 65536 bytes"},
 		{"multipart flag", "/v1/dossiers/" + dossier + "/uploads?multipart=yes", `{}`, "", 400, "invalid-query", []string{"/multipart"}, "true or false"},

@@ -9,7 +9,7 @@ import (
 
 func (s *Server) createDossier(w http.ResponseWriter, r *http.Request) error {
 	var in vault.DossierInput
-	if err := decodeJSON(w, r, maxMetadataBody, &in); err != nil {
+	if err := decodeChecked(w, r, &in, func() []vault.FieldError { return vault.CheckDossier(in) }); err != nil {
 		return err
 	}
 	d, err := s.v.CreateDossier(r.Context(), in)
@@ -22,16 +22,40 @@ func (s *Server) createDossier(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
-	ds, err := s.v.ListDossiers(r.Context())
+	page, err := pageParams(r, "dossiers")
+	if err != nil {
+		return err
+	}
+	ds, next, err := s.v.DossiersPage(r.Context(), page)
 	if err != nil {
 		return err
 	}
 	if ds == nil {
 		ds = []vault.Dossier{}
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"dossiers": ds})
+	writeJSON(w, http.StatusOK, "application/json", dossierList{ds, nextCursor("dossiers", next)})
 	return nil
 }
+
+// The lists' bodies: a page of items, and the cursor of the next page when
+// there is one.
+type (
+	dossierList struct {
+		Dossiers []vault.Dossier `json:"dossiers"`
+		Next     string          `json:"next,omitempty"`
+	}
+	documentList struct {
+		Dossier   string          `json:"dossier"`
+		Documents []vault.Version `json:"documents"`
+		Next      string          `json:"next,omitempty"`
+	}
+	versionList struct {
+		Dossier  string          `json:"dossier"`
+		Path     string          `json:"path"`
+		Versions []vault.Version `json:"versions"`
+		Next     string          `json:"next,omitempty"`
+	}
+)
 
 func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.v.Dossier(r.Context(), r.PathValue("dossier"))
@@ -44,14 +68,18 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) documents(w http.ResponseWriter, r *http.Request) error {
 	dossier := r.PathValue("dossier")
-	vs, err := s.v.Documents(r.Context(), dossier)
+	page, err := pageParams(r, "documents")
+	if err != nil {
+		return err
+	}
+	vs, next, err := s.v.DocumentsPage(r.Context(), dossier, page)
 	if err != nil {
 		return err
 	}
 	if vs == nil {
 		vs = []vault.Version{}
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"dossier": dossier, "documents": vs})
+	writeJSON(w, http.StatusOK, "application/json", documentList{dossier, vs, nextCursor("documents", next)})
 	return nil
 }
 
@@ -71,12 +99,37 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vs, err := s.v.Versions(r.Context(), dossier, p)
+	page, err := pageParams(r, "versions")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{"dossier": dossier, "path": p, "versions": vs})
+	vs, next, err := s.v.VersionsPage(r.Context(), dossier, p, page)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, "application/json", versionList{dossier, p, vs, nextCursor("versions", next)})
 	return nil
+}
+
+// version serves one sealed version's record, which never changes.
+func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
+	p, err := pathParam(r)
+	if err != nil {
+		return err
+	}
+	n, err := positive(r.PathValue("version"), "/version", "version")
+	if err != nil {
+		return err
+	}
+	v, err := s.v.Version(r.Context(), r.PathValue("dossier"), p, int(n))
+	if err != nil {
+		return err
+	}
+	body, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	return writeImmutable(w, r, "application/json", body)
 }
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request) error {

@@ -44,6 +44,8 @@ var codes = map[vault.Code]problemType{
 	vault.CodeIntegrity:       {http.StatusUnprocessableEntity, "integrity", "Stored bytes differ from the declaration"},
 	vault.CodeTampered:        {http.StatusBadGateway, "tampered", "Storage holds what the vault did not write"},
 	vault.CodeUnavailable:     {http.StatusServiceUnavailable, "unavailable", "Storage did not answer in full; try again"},
+	vault.CodeKeyReused:       {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key used for another request"},
+	vault.CodeInProgress:      {http.StatusConflict, "idempotency-in-progress", "A request with this Idempotency-Key is running"},
 	vault.CodeInternal:        {http.StatusInternalServerError, "internal", "Internal error"},
 }
 
@@ -59,6 +61,7 @@ var (
 	badQuery         = problemType{http.StatusBadRequest, "invalid-query", "Query parameters are invalid"}
 	noRoute          = problemType{http.StatusNotFound, "not-found", "Not found"}
 	wrongMethod      = problemType{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"}
+	originRefused    = problemType{http.StatusForbidden, "origin-not-allowed", "Origin not allowed"}
 )
 
 // requestError is a failure of the HTTP layer with its problem type.
@@ -93,7 +96,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		p.Detail = "the vault could not complete the request; quote the request id when reporting it"
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 	}
-	if p.Status == http.StatusServiceUnavailable {
+	if p.Status == http.StatusServiceUnavailable || p.Type == ProblemBase+"idempotency-in-progress" {
 		w.Header().Set("Retry-After", "1")
 	}
 	if p.Status == http.StatusUnauthorized {
@@ -103,12 +106,19 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := marshalJSON(v)
 	if err != nil {
-		status, data = http.StatusInternalServerError, []byte(`{"title":"Internal error","status":500}`)
+		status, data = http.StatusInternalServerError, []byte(`{"title":"Internal error","status":500}`+"\n")
 	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
-	w.Write(append(data, '\n'))
+	w.Write(data)
+}
+
+// marshalJSON is how every JSON answer is written: indented, one line
+// feed at the end.
+func marshalJSON(v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	return append(data, '\n'), err
 }

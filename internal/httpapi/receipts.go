@@ -23,8 +23,11 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, "application/json", rc.Bundle())
-	return nil
+	body, err := marshalJSON(rc.Bundle())
+	if err != nil {
+		return err
+	}
+	return writeImmutable(w, r, "application/json", body)
 }
 
 // verifyRequest is the body of POST /v1/verify.

@@ -18,14 +18,28 @@ import (
 
 // Server answers the vault's API.
 type Server struct {
-	v    Vault
-	auth Authenticator
-	log  *slog.Logger
+	v       Vault
+	auth    Authenticator
+	log     *slog.Logger
+	origins []string
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// AllowOrigins lets browser scripts from origins (such as
+// https://portal.example.com) call the API (CORS). None may by default.
+func AllowOrigins(origins ...string) Option {
+	return func(s *Server) { s.origins = append(s.origins, origins...) }
 }
 
 // New returns a Server for v that identifies callers with auth.
-func New(v Vault, auth Authenticator, log *slog.Logger) *Server {
-	return &Server{v: v, auth: auth, log: log}
+func New(v Vault, auth Authenticator, log *slog.Logger, opts ...Option) *Server {
+	s := &Server{v: v, auth: auth, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // route is one endpoint of the API.
@@ -40,13 +54,14 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/v1/keys", true, s.keys},
-		{"POST", "/v1/dossiers", false, s.createDossier},
+		{"POST", "/v1/dossiers", false, s.idempotent(s.createDossier)},
 		{"GET", "/v1/dossiers", false, s.listDossiers},
 		{"GET", "/v1/dossiers/{dossier}", false, s.getDossier},
 		{"GET", "/v1/dossiers/{dossier}/documents", false, s.documents},
 		{"GET", "/v1/dossiers/{dossier}/versions", false, s.versions},
+		{"GET", "/v1/dossiers/{dossier}/versions/{version}", false, s.version},
 		{"GET", "/v1/dossiers/{dossier}/download", false, s.download},
-		{"POST", "/v1/dossiers/{dossier}/uploads", false, s.startUpload},
+		{"POST", "/v1/dossiers/{dossier}/uploads", false, s.idempotent(s.startUpload)},
 		{"POST", "/v1/uploads/{upload}/complete", false, s.complete},
 		{"GET", "/v1/uploads/{upload}", false, s.upload},
 		{"DELETE", "/v1/uploads/{upload}", false, s.abortUpload},
@@ -65,26 +80,32 @@ func (s *Server) routes() []route {
 // Handler returns the API's routes behind request ids and access logs.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	seen := map[string]bool{}
+	methods := map[string][]string{}
+	var patterns []string
 	for _, rt := range s.routes() {
 		h := s.authed(rt.serve)
 		if rt.public {
 			h = s.answer(rt.serve)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
-		if !seen[rt.pattern] {
-			seen[rt.pattern] = true
-			// The method-less pattern catches the other methods of a
-			// known path: 405.
-			mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
-				writeError(w, r, s.log, &requestError{kind: wrongMethod, detail: r.Method + " is not served at " + r.URL.Path})
-			})
+		if methods[rt.pattern] == nil {
+			patterns = append(patterns, rt.pattern)
 		}
+		methods[rt.pattern] = append(methods[rt.pattern], rt.method)
+	}
+	for _, p := range patterns {
+		// The method-less pattern catches the other methods of a known
+		// path: 405, with the methods that are served (RFC 9110, 15.5.6).
+		allow := strings.Join(methods[p], ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, r, s.log, &requestError{kind: wrongMethod, detail: r.Method + " is not served at " + r.URL.Path + "; " + allow + " is"})
+		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, &requestError{kind: noRoute, detail: "no API route " + r.URL.Path + "; see docs/api.md"})
+		writeError(w, r, s.log, &requestError{kind: noRoute, detail: "no API route " + r.URL.Path + "; see docs/api.md and api/openapi.yaml"})
 	})
-	return s.observe(mux)
+	return s.observe(s.cors(mux))
 }
 
 // validRequestID reports whether a caller's X-Request-Id may be echoed and

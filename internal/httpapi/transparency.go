@@ -24,9 +24,14 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Log-Origin", cp.Origin)
 	w.Header().Set("X-Log-Size", strconv.FormatInt(cp.Size, 10))
+	if size > 0 {
+		// The checkpoint at a size is one stored object: it never changes.
+		return writeImmutable(w, r, "text/plain; charset=utf-8", cp.Signed)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(cp.Signed)
 	return err

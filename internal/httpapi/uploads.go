@@ -12,31 +12,19 @@ import (
 
 func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
 	var doc vault.Document
-	if err := decodeJSON(w, r, maxMetadataBody, &doc); err != nil {
+	if err := decodeChecked(w, r, &doc, func() []vault.FieldError { return vault.CheckDocument(doc) }); err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	var t vault.Ticket
-	var err error
-	switch mp := q.Get("multipart"); mp {
-	case "", "false":
-		if q.Has("partSize") {
-			return &requestError{kind: badQuery, detail: "partSize applies only with multipart=true",
-				fields: []vault.FieldError{{Pointer: "/partSize", Detail: "needs multipart=true"}}}
-		}
-		t, err = s.v.StartUpload(r.Context(), r.PathValue("dossier"), doc)
-	case "true":
-		var partSize int64
-		if v := q.Get("partSize"); v != "" {
-			if partSize, err = strconv.ParseInt(v, 10, 64); err != nil || partSize < 1 {
-				return &requestError{kind: badQuery, detail: "partSize must be a number of bytes",
-					fields: []vault.FieldError{{Pointer: "/partSize", Detail: "must be a whole number of bytes"}}}
-			}
-		}
-		t, err = s.v.StartMultipartUpload(r.Context(), r.PathValue("dossier"), doc, partSize)
-	default:
-		return &requestError{kind: badQuery, detail: "multipart must be true or false",
-			fields: []vault.FieldError{{Pointer: "/multipart", Detail: "must be true or false"}}}
+	opts, err := uploadOptions(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.v.BeginUpload(r.Context(), r.PathValue("dossier"), doc, opts)
+	var same *vault.Unchanged
+	if errors.As(err, &same) {
+		// Not an error: the document's latest version has these bytes.
+		writeJSON(w, http.StatusOK, "application/json", unchangedBody{State: "unchanged", Version: same.Version, Receipt: same.Receipt.Bundle()})
+		return nil
 	}
 	if err != nil {
 		return err
@@ -48,6 +36,45 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
 		Complete string `json:"complete"`
 	}{t, complete})
 	return nil
+}
+
+// unchangedBody answers an upload of the bytes the document already has.
+type unchangedBody struct {
+	State   string        `json:"state"`
+	Version vault.Version `json:"version"`
+	Receipt vault.Bundle  `json:"receipt"`
+}
+
+// uploadOptions reads ?multipart=, ?partSize= and ?newVersion=.
+func uploadOptions(r *http.Request) (vault.UploadOptions, error) {
+	q := r.URL.Query()
+	var opts vault.UploadOptions
+	var fields []vault.FieldError
+	boolParam := func(name string) bool {
+		switch v := q.Get(name); v {
+		case "", "false":
+			return false
+		case "true":
+			return true
+		}
+		fields = append(fields, vault.FieldError{Pointer: "/" + name, Detail: "must be true or false"})
+		return false
+	}
+	opts.Multipart, opts.NewVersion = boolParam("multipart"), boolParam("newVersion")
+	if v := q.Get("partSize"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil || n < 1:
+			fields = append(fields, vault.FieldError{Pointer: "/partSize", Detail: "must be a whole number of bytes"})
+		case !opts.Multipart:
+			fields = append(fields, vault.FieldError{Pointer: "/partSize", Detail: "applies only with multipart=true"})
+		}
+		opts.PartSize = n
+	}
+	if fields != nil {
+		return opts, &requestError{kind: badQuery, detail: queryDetail(fields), fields: fields}
+	}
+	return opts, nil
 }
 
 // receiptBody is how the API returns a sealed receipt: the bundle as

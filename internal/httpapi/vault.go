@@ -14,28 +14,35 @@ type Vault interface {
 	Uploads
 	Receipts
 	Transparency
+	Idempotency
 }
 
 // Dossiers is what dossiers.go serves: dossiers, their documents and
 // downloads of exact versions.
 type Dossiers interface {
 	CreateDossier(ctx context.Context, in vault.DossierInput) (vault.Dossier, error)
-	ListDossiers(ctx context.Context) ([]vault.Dossier, error)
+	DossiersPage(ctx context.Context, page vault.Page) ([]vault.Dossier, string, error)
 	Dossier(ctx context.Context, dossier string) (vault.Dossier, error)
-	Documents(ctx context.Context, dossier string) ([]vault.Version, error)
-	Versions(ctx context.Context, dossier, path string) ([]vault.Version, error)
+	DocumentsPage(ctx context.Context, dossier string, page vault.Page) ([]vault.Version, string, error)
+	VersionsPage(ctx context.Context, dossier, path string, page vault.Page) ([]vault.Version, string, error)
+	Version(ctx context.Context, dossier, path string, version int) (vault.Version, error)
 	Download(ctx context.Context, dossier, path string, version int) (*vault.Download, error)
 }
 
 // Uploads is what uploads.go serves: uploads in one PUT or in parts, and
 // sealing them.
 type Uploads interface {
-	StartUpload(ctx context.Context, dossier string, doc vault.Document) (vault.Ticket, error)
-	StartMultipartUpload(ctx context.Context, dossier string, doc vault.Document, partSize int64) (vault.Ticket, error)
+	BeginUpload(ctx context.Context, dossier string, doc vault.Document, opts vault.UploadOptions) (vault.Ticket, error)
 	PresignParts(ctx context.Context, uploadID string, parts []vault.PartURL) ([]vault.PresignedPart, error)
 	Upload(ctx context.Context, uploadID string) (*vault.UploadStatus, error)
 	AbortUpload(ctx context.Context, uploadID string) error
 	Complete(ctx context.Context, uploadID string) (*vault.Receipt, error)
+}
+
+// Idempotency remembers the answers of requests made with an
+// Idempotency-Key (idempotency.go).
+type Idempotency interface {
+	Remember(ctx context.Context, key string, fingerprint []byte, do func() ([]byte, error)) ([]byte, bool, error)
 }
 
 // Receipts is what receipts.go serves: receipts, their verification and

@@ -381,7 +381,8 @@ func (a *auditor) evidence(ctx context.Context) error {
 
 // writtenOver reports every object the vault writes once that holds
 // another version or a delete marker, every delete marker on what it
-// writes again (head hints, saved hash states) and on evidence, and every
+// writes again (head hints, saved hash states, remembered answers) and on
+// evidence, and every
 // evidence version no upload through the vault made: the vault never
 // writes any of these.
 func (a *auditor) writtenOver(ctx context.Context) error {
@@ -405,7 +406,8 @@ func (a *auditor) writtenOver(ctx context.Context) error {
 			return fmt.Errorf("vault: audit: %w", err)
 		}
 		for _, o := range objs {
-			rewritten := strings.HasSuffix(o.Key, "/head.json") || strings.HasSuffix(o.Key, ".sha256-state.json")
+			rewritten := strings.HasSuffix(o.Key, "/head.json") || strings.HasSuffix(o.Key, ".sha256-state.json") ||
+				strings.HasPrefix(o.Key, "vault/"+a.tenant+"/idempotency/")
 			switch {
 			case rewritten || strings.HasPrefix(o.Key, EvidencePrefix):
 				// Written again by design (hints, progress, a version

@@ -89,23 +89,32 @@ func (s *Service) CreateDossier(ctx context.Context, in DossierInput) (Dossier, 
 
 // ListDossiers returns the dossiers of the caller's tenant it may read.
 func (s *Service) ListDossiers(ctx context.Context) ([]Dossier, error) {
+	ds, _, err := s.DossiersPage(ctx, Page{})
+	return ds, err
+}
+
+// DossiersPage is one page of ListDossiers, ordered by id; After and next
+// are dossier ids.
+func (s *Service) DossiersPage(ctx context.Context, page Page) (dossiers []Dossier, next string, err error) {
 	id, err := caller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	objs, err := s.records.List(ctx, dossiersPrefix(id.Tenant))
+	prefix := dossiersPrefix(id.Tenant)
+	objs, err := s.records.List(ctx, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("vault: list dossiers: %w", err)
+		return nil, "", fmt.Errorf("vault: list dossiers: %w", err)
 	}
+	dossierOf := func(o Object) string { return strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json") }
 	objs = slices.DeleteFunc(objs, func(o Object) bool {
-		d := strings.TrimSuffix(strings.TrimPrefix(o.Key, dossiersPrefix(id.Tenant)), ".json")
-		return !id.CanRead(id.Tenant, d)
+		return !strings.HasSuffix(o.Key, ".json") || !id.CanRead(id.Tenant, dossierOf(o))
 	})
-	dossiers, err := originals[Dossier](ctx, s.records, objs)
+	objs, next = cut(objs, dossierOf, page)
+	dossiers, err = originals[Dossier](ctx, s.records, objs)
 	if err != nil {
-		return nil, fmt.Errorf("vault: list dossiers: %w", err)
+		return nil, "", fmt.Errorf("vault: list dossiers: %w", err)
 	}
-	return dossiers, nil
+	return dossiers, next, nil
 }
 
 // Dossier returns one dossier the caller may read; any other is

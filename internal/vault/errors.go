@@ -21,6 +21,8 @@ const (
 	CodeIntegrity       Code = "integrity"       // stored bytes differ from the declaration
 	CodeTampered        Code = "tampered"        // storage holds an object the vault did not write, and nothing it did
 	CodeUnavailable     Code = "unavailable"     // storage did not answer in full; try again
+	CodeKeyReused       Code = "key_reused"      // an idempotency key repeated with another request
+	CodeInProgress      Code = "in_progress"     // the first request with an idempotency key still runs
 	CodeInternal        Code = "internal"
 )
 

@@ -43,6 +43,10 @@ func uploadKey(tenant, upload string) string {
 	return "vault/" + tenant + "/uploads/" + upload + ".json"
 }
 
+func idempotencyKey(tenant, hash string) string {
+	return "vault/" + tenant + "/idempotency/" + hash + ".json"
+}
+
 func digestStateKey(tenant, upload string) string {
 	return "vault/" + tenant + "/uploads/" + upload + ".sha256-state.json"
 }

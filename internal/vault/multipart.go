@@ -67,7 +67,7 @@ func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 // arrival, and returns the part plan. Part URLs come from PresignParts. The
 // session lasts MultipartTTL, so that a large upload can be resumed.
 func (s *Service) StartMultipartUpload(ctx context.Context, dossier string, doc Document, partSize int64) (Ticket, error) {
-	return s.startUpload(ctx, dossier, doc, true, partSize)
+	return s.BeginUpload(ctx, dossier, doc, UploadOptions{Multipart: true, PartSize: partSize})
 }
 
 // PartURL asks for a presigned URL for one part, bound to its SHA-256.
@@ -113,6 +113,16 @@ func (s *Service) PresignParts(ctx context.Context, uploadID string, parts []Par
 	}
 	if fields != nil {
 		return nil, invalid(fields)
+	}
+	// Storage would take no part of an aborted or completed upload: say
+	// so now rather than hand out URLs that fail.
+	if _, err := s.uploads.ListParts(ctx, sess.Key, sess.Multipart.StorageUploadID); errors.Is(err, ErrNotFound) {
+		if _, err := s.uploadedVersion(ctx, sess); err == nil {
+			return nil, errorf(CodeConflict, "upload %s was completed: it takes no more parts; complete seals it", uploadID)
+		}
+		return nil, errorf(CodeConflict, "upload %s was aborted: it takes no more parts; start a new upload", uploadID)
+	} else if err != nil {
+		return nil, fmt.Errorf("vault: presign part: %w", err)
 	}
 	out := make([]PresignedPart, len(parts))
 	for i, p := range parts {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -12,17 +13,24 @@ import (
 // Documents returns the latest sealed version of every document in a
 // dossier, ordered by path.
 func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, error) {
+	vs, _, err := s.DocumentsPage(ctx, dossier, Page{})
+	return vs, err
+}
+
+// DocumentsPage is one page of Documents, in the order of the documents'
+// keys; next names the last document's path when more follow.
+func (s *Service) DocumentsPage(ctx context.Context, dossier string, page Page) (versions []Version, next string, err error) {
 	id, err := caller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	prefix := versionsPrefix(id.Tenant, dossier)
 	objs, err := s.records.List(ctx, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("vault: list documents: %w", err)
+		return nil, "", fmt.Errorf("vault: list documents: %w", err)
 	}
 	// Keys sort by escaped path, then by zero-padded version number: each
 	// path's run of entries is its chain.
@@ -40,7 +48,15 @@ func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, err
 			c.entries = append(c.entries, o)
 		}
 	}
-	versions := make([]Version, len(chains))
+	// A page's place is a chain's key prefix: the keys' order.
+	if page.After != "" {
+		page.After = chainPrefix(id.Tenant, dossier, page.After)
+	}
+	chains, next = cut(chains, func(c chain) string { return chainPrefix(id.Tenant, dossier, c.path) }, page)
+	if next != "" {
+		next = chains[len(chains)-1].path
+	}
+	versions = make([]Version, len(chains))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
 	for i, c := range chains {
@@ -50,40 +66,75 @@ func (s *Service) Documents(ctx context.Context, dossier string) ([]Version, err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("vault: list documents: %w", err)
+		return nil, "", fmt.Errorf("vault: list documents: %w", err)
 	}
-	return versions, nil
+	return versions, next, nil
 }
 
 // Versions returns every sealed version of one document, oldest first.
 func (s *Service) Versions(ctx context.Context, dossier, path string) ([]Version, error) {
+	vs, _, err := s.VersionsPage(ctx, dossier, path, Page{})
+	return vs, err
+}
+
+// VersionsPage is one page of Versions; After and next are version
+// numbers.
+func (s *Service) VersionsPage(ctx context.Context, dossier, path string, page Page) (versions []Version, next string, err error) {
 	id, err := caller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c, err := s.listChain(ctx, id.Tenant, dossier, path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(c.entries) == 0 {
-		return nil, errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
+		return nil, "", errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
 	}
-	versions := make([]Version, len(c.entries))
+	start := 0
+	if page.After != "" {
+		n, err := strconv.Atoi(page.After)
+		if err != nil || n < 0 {
+			return nil, "", invalid([]FieldError{{"/cursor", "is not a place in this list"}})
+		}
+		start = min(n, len(c.entries))
+	}
+	end := len(c.entries)
+	if page.Limit > 0 && start+page.Limit < end {
+		end = start + page.Limit
+		next = strconv.Itoa(end)
+	}
+	versions = make([]Version, end-start)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
-	for i, o := range c.entries {
+	for i, o := range c.entries[start:end] {
 		g.Go(func() (err error) {
-			versions[i], err = s.readEntry(gctx, o, path, i+1)
+			versions[i], err = s.readEntry(gctx, o, path, start+i+1)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("vault: list versions: %w", err)
+		return nil, "", fmt.Errorf("vault: list versions: %w", err)
 	}
-	return versions, nil
+	return versions, next, nil
+}
+
+// Version returns one sealed version's record.
+func (s *Service) Version(ctx context.Context, dossier, path string, n int) (Version, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
+		return Version{}, err
+	}
+	if n < 1 {
+		return Version{}, errorf(CodeNotFound, "document %q in dossier %s has no version %d", path, dossier, n)
+	}
+	return s.version(ctx, id.Tenant, dossier, path, n)
 }
 
 // Download is an exact version, its receipt and a short-lived URL for its

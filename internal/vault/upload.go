@@ -41,14 +41,42 @@ type Ticket struct {
 	ExpiresAt time.Time  `json:"expiresAt"`
 }
 
+// UploadOptions say how an upload's bytes are sent.
+type UploadOptions struct {
+	// Multipart sends them in parts of PartSize bytes (0 for the vault's
+	// choice).
+	Multipart bool
+	PartSize  int64
+	// NewVersion seals a new version even when the document's latest
+	// version has the same SHA-256; without it, such an upload is
+	// *Unchanged.
+	NewVersion bool
+}
+
+// Unchanged is returned instead of a Ticket when the document's latest
+// sealed version already holds the declared bytes: sending them again
+// would lock an identical copy for years. It is not a failure.
+type Unchanged struct {
+	Version Version
+	Receipt *Receipt
+}
+
+func (e *Unchanged) Error() string {
+	return fmt.Sprintf("vault: %q is unchanged: version %d has SHA-256 %s", e.Version.Document.Path, e.Version.Version, e.Version.SHA256)
+}
+
 // StartUpload validates a document's metadata for the dossier, records the
 // upload session and returns a presigned PUT bound to the declared length
 // and SHA-256.
 func (s *Service) StartUpload(ctx context.Context, dossier string, doc Document) (Ticket, error) {
-	return s.startUpload(ctx, dossier, doc, false, 0)
+	return s.BeginUpload(ctx, dossier, doc, UploadOptions{})
 }
 
-func (s *Service) startUpload(ctx context.Context, dossier string, doc Document, multipart bool, partSize int64) (Ticket, error) {
+// BeginUpload is StartUpload or StartMultipartUpload as opts say; it
+// answers *Unchanged when the document's latest version has doc's bytes,
+// unless opts.NewVersion.
+func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document, opts UploadOptions) (Ticket, error) {
+	multipart, partSize := opts.Multipart, opts.PartSize
 	id, err := caller(ctx)
 	if err != nil {
 		return Ticket{}, err
@@ -72,6 +100,11 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 	}
 	if fields != nil {
 		return Ticket{}, invalid(fields)
+	}
+	if !opts.NewVersion {
+		if err := s.unchanged(ctx, id.Tenant, d.ID, doc); err != nil {
+			return Ticket{}, err
+		}
 	}
 	logFrom, err := s.ledger.Size(ctx, id.Tenant)
 	if err != nil {
@@ -132,6 +165,20 @@ func (s *Service) startUpload(ctx context.Context, dossier string, doc Document,
 	s.log.InfoContext(ctx, "upload started", "tenant", sess.Tenant, "dossier", d.ID,
 		"upload", sess.ID, "path", doc.Path, "size", doc.File.Size, "parts", plan.Parts, "subject", id.Subject)
 	return ticket, nil
+}
+
+// unchanged returns *Unchanged when the latest version the vault sealed of
+// doc's path has doc's bytes. A latest version that is not the vault's
+// (tampering) does not stop an upload: the audit reports it.
+func (s *Service) unchanged(ctx context.Context, tenant, dossier string, doc Document) error {
+	v, r, err := s.latestSigned(ctx, tenant, dossier, doc.Path)
+	switch code := ErrorCode(err); {
+	case err == nil && v.SHA256 == doc.File.SHA256 && v.Size == doc.File.Size:
+		return &Unchanged{Version: v, Receipt: r}
+	case err == nil, code == CodeNotFound, code == CodeTampered:
+		return nil
+	}
+	return fmt.Errorf("vault: start upload: %w", err)
 }
 
 // session reads an upload session of tenant: the record the vault signed

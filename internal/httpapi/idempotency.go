@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+)
+
+// idempotent runs a route that creates under the caller's Idempotency-Key,
+// when the request has one: a repeat of the same request gets the first
+// answer again, marked Idempotent-Replayed: true (docs/api.md). The
+// fingerprint is the method, path, query and body: a repeat must be the
+// same request.
+func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			return h(w, r)
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMetadataBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &requestError{kind: tooLarge, detail: "the body is too large"}
+			}
+			return &requestError{kind: malformedJSON, detail: "the body could not be read"}
+		}
+		fp := sha256.New()
+		for _, part := range []string{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Content-Type")} {
+			fp.Write([]byte(part))
+			fp.Write([]byte{0})
+		}
+		fp.Write(body)
+		answer, replayed, err := s.v.Remember(r.Context(), key, fp.Sum(nil), func() ([]byte, error) {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			rec := httptest.NewRecorder()
+			if err := h(rec, r); err != nil {
+				return nil, err
+			}
+			if rec.Code >= 300 {
+				return nil, &answerError{rec}
+			}
+			return json.Marshal(storedAnswer{Status: rec.Code, Location: rec.Header().Get("Location"), ContentType: rec.Header().Get("Content-Type"), Body: rec.Body.Bytes()})
+		})
+		var ae *answerError
+		if errors.As(err, &ae) {
+			// Answered, but not with success: passed on, not remembered.
+			return replay(w, storedAnswer{Status: ae.rec.Code, Location: ae.rec.Header().Get("Location"), ContentType: ae.rec.Header().Get("Content-Type"), Body: ae.rec.Body.Bytes()}, false)
+		}
+		if err != nil {
+			return err
+		}
+		var a storedAnswer
+		if err := json.Unmarshal(answer, &a); err != nil {
+			return err
+		}
+		return replay(w, a, replayed)
+	}
+}
+
+// storedAnswer is what the vault remembers of a successful answer.
+type storedAnswer struct {
+	Status      int    `json:"status"`
+	Location    string `json:"location,omitempty"`
+	ContentType string `json:"contentType"`
+	Body        []byte `json:"body"`
+}
+
+// answerError carries an unsuccessful answer out of Remember.
+type answerError struct{ rec *httptest.ResponseRecorder }
+
+func (e *answerError) Error() string { return "httpapi: answered " + http.StatusText(e.rec.Code) }
+
+func replay(w http.ResponseWriter, a storedAnswer, replayed bool) error {
+	if a.Location != "" {
+		w.Header().Set("Location", a.Location)
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Content-Type", a.ContentType)
+	w.WriteHeader(a.Status)
+	_, err := w.Write(a.Body)
+	return err
+}
