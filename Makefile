@@ -46,7 +46,8 @@ deploy: build infra/node_modules
 	  $$( [[ -n "$${COGNITO:-}" ]] && echo "-c cognito=true" || echo "--parameters JwtIssuer=$$JWT_ISSUER --parameters JwtAudience=$$JWT_AUDIENCE" ) \
 	  $${RETENTION_DAYS:+-c defaultRetentionDays=$$RETENTION_DAYS} \
 	  $${SIGNING_KEY_GENERATION:+-c signingKeyGeneration=$$SIGNING_KEY_GENERATION} \
-	  $${PREVIOUS_SIGNING_KEY_ARN:+-c previousSigningKeyArn=$$PREVIOUS_SIGNING_KEY_ARN}
+	  $${PREVIOUS_SIGNING_KEY_ARN:+-c previousSigningKeyArn=$$PREVIOUS_SIGNING_KEY_ARN} \
+	  $${CORS_ORIGINS:+-c corsOrigins=$$CORS_ORIGINS}
 
 vet:
 	go vet ./...

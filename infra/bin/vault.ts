@@ -14,6 +14,7 @@ new VaultStack(app, app.node.tryGetContext('stackName') ?? 'EvidenceVault', {
   defaultRetentionDays: Number(app.node.tryGetContext('defaultRetentionDays') ?? 3653),
   signingKeyGeneration: Number(app.node.tryGetContext('signingKeyGeneration') ?? 1),
   previousSigningKeyArn: app.node.tryGetContext('previousSigningKeyArn'),
+  corsOrigins: String(app.node.tryGetContext('corsOrigins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

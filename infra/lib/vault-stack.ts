@@ -43,7 +43,17 @@ export interface VaultStackProps extends StackProps {
    * rotation entry with both keys.
    */
   readonly previousSigningKeyArn?: string;
+  /**
+   * Origins (https://portal.example.com) whose browser scripts may call the
+   * API and the bucket's presigned URLs (CORS). None by default.
+   */
+  readonly corsOrigins?: string[];
 }
+
+/** Request headers browser clients send the API (internal/httpapi/cors.go). */
+const corsRequestHeaders = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id'];
+/** Response headers their scripts may read. */
+const corsExposedHeaders = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed', 'Allow', 'X-Log-Origin', 'X-Log-Size'];
 
 /** Prefixes of the bucket the vault writes (internal/vault/store.go). */
 const prefixes = ['evidence', 'vault', 'ledger', 'keys'] as const;
@@ -53,6 +63,7 @@ export class VaultStack extends Stack {
   readonly signingKey: kms.Key;
   readonly previousSigningKeyArn?: string;
   readonly functions: Record<string, lambda.Function> = {};
+  readonly corsOrigins: string[];
 
   constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
     super(scope, id, props);
@@ -61,6 +72,13 @@ export class VaultStack extends Stack {
     // Default Object Lock retention of every object version: at least 10
     // years; the vault itself locks each sealed version for its dossier's
     // period (15 years for implantables).
+    const corsOrigins = props.corsOrigins ?? [];
+    this.corsOrigins = corsOrigins;
+    for (const o of corsOrigins) {
+      if (!/^https?:\/\/[^/?#*]+$/.test(o)) {
+        throw new Error(`corsOrigins: ${o} is not an origin (scheme://host[:port], no path, no wildcard)`);
+      }
+    }
     const retentionDays = props.defaultRetentionDays ?? 3653;
     if (retentionDays < 3653) {
       throw new Error(`defaultRetentionDays ${retentionDays} is under 10 years (3653 days)`);
@@ -114,6 +132,15 @@ export class VaultStack extends Stack {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'evidence-bucket/',
       lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      // Presigned PUTs and GETs from browsers of the allowed origins: the
+      // checksum and version headers are what a client verifies.
+      cors: corsOrigins.length === 0 ? undefined : [{
+        allowedOrigins: corsOrigins,
+        allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+        allowedHeaders: ['*'],
+        exposedHeaders: ['ETag', 'x-amz-version-id', 'x-amz-checksum-sha256', 'Content-Length'],
+        maxAge: 7200,
+      }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -158,6 +185,15 @@ export class VaultStack extends Stack {
       description: 'Evidence Vault API (docs/api.md)',
       createDefaultStage: false,
       defaultAuthorizer: authorizer,
+      // API Gateway answers preflights itself (before the authorizer, which
+      // would refuse them) and sets the CORS headers of every answer.
+      corsPreflight: corsOrigins.length === 0 ? undefined : {
+        allowOrigins: corsOrigins,
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.DELETE],
+        allowHeaders: corsRequestHeaders,
+        exposeHeaders: corsExposedHeaders,
+        maxAge: Duration.hours(2),
+      },
     });
     const integration = new HttpLambdaIntegration('ApiIntegration', api, {
       payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
@@ -272,6 +308,7 @@ export class VaultStack extends Stack {
         VAULT_SIGNING_KMS_KEY: this.signingKey.keyArn,
         ...(this.previousSigningKeyArn ? { VAULT_PREVIOUS_SIGNING_KMS_KEY: this.previousSigningKeyArn } : {}),
         VAULT_LOCK_MODE: 'COMPLIANCE',
+        ...(this.corsOrigins.length ? { VAULT_CORS_ORIGINS: this.corsOrigins.join(',') } : {}),
       },
     });
     fn.node.addDependency(policy);

@@ -152,6 +152,24 @@ test('a rotation: a new signing key, and the old one configured and usable as th
   }
 });
 
+test('CORS: none by default; allowed origins on the API (preflight before the authorizer) and on the bucket', () => {
+  assert.equal(template.toJSON().Resources[logicalId(stack.bucket)].Properties.CorsConfiguration, undefined);
+  template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+  const origins = ['https://portal.example.com', 'http://localhost:5173'];
+  const { stack: s, template: t } = synth({ corsOrigins: origins });
+  const rule = t.toJSON().Resources[s.getLogicalId(s.bucket.node.defaultChild as never)].Properties.CorsConfiguration.CorsRules[0];
+  assert.deepEqual(rule.AllowedOrigins, origins);
+  assert.deepEqual([...rule.AllowedMethods].sort(), ['GET', 'HEAD', 'PUT']);
+  assert.ok(rule.ExposedHeaders.includes('x-amz-version-id') && rule.ExposedHeaders.includes('ETag'));
+  t.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+    CorsConfiguration: Match.objectLike({ AllowOrigins: origins, AllowHeaders: Match.arrayWith(['Authorization', 'Idempotency-Key']), ExposeHeaders: Match.arrayWith(['ETag', 'Location']) }),
+  });
+  const api = Object.values(t.findResources('AWS::Lambda::Function')).find((fn) => fn.Properties.Environment?.Variables?.VAULT_CORS_ORIGINS);
+  assert.equal(api?.Properties.Environment.Variables.VAULT_CORS_ORIGINS, origins.join(','));
+  assert.throws(() => synth({ corsOrigins: ['https://*.example.com'] }), /not an origin/);
+  assert.throws(() => synth({ corsOrigins: ['https://portal.example.com/app'] }), /not an origin/);
+});
+
 test('logs are kept ten years and every function has error and throttle alarms', () => {
   for (const lg of Object.values(resources('AWS::Logs::LogGroup'))) {
     assert.equal(lg.Properties.RetentionInDays, 3653);
