@@ -67,7 +67,7 @@ func (r *Report) add(name string, ok bool, format string, args ...any) bool {
 // of the log (its pin: each key's span): the bundle's history must agree
 // with it. It stops at the first failure of the manifest, keys or
 // checkpoint, since nothing after can be checked.
-func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *vault.Trust) *Report {
+func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *Known) *Report {
 	fsys = &hashedFS{FS: fsys, sums: map[string]string{}}
 	r := &Report{}
 	sums, ok := readSums(fsys, r)
@@ -123,15 +123,15 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *vault.
 	var trust vault.Trust
 	switch {
 	case err != nil:
-	case history == nil && known != nil && len(known.Keys) > 0:
+	case history == nil && known != nil && len(known.Trust.Keys) > 0:
 		// Bundles carry the key history since logs record one: without
 		// it, a bundle cannot say which key signed when, and any key the
 		// log ever had (a retired one too) would do.
-		err = fmt.Errorf("the bundle carries no key history, but log %s records one (%s): it cannot show which key signed when", m.Log.Origin, known.Basis)
+		err = fmt.Errorf("the bundle carries no key history, but log %s records one (%s): it cannot show which key signed when", m.Log.Origin, known.Trust.Basis)
 	default:
 		trust, cp, err = vault.TrustLog(ctx, m.Log.Origin, cpText, history, pinned...)
 		if err == nil && known != nil {
-			err = sameSpans(trust, *known, cp.Size)
+			err = known.agrees(m.Log.Origin, trust, cp)
 		}
 	}
 	if err == nil && cp.Size != m.Log.Size {
@@ -148,17 +148,33 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *vault.
 	return r
 }
 
-// sameSpans checks a bundle's key spans against those the verifier knows,
-// as far as the bundle's log reaches: a key it knows was retired at entry
-// n must be retired there in the bundle too, or the bundle's history is
-// not the log's.
-func sameSpans(got, known vault.Trust, size int64) error {
-	for _, k := range known.Keys {
-		if k.Until < 0 || k.Until >= size {
-			continue
+// Known is what a verifier already trusts of a bundle's log: its pin.
+type Known struct {
+	// Trust is each key of the log with its span, as last verified.
+	Trust vault.Trust
+	// Checkpoint is the newest checkpoint verified (a signed note).
+	Checkpoint []byte
+}
+
+// agrees checks a bundle's keys and checkpoint against what the verifier
+// knows, as far as the bundle's log reaches: each known key signs the
+// same span of entries (a key introduced at entry n is the log's key from
+// n, a key retired at n signs nothing from n), and a checkpoint of the
+// size the verifier kept has the same tree. Otherwise the bundle's history
+// is not the log's: someone holding a retired key made it.
+func (k *Known) agrees(origin string, got vault.Trust, cp ledger.Checkpoint) error {
+	for _, tk := range k.Trust.Keys {
+		if tk.From < cp.Size && (!got.Allows(tk.Key.ID, tk.From) || tk.From > 0 && got.Allows(tk.Key.ID, tk.From-1)) {
+			return fmt.Errorf("the bundle's key history does not make key %s the log's key from entry %d, as the history you pinned does (%s)", tk.Key.ID, tk.From, k.Trust.Basis)
 		}
-		if got.Allows(k.Key.ID, k.Until) || !got.Allows(k.Key.ID, k.Until-1) && k.Until > k.From {
-			return fmt.Errorf("the bundle's key history does not retire key %s at entry %d, as the log's history you pinned does (%s)", k.Key.ID, k.Until, known.Basis)
+		if tk.Until >= 0 && tk.Until < cp.Size && got.Allows(tk.Key.ID, tk.Until) {
+			return fmt.Errorf("the bundle's key history does not retire key %s at entry %d, as the history you pinned does (%s)", tk.Key.ID, tk.Until, k.Trust.Basis)
+		}
+	}
+	if len(k.Checkpoint) > 0 {
+		kept, err := vault.OpenTrusted(origin, k.Checkpoint, k.Trust)
+		if err == nil && kept.Size == cp.Size && kept.Hash != cp.Hash {
+			return fmt.Errorf("the bundle's checkpoint of size %d is not the one you kept at that size: two histories of one log", cp.Size)
 		}
 	}
 	return nil

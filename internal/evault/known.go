@@ -141,20 +141,20 @@ func (a *app) view(cmd *cobra.Command, files []string) (*client.View, error) {
 
 // pinnedTrust is what the pin of a log trusts offline; nil if the log has
 // no pin.
-func (a *app) pinnedTrust(origin string) (*vault.Trust, []receipt.Key, error) {
+func (a *app) pinnedTrust(origin string) (*vault.Trust, []receipt.Key, []byte, error) {
 	known := a.known()
 	p, err := known.Pin(origin)
 	if err != nil || p == nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	k, err := receipt.ParsePublicKey([]byte(p.Key.PEM))
 	if err != nil {
-		return nil, nil, exit(ExitError, "known vaults %s: the key pinned for %s: %v", known.Where(), origin, err)
+		return nil, nil, nil, exit(ExitError, "known vaults %s: the key pinned for %s: %v", known.Where(), origin, err)
 	}
 	t, err := p.Trust(fmt.Sprintf("the key %s you pinned on %s (%s), and the keys the log's history led to from it when last checked",
 		k.ID, p.PinnedAt.Format("2006-01-02"), known.Where()))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return &t, []receipt.Key{k}, nil
+	return &t, []receipt.Key{k}, []byte(p.Checkpoint), nil
 }

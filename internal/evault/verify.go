@@ -67,7 +67,7 @@ func (a *app) verifyFile(cmd *cobra.Command, file, receiptFile string, keyFiles 
 		trust = vault.TrustKeys("the keys you gave with --key", keys...)
 	default:
 		origin := receiptOrigin(data)
-		pinned, _, err := a.pinnedTrust(origin)
+		pinned, _, _, err := a.pinnedTrust(origin)
 		if err != nil {
 			return err
 		}
@@ -203,11 +203,16 @@ history, which proves only that it is consistent with itself.`,
 				return exit(ExitUsage, "%v", err)
 			}
 			defer closer.Close()
-			var known *vault.Trust
+			var known *bundle.Known
 			if pinned == nil {
 				if m, err := bundle.ReadManifest(fsys); err == nil {
-					if known, pinned, err = a.pinnedTrust(m.Log.Origin); err != nil {
+					var t *vault.Trust
+					var kept []byte
+					if t, pinned, kept, err = a.pinnedTrust(m.Log.Origin); err != nil {
 						return err
+					}
+					if t != nil {
+						known = &bundle.Known{Trust: *t, Checkpoint: kept}
 					}
 				}
 			}

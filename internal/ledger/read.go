@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -93,4 +94,21 @@ func (l *Log) treeReader(ctx context.Context, tenant string, size int64) (tlog.H
 		return nil, err
 	}
 	return l.reader(ctx, tl, &state{cp: cp}), nil
+}
+
+// Committed reports whether signed is the checkpoint the log first wrote
+// at its size: the vault writes each checkpoint once, so the first
+// version at a size the log has reached is the log's, whatever was written
+// over it since. It reads storage only (no key, no lock): callers that are
+// working out which keys to trust may use it.
+func (l *Log) Committed(ctx context.Context, tenant string, size int64, signed []byte) (bool, error) {
+	tl, err := l.tenant(tenant)
+	if err != nil {
+		return false, err
+	}
+	versions, err := l.store.Versions(ctx, tl.checkpointKey(size))
+	if err != nil {
+		return false, fmt.Errorf("ledger: read checkpoint %d: %w", size, err)
+	}
+	return len(versions) > 0 && bytes.Equal(versions[0], signed), nil
 }

@@ -93,12 +93,13 @@ func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []r
 		return nil, errors.New("vault: audit: pin a key of the vault's (obtained apart from its bucket): the log's keys are derived from it")
 	}
 	a := &auditor{st: st, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}}
+	keys := func(context.Context, string) (Trust, error) { return a.trust, nil }
+	a.log = newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys)
 	if err := a.deriveTrust(ctx, pinned); err != nil {
 		return nil, err
 	}
 	checks := ledger.Checks{Entry: a.entry, Kept: a.kept}
-	keys := func(context.Context, string) (Trust, error) { return a.trust, nil }
-	rep, err := newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys).Audit(ctx, tenant, checks, trusted...)
+	rep, err := a.log.Audit(ctx, tenant, checks, trusted...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +114,7 @@ func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []r
 // auditor is one audit's state.
 type auditor struct {
 	st             Storage
+	log            *ledger.Log
 	tenant, origin string
 	trust          Trust
 	history        KeyHistory
@@ -149,7 +151,10 @@ func (a *auditor) deriveTrust(ctx context.Context, pinned []receipt.Key) error {
 	if err != nil {
 		return err
 	}
-	h, passed := selectHistory(ctx, a.origin, candidates, pinned)
+	h, passed, err := selectHistory(ctx, a.origin, candidates, pinned, committedIn(a.log, a.tenant))
+	if err != nil {
+		return err
+	}
 	for _, p := range append(ignored, passed...) {
 		a.bad("%s; nothing trusts it", p)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -332,16 +333,20 @@ func OpenTrusted(origin string, signed []byte, trust Trust) (ledger.Checkpoint, 
 	return cp, nil
 }
 
-// selectHistory picks a log's key history out of the records the vault
-// keeps of its key events, where anyone with the bucket's credentials can
-// add records. A record counts only if it proves itself: a key event of
-// origin, signed as its kind must be, whose own log proof places it in a
-// checkpoint signed by the key it introduces (the checkpoint of the commit
-// that logged it). Of the chains such events form (a genesis, then
+// selectHistory picks a log's key history out of candidate records, where
+// anyone with the bucket's credentials can add records, and a retired
+// key's holder can sign them. A record counts only if it proves itself and
+// is the log's: a key event of origin, signed as its kind must be, whose
+// own log proof places it in a checkpoint signed by the key it introduces,
+// and that checkpoint the one the log first wrote at its size (committed).
+// The log writes each checkpoint once, so an event given a place the log
+// has reached is the log's own or refused; one placed beyond can only
+// follow the log's current key, which it cannot link to without that
+// key's signature. Of the chains the events form (a genesis, then
 // rotations each from the key before), the one that holds a key of roots
 // is the log's; with none, the earliest genesis's, which the caller then
 // refuses. Every other record is passed over and named.
-func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key) (KeyHistory, []string) {
+func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key, committed func(ctx context.Context, size int64, signed string) (bool, error)) (KeyHistory, []string, error) {
 	type proven struct {
 		keyStep
 		rec    KeyRecord
@@ -350,15 +355,16 @@ func selectHistory(ctx context.Context, origin string, candidates []keyCandidate
 	var steps []proven
 	var passed []string
 	for _, c := range candidates {
-		st, err := KeyHistory{c.rec}.verify(ctx, origin, nil)
-		if err == nil {
-			err = ownProof(c.rec, st[0].key)
-		}
-		if err != nil {
-			passed = append(passed, fmt.Sprintf("%s: %v", c.object, err))
+		st, err := proveCandidate(ctx, origin, c.rec, committed)
+		var refused *refusedRecord
+		switch {
+		case errors.As(err, &refused):
+			passed = append(passed, fmt.Sprintf("%s: %v", c.object, refused.err))
 			continue
+		case err != nil:
+			return nil, nil, err
 		}
-		steps = append(steps, proven{st[0], c.rec, c.object})
+		steps = append(steps, proven{st, c.rec, c.object})
 	}
 	slices.SortStableFunc(steps, func(a, b proven) int { return cmp.Compare(a.index, b.index) })
 	var chosen []proven
@@ -398,23 +404,59 @@ func selectHistory(ctx context.Context, origin string, candidates []keyCandidate
 			passed = append(passed, fmt.Sprintf("%s: a %s event of key %s at %d that is not in the log's chain of keys", p.object, p.event.Event, p.key.ID, p.index))
 		}
 	}
-	return h, passed
+	return h, passed, nil
+}
+
+// refusedRecord is a key event record that does not prove itself.
+type refusedRecord struct{ err error }
+
+func (e *refusedRecord) Error() string { return e.err.Error() }
+
+// proveCandidate checks one kept key event record as selectHistory does:
+// a *refusedRecord if it does not prove itself, another error if storage
+// could not say.
+func proveCandidate(ctx context.Context, origin string, rec KeyRecord, committed func(context.Context, int64, string) (bool, error)) (keyStep, error) {
+	st, err := KeyHistory{rec}.verify(ctx, origin, nil)
+	if err != nil {
+		return keyStep{}, &refusedRecord{err}
+	}
+	cp, err := ownProof(rec, st[0].key)
+	if err != nil {
+		return keyStep{}, &refusedRecord{err}
+	}
+	ok, err := committed(ctx, cp.Size, rec.Log.Checkpoint)
+	if err != nil {
+		return keyStep{}, fmt.Errorf("vault: key history: %w", err)
+	}
+	if !ok {
+		return keyStep{}, &refusedRecord{fmt.Errorf("its checkpoint of size %d is not the one the log wrote at that size", cp.Size)}
+	}
+	return st[0], nil
 }
 
 // ownProof checks a kept key event record's log proof: the entry is in
 // the checkpoint it carries, which key (the key the event introduces, the
 // log's signer from that entry on) signed.
-func ownProof(rec KeyRecord, key receipt.Key) error {
+func ownProof(rec KeyRecord, key receipt.Key) (ledger.Checkpoint, error) {
 	env, _, err := receipt.Parse(rec.Envelope)
 	if err != nil {
-		return err
+		return ledger.Checkpoint{}, err
 	}
 	leaf, err := receipt.Payload(env)
 	if err != nil {
-		return err
+		return ledger.Checkpoint{}, err
 	}
-	if _, err := ledger.VerifyProof(leaf, rec.Log, receipt.PublicKeys([]receipt.Key{key})); err != nil {
-		return fmt.Errorf("its log proof does not hold: %w", err)
+	cp, err := ledger.VerifyProof(leaf, rec.Log, receipt.PublicKeys([]receipt.Key{key}))
+	if err != nil {
+		return ledger.Checkpoint{}, fmt.Errorf("its log proof does not hold: %w", err)
 	}
-	return nil
+	return cp, nil
+}
+
+// committedIn checks, for selectHistory, that a checkpoint is the one log
+// l first wrote at its size for tenant.
+func committedIn(l *ledger.Log, tenant string) func(context.Context, int64, string) (bool, error) {
+	return func(ctx context.Context, size int64, signed string) (bool, error) {
+		return l.Committed(ctx, tenant, size, []byte(signed))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/evidencevault/vault/internal/ledger"
@@ -109,7 +110,7 @@ func (s *Service) KeyHistory(ctx context.Context, size int64) (*KeyLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, h, err := s.deriveTrust(ctx, id.Tenant)
+	h, err := s.history(ctx, id.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +145,11 @@ func readKeyHistory(ctx context.Context, records Records, tenant string) (candid
 	if err != nil {
 		return nil, nil, fmt.Errorf("vault: key history: %w", err)
 	}
+	return readCandidates(ctx, records, objs)
+}
+
+// readCandidates reads every version of objs shaped like a key record.
+func readCandidates(ctx context.Context, records Records, objs []Object) (candidates []keyCandidate, ignored []string, err error) {
 	for _, o := range objs {
 		for _, v := range o.Versions {
 			if v.DeleteMarker {
@@ -165,14 +171,72 @@ func readKeyHistory(ctx context.Context, records Records, tenant string) (candid
 	return candidates, ignored, nil
 }
 
+// maxRotations bounds a walk back through a key history.
+const maxRotations = 1000
+
+// namedHistory follows a tenant's key history back from key k by the
+// names the vault gives key event records (key-rotation-{id}, then
+// key-genesis-{id}): the rotation into k, the rotation into the key it
+// retired, and so on down to a genesis. It reads a few objects per
+// rotation, however many others are under keyevents/, and takes only
+// records that prove themselves and are the log's. nil: no such chain.
+func (s *Service) namedHistory(ctx context.Context, tenant string, k receipt.Key) (KeyHistory, error) {
+	var chain KeyHistory
+	id := k.ID
+	for range maxRotations {
+		rec, st, found, err := s.namedEvent(ctx, tenant, KeyRotation, id)
+		if err == nil && !found {
+			rec, st, found, err = s.namedEvent(ctx, tenant, KeyGenesis, id)
+		}
+		if err != nil || !found {
+			return nil, err
+		}
+		chain = append(KeyHistory{rec}, chain...)
+		if st.event.Event == KeyGenesis {
+			return chain, nil
+		}
+		id = st.event.Previous.KeyID
+	}
+	return nil, nil
+}
+
+// namedEvent reads the record the vault keeps of a key event (every
+// version at its name) and returns the one that proves itself and is the
+// log's, if any.
+func (s *Service) namedEvent(ctx context.Context, tenant, event, keyID string) (KeyRecord, keyStep, bool, error) {
+	key := entryKey(tenant, keyEventID(event, keyID))
+	objs, err := s.records.List(ctx, key)
+	if err != nil {
+		return KeyRecord{}, keyStep{}, false, fmt.Errorf("vault: key history: %w", err)
+	}
+	objs = slices.DeleteFunc(objs, func(o Object) bool { return o.Key != key })
+	candidates, _, err := readCandidates(ctx, s.records, objs)
+	if err != nil {
+		return KeyRecord{}, keyStep{}, false, err
+	}
+	for _, c := range candidates {
+		st, err := proveCandidate(ctx, LogOrigin(s.cfg.Bucket, tenant), c.rec, committedIn(s.ledger, tenant))
+		var refused *refusedRecord
+		switch {
+		case errors.As(err, &refused):
+		case err != nil:
+			return KeyRecord{}, keyStep{}, false, err
+		case st.event.Event == event && st.key.ID == keyID:
+			return c.rec, st, true, nil
+		}
+	}
+	return KeyRecord{}, keyStep{}, false, nil
+}
+
 // tenantKeys is what the vault knows of one tenant's log's keys.
 type tenantKeys struct {
 	// ensure serializes ensureKeys; mu guards trust alone, so that the
 	// ledger, asking for keys in the middle of an append that ensureKeys
 	// made, does not wait for it.
-	ensure sync.Mutex
-	mu     sync.Mutex
-	trust  *Trust // nil until established
+	ensure  sync.Mutex
+	mu      sync.Mutex
+	trust   *Trust // nil until established
+	history KeyHistory
 }
 
 // trust returns the vault's own trust in a tenant's log: the keys its
@@ -187,16 +251,28 @@ func (s *Service) trust(ctx context.Context, tenant string) (Trust, error) {
 	if cached != nil {
 		return *cached, nil
 	}
-	t, _, err := s.deriveTrust(ctx, tenant)
+	t, h, err := s.deriveTrust(ctx, tenant)
 	if err != nil {
 		return Trust{}, err
 	}
 	if t.Basis != "" {
 		tk.mu.Lock()
-		tk.trust = &t
+		tk.trust, tk.history = &t, h
 		tk.mu.Unlock()
 	}
 	return t, nil
+}
+
+// history returns a tenant's key history as the vault derived it (cached
+// with its trust), the events its configured keys lead to.
+func (s *Service) history(ctx context.Context, tenant string) (KeyHistory, error) {
+	if _, err := s.trust(ctx, tenant); err != nil {
+		return nil, err
+	}
+	tk := s.tenantKeys(tenant)
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	return tk.history, nil
 }
 
 func (s *Service) tenantKeys(tenant string) *tenantKeys {
@@ -222,9 +298,22 @@ func (s *Service) deriveTrust(ctx context.Context, tenant string) (Trust, KeyHis
 		return Trust{}, nil, err
 	}
 	origin := LogOrigin(s.cfg.Bucket, tenant)
-	h, err := s.keyHistoryFrom(ctx, tenant, configured)
-	if err != nil {
-		return Trust{}, nil, err
+	var h KeyHistory
+	for _, k := range configured {
+		if h, err = s.namedHistory(ctx, tenant, k); err != nil {
+			return Trust{}, nil, err
+		}
+		if h != nil {
+			break
+		}
+	}
+	if h == nil {
+		// Nothing leads to a configured key by the names the vault
+		// gives its records: a log with no key event yet, or one whose
+		// keys are not this vault's. Only then is the folder read whole.
+		if h, err = s.keyHistoryFrom(ctx, tenant, configured); err != nil {
+			return Trust{}, nil, err
+		}
 	}
 	if len(h) == 0 {
 		return TrustKeys("", configured...), nil, nil
@@ -256,7 +345,10 @@ func (s *Service) keyHistoryFrom(ctx context.Context, tenant string, roots []rec
 	if err != nil {
 		return nil, err
 	}
-	h, passed := selectHistory(ctx, LogOrigin(s.cfg.Bucket, tenant), candidates, roots)
+	h, passed, err := selectHistory(ctx, LogOrigin(s.cfg.Bucket, tenant), candidates, roots, committedIn(s.ledger, tenant))
+	if err != nil {
+		return nil, err
+	}
 	if ignored = append(ignored, passed...); len(ignored) > 0 {
 		s.log.WarnContext(ctx, "key history: objects that are not the log's key events are passed over (the audit reports them)", "tenant", tenant, "objects", ignored)
 	}
@@ -312,12 +404,12 @@ func (s *Service) ensureKeys(ctx context.Context, tenant string) error {
 			return err
 		}
 	}
-	t, _, err = s.deriveTrust(ctx, tenant)
+	t, h, err = s.deriveTrust(ctx, tenant)
 	if err != nil {
 		return err
 	}
 	tk.mu.Lock()
-	tk.trust = &t
+	tk.trust, tk.history = &t, h
 	tk.mu.Unlock()
 	return nil
 }
