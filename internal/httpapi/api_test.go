@@ -71,7 +71,7 @@ func start(t *testing.T, cfg vault.Config, trigger bool) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(svc, httpapi.JWT{Key: &key.PublicKey, Issuer: issuer, Audience: audience}, log, httpapi.AllowOrigins(portal)).Handler())
+	srv := httptest.NewServer(contract(t, httpapi.New(svc, httpapi.JWT{Key: &key.PublicKey, Issuer: issuer, Audience: audience}, log, httpapi.AllowOrigins(portal)).Handler()))
 	t.Cleanup(srv.Close)
 	if trigger {
 		env.SetWebhook(t, s3event.Webhook(env.WebhookToken, s3event.Handler(svc, store.Bucket(), log), log))

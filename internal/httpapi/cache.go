@@ -25,10 +25,17 @@ func etag(body []byte) string {
 // writeImmutable answers body, or 304 when the request's If-None-Match
 // names its tag (RFC 9110, 13.1.2: weak comparison).
 func writeImmutable(w http.ResponseWriter, r *http.Request, contentType string, body []byte) error {
+	return writeTagged(w, r, contentType, body, immutableCache)
+}
+
+// writeTagged is writeImmutable with another Cache-Control, for what may
+// change (the API's own contract, with each release): no-cache, so that
+// caches revalidate it every time.
+func writeTagged(w http.ResponseWriter, r *http.Request, contentType string, body []byte, cacheControl string) error {
 	tag := etag(body)
 	h := w.Header()
 	h.Set("ETag", tag)
-	h.Set("Cache-Control", immutableCache)
+	h.Set("Cache-Control", cacheControl)
 	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil

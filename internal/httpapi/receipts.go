@@ -7,7 +7,13 @@ import (
 
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/evidencevault/vault/openapi"
 )
+
+// contract serves the API's OpenAPI document.
+func (s *Server) contract(w http.ResponseWriter, r *http.Request) error {
+	return writeTagged(w, r, "application/yaml", openapi.Document, "no-cache")
+}
 
 func (s *Server) keys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := s.v.Keys(r.Context())

@@ -50,9 +50,11 @@ type route struct {
 	serve  func(http.ResponseWriter, *http.Request) error
 }
 
-// routes lists every endpoint the API serves (docs/api.md).
+// routes lists every endpoint the API serves: openapi/openapi.yaml is
+// their contract, and tests check each against it.
 func (s *Server) routes() []route {
 	return []route{
+		{"GET", "/v1/openapi.yaml", true, s.contract},
 		{"GET", "/v1/keys", true, s.keys},
 		{"POST", "/v1/dossiers", false, s.idempotent(s.createDossier)},
 		{"GET", "/v1/dossiers", false, s.listDossiers},
