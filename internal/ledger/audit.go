@@ -130,6 +130,15 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 			bad("%s (checkpoint %d): %v", cpKey, c.Size, err)
 		case refused != nil:
 			bad("%s (checkpoint %d) was written over: %v; the log's own version is beneath", cpKey, c.Size, refused)
+		default:
+			// The log writes a checkpoint once, or over an object someone
+			// put at its size first: either way, more than one version
+			// means someone else wrote one.
+			if versions, err := l.store.Versions(ctx, cpKey); err != nil {
+				return nil, fmt.Errorf("ledger: audit: %w", err)
+			} else if len(versions) > 1 {
+				bad("%s (checkpoint %d) holds %d versions; the log writes one: someone else put one there before or over it", cpKey, c.Size, len(versions))
+			}
 		}
 		// Each checkpoint must be consistent with the one before it.
 		if n := len(checkpoints); n > 0 {

@@ -174,7 +174,7 @@ func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit,
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if err := createOrMatch(ctx, l.store, tl.checkpointKey(c.Size), []byte(c.Checkpoint)); err != nil {
+	if err := createOrSupersede(ctx, l.store, tl.checkpointKey(c.Size), []byte(c.Checkpoint), l.log); err != nil {
 		return nil, fmt.Errorf("ledger: write checkpoint %d: %w", c.Size, err)
 	}
 	return outs, nil

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,9 +59,11 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 		case refused != nil:
 			l.log.WarnContext(ctx, "ledger: a commit was written over; reading the log's own", "log", tl.origin, "key", key)
 		}
-		if _, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size)); err != nil {
+		if have, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size)); err != nil {
 			return fmt.Errorf("ledger: read checkpoint %d: %w", c.Size, err)
-		} else if !found {
+		} else if !found || !bytes.Equal(have, []byte(c.Checkpoint)) {
+			// Unfinished, or an object someone put at that size before
+			// the log reached it (finish writes the log's over it).
 			l.log.WarnContext(ctx, "ledger: finishing a commit another writer left unfinished", "log", tl.origin, "start", c.Start, "size", c.Size)
 			if _, err := l.finish(ctx, tl, tl.head, c, hashes); err != nil {
 				return err

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
@@ -96,11 +95,10 @@ func (l *Log) treeReader(ctx context.Context, tenant string, size int64) (tlog.H
 	return l.reader(ctx, tl, &state{cp: cp}), nil
 }
 
-// Committed reports whether signed is the checkpoint the log first wrote
-// at its size: the vault writes each checkpoint once, so the first
-// version at a size the log has reached is the log's, whatever was written
-// over it since. It reads storage only (no key, no lock): callers that are
-// working out which keys to trust may use it.
+// Committed reports whether signed is the checkpoint first written at its
+// size: for a size the log reached before anyone could plant an object
+// there, the log's own. It reads storage only (no key, no lock), for
+// callers still working out which keys to trust.
 func (l *Log) Committed(ctx context.Context, tenant string, size int64, signed []byte) (bool, error) {
 	tl, err := l.tenant(tenant)
 	if err != nil {
@@ -110,5 +108,5 @@ func (l *Log) Committed(ctx context.Context, tenant string, size int64, signed [
 	if err != nil {
 		return false, fmt.Errorf("ledger: read checkpoint %d: %w", size, err)
 	}
-	return len(versions) > 0 && bytes.Equal(versions[0], signed), nil
+	return len(versions) > 0 && string(versions[0]) == string(signed), nil
 }

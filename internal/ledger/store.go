@@ -3,7 +3,9 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Store is the object storage a log lives in. The caller adapts its own
@@ -42,6 +44,22 @@ func createOrMatch(ctx context.Context, s Store, key string, body []byte) error 
 		return &ConflictError{Key: key}
 	}
 	return nil
+}
+
+// createOrSupersede is createOrMatch for an object at a place anyone can
+// compute ahead of the log (the checkpoint of a size the log has not
+// reached): one already there with other content is someone else's, so
+// the log writes its own as a new version over it, which readers pick out
+// by its signature (firstValid), and the audit reports the other. The log
+// keeps growing.
+func createOrSupersede(ctx context.Context, s Store, key string, body []byte, log *slog.Logger) error {
+	err := createOrMatch(ctx, s, key, body)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) {
+		return err
+	}
+	log.WarnContext(ctx, "ledger: an object the log did not write holds its place; writing the log's over it", "key", key)
+	return s.Put(ctx, key, body)
 }
 
 // firstValid reads the version of key that open accepts: the newest one

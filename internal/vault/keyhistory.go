@@ -333,20 +333,27 @@ func OpenTrusted(origin string, signed []byte, trust Trust) (ledger.Checkpoint, 
 	return cp, nil
 }
 
+// committedIn reports, for selectHistory, whether a checkpoint is the one
+// log l first wrote at its size for tenant.
+func committedIn(l *ledger.Log, tenant string) func(context.Context, int64, string) (bool, error) {
+	return func(ctx context.Context, size int64, signed string) (bool, error) {
+		return l.Committed(ctx, tenant, size, []byte(signed))
+	}
+}
+
 // selectHistory picks a log's key history out of candidate records, where
-// anyone with the bucket's credentials can add records, and a retired
-// key's holder can sign them. A record counts only if it proves itself and
-// is the log's: a key event of origin, signed as its kind must be, whose
-// own log proof places it in a checkpoint signed by the key it introduces,
-// and that checkpoint the one the log first wrote at its size (committed).
-// The log writes each checkpoint once, so an event given a place the log
-// has reached is the log's own or refused; one placed beyond can only
-// follow the log's current key, which it cannot link to without that
-// key's signature. Of the chains the events form (a genesis, then
-// rotations each from the key before), the one that holds a key of roots
-// is the log's; with none, the earliest genesis's, which the caller then
-// refuses. Every other record is passed over and named.
-func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key, committed func(ctx context.Context, size int64, signed string) (bool, error)) (KeyHistory, []string, error) {
+// anyone with the bucket's credentials can add records and a retired key's
+// holder can sign them. A record counts only if it proves itself
+// (proveCandidate). The history is the chain through a key of roots:
+// back from it, the one rotation into each key, down to a genesis; then on
+// from it, the one rotation out of each key, later in the log. Only a
+// current key's holder can add a rotation into a key, so the way back is
+// the log's; a second rotation out of a retired key is a fork its holder
+// made: both are named, and the way on takes the one whose checkpoint the
+// log first wrote at its size, the earliest (committed; none if nil, and
+// the way on stops). Every record not in the chain is passed over and
+// named.
+func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key, committed func(context.Context, int64, string) (bool, error)) (KeyHistory, []string, error) {
 	type proven struct {
 		keyStep
 		rec    KeyRecord
@@ -355,7 +362,7 @@ func selectHistory(ctx context.Context, origin string, candidates []keyCandidate
 	var steps []proven
 	var passed []string
 	for _, c := range candidates {
-		st, err := proveCandidate(ctx, origin, c.rec, committed)
+		st, err := proveCandidate(ctx, origin, c.rec)
 		var refused *refusedRecord
 		switch {
 		case errors.As(err, &refused):
@@ -367,35 +374,93 @@ func selectHistory(ctx context.Context, origin string, candidates []keyCandidate
 		steps = append(steps, proven{st, c.rec, c.object})
 	}
 	slices.SortStableFunc(steps, func(a, b proven) int { return cmp.Compare(a.index, b.index) })
-	var chosen []proven
-	for i, g := range steps {
-		if g.event.Event != KeyGenesis {
-			continue
-		}
-		chain := []proven{g}
-		for _, st := range steps[i+1:] {
-			last := chain[len(chain)-1]
-			switch {
-			case st.index == last.index:
-				// The same event kept twice (a copy): once is enough.
-			case st.event.Event == KeyRotation && st.event.Previous.KeyID == last.key.ID,
-				st.event.Event == KeyGenesis && st.key.ID == last.key.ID:
-				chain = append(chain, st)
+	// into returns the events that introduce key id, one per place.
+	into := func(id string, event string) []proven {
+		var out []proven
+		for _, st := range steps {
+			if st.key.ID == id && st.event.Event == event && !slices.ContainsFunc(out, func(p proven) bool { return p.index == st.index }) {
+				out = append(out, st)
 			}
 		}
-		if chosen == nil {
-			chosen = chain
+		return out
+	}
+	var chain []proven
+	for _, root := range roots {
+		var back []proven
+		for id := root.ID; len(back) <= len(steps); {
+			if r := into(id, KeyRotation); len(r) > 0 {
+				back = append([]proven{r[0]}, back...)
+				id = r[0].event.Previous.KeyID
+				continue
+			}
+			if g := into(id, KeyGenesis); len(g) > 0 {
+				back = append([]proven{g[0]}, back...)
+			} else {
+				back = nil
+			}
+			break
 		}
-		if slices.ContainsFunc(chain, func(p proven) bool {
-			return slices.ContainsFunc(roots, func(k receipt.Key) bool { return k.ID == p.key.ID })
-		}) {
-			chosen = chain
+		if back != nil {
+			chain = back
 			break
 		}
 	}
+	if chain == nil {
+		// No chain through a root: the log's own, from its earliest
+		// genesis, so that the caller can say whose keys the log has.
+		for _, st := range steps {
+			if st.event.Event == KeyGenesis {
+				chain = []proven{st}
+				break
+			}
+		}
+	}
+	for len(chain) > 0 {
+		last := chain[len(chain)-1]
+		var next []proven
+		for _, st := range steps {
+			if st.event.Event == KeyRotation && st.event.Previous.KeyID == last.key.ID && st.index > last.index &&
+				!slices.ContainsFunc(next, func(p proven) bool { return p.key.ID == st.key.ID }) {
+				next = append(next, st)
+			}
+		}
+		if len(next) > 1 {
+			var objs []string
+			for _, n := range next {
+				objs = append(objs, fmt.Sprintf("%s (to key %s at %d)", n.object, n.key.ID, n.index))
+			}
+			passed = append(passed, fmt.Sprintf("key %s is rotated away twice, a fork only its holder can make: %s", last.key.ID, strings.Join(objs, ", ")))
+			// The log's own rotation was committed when the log reached
+			// its place; a fork its holder made later sits where the
+			// log's checkpoint was already written, or beyond its end, in a
+			// tree of its own: take the one committed at the smallest size.
+			if committed != nil {
+				var logged []proven
+				var sizes []int64
+				for _, n := range next {
+					cp, err := ownProof(n.rec, n.key)
+					if err != nil {
+						continue
+					}
+					ok, err := committed(ctx, cp.Size, n.rec.Log.Checkpoint)
+					if err != nil {
+						return nil, nil, fmt.Errorf("vault: key history: %w", err)
+					}
+					if ok && (len(sizes) == 0 || cp.Size < sizes[0]) {
+						logged, sizes = []proven{n}, []int64{cp.Size}
+					}
+				}
+				next = logged
+			}
+		}
+		if len(next) != 1 {
+			break
+		}
+		chain = append(chain, next[0])
+	}
 	in := map[string]bool{}
 	h := KeyHistory{}
-	for _, p := range chosen {
+	for _, p := range chain {
 		in[p.object] = true
 		h = append(h, p.rec)
 	}
@@ -412,24 +477,16 @@ type refusedRecord struct{ err error }
 
 func (e *refusedRecord) Error() string { return e.err.Error() }
 
-// proveCandidate checks one kept key event record as selectHistory does:
-// a *refusedRecord if it does not prove itself, another error if storage
-// could not say.
-func proveCandidate(ctx context.Context, origin string, rec KeyRecord, committed func(context.Context, int64, string) (bool, error)) (keyStep, error) {
+// proveCandidate checks one kept key event record: a key event of origin,
+// signed as its kind must be, whose own log proof places it in a
+// checkpoint signed by the key it introduces; a *refusedRecord if not.
+func proveCandidate(ctx context.Context, origin string, rec KeyRecord) (keyStep, error) {
 	st, err := KeyHistory{rec}.verify(ctx, origin, nil)
 	if err != nil {
 		return keyStep{}, &refusedRecord{err}
 	}
-	cp, err := ownProof(rec, st[0].key)
-	if err != nil {
+	if _, err := ownProof(rec, st[0].key); err != nil {
 		return keyStep{}, &refusedRecord{err}
-	}
-	ok, err := committed(ctx, cp.Size, rec.Log.Checkpoint)
-	if err != nil {
-		return keyStep{}, fmt.Errorf("vault: key history: %w", err)
-	}
-	if !ok {
-		return keyStep{}, &refusedRecord{fmt.Errorf("its checkpoint of size %d is not the one the log wrote at that size", cp.Size)}
 	}
 	return st[0], nil
 }
@@ -451,12 +508,4 @@ func ownProof(rec KeyRecord, key receipt.Key) (ledger.Checkpoint, error) {
 		return ledger.Checkpoint{}, fmt.Errorf("its log proof does not hold: %w", err)
 	}
 	return cp, nil
-}
-
-// committedIn checks, for selectHistory, that a checkpoint is the one log
-// l first wrote at its size for tenant.
-func committedIn(l *ledger.Log, tenant string) func(context.Context, int64, string) (bool, error) {
-	return func(ctx context.Context, size int64, signed string) (bool, error) {
-		return l.Committed(ctx, tenant, size, []byte(signed))
-	}
 }

@@ -215,7 +215,7 @@ func (s *Service) namedEvent(ctx context.Context, tenant, event, keyID string) (
 		return KeyRecord{}, keyStep{}, false, err
 	}
 	for _, c := range candidates {
-		st, err := proveCandidate(ctx, LogOrigin(s.cfg.Bucket, tenant), c.rec, committedIn(s.ledger, tenant))
+		st, err := proveCandidate(ctx, LogOrigin(s.cfg.Bucket, tenant), c.rec)
 		var refused *refusedRecord
 		switch {
 		case errors.As(err, &refused):
@@ -316,7 +316,10 @@ func (s *Service) deriveTrust(ctx context.Context, tenant string) (Trust, KeyHis
 		}
 	}
 	if len(h) == 0 {
-		return TrustKeys("", configured...), nil, nil
+		// A log that records no key yet is trusted with the current key
+		// alone: the key a rotation replaces must not start a log (its
+		// holder could start one of their own for a tenant that has none).
+		return TrustKeys("", configured[0]), nil, nil
 	}
 	var firstErr error
 	for _, k := range configured {

@@ -312,6 +312,14 @@ func ledgerError(err error) error {
 		return &Error{Code: CodeTampered, Err: err, Message: fmt.Sprintf(
 			"%s is not an object the log wrote (%s): the log cannot grow until it is looked into; what it holds stays readable", te.Key, te.Detail)}
 	}
+	var ce *ledger.ConflictError
+	if errors.As(err, &ce) {
+		return &Error{Code: CodeTampered, Err: err, Message: fmt.Sprintf(
+			"%s holds an object the log did not write, where the log writes its own: the audit names it", ce.Key)}
+	}
+	if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrMalformed) {
+		return &Error{Code: CodeTampered, Err: err, Message: "the log's storage holds an object the log did not write: " + err.Error()}
+	}
 	return fmt.Errorf("vault: ledger: %w", err)
 }
 
