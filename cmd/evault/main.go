@@ -12,11 +12,14 @@ import (
 	"golang.org/x/term"
 )
 
+// version is set by release builds (make release: -ldflags -X).
+var version string
+
 func main() {
 	// Ctrl-C cancels the context: uploads stop with their state kept, and
 	// running the same command again resumes them.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	m := &evault.Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Terminal: term.IsTerminal(int(os.Stderr.Fd()))}
+	m := &evault.Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Terminal: term.IsTerminal(int(os.Stderr.Fd())), Version: version}
 	code := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"time"
 
-	"github.com/evidencevault/vault/internal/client"
+	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/spf13/cobra"
 )
@@ -62,6 +64,39 @@ type Main struct {
 	// ConfigDir holds evault/config.json and evault/known_vaults.json;
 	// the user's configuration directory if "".
 	ConfigDir string
+	// Version is what --version prints and the User-Agent names; the
+	// module's build information if "" (release builds set it).
+	Version string
+}
+
+// version is the module version and commit evault was built from.
+func (m *Main) version() string {
+	if m.Version != "" {
+		return m.Version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " (commit " + rev + dirty + ")"
+	}
+	return v
 }
 
 // exitError carries an exit code.
@@ -83,7 +118,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		m.Getenv = os.Getenv
 	}
 	if m.HTTP == nil {
-		m.HTTP = http.DefaultClient
+		m.HTTP = client.NewHTTPClient()
 	}
 	app := &app{main: m}
 	root := app.root()
@@ -139,6 +174,7 @@ type app struct {
 	role       string
 	jsonOut    bool
 	quiet      bool
+	timeout    time.Duration
 	cl         *client.Client
 }
 
@@ -162,7 +198,9 @@ a log that extends the checkpoint kept; anything else is refused (exit 4).
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       a.main.version(),
 	}
+	root.SetVersionTemplate("evault {{.Version}}\n")
 	f := root.PersistentFlags()
 	f.StringVar(&a.api, "api", "", "vault API base URL")
 	f.StringVar(&a.token, "token", "", "bearer token (JWT)")
@@ -170,11 +208,23 @@ a log that extends the checkpoint kept; anything else is refused (exit 4).
 	f.StringVar(&a.role, "role", "uploader", "with .local/env: which demo token to use (uploader, auditor, other)")
 	f.BoolVar(&a.jsonOut, "json", false, "print results as JSON, for scripts")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
+	f.DurationVar(&a.timeout, "timeout", time.Minute, "longest wait for one API call, retries included (transfers of evidence are not bounded)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
 	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
 		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd())
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long+"\n\n"+exitCodesHelp) + "\n"
+		if c.HasSubCommands() && c.RunE == nil {
+			// A group of commands: a word that is none of them is a
+			// usage error, not a help page that exits 0.
+			c.Args = func(c *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return exit(ExitUsage, "unknown command %q for %q; see %s --help", args[0], c.CommandPath(), c.CommandPath())
+				}
+				return nil
+			}
+			c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+		}
 	}
 	return root
 }
@@ -217,7 +267,7 @@ func (a *app) client() (*client.Client, error) {
 	if api == "" {
 		return nil, exit(ExitUsage, "no vault API URL: give --api, EVAULT_API or a config file, or start the local stack with make run")
 	}
-	cl, err := client.New(api, token, a.main.HTTP)
+	cl, err := client.New(api, token, a.main.HTTP, client.Options{UserAgent: "evault/" + a.main.version(), Timeout: a.timeout})
 	if err != nil {
 		return nil, exit(ExitUsage, "%v", err)
 	}

@@ -105,6 +105,19 @@ func fileSHA(t *testing.T, path string) string {
 }
 
 // TestCLI runs every command against one local stack on real MinIO.
+// TestUsage: the version, and usage errors exit 2 without calling a vault.
+func TestUsage(t *testing.T) {
+	s := &stack{dir: t.TempDir(), env: map[string]string{}, http: http.DefaultClient, config: t.TempDir()}
+	if code, out, _ := s.run(t, context.Background(), "--version"); code != evault.ExitOK || !strings.HasPrefix(out, "evault ") {
+		t.Errorf("--version: exit %d, printed %q", code, out)
+	}
+	for _, args := range [][]string{{"dossier", "bogus"}, {"log", "bogus"}, {"bogus"}, {"ls", "--no-such-flag"}, {"get"}} {
+		if code, _, errOut := s.run(t, context.Background(), args...); code != evault.ExitUsage {
+			t.Errorf("evault %s: got exit %d, want %d (usage)\n%s", strings.Join(args, " "), code, evault.ExitUsage, errOut)
+		}
+	}
+}
+
 func TestCLI(t *testing.T) {
 	dir := t.TempDir()
 	env, _, _ := testenv.LocalStack(t, dir)
@@ -140,6 +153,15 @@ func TestCLI(t *testing.T) {
 	}](t, out)
 	if len(up.Uploads) != 1 || up.Uploads[0].Version != 2 || up.Uploads[0].SHA256 != fileSHA(t, report) {
 		t.Errorf("second upload: got %+v, want version 2 with the file's SHA-256", up)
+	}
+	// The same file again, as a user re-running the command would: no new
+	// version, unless asked for.
+	out = s.must(t, append([]string{"upload", report, "--path", "test-reports/sv.txt", "--title", "Software validation"}, meta...)...)
+	if !strings.Contains(out, "unchanged test-reports/sv.txt: version 2") {
+		t.Errorf("re-upload of an unchanged file printed:\n%s", out)
+	}
+	if out := s.must(t, "versions", "test-reports/sv.txt", "--dossier", dossier); strings.Contains(out, "\n3 ") || strings.Contains(out, "version 3") {
+		t.Errorf("an unchanged re-upload sealed a version:\n%s", out)
 	}
 
 	t.Run("manifest", func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
-	"github.com/evidencevault/vault/internal/client"
+	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/spf13/cobra"
 )

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/evidencevault/vault/internal/client"
+	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -25,6 +25,7 @@ type uploadFlags struct {
 	threshold                   int64
 	parallel                    int
 	stateDir                    string
+	newVersion                  bool
 }
 
 func (a *app) uploadCmd() *cobra.Command {
@@ -68,6 +69,7 @@ again, and the file is not hashed again if it has not changed.`,
 	f.Int64Var(&u.threshold, "multipart-threshold", 64<<20, "files from this size go in parts")
 	f.IntVar(&u.parallel, "parallel", 4, "parts in flight at once")
 	f.StringVar(&u.stateDir, "state-dir", "", "where resumable uploads are recorded (default: the user cache dir)")
+	f.BoolVar(&u.newVersion, "new-version", false, "seal a new version even if the document's latest has the same bytes (by default such a file is skipped as unchanged)")
 	return cmd
 }
 
@@ -83,6 +85,9 @@ type uploaded struct {
 	PartsSent int    `json:"partsSent,omitempty"`
 	Resumed   bool   `json:"resumed,omitempty"`
 	LogIndex  int64  `json:"logIndex"`
+	// Unchanged: the document's latest version had these bytes; nothing
+	// was sent, and the version and receipt are that one's.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
@@ -147,7 +152,7 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 			stateDir = filepath.Join(dir, "evault", "uploads")
 		}
 	}
-	opts := client.UploadOptions{MultipartThreshold: u.threshold, PartSize: u.partSize, Parallel: u.parallel, StateDir: stateDir}
+	opts := client.UploadOptions{MultipartThreshold: u.threshold, PartSize: u.partSize, Parallel: u.parallel, StateDir: stateDir, NewVersion: u.newVersion}
 	var results []uploaded
 	for _, p := range plan {
 		res, err := a.uploadOne(ctx, cl, d.ID, p, opts)
@@ -158,6 +163,11 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 			return fmt.Errorf("%s: %w", p.file, err)
 		}
 		results = append(results, *res)
+		if !a.jsonOut && !a.quiet && res.Unchanged {
+			fmt.Fprintf(a.main.Stdout, "unchanged %s: version %d already has these bytes (receipt %s); nothing sent (--new-version to seal a copy)\n",
+				res.Path, res.Version, res.ReceiptID)
+			continue
+		}
 		if !a.jsonOut && !a.quiet {
 			how := ""
 			if res.Parts > 0 {
@@ -233,6 +243,10 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 	res, err := cl.Upload(ctx, prep)
 	if err != nil {
 		return nil, err
+	}
+	if u := res.Unchanged; u != nil {
+		return &uploaded{File: p.file, Path: p.doc.Path, Version: u.Version.Version, ReceiptID: u.Version.ReceiptID,
+			SHA256: u.Version.SHA256, Size: u.Version.Size, Unchanged: true}, nil
 	}
 	r, err := vault.OpenReceipt(res.Receipt)
 	if err != nil {

@@ -27,6 +27,10 @@ type UploadOptions struct {
 	PartSize int64
 	// Parallel is how many parts are in flight; 4 if 0.
 	Parallel int
+	// NewVersion seals a new version even when the document's latest
+	// version has the file's bytes; otherwise such an upload is skipped
+	// (UploadResult.Unchanged).
+	NewVersion bool
 	// StateDir keeps the state of multipart uploads, so that running the
 	// same upload again resumes it; no resumption if "".
 	StateDir string
@@ -44,6 +48,9 @@ type UploadResult struct {
 	// were sent by this call, the rest having been sent before.
 	Parts, Sent int
 	Resumed     bool
+	// Unchanged is set, and nothing was sent, when the document's latest
+	// version already has the file's bytes.
+	Unchanged *Unchanged
 }
 
 // uploadState is what StateDir keeps about one multipart upload of a file.
@@ -163,7 +170,7 @@ func (p *Prepared) saveState(st *uploadState) error {
 // Upload sends the prepared file and seals it: Send, then Complete.
 func (c *Client) Upload(ctx context.Context, p *Prepared) (*UploadResult, error) {
 	res, err := c.Send(ctx, p)
-	if err != nil {
+	if err != nil || res.Unchanged != nil {
 		return res, err
 	}
 	if res.Receipt, err = c.Complete(ctx, res.UploadID, p.sealProgress()); err != nil {
@@ -179,8 +186,12 @@ func (c *Client) Upload(ctx context.Context, p *Prepared) (*UploadResult, error)
 // PUT, or parts in parallel, resuming a recorded upload without re-sending
 // the parts the vault already holds. The upload is then ready to complete.
 func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
+	var unchanged *Unchanged
 	if !p.multipart {
-		t, err := c.StartUpload(ctx, p.dossier, *p.doc, false, 0)
+		t, err := c.StartUpload(ctx, p.dossier, *p.doc, StartOptions{NewVersion: p.opts.NewVersion})
+		if errors.As(err, &unchanged) {
+			return &UploadResult{Unchanged: unchanged}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +218,10 @@ func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 		}
 	}
 	if st == nil {
-		t, err := c.StartUpload(ctx, p.dossier, *p.doc, true, p.plan.PartSize)
+		t, err := c.StartUpload(ctx, p.dossier, *p.doc, StartOptions{Multipart: true, PartSize: p.plan.PartSize, NewVersion: p.opts.NewVersion})
+		if errors.As(err, &unchanged) {
+			return &UploadResult{Unchanged: unchanged}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
