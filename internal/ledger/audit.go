@@ -254,6 +254,31 @@ func (l *Log) auditHead(ctx context.Context, tl *tenantLog, hashes memHashes, si
 	if err != nil {
 		bad("%s is not a head hint the log writes: %v", tl.headKey(), err)
 	}
+	// The log writes the hint again after commits, each version one of
+	// its checkpoints: any other version was someone else's.
+	versions, verr := l.store.Versions(ctx, tl.headKey())
+	if verr != nil {
+		return verr
+	}
+	for i, v := range versions {
+		var old headHint
+		if json.Unmarshal(v, &old) != nil {
+			bad("%s: version %d of %d is not a head hint", tl.headKey(), i+1, len(versions))
+			continue
+		}
+		vcp, err := OpenCheckpoint([]byte(old.Checkpoint), tl.origin, keys)
+		if err == nil && (vcp.Size > size || vcp.Size != old.Size) {
+			err = fmt.Errorf("size %d, beyond the log's %d entries", vcp.Size, size)
+		}
+		if err == nil {
+			if root, rerr := tlog.TreeHash(vcp.Size, hashes); rerr != nil || root != vcp.Hash {
+				err = fmt.Errorf("its checkpoint of size %d is not the log's", vcp.Size)
+			}
+		}
+		if err != nil {
+			bad("%s: version %d of %d is not a hint the log wrote: %v", tl.headKey(), i+1, len(versions), err)
+		}
+	}
 	return nil
 }
 

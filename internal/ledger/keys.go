@@ -52,7 +52,8 @@ func (k *keyCache) get(ctx context.Context, reload bool) ([]*ecdsa.PublicKey, er
 }
 
 // open verifies a signed checkpoint of tl's log with the cached keys,
-// reloading them once if it does not verify.
+// reloading them once if it does not verify, and then with the keys that
+// may sign a checkpoint of its size (Config.SignersAt).
 func (l *Log) open(ctx context.Context, tl *tenantLog, signed []byte) (Checkpoint, error) {
 	keys, err := tl.keys.get(ctx, false)
 	if err != nil {
@@ -65,5 +66,15 @@ func (l *Log) open(ctx context.Context, tl *tenantLog, signed []byte) (Checkpoin
 		}
 		cp, err = OpenCheckpoint(signed, tl.origin, keys)
 	}
-	return cp, err
+	if err != nil || l.cfg.SignersAt == nil {
+		return cp, err
+	}
+	signers, err := l.cfg.SignersAt(ctx, tl.tenant, cp.Size)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("ledger: keys: %w", err)
+	}
+	if _, err := OpenCheckpoint(signed, tl.origin, signers); err != nil {
+		return Checkpoint{}, fmt.Errorf("%w: the checkpoint of size %d is not signed by the key of its last entry: %v", ErrInvalid, cp.Size, err)
+	}
+	return cp, nil
 }

@@ -25,6 +25,10 @@ type Config struct {
 	// Keys returns the public keys, besides the signer's own, that may
 	// have signed a tenant's checkpoints (earlier keys, for rotation).
 	Keys func(ctx context.Context, tenant string) ([]*ecdsa.PublicKey, error)
+	// SignersAt, when set, narrows that to the keys that may have signed
+	// the checkpoint of a size (the key of its last entry): a key retired
+	// at entry n signs no checkpoint larger than n.
+	SignersAt func(ctx context.Context, tenant string, size int64) ([]*ecdsa.PublicKey, error)
 	// Keeper keeps what the caller derives from integrated entries; nil
 	// for a log that only reads.
 	Keeper Keeper

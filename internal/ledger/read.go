@@ -26,6 +26,16 @@ func (l *Log) Latest(ctx context.Context, tenant string) (Checkpoint, []byte, er
 	return tl.head.cp, []byte(tl.head.signed), nil
 }
 
+// head returns the log's newest state, refreshed.
+func (l *Log) head(ctx context.Context, tl *tenantLog) (*state, error) {
+	tl.stateMu.Lock()
+	defer tl.stateMu.Unlock()
+	if err := l.refresh(ctx, tl, true); err != nil {
+		return nil, err
+	}
+	return tl.head, nil
+}
+
 // CheckpointAt returns the signed checkpoint of the tree of the given size:
 // every size at which a commit ended has one; other sizes are a
 // *NotFoundError.
@@ -34,10 +44,23 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
+	// The log's own checkpoint at a size is the one whose tree is the
+	// log's: anything else there (a checkpoint a retired key signed over
+	// a tree of its own, a copy) is passed over for the version beneath.
+	head, err := l.head(ctx, tl)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
 	var cp Checkpoint
 	data, _, err := firstValid(ctx, l.store, tl.checkpointKey(size), func(data []byte) (err error) {
 		if cp, err = l.open(ctx, tl, data); err == nil && cp.Size != size {
 			err = fmt.Errorf("%w: stored checkpoint %d says size %d", ErrInvalid, size, cp.Size)
+		}
+		if err == nil && size <= head.cp.Size {
+			root, rerr := tlog.TreeHash(size, l.reader(ctx, tl, head))
+			if rerr != nil || root != cp.Hash {
+				err = fmt.Errorf("%w: stored checkpoint %d is not of the log's tree", ErrInvalid, size)
+			}
 		}
 		return err
 	})
@@ -93,20 +116,4 @@ func (l *Log) treeReader(ctx context.Context, tenant string, size int64) (tlog.H
 		return nil, err
 	}
 	return l.reader(ctx, tl, &state{cp: cp}), nil
-}
-
-// Committed reports whether signed is the checkpoint first written at its
-// size: for a size the log reached before anyone could plant an object
-// there, the log's own. It reads storage only (no key, no lock), for
-// callers still working out which keys to trust.
-func (l *Log) Committed(ctx context.Context, tenant string, size int64, signed []byte) (bool, error) {
-	tl, err := l.tenant(tenant)
-	if err != nil {
-		return false, err
-	}
-	versions, err := l.store.Versions(ctx, tl.checkpointKey(size))
-	if err != nil {
-		return false, fmt.Errorf("ledger: read checkpoint %d: %w", size, err)
-	}
-	return len(versions) > 0 && string(versions[0]) == string(signed), nil
 }

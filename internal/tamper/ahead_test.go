@@ -287,4 +287,3 @@ func TestNewTenantCheckpointPlanted(t *testing.T) {
 	}
 	t.Logf("beta audit: %q", rep.Problems)
 }
-

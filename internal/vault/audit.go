@@ -92,7 +92,7 @@ func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []r
 	if len(pinned) == 0 {
 		return nil, errors.New("vault: audit: pin a key of the vault's (obtained apart from its bucket): the log's keys are derived from it")
 	}
-	a := &auditor{st: st, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}}
+	a := &auditor{st: st, bucket: bucket, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}}
 	keys := func(context.Context, string) (Trust, error) { return a.trust, nil }
 	a.log = newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys)
 	if err := a.deriveTrust(ctx, pinned); err != nil {
@@ -115,6 +115,7 @@ func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []r
 type auditor struct {
 	st             Storage
 	log            *ledger.Log
+	bucket         string
 	tenant, origin string
 	trust          Trust
 	history        KeyHistory
@@ -151,7 +152,7 @@ func (a *auditor) deriveTrust(ctx context.Context, pinned []receipt.Key) error {
 	if err != nil {
 		return err
 	}
-	h, passed, err := selectHistory(ctx, a.origin, candidates, pinned, committedIn(a.log, a.tenant))
+	h, passed, err := selectHistory(ctx, a.origin, candidates, pinned, a.inLog)
 	if err != nil {
 		return err
 	}
@@ -190,6 +191,31 @@ func (a *auditor) deriveTrust(ctx context.Context, pinned []receipt.Key) error {
 	a.bad("the log's key history does not lead from any key you pinned: %v", firstErr)
 	a.trust = TrustKeys("the keys you pinned", pinned...)
 	return nil
+}
+
+// inLog reports whether, with the keys history h leads to, the log holds
+// leaf at index: how the audit tells a fork's real branch from one a
+// retired key's holder made (under the wrong branch, the log's own
+// checkpoints do not open).
+func (a *auditor) inLog(ctx context.Context, h KeyHistory, index int64, leaf []byte) (bool, error) {
+	steps, err := h.verify(ctx, a.origin, nil)
+	if err != nil || len(steps) == 0 {
+		return false, nil
+	}
+	t, err := h.Trust(ctx, a.origin, steps[0].key, nil)
+	if err != nil {
+		return false, nil
+	}
+	l := newLedger(a.st.Records, nil, Config{Bucket: a.bucket, Now: time.Now}, func(context.Context, string) (Trust, error) { return t, nil })
+	cp, _, err := l.Latest(ctx, a.tenant)
+	if err != nil || index >= cp.Size {
+		return false, nil
+	}
+	proof, err := l.InclusionProof(ctx, a.tenant, index, cp.Size)
+	if err != nil {
+		return false, nil
+	}
+	return ledger.VerifyInclusion(cp, index, leaf, proof) == nil, nil
 }
 
 // entry checks a log entry on its own: a receipt signed by a key the

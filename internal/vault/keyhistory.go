@@ -333,14 +333,6 @@ func OpenTrusted(origin string, signed []byte, trust Trust) (ledger.Checkpoint, 
 	return cp, nil
 }
 
-// committedIn reports, for selectHistory, whether a checkpoint is the one
-// log l first wrote at its size for tenant.
-func committedIn(l *ledger.Log, tenant string) func(context.Context, int64, string) (bool, error) {
-	return func(ctx context.Context, size int64, signed string) (bool, error) {
-		return l.Committed(ctx, tenant, size, []byte(signed))
-	}
-}
-
 // selectHistory picks a log's key history out of candidate records, where
 // anyone with the bucket's credentials can add records and a retired key's
 // holder can sign them. A record counts only if it proves itself
@@ -353,7 +345,7 @@ func committedIn(l *ledger.Log, tenant string) func(context.Context, int64, stri
 // log first wrote at its size, the earliest (committed; none if nil, and
 // the way on stops). Every record not in the chain is passed over and
 // named.
-func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key, committed func(context.Context, int64, string) (bool, error)) (KeyHistory, []string, error) {
+func selectHistory(ctx context.Context, origin string, candidates []keyCandidate, roots []receipt.Key, inLog func(ctx context.Context, h KeyHistory, index int64, leaf []byte) (bool, error)) (KeyHistory, []string, error) {
 	type proven struct {
 		keyStep
 		rec    KeyRecord
@@ -430,28 +422,32 @@ func selectHistory(ctx context.Context, origin string, candidates []keyCandidate
 				objs = append(objs, fmt.Sprintf("%s (to key %s at %d)", n.object, n.key.ID, n.index))
 			}
 			passed = append(passed, fmt.Sprintf("key %s is rotated away twice, a fork only its holder can make: %s", last.key.ID, strings.Join(objs, ", ")))
-			// The log's own rotation was committed when the log reached
-			// its place; a fork its holder made later sits where the
-			// log's checkpoint was already written, or beyond its end, in a
-			// tree of its own: take the one committed at the smallest size.
-			if committed != nil {
-				var logged []proven
-				var sizes []int64
+			// Which one the log holds, only the log says: read it as each
+			// branch would have it, and take the branch under which the
+			// rotation is the log's entry at its place.
+			var logged []proven
+			if inLog != nil {
 				for _, n := range next {
-					cp, err := ownProof(n.rec, n.key)
+					h := KeyHistory{}
+					for _, p := range chain {
+						h = append(h, p.rec)
+					}
+					h = append(h, n.rec)
+					leaf, err := receipt.Payload(mustEnvelope(n.rec.Envelope))
 					if err != nil {
 						continue
 					}
-					ok, err := committed(ctx, cp.Size, n.rec.Log.Checkpoint)
+					ok, err := inLog(ctx, h, n.index, leaf)
 					if err != nil {
 						return nil, nil, fmt.Errorf("vault: key history: %w", err)
 					}
-					if ok && (len(sizes) == 0 || cp.Size < sizes[0]) {
-						logged, sizes = []proven{n}, []int64{cp.Size}
+					if ok {
+						logged = append(logged, n)
+						break
 					}
 				}
-				next = logged
 			}
+			next = logged
 		}
 		if len(next) != 1 {
 			break

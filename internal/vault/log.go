@@ -159,6 +159,10 @@ func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(con
 			t, err := keys(ctx, tenant)
 			return receipt.PublicKeys(t.Public()), err
 		},
+		SignersAt: func(ctx context.Context, tenant string, size int64) ([]*ecdsa.PublicKey, error) {
+			t, err := keys(ctx, tenant)
+			return receipt.PublicKeys(t.signersAt(size)), err
+		},
 		Now:    cfg.Now,
 		Logger: cfg.Logger,
 	})
