@@ -91,11 +91,37 @@ func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
 		return empty, nil
 	}
 	cp, err := l.open(ctx, tl, []byte(h.Checkpoint))
-	if err != nil || cp.Size != h.Size {
+	if err == nil && cp.Size != h.Size {
+		err = fmt.Errorf("it claims size %d with a checkpoint of size %d", h.Size, cp.Size)
+	}
+	if err == nil {
+		err = l.hintCommitted(ctx, tl, h)
+	}
+	if err != nil {
 		l.log.WarnContext(ctx, "ledger: head hint does not verify; reading the log from its start", "log", tl.origin, "err", err)
 		return empty, nil
 	}
 	return &state{cp: cp, signed: h.Checkpoint, start: h.Start}, nil
+}
+
+// hintCommitted checks that a hint's checkpoint is the one the commit it
+// names signed: the first version at that position, which the log wrote
+// once (If-None-Match) before anyone could put another there. A hint a
+// retired key signed over a tree of its own, inside that key's span,
+// opens; it is not the log's.
+func (l *Log) hintCommitted(ctx context.Context, tl *tenantLog, h headHint) error {
+	if h.Start < 0 || h.Start >= h.Size {
+		return fmt.Errorf("it says the commit of size %d starts at %d", h.Size, h.Start)
+	}
+	versions, err := l.store.Versions(ctx, tl.commitKey(h.Start))
+	if err != nil || len(versions) == 0 {
+		return fmt.Errorf("no commit at %d: %v", h.Start, err)
+	}
+	var c commit
+	if err := json.Unmarshal(versions[0], &c); err != nil || c.Checkpoint != h.Checkpoint || c.Size != h.Size {
+		return fmt.Errorf("its checkpoint is not the one the commit at %d signed", h.Start)
+	}
+	return nil
 }
 
 // headTimeout bounds one write of the head hint.

@@ -120,6 +120,11 @@ type tenantLog struct {
 	// size is the head's size once loaded, -1 before: read without
 	// stateMu, so that a lower bound never waits for a commit round.
 	size atomic.Int64
+	// checkpoints are the log's own signed checkpoints, by size, once
+	// found: they never change, and finding one under versions someone
+	// wrote over it is paid once.
+	checkpoints     sync.Map
+	checkpointsKept atomic.Int64
 }
 
 func (l *Log) tenant(tenant string) (*tenantLog, error) {

@@ -44,12 +44,19 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
+	if c, ok := tl.checkpoints.Load(size); ok {
+		found := c.(foundCheckpoint)
+		return found.cp, found.signed, nil
+	}
 	// The log's own checkpoint at a size is the one whose tree is the
 	// log's: anything else there (a checkpoint a retired key signed over
 	// a tree of its own, a copy) is passed over for the version beneath.
 	head, err := l.head(ctx, tl)
 	if err != nil {
 		return Checkpoint{}, nil, err
+	}
+	if head.cp.Size == size {
+		return head.cp, []byte(head.signed), nil
 	}
 	var cp Checkpoint
 	data, _, err := firstValid(ctx, l.store, tl.checkpointKey(size), func(data []byte) (err error) {
@@ -70,7 +77,20 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 	case data == nil:
 		return Checkpoint{}, nil, &NotFoundError{Origin: tl.origin, Detail: fmt.Sprintf("log %s has no checkpoint at size %d", tl.origin, size)}
 	}
+	if size <= head.cp.Size && tl.checkpointsKept.Add(1) <= maxKeptCheckpoints {
+		tl.checkpoints.Store(size, foundCheckpoint{cp, data})
+	}
 	return cp, data, nil
+}
+
+// maxKeptCheckpoints bounds the checkpoints a process keeps per log (a
+// few hundred bytes each).
+const maxKeptCheckpoints = 4096
+
+// foundCheckpoint is a checkpoint CheckpointAt found the log's own.
+type foundCheckpoint struct {
+	cp     Checkpoint
+	signed []byte
 }
 
 // InclusionProof proves entry index in the tree of the checkpoint at size.

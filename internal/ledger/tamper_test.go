@@ -139,3 +139,26 @@ func TestForgedAppendStopsTheLog(t *testing.T) {
 		t.Errorf("audit: got %q, want it to name the commit at 2", rep.Problems)
 	}
 }
+
+// TestCheckpointFoundOnce: a checkpoint found beneath versions someone
+// wrote over it is kept, so that the next read of that size does not read
+// every version again (the cost of junk stays once per process).
+func TestCheckpointFoundOnce(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	sealed(t, store, s, 4)
+	for range 50 {
+		store.overwrite("ledger/acme/checkpoint/00000000000000000002", []byte("junk"))
+	}
+	l := newLog(store, s, 1)
+	first, _, err := l.CheckpointAt(ctx, tenant, 2)
+	if err != nil || first.Size != 2 {
+		t.Fatalf("checkpoint 2 beneath junk: got %+v, %v", first, err)
+	}
+	store.failing("versions", "checkpoint/")
+	defer store.healed()
+	again, _, err := l.CheckpointAt(ctx, tenant, 2)
+	if err != nil || again != first {
+		t.Errorf("checkpoint 2 again: got %+v, %v; want it without reading its versions again", again, err)
+	}
+}
