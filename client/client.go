@@ -192,7 +192,13 @@ func (c *Client) once(ctx context.Context, rq request, data []byte, out any) (st
 		if json.Unmarshal(body, p) != nil || p.Status == 0 {
 			p = &Problem{Type: "about:blank", Title: http.StatusText(resp.StatusCode), Status: resp.StatusCode, Detail: strings.TrimSpace(string(body))}
 		}
-		return resp.StatusCode, retryAfter(resp), p
+		wait := retryAfter(resp)
+		if resp.StatusCode == http.StatusConflict && p.Slug() == "idempotency-in-progress" {
+			// The first of these requests is still being answered: its
+			// answer comes to a repeat once it is done.
+			wait = max(parseRetryAfter(resp.Header.Get("Retry-After")), 0)
+		}
+		return resp.StatusCode, wait, p
 	}
 	switch o := out.(type) {
 	case nil:

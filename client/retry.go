@@ -43,14 +43,19 @@ func retryAfter(resp *http.Response) time.Duration {
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return -1
 	}
-	v := resp.Header.Get("Retry-After")
+	return max(parseRetryAfter(resp.Header.Get("Retry-After")), 0)
+}
+
+// parseRetryAfter reads a Retry-After value (seconds or an HTTP date),
+// capped; -1 if there is none.
+func parseRetryAfter(v string) time.Duration {
 	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
 		return min(time.Duration(secs)*time.Second, retryAfterMax)
 	}
 	if at, err := http.ParseTime(v); err == nil {
 		return min(max(time.Until(at), 0), retryAfterMax)
 	}
-	return 0
+	return -1
 }
 
 // backoff is the wait before retry attempt+1: what the server asked, or

@@ -18,6 +18,7 @@ type flaky struct {
 	mu         sync.Mutex
 	script     []int
 	retryAfter string
+	slug       string // the problems' type, "unavailable" if ""
 	calls      int
 	keys, uas  []string
 }
@@ -35,7 +36,11 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(status)
-		w.Write([]byte(`{"type":"https://evidencevault.dev/problems/unavailable","title":"Unavailable","status":` + strconv.Itoa(status) + `}`))
+		slug := f.slug
+		if slug == "" {
+			slug = "unavailable"
+		}
+		w.Write([]byte(`{"type":"https://evidencevault.dev/problems/` + slug + `","title":"` + slug + `","status":` + strconv.Itoa(status) + `}`))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -59,27 +64,36 @@ func newFlaky(t *testing.T, f *flaky, opts Options) *Client {
 func TestRetries(t *testing.T) {
 	tests := []struct {
 		name      string
+		slug      string
 		script    []int
 		call      func(*Client) error
 		wantCalls int
 		wantErr   int // status of the final problem, 0 for success
 	}{
-		{"a read after two 503s", []int{503, 503, 200}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 3, 0},
-		{"a read after a 429", []int{429, 200}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 2, 0},
-		{"a read that stays unavailable", []int{503}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 5, 503},
-		{"a 502 (tampered) is not retried", []int{502, 200}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 1, 502},
-		{"a create, with its Idempotency-Key", []int{503, 201}, func(c *Client) error {
+		{"a read after two 503s", "", []int{503, 503, 200}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 3, 0},
+		{"a read after a 429", "", []int{429, 200}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 2, 0},
+		{"a read that stays unavailable", "", []int{503}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 5, 503},
+		{"a 502 (tampered) is not retried", "tampered", []int{502, 200}, func(c *Client) error { _, err := c.Dossiers(context.Background()); return err }, 1, 502},
+		{"a create, with its Idempotency-Key", "", []int{503, 201}, func(c *Client) error {
 			_, err := c.CreateDossier(context.Background(), DossierInput{Name: "x"})
 			return err
 		}, 2, 0},
-		{"a POST that may not be repeated", []int{503, 201}, func(c *Client) error {
+		{"a create whose first attempt is still answered elsewhere", "idempotency-in-progress", []int{409, 201}, func(c *Client) error {
+			_, err := c.CreateDossier(context.Background(), DossierInput{Name: "x"})
+			return err
+		}, 2, 0},
+		{"another conflict is not retried", "conflict", []int{409, 201}, func(c *Client) error {
+			_, err := c.CreateDossier(context.Background(), DossierInput{Name: "x"})
+			return err
+		}, 1, 409},
+		{"a POST that may not be repeated", "", []int{503, 201}, func(c *Client) error {
 			_, err := c.do(context.Background(), "POST", "/v1/other", nil, map[string]string{}, nil)
 			return err
 		}, 1, 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &flaky{script: tt.script, retryAfter: "0"}
+			f := &flaky{script: tt.script, retryAfter: "0", slug: tt.slug}
 			c := newFlaky(t, f, Options{UserAgent: "evault/test"})
 			err := tt.call(c)
 			var p *Problem

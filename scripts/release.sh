@@ -7,13 +7,20 @@
 #   scripts/release.sh [DIR]      VERSION=v1.2.0 to name the release
 #   TARGETS="linux/amd64 ..."     to build fewer (the tests do)
 set -euo pipefail
-cd "$(dirname "$0")/.."
 out=${1:-dist}
+[[ $out = /* ]] || out=$PWD/$out
+cd "$(dirname "$0")/.."
+# The directory is emptied of earlier releases only: anything else in it
+# stops the script rather than being deleted.
+if [[ -d $out ]] && find "$out" -mindepth 1 ! -name 'evault-*' ! -name SHA256SUMS | grep -q .; then
+  echo "release: $out holds files other than a release's; give an empty or new directory" >&2
+  exit 2
+fi
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 targets=${TARGETS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}
-rm -rf "$out"
 mkdir -p "$out"
+rm -f "$out"/evault-* "$out/SHA256SUMS"
 for target in $targets; do
   os=${target%/*} arch=${target#*/} ext=
   [[ $os == windows ]] && ext=.exe

@@ -199,6 +199,14 @@ export class VaultStack extends Stack {
       payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
     });
     httpApi.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.ANY], integration });
+    if (corsOrigins.length > 0) {
+      // ANY matches OPTIONS too, which would put preflights (that carry no
+      // token) before the JWT authorizer: an OPTIONS route without it lets
+      // API Gateway answer them with the CORS configuration above.
+      for (const route of httpApi.addRoutes({ path: '/{proxy+}', methods: [apigw.HttpMethod.OPTIONS], integration, authorizer: new apigw.HttpNoneAuthorizer() })) {
+        Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'CORS preflights carry no credentials by design (Fetch standard); the route only answers them with the allowed origins.' });
+      }
+    }
     for (const route of httpApi.addRoutes({ path: '/v1/keys', methods: [apigw.HttpMethod.GET], integration, authorizer: new apigw.HttpNoneAuthorizer() })) {
       Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /v1/keys serves the public keys that verify receipts; auditors and notified bodies need them without an account.' });
     }

@@ -164,6 +164,10 @@ test('CORS: none by default; allowed origins on the API (preflight before the au
   t.hasResourceProperties('AWS::ApiGatewayV2::Api', {
     CorsConfiguration: Match.objectLike({ AllowOrigins: origins, AllowHeaders: Match.arrayWith(['Authorization', 'Idempotency-Key']), ExposeHeaders: Match.arrayWith(['ETag', 'Location']) }),
   });
+  // Preflights carry no token: their route must not be behind the JWT authorizer.
+  t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'OPTIONS /{proxy+}', AuthorizationType: 'NONE' });
+  t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /{proxy+}', AuthorizationType: 'JWT' });
+  assert.equal(Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter((r) => r.Properties.RouteKey === 'OPTIONS /{proxy+}').length, 0, 'no open OPTIONS route without CORS');
   const api = Object.values(t.findResources('AWS::Lambda::Function')).find((fn) => fn.Properties.Environment?.Variables?.VAULT_CORS_ORIGINS);
   assert.equal(api?.Properties.Environment.Variables.VAULT_CORS_ORIGINS, origins.join(','));
   assert.throws(() => synth({ corsOrigins: ['https://*.example.com'] }), /not an origin/);

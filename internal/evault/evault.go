@@ -267,6 +267,9 @@ func (a *app) client() (*client.Client, error) {
 	if api == "" {
 		return nil, exit(ExitUsage, "no vault API URL: give --api, EVAULT_API or a config file, or start the local stack with make run")
 	}
+	if a.timeout <= 0 {
+		return nil, exit(ExitUsage, "--timeout must be a positive duration, such as 30s or 2m")
+	}
 	cl, err := client.New(api, token, a.main.HTTP, client.Options{UserAgent: "evault/" + a.main.version(), Timeout: a.timeout})
 	if err != nil {
 		return nil, exit(ExitUsage, "%v", err)

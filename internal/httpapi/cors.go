@@ -28,12 +28,14 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers differ by origin whether or not this request has one:
+		// caches must key on it.
+		w.Header().Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
 		if origin == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Add("Vary", "Origin")
 		allowed := slices.Contains(s.origins, origin)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			w.Header().Add("Vary", "Access-Control-Request-Method")
@@ -71,7 +73,14 @@ func ParseOrigins(list string) ([]string, error) {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
 			return nil, fmt.Errorf("httpapi: origin %q: want scheme://host[:port], such as https://portal.example.com", o)
 		}
-		origins = append(origins, strings.ToLower(o))
+		// Browsers send an origin without its scheme's default port.
+		host := strings.ToLower(u.Host)
+		if u.Scheme == "https" {
+			host = strings.TrimSuffix(host, ":443")
+		} else {
+			host = strings.TrimSuffix(host, ":80")
+		}
+		origins = append(origins, u.Scheme+"://"+host)
 	}
 	return origins, nil
 }

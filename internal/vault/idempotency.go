@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/evidencevault/vault/internal/strictjson"
 )
 
 // Idempotency keys (the Idempotency-Key header of the IETF httpapi draft)
@@ -28,8 +31,13 @@ const pendingFor = time.Minute
 // examples do.
 const MaxIdempotencyKey = 255
 
-// idempotencyRecord is what the vault keeps for one key.
+// idempotencyRecord is what the vault keeps for one attempt at a key.
 type idempotencyRecord struct {
+	// Tenant, Subject and Key (the key's hash) bind a remembered answer
+	// to whom it was given: a copy at another caller's key is refused.
+	Tenant      string    `json:"tenant"`
+	Subject     string    `json:"subject"`
+	Key         string    `json:"key"`
 	Fingerprint string    `json:"fingerprint"`
 	State       string    `json:"state"` // pending, failed or done
 	At          time.Time `json:"at"`
@@ -39,9 +47,13 @@ type idempotencyRecord struct {
 
 // Remember runs do at most once for the caller's key: a repeat with the
 // same fingerprint gets the answer do gave the first time (replayed true),
-// a repeat with another fingerprint is CodeInvalid, and one while the
-// first still runs is CodeConflict. An answer is remembered only when do
-// succeeds, so that a failed request may be repeated with its key.
+// a repeat with another fingerprint is CodeKeyReused, and one while the
+// first still runs is CodeInProgress. An answer is remembered only when
+// do succeeds, so that a failed request may be repeated with its key
+// (corrected, too). Each attempt at a key is an object of its own, created
+// only if absent, so that of concurrent repeats of a failed or abandoned
+// request exactly one runs. Only callers who may still write get an
+// answer replayed.
 func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, do func() ([]byte, error)) (answer []byte, replayed bool, err error) {
 	id, err := caller(ctx)
 	if err != nil {
@@ -50,45 +62,56 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	if err := checkIdempotencyKey(key); err != nil {
 		return nil, false, err
 	}
+	if !id.CanWrite() {
+		return nil, false, errorf(CodeForbidden, "role %s may not create", id.Role)
+	}
 	sum := sha256.Sum256([]byte(id.Subject + "\n" + key))
-	recKey := idempotencyKey(id.Tenant, hex.EncodeToString(sum[:]))
+	hash := hex.EncodeToString(sum[:])
+	prefix := idempotencyPrefix(id.Tenant, hash)
 	fp := hex.EncodeToString(fingerprint)
-	pending, err := json.Marshal(idempotencyRecord{Fingerprint: fp, State: "pending", At: s.now()})
+	rec := idempotencyRecord{Tenant: id.Tenant, Subject: id.Subject, Key: hash, Fingerprint: fp}
+	attempt, last, err := s.lastAttempt(ctx, prefix, rec)
+	if err != nil {
+		return nil, false, err
+	}
+	if last != nil {
+		switch {
+		case last.State == "done" && last.Fingerprint != fp, last.State == "pending" && last.Fingerprint != fp && s.now().Sub(last.At) < pendingFor:
+			return nil, false, &Error{Code: CodeKeyReused, Message: "this Idempotency-Key was used for a different request; use a new key for a new request",
+				Fields: []FieldError{{Pointer: "/Idempotency-Key", Detail: "was first used for another request"}}}
+		case last.State == "done":
+			return last.Answer, true, nil
+		case last.State == "pending" && s.now().Sub(last.At) < pendingFor:
+			return nil, false, errorf(CodeInProgress, "a request with this Idempotency-Key is still being answered; repeat it in a moment")
+		}
+		// Failed, or abandoned: a new attempt.
+	}
+	attempt++
+	attemptKey := prefix + fmt.Sprintf("%06d.json", attempt)
+	rec.State, rec.At = "pending", s.now()
+	pending, err := json.Marshal(rec)
 	if err != nil {
 		return nil, false, fmt.Errorf("vault: idempotency: %w", err)
 	}
-	err = s.records.Create(ctx, recKey, pending, nil)
-	if errors.Is(err, ErrExists) {
-		rec, rerr := s.idempotencyRecord(ctx, recKey)
-		switch {
-		case rerr != nil:
-			return nil, false, rerr
-		case rec.Fingerprint != fp:
-			return nil, false, &Error{Code: CodeKeyReused, Message: "this Idempotency-Key was used for a different request; use a new key for a new request",
-				Fields: []FieldError{{Pointer: "/Idempotency-Key", Detail: "was first used for another request"}}}
-		case rec.State == "done":
-			return rec.Answer, true, nil
-		case rec.State == "pending" && s.now().Sub(rec.At) < pendingFor:
-			return nil, false, errorf(CodeInProgress, "a request with this Idempotency-Key is still being answered; repeat it in a moment")
-		}
-		// Failed, or abandoned: run it again.
-		err = s.records.Put(ctx, recKey, pending)
-	}
-	if err != nil {
+	if err := s.records.Create(ctx, attemptKey, pending, nil); errors.Is(err, ErrExists) {
+		return nil, false, errorf(CodeInProgress, "a request with this Idempotency-Key is being answered; repeat it in a moment")
+	} else if err != nil {
 		return nil, false, fmt.Errorf("vault: idempotency: %w", err)
 	}
 	answer, err = do()
 	if err != nil {
-		if failed, merr := json.Marshal(idempotencyRecord{Fingerprint: fp, State: "failed", At: s.now()}); merr == nil {
-			if perr := s.records.Put(ctx, recKey, failed); perr != nil {
+		rec.State, rec.At = "failed", s.now()
+		if failed, merr := json.Marshal(rec); merr == nil {
+			if perr := s.records.Put(ctx, attemptKey, failed); perr != nil {
 				s.log.WarnContext(ctx, "idempotency: could not release the key", "err", perr)
 			}
 		}
 		return nil, false, err
 	}
-	done, err := s.signedJSON(ctx, idempotencyType, idempotencyRecord{Fingerprint: fp, State: "done", At: s.now(), Answer: answer})
+	rec.State, rec.At, rec.Answer = "done", s.now(), answer
+	done, err := s.signedJSON(ctx, idempotencyType, rec)
 	if err == nil {
-		err = s.records.Put(ctx, recKey, done)
+		err = s.records.Put(ctx, attemptKey, done)
 	}
 	if err != nil {
 		// The request succeeded; only its replay is lost.
@@ -97,22 +120,47 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	return answer, false, nil
 }
 
-// idempotencyRecord reads a key's record: pending and failed ones are
-// plain, a done one must be signed by the vault, since it is replayed.
-func (s *Service) idempotencyRecord(ctx context.Context, key string) (idempotencyRecord, error) {
-	data, err := s.records.Get(ctx, key)
+// lastAttempt reads the newest attempt at a key: its number (0 for none)
+// and record. Pending and failed records are plain; a done one must be
+// signed by the vault and bound to this caller and key, since it is
+// replayed. Anything else there is someone else's and is taken as a failed
+// attempt: a new one starts above it.
+func (s *Service) lastAttempt(ctx context.Context, prefix string, want idempotencyRecord) (int, *idempotencyRecord, error) {
+	objs, err := s.records.List(ctx, prefix)
 	if err != nil {
-		return idempotencyRecord{}, fmt.Errorf("vault: idempotency: %w", err)
+		return 0, nil, fmt.Errorf("vault: idempotency: %w", err)
+	}
+	n := 0
+	var name string
+	for _, o := range objs {
+		var k int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(o.Key, prefix), "%06d.json", &k); err == nil && k > n {
+			n, name = k, o.Key
+		}
+	}
+	if n == 0 {
+		return 0, nil, nil
+	}
+	data, err := s.records.Get(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return n, &idempotencyRecord{State: "failed"}, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("vault: idempotency: %w", err)
 	}
 	var rec idempotencyRecord
-	if err := json.Unmarshal(data, &rec); err == nil && rec.State != "done" && rec.State != "" {
-		return rec, nil
+	bound := func(r idempotencyRecord) bool {
+		return r.Tenant == want.Tenant && r.Subject == want.Subject && r.Key == want.Key
+	}
+	if err := strictjson.Unmarshal(data, &rec); err == nil && (rec.State == "pending" || rec.State == "failed") && bound(rec) {
+		return n, &rec, nil
 	}
 	rec = idempotencyRecord{}
-	if err := s.openSignedJSON(ctx, idempotencyType, data, &rec); err != nil || rec.State != "done" {
-		return idempotencyRecord{}, &Error{Code: CodeTampered, Message: "the remembered answer " + key + " is not the vault's", Err: err}
+	if err := s.openSignedJSON(ctx, idempotencyType, data, &rec); err == nil && rec.State == "done" && bound(rec) {
+		return n, &rec, nil
 	}
-	return rec, nil
+	s.log.WarnContext(ctx, "idempotency: an attempt record the vault did not write; starting another", "object", name)
+	return n, &idempotencyRecord{State: "failed"}, nil
 }
 
 // checkIdempotencyKey: 1 to 255 printable ASCII characters.

@@ -43,8 +43,10 @@ func uploadKey(tenant, upload string) string {
 	return "vault/" + tenant + "/uploads/" + upload + ".json"
 }
 
-func idempotencyKey(tenant, hash string) string {
-	return "vault/" + tenant + "/idempotency/" + hash + ".json"
+// idempotencyPrefix holds the attempts at one idempotency key, one
+// object each.
+func idempotencyPrefix(tenant, hash string) string {
+	return "vault/" + tenant + "/idempotency/" + hash + "/"
 }
 
 func digestStateKey(tenant, upload string) string {

@@ -1,9 +1,13 @@
 package vault
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -174,11 +178,41 @@ func (s *Service) unchanged(ctx context.Context, tenant, dossier string, doc Doc
 	v, r, err := s.latestSigned(ctx, tenant, dossier, doc.Path)
 	switch code := ErrorCode(err); {
 	case err == nil && v.SHA256 == doc.File.SHA256 && v.Size == doc.File.Size:
+		if fields := metadataChanges(v.Document, doc); fields != nil {
+			// The same bytes under new metadata: neither a copy nor
+			// "unchanged" (which would drop the change) without asking.
+			return &Error{Code: CodeConflict, Fields: fields, Message: fmt.Sprintf(
+				"version %d of %q has these bytes with other metadata; to seal the new metadata as version %d, send the upload again with newVersion=true",
+				v.Version, doc.Path, v.Version+1)}
+		}
 		return &Unchanged{Version: v, Receipt: r}
 	case err == nil, code == CodeNotFound, code == CodeTampered:
 		return nil
 	}
 	return fmt.Errorf("vault: start upload: %w", err)
+}
+
+// metadataChanges lists the fields in which doc differs from the sealed
+// version's document, by JSON pointer; nil if none.
+func metadataChanges(sealed, doc Document) []FieldError {
+	was, _ := json.Marshal(sealed)
+	now, _ := json.Marshal(doc)
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal(was, &a) != nil || json.Unmarshal(now, &b) != nil {
+		return nil
+	}
+	var fields []FieldError
+	for _, name := range slices.Sorted(maps.Keys(b)) {
+		if !bytes.Equal(a[name], b[name]) {
+			fields = append(fields, FieldError{Pointer: "/" + name, Detail: "differs from the sealed version's " + string(a[name])})
+		}
+	}
+	for name := range a {
+		if _, ok := b[name]; !ok {
+			fields = append(fields, FieldError{Pointer: "/" + name, Detail: "is absent; the sealed version has " + string(a[name])})
+		}
+	}
+	return fields
 }
 
 // session reads an upload session of tenant: the record the vault signed
