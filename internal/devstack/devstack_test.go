@@ -1,8 +1,14 @@
 package devstack_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,5 +99,71 @@ func TestPortInUse(t *testing.T) {
 	err = devstack.Run(context.Background(), devstack.Options{Dir: t.TempDir(), Addr: l.Addr().String()})
 	if err == nil || !strings.Contains(err.Error(), "VAULT_ADDR") {
 		t.Errorf("got %v, want an error suggesting VAULT_ADDR", err)
+	}
+}
+
+// TestLocalStackCORS: with allowed origins, a browser page of one may call
+// the API and send the presigned PUT to MinIO; another origin may do
+// neither.
+func TestLocalStackCORS(t *testing.T) {
+	const portal = "https://portal.example.com"
+	env, _, stop := testenv.LocalStack(t, t.TempDir(), portal)
+	defer stop()
+	call := func(method, url, token string, body any) *http.Response {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			data, _ := json.Marshal(body)
+			rd = bytes.NewReader(data)
+		}
+		req, _ := http.NewRequest(method, url, rd)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	preflight := func(url, origin, method string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("OPTIONS", url, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", method)
+		req.Header.Set("Access-Control-Request-Headers", "content-type,x-amz-checksum-sha256,x-amz-meta-upload-id")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	tok := env["VAULT_UPLOADER_TOKEN"]
+	resp := call("POST", env["VAULT_URL"]+"/v1/dossiers", tok, map[string]any{"name": "CardioScan AI", "basicUdiDi": "1987654Ad4X4bL5ttr2310c2K",
+		"regulation": "MDR", "riskClass": "IIa", "implantable": false, "highRiskAi": true, "notifiedBody": "0197"})
+	var d struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&d)
+	resp.Body.Close()
+	content := []byte("report\n")
+	sum := sha256.Sum256(content)
+	resp = call("POST", env["VAULT_URL"]+"/v1/dossiers/"+d.ID+"/uploads", tok, map[string]any{
+		"path": "report.txt", "title": "Report", "kind": "test-report", "section": "MDR-II-6.1", "revision": "A", "language": "en",
+		"effectiveDate": "2026-11-02", "author": "QA",
+		"file": map[string]any{"name": "report.txt", "size": len(content), "sha256": hex.EncodeToString(sum[:]), "contentType": "text/plain"}})
+	var tk struct{ Upload struct{ URL string } }
+	json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	if tk.Upload.URL == "" {
+		t.Fatalf("no presigned PUT: %d", resp.StatusCode)
+	}
+	for _, tt := range []struct {
+		name, url, method string
+	}{{"the API", env["VAULT_URL"] + "/v1/dossiers", "POST"}, {"the presigned PUT", tk.Upload.URL, "PUT"}} {
+		if r := preflight(tt.url, portal, tt.method); r.Header.Get("Access-Control-Allow-Origin") != portal {
+			t.Errorf("%s: preflight from %s: got %d, Access-Control-Allow-Origin %q", tt.name, portal, r.StatusCode, r.Header.Get("Access-Control-Allow-Origin"))
+		}
+		if r := preflight(tt.url, "https://evil.example", tt.method); r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s: preflight from another origin allowed: %q", tt.name, r.Header.Get("Access-Control-Allow-Origin"))
+		}
 	}
 }

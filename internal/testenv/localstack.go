@@ -18,8 +18,9 @@ import (
 
 // LocalStack starts the local stack (make run) in dir, with its own MinIO,
 // and waits for its env file. stop ends it (also at cleanup); out is what
-// it printed.
-func LocalStack(t testing.TB, dir string) (env map[string]string, out *LockedBuffer, stop func() error) {
+// it printed; corsOrigins may call the API and the presigned URLs from
+// browsers.
+func LocalStack(t testing.TB, dir string, corsOrigins ...string) (env map[string]string, out *LockedBuffer, stop func() error) {
 	t.Helper()
 	port, err := minioserver.FreePort()
 	if err != nil {
@@ -30,7 +31,7 @@ func LocalStack(t testing.TB, dir string) (env map[string]string, out *LockedBuf
 	out = &LockedBuffer{}
 	go func() {
 		done <- devstack.Run(ctx, devstack.Options{
-			Dir: filepath.Join(dir, ".local"), Addr: "127.0.0.1:" + strconv.Itoa(port), Out: out, Log: Logger(t),
+			Dir: filepath.Join(dir, ".local"), Addr: "127.0.0.1:" + strconv.Itoa(port), Out: out, Log: Logger(t), CORSOrigins: corsOrigins,
 		})
 	}()
 	envFile := filepath.Join(dir, ".local", "env")
