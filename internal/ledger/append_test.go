@@ -247,10 +247,11 @@ func TestDuplicateSuppression(t *testing.T) {
 	}
 }
 
-// TestDerivedObjectsMatchOrConflict: a tile or checkpoint that exists with
-// the bytes its commit implies counts as written; with other bytes the
-// append fails naming it.
-func TestDerivedObjectsMatchOrConflict(t *testing.T) {
+// TestDerivedObjectsMatchOrSupersede: a tile or checkpoint that exists
+// with the bytes its commit implies counts as written; one with other
+// bytes (planted where the log writes next) is written over by the log's,
+// and the audit names it.
+func TestDerivedObjectsMatchOrSupersede(t *testing.T) {
 	ctx := context.Background()
 	store, s := newMemStore(), newKeySigner(t)
 	l := newLog(store, s, 0)
@@ -266,12 +267,18 @@ func TestDerivedObjectsMatchOrConflict(t *testing.T) {
 	if _, _, err := newLog(store, s, 0).Latest(ctx, tenant); err != nil {
 		t.Fatalf("finishing the commit again: %v", err)
 	}
-	// A tile planted with other bytes where the next commit's goes.
+	// A tile planted with other bytes where the next commit's goes: the
+	// log writes its own over it, and readers take the log's.
 	store.plant("ledger/acme/tile/8/0/000.p/3", make([]byte, 96))
-	_, err := l.Append(ctx, tenant, entry("c", "c"), 0)
-	var conflict *ledger.ConflictError
-	if !errors.As(err, &conflict) || conflict.Key != "ledger/acme/tile/8/0/000.p/3" {
-		t.Errorf("got %v, want a conflict naming the planted tile", err)
+	if _, err := l.Append(ctx, tenant, entry("c", "c"), 0); err != nil {
+		t.Fatalf("append over a planted tile: %v", err)
+	}
+	if _, err := newLog(store, s, 0).InclusionProof(ctx, tenant, 2, 3); err != nil {
+		t.Errorf("a proof through the tile written over the plant: %v", err)
+	}
+	rep, err := l.Audit(ctx, tenant, ledger.Checks{})
+	if err != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], "tile/8/0/000.p/3") {
+		t.Errorf("audit: got %q, %v; want the planted tile named, alone", rep.Problems, err)
 	}
 }
 

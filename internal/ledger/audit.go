@@ -84,7 +84,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 		var c *commit
 		var extra []tlog.Hash
 		var root tlog.Hash
-		data, refused, err := firstValid(ctx, l.store, key, func(data []byte) (err error) {
+		data, refused, err := originalValid(ctx, l.store, key, func(data []byte) (err error) {
 			c, extra, root, err = l.auditCommit(data, rep.Size, hashes, keys, tl.origin)
 			return err
 		})
@@ -297,6 +297,11 @@ func (l *Log) auditTiles(ctx context.Context, tl *tenantLog, c commit, hashes me
 			bad("tile %s%s is missing", tl.prefix, tile.Path())
 		case found && !bytes.Equal(got, want):
 			bad("tile %s%s differs from the recomputed tree", tl.prefix, tile.Path())
+		case found:
+			// The log writes a tile once, or over one planted first.
+			if versions, err := l.store.Versions(ctx, tl.prefix+tile.Path()); err == nil && len(versions) > 1 && !bytes.Equal(versions[0], want) {
+				bad("tile %s%s holds %d versions, the first not the log's: someone put one there before it", tl.prefix, tile.Path(), len(versions))
+			}
 		}
 	}
 }

@@ -161,7 +161,7 @@ func (l *Log) finish(ctx context.Context, tl *tenantLog, prev *state, c *commit,
 			return nil, fmt.Errorf("ledger: tile %s: %w", tile.Path(), err)
 		}
 		g.Go(func() error {
-			if err := createOrMatch(gctx, l.store, tl.prefix+tile.Path(), data); err != nil {
+			if err := createOrSupersede(gctx, l.store, tl.prefix+tile.Path(), data, l.log); err != nil {
 				return fmt.Errorf("ledger: write tile %s: %w", tile.Path(), err)
 			}
 			tl.tiles.put(tile, data)

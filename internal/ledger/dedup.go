@@ -186,7 +186,7 @@ func (l *Log) integrated(ctx context.Context, tl *tenantLog, start, index int64)
 func (l *Log) readCommit(ctx context.Context, tl *tenantLog, pos int64) (*commit, []tlog.Hash, error) {
 	var c *commit
 	var leaves []tlog.Hash
-	data, _, err := firstValid(ctx, l.store, tl.commitKey(pos), func(data []byte) (err error) {
+	data, _, err := originalValid(ctx, l.store, tl.commitKey(pos), func(data []byte) (err error) {
 		if c, leaves, err = l.parseCommit(data, pos); err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 		var next *state
 		var c *commit
 		var hashes map[int64]tlog.Hash
-		data, refused, err := firstValid(ctx, l.store, key, func(data []byte) (err error) {
+		data, refused, err := originalValid(ctx, l.store, key, func(data []byte) (err error) {
 			next, c, hashes, err = l.openCommit(ctx, tl, tl.head, data)
 			return err
 		})

@@ -62,6 +62,40 @@ func createOrSupersede(ctx context.Context, s Store, key string, body []byte, lo
 	return s.Put(ctx, key, body)
 }
 
+// originalValid reads the first version of key that open accepts, oldest
+// first: for what the log writes once at a place it has reached (a
+// commit), the first version is the log's, and a later one that opens (a
+// retired key signs for its own span) is someone else's all the same.
+// refused says that other versions were written, when there are.
+func originalValid(ctx context.Context, s Store, key string, open func([]byte) error) (body []byte, refused, err error) {
+	versions, err := s.Versions(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: read versions of %s: %w", key, err)
+	}
+	var first error
+	for i, v := range versions {
+		err := open(v)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if i < len(versions)-1 {
+			// Say why the newest is not the log's, as firstValid does.
+			if refused = open(versions[len(versions)-1]); refused == nil {
+				refused = fmt.Errorf("%w: a later version, signed but not the log's first", ErrInvalid)
+			}
+			// open's results are the accepted version's again.
+			open(v)
+		} else if first != nil {
+			refused = first
+		}
+		return v, refused, nil
+	}
+	return nil, first, first
+}
+
 // firstValid reads the version of key that open accepts: the newest one
 // (a Get) in the common case; when that one is refused, every version from
 // the oldest, since anyone with the bucket's credentials can write over an
