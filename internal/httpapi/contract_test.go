@@ -144,6 +144,14 @@ func TestImmutableAnswersRevalidate(t *testing.T) {
 			t.Errorf("GET %s with another tag: got %d, want 200", path, other.status)
 		}
 	}
+	// The contract changes with releases: tagged, but revalidated.
+	r := a.call(t, "GET", "/v1/openapi.yaml", "", nil)
+	if r.status != http.StatusOK || r.header.Get("Cache-Control") != "no-cache" || !strings.HasPrefix(string(r.body), "openapi: 3.1") {
+		t.Errorf("GET /v1/openapi.yaml: %d %q %.40q", r.status, r.header.Get("Cache-Control"), r.body)
+	}
+	if again := a.call(t, "GET", "/v1/openapi.yaml", "", nil, "If-None-Match", r.header.Get("ETag")); again.status != http.StatusNotModified {
+		t.Errorf("GET /v1/openapi.yaml with its tag: %d, want 304", again.status)
+	}
 	if r := a.call(t, "GET", "/v1/log/checkpoint", tok, nil); r.header.Get("Cache-Control") != "no-cache" || r.header.Get("ETag") != "" {
 		t.Errorf("the latest checkpoint changes: got Cache-Control %q ETag %q", r.header.Get("Cache-Control"), r.header.Get("ETag"))
 	}
