@@ -46,7 +46,7 @@ func (l *Log) Entries(ctx context.Context, tenant string, start, end int64) ([]S
 	}
 	var out []Stored
 	for pos < end {
-		c, leaves, err := l.readCommit(ctx, tl, pos)
+		c, leaves, err := l.chainCommit(ctx, tl, pos)
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +78,7 @@ func (l *Log) commitHolding(ctx context.Context, tl *tenantLog, index int64) (in
 	}
 	slices.Sort(starts)
 	for i := len(starts) - 1; i >= 0; i-- {
-		c, _, err := l.readCommit(ctx, tl, starts[i])
+		c, _, err := l.chainCommit(ctx, tl, starts[i])
 		switch {
 		case err == nil && index < c.Size:
 			return starts[i], nil
@@ -91,6 +91,32 @@ func (l *Log) commitHolding(ctx context.Context, tl *tenantLog, index int64) (in
 		}
 	}
 	return 0, fmt.Errorf("%w: log %s has no commit holding entry %d", ErrInvalid, tl.origin, index)
+}
+
+// chainCommit is readCommit for a commit that must be on the log's chain:
+// its tree must be the log's at its size, as the head proves. A commit put
+// where none starts (between two of the log's), signed by a key inside its
+// span, opens; it is not the log's.
+func (l *Log) chainCommit(ctx context.Context, tl *tenantLog, pos int64) (*commit, []tlog.Hash, error) {
+	c, leaves, err := l.readCommit(ctx, tl, pos)
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := l.head(ctx, tl)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := l.open(ctx, tl, []byte(c.Checkpoint))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: read commit at %d: %w", pos, err)
+	}
+	if c.Size > head.cp.Size {
+		return nil, nil, fmt.Errorf("%w: the commit at %d ends beyond the log's %d entries", ErrInvalid, pos, head.cp.Size)
+	}
+	if root, err := tlog.TreeHash(c.Size, l.reader(ctx, tl, head)); err != nil || root != cp.Hash {
+		return nil, nil, fmt.Errorf("%w: the commit at %d is not of the log's tree", ErrInvalid, pos)
+	}
+	return c, leaves, nil
 }
 
 // TreeHash returns the root hash of the tree of the given leaf hashes, in

@@ -358,7 +358,9 @@ func (tg *target) trySeal(svc *vault.Service, path string, body []byte) error {
 		return err
 	}
 	if _, err = svc.Complete(ctx, tk.UploadID); err == nil {
+		tg.mu.Lock()
 		tg.added = append(tg.added, path+"@1")
+		tg.mu.Unlock()
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,7 +70,9 @@ type target struct {
 	report1, report2, cer *vault.Receipt
 	// mc is the operator: root credentials, an ordinary S3 client.
 	mc *minio.Client
-	// added lists the documents sealed after the attack, path@version.
+	// added lists the documents sealed after the attack, path@version;
+	// mu guards it, for attacks that seal concurrently.
+	mu    sync.Mutex
 	added []string
 }
 
