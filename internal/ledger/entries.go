@@ -102,7 +102,7 @@ func (l *Log) chainCommit(ctx context.Context, tl *tenantLog, pos int64) (*commi
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := l.head(ctx, tl)
+	head, err := l.head(ctx, tl, c.Size)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,12 +26,20 @@ func (l *Log) Latest(ctx context.Context, tenant string) (Checkpoint, []byte, er
 	return tl.head.cp, []byte(tl.head.signed), nil
 }
 
-// head returns the log's newest state, refreshed.
-func (l *Log) head(ctx context.Context, tl *tenantLog) (*state, error) {
+// head returns a state of the log that holds at least size entries: the
+// one this process has, probing storage for newer commits only when it
+// holds fewer (a proof or a checkpoint of a size it has seen costs no
+// read).
+func (l *Log) head(ctx context.Context, tl *tenantLog, size int64) (*state, error) {
 	tl.stateMu.Lock()
 	defer tl.stateMu.Unlock()
-	if err := l.refresh(ctx, tl, true); err != nil {
+	if err := l.refresh(ctx, tl, false); err != nil {
 		return nil, err
+	}
+	if tl.head.cp.Size < size {
+		if err := l.refresh(ctx, tl, true); err != nil {
+			return nil, err
+		}
 	}
 	return tl.head, nil
 }
@@ -51,7 +59,7 @@ func (l *Log) CheckpointAt(ctx context.Context, tenant string, size int64) (Chec
 	// The log's own checkpoint at a size is the one whose tree is the
 	// log's: anything else there (a checkpoint a retired key signed over
 	// a tree of its own, a copy) is passed over for the version beneath.
-	head, err := l.head(ctx, tl)
+	head, err := l.head(ctx, tl, size)
 	if err != nil {
 		return Checkpoint{}, nil, err
 	}
