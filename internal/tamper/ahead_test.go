@@ -7,7 +7,6 @@ package tamper_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -143,15 +142,7 @@ func TestRetiredKeyForkBeyondEnd(t *testing.T) {
 
 	prev := pubKey(k0.Key())
 	ev := vault.KeyEvent{Event: vault.KeyRotation, Log: origin, Key: pubKey(atk.Key()), Previous: &prev, At: time.Now().UTC()}
-	raw, _ := json.Marshal(ev)
-	env, err := receipt.Sign(context.Background(), receipt.Statement{
-		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
-		PredicateType: vault.KeyEventType, Predicate: raw}, atk, k0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	envJSON, _ := json.Marshal(env)
-	leaf, _ := receipt.Payload(env)
+	envJSON, leaf := keyEventEnvelope(t, ev, atk, k0)
 	m := s + 100
 	leaves := [][]byte{[]byte("filler 0"), leaf}
 	for int64(len(leaves)) < m {

@@ -242,14 +242,7 @@ func pubKey(k receipt.Key) vault.PublicKey {
 // keyevents/, claiming place index in the log.
 func (tg *target) plantKeyEvent(t *testing.T, signer *receipt.LocalSigner, ev vault.KeyEvent, others []receipt.Signer, index int64) string {
 	t.Helper()
-	raw, _ := json.Marshal(ev)
-	env, err := receipt.Sign(context.Background(), receipt.Statement{
-		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
-		PredicateType: vault.KeyEventType, Predicate: raw}, signer, others...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	envJSON, _ := json.Marshal(env)
+	envJSON, _ := keyEventEnvelope(t, ev, signer, others...)
 	cp := tg.get(tg.last("ledger/" + tenant + "/checkpoint/"))
 	rec, _ := json.Marshal(vault.Bundle{Envelope: envJSON, Log: &ledger.Proof{Origin: ev.Log, Index: index, Checkpoint: string(cp)}})
 	object := "vault/" + tenant + "/keyevents/key-" + ev.Event + "-" + ev.Key.KeyID + ".json"

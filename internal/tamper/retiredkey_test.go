@@ -96,15 +96,7 @@ func (tg *target) forgedRotation(t *testing.T, old, atk *receipt.LocalSigner, in
 	origin := vault.LogOrigin(tg.bucket, tenant)
 	prev := pubKey(old.Key())
 	ev := vault.KeyEvent{Event: vault.KeyRotation, Log: origin, Key: pubKey(atk.Key()), Previous: &prev, At: time.Now().UTC()}
-	raw, _ := json.Marshal(ev)
-	env, err := receipt.Sign(context.Background(), receipt.Statement{
-		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
-		PredicateType: vault.KeyEventType, Predicate: raw}, atk, old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	envJSON, _ := json.Marshal(env)
-	leaf, _ := receipt.Payload(env)
+	envJSON, leaf := keyEventEnvelope(t, ev, atk, old)
 	leaves := [][]byte{}
 	for i := int64(0); i < index; i++ {
 		leaves = append(leaves, []byte(fmt.Sprintf("filler %d", i)))
@@ -314,15 +306,7 @@ func TestRetiredKeyBundleRotatesToOwnKey(t *testing.T) {
 	origin := m.Log.Origin
 	prev := pubKey(k0.Key())
 	ev := vault.KeyEvent{Event: vault.KeyRotation, Log: origin, Key: pubKey(atk.Key()), Previous: &prev, At: time.Now().UTC()}
-	raw, _ := json.Marshal(ev)
-	rotEnv, err := receipt.Sign(context.Background(), receipt.Statement{
-		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
-		PredicateType: vault.KeyEventType, Predicate: raw}, atk, k0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotJSON, _ := json.Marshal(rotEnv)
-	rotLeaf, _ := receipt.Payload(rotEnv)
+	rotJSON, rotLeaf := keyEventEnvelope(t, ev, atk, k0)
 
 	body := []byte("what the retired key's holder wants the notified body to see\n")
 	forged := tg.forgeBundle(atk, tg.report2, body)

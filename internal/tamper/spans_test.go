@@ -5,7 +5,6 @@ package tamper_test
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"fmt"
@@ -240,15 +239,7 @@ func (tg *target) forkAt(t *testing.T, old, atk *receipt.LocalSigner, m int64) s
 	origin := vault.LogOrigin(tg.bucket, tenant)
 	prev := pubKey(old.Key())
 	ev := vault.KeyEvent{Event: vault.KeyRotation, Log: origin, Key: pubKey(atk.Key()), Previous: &prev, At: time.Now().UTC()}
-	raw, _ := json.Marshal(ev)
-	env, err := receipt.Sign(context.Background(), receipt.Statement{
-		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
-		PredicateType: vault.KeyEventType, Predicate: raw}, atk, old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	envJSON, _ := json.Marshal(env)
-	leaf, _ := receipt.Payload(env)
+	envJSON, leaf := keyEventEnvelope(t, ev, atk, old)
 	leaves := [][]byte{[]byte("filler 0"), leaf}
 	for int64(len(leaves)) < m {
 		leaves = append(leaves, []byte(fmt.Sprintf("filler %d", len(leaves))))

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -237,4 +238,21 @@ func (tg *target) receiptObject(r *vault.Receipt) string {
 }
 func (tg *target) evidence(path string) string {
 	return "evidence/" + tenant + "/" + tg.dossier.ID + "/" + path
+}
+
+// keyEventEnvelope signs key event ev as the vault signs its own (its
+// statement, by signer and others): what a holder of those keys can make.
+// It returns the DSSE envelope and the leaf it would be in a log.
+func keyEventEnvelope(t *testing.T, ev vault.KeyEvent, signer receipt.Signer, others ...receipt.Signer) (envelope, leaf []byte) {
+	t.Helper()
+	raw, _ := json.Marshal(ev)
+	env, err := receipt.Sign(context.Background(), receipt.Statement{
+		Subject:       []receipt.Subject{{Name: "key:" + ev.Key.KeyID, Digest: map[string]string{"sha256": ev.Key.KeyID}}},
+		PredicateType: vault.KeyEventType, Predicate: raw}, signer, others...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope, _ = json.Marshal(env)
+	leaf, _ = receipt.Payload(env)
+	return envelope, leaf
 }
