@@ -11,18 +11,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// getJSON reads the JSON record at key into v.
-func getJSON(ctx context.Context, records Records, key string, v any) error {
-	data, err := records.Get(ctx, key)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("vault: %s: %w", key, err)
-	}
-	return nil
-}
-
 // createJSON writes v at key with a conditional create.
 func (s *Service) createJSON(ctx context.Context, key string, v any, lock *Lock) error {
 	data, err := json.MarshalIndent(v, "", "  ")
