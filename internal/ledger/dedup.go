@@ -186,15 +186,18 @@ func (l *Log) integrated(ctx context.Context, tl *tenantLog, start, index int64)
 func (l *Log) readCommit(ctx context.Context, tl *tenantLog, pos int64) (*commit, []tlog.Hash, error) {
 	var c *commit
 	var leaves []tlog.Hash
-	data, _, err := originalValid(ctx, l.store, tl.commitKey(pos), func(data []byte) (err error) {
+	data, _, err := l.commitVersion(ctx, tl, pos, func(data []byte, several bool) (o opened, err error) {
 		if c, leaves, err = l.parseCommit(data, pos); err != nil {
-			return err
+			return o, err
 		}
 		cp, err := l.open(ctx, tl, []byte(c.Checkpoint))
 		if err == nil && cp.Size != c.Size {
 			err = fmt.Errorf("%w: commit at %d signs a tree of %d entries, not %d", ErrInvalid, pos, cp.Size, c.Size)
 		}
-		return err
+		if err == nil && several {
+			err = l.holds(ctx, tl, pos, leaves, cp)
+		}
+		return opened{cp: cp, signed: c.Checkpoint}, err
 	})
 	switch {
 	case err != nil:

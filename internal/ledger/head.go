@@ -40,12 +40,15 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 		var next *state
 		var c *commit
 		var hashes map[int64]tlog.Hash
-		data, refused, err := originalValid(ctx, l.store, key, func(data []byte) (err error) {
-			next, c, hashes, err = l.openCommit(ctx, tl, tl.head, data)
-			return err
+		data, refused, err := l.commitVersion(ctx, tl, tl.head.cp.Size, func(data []byte, _ bool) (opened, error) {
+			var err error
+			if next, c, hashes, err = l.openCommit(ctx, tl, tl.head, data); err != nil {
+				return opened{}, err
+			}
+			return opened{cp: next.cp, signed: next.signed}, nil
 		})
 		switch {
-		case err != nil && (errors.Is(err, ErrInvalid) || errors.Is(err, ErrMalformed)):
+		case err != nil && (errors.Is(err, ErrInvalid) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrTampered)):
 			// No version of the object at the next position is a commit
 			// of this log: someone else's. The log as read ends before
 			// it; it cannot grow until that is looked into.
@@ -55,6 +58,14 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 		case err != nil:
 			return fmt.Errorf("ledger: read commit at %d: %w", tl.head.cp.Size, err)
 		case data == nil:
+			if reach := tl.mustReach.Load(); tl.head.cp.Size < reach {
+				// Versions of a commit disagreed and the log's was
+				// chosen by its current key's checkpoint of size reach:
+				// commits as read end before it, so the walk went
+				// astray. Appending here would fork the log.
+				tl.damaged = &TamperedError{Key: key, Detail: fmt.Sprintf("the log's commits as read end at %d, before its checkpoint of size %d", tl.head.cp.Size, reach)}
+				l.log.ErrorContext(ctx, "ledger: the log as read ends before its newest checkpoint", "log", tl.origin, "size", tl.head.cp.Size, "checkpoint", reach)
+			}
 			return nil
 		case refused != nil:
 			l.log.WarnContext(ctx, "ledger: a commit was written over; reading the log's own", "log", tl.origin, "key", key)
@@ -104,24 +115,34 @@ func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
 	return &state{cp: cp, signed: h.Checkpoint, start: h.Start}, nil
 }
 
-// hintCommitted checks that a hint's checkpoint is the one the commit it
-// names signed: the first version at that position, which the log wrote
-// once (If-None-Match) before anyone could put another there. A hint a
-// retired key signed over a tree of its own, inside that key's span,
-// opens; it is not the log's.
+// hintCommitted checks that a hint's checkpoint is one the log's current
+// key signed, and one a commit stored where the hint says signed. A hint
+// a retired key signed over a tree of its own, inside that key's span,
+// opens; it is not the log's, and neither is the commit it names, however
+// storage orders that commit's versions. A cold start then reads the log
+// from its start.
 func (l *Log) hintCommitted(ctx context.Context, tl *tenantLog, h headHint) error {
 	if h.Start < 0 || h.Start >= h.Size {
 		return fmt.Errorf("it says the commit of size %d starts at %d", h.Size, h.Start)
 	}
+	current, err := l.currentKeys(ctx, tl)
+	if err != nil {
+		return err
+	}
+	if _, err := OpenCheckpoint([]byte(h.Checkpoint), tl.origin, current); err != nil {
+		return fmt.Errorf("its checkpoint is not the current key's: %v", err)
+	}
 	versions, err := l.store.Versions(ctx, tl.commitKey(h.Start))
-	if err != nil || len(versions) == 0 {
-		return fmt.Errorf("no commit at %d: %v", h.Start, err)
+	if err != nil {
+		return fmt.Errorf("read the commit at %d: %v", h.Start, err)
 	}
-	var c commit
-	if err := json.Unmarshal(versions[0], &c); err != nil || c.Checkpoint != h.Checkpoint || c.Size != h.Size {
-		return fmt.Errorf("its checkpoint is not the one the commit at %d signed", h.Start)
+	for _, v := range versions {
+		var c commit
+		if json.Unmarshal(v, &c) == nil && c.Checkpoint == h.Checkpoint && c.Size == h.Size && c.Start == h.Start {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("no commit at %d signed its checkpoint", h.Start)
 }
 
 // headTimeout bounds one write of the head hint.

@@ -125,6 +125,11 @@ type tenantLog struct {
 	// wrote over it is paid once.
 	checkpoints     sync.Map
 	checkpointsKept atomic.Int64
+	// anchor is the newest checkpoint of the current key found when
+	// versions of a commit disagreed (choose); mustReach is its size,
+	// which a walk that chose by it must reach.
+	anchor    atomic.Pointer[Checkpoint]
+	mustReach atomic.Int64
 }
 
 func (l *Log) tenant(tenant string) (*tenantLog, error) {

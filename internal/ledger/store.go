@@ -18,9 +18,10 @@ type Store interface {
 	// Get returns the body of key's newest version that is not a delete
 	// marker; found is false when there is none.
 	Get(ctx context.Context, key string) (body []byte, found bool, err error)
-	// Versions returns the body of every version of key, oldest first,
-	// delete markers left out. Objects are written once; other versions
-	// are someone else's, and readers look past them for the original.
+	// Versions returns the body of every version of key, delete markers
+	// left out, in storage's order, which readers do not trust: objects
+	// are written once, other versions are someone else's, and readers
+	// pick the log's by what it signed (choose.go).
 	Versions(ctx context.Context, key string) ([][]byte, error)
 	// Put overwrites key: only the head hint, which readers never trust.
 	Put(ctx context.Context, key string, body []byte) error
@@ -50,7 +51,7 @@ func createOrMatch(ctx context.Context, s Store, key string, body []byte) error 
 // compute ahead of the log (the checkpoint of a size the log has not
 // reached): one already there with other content is someone else's, so
 // the log writes its own as a new version over it, which readers pick out
-// by its signature (firstValid), and the audit reports the other. The log
+// by its signature, and the audit reports the other. The log
 // keeps growing.
 func createOrSupersede(ctx context.Context, s Store, key string, body []byte, log *slog.Logger) error {
 	err := createOrMatch(ctx, s, key, body)
@@ -60,40 +61,6 @@ func createOrSupersede(ctx context.Context, s Store, key string, body []byte, lo
 	}
 	log.WarnContext(ctx, "ledger: an object the log did not write holds its place; writing the log's over it", "key", key)
 	return s.Put(ctx, key, body)
-}
-
-// originalValid reads the first version of key that open accepts, oldest
-// first: for what the log writes once at a place it has reached (a
-// commit), the first version is the log's, and a later one that opens (a
-// retired key signs for its own span) is someone else's all the same.
-// refused says that other versions were written, when there are.
-func originalValid(ctx context.Context, s Store, key string, open func([]byte) error) (body []byte, refused, err error) {
-	versions, err := s.Versions(ctx, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ledger: read versions of %s: %w", key, err)
-	}
-	var first error
-	for i, v := range versions {
-		err := open(v)
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
-		}
-		if i < len(versions)-1 {
-			// Say why the newest is not the log's, as firstValid does.
-			if refused = open(versions[len(versions)-1]); refused == nil {
-				refused = fmt.Errorf("%w: a later version, signed but not the log's first", ErrInvalid)
-			}
-			// open's results are the accepted version's again.
-			open(v)
-		} else if first != nil {
-			refused = first
-		}
-		return v, refused, nil
-	}
-	return nil, first, first
 }
 
 // firstValid reads the version of key that open accepts: the newest one

@@ -1,0 +1,212 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// The log writes each commit once (If-None-Match), but anyone with the
+// bucket's credentials can write other versions beside it, and a key's
+// holder can sign one after the key retired, inside the span it signed
+// for. Storage's order of versions proves nothing: MinIO lists them by a
+// modification time its root can set. So the log's commit at a position
+// is chosen by what only the log could sign: a checkpoint of the current
+// key, the commit's own or the newest one stored.
+
+// opened is a version of an object that open accepted, with the signed
+// checkpoint it carries and the tree that checkpoint signs.
+type opened struct {
+	body   []byte
+	cp     Checkpoint
+	signed string
+}
+
+// commitVersion reads the log's commit at start: of the versions open
+// accepts (returning the checkpoint each signs), the one choose picks.
+// open is told when there are several: a version must then show that
+// its entries make its checkpoint's tree, since anyone can copy a signed
+// checkpoint into a commit of their own. open is called on the chosen
+// version last, so that what it records is that version's. refused says
+// why other versions, when there are, are not the log's; err is the first
+// refusal when none is accepted, and body nil with err nil means no
+// version at all.
+func (l *Log) commitVersion(ctx context.Context, tl *tenantLog, start int64, open func(data []byte, several bool) (opened, error)) (body []byte, refused, err error) {
+	key := tl.commitKey(start)
+	versions, err := l.store.Versions(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: read versions of %s: %w", key, err)
+	}
+	var accepted []opened
+	for _, v := range versions {
+		o, err := open(v, len(versions) > 1)
+		if err != nil {
+			refused = cmpOr(refused, err)
+			continue
+		}
+		o.body = v
+		accepted = append(accepted, o)
+	}
+	if len(accepted) == 0 {
+		return nil, refused, refused
+	}
+	chosen := accepted[0]
+	if len(accepted) > 1 {
+		i, err := l.choose(ctx, tl, key, accepted)
+		if err != nil {
+			return nil, err, err
+		}
+		chosen = accepted[i]
+		refused = fmt.Errorf("%w: %d versions verify; the log's is the one its current key's checkpoints hold", ErrInvalid, len(accepted))
+	} else if len(versions) > 1 && refused == nil {
+		refused = fmt.Errorf("%w: it holds %d versions; the log writes one", ErrInvalid, len(versions))
+	}
+	if len(accepted) > 1 || len(versions) > 1 && !bytes.Equal(chosen.body, versions[len(versions)-1]) {
+		if _, err := open(chosen.body, true); err != nil {
+			return nil, nil, fmt.Errorf("ledger: %s: reopen: %w", key, err)
+		}
+	}
+	return chosen.body, refused, nil
+}
+
+// holds reports whether the tree cp signs has leaves at start: what a
+// commit read without its tree recomputed must show when it is one of
+// several versions. Tiles are read into a cache of the check's own, since
+// cp need not be the log's.
+func (l *Log) holds(ctx context.Context, tl *tenantLog, start int64, leaves []tlog.Hash, cp Checkpoint) error {
+	r := verified{tree: cp.Tree(), tiles: tiles{store: l.store, prefix: tl.prefix, cache: &tileCache{}, ctx: ctx}}
+	indexes := make([]int64, len(leaves))
+	for i := range leaves {
+		indexes[i] = tlog.StoredHashIndex(0, start+int64(i))
+	}
+	hs, err := r.ReadHashes(indexes)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(hs, leaves) {
+		return fmt.Errorf("%w: the commit at %d holds entries its checkpoint's tree does not", ErrInvalid, start)
+	}
+	return nil
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// choose picks the log's among versions that all verify: the one its
+// current key signed, or else the one whose tree is a prefix of the
+// newest checkpoint the current key signed (the largest, when several
+// hold only the log's entries). A walk that took it must reach that
+// checkpoint (refresh checks), or the log stops rather than fork.
+func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened) (int, error) {
+	current, err := l.currentKeys(ctx, tl)
+	if err != nil {
+		return 0, err
+	}
+	var own []int
+	for i, v := range vs {
+		if _, err := OpenCheckpoint([]byte(v.signed), tl.origin, current); err == nil {
+			own = append(own, i)
+		}
+	}
+	if len(own) == 1 {
+		return own[0], nil
+	}
+	var largest int64
+	for _, v := range vs {
+		largest = max(largest, v.cp.Size)
+	}
+	anchor, err := l.anchor(ctx, tl, current, largest)
+	if err != nil {
+		return 0, err
+	}
+	r := l.reader(ctx, tl, &state{cp: anchor})
+	best := -1
+	for i, v := range vs {
+		if v.cp.Size > anchor.Size {
+			continue
+		}
+		root, err := tlog.TreeHash(v.cp.Size, r)
+		if err != nil {
+			return 0, fmt.Errorf("ledger: %s: the tree of the checkpoint of size %d: %w", key, anchor.Size, err)
+		}
+		if root == v.cp.Hash && (best < 0 || v.cp.Size > vs[best].cp.Size) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none is in the log's checkpoint of size %d", len(vs), anchor.Size)}
+	}
+	tl.mustReach.Store(max(tl.mustReach.Load(), anchor.Size))
+	return best, nil
+}
+
+// currentKeys are the keys that sign the log's newest checkpoints: those
+// that may sign at any size from now on, as the key history says; without
+// one, a signing log's own key, else every key.
+func (l *Log) currentKeys(ctx context.Context, tl *tenantLog) ([]*ecdsa.PublicKey, error) {
+	switch {
+	case l.cfg.SignersAt != nil:
+		keys, err := l.cfg.SignersAt(ctx, tl.tenant, math.MaxInt64)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: keys: %w", err)
+		}
+		return keys, nil
+	case l.signer != nil:
+		own, ok := l.signer.Public().(*ecdsa.PublicKey)
+		if !ok {
+			return nil, errors.New("ledger: the checkpoint signer's key is not an ECDSA key")
+		}
+		return []*ecdsa.PublicKey{own}, nil
+	}
+	return tl.keys.get(ctx, false)
+}
+
+// anchor finds a checkpoint the current keys signed of at least size
+// atLeast: the largest stored one any version of which they signed, kept
+// for the process's next need. It is paid only when versions of a commit
+// disagree.
+func (l *Log) anchor(ctx context.Context, tl *tenantLog, current []*ecdsa.PublicKey, atLeast int64) (Checkpoint, error) {
+	if cp := tl.anchor.Load(); cp != nil && cp.Size >= atLeast {
+		return *cp, nil
+	}
+	keys, err := l.store.List(ctx, tl.prefix+"checkpoint/")
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("ledger: list checkpoints: %w", err)
+	}
+	type stored struct {
+		key  string
+		size int64
+	}
+	var sizes []stored
+	for _, k := range keys {
+		if n, err := strconv.ParseInt(strings.TrimPrefix(k, tl.prefix+"checkpoint/"), 10, 64); err == nil {
+			sizes = append(sizes, stored{k, n})
+		}
+	}
+	slices.SortFunc(sizes, func(a, b stored) int { return int(b.size - a.size) })
+	for _, s := range sizes {
+		versions, err := l.store.Versions(ctx, s.key)
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("ledger: read versions of %s: %w", s.key, err)
+		}
+		for _, v := range versions {
+			if cp, err := OpenCheckpoint(v, tl.origin, current); err == nil && cp.Size == s.size && cp.Size >= atLeast {
+				tl.anchor.Store(&cp)
+				return cp, nil
+			}
+		}
+	}
+	return Checkpoint{}, &TamperedError{Key: tl.prefix + "checkpoint/", Detail: "versions of a commit disagree, and no checkpoint is signed by the log's current key"}
+}
