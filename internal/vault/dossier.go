@@ -1,7 +1,9 @@
 package vault
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -145,31 +147,62 @@ func (s *Service) readableDossier(ctx context.Context, id Identity, dossier stri
 // its record, whatever was written over it since. Dossiers never change,
 // so each is read once per process.
 func (s *Service) dossierRecord(ctx context.Context, tenant, id string) (Dossier, error) {
+	r, err := s.dossierVersions(ctx, tenant, id)
+	return r.Dossier, err
+}
+
+// keptDossier is a dossier record as read, and whether storage holds other
+// versions of it with other content.
+type keptDossier struct {
+	Dossier
+	writtenOver bool
+}
+
+// dossierVersions reads a dossier record and every other version of it.
+// The vault writes a record once, so another version is someone else's;
+// and where storage lets its operator date a write (MinIO), the order of
+// versions does not say which is the vault's. The first is served for
+// reading, but no evidence is sealed into a dossier whose record has
+// versions that disagree: its retention is the record's to say.
+func (s *Service) dossierVersions(ctx context.Context, tenant, id string) (keptDossier, error) {
 	key := dossierKey(tenant, id)
 	if d, ok := s.dossiers.Load(key); ok {
-		return d.(Dossier), nil
+		return d.(keptDossier), nil
 	}
 	objs, err := s.records.List(ctx, key)
 	if err != nil {
-		return Dossier{}, err
+		return keptDossier{}, err
 	}
 	for _, o := range objs {
 		if o.Key != key {
 			continue
 		}
-		ds, err := originals[Dossier](ctx, s.records, []Object{o})
-		if err != nil {
-			return Dossier{}, err
+		var bodies [][]byte
+		for _, v := range o.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			data, err := s.records.GetVersion(ctx, o.Key, v.ID)
+			if err != nil {
+				return keptDossier{}, err
+			}
+			bodies = append(bodies, data)
 		}
-		if len(ds) == 1 && ds[0].ID == id && ds[0].Tenant == tenant {
-			s.dossiers.Store(key, ds[0])
-			return ds[0], nil
+		if len(bodies) == 0 {
+			continue
 		}
-		if len(ds) == 1 {
-			return Dossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s holds dossier %s of tenant %s", key, ds[0].ID, ds[0].Tenant)}
+		var d Dossier
+		if err := json.Unmarshal(bodies[0], &d); err != nil {
+			return keptDossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s is not a dossier: %v", key, err)}
 		}
+		if d.ID != id || d.Tenant != tenant {
+			return keptDossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s holds dossier %s of tenant %s", key, d.ID, d.Tenant)}
+		}
+		r := keptDossier{Dossier: d, writtenOver: slices.ContainsFunc(bodies[1:], func(b []byte) bool { return !bytes.Equal(b, bodies[0]) })}
+		s.dossiers.Store(key, r)
+		return r, nil
 	}
-	return Dossier{}, ErrNotFound
+	return keptDossier{}, ErrNotFound
 }
 
 func errDossierNotFound(dossier string) *Error {

@@ -92,6 +92,11 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 	if !id.CanWrite() {
 		return Ticket{}, errorf(CodeForbidden, "role %s may not upload", id.Role)
 	}
+	if r, err := s.dossierVersions(ctx, id.Tenant, dossier); err != nil {
+		return Ticket{}, fmt.Errorf("vault: read dossier: %w", err)
+	} else if r.writtenOver {
+		return Ticket{}, errorf(CodeTampered, "dossier record %s holds versions the vault did not write; nothing is sealed into it until that is looked into", dossierKey(id.Tenant, dossier))
+	}
 	fields := ValidateDocument(&doc, d)
 	var plan Multipart
 	switch {
