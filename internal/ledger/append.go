@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -93,6 +94,11 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64) (*
 	}
 	if e.ID == "" {
 		return nil, errors.New("ledger: append an entry without an id")
+	}
+	if l.cfg.ID != nil {
+		if id, err := l.cfg.ID(e.Record); err != nil || id != e.ID {
+			return nil, fmt.Errorf("ledger: append entry %q whose record names %q (%v)", e.ID, id, err)
+		}
 	}
 	tl, err := l.tenant(tenant)
 	if err != nil {

@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -105,10 +107,13 @@ func cmpOr(a, b error) error {
 }
 
 // choose picks the log's among versions that all verify: the one its
-// current key signed, or else the one whose tree is a prefix of the
-// newest checkpoint the current key signed (the largest, when several
-// hold only the log's entries). A walk that took it must reach that
-// checkpoint (refresh checks), or the log stops rather than fork.
+// current key signed, or else the smallest whose tree is a prefix of the
+// newest checkpoint the current key signed. Smallest, because a retired
+// key's holder can cut the log's own entries into other commits: taking
+// the log's boundaries walks on to its next commit, and a walk that went
+// astray ends before that checkpoint, which refresh refuses rather than
+// fork. Ids are not in the tree: versions that hold the same places under
+// other ids leave no way to tell the log's, and are refused.
 func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened) (int, error) {
 	current, err := l.currentKeys(ctx, tl)
 	if err != nil {
@@ -120,36 +125,81 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened
 			own = append(own, i)
 		}
 	}
-	if len(own) == 1 {
-		return own[0], nil
-	}
-	var largest int64
-	for _, v := range vs {
-		largest = max(largest, v.cp.Size)
-	}
-	anchor, err := l.anchor(ctx, tl, current, largest)
-	if err != nil {
-		return 0, err
-	}
-	r := l.reader(ctx, tl, &state{cp: anchor})
-	best := -1
-	for i, v := range vs {
+	// consistent reports whether a version's tree is the log's at its
+	// size, by the current key's newest checkpoint (found on first need).
+	var anchor *Checkpoint
+	var r overlay
+	consistent := func(v opened) (bool, error) {
+		if anchor == nil {
+			var largest int64
+			for _, v := range vs {
+				largest = max(largest, v.cp.Size)
+			}
+			a, err := l.anchor(ctx, tl, current, largest)
+			if err != nil {
+				return false, err
+			}
+			anchor, r = &a, l.reader(ctx, tl, &state{cp: a})
+			tl.mustReach.Store(max(tl.mustReach.Load(), a.Size))
+		}
 		if v.cp.Size > anchor.Size {
-			continue
+			return false, nil
 		}
 		root, err := tlog.TreeHash(v.cp.Size, r)
 		if err != nil {
-			return 0, fmt.Errorf("ledger: %s: the tree of the checkpoint of size %d: %w", key, anchor.Size, err)
+			return false, fmt.Errorf("ledger: %s: the tree of the checkpoint of size %d: %w", key, anchor.Size, err)
 		}
-		if root == v.cp.Hash && (best < 0 || v.cp.Size > vs[best].cp.Size) {
-			best = i
+		return root == v.cp.Hash, nil
+	}
+	chosen := -1
+	if len(own) == 1 {
+		chosen = own[0]
+	} else {
+		for i, v := range vs {
+			ok, err := consistent(v)
+			if err != nil {
+				return 0, err
+			}
+			if ok && (chosen < 0 || v.cp.Size < vs[chosen].cp.Size) {
+				chosen = i
+			}
+		}
+		if chosen < 0 {
+			return 0, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none is in the log's checkpoint of size %d", len(vs), anchor.Size)}
 		}
 	}
-	if best < 0 {
-		return 0, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none is in the log's checkpoint of size %d", len(vs), anchor.Size)}
+	for i, v := range vs {
+		if i == chosen || !idsDisagree(vs[chosen].body, v.body) {
+			continue
+		}
+		ok, err := consistent(v)
+		if err != nil {
+			return 0, err
+		}
+		if _, oerr := OpenCheckpoint([]byte(v.signed), tl.origin, current); ok || oerr == nil {
+			return 0, &TamperedError{Key: key, Detail: "versions hold the log's entries under different ids"}
+		}
 	}
-	tl.mustReach.Store(max(tl.mustReach.Load(), anchor.Size))
-	return best, nil
+	return chosen, nil
+}
+
+// idsDisagree reports whether two commits at one position name an entry
+// they both hold by different ids.
+func idsDisagree(a, b []byte) bool {
+	var ca, cb struct {
+		Entries []struct {
+			ID string `json:"id"`
+		} `json:"entries"`
+	}
+	if json.Unmarshal(a, &ca) != nil || json.Unmarshal(b, &cb) != nil {
+		return false
+	}
+	for i := range min(len(ca.Entries), len(cb.Entries)) {
+		if ca.Entries[i].ID != cb.Entries[i].ID {
+			return true
+		}
+	}
+	return false
 }
 
 // currentKeys are the keys that sign the log's newest checkpoints: those
@@ -195,7 +245,7 @@ func (l *Log) anchor(ctx context.Context, tl *tenantLog, current []*ecdsa.Public
 			sizes = append(sizes, stored{k, n})
 		}
 	}
-	slices.SortFunc(sizes, func(a, b stored) int { return int(b.size - a.size) })
+	slices.SortFunc(sizes, func(a, b stored) int { return cmp.Compare(b.size, a.size) })
 	for _, s := range sizes {
 		versions, err := l.store.Versions(ctx, s.key)
 		if err != nil {

@@ -219,6 +219,11 @@ func (l *Log) parseCommit(data []byte, start int64) (*commit, []tlog.Hash, error
 			return nil, nil, fmt.Errorf("%w: entry %d: %v", ErrMalformed, c.Start+int64(i), err)
 		}
 		leaves[i] = LeafHash(leaf)
+		if l.cfg.ID != nil {
+			if id, err := l.cfg.ID(e.Record); err != nil || id != e.ID {
+				return nil, nil, fmt.Errorf("%w: entry %d is stored as %q, but its record names %q (%v)", ErrInvalid, c.Start+int64(i), e.ID, id, err)
+			}
+		}
 	}
 	return &c, leaves, nil
 }

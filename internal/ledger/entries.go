@@ -113,8 +113,22 @@ func (l *Log) chainCommit(ctx context.Context, tl *tenantLog, pos int64) (*commi
 	if c.Size > head.cp.Size {
 		return nil, nil, fmt.Errorf("%w: the commit at %d ends beyond the log's %d entries", ErrInvalid, pos, head.cp.Size)
 	}
-	if root, err := tlog.TreeHash(c.Size, l.reader(ctx, tl, head)); err != nil || root != cp.Hash {
+	r := l.reader(ctx, tl, head)
+	if root, err := tlog.TreeHash(c.Size, r); err != nil || root != cp.Hash {
 		return nil, nil, fmt.Errorf("%w: the commit at %d is not of the log's tree", ErrInvalid, pos)
+	}
+	// A signed checkpoint can be copied into an object of anyone's: the
+	// entries themselves must be the tree's leaves.
+	indexes := make([]int64, len(leaves))
+	for i := range leaves {
+		indexes[i] = tlog.StoredHashIndex(0, pos+int64(i))
+	}
+	hs, err := r.ReadHashes(indexes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: read the tree's leaves at %d: %w", pos, err)
+	}
+	if !slices.Equal(hs, leaves) {
+		return nil, nil, fmt.Errorf("%w: the commit at %d holds entries the log's tree does not", ErrInvalid, pos)
 	}
 	return c, leaves, nil
 }

@@ -22,6 +22,11 @@ type Config struct {
 	// a pure function, since processes that finish or check another's
 	// commit recompute the leaves from the stored records.
 	Leaf func(record []byte) ([]byte, error)
+	// ID, when set, returns the entry id a record names: the checkpoint
+	// covers leaves, not ids, so a commit whose entries carry other ids
+	// than their records name is not the log's (someone copied a commit
+	// and renamed entries). Without it ids are taken as stored.
+	ID func(record []byte) (string, error)
 	// Keys returns the public keys, besides the signer's own, that may
 	// have signed a tenant's checkpoints (earlier keys, for rotation).
 	Keys func(ctx context.Context, tenant string) ([]*ecdsa.PublicKey, error)
