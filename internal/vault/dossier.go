@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/evidencevault/vault/internal/regulation"
+	"golang.org/x/sync/errgroup"
 )
 
 // DossierInput is the body of POST /v1/dossiers: the identity of one device.
@@ -112,9 +113,34 @@ func (s *Service) DossiersPage(ctx context.Context, page Page) (dossiers []Dossi
 		return !strings.HasSuffix(o.Key, ".json") || !id.CanRead(id.Tenant, dossierOf(o))
 	})
 	objs, next = cut(objs, dossierOf, page)
-	dossiers, err = originals[Dossier](ctx, s.records, objs)
-	if err != nil {
+	kept := make([]*Dossier, len(objs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
+	for i, o := range objs {
+		g.Go(func() error {
+			r, err := s.dossierOf(gctx, id.Tenant, dossierOf(o), o)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case ErrorCode(err) == CodeTampered:
+				// Listed, but no version is a record of it: the
+				// audit names it; the list goes on without it.
+				s.log.WarnContext(gctx, "dossier record is not the vault's", "object", o.Key, "err", err)
+			case err != nil:
+				return err
+			default:
+				kept[i] = &r.Dossier
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, "", fmt.Errorf("vault: list dossiers: %w", err)
+	}
+	dossiers = []Dossier{}
+	for _, d := range kept {
+		if d != nil {
+			dossiers = append(dossiers, *d)
+		}
 	}
 	return dossiers, next, nil
 }
@@ -174,35 +200,44 @@ func (s *Service) dossierVersions(ctx context.Context, tenant, id string) (keptD
 		return keptDossier{}, err
 	}
 	for _, o := range objs {
-		if o.Key != key {
-			continue
+		if o.Key == key {
+			return s.dossierOf(ctx, tenant, id, o)
 		}
-		var bodies [][]byte
-		for _, v := range o.Versions {
-			if v.DeleteMarker {
-				continue
-			}
-			data, err := s.records.GetVersion(ctx, o.Key, v.ID)
-			if err != nil {
-				return keptDossier{}, err
-			}
-			bodies = append(bodies, data)
-		}
-		if len(bodies) == 0 {
-			continue
-		}
-		var d Dossier
-		if err := json.Unmarshal(bodies[0], &d); err != nil {
-			return keptDossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s is not a dossier: %v", key, err)}
-		}
-		if d.ID != id || d.Tenant != tenant {
-			return keptDossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s holds dossier %s of tenant %s", key, d.ID, d.Tenant)}
-		}
-		r := keptDossier{Dossier: d, writtenOver: slices.ContainsFunc(bodies[1:], func(b []byte) bool { return !bytes.Equal(b, bodies[0]) })}
-		s.dossiers.Store(key, r)
-		return r, nil
 	}
 	return keptDossier{}, ErrNotFound
+}
+
+// dossierOf reads the dossier record o: the first of its versions, in
+// storage's order, that is a record of this dossier; whether others say
+// something else.
+func (s *Service) dossierOf(ctx context.Context, tenant, id string, o Object) (keptDossier, error) {
+	if d, ok := s.dossiers.Load(o.Key); ok {
+		return d.(keptDossier), nil
+	}
+	var bodies [][]byte
+	for _, v := range o.Versions {
+		if v.DeleteMarker {
+			continue
+		}
+		data, err := s.records.GetVersion(ctx, o.Key, v.ID)
+		if err != nil {
+			return keptDossier{}, err
+		}
+		bodies = append(bodies, data)
+	}
+	if len(bodies) == 0 {
+		return keptDossier{}, ErrNotFound
+	}
+	for i, b := range bodies {
+		var d Dossier
+		if json.Unmarshal(b, &d) != nil || d.ID != id || d.Tenant != tenant {
+			continue
+		}
+		r := keptDossier{Dossier: d, writtenOver: slices.ContainsFunc(bodies, func(x []byte) bool { return !bytes.Equal(x, bodies[i]) })}
+		s.dossiers.Store(o.Key, r)
+		return r, nil
+	}
+	return keptDossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s holds no record of dossier %s of tenant %s", o.Key, id, tenant)}
 }
 
 func errDossierNotFound(dossier string) *Error {

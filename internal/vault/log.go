@@ -154,6 +154,7 @@ func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(con
 		Origin: func(tenant string) string { return LogOrigin(cfg.Bucket, tenant) },
 		Prefix: ledgerPrefix,
 		Leaf:   recordLeaf,
+		ID:     recordID,
 		Keeper: entryKeeper{records: records, lock: lock},
 		Keys: func(ctx context.Context, tenant string) ([]*ecdsa.PublicKey, error) {
 			t, err := keys(ctx, tenant)
@@ -279,28 +280,25 @@ func (s *Service) LogEntries(ctx context.Context, start, end int64, dossier stri
 	return out, nil
 }
 
-// shown reports whether a reader sees an entry in full.
+// shown reports whether a reader sees an entry in full: key events
+// everyone of the tenant, a receipt those who may read its dossier. What
+// the entry is comes from its signed statement, never from its id.
 func shown(id Identity, dossier string, e ledger.Stored) bool {
-	if isKeyEvent(e.ID) {
-		return true
-	}
-	leaf, err := recordLeaf(e.Record)
+	_, st, err := receipt.Parse(e.Record)
 	if err != nil {
 		return false
 	}
-	var st struct {
-		Predicate struct {
-			Tenant  string `json:"tenant"`
-			Dossier struct {
-				ID string `json:"id"`
-			} `json:"dossier"`
-		} `json:"predicate"`
+	switch st.PredicateType {
+	case KeyEventType:
+		return true
+	case PredicateType:
+		var p ReceiptPredicate
+		if st.DecodePredicate(&p) != nil {
+			return false
+		}
+		return id.CanRead(p.Tenant, p.Dossier.ID) && (dossier == "" || dossier == p.Dossier.ID)
 	}
-	if json.Unmarshal(leaf, &st) != nil {
-		return false
-	}
-	p := st.Predicate
-	return id.CanRead(p.Tenant, p.Dossier.ID) && (dossier == "" || dossier == p.Dossier.ID)
+	return false
 }
 
 // ledgerError turns what the log does not hold into CodeNotFound, with the

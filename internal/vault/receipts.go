@@ -171,6 +171,30 @@ func receiptOf(env *receipt.Envelope, st *receipt.Statement) (*Receipt, error) {
 func (r *Receipt) leaf() ([]byte, error) { return receipt.Payload(r.Envelope) }
 
 // recordLeaf reads the leaf of a record the log keeps: a DSSE envelope.
+// recordID returns the log entry id a record's signed statement names: a
+// receipt's id, a key event's.
+func recordID(record []byte) (string, error) {
+	_, st, err := receipt.Parse(record)
+	if err != nil {
+		return "", err
+	}
+	switch st.PredicateType {
+	case PredicateType:
+		var p ReceiptPredicate
+		if err := st.DecodePredicate(&p); err != nil {
+			return "", err
+		}
+		return p.ReceiptID, nil
+	case KeyEventType:
+		var ev KeyEvent
+		if err := st.DecodePredicate(&ev); err != nil {
+			return "", err
+		}
+		return keyEventID(ev.Event, ev.Key.KeyID), nil
+	}
+	return "", fmt.Errorf("%w: a statement of type %q is no log entry of the vault", receipt.ErrMalformed, st.PredicateType)
+}
+
 func recordLeaf(record []byte) ([]byte, error) {
 	var env receipt.Envelope
 	if err := json.Unmarshal(record, &env); err != nil {

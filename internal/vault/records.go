@@ -7,8 +7,6 @@ import (
 
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/strictjson"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // createJSON writes v at key with a conditional create.
@@ -61,41 +59,3 @@ func (s *Service) openSignedJSON(ctx context.Context, payloadType string, data [
 
 // fetchConcurrency bounds parallel GETs when a listing needs the bodies.
 const fetchConcurrency = 16
-
-// originals reads, a few at a time and in order, the JSON record each of
-// objs was first written as: for a record the vault writes once, its own,
-// whatever was written over it or hides it since. Objects with no version
-// but delete markers are left out.
-func originals[T any](ctx context.Context, records Records, objs []Object) ([]T, error) {
-	out := make([]T, len(objs))
-	have := make([]bool, len(objs))
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(fetchConcurrency)
-	for i, o := range objs {
-		v, ok := o.Original()
-		if !ok {
-			continue
-		}
-		have[i] = true
-		g.Go(func() error {
-			data, err := records.GetVersion(ctx, o.Key, v.ID)
-			if err != nil {
-				return err
-			}
-			if err := json.Unmarshal(data, &out[i]); err != nil {
-				return fmt.Errorf("vault: %s: %w", o.Key, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	kept := out[:0]
-	for i := range out {
-		if have[i] {
-			kept = append(kept, out[i])
-		}
-	}
-	return kept, nil
-}
