@@ -62,12 +62,17 @@ func (l *Log) commitVersion(ctx context.Context, tl *tenantLog, start int64, ope
 	}
 	chosen := accepted[0]
 	if len(accepted) > 1 {
-		i, err := l.choose(ctx, tl, key, accepted)
+		i, err := l.choose(ctx, tl, key, start, accepted)
 		if err != nil {
 			return nil, err, err
 		}
 		chosen = accepted[i]
 		refused = fmt.Errorf("%w: %d versions verify; the log's is the one its current key's checkpoints hold", ErrInvalid, len(accepted))
+		if current, err := l.currentKeys(ctx, tl); err == nil {
+			if _, err := OpenCheckpoint([]byte(chosen.signed), tl.origin, current); err != nil {
+				refused = fmt.Errorf("%w (%w)", refused, errByAnchor)
+			}
+		}
 	} else if len(versions) > 1 && refused == nil {
 		refused = fmt.Errorf("%w: it holds %d versions; the log writes one", ErrInvalid, len(versions))
 	}
@@ -106,15 +111,21 @@ func cmpOr(a, b error) error {
 	return b
 }
 
+// errByAnchor marks a commit chosen among versions by the current key's
+// checkpoint rather than by its own signature: its tree is the log's, but
+// the object is not known to be the log's, so readers take its entries
+// and write nothing of it (no finishing, no head hint).
+var errByAnchor = errors.New("ledger: chosen by the current key's checkpoint")
+
 // choose picks the log's among versions that all verify: the one its
-// current key signed, or else the smallest whose tree is a prefix of the
-// newest checkpoint the current key signed. Smallest, because a retired
-// key's holder can cut the log's own entries into other commits: taking
-// the log's boundaries walks on to its next commit, and a walk that went
-// astray ends before that checkpoint, which refresh refuses rather than
-// fork. Ids are not in the tree: versions that hold the same places under
-// other ids leave no way to tell the log's, and are refused.
-func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened) (int, error) {
+// current key signed, or else one whose tree is a prefix of the newest
+// checkpoint the current key signed and from whose end the log's commits
+// reach that checkpoint. A retired key's holder can cut the log's own
+// entries into other commits; every such cut holds the log's tree, so
+// what matters is only that the walk arrives (reaches). Ids are not in
+// the tree: versions that hold one place under other ids leave no way to
+// tell the log's, and are refused.
+func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, start int64, vs []opened) (int, error) {
 	current, err := l.currentKeys(ctx, tl)
 	if err != nil {
 		return 0, err
@@ -125,12 +136,10 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened
 			own = append(own, i)
 		}
 	}
-	// consistent reports whether a version's tree is the log's at its
-	// size, by the current key's newest checkpoint (found on first need).
-	var anchor *Checkpoint
-	var r overlay
+	// The current key's newest checkpoint, found on first need.
+	var w *walk
 	consistent := func(v opened) (bool, error) {
-		if anchor == nil {
+		if w == nil {
 			var largest int64
 			for _, v := range vs {
 				largest = max(largest, v.cp.Size)
@@ -139,17 +148,10 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened
 			if err != nil {
 				return false, err
 			}
-			anchor, r = &a, l.reader(ctx, tl, &state{cp: a})
+			w = &walk{l: l, tl: tl, anchor: a, r: l.reader(ctx, tl, &state{cp: a}), reached: map[int64]bool{}}
 			tl.mustReach.Store(max(tl.mustReach.Load(), a.Size))
 		}
-		if v.cp.Size > anchor.Size {
-			return false, nil
-		}
-		root, err := tlog.TreeHash(v.cp.Size, r)
-		if err != nil {
-			return false, fmt.Errorf("ledger: %s: the tree of the checkpoint of size %d: %w", key, anchor.Size, err)
-		}
-		return root == v.cp.Hash, nil
+		return w.holds(v)
 	}
 	chosen := -1
 	if len(own) == 1 {
@@ -160,12 +162,18 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened
 			if err != nil {
 				return 0, err
 			}
+			if !ok {
+				continue
+			}
+			if ok, err = w.reaches(ctx, v.cp.Size); err != nil {
+				return 0, err
+			}
 			if ok && (chosen < 0 || v.cp.Size < vs[chosen].cp.Size) {
 				chosen = i
 			}
 		}
 		if chosen < 0 {
-			return 0, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none is in the log's checkpoint of size %d", len(vs), anchor.Size)}
+			return 0, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none leads along the log's tree to its checkpoint of size %d", len(vs), w.anchor.Size)}
 		}
 	}
 	for i, v := range vs {
@@ -181,6 +189,78 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened
 		}
 	}
 	return chosen, nil
+}
+
+// walk finds paths along the log's tree, as the current key's checkpoint
+// anchor has it: every commit version whose tree is a prefix of the
+// anchor's lands on the same state, so a position is all a path needs.
+type walk struct {
+	l       *Log
+	tl      *tenantLog
+	anchor  Checkpoint
+	r       overlay
+	reached map[int64]bool
+}
+
+// holds reports whether a version's tree is the anchor's at its size.
+func (w *walk) holds(v opened) (bool, error) {
+	if v.cp.Size > w.anchor.Size {
+		return false, nil
+	}
+	root, err := tlog.TreeHash(v.cp.Size, w.r)
+	if err != nil {
+		return false, fmt.Errorf("ledger: the tree of the checkpoint of size %d: %w", w.anchor.Size, err)
+	}
+	return root == v.cp.Hash, nil
+}
+
+// reaches reports whether commits stored from pos on lead to the anchor:
+// versions that parse at pos, sign a prefix of the anchor's tree and hold
+// its leaves. Each position is read once.
+func (w *walk) reaches(ctx context.Context, pos int64) (bool, error) {
+	if pos == w.anchor.Size {
+		return true, nil
+	}
+	if ok, seen := w.reached[pos]; seen {
+		return ok, nil
+	}
+	w.reached[pos] = false // a cycle cannot happen (sizes grow), but be safe
+	versions, err := w.l.store.Versions(ctx, w.tl.commitKey(pos))
+	if err != nil {
+		return false, fmt.Errorf("ledger: read versions of %s: %w", w.tl.commitKey(pos), err)
+	}
+	for _, data := range versions {
+		c, leaves, err := w.l.parseCommit(data, pos)
+		if err != nil {
+			continue
+		}
+		cp, err := w.l.open(ctx, w.tl, []byte(c.Checkpoint))
+		if err != nil || cp.Size != c.Size {
+			continue
+		}
+		if ok, err := w.holds(opened{cp: cp}); err != nil || !ok {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		indexes := make([]int64, len(leaves))
+		for i := range leaves {
+			indexes[i] = tlog.StoredHashIndex(0, pos+int64(i))
+		}
+		hs, err := w.r.ReadHashes(indexes)
+		if err != nil {
+			return false, err
+		}
+		if !slices.Equal(hs, leaves) {
+			continue
+		}
+		if ok, err := w.reaches(ctx, c.Size); err != nil || ok {
+			w.reached[pos] = ok
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // idsDisagree reports whether two commits at one position name an entry

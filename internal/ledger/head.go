@@ -25,6 +25,9 @@ type headHint struct {
 // every commit after it, finishing those whose writers stopped half-way.
 // The caller holds tl.stateMu.
 func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
+	if tl.short != nil {
+		return tl.short
+	}
 	if tl.head == nil {
 		st, err := l.loadHead(ctx, tl)
 		if err != nil {
@@ -61,14 +64,22 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 			if reach := tl.mustReach.Load(); tl.head.cp.Size < reach {
 				// Versions of a commit disagreed and the log's was
 				// chosen by its current key's checkpoint of size reach:
-				// commits as read end before it, so the walk went
-				// astray. Appending here would fork the log.
-				tl.damaged = &TamperedError{Key: key, Detail: fmt.Sprintf("the log's commits as read end at %d, before its checkpoint of size %d", tl.head.cp.Size, reach)}
+				// commits as read end before it. The head as read is
+				// not the log's: neither served nor appended to.
+				tl.short = &TamperedError{Key: key, Detail: fmt.Sprintf("the log's commits as read end at %d, before its checkpoint of size %d", tl.head.cp.Size, reach)}
+				tl.damaged = tl.short
 				l.log.ErrorContext(ctx, "ledger: the log as read ends before its newest checkpoint", "log", tl.origin, "size", tl.head.cp.Size, "checkpoint", reach)
+				return tl.short
 			}
 			return nil
 		case refused != nil:
 			l.log.WarnContext(ctx, "ledger: a commit was written over; reading the log's own", "log", tl.origin, "key", key)
+		}
+		if errors.Is(refused, errByAnchor) {
+			// The log's tree, in an object the log is not known to have
+			// written: read, never finished from.
+			tl.advanceTo(next, c)
+			continue
 		}
 		if have, found, err := l.store.Get(ctx, tl.checkpointKey(c.Size)); err != nil {
 			return fmt.Errorf("ledger: read checkpoint %d: %w", c.Size, err)

@@ -119,6 +119,9 @@ type tenantLog struct {
 	// damaged is set when the position after head holds an object that is
 	// no commit of this log: reads stop before it, appends fail with it.
 	damaged *TamperedError
+	// short is set when the log as read ends before the current key's
+	// checkpoint: every read and append answers it.
+	short *TamperedError
 	// hint writes the head hint behind the commits.
 	hint headMover
 
