@@ -1,11 +1,13 @@
 // Package apigw adapts API Gateway HTTP API (payload format 2.0) events to
 // the vault's http.Handler, so that the Lambda function and the local
-// server run the very same routes; and it reads the identity that API
-// Gateway's JWT authorizer has already verified.
+// server run the very same routes.
 //
 // It is written here rather than taken from aws-lambda-go-api-proxy, whose
 // module pulls six web frameworks into the module graph and answers a
 // conversion failure with 504.
+//
+// Identities are not read from the authorizer's claims: the function
+// verifies the token itself (internal/oidcauth), the same way everywhere.
 package apigw
 
 import (
@@ -19,7 +21,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/evidencevault/vault/internal/logging"
-	"github.com/evidencevault/vault/internal/vault"
 )
 
 type requestContextKey struct{}
@@ -129,26 +130,4 @@ func (w *responseWriter) response() events.APIGatewayV2HTTPResponse {
 		resp.Headers["Content-Length"] = strconv.Itoa(w.body.Len())
 	}
 	return resp
-}
-
-// Authenticator reads the caller's identity from the claims of the JWT that
-// API Gateway's authorizer verified (signature, issuer, audience, expiry)
-// before invoking the function.
-type Authenticator struct{}
-
-// Authenticate maps the authorizer's claims to an identity.
-func (Authenticator) Authenticate(r *http.Request) (vault.Identity, error) {
-	rc, ok := RequestContext(r.Context())
-	if !ok || rc.Authorizer == nil || rc.Authorizer.JWT == nil {
-		return vault.Identity{}, &vault.Error{Code: vault.CodeUnauthenticated, Message: "no verified token: the API Gateway JWT authorizer passed no claims"}
-	}
-	claims := make(map[string]any, len(rc.Authorizer.JWT.Claims))
-	for k, v := range rc.Authorizer.JWT.Claims {
-		claims[k] = v
-	}
-	id, err := vault.IdentityFromClaims(claims)
-	if err != nil {
-		return vault.Identity{}, &vault.Error{Code: vault.CodeUnauthenticated, Message: "the token's claims do not name a tenant, subject and role", Err: err}
-	}
-	return id, nil
 }

@@ -9,7 +9,9 @@ package assembly
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/evidencevault/vault/internal/httpapi"
@@ -44,6 +46,22 @@ type Config struct {
 	// CORSOrigins may call the API from browser scripts
 	// (VAULT_CORS_ORIGINS, comma-separated; none by default).
 	CORSOrigins []string
+	// OIDC is the sign-in provider whose tokens the API accepts.
+	OIDC OIDC
+}
+
+// OIDC configures sign-in (docs/identity.md): the provider's issuer
+// (VAULT_OIDC_ISSUER), the vault's client id there (VAULT_OIDC_CLIENT_ID),
+// the claims that name tenant, role and e-mail (VAULT_OIDC_TENANT_CLAIM,
+// VAULT_OIDC_ROLE_CLAIM, VAULT_OIDC_EMAIL_CLAIM) and the scopes clients
+// ask for (VAULT_OIDC_SCOPES, space-separated), and the CLI's loopback
+// callback where the provider takes registered ones only
+// (VAULT_OIDC_REDIRECT_URI).
+type OIDC struct {
+	Issuer, ClientID                   string
+	TenantClaim, RoleClaim, EmailClaim string
+	Scopes                             []string
+	RedirectURI                        string
 }
 
 // S3 configures the S3 client. Empty fields fall back to the SDK's standard
@@ -89,6 +107,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VAULT_CORS_ORIGINS: %w", err))
 	}
 	c.CORSOrigins = origins
+	c.OIDC, errs = oidcFromEnv(getenv, errs)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)
 	}
@@ -125,4 +144,23 @@ func storageFromEnv(getenv func(string) string) (bucket string, s3 S3, errs []er
 		errs = append(errs, errors.New("VAULT_BUCKET is not set"))
 	}
 	return bucket, S3{PathStyle: getenv("VAULT_S3_PATH_STYLE") == "true"}, errs
+}
+
+// oidcFromEnv reads the sign-in provider; the API needs one.
+func oidcFromEnv(getenv func(string) string, errs []error) (OIDC, []error) {
+	o := OIDC{Issuer: getenv("VAULT_OIDC_ISSUER"), ClientID: getenv("VAULT_OIDC_CLIENT_ID"),
+		TenantClaim: getenv("VAULT_OIDC_TENANT_CLAIM"), RoleClaim: getenv("VAULT_OIDC_ROLE_CLAIM"), EmailClaim: getenv("VAULT_OIDC_EMAIL_CLAIM"),
+		Scopes: strings.Fields(getenv("VAULT_OIDC_SCOPES")), RedirectURI: getenv("VAULT_OIDC_REDIRECT_URI")}
+	if o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || u.Scheme != "https" && u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("VAULT_OIDC_ISSUER=%q: want the provider's https issuer URL", o.Issuer))
+		}
+		if o.ClientID == "" {
+			errs = append(errs, errors.New("VAULT_OIDC_CLIENT_ID is not set: the vault's client id at the provider, which its tokens are issued to"))
+		}
+	}
+	if len(o.Scopes) == 0 {
+		o.Scopes = []string{"openid", "email", "profile"}
+	}
+	return o, errs
 }

@@ -2,6 +2,7 @@ package assembly
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 
@@ -11,18 +12,39 @@ import (
 	"github.com/evidencevault/vault/internal/apigw"
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/logging"
+	"github.com/evidencevault/vault/internal/oidcauth"
 	"github.com/evidencevault/vault/internal/s3event"
+	"github.com/evidencevault/vault/internal/vault"
 )
 
 // APIHandler is the api function's Lambda handler: API Gateway events into
-// the same http.Handler the local server runs, with identities from API
-// Gateway's JWT authorizer.
+// the same http.Handler the local server runs, verifying each caller's
+// token with the configured provider (API Gateway's authorizer checks it
+// first, and turns garbage away before the function runs).
 func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
 	v, c, err := fromEnv(ctx, getenv, log)
 	if err != nil {
 		return nil, err
 	}
-	return apigw.Handler(httpapi.New(v.Service, apigw.Authenticator{}, log, httpapi.AllowOrigins(c.CORSOrigins...)).Handler()), nil
+	if c.OIDC.Issuer == "" {
+		return nil, errors.New("assembly: VAULT_OIDC_ISSUER is not set: the api function verifies its callers' tokens")
+	}
+	return apigw.Handler(API(v, c, Verifier(c.OIDC), log).Handler()), nil
+}
+
+// Verifier verifies the tokens of the configured provider.
+func Verifier(o OIDC) *oidcauth.Verifier {
+	return oidcauth.New(oidcauth.Config{Issuer: o.Issuer, Audience: o.ClientID,
+		Claims: oidcauth.Claims{Tenant: o.TenantClaim, Role: o.RoleClaim, Email: o.EmailClaim}})
+}
+
+// API is the vault's HTTP API with its sign-in published.
+func API(v *Vault, c Config, auth httpapi.Authenticator, log *slog.Logger) *httpapi.Server {
+	opts := []httpapi.Option{httpapi.AllowOrigins(c.CORSOrigins...)}
+	if c.OIDC.Issuer != "" {
+		opts = append(opts, httpapi.WithSignIn(vault.SignIn{Issuer: c.OIDC.Issuer, ClientID: c.OIDC.ClientID, Scopes: c.OIDC.Scopes, RedirectURI: c.OIDC.RedirectURI}))
+	}
+	return httpapi.New(v.Service, auth, log, opts...)
 }
 
 // SealHandler is the seal function's Lambda handler: S3 ObjectCreated
@@ -50,8 +72,7 @@ func fromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	return v, c, err
 }
 
-// API Gateway's JWT authorizer identifies the callers of the api function.
-var _ httpapi.Authenticator = apigw.Authenticator{}
+var _ httpapi.Authenticator = (*oidcauth.Verifier)(nil)
 
 // Start is a Lambda function's main: it builds the handler from the
 // environment and runs it. A function whose configuration is wrong logs

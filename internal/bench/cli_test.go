@@ -2,9 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,18 +48,11 @@ func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 
 // api serves the vault's HTTP API for x and returns a client of it.
 func (x bench) api(b *testing.B) *client.Client {
 	b.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
+	iss := testenv.NewIssuer(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(httpapi.New(x.svc, httpapi.JWT{Key: &key.PublicKey, Issuer: "bench", Audience: "evault"}, log).Handler())
+	srv := httptest.NewServer(httpapi.New(x.svc, iss.Verifier(), log).Handler())
 	b.Cleanup(srv.Close)
-	token, err := httpapi.IssueToken(key, "bench", "evault", uploader, time.Hour, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	cl, err := client.New(srv.URL, token, nil)
+	cl, err := client.New(srv.URL, iss.Token(b, uploader), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,8 +7,6 @@ package devstack
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
@@ -25,7 +23,7 @@ import (
 	"time"
 
 	"github.com/evidencevault/vault/internal/assembly"
-	"github.com/evidencevault/vault/internal/httpapi"
+	"github.com/evidencevault/vault/internal/devoidc"
 	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3event"
@@ -46,27 +44,35 @@ type Options struct {
 	// CORSOrigins may call the API and the bucket's presigned URLs from
 	// browser scripts; none by default.
 	CORSOrigins []string
+	// PortalRedirects are redirect URIs the dev sign-in accepts besides
+	// loopback ones (a portal's).
+	PortalRedirects []string
 	// Out receives the banner and walkthrough.
 	Out io.Writer
 	// Log receives the structured logs.
 	Log *slog.Logger
 }
 
-// Dev token settings: the local issuer signs tokens the server verifies
-// exactly as API Gateway's JWT authorizer would verify a real issuer's.
+// Sign-in: the stack's own OpenID Connect provider (internal/devoidc),
+// whose tokens the API verifies through discovery and JWKS exactly as a
+// deployed vault verifies Cognito's or an organisation's.
 const (
 	Bucket   = "evidence"
-	Audience = "evidence-vault"
+	ClientID = "evidence-vault"
 	tokenTTL = 12 * time.Hour
 	webhook  = "/internal/minio-events"
+	// IssuerPath is where the dev provider lives on the API's address.
+	IssuerPath = "/dev-issuer"
 )
 
-// Demo identities: an uploader and an auditor of tenant demo, and an
+// Demo users: an uploader and an admin of tenant demo, a notified body's
+// auditor who belongs to no tenant (grants give them access), and an
 // uploader of another tenant to show that tenants cannot see each other.
 var (
-	Uploader = vault.Identity{Tenant: "demo", Subject: "alice@demo.example", Role: vault.RoleUploader}
-	Auditor  = vault.Identity{Tenant: "demo", Subject: "auditor@nb0197.example", Role: vault.RoleAuditor, Dossiers: []string{vault.AllDossiers}}
-	Other    = vault.Identity{Tenant: "other", Subject: "mallory@other.example", Role: vault.RoleUploader}
+	Uploader = devoidc.User{Subject: "alice@demo.example", Name: "Alice", Email: "alice@demo.example", Tenant: "demo", Role: vault.RoleUploader}
+	Admin    = devoidc.User{Subject: "dana@demo.example", Name: "Dana", Email: "dana@demo.example", Tenant: "demo", Role: vault.RoleAdmin}
+	Auditor  = devoidc.User{Subject: "auditor@nb0197.example", Name: "Nora (NB 0197)", Email: "auditor@nb0197.example", Role: vault.RoleAuditor}
+	Other    = devoidc.User{Subject: "mallory@other.example", Name: "Mallory", Email: "mallory@other.example", Tenant: "other", Role: vault.RoleUploader}
 )
 
 //go:embed walkthrough.sh
@@ -153,26 +159,30 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	tokenKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	issuer := baseURL + IssuerPath
+	idp, err := devoidc.New(issuer, ClientID, []devoidc.User{Uploader, Admin, Auditor, Other}, o.PortalRedirects...)
 	if err != nil {
-		return fmt.Errorf("devstack: token key: %w", err)
+		return err
 	}
-	issuer := baseURL + "/dev-issuer"
-	api := httpapi.New(v.Service, httpapi.JWT{Key: &tokenKey.PublicKey, Issuer: issuer, Audience: Audience}, o.Log, httpapi.AllowOrigins(o.CORSOrigins...))
+	cfg := assembly.Config{CORSOrigins: o.CORSOrigins, OIDC: assembly.OIDC{Issuer: issuer, ClientID: ClientID, Scopes: []string{"openid", "email", "profile", "offline_access"}}}
+	api := assembly.API(v, cfg, assembly.Verifier(cfg.OIDC), o.Log)
 	mux := http.NewServeMux()
 	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
+	mux.Handle(IssuerPath+"/", idp.Handler())
 	mux.Handle("/", api.Handler())
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()
 
 	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
-	now := time.Now()
-	for name, id := range map[string]vault.Identity{"VAULT_UPLOADER_TOKEN": Uploader, "VAULT_AUDITOR_TOKEN": Auditor, "VAULT_OTHER_TOKEN": Other} {
-		if env[name], err = httpapi.IssueToken(tokenKey, issuer, Audience, id, tokenTTL, now); err != nil {
+
+	for name, u := range map[string]devoidc.User{"VAULT_UPLOADER_TOKEN": Uploader, "VAULT_ADMIN_TOKEN": Admin, "VAULT_AUDITOR_TOKEN": Auditor, "VAULT_OTHER_TOKEN": Other} {
+		if env[name], err = idp.Token(u, tokenTTL); err != nil {
 			return err
 		}
 	}
+	env["VAULT_OIDC_ISSUER"] = issuer
+	env["VAULT_TENANT"] = Uploader.Tenant
 	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
 		return err
 	}
@@ -237,7 +247,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 // that a reader never sees half a file.
 func writeEnv(path string, env map[string]string) error {
 	var b strings.Builder
-	for _, k := range []string{"VAULT_URL", "VAULT_UPLOADER_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_BUCKET", "VAULT_S3_ENDPOINT"} {
+	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	tmp := path + ".tmp"
@@ -251,16 +261,21 @@ var bannerTemplate = template.Must(template.New("banner").Parse(`
 Evidence Vault is running.
 
   API            {{.url}}
+  Sign-in        {{.issuer}} (development provider: pick a demo user; evault login)
   Signing key    {{.keyID}} (ECDSA P-256)
   Object Lock    {{.lock}} mode
   Coordinates    .local/env (shell syntax; removed when the stack stops)
 
-Demo tokens, valid 12 hours:
+Demo tokens (ID tokens of the sign-in above), valid 12 hours:
 
   VAULT_UPLOADER_TOKEN  alice@demo.example, uploader of tenant demo
 {{.uploader}}
 
-  VAULT_AUDITOR_TOKEN   auditor@nb0197.example, auditor of tenant demo (read-only, all dossiers)
+  VAULT_ADMIN_TOKEN     dana@demo.example, admin of tenant demo (reads the access trail)
+{{.admin}}
+
+  VAULT_AUDITOR_TOKEN   auditor@nb0197.example, auditor of a notified body: reads what
+                        tenants grant (POST /v1/grants), sending Vault-Tenant: demo
 {{.auditor}}
 
   VAULT_OTHER_TOKEN     mallory@other.example, uploader of tenant other
@@ -279,7 +294,8 @@ func banner(w io.Writer, env map[string]string, signer receipt.Signer, mode vaul
 	}
 	return bannerTemplate.Execute(w, map[string]string{
 		"url": env["VAULT_URL"], "keyID": keyID, "lock": string(mode), "walkthrough": walkthrough,
-		"uploader": env["VAULT_UPLOADER_TOKEN"], "auditor": env["VAULT_AUDITOR_TOKEN"], "other": env["VAULT_OTHER_TOKEN"],
+		"uploader": env["VAULT_UPLOADER_TOKEN"], "admin": env["VAULT_ADMIN_TOKEN"], "auditor": env["VAULT_AUDITOR_TOKEN"], "other": env["VAULT_OTHER_TOKEN"],
+		"issuer": env["VAULT_OIDC_ISSUER"],
 	})
 }
 

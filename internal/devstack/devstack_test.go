@@ -33,7 +33,7 @@ func run(t *testing.T, dir string) (env map[string]string, stop func() error) {
 func TestLocalStackWalkthrough(t *testing.T) {
 	dir := t.TempDir()
 	env, stop := run(t, dir)
-	for _, k := range []string{"VAULT_URL", "VAULT_UPLOADER_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN"} {
+	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT"} {
 		if env[k] == "" {
 			t.Errorf(".local/env lacks %s", k)
 		}
@@ -57,6 +57,8 @@ func TestLocalStackWalkthrough(t *testing.T) {
 		"OK: downloaded bytes match the receipt's SHA-256",
 		"OK: receipt verified",
 		"other tenant reading the dossier: 404",
+		`"status": "active"`,
+		`"who": "auditor@nb0197.example"`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q:\n%s", want, out)

@@ -2,7 +2,10 @@
 set -a; . ./.local/env; set +a
 WORK=$(mktemp -d); cd "$WORK"
 UP=(-H "Authorization: Bearer $VAULT_UPLOADER_TOKEN")
-AUD=(-H "Authorization: Bearer $VAULT_AUDITOR_TOKEN")
+ADMIN=(-H "Authorization: Bearer $VAULT_ADMIN_TOKEN")
+# The auditor belongs to a notified body, not to tenant demo: they name
+# the tenant they act in.
+AUD=(-H "Authorization: Bearer $VAULT_AUDITOR_TOKEN" -H "Vault-Tenant: $VAULT_TENANT")
 JSON=(-H "Content-Type: application/json")
 
 # 1. The uploader creates the dossier of one device (a second run answers 409).
@@ -36,23 +39,34 @@ curl -s "${UP[@]}" -X POST "$VAULT_URL$(jq -r .complete ticket.json)" > receipt.
 jq '{receiptId, version: .predicate.version, sha256: .subject.digest.sha256,
      retention: .predicate.retention, supersedes: .predicate.supersedes}' receipt.json
 
-# 5. The auditor lists the dossier and downloads the exact version.
+# 5. The uploader grants the notified body's auditor this dossier for 90
+#    days (a signed entry of the log); the auditor sees the grant.
+jq -n --arg d "$DOSSIER" --arg until "$(date -u -d '+90 days' +%FT%TZ)" \
+  '{grantee: {email: "auditor@nb0197.example"}, dossiers: [$d], until: $until, note: "walkthrough"}' |
+  curl -s "${UP[@]}" "${JSON[@]}" -X POST "$VAULT_URL/v1/grants" -d @- | jq '{id, status, until, logIndex}'
+curl -s -H "Authorization: Bearer $VAULT_AUDITOR_TOKEN" "$VAULT_URL/v1/me" |
+  jq '{who: .identity.subject, grants: [.grants[] | {tenant, dossiers, until}]}'
+
+# 6. The auditor lists the dossier and downloads the exact version.
 curl -s "${AUD[@]}" "$VAULT_URL/v1/dossiers/$DOSSIER/documents" | jq '.documents[] | {path: .document.path, version, receiptId}'
 curl -s "${AUD[@]}" --get --data-urlencode "path=test-reports/software-validation.txt" \
   "$VAULT_URL/v1/dossiers/$DOSSIER/download" > download.json
 curl -s -o downloaded.txt "$(jq -r .download.url download.json)"
 sha256sum downloaded.txt | cut -d' ' -f1 | grep -qx "$SHA" && echo "OK: downloaded bytes match the receipt's SHA-256"
 
-# 6. Anyone with the receipt checks it: signature, key, stored digest, lock.
+# 7. The tenant's admin reads the access trail: who downloaded what, when.
+curl -s "${ADMIN[@]}" "$VAULT_URL/v1/access" | jq '.events[-1] | {at, who: .who.subject, path, version, grants}'
+
+# 8. Anyone with the receipt checks it: signature, key, stored digest, lock.
 jq --arg sha "$SHA" '{receipt: .envelope, sha256: $sha}' receipt.json |
   curl -s "${AUD[@]}" "${JSON[@]}" -X POST "$VAULT_URL/v1/verify" -d @- | tee verify.json | jq '{valid, checks: [.checks[] | {name, passed}]}'
 jq -e .valid verify.json > /dev/null && echo "OK: receipt verified"
 
-# 7. Another tenant sees nothing: 404, not 403, so existence does not leak.
+# 9. Another tenant sees nothing: 404, not 403, so existence does not leak.
 curl -s -o /dev/null -w 'other tenant reading the dossier: %{http_code}\n' \
   -H "Authorization: Bearer $VAULT_OTHER_TOKEN" "$VAULT_URL/v1/dossiers/$DOSSIER"
 
-# 8. The public keys that sign receipts, for offline verification.
+# 10. The public keys that sign receipts, for offline verification.
 curl -s "$VAULT_URL/v1/keys" | jq '.keys[] | {keyId, algorithm, current}'
 echo "files in $WORK"
 # --- end of walkthrough ---

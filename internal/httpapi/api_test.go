@@ -3,9 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,7 +23,6 @@ import (
 	"github.com/evidencevault/vault/internal/s3event"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
-	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -41,7 +37,9 @@ const (
 
 var (
 	uploader = vault.Identity{Tenant: "demo", Subject: "alice@demo.example", Role: vault.RoleUploader}
-	auditor  = vault.Identity{Tenant: "demo", Subject: "auditor@nb.example", Role: vault.RoleAuditor, Dossiers: []string{vault.AllDossiers}}
+	// auditor is a notified body's, with demo for its home tenant in its
+	// token; demo grants them every dossier.
+	auditor  = vault.Identity{Home: "demo", Subject: "auditor@nb.example", Role: vault.RoleAuditor}
 	stranger = vault.Identity{Tenant: "other", Subject: "mallory@other.example", Role: vault.RoleUploader}
 )
 
@@ -49,7 +47,7 @@ var (
 // the same sealing code the local server uses.
 type api struct {
 	url    string
-	key    *ecdsa.PrivateKey
+	issuer *testenv.Issuer
 	bucket string
 	s3     *s3.Client
 	svc    *vault.Service
@@ -67,25 +65,20 @@ func start(t *testing.T, cfg vault.Config, trigger bool) *api {
 	log := testenv.Logger(t)
 	cfg.Logger = log
 	svc := vault.New(store.Storage(), testenv.Signer(t), cfg)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(contract(t, httpapi.New(svc, httpapi.JWT{Key: &key.PublicKey, Issuer: issuer, Audience: audience}, log, httpapi.AllowOrigins(portal)).Handler()))
+	iss := testenv.NewIssuer(t)
+	srv := httptest.NewServer(contract(t, httpapi.New(svc, iss.Verifier(), log, httpapi.AllowOrigins(portal)).Handler()))
 	t.Cleanup(srv.Close)
 	if trigger {
 		env.SetWebhook(t, s3event.Webhook(env.WebhookToken, s3event.Handler(svc, store.Bucket(), log), log))
 	}
-	return &api{url: srv.URL, key: key, bucket: store.Bucket(), s3: env.Client(t), svc: svc}
+	testenv.GrantAll(t, svc, uploader, auditor.Subject)
+	return &api{url: srv.URL, issuer: iss, bucket: store.Bucket(), s3: env.Client(t), svc: svc}
 }
 
+// token is a token for id; an auditor's acts in tenant demo.
 func (a *api) token(t *testing.T, id vault.Identity) string {
 	t.Helper()
-	tok, err := httpapi.IssueToken(a.key, issuer, audience, id, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return a.issuer.Token(t, id)
 }
 
 type response struct {
@@ -628,38 +621,19 @@ func failed(v vault.Verification, name string) bool {
 	return false
 }
 
+// Token checks themselves are internal/oidcauth's (verify_test.go); the
+// API answers each refusal as 401 with a Bearer challenge, and stores
+// nothing.
 func TestTokensAreChecked(t *testing.T) {
 	a := newAPI(t, vault.Config{})
 	before := a.stored(t)
-	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
-		c := jwt.MapClaims{"iss": issuer, "aud": audience, "sub": "alice@demo.example", "tenant": "demo", "role": "uploader",
-			"exp": time.Now().Add(time.Hour).Unix()}
-		mod(c)
-		return c
-	}
-	es256 := func(key *ecdsa.PrivateKey, c jwt.MapClaims) string {
-		s, err := jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	hs256, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(jwt.MapClaims) {})).SignedString([]byte("secret"))
-	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(func(jwt.MapClaims) {})).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	stranger := testenv.NewIssuer(t)
 	tests := []struct {
 		name, token, detail string
 	}{
 		{"no token", "", "send a bearer token"},
-		{"not a JWT", "abc.def", "not a JWT"},
-		{"expired", es256(a.key, claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })), "expired at"},
-		{"badly signed", es256(other, claims(func(jwt.MapClaims) {})), "signature does not verify"},
-		{"wrong audience", es256(a.key, claims(func(c jwt.MapClaims) { c["aud"] = "another-app" })), "audience [another-app]"},
-		{"wrong issuer", es256(a.key, claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.test" })), "issuer"},
-		{"no expiry", es256(a.key, claims(func(c jwt.MapClaims) { delete(c, "exp") })), "no expiry"},
-		{"HS256", hs256, "signature does not verify"},
-		{"alg none", none, "signature does not verify"},
-		{"no tenant", es256(a.key, claims(func(c jwt.MapClaims) { delete(c, "tenant") })), "do not name a tenant"},
+		{"not a JWT", "abc.def", "not valid here"},
+		{"another issuer's key", stranger.Token(t, uploader), "not valid here"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -747,13 +721,16 @@ func TestTrustFromAPinnedKey(t *testing.T) {
 	var kl vault.KeyLog
 	r = a.call(t, "GET", "/v1/log/keys", aud, nil)
 	r.json(t, &kl)
-	if r.status != http.StatusOK || len(kl.Events) != 1 || kl.Events[0].Log.Index != 0 || !strings.HasPrefix(kl.Checkpoint, kl.Origin+"\n2\n") {
-		t.Errorf("key history: got %d %+v, want the genesis at 0 under the checkpoint of 2", r.status, kl)
+	// The log: the key's genesis, the auditor's grant, the receipt.
+	if r.status != http.StatusOK || len(kl.Events) != 1 || kl.Events[0].Log.Index != 0 || !strings.HasPrefix(kl.Checkpoint, kl.Origin+"\n3\n") {
+		t.Errorf("key history: got %d %+v, want the genesis at 0 under the checkpoint of 3", r.status, kl)
 	}
 	var entries vault.LogEntries
 	r = a.call(t, "GET", "/v1/log/entries?start=0&end=10", aud, nil)
 	r.json(t, &entries)
-	if r.status != http.StatusOK || len(entries.Entries) != 2 || entries.Entries[1].ID != rb.ReceiptID || entries.Entries[1].Envelope == nil {
+	// An auditor sees the grant's place, not whom the tenant granted.
+	if r.status != http.StatusOK || len(entries.Entries) != 3 || entries.Entries[1].ID != "" || entries.Entries[1].Envelope != nil ||
+		entries.Entries[2].ID != rb.ReceiptID || entries.Entries[2].Envelope == nil {
 		t.Errorf("entries: got %d %s", r.status, r.body)
 	}
 	for _, q := range []struct{ query, pointers string }{

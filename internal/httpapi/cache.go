@@ -37,7 +37,7 @@ func writeTagged(w http.ResponseWriter, r *http.Request, contentType string, bod
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", cacheControl)
 	// One browser may hold several users' answers: they differ by token.
-	h.Add("Vary", "Authorization")
+	h.Add("Vary", "Authorization, Vault-Tenant")
 	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil

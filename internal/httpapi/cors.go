@@ -14,7 +14,7 @@ import (
 // Access-Control-Allow-Credentials is not needed.
 var (
 	// corsHeaders are the request headers a browser client may send.
-	corsHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "X-Request-Id"}
+	corsHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "Vault-Tenant", "X-Request-Id"}
 	// exposedHeaders are the response headers its scripts may read.
 	exposedHeaders = []string{"ETag", "Location", "Retry-After", "X-Request-Id", "Idempotent-Replayed", "Allow", "X-Log-Origin", "X-Log-Size"}
 )

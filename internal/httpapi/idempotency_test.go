@@ -102,7 +102,7 @@ func TestIdempotencyKeyEdges(t *testing.T) {
 
 	// Alice, now an auditor, repeats her key: no upload ticket.
 	downgraded := uploader
-	downgraded.Role, downgraded.Dossiers = vault.RoleAuditor, []string{vault.AllDossiers}
+	downgraded.Role, downgraded.Home = vault.RoleAuditor, uploader.Tenant
 	if r := a.call(t, "POST", path, a.token(t, downgraded), copyBody, "Idempotency-Key", "alice-key"); r.status != http.StatusForbidden {
 		t.Errorf("a repeat by a caller who may no longer upload: got %d, want 403", r.status)
 	}

@@ -22,6 +22,7 @@ type Server struct {
 	auth    Authenticator
 	log     *slog.Logger
 	origins []string
+	signIn  *vault.SignIn
 }
 
 // Option configures a Server.
@@ -50,6 +51,10 @@ type route struct {
 	serve  func(http.ResponseWriter, *http.Request) error
 }
 
+// anyTenant are the routes that answer an auditor who names no tenant:
+// how they learn which tenants granted them access.
+var anyTenant = map[string]bool{"/v1/me": true}
+
 // routes lists every endpoint the API serves: openapi/openapi.yaml is
 // their contract, and tests check each against it.
 func (s *Server) routes() []route {
@@ -76,6 +81,13 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/log/proofs/consistency", false, s.consistencyProof},
 		{"GET", "/v1/log/keys", false, s.keyHistory},
 		{"GET", "/v1/log/entries", false, s.logEntries},
+		{"GET", "/v1/auth/config", true, s.authConfig},
+		{"GET", "/v1/me", false, s.me},
+		{"GET", "/v1/grants", false, s.listGrants},
+		{"POST", "/v1/grants", false, s.idempotent(s.createGrant)},
+		{"GET", "/v1/grants/{grant}", false, s.getGrant},
+		{"DELETE", "/v1/grants/{grant}", false, s.revokeGrant},
+		{"GET", "/v1/access", false, s.accessTrail},
 	}
 }
 
@@ -85,7 +97,7 @@ func (s *Server) Handler() http.Handler {
 	methods := map[string][]string{}
 	var patterns []string
 	for _, rt := range s.routes() {
-		h := s.authed(rt.serve)
+		h := s.authed(rt.serve, anyTenant[rt.pattern])
 		if rt.public {
 			h = s.answer(rt.serve)
 		}
@@ -181,10 +193,18 @@ func (s *Server) answer(h func(http.ResponseWriter, *http.Request) error) http.H
 	})
 }
 
-// authed runs h with the caller's verified identity in the request context.
-func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+// authed runs h with the caller's verified identity in the request
+// context, acting in the tenant the request names (Vault-Tenant) or its
+// own. An auditor who names none reaches only anyTenant routes.
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error, anyTenant bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := s.auth.Authenticate(r)
+		if err == nil {
+			id, err = s.v.Authorize(r.Context(), id, r.Header.Get(TenantHeader))
+		}
+		if err == nil && id.Tenant == "" && !anyTenant {
+			err = &vault.Error{Code: vault.CodeInvalid, Message: "name the tenant to act in: send the header " + TenantHeader + ": <tenant> (GET /v1/me lists the tenants that granted you access)"}
+		}
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

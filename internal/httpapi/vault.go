@@ -15,6 +15,19 @@ type Vault interface {
 	Receipts
 	Transparency
 	Idempotency
+	Access
+}
+
+// Access is what access.go serves: who the caller is, the grants that
+// give auditors access, and the access trail.
+type Access interface {
+	Authorize(ctx context.Context, id vault.Identity, tenant string) (vault.Identity, error)
+	WhoAmI(ctx context.Context) (*vault.Me, error)
+	CreateGrant(ctx context.Context, in vault.GrantInput) (vault.Grant, error)
+	Grants(ctx context.Context) ([]vault.Grant, error)
+	Grant(ctx context.Context, grantID string) (vault.Grant, error)
+	RevokeGrant(ctx context.Context, grantID string) (vault.Grant, error)
+	AccessTrail(ctx context.Context, q vault.AccessQuery) ([]vault.AccessEvent, string, error)
 }
 
 // Dossiers is what dossiers.go serves: dossiers, their documents and

@@ -1,6 +1,7 @@
 package runtimeapi_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -102,7 +103,7 @@ func readFile(t testing.TB, path string) []byte {
 func TestFunctionsUnderTheRuntimeAPI(t *testing.T) {
 	env := testenv.Get(t)
 	store := env.Bucket(t, false)
-	env.SetFunctionEnv(t, store.Bucket())
+	iss := env.SetFunctionEnv(t, store.Bucket())
 	dirs, _ := os.ReadDir("../../functions")
 	var names []string
 	for _, d := range dirs {
@@ -128,7 +129,11 @@ func TestFunctionsUnderTheRuntimeAPI(t *testing.T) {
 		{"create-dossier.json", http.StatusCreated, `dos_f62rtken3pg7wzh3`},
 		{"get-keys.json", http.StatusOK, `"keys"`},
 	} {
-		r := invoke(t, api, readFile(t, "../../functions/api/testdata/"+tt.event))
+		// The caller's token is one of the provider the function
+		// discovers, in place of the recorded one.
+		tok := iss.Token(t, vault.Identity{Tenant: "demo", Subject: "alice@demo.example", Role: vault.RoleUploader})
+		event := bytes.ReplaceAll(readFile(t, "../../functions/api/testdata/"+tt.event), []byte("eyJhbGciOiJSUzI1NiJ9.e30.sig"), []byte(tok))
+		r := invoke(t, api, event)
 		var resp events.APIGatewayV2HTTPResponse
 		if r.Error != nil || json.Unmarshal(r.Body, &resp) != nil {
 			t.Fatalf("%s: got error %s, body %s", tt.event, r.Error, r.Body)

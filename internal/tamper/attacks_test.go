@@ -18,7 +18,6 @@ import (
 
 	"github.com/evidencevault/vault/internal/bundle"
 	"github.com/evidencevault/vault/internal/evault"
-	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
@@ -303,10 +302,7 @@ func (tg *target) exported(t *testing.T) string {
 // call makes one API request as the auditor.
 func (tg *target) call(t *testing.T, method, path string, body, out any) {
 	t.Helper()
-	tok, err := httpapi.IssueToken(tg.jwt, issuer, audience, auditor, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := tg.issuer.Token(t, auditor)
 	data, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, tg.api+path, bytes.NewReader(data))
 	req.Header.Set("Authorization", "Bearer "+tok)

@@ -31,10 +31,7 @@ import (
 // raw makes one API request as the auditor and returns status and body.
 func (tg *target) raw(t *testing.T, method, path string, body []byte) (int, string) {
 	t.Helper()
-	tok, err := httpapi.IssueToken(tg.jwt, issuer, audience, auditor, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := tg.issuer.Token(t, auditor)
 	req, _ := http.NewRequest(method, tg.api+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if body != nil {
@@ -56,7 +53,7 @@ func (tg *target) rotate(t *testing.T) *receipt.LocalSigner {
 	t.Helper()
 	next := testenv.Signer(t)
 	svc := vault.New(tg.store.Storage(), next, vault.Config{Bucket: tg.bucket, Previous: tg.signer, Logger: testenv.Logger(t)})
-	h := httpapi.New(svc, httpapi.JWT{Key: &tg.jwt.PublicKey, Issuer: issuer, Audience: audience}, testenv.Logger(t)).Handler()
+	h := httpapi.New(svc, tg.issuer.Verifier(), testenv.Logger(t)).Handler()
 	tg.handler.Store(&h)
 	tg.seal(svc, "after-rotation.txt", []byte("sealed with the new key\n"))
 	tg.added = append(tg.added, "after-rotation.txt@1")
@@ -369,8 +366,8 @@ func TestExportAtOlderCheckpoints(t *testing.T) {
 	tg.hide(tg.chainEntry(cerPath, 1))
 	tg.restart()
 	want := map[int64]string{}
-	// entry 0 genesis, 1 report v1, 2 report v2, 3 cer v1
-	for size, w := range map[int64]string{2: reportPath + "@1", 3: reportPath + "@2", 4: cerPath + "@1 " + reportPath + "@2"} {
+	// entry 0 genesis, 1 the auditor's grant, 2 report v1, 3 report v2, 4 cer v1
+	for size, w := range map[int64]string{3: reportPath + "@1", 4: reportPath + "@2", 5: cerPath + "@1 " + reportPath + "@2"} {
 		want[size] = w
 	}
 	for _, cp := range tg.keys("ledger/" + tenant + "/checkpoint/") {
@@ -403,10 +400,7 @@ func TestExportAtOlderCheckpoints(t *testing.T) {
 // evaultAs runs the CLI as id.
 func (tg *target) evaultAs(id vault.Identity, args ...string) (code int, stdout, stderr string) {
 	tg.t.Helper()
-	tok, err := httpapi.IssueToken(tg.jwt, issuer, audience, id, time.Hour, time.Now())
-	if err != nil {
-		tg.t.Fatal(err)
-	}
+	tok := tg.issuer.Token(tg.t, id)
 	env := map[string]string{"EVAULT_API": tg.api, "EVAULT_TOKEN": tok}
 	var out, errb bytes.Buffer
 	m := &evault.Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Dir: tg.work, ConfigDir: tg.config}

@@ -32,7 +32,7 @@ func (tg *target) restartWith(signer, prev *receipt.LocalSigner) *vault.Service 
 		cfg.Previous = prev
 	}
 	svc := vault.New(tg.store.Storage(), signer, cfg)
-	h := httpapi.New(svc, httpapi.JWT{Key: &tg.jwt.PublicKey, Issuer: issuer, Audience: audience}, testenv.Logger(tg.t)).Handler()
+	h := httpapi.New(svc, tg.issuer.Verifier(), testenv.Logger(tg.t)).Handler()
 	tg.handler.Store(&h)
 	return svc
 }

@@ -3,9 +3,6 @@ package tamper_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/evidencevault/vault/internal/evault"
 	"github.com/evidencevault/vault/internal/httpapi"
@@ -30,15 +26,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-const (
-	tenant   = "acme"
-	issuer   = "https://issuer.test"
-	audience = "evidence-vault"
-)
+const tenant = "acme"
 
 var (
 	uploader = vault.Identity{Tenant: tenant, Subject: "alice@acme.example", Role: vault.RoleUploader}
-	auditor  = vault.Identity{Tenant: tenant, Subject: "auditor@nb0197.example", Role: vault.RoleAuditor, Dossiers: []string{vault.AllDossiers}}
+	// auditor is a notified body's, home tenant acme in its token; acme
+	// grants them every dossier.
+	auditor = vault.Identity{Home: tenant, Subject: "auditor@nb0197.example", Role: vault.RoleAuditor}
 )
 
 // The evidence the target holds before the attack.
@@ -63,7 +57,7 @@ type target struct {
 	signer  *receipt.LocalSigner
 	handler atomic.Pointer[http.Handler]
 	api     string
-	jwt     *ecdsa.PrivateKey
+	issuer  *testenv.Issuer
 	config  string // evault's configuration directory
 	work    string
 	dossier vault.Dossier
@@ -83,10 +77,7 @@ func newTarget(t *testing.T) *target {
 	tg := &target{t: t, env: env, store: env.Bucket(t, false), signer: testenv.Signer(t), mc: env.Root(t),
 		config: t.TempDir(), work: t.TempDir()}
 	tg.bucket = tg.store.Bucket()
-	var err error
-	if tg.jwt, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		t.Fatal(err)
-	}
+	tg.issuer = testenv.NewIssuer(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*tg.handler.Load()).ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	tg.api = srv.URL
@@ -94,10 +85,12 @@ func newTarget(t *testing.T) *target {
 
 	ctx := vault.NewContext(context.Background(), uploader)
 	implantable, ai := false, true
+	var err error
 	if tg.dossier, err = svc.CreateDossier(ctx, vault.DossierInput{Name: "Pulse oximeter AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K",
 		Regulation: regulation.MDR, RiskClass: "IIb", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"}); err != nil {
 		t.Fatal(err)
 	}
+	testenv.GrantAll(t, svc, uploader, auditor.Subject)
 	tg.report1 = tg.seal(svc, reportPath, reportV1)
 	tg.report2 = tg.seal(svc, reportPath, reportV2)
 	tg.cer = tg.seal(svc, cerPath, cerV1)
@@ -119,7 +112,7 @@ func newTarget(t *testing.T) *target {
 // cold Lambda would be: nothing it read before the attack is remembered.
 func (tg *target) restart() *vault.Service {
 	svc := vault.New(tg.store.Storage(), tg.signer, vault.Config{Bucket: tg.bucket, Logger: testenv.Logger(tg.t)})
-	h := httpapi.New(svc, httpapi.JWT{Key: &tg.jwt.PublicKey, Issuer: issuer, Audience: audience}, testenv.Logger(tg.t)).Handler()
+	h := httpapi.New(svc, tg.issuer.Verifier(), testenv.Logger(tg.t)).Handler()
 	tg.handler.Store(&h)
 	return svc
 }
@@ -143,10 +136,7 @@ func (tg *target) seal(svc *vault.Service, path string, body []byte) *vault.Rece
 // evault runs the CLI as the auditor, against the target's API.
 func (tg *target) evault(args ...string) (code int, stdout, stderr string) {
 	tg.t.Helper()
-	tok, err := httpapi.IssueToken(tg.jwt, issuer, audience, auditor, time.Hour, time.Now())
-	if err != nil {
-		tg.t.Fatal(err)
-	}
+	tok := tg.issuer.Token(tg.t, auditor)
 	env := map[string]string{"EVAULT_API": tg.api, "EVAULT_TOKEN": tok}
 	var out, errb bytes.Buffer
 	m := &evault.Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Dir: tg.work, ConfigDir: tg.config}

@@ -189,10 +189,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// SetFunctionEnv sets the environment a Lambda function reads, pointing it
+// SetFunctionEnv sets the environment a Lambda function reads, with a
+// sign-in provider it discovers (whose tokens the returned Issuer signs),
+// pointing it
 // at bucket on this MinIO through the SDK's standard variables (including
 // AWS_ENDPOINT_URL_S3), with a fresh signing key.
-func (e *Env) SetFunctionEnv(t testing.TB, bucket string) {
+func (e *Env) SetFunctionEnv(t testing.TB, bucket string) *Issuer {
 	t.Helper()
 	key, err := receipt.GenerateKey()
 	if err != nil {
@@ -212,6 +214,10 @@ func (e *Env) SetFunctionEnv(t testing.TB, bucket string) {
 	} {
 		t.Setenv(k, v)
 	}
+	iss := ServeIssuer(t)
+	t.Setenv("VAULT_OIDC_ISSUER", iss.URL())
+	t.Setenv("VAULT_OIDC_CLIENT_ID", ClientID)
+	return iss
 }
 
 // Put sends size bytes from body to a presigned PUT with the headers it

@@ -124,6 +124,7 @@ type auditor struct {
 	receipts map[string]auditedReceipt
 	keyIDs   map[string]bool // keys of the history and the pinned
 	eventIDs map[string]bool // entry ids of the history's events
+	grantIDs map[string]bool // entry ids of the log's grant events
 }
 
 // auditedReceipt is what the audit needs of a receipt entry.
@@ -237,12 +238,8 @@ func (a *auditor) entry(ctx context.Context, e ledger.AuditEntry) []string {
 		}
 		return []string{fmt.Sprintf("entry %d (%s) is a key event missing from the key history the vault keeps", e.Index, e.ID)}
 	case PredicateType:
-		key, _, err := receipt.Verify(ctx, env, a.trust.Public())
-		switch {
-		case err != nil:
-			return []string{fmt.Sprintf("entry %d (%s): receipt signature does not verify: %v", e.Index, e.ID, err)}
-		case !a.trust.Allows(key.ID, e.Index):
-			return []string{fmt.Sprintf("entry %d (%s) is signed by key %s, which the key history does not allow there", e.Index, e.ID, key.ID)}
+		if problems := a.signedAt(ctx, env, e, "receipt"); problems != nil {
+			return problems
 		}
 		r, err := receiptOf(env, st)
 		if err != nil {
@@ -253,8 +250,34 @@ func (a *auditor) entry(ctx context.Context, e ledger.AuditEntry) []string {
 		}
 		a.receipts[e.ID] = auditedReceipt{index: e.Index, p: r.Predicate, sha: r.Subject.Digest["sha256"]}
 		return nil
+	case GrantType:
+		if problems := a.signedAt(ctx, env, e, "grant"); problems != nil {
+			return problems
+		}
+		var ev GrantEvent
+		if err := st.DecodePredicate(&ev); err != nil || grantEntryID(ev.Event, ev.GrantID) != e.ID || ev.Tenant != a.tenant {
+			return []string{fmt.Sprintf("entry %d (%s) is not a grant event of this tenant", e.Index, e.ID)}
+		}
+		if a.grantIDs == nil {
+			a.grantIDs = map[string]bool{}
+		}
+		a.grantIDs[e.ID] = true
+		return nil
 	}
-	return []string{fmt.Sprintf("entry %d (%s) is a statement of type %q, neither a receipt nor a key event", e.Index, e.ID, st.PredicateType)}
+	return []string{fmt.Sprintf("entry %d (%s) is a statement of type %q, neither a receipt, a key event nor a grant", e.Index, e.ID, st.PredicateType)}
+}
+
+// signedAt checks that an entry's envelope is signed by a key the history
+// allows at its index.
+func (a *auditor) signedAt(ctx context.Context, env *receipt.Envelope, e ledger.AuditEntry, what string) []string {
+	key, _, err := receipt.Verify(ctx, env, a.trust.Public())
+	switch {
+	case err != nil:
+		return []string{fmt.Sprintf("entry %d (%s): %s signature does not verify: %v", e.Index, e.ID, what, err)}
+	case !a.trust.Allows(key.ID, e.Index):
+		return []string{fmt.Sprintf("entry %d (%s) is signed by key %s, which the key history does not allow there", e.Index, e.ID, key.ID)}
+	}
+	return nil
 }
 
 func mustEnvelope(data []byte) *receipt.Envelope {
@@ -300,14 +323,14 @@ func (a *auditor) kept(ctx context.Context, e ledger.AuditEntry) []string {
 // records without entries, the version chains, the evidence, and every
 // version or delete marker the vault did not write.
 func (a *auditor) derived(ctx context.Context) error {
-	for prefix, what := range map[string]string{receiptsPrefix(a.tenant): "receipt", keyEventsPrefix(a.tenant): "key event"} {
+	for prefix, what := range map[string]string{receiptsPrefix(a.tenant): "receipt", keyEventsPrefix(a.tenant): "key event", grantsPrefix(a.tenant): "grant event"} {
 		objs, err := a.st.Records.List(ctx, prefix)
 		if err != nil {
 			return fmt.Errorf("vault: audit: %w", err)
 		}
 		for _, o := range objs {
 			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
-			if _, ok := a.receipts[id]; !ok && !a.eventIDs[id] {
+			if _, ok := a.receipts[id]; !ok && !a.eventIDs[id] && !a.grantIDs[id] {
 				a.bad("%s %s is not in the log", what, id)
 			}
 		}

@@ -11,26 +11,38 @@ import (
 type Role string
 
 const (
-	// RoleUploader creates dossiers, uploads evidence and reads its tenant.
+	// RoleUploader creates dossiers, uploads evidence, grants auditors
+	// access and reads its tenant.
 	RoleUploader Role = "uploader"
-	// RoleAuditor reads the dossiers its token grants, nothing else.
+	// RoleAuditor reads the dossiers that grants give it, in any tenant
+	// that granted them, nothing else.
 	RoleAuditor Role = "auditor"
-	// RoleAdmin may do everything an uploader may.
+	// RoleAdmin may do everything an uploader may, and read the tenant's
+	// access trail.
 	RoleAdmin Role = "admin"
 )
 
-// AllDossiers in an auditor's grant means every dossier of the tenant.
+// AllDossiers in a grant means every dossier of the tenant.
 const AllDossiers = "*"
 
-// Identity is the verified caller of a request: who, in which tenant, with
-// which role. It comes from a JWT the vault (or API Gateway) has verified.
+// Identity is the verified caller of a request: who, acting in which
+// tenant, with which role. Its subject, role, e-mail and home tenant come
+// from a token the vault verified; an auditor's Tenant is the one the
+// request chose, and its Dossiers what that tenant's grants give it.
 type Identity struct {
 	Tenant  string `json:"tenant"`
 	Subject string `json:"subject"`
 	Role    Role   `json:"role"`
-	// Dossiers lists the dossier ids an auditor may read; AllDossiers for all.
-	// Uploaders and admins read their whole tenant and ignore it.
+	// Email is the token's verified e-mail address, or empty.
+	Email string `json:"email,omitempty"`
+	// Home is the tenant the token names: a member's own. Auditors may
+	// have none.
+	Home string `json:"home,omitempty"`
+	// Dossiers lists the dossier ids an auditor may read in Tenant, from
+	// its grants; AllDossiers for all. Members ignore it.
 	Dossiers []string `json:"dossiers,omitempty"`
+	// Grants are the ids of the grants that gave Dossiers.
+	Grants []string `json:"grants,omitempty"`
 }
 
 // Claims are checked by loops, not regexps (docs/design.md, cold starts).
@@ -62,24 +74,39 @@ func allBytes(s string, ok func(byte) bool) bool {
 }
 
 // NewIdentity checks the claims of a verified token and returns the identity
-// they describe.
-func NewIdentity(tenant, subject, role string, dossiers []string) (Identity, error) {
-	switch {
-	case !validTenant(tenant):
-		return Identity{}, fmt.Errorf("vault: identity: tenant %q is not a tenant id", tenant)
-	case !validSubject(subject):
-		return Identity{}, fmt.Errorf("vault: identity: subject must be 1 to 256 printable ASCII characters")
-	}
+// they describe, acting in its home tenant. Uploaders and admins must name a
+// tenant; auditors may not (grants give them theirs).
+func NewIdentity(tenant, subject, role, email string) (Identity, error) {
 	r := Role(role)
 	switch r {
 	case RoleUploader, RoleAuditor, RoleAdmin:
 	default:
 		return Identity{}, fmt.Errorf("vault: identity: unknown role %q", role)
 	}
-	return Identity{Tenant: tenant, Subject: subject, Role: r, Dossiers: dossiers}, nil
+	switch {
+	case tenant == "" && r != RoleAuditor:
+		return Identity{}, fmt.Errorf("vault: identity: a %s must belong to a tenant: the token names none", r)
+	case tenant != "" && !validTenant(tenant):
+		return Identity{}, fmt.Errorf("vault: identity: tenant %q is not a tenant id", tenant)
+	case !validSubject(subject):
+		return Identity{}, fmt.Errorf("vault: identity: subject must be 1 to 256 printable ASCII characters")
+	case email != "" && !validEmail(email):
+		return Identity{}, fmt.Errorf("vault: identity: %q is not an e-mail address", email)
+	}
+	return Identity{Tenant: tenant, Home: tenant, Subject: subject, Role: r, Email: strings.ToLower(email)}, nil
 }
 
-// CanWrite reports whether the identity may create dossiers and upload.
+// validEmail reports whether s is 3 to 254 printable ASCII characters with
+// one @ inside: grants compare addresses, they do not deliver mail.
+func validEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	return len(s) >= 3 && len(s) <= 254 && at > 0 && at < len(s)-1 && strings.Count(s, "@") == 1 &&
+		allBytes(s, func(c byte) bool { return c >= 0x21 && c <= 0x7e })
+}
+
+// CanWrite reports whether the identity may create dossiers, upload and
+// grant. Only members act as uploaders or admins, and only in their own
+// tenant (Authorize).
 func (id Identity) CanWrite() bool { return id.Role == RoleUploader || id.Role == RoleAdmin }
 
 // CanRead reports whether the identity may read the dossier of its own
@@ -113,35 +140,4 @@ func caller(ctx context.Context) (Identity, error) {
 		return Identity{}, errorf(CodeUnauthenticated, "no verified identity on this request")
 	}
 	return id, nil
-}
-
-// Claim names the vault reads from a verified token, besides "sub".
-const (
-	ClaimTenant   = "tenant"
-	ClaimRole     = "role"
-	ClaimDossiers = "dossiers"
-)
-
-// IdentityFromClaims maps the claims of a verified JWT to an identity. The
-// dossiers claim may be a JSON array, or the "[a b]" string API Gateway's
-// JWT authorizer makes of an array.
-func IdentityFromClaims(claims map[string]any) (Identity, error) {
-	str := func(name string) string { s, _ := claims[name].(string); return s }
-	var dossiers []string
-	switch v := claims[ClaimDossiers].(type) {
-	case []any:
-		for _, d := range v {
-			s, ok := d.(string)
-			if !ok {
-				return Identity{}, fmt.Errorf("vault: identity: %s claim holds a non-string", ClaimDossiers)
-			}
-			dossiers = append(dossiers, s)
-		}
-	case string:
-		dossiers = strings.FieldsFunc(strings.Trim(v, "[]"), func(r rune) bool { return r == ' ' || r == ',' })
-	case nil:
-	default:
-		return Identity{}, fmt.Errorf("vault: identity: %s claim must be a list of dossier ids", ClaimDossiers)
-	}
-	return NewIdentity(str(ClaimTenant), str("sub"), str(ClaimRole), dossiers)
 }

@@ -426,21 +426,9 @@ func (s *Service) appendKeyEvent(ctx context.Context, tenant string, from int64,
 	if err != nil {
 		return nil, err
 	}
-	env, err := receipt.Sign(ctx, st, signers[0], signers[1:]...)
+	a, err := s.appendStatement(ctx, tenant, keyEventID(ev.Event, ev.Key.KeyID), st, from, signers...)
 	if err != nil {
-		return nil, fmt.Errorf("vault: key event: %w", err)
-	}
-	record, err := receipt.Marshal(env)
-	if err != nil {
-		return nil, fmt.Errorf("vault: key event: %w", err)
-	}
-	leaf, err := receipt.Payload(env)
-	if err != nil {
-		return nil, fmt.Errorf("vault: key event: %w", err)
-	}
-	a, err := s.ledger.Append(ctx, tenant, ledger.Entry{ID: keyEventID(ev.Event, ev.Key.KeyID), Leaf: leaf, Record: record}, from)
-	if err != nil {
-		return nil, fmt.Errorf("vault: log key event: %w", ledgerError(err))
+		return nil, fmt.Errorf("vault: log key event: %w", err)
 	}
 	s.log.InfoContext(ctx, "key event logged", "tenant", tenant, "event", ev.Event, "key", ev.Key.KeyID, "logIndex", a.Index)
 	return a, nil

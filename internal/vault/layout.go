@@ -103,6 +103,9 @@ func entryKey(tenant, id string) string {
 	if isKeyEvent(id) {
 		return keyEventsPrefix(tenant) + id + ".json"
 	}
+	if isGrantEvent(id) {
+		return grantsPrefix(tenant) + id + ".json"
+	}
 	return receiptKey(tenant, id)
 }
 

@@ -169,6 +169,28 @@ func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(con
 	})
 }
 
+// appendStatement signs st with signers and appends it to the tenant's log
+// as entry id, at or after from; the Keeper stores its record.
+func (s *Service) appendStatement(ctx context.Context, tenant, id string, st receipt.Statement, from int64, signers ...receipt.Signer) (*ledger.Appended, error) {
+	env, err := receipt.Sign(ctx, st, signers[0], signers[1:]...)
+	if err != nil {
+		return nil, err
+	}
+	record, err := receipt.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := receipt.Payload(env)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.ledger.Append(ctx, tenant, ledger.Entry{ID: id, Leaf: leaf, Record: record}, from)
+	if err != nil {
+		return nil, ledgerError(err)
+	}
+	return a, nil
+}
+
 // LogCheckpoint is a signed checkpoint of the caller's tenant's log.
 type LogCheckpoint struct {
 	Origin string
@@ -281,8 +303,9 @@ func (s *Service) LogEntries(ctx context.Context, start, end int64, dossier stri
 }
 
 // shown reports whether a reader sees an entry in full: key events
-// everyone of the tenant, a receipt those who may read its dossier. What
-// the entry is comes from its signed statement, never from its id.
+// everyone of the tenant, a receipt those who may read its dossier, a
+// grant event the tenant's members (it names other auditors). What the
+// entry is comes from its signed statement, never from its id.
 func shown(id Identity, dossier string, e ledger.Stored) bool {
 	_, st, err := receipt.Parse(e.Record)
 	if err != nil {
@@ -291,6 +314,8 @@ func shown(id Identity, dossier string, e ledger.Stored) bool {
 	switch st.PredicateType {
 	case KeyEventType:
 		return true
+	case GrantType:
+		return id.CanWrite() && dossier == ""
 	case PredicateType:
 		var p ReceiptPredicate
 		if st.DecodePredicate(&p) != nil {

@@ -174,12 +174,19 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	if err != nil {
 		return nil, fmt.Errorf("vault: presign download: %w", err)
 	}
+	// No download without its entry in the access trail.
+	ev := AccessEvent{Event: "download", At: s.now().UTC(), Tenant: id.Tenant, Who: Principal{Tenant: id.Home, Subject: id.Subject, Role: id.Role},
+		Email: id.Email, Grants: id.Grants, Dossier: dossier, Path: v.Document.Path, Version: v.Version, VersionID: v.VersionID,
+		ReceiptID: v.ReceiptID, SHA256: v.SHA256, ExpiresAt: get.ExpiresAt}
+	if err := s.recordAccess(ctx, ev); err != nil {
+		return nil, err
+	}
 	s.log.InfoContext(ctx, "access",
 		slog.String("event", "download"),
 		slog.Group("who", "tenant", id.Tenant, "subject", id.Subject, "role", string(id.Role)),
 		slog.Group("what", "dossier", dossier, "path", v.Document.Path, "version", v.Version,
 			"versionId", v.VersionID, "receiptId", v.ReceiptID, "sha256", v.SHA256),
-		slog.Time("when", s.now()),
+		slog.Time("when", ev.At),
 		slog.Time("urlExpiresAt", get.ExpiresAt),
 	)
 	return &Download{Version: v, Download: get, Receipt: r}, nil

@@ -172,7 +172,7 @@ func (r *Receipt) leaf() ([]byte, error) { return receipt.Payload(r.Envelope) }
 
 // recordLeaf reads the leaf of a record the log keeps: a DSSE envelope.
 // recordID returns the log entry id a record's signed statement names: a
-// receipt's id, a key event's.
+// receipt's id, a key event's, a grant event's.
 func recordID(record []byte) (string, error) {
 	_, st, err := receipt.Parse(record)
 	if err != nil {
@@ -191,6 +191,12 @@ func recordID(record []byte) (string, error) {
 			return "", err
 		}
 		return keyEventID(ev.Event, ev.Key.KeyID), nil
+	case GrantType:
+		var ev GrantEvent
+		if err := st.DecodePredicate(&ev); err != nil {
+			return "", err
+		}
+		return grantEntryID(ev.Event, ev.GrantID), nil
 	}
 	return "", fmt.Errorf("%w: a statement of type %q is no log entry of the vault", receipt.ErrMalformed, st.PredicateType)
 }

@@ -73,6 +73,8 @@ type Service struct {
 	// vault sealed (it sealed them, or checked their receipts), so that a
 	// new version vouches for what it supersedes without reading it again.
 	sealed sync.Map
+	// grantCache holds each tenant's grants for a few seconds.
+	grantCache grantCache
 }
 
 // New returns a Service keeping its objects in st and signing receipts and

@@ -30,18 +30,21 @@ func newValidator() *validator.Validate {
 		return name
 	})
 	fields := map[string]func(string) bool{
-		"basic_udi_di":  func(s string) bool { return regulation.CheckBasicUDIDI(s) == nil },
-		"notified_body": regulation.ValidNotifiedBody,
-		"text":          func(s string) bool { return checkText(s) == nil },
-		"doc_path":      func(s string) bool { return CheckPath(s) == nil },
-		"file_name":     func(s string) bool { return checkSegment(s) == nil },
-		"kind":          func(s string) bool { return regulation.Kind(s).Known() },
-		"section":       func(s string) bool { _, ok := regulation.SectionByID(s); return ok },
-		"iso639_1":      func(s string) bool { return iso639_1[s] },
-		"standard":      func(s string) bool { return standardPattern().MatchString(s) },
-		"sha256_hex":    validSHA256,
-		"calendar_date": func(s string) bool { return checkDate(s, time.Now()) == nil },
-		"content_type":  func(s string) bool { _, ok := contentTypes[s]; return ok },
+		"basic_udi_di":   func(s string) bool { return regulation.CheckBasicUDIDI(s) == nil },
+		"notified_body":  regulation.ValidNotifiedBody,
+		"text":           func(s string) bool { return checkText(s) == nil },
+		"doc_path":       func(s string) bool { return CheckPath(s) == nil },
+		"file_name":      func(s string) bool { return checkSegment(s) == nil },
+		"kind":           func(s string) bool { return regulation.Kind(s).Known() },
+		"section":        func(s string) bool { _, ok := regulation.SectionByID(s); return ok },
+		"iso639_1":       func(s string) bool { return iso639_1[s] },
+		"standard":       func(s string) bool { return standardPattern().MatchString(s) },
+		"sha256_hex":     validSHA256,
+		"calendar_date":  func(s string) bool { return checkDate(s, time.Now()) == nil },
+		"content_type":   func(s string) bool { _, ok := contentTypes[s]; return ok },
+		"dossier_or_all": func(s string) bool { return s == AllDossiers || dossierIDPattern.MatchString(s) },
+		"email_address":  validEmail,
+		"subject":        validSubject,
 	}
 	for tag, ok := range fields {
 		must(v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return ok(fl.Field().String()) }))
@@ -139,6 +142,9 @@ func message(fe validator.FieldError) string {
 		}
 		return "must be at most " + fe.Param() + " characters"
 	case "min":
+		if fe.Kind() == reflect.Slice {
+			return "must have at least " + fe.Param() + " entry"
+		}
 		return "must be at least " + fe.Param() + " byte; empty files are not evidence"
 	case "oneof":
 		return "must be one of " + strings.Join(strings.Fields(fe.Param()), ", ")
@@ -183,6 +189,18 @@ func message(fe validator.FieldError) string {
 			ext = "no extension"
 		}
 		return fmt.Sprintf("must have the extension of the document's path (%s): the path is what the receipt names and the file name an export gives it", ext)
+	case "dossier_or_all":
+		return "must be a dossier id (dos_…) or * for every dossier of the tenant"
+	case "email_address":
+		return "must be an e-mail address"
+	case "subject":
+		return "must be 1 to 256 printable ASCII characters, the auditor's token subject"
+	case "required_without":
+		return "is required: name the auditor by email or by subject"
+	case "excluded_with":
+		return "name the auditor by email or by subject, not both"
+	case "unique":
+		return "must not repeat a dossier"
 	case "content_type_ext":
 		return fmt.Sprintf("does not match the file name's extension %s", fe.Param())
 	}

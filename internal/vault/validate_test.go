@@ -216,41 +216,6 @@ func TestStandardDesignations(t *testing.T) {
 	}
 }
 
-func TestIdentityFromClaims(t *testing.T) {
-	tests := []struct {
-		name   string
-		claims map[string]any
-		want   Identity
-		err    bool
-	}{
-		{"jwt array", map[string]any{"tenant": "demo", "sub": "a@x", "role": "auditor", "dossiers": []any{"dos_a", "dos_b"}},
-			Identity{Tenant: "demo", Subject: "a@x", Role: RoleAuditor, Dossiers: []string{"dos_a", "dos_b"}}, false},
-		{"api gateway string", map[string]any{"tenant": "demo", "sub": "a@x", "role": "auditor", "dossiers": "[dos_a dos_b]"},
-			Identity{Tenant: "demo", Subject: "a@x", Role: RoleAuditor, Dossiers: []string{"dos_a", "dos_b"}}, false},
-		{"uploader", map[string]any{"tenant": "demo", "sub": "a@x", "role": "uploader"},
-			Identity{Tenant: "demo", Subject: "a@x", Role: RoleUploader}, false},
-		{"no tenant", map[string]any{"sub": "a@x", "role": "uploader"}, Identity{}, true},
-		{"bad tenant", map[string]any{"tenant": "../x", "sub": "a@x", "role": "uploader"}, Identity{}, true},
-		{"unknown role", map[string]any{"tenant": "demo", "sub": "a@x", "role": "root"}, Identity{}, true},
-		{"dossiers not strings", map[string]any{"tenant": "demo", "sub": "a@x", "role": "auditor", "dossiers": []any{1}}, Identity{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := IdentityFromClaims(tt.claims)
-			if (err != nil) != tt.err {
-				t.Fatalf("got error %v, want error %v", err, tt.err)
-			}
-			if tt.err {
-				return
-			}
-			if got.Tenant != tt.want.Tenant || got.Subject != tt.want.Subject || got.Role != tt.want.Role ||
-				strings.Join(got.Dossiers, ",") != strings.Join(tt.want.Dossiers, ",") {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestCanRead(t *testing.T) {
 	auditor := Identity{Tenant: "demo", Subject: "a", Role: RoleAuditor, Dossiers: []string{"dos_a"}}
 	all := Identity{Tenant: "demo", Subject: "a", Role: RoleAuditor, Dossiers: []string{AllDossiers}}
