@@ -50,6 +50,12 @@ type Options struct {
 	// Retries is how many times a call is repeated after a 429, a 503 or a
 	// lost connection, when repeating it is safe (4 if 0, none if < 0).
 	Retries int
+	// Tenant is sent as Vault-Tenant: the tenant an auditor acts in,
+	// among those that granted them access (GET /v1/me).
+	Tenant string
+	// Token, when set, gives the bearer token for each call instead of
+	// the fixed one: a signed-in user's, refreshed as it expires.
+	Token func(ctx context.Context) (string, error)
 }
 
 // New returns a Client for the API at baseURL. httpClient carries both API
@@ -168,8 +174,17 @@ func (c *Client) once(ctx context.Context, rq request, data []byte, out any) (st
 	if data != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	token := c.token
+	if c.opts.Token != nil {
+		if token, err = c.opts.Token(ctx); err != nil {
+			return 0, -1, fmt.Errorf("client: %s %s: sign-in: %w", rq.method, rq.path, err)
+		}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if c.opts.Tenant != "" {
+		req.Header.Set("Vault-Tenant", c.opts.Tenant)
 	}
 	if rq.idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", rq.idempotencyKey)

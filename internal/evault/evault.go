@@ -172,6 +172,7 @@ type app struct {
 	api, token string
 	configFile string
 	role       string
+	tenant     string
 	jsonOut    bool
 	quiet      bool
 	timeout    time.Duration
@@ -184,10 +185,14 @@ func (a *app) root() *cobra.Command {
 		Short: "Evidence Vault: upload, download and verify sealed evidence",
 		Long: `evault moves dossier evidence in and out of an Evidence Vault and verifies it.
 
-The API URL and token come from, in this order: --api and --token; EVAULT_API and
-EVAULT_TOKEN; the config file (--config, default ~/.config/evault/config.json,
-{"api": "...", "token": "..."}); or the local stack's .local/env (make run),
-found in this directory or a parent, whose --role token is used.
+The API URL comes from, in this order: --api; EVAULT_API; the config file
+(--config, default ~/.config/evault/config.json, {"api": "...", "token": "..."});
+or the local stack's .local/env (make run), found in this directory or a parent.
+The token: --token; EVAULT_TOKEN; the config file; the sign-in evault login kept
+for that API (refreshed as it expires); or .local/env's --role demo token.
+
+Auditors act in one tenant at a time, among those that granted them access
+(evault me lists them): --tenant or EVAULT_TENANT.
 
 Trust: on first use of a vault's log evault pins its key, and the newest
 checkpoint it verified, in ~/.config/evault/known_vaults.json. Later it trusts
@@ -205,13 +210,15 @@ a log that extends the checkpoint kept; anything else is refused (exit 4).
 	f.StringVar(&a.api, "api", "", "vault API base URL")
 	f.StringVar(&a.token, "token", "", "bearer token (JWT)")
 	f.StringVar(&a.configFile, "config", "", "config file (default ~/.config/evault/config.json)")
-	f.StringVar(&a.role, "role", "uploader", "with .local/env: which demo token to use (uploader, auditor, other)")
+	f.StringVar(&a.role, "role", "uploader", "with .local/env: which demo token to use (uploader, admin, auditor, other)")
+	f.StringVar(&a.tenant, "tenant", "", "the tenant to act in, for auditors (default EVAULT_TENANT, or your token's)")
 	f.BoolVar(&a.jsonOut, "json", false, "print results as JSON, for scripts")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
 	f.DurationVar(&a.timeout, "timeout", time.Minute, "longest wait for one API call, retries included (transfers of evidence are not bounded)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
 	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
-		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd())
+		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd(),
+		a.loginCmd(), a.logoutCmd(), a.meCmd(), a.grantCmd(), a.accessCmd())
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long+"\n\n"+exitCodesHelp) + "\n"
 		if c.HasSubCommands() && c.RunE == nil {
@@ -234,7 +241,42 @@ func (a *app) client() (*client.Client, error) {
 	if a.cl != nil {
 		return a.cl, nil
 	}
-	api, token := a.api, a.token
+	api, token, err := a.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if a.timeout <= 0 {
+		return nil, exit(ExitUsage, "--timeout must be a positive duration, such as 30s or 2m")
+	}
+	opts := client.Options{UserAgent: "evault/" + a.main.version(), Timeout: a.timeout, Tenant: a.tenantName()}
+	if token == "" {
+		if kept, ok := a.tokens().get(api); ok {
+			opts.Token = a.signedIn(api, kept)
+		} else if env := a.localEnv(); env != nil && env["VAULT_URL"] == api {
+			token = env["VAULT_"+strings.ToUpper(a.role)+"_TOKEN"]
+			if opts.Tenant == "" && a.role == "auditor" {
+				opts.Tenant = env["VAULT_TENANT"] // the demo's, which its auditor names
+			}
+		}
+	}
+	cl, err := client.New(api, token, a.main.HTTP, opts)
+	if err != nil {
+		return nil, exit(ExitUsage, "%v", err)
+	}
+	a.cl = cl
+	return cl, nil
+}
+
+// apiURL resolves the API URL alone.
+func (a *app) apiURL() (string, error) {
+	api, _, err := a.resolve()
+	return api, err
+}
+
+// resolve finds the API URL and an explicit token (flags, environment,
+// config file), in that order; the URL falls back to .local/env's.
+func (a *app) resolve() (api, token string, err error) {
+	api, token = a.api, a.token
 	fill := func(u, t string) {
 		if api == "" {
 			api = u
@@ -252,30 +294,30 @@ func (a *app) client() (*client.Client, error) {
 		}
 		if data, err := os.ReadFile(path); err == nil {
 			if err := json.Unmarshal(data, &cfg); err != nil {
-				return nil, exit(ExitUsage, "config %s: %v", path, err)
+				return "", "", exit(ExitUsage, "config %s: %v", path, err)
 			}
 			fill(cfg.API, cfg.Token)
 		} else if a.configFile != "" {
-			return nil, exit(ExitUsage, "config: %v", err)
-		}
-	}
-	if api == "" || token == "" {
-		if env := a.localEnv(); env != nil {
-			fill(env["VAULT_URL"], env["VAULT_"+strings.ToUpper(a.role)+"_TOKEN"])
+			return "", "", exit(ExitUsage, "config: %v", err)
 		}
 	}
 	if api == "" {
-		return nil, exit(ExitUsage, "no vault API URL: give --api, EVAULT_API or a config file, or start the local stack with make run")
+		if env := a.localEnv(); env != nil {
+			api = env["VAULT_URL"]
+		}
 	}
-	if a.timeout <= 0 {
-		return nil, exit(ExitUsage, "--timeout must be a positive duration, such as 30s or 2m")
+	if api == "" {
+		return "", "", exit(ExitUsage, "no vault API URL: give --api, EVAULT_API or a config file, or start the local stack with make run")
 	}
-	cl, err := client.New(api, token, a.main.HTTP, client.Options{UserAgent: "evault/" + a.main.version(), Timeout: a.timeout})
-	if err != nil {
-		return nil, exit(ExitUsage, "%v", err)
+	return strings.TrimRight(api, "/"), token, nil
+}
+
+// tenantName is the tenant to act in: --tenant, else EVAULT_TENANT.
+func (a *app) tenantName() string {
+	if a.tenant != "" {
+		return a.tenant
 	}
-	a.cl = cl
-	return cl, nil
+	return a.main.Getenv("EVAULT_TENANT")
 }
 
 // localEnv reads .local/env from Dir or its nearest parent that has one.

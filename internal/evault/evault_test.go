@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/evidencevault/vault/internal/evault"
 	"github.com/evidencevault/vault/internal/ledger"
@@ -134,6 +135,7 @@ func TestCLI(t *testing.T) {
 	if out := s.must(t, "dossier", "list"); !strings.Contains(out, dossier) || !strings.Contains(out, "Pulse oximeter AI") {
 		t.Errorf("dossier list lacks the dossier:\n%s", out)
 	}
+	grants(t, s, dossier)
 
 	meta := []string{"--dossier", dossier, "--kind", "test-report", "--section", "MDR-II-6.1", "--revision", "A",
 		"--author", "QA", "--standard", "IEC 62304:2006+A1:2015"}
@@ -336,17 +338,18 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 	s.must(t, "export", dossier, "--out", zipped)
 	s.must(t, "verify-bundle", zipped, "--key", key)
 
-	// At the checkpoint right after version 1 of the report (entry 1,
-	// after the key's genesis), the bundle holds that version only.
+	// At the checkpoint right after version 1 of the report (entry 2,
+	// after the key's genesis and the auditor's grant), the bundle holds
+	// that version only.
 	early := filepath.Join(work, "early")
 	em := decode[struct {
 		Documents []struct {
 			Path    string
 			Version int
 		}
-	}](t, s.must(t, "export", dossier, "--out", early, "--checkpoint", "2", "--json"))
+	}](t, s.must(t, "export", dossier, "--out", early, "--checkpoint", "3", "--json"))
 	if len(em.Documents) != 1 || em.Documents[0].Version != 1 {
-		t.Errorf("at checkpoint 2: got %+v, want version 1 of the report alone", em.Documents)
+		t.Errorf("at checkpoint 3: got %+v, want version 1 of the report alone", em.Documents)
 	}
 	s.must(t, "verify-bundle", early, "--key", key)
 
@@ -544,5 +547,32 @@ func pinnedLog(t *testing.T, s *stack, dossier, dir, work string) {
 				t.Errorf("a refused get left %s", dest)
 			}
 		})
+	}
+}
+
+// grants: the notified body's auditor reads nothing of tenant demo until
+// the uploader grants them the dossier; then evault me lists the grant,
+// and the auditor acts in demo (.local/env's VAULT_TENANT).
+func grants(t *testing.T, s *stack, dossier string) {
+	t.Helper()
+	if code, _, errOut := s.run(t, context.Background(), "ls", "--dossier", dossier, "--role", "auditor"); code != evault.ExitAuth {
+		t.Errorf("auditor before a grant: exit %d %s, want %d", code, errOut, evault.ExitAuth)
+	}
+	until := time.Now().AddDate(0, 3, 0).Format(time.DateOnly)
+	out := s.must(t, "grant", "give", "--email", "auditor@nb0197.example", "--dossier", dossier, "--until", until, "--note", "CE assessment")
+	if !strings.Contains(out, "active") || !strings.Contains(out, "auditor@nb0197.example") || !strings.Contains(out, dossier) {
+		t.Errorf("grant give printed:\n%s", out)
+	}
+	me := decode[struct {
+		Grants []struct{ Tenant, Status string }
+	}](t, s.must(t, "me", "--json", "--role", "auditor"))
+	if len(me.Grants) != 1 || me.Grants[0].Tenant != "demo" || me.Grants[0].Status != "active" {
+		t.Errorf("me as the auditor: got %+v, want one active grant of demo", me)
+	}
+	if code, _, errOut := s.run(t, context.Background(), "grant", "give", "--email", "x@y.example", "--all", "--until", until, "--role", "auditor"); code != evault.ExitAuth {
+		t.Errorf("auditor granting: exit %d %s, want %d", code, errOut, evault.ExitAuth)
+	}
+	if code, _, _ := s.run(t, context.Background(), "grant", "give", "--email", "x@y.example", "--all", "--until", "2020-01-01"); code != evault.ExitInvalid {
+		t.Errorf("a grant ending in the past: exit %d, want %d", code, evault.ExitInvalid)
 	}
 }
