@@ -42,12 +42,14 @@ synth: build infra/node_modules
 	cd infra && $(CDK_OFFLINE) npm run build --silent && $(CDK_OFFLINE) npx cdk synth --quiet --no-notices
 	@echo "template: infra/cdk.out/EvidenceVault.template.json"
 
-## deploy: JWT_ISSUER=https://… JWT_AUDIENCE=… make deploy (or COGNITO=true make deploy); see docs/deploy.md
+## deploy: JWT_ISSUER=https://… JWT_AUDIENCE=… make deploy (or COGNITO=true SIGNIN_DOMAIN=prefix make deploy); see docs/deploy.md
 deploy: build infra/node_modules
 	@if [[ -z "$${COGNITO:-}" && ( -z "$${JWT_ISSUER:-}" || -z "$${JWT_AUDIENCE:-}" ) ]]; then \
-	  echo "make deploy: set JWT_ISSUER and JWT_AUDIENCE, or COGNITO=true (docs/deploy.md)" >&2; exit 2; fi
+	  echo "make deploy: set JWT_ISSUER and JWT_AUDIENCE, or COGNITO=true and SIGNIN_DOMAIN (docs/deploy.md)" >&2; exit 2; fi
+	@if [[ -n "$${COGNITO:-}" && -z "$${SIGNIN_DOMAIN:-}" ]]; then \
+	  echo "make deploy: COGNITO=true needs SIGNIN_DOMAIN, the prefix of the hosted sign-in domain (docs/deploy.md)" >&2; exit 2; fi
 	cd infra && npm run build --silent && npx cdk deploy --require-approval broadening \
-	  $$( [[ -n "$${COGNITO:-}" ]] && echo "-c cognito=true" || echo "--parameters JwtIssuer=$$JWT_ISSUER --parameters JwtAudience=$$JWT_AUDIENCE" ) \
+	  $$( [[ -n "$${COGNITO:-}" ]] && echo "-c cognito=true -c cognitoDomainPrefix=$$SIGNIN_DOMAIN" || echo "--parameters JwtIssuer=$$JWT_ISSUER --parameters JwtAudience=$$JWT_AUDIENCE $${TENANT_CLAIM:+--parameters TenantClaim=$$TENANT_CLAIM} $${ROLE_CLAIM:+--parameters RoleClaim=$$ROLE_CLAIM} $${CLI_REDIRECT_URI:+--parameters CliRedirectUri=$$CLI_REDIRECT_URI}" ) \
 	  $${RETENTION_DAYS:+-c defaultRetentionDays=$$RETENTION_DAYS} \
 	  $${SIGNING_KEY_GENERATION:+-c signingKeyGeneration=$$SIGNING_KEY_GENERATION} \
 	  $${PREVIOUS_SIGNING_KEY_ARN:+-c previousSigningKeyArn=$$PREVIOUS_SIGNING_KEY_ARN} \

@@ -11,6 +11,7 @@ new VaultStack(app, app.node.tryGetContext('stackName') ?? 'EvidenceVault', {
   buildDir: app.node.tryGetContext('buildDir'),
   functionsDir: app.node.tryGetContext('functionsDir'),
   cognito: app.node.tryGetContext('cognito') === 'true',
+  cognitoDomainPrefix: app.node.tryGetContext('cognitoDomainPrefix'),
   defaultRetentionDays: Number(app.node.tryGetContext('defaultRetentionDays') ?? 3653),
   signingKeyGeneration: Number(app.node.tryGetContext('signingKeyGeneration') ?? 1),
   previousSigningKeyArn: app.node.tryGetContext('previousSigningKeyArn'),

@@ -30,6 +30,11 @@ export interface VaultStackProps extends StackProps {
   readonly functionsDir?: string;
   /** Create a Cognito user pool as the token issuer instead of taking one. */
   readonly cognito?: boolean;
+  /**
+   * With cognito: the prefix of the hosted sign-in domain
+   * (https://PREFIX.auth.REGION.amazoncognito.com), unique in the region.
+   */
+  readonly cognitoDomainPrefix?: string;
   /** Default COMPLIANCE retention of every object version, days (3653). */
   readonly defaultRetentionDays?: number;
   /**
@@ -51,7 +56,7 @@ export interface VaultStackProps extends StackProps {
 }
 
 /** Request headers browser clients send the API (internal/httpapi/cors.go). */
-const corsRequestHeaders = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id'];
+const corsRequestHeaders = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'Vault-Tenant', 'X-Request-Id'];
 /** Response headers their scripts may read. */
 const corsExposedHeaders = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed', 'Allow', 'X-Log-Origin', 'X-Log-Size'];
 
@@ -160,26 +165,83 @@ export class VaultStack extends Stack {
     // The HTTP API: every route behind the JWT authorizer but GET /v1/keys,
     // which verifiers need without an account.
     let authorizer: HttpJwtAuthorizer;
+    // What the api function verifies tokens with (internal/oidcauth,
+    // docs/identity.md): the same issuer and client as the authorizer.
+    let oidc: Record<string, string>;
     if (props.cognito) {
+      // Roles are groups, which only administrators change; the tenant is
+      // set when an administrator creates the user and never after (the
+      // app client cannot write it). Auditors of notified bodies are users
+      // of the auditor group without a tenant: grants give them access.
       const pool = new cognito.UserPool(this, 'Users', {
         selfSignUpEnabled: false,
+        signInAliases: { email: true },
         mfa: cognito.Mfa.REQUIRED,
         mfaSecondFactor: { sms: false, otp: true },
         passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
         featurePlan: cognito.FeaturePlan.PLUS,
         standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-        customAttributes: { tenant: new cognito.StringAttribute({ mutable: false }), role: new cognito.StringAttribute({ mutable: true }) },
+        customAttributes: { tenant: new cognito.StringAttribute({ mutable: false, minLen: 1, maxLen: 63 }) },
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      const client = pool.addClient('Cli', { authFlows: { userSrp: true }, generateSecret: false });
-      authorizer = new HttpJwtAuthorizer('Jwt', `https://cognito-idp.${this.region}.amazonaws.com/${pool.userPoolId}`, {
-        jwtAudience: [client.userPoolClientId],
+      for (const role of ['uploader', 'admin', 'auditor']) {
+        new cognito.CfnUserPoolGroup(this, `Group${role[0].toUpperCase()}${role.slice(1)}`, {
+          userPoolId: pool.userPoolId, groupName: role, description: `Evidence Vault ${role}s`,
+        });
+      }
+      const prefix = props.cognitoDomainPrefix ?? new CfnParameter(this, 'SignInDomainPrefix', {
+        type: 'String', description: 'Prefix of the hosted sign-in domain (PREFIX.auth.REGION.amazoncognito.com)',
+        allowedPattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$',
+      }).valueAsString;
+      const domain = pool.addDomain('SignIn', { cognitoDomain: { domainPrefix: prefix } });
+      const cliCallback = 'http://localhost:8400/callback';
+      const client = pool.addClient('Cli', {
+        generateSecret: false,
+        authFlows: { userSrp: true },
+        oAuth: {
+          flows: { authorizationCodeGrant: true },
+          scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+          callbackUrls: [cliCallback, ...corsOrigins.map((o) => `${o}/callback`)],
+          logoutUrls: [...corsOrigins],
+        },
+        readAttributes: new cognito.ClientAttributes()
+          .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
+          .withCustomAttributes('tenant'),
+        writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ fullname: true }),
+        idTokenValidity: Duration.hours(1),
+        accessTokenValidity: Duration.hours(1),
+        refreshTokenValidity: Duration.days(30),
+        preventUserExistenceErrors: true,
       });
+      const issuer = `https://cognito-idp.${this.region}.amazonaws.com/${pool.userPoolId}`;
+      authorizer = new HttpJwtAuthorizer('Jwt', issuer, { jwtAudience: [client.userPoolClientId] });
+      oidc = {
+        VAULT_OIDC_ISSUER: issuer,
+        VAULT_OIDC_CLIENT_ID: client.userPoolClientId,
+        VAULT_OIDC_TENANT_CLAIM: 'custom:tenant',
+        VAULT_OIDC_ROLE_CLAIM: 'cognito:groups',
+        VAULT_OIDC_SCOPES: 'openid email profile',
+        VAULT_OIDC_REDIRECT_URI: cliCallback,
+      };
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
+      new CfnOutput(this, 'SignInUrl', { value: domain.baseUrl(), description: 'Cognito hosted sign-in (evault login opens it)' });
     } else {
       const issuer = new CfnParameter(this, 'JwtIssuer', { type: 'String', description: 'Issuer (iss) of the tokens callers present, e.g. https://login.example.com/' });
-      const audience = new CfnParameter(this, 'JwtAudience', { type: 'String', description: 'Audience (aud) the tokens must carry' });
+      const audience = new CfnParameter(this, 'JwtAudience', { type: 'String', description: 'The vault\'s client id at the provider: the aud of its ID tokens' });
+      const tenantClaim = new CfnParameter(this, 'TenantClaim', { type: 'String', default: 'tenant', description: 'Claim naming a member\'s tenant' });
+      const roleClaim = new CfnParameter(this, 'RoleClaim', { type: 'String', default: 'role', description: 'Claim naming the role, or listing groups of which one is a role' });
+      const redirect = new CfnParameter(this, 'CliRedirectUri', { type: 'String', default: '', description: 'evault login\'s loopback callback, if the provider takes registered ones only' });
       authorizer = new HttpJwtAuthorizer('Jwt', issuer.valueAsString, { jwtAudience: [audience.valueAsString] });
+      oidc = {
+        VAULT_OIDC_ISSUER: issuer.valueAsString,
+        VAULT_OIDC_CLIENT_ID: audience.valueAsString,
+        VAULT_OIDC_TENANT_CLAIM: tenantClaim.valueAsString,
+        VAULT_OIDC_ROLE_CLAIM: roleClaim.valueAsString,
+        VAULT_OIDC_REDIRECT_URI: redirect.valueAsString,
+      };
+    }
+    for (const [k, v] of Object.entries(oidc)) {
+      api.addEnvironment(k, v);
     }
     const httpApi = new apigw.HttpApi(this, 'VaultApi', {
       description: 'Evidence Vault API (docs/api.md)',

@@ -103,10 +103,41 @@ test('the API checks JWTs from the configured issuer and audience, except GET /v
     StageName: '$default', AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'ApiRateLimit' }, ThrottlingBurstLimit: { Ref: 'ApiBurstLimit' } },
   });
-  const withCognito = synth({ cognito: true }).template;
+  // The function verifies the same issuer's tokens itself.
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Description: Match.stringLikeRegexp('HTTP API'),
+    Environment: { Variables: Match.objectLike({ VAULT_OIDC_ISSUER: { Ref: 'JwtIssuer' }, VAULT_OIDC_CLIENT_ID: { Ref: 'JwtAudience' }, VAULT_OIDC_TENANT_CLAIM: { Ref: 'TenantClaim' } }) },
+  });
+});
+
+test('with Cognito, sign-in issues tokens the vault accepts, and no user can change their tenant or role', () => {
+  const withCognito = synth({ cognito: true, cognitoDomainPrefix: 'evidence-vault-test', corsOrigins: ['https://portal.example.com'] }).template;
   withCognito.resourceCountIs('AWS::Cognito::UserPool', 1);
-  withCognito.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'ON' });
+  withCognito.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'ON', AdminCreateUserConfig: { AllowAdminCreateUserOnly: true } });
   assert.equal(Object.keys(withCognito.findParameters('JwtIssuer')).length, 0);
+  // The tenant is an immutable attribute; there is no role attribute:
+  // roles are groups, which only administrators change.
+  const pool = Object.values(withCognito.findResources('AWS::Cognito::UserPool'))[0];
+  const schema = pool.Properties.Schema as { Name: string; Mutable: boolean }[];
+  assert.deepEqual(schema.map((a) => [a.Name, a.Mutable]), [['tenant', false]]);
+  const groups = Object.values(withCognito.findResources('AWS::Cognito::UserPoolGroup')).map((g) => g.Properties.GroupName).sort();
+  assert.deepEqual(groups, ['admin', 'auditor', 'uploader']);
+  // The app client: the authorization code flow (PKCE is the public
+  // client's), evault's loopback callback and the portal's, and users may
+  // write their name only.
+  withCognito.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+    GenerateSecret: false,
+    AllowedOAuthFlows: ['code'],
+    AllowedOAuthFlowsUserPoolClient: true,
+    AllowedOAuthScopes: Match.arrayWith(['openid', 'email']),
+    CallbackURLs: ['http://localhost:8400/callback', 'https://portal.example.com/callback'],
+    WriteAttributes: ['name'],
+  });
+  withCognito.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'evidence-vault-test' });
+  withCognito.hasResourceProperties('AWS::Lambda::Function', {
+    Description: Match.stringLikeRegexp('HTTP API'),
+    Environment: { Variables: Match.objectLike({ VAULT_OIDC_TENANT_CLAIM: 'custom:tenant', VAULT_OIDC_ROLE_CLAIM: 'cognito:groups', VAULT_OIDC_REDIRECT_URI: 'http://localhost:8400/callback' }) },
+  });
 });
 
 test('each function may do what it does and nothing else', () => {
