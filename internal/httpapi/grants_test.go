@@ -41,6 +41,9 @@ func TestGrantsGiveAuditorsTheirDossiers(t *testing.T) {
 	if r := a.call(t, "GET", "/v1/dossiers", aud, nil, demo...); r.status != http.StatusForbidden {
 		t.Errorf("no grant yet: got %d %s, want 403", r.status, r.body)
 	}
+	if r := a.call(t, "GET", "/v1/me", aud, nil, demo...); r.status != http.StatusOK {
+		t.Errorf("me, naming a tenant that granted nothing: got %d %s, want 200", r.status, r.body)
+	}
 
 	until := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
 	r = a.call(t, "POST", "/v1/grants", up, map[string]any{"grantee": map[string]any{"email": "Nora@NB0197.example"}, "dossiers": []string{first},
