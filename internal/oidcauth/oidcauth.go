@@ -154,7 +154,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (vault.Identity, erro
 	return id, nil
 }
 
+// audienceOK: the token is the vault's when its audience names the vault
+// and, if it names others too or says who it was issued to (azp), it was
+// issued to the vault (OpenID Connect Core 3.1.3.7); a Cognito access
+// token names its client in client_id instead.
 func (v *Verifier) audienceOK(aud []string, claims map[string]any) bool {
+	azp, hasAzp := claims["azp"].(string)
+	if hasAzp && azp != v.cfg.Audience || len(aud) > 1 && !hasAzp {
+		return false
+	}
 	for _, a := range aud {
 		if a == v.cfg.Audience {
 			return true

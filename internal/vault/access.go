@@ -90,7 +90,7 @@ func (s *Service) AccessTrail(ctx context.Context, q AccessQuery) (events []Acce
 	case until.Sub(since) > MaxAccessDays*24*time.Hour:
 		return nil, "", invalid([]FieldError{{Pointer: "/since", Detail: fmt.Sprintf("the trail is read at most %d days at a time", MaxAccessDays)}})
 	}
-	trust, err := s.trust(ctx, id.Tenant)
+	keys, err := s.accessKeys(ctx, id.Tenant)
 	if err != nil {
 		return nil, "", err
 	}
@@ -105,7 +105,7 @@ func (s *Service) AccessTrail(ctx context.Context, q AccessQuery) (events []Acce
 			return nil, "", fmt.Errorf("vault: read access trail: %w", err)
 		}
 		objs = slices.DeleteFunc(objs, func(o Object) bool { return q.Page.After != "" && o.Key <= q.Page.After })
-		got, err := s.accessEvents(ctx, trust, id.Tenant, objs)
+		got, err := s.accessEvents(ctx, keys, id.Tenant, objs)
 		if err != nil {
 			return nil, "", err
 		}
@@ -125,9 +125,46 @@ func (s *Service) AccessTrail(ctx context.Context, q AccessQuery) (events []Acce
 	return events, next, nil
 }
 
-// accessEvents reads the signed events of objs, in order; what is not an
-// event the vault signed (someone else's) is left empty.
-func (s *Service) accessEvents(ctx context.Context, trust Trust, tenant string, objs []Object) ([]AccessEvent, error) {
+// eventKey is a key that signs access events, and when it stopped: an
+// event is not a log entry, so its time is all that ties it to its key. A
+// retired key's holder could otherwise write events dated after it retired.
+type eventKey struct {
+	key     receipt.Key
+	retired time.Time // zero while the key is current
+}
+
+// accessKeys are the tenant's log keys with the times they were retired
+// (the At of the rotation away from each), from the key history.
+func (s *Service) accessKeys(ctx context.Context, tenant string) ([]eventKey, error) {
+	trust, err := s.trust(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.history(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := h.verify(ctx, LogOrigin(s.cfg.Bucket, tenant), nil)
+	if err != nil {
+		return nil, err
+	}
+	retired := map[string]time.Time{}
+	for _, st := range steps {
+		if st.event.Event == KeyRotation && st.event.Previous != nil {
+			retired[st.event.Previous.KeyID] = st.event.At
+		}
+	}
+	var keys []eventKey
+	for _, k := range trust.Keys {
+		keys = append(keys, eventKey{key: k.Key, retired: retired[k.Key.ID]})
+	}
+	return keys, nil
+}
+
+// accessEvents reads the signed events of objs, in order: each signed by
+// a key that was not retired when the event says it happened. What is not
+// (someone else's) is left empty.
+func (s *Service) accessEvents(ctx context.Context, keys []eventKey, tenant string, objs []Object) ([]AccessEvent, error) {
 	out := make([]AccessEvent, len(objs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
@@ -141,9 +178,7 @@ func (s *Service) accessEvents(ctx context.Context, trust Trust, tenant string, 
 				if err != nil {
 					return fmt.Errorf("vault: read access trail: %w", err)
 				}
-				payload, err := receipt.OpenPayload(ctx, data, accessType, trust.Public())
-				var ev AccessEvent
-				if err == nil && strictjson.Unmarshal(payload, &ev) == nil && ev.Tenant == tenant && accessKey(tenant, ev.At, ev.ID) == o.Key {
+				if ev, ok := openAccessEvent(ctx, data, keys, tenant, o.Key); ok {
 					out[i] = ev
 					return nil
 				}
@@ -153,6 +188,24 @@ func (s *Service) accessEvents(ctx context.Context, trust Trust, tenant string, 
 		})
 	}
 	return out, g.Wait()
+}
+
+func openAccessEvent(ctx context.Context, data []byte, keys []eventKey, tenant, key string) (AccessEvent, bool) {
+	for _, k := range keys {
+		payload, err := receipt.OpenPayload(ctx, data, accessType, []receipt.Key{k.key})
+		if err != nil {
+			continue
+		}
+		var ev AccessEvent
+		if strictjson.Unmarshal(payload, &ev) != nil || ev.Tenant != tenant || accessKey(tenant, ev.At, ev.ID) != key {
+			return AccessEvent{}, false
+		}
+		if !k.retired.IsZero() && !ev.At.Before(k.retired) {
+			return AccessEvent{}, false
+		}
+		return ev, true
+	}
+	return AccessEvent{}, false
 }
 
 // ParseDay reads a day of the trail's query (2006-01-02).
