@@ -225,7 +225,8 @@ var page = template.Must(template.New("signin").Parse(`<!doctype html>
 
 func (p *Provider) authorizePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if _, err := p.parseAuth(q); err != nil {
+	a, err := p.parseAuth(q)
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -233,8 +234,11 @@ func (p *Provider) authorizePage(w http.ResponseWriter, r *http.Request) {
 	for _, k := range []string{"client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "response_type", "nonce", "scope"} {
 		hidden[k] = q.Get(k)
 	}
+	// The form posts here, and the answer redirects to the client: both
+	// are form targets to a browser (CSP form-action covers redirects).
+	to, _ := url.Parse(a.Redirect)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+to.Scheme+"://"+to.Host)
 	page.Execute(w, map[string]any{"Users": p.users, "Hidden": hidden})
 }
 
