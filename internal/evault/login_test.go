@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/evidencevault/vault/internal/evault"
 	"github.com/evidencevault/vault/internal/testenv"
 )
@@ -114,5 +115,49 @@ func TestLogin(t *testing.T) {
 	}
 	if got := whoami(); got != "alice@demo.example" {
 		t.Errorf("me after logout: got %q, want the demo uploader of .local/env", got)
+	}
+}
+
+// TestLoginInABrowser: evault login on make run's stack, the sign-in done
+// by a person in Chromium: the provider's page, the auditor's button, and
+// the redirect back to evault's loopback listener.
+func TestLoginInABrowser(t *testing.T) {
+	dir := t.TempDir()
+	testenv.LocalStack(t, dir)
+	config := t.TempDir()
+	stderr := &testenv.LockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		m := &evault.Main{Stdout: io.Discard, Stderr: stderr, Getenv: func(string) string { return "" }, Dir: dir, ConfigDir: config}
+		done <- m.Run(context.Background(), []string{"login", "--no-browser"})
+	}()
+	var authURL string
+	for deadline := time.Now().Add(20 * time.Second); authURL == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		authURL = signInURL.FindString(stderr.String())
+	}
+	if authURL == "" {
+		t.Fatalf("login printed no sign-in URL:\n%s", stderr.String())
+	}
+	ctx := testenv.Browser(t)
+	var page string
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(authURL),
+		chromedp.Click(chromedp.CSS(`form:has(input[value="auditor@nb0197.example"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(`body`)),
+		chromedp.Poll[chromedp.Void](`document.body.innerText.includes("Signed in")`),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v\n%s", err, stderr.String())
+	}
+	if page, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`))); err != nil || !strings.Contains(page, "Signed in to Evidence Vault") {
+		t.Errorf("the page after sign-in: %q, %v", page, err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("login: exit %d\n%s", code, stderr.String())
+	}
+	var kept map[string]struct{ IDToken string }
+	data, _ := os.ReadFile(filepath.Join(config, "evault", "tokens.json"))
+	if json.Unmarshal(data, &kept) != nil || len(kept) != 1 {
+		t.Errorf("tokens kept: %s", data)
 	}
 }
