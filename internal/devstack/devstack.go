@@ -25,6 +25,7 @@ import (
 	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/devoidc"
 	"github.com/evidencevault/vault/internal/minioserver"
+	"github.com/evidencevault/vault/internal/portal"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3event"
 	"github.com/evidencevault/vault/internal/s3store"
@@ -63,6 +64,8 @@ const (
 	webhook  = "/internal/minio-events"
 	// IssuerPath is where the dev provider lives on the API's address.
 	IssuerPath = "/dev-issuer"
+	// PortalPath is where the web portal is served.
+	PortalPath = "/portal/"
 )
 
 // Demo users: an uploader and an admin of tenant demo, a notified body's
@@ -160,7 +163,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	issuer := baseURL + IssuerPath
-	idp, err := devoidc.New(issuer, ClientID, []devoidc.User{Uploader, Admin, Auditor, Other}, o.PortalRedirects...)
+	idp, err := devoidc.New(issuer, ClientID, []devoidc.User{Uploader, Admin, Auditor, Other}, append([]string{baseURL + PortalPath + "callback"}, o.PortalRedirects...)...)
 	if err != nil {
 		return err
 	}
@@ -169,6 +172,7 @@ func Run(ctx context.Context, o Options) error {
 	mux := http.NewServeMux()
 	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
 	mux.Handle(IssuerPath+"/", idp.Handler())
+	mux.Handle(PortalPath, portal.Handler(PortalPath))
 	mux.Handle("/", api.Handler())
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
@@ -261,6 +265,7 @@ var bannerTemplate = template.Must(template.New("banner").Parse(`
 Evidence Vault is running.
 
   API            {{.url}}
+  Portal         {{.url}}/portal/
   Sign-in        {{.issuer}} (development provider: pick a demo user; evault login)
   Signing key    {{.keyID}} (ECDSA P-256)
   Object Lock    {{.lock}} mode
