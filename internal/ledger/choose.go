@@ -62,16 +62,14 @@ func (l *Log) commitVersion(ctx context.Context, tl *tenantLog, start int64, ope
 	}
 	chosen := accepted[0]
 	if len(accepted) > 1 {
-		i, err := l.choose(ctx, tl, key, start, accepted)
+		i, own, err := l.choose(ctx, tl, key, accepted)
 		if err != nil {
 			return nil, err, err
 		}
 		chosen = accepted[i]
 		refused = fmt.Errorf("%w: %d versions verify; the log's is the one its current key's checkpoints hold", ErrInvalid, len(accepted))
-		if current, err := l.currentKeys(ctx, tl); err == nil {
-			if _, err := OpenCheckpoint([]byte(chosen.signed), tl.origin, current); err != nil {
-				refused = fmt.Errorf("%w (%w)", refused, errByAnchor)
-			}
+		if !own {
+			refused = fmt.Errorf("%w (%w)", refused, errByAnchor)
 		}
 	} else if len(versions) > 1 && refused == nil {
 		refused = fmt.Errorf("%w: it holds %d versions; the log writes one", ErrInvalid, len(versions))
@@ -90,15 +88,9 @@ func (l *Log) commitVersion(ctx context.Context, tl *tenantLog, start int64, ope
 // cp need not be the log's.
 func (l *Log) holds(ctx context.Context, tl *tenantLog, start int64, leaves []tlog.Hash, cp Checkpoint) error {
 	r := verified{tree: cp.Tree(), tiles: tiles{store: l.store, prefix: tl.prefix, cache: &tileCache{}, ctx: ctx}}
-	indexes := make([]int64, len(leaves))
-	for i := range leaves {
-		indexes[i] = tlog.StoredHashIndex(0, start+int64(i))
-	}
-	hs, err := r.ReadHashes(indexes)
-	if err != nil {
+	if ok, err := leavesAt(r, start, leaves); err != nil {
 		return err
-	}
-	if !slices.Equal(hs, leaves) {
+	} else if !ok {
 		return fmt.Errorf("%w: the commit at %d holds entries its checkpoint's tree does not", ErrInvalid, start)
 	}
 	return nil
@@ -125,15 +117,16 @@ var errByAnchor = errors.New("ledger: chosen by the current key's checkpoint")
 // what matters is only that the walk arrives (reaches). Ids are not in
 // the tree: versions that hold one place under other ids leave no way to
 // tell the log's, and are refused.
-func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, start int64, vs []opened) (int, error) {
+// own says the chosen version is the one its current key signed.
+func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, vs []opened) (chosen int, own bool, err error) {
 	current, err := l.currentKeys(ctx, tl)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var own []int
+	var ownKey []int
 	for i, v := range vs {
 		if _, err := OpenCheckpoint([]byte(v.signed), tl.origin, current); err == nil {
-			own = append(own, i)
+			ownKey = append(ownKey, i)
 		}
 	}
 	// The current key's newest checkpoint, found on first need.
@@ -153,27 +146,27 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, start int64
 		}
 		return w.holds(v)
 	}
-	chosen := -1
-	if len(own) == 1 {
-		chosen = own[0]
+	chosen = -1
+	if len(ownKey) == 1 {
+		chosen, own = ownKey[0], true
 	} else {
 		for i, v := range vs {
 			ok, err := consistent(v)
 			if err != nil {
-				return 0, err
+				return 0, false, err
 			}
 			if !ok {
 				continue
 			}
 			if ok, err = w.reaches(ctx, v.cp.Size); err != nil {
-				return 0, err
+				return 0, false, err
 			}
 			if ok && (chosen < 0 || v.cp.Size < vs[chosen].cp.Size) {
 				chosen = i
 			}
 		}
 		if chosen < 0 {
-			return 0, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none leads along the log's tree to its checkpoint of size %d", len(vs), w.anchor.Size)}
+			return 0, false, &TamperedError{Key: key, Detail: fmt.Sprintf("%d versions verify and none leads along the log's tree to its checkpoint of size %d", len(vs), w.anchor.Size)}
 		}
 	}
 	for i, v := range vs {
@@ -182,13 +175,13 @@ func (l *Log) choose(ctx context.Context, tl *tenantLog, key string, start int64
 		}
 		ok, err := consistent(v)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if _, oerr := OpenCheckpoint([]byte(v.signed), tl.origin, current); ok || oerr == nil {
-			return 0, &TamperedError{Key: key, Detail: "versions hold the log's entries under different ids"}
+			return 0, false, &TamperedError{Key: key, Detail: "versions hold the log's entries under different ids"}
 		}
 	}
-	return chosen, nil
+	return chosen, own, nil
 }
 
 // walk finds paths along the log's tree, as the current key's checkpoint
@@ -244,15 +237,10 @@ func (w *walk) reaches(ctx context.Context, pos int64) (bool, error) {
 			}
 			continue
 		}
-		indexes := make([]int64, len(leaves))
-		for i := range leaves {
-			indexes[i] = tlog.StoredHashIndex(0, pos+int64(i))
-		}
-		hs, err := w.r.ReadHashes(indexes)
-		if err != nil {
-			return false, err
-		}
-		if !slices.Equal(hs, leaves) {
+		if ok, err := leavesAt(w.r, pos, leaves); err != nil || !ok {
+			if err != nil {
+				return false, err
+			}
 			continue
 		}
 		if ok, err := w.reaches(ctx, c.Size); err != nil || ok {

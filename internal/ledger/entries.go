@@ -117,17 +117,11 @@ func (l *Log) chainCommit(ctx context.Context, tl *tenantLog, pos int64) (*commi
 	if root, err := tlog.TreeHash(c.Size, r); err != nil || root != cp.Hash {
 		return nil, nil, fmt.Errorf("%w: the commit at %d is not of the log's tree", ErrInvalid, pos)
 	}
-	// A signed checkpoint can be copied into an object of anyone's: the
-	// entries themselves must be the tree's leaves.
-	indexes := make([]int64, len(leaves))
-	for i := range leaves {
-		indexes[i] = tlog.StoredHashIndex(0, pos+int64(i))
-	}
-	hs, err := r.ReadHashes(indexes)
+	ok, err := leavesAt(r, pos, leaves)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: read the tree's leaves at %d: %w", pos, err)
 	}
-	if !slices.Equal(hs, leaves) {
+	if !ok {
 		return nil, nil, fmt.Errorf("%w: the commit at %d holds entries the log's tree does not", ErrInvalid, pos)
 	}
 	return c, leaves, nil

@@ -330,3 +330,18 @@ func (l *Log) extend(ctx context.Context, tl *tenantLog, prev *state, leaves []t
 	}
 	return r.extra, root, nil
 }
+
+// leavesAt reports whether the tree r reads holds leaves from index start
+// on: what a commit read without its tree recomputed must show, since a
+// signed checkpoint can be copied into anyone's object.
+func leavesAt(r tlog.HashReader, start int64, leaves []tlog.Hash) (bool, error) {
+	indexes := make([]int64, len(leaves))
+	for i := range leaves {
+		indexes[i] = tlog.StoredHashIndex(0, start+int64(i))
+	}
+	hs, err := r.ReadHashes(indexes)
+	if err != nil {
+		return false, err
+	}
+	return slices.Equal(hs, leaves), nil
+}

@@ -80,6 +80,17 @@ func (tg *target) commitEnding(t *testing.T, size int64) (int64, rawCommit) {
 // tree it makes. It returns the forged commit's key and root.
 func (tg *target) overwriteCommitWithRetired(t *testing.T, svc *vault.Service, k0 *receipt.LocalSigner, r int64) (string, string) {
 	t.Helper()
+	key, body, rootLine := tg.retiredCommit(t, svc, k0, r)
+	tg.put(key, body)
+	return key, rootLine
+}
+
+// retiredCommit makes the commit ending at r over again with its last
+// entry replaced by a receipt k0 signs today, under a checkpoint k0 signs
+// over the tree that makes. It returns the commit's key, the forged body
+// and the forged checkpoint's root line.
+func (tg *target) retiredCommit(t *testing.T, svc *vault.Service, k0 *receipt.LocalSigner, r int64) (string, []byte, string) {
+	t.Helper()
 	start, c := tg.commitEnding(t, r)
 	hashes := tg.logHashes(t, svc, r)
 	env, leaf := tg.forgedEnvelope(t, k0, "rcp_forgedforgedforgedforged")
@@ -96,8 +107,7 @@ func (tg *target) overwriteCommitWithRetired(t *testing.T, svc *vault.Service, k
 	c.Entries[len(c.Entries)-1] = e
 	c.Checkpoint = string(signed)
 	body, _ := json.Marshal(c)
-	tg.put(commitObject(start), body)
-	return commitObject(start), strings.Split(string(signed), "\n")[2]
+	return commitObject(start), body, strings.Split(string(signed), "\n")[2]
 }
 
 // TestRetiredCommitOverEntries (retired key + bucket): after K0 -> K1,

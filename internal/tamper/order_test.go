@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/minio/minio-go/v7"
 )
@@ -53,33 +52,15 @@ func TestBackdatedRetiredCommit(t *testing.T) {
 	k0 := tg.signer
 	r := tg.logSize(t)
 	k1 := tg.rotate(t)
-	svc := tg.restartWith(k1, nil)
-	start, c := tg.commitEnding(t, r)
-	key := commitObject(start)
-	hashes := tg.logHashes(t, svc, r)
-	const forged = "rcp_forgedforgedforgedforged"
-	env, leaf := tg.forgedEnvelope(t, k0, forged)
-	hashes[r-1] = ledger.LeafHash(leaf)
-	root, err := ledger.TreeHash(hashes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, err := ledger.SignCheckpoint(context.Background(), k0, ledger.Checkpoint{Origin: vault.LogOrigin(tg.bucket, tenant), Size: r, Hash: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Entries[len(c.Entries)-1], _ = json.Marshal(map[string]any{"id": forged, "envelope": env})
-	c.Checkpoint = string(signed)
-	body, _ := json.Marshal(c)
+	key, body, rootLine := tg.retiredCommit(t, tg.restartWith(k1, nil), k0, r)
 	tg.putBackdated(t, key, body)
 	tg.put(fmt.Sprintf("ledger/%s/head.json", tenant), []byte("junk"))
 
 	tg.restartWith(k1, nil)
-	rootLine := strings.Split(string(signed), "\n")[2]
 	if code, out := tg.raw(t, "GET", "/v1/log/checkpoint", nil); code != 200 || strings.Contains(out, rootLine) {
 		t.Errorf("GET /v1/log/checkpoint: got %d %.300s; want the log's, not the retired key's", code, out)
 	}
-	if code, out := tg.raw(t, "GET", fmt.Sprintf("/v1/log/entries?start=0&end=%d", r+5), nil); code != 200 || strings.Contains(out, forged) {
+	if code, out := tg.raw(t, "GET", fmt.Sprintf("/v1/log/entries?start=0&end=%d", r+5), nil); code != 200 || strings.Contains(out, "rcp_forgedforgedforgedforged") {
 		t.Errorf("GET /v1/log/entries: got %d %.300s; want the log's entries", code, out)
 	}
 	if err := tg.trySeal(tg.restartWith(k1, nil), "after-backdate.txt", []byte("after a backdated commit\n")); err != nil {
@@ -155,3 +136,4 @@ func TestBackdatedDossierRecord(t *testing.T) {
 		t.Errorf("audit: got %q, want a problem naming %s", rep.Problems, key)
 	}
 }
+
