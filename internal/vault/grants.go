@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -459,12 +460,18 @@ func (s *Service) tenantGrants(ctx context.Context, tenant string) ([]Grant, err
 		return nil, fmt.Errorf("vault: read grants: %w", err)
 	}
 	var events []grantRecord
+	var log *loggedAt // read on the first record, once for all of them
 	for _, o := range objs {
 		id := strings.TrimSuffix(strings.TrimPrefix(o.Key, grantsPrefix(tenant)), ".json")
 		if !isGrantEvent(id) || o.Key != entryKey(tenant, id) {
 			continue
 		}
-		rec, ok, err := s.grantEvent(ctx, tenant, id, o)
+		if log == nil {
+			if log, err = s.logAt(ctx, tenant); err != nil {
+				return nil, err
+			}
+		}
+		rec, ok, err := s.grantEvent(ctx, log, id, o)
 		if err != nil {
 			return nil, err
 		}
@@ -472,7 +479,7 @@ func (s *Service) tenantGrants(ctx context.Context, tenant string) ([]Grant, err
 			events = append(events, rec)
 		}
 	}
-	slices.SortFunc(events, func(a, b grantRecord) int { return int(a.index - b.index) })
+	slices.SortFunc(events, func(a, b grantRecord) int { return cmp.Compare(a.index, b.index) })
 	var grants []Grant
 	for _, e := range events {
 		i := slices.IndexFunc(grants, func(g Grant) bool { return g.ID == e.ev.GrantID })
@@ -497,13 +504,29 @@ type grantRecord struct {
 	ev    GrantEvent
 }
 
-// grantEvent reads the grant event kept at o: the first of its versions
-// that is the log's entry id, whatever was written over or beside it.
-func (s *Service) grantEvent(ctx context.Context, tenant, id string, o Object) (grantRecord, bool, error) {
+// loggedAt is what a tenant's kept records are checked against: the keys
+// its log's history trusts, and its latest checkpoint as the vault reads it.
+type loggedAt struct {
+	tenant string
+	trust  Trust
+	cp     ledger.Checkpoint // zero while the log is empty
+}
+
+func (s *Service) logAt(ctx context.Context, tenant string) (*loggedAt, error) {
 	trust, err := s.trust(ctx, tenant)
 	if err != nil {
-		return grantRecord{}, false, err
+		return nil, err
 	}
+	cp, _, err := s.ledger.Latest(ctx, tenant)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Errorf("vault: read grants: %w", ledgerError(err))
+	}
+	return &loggedAt{tenant: tenant, trust: trust, cp: cp}, nil
+}
+
+// grantEvent reads the grant event kept at o: the first of its versions
+// that is the log's entry id, whatever was written over or beside it.
+func (s *Service) grantEvent(ctx context.Context, log *loggedAt, id string, o Object) (grantRecord, bool, error) {
 	for _, v := range slices.Backward(o.Versions) {
 		if v.DeleteMarker {
 			continue
@@ -512,7 +535,7 @@ func (s *Service) grantEvent(ctx context.Context, tenant, id string, o Object) (
 		if err != nil {
 			return grantRecord{}, false, fmt.Errorf("vault: read grant %s: %w", id, err)
 		}
-		rec, err := s.openGrantRecord(ctx, data, tenant, id, trust)
+		rec, err := s.openGrantRecord(ctx, data, log, id)
 		if err == nil {
 			return rec, true, nil
 		}
@@ -525,7 +548,7 @@ func (s *Service) grantEvent(ctx context.Context, tenant, id string, o Object) (
 // by a key the history allows at its index, and that the log holds it
 // there (a retired key's holder can sign a record and a tree of their own;
 // they cannot put it in the log).
-func (s *Service) openGrantRecord(ctx context.Context, data []byte, tenant, id string, trust Trust) (grantRecord, error) {
+func (s *Service) openGrantRecord(ctx context.Context, data []byte, log *loggedAt, id string) (grantRecord, error) {
 	var b Bundle
 	if err := strictjson.Unmarshal(data, &b); err != nil || b.Log == nil {
 		return grantRecord{}, fmt.Errorf("not a grant record: %v", err)
@@ -541,39 +564,35 @@ func (s *Service) openGrantRecord(ctx context.Context, data []byte, tenant, id s
 	if err := st.DecodePredicate(&ev); err != nil {
 		return grantRecord{}, err
 	}
-	if grantEntryID(ev.Event, ev.GrantID) != id || ev.Tenant != tenant {
+	if grantEntryID(ev.Event, ev.GrantID) != id || ev.Tenant != log.tenant {
 		return grantRecord{}, fmt.Errorf("it holds %s of tenant %s", grantEntryID(ev.Event, ev.GrantID), ev.Tenant)
 	}
-	key, _, err := receipt.Verify(ctx, env, trust.Public())
+	key, _, err := receipt.Verify(ctx, env, log.trust.Public())
 	if err != nil {
 		return grantRecord{}, err
 	}
-	if !trust.Allows(key.ID, b.Log.Index) {
+	if !log.trust.Allows(key.ID, b.Log.Index) {
 		return grantRecord{}, fmt.Errorf("key %s may not have signed entry %d", key.ID, b.Log.Index)
 	}
 	leaf, err := receipt.Payload(env)
 	if err != nil {
 		return grantRecord{}, err
 	}
-	if err := s.logged(ctx, tenant, b.Log.Index, leaf); err != nil {
+	if err := s.logged(ctx, log, b.Log.Index, leaf); err != nil {
 		return grantRecord{}, err
 	}
 	return grantRecord{index: b.Log.Index, ev: ev}, nil
 }
 
-// logged checks that the tenant's log, as the vault reads it, holds leaf
-// at index.
-func (s *Service) logged(ctx context.Context, tenant string, index int64, leaf []byte) error {
-	cp, _, err := s.ledger.Latest(ctx, tenant)
+// logged checks that the tenant's log, at the checkpoint the vault read,
+// holds leaf at index.
+func (s *Service) logged(ctx context.Context, log *loggedAt, index int64, leaf []byte) error {
+	if index < 0 || index >= log.cp.Size {
+		return fmt.Errorf("entry %d is beyond the log's %d entries", index, log.cp.Size)
+	}
+	proof, err := s.ledger.InclusionProof(ctx, log.tenant, index, log.cp.Size)
 	if err != nil {
 		return ledgerError(err)
 	}
-	if index < 0 || index >= cp.Size {
-		return fmt.Errorf("entry %d is beyond the log's %d entries", index, cp.Size)
-	}
-	proof, err := s.ledger.InclusionProof(ctx, tenant, index, cp.Size)
-	if err != nil {
-		return ledgerError(err)
-	}
-	return ledger.VerifyInclusion(cp, index, leaf, proof)
+	return ledger.VerifyInclusion(log.cp, index, leaf, proof)
 }
