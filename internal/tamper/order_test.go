@@ -3,12 +3,15 @@ package tamper_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/minio/minio-go/v7"
 )
@@ -137,3 +140,32 @@ func TestBackdatedDossierRecord(t *testing.T) {
 	}
 }
 
+// TestPlantedDossierKeepsTheLawsTerm: a dossier record planted where the
+// vault never wrote one (a device it has not seen), saying its evidence is
+// kept one year. Uploads into it are still locked for the regulation's ten.
+func TestPlantedDossierKeepsTheLawsTerm(t *testing.T) {
+	tg := newTarget(t)
+	const udi = "7907665Bm8v2AB"
+	sum := sha256.Sum256([]byte(tenant + "\x00" + udi))
+	id := "dos_" + base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding).EncodeToString(sum[:10])
+	planted, _ := json.Marshal(map[string]any{"id": id, "tenant": tenant, "name": "Planted", "basicUdiDi": udi, "regulation": "MDR",
+		"riskClass": "IIa", "implantable": false, "highRiskAi": false, "notifiedBody": "0197", "retentionYears": 1,
+		"createdAt": time.Now().UTC(), "createdBy": "operator"})
+	tg.put(fmt.Sprintf("vault/%s/dossiers/%s.json", tenant, id), planted)
+
+	svc := tg.restart()
+	ctx := vault.NewContext(context.Background(), uploader)
+	body := []byte("into a planted dossier\n")
+	tk, err := svc.StartUpload(ctx, id, document(reportPath, body))
+	if err != nil {
+		t.Fatalf("start upload into the planted dossier: %v", err)
+	}
+	testenv.Put(t, tk.Upload, bytes.NewReader(body), int64(len(body)))
+	r, err := svc.Complete(ctx, tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until := r.Predicate.Retention.RetainUntil; until.Before(time.Now().AddDate(10, 0, -1)) {
+		t.Errorf("retained until %s, want at least ten years", until.Format(time.DateOnly))
+	}
+}

@@ -51,7 +51,7 @@ func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInf
 			Uploader:    sess.Uploader,
 			// Locked from the moment of sealing: the vault's
 			// responsibility starts when it issues the receipt.
-			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: now.Truncate(time.Second).AddDate(d.RetentionYears, 0, 0)},
+			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: now.Truncate(time.Second).AddDate(d.retentionYears(), 0, 0)},
 		}
 		if latest != nil {
 			if err := s.vouchFor(ctx, sess.Tenant, *latest); err != nil {

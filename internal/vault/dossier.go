@@ -41,6 +41,15 @@ type Dossier struct {
 	CreatedBy      string                `json:"createdBy"`
 }
 
+// retentionYears is how long the dossier's versions are kept: its record's
+// term, and never less than the regulation's for its kind of device. The
+// record is unsigned: one planted in the bucket cannot shorten retention
+// below the law's minimum (an implantable it claims is not is left: see
+// docs/ledger.md).
+func (d Dossier) retentionYears() int {
+	return max(d.RetentionYears, regulation.RetentionYearsFor(d.Implantable))
+}
+
 // CreateDossier creates a dossier for one device in the caller's tenant.
 // A second dossier for the same Basic UDI-DI is a CodeConflict.
 func (s *Service) CreateDossier(ctx context.Context, in DossierInput) (Dossier, error) {

@@ -144,7 +144,7 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 		// Retained from arrival for the dossier's period and a day, so
 		// that sealing within a day of the upload need not extend the
 		// lock (one request fewer); later sealing extends it.
-		Lock: &Lock{Mode: s.cfg.LockMode, Until: now.Truncate(time.Second).AddDate(d.RetentionYears, 0, 1)},
+		Lock: &Lock{Mode: s.cfg.LockMode, Until: now.Truncate(time.Second).AddDate(d.retentionYears(), 0, 1)},
 		TTL:  s.cfg.UploadTTL,
 	}
 	ticket := Ticket{UploadID: sess.ID, Dossier: d.ID, Path: doc.Path, ExpiresAt: sess.ExpiresAt}
