@@ -45,9 +45,6 @@ type Options struct {
 	// CORSOrigins may call the API and the bucket's presigned URLs from
 	// browser scripts; none by default.
 	CORSOrigins []string
-	// PortalRedirects are redirect URIs the dev sign-in accepts besides
-	// loopback ones (a portal's).
-	PortalRedirects []string
 	// Out receives the banner and walkthrough.
 	Out io.Writer
 	// Log receives the structured logs.
@@ -163,7 +160,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	issuer := baseURL + IssuerPath
-	idp, err := devoidc.New(issuer, ClientID, []devoidc.User{Uploader, Admin, Auditor, Other}, append([]string{baseURL + PortalPath + "callback"}, o.PortalRedirects...)...)
+	idp, err := devoidc.New(issuer, ClientID, []devoidc.User{Uploader, Admin, Auditor, Other}, baseURL+PortalPath+"callback")
 	if err != nil {
 		return err
 	}
