@@ -15,12 +15,14 @@ CDK_OFFLINE := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_
 
 ## run: start the whole vault locally on a real MinIO (Ctrl-C stops it)
 run:
+	@scripts/portal.sh
 	@minio="$$(scripts/minio.sh)"; go build -o build/vault-local ./cmd/vault-local; \
 	MINIO_BIN="$$minio" exec build/vault-local
 
 ## test: vet, every Go test with the race detector against a real MinIO and Debian's Chromium, then the infra checks
 test: fmt-check vet
 	@scripts/tools.sh
+	@scripts/portal.sh
 	MINIO_BIN="$$(scripts/minio.sh)" CHROMIUM_BIN="$$(scripts/chromium.sh)" go test -race -count=1 -timeout 20m ./...
 	$(MAKE) infra-test
 
@@ -72,6 +74,7 @@ bench:
 build: $(FUNCTIONS:%=build/%.zip)
 
 build/%.zip: FORCE
+	@scripts/portal.sh
 	@mkdir -p build/$*
 	$(LAMBDA_BUILD) -o build/$*/bootstrap ./functions/$*
 	go tool build-lambda-zip -o $@ build/$*/bootstrap

@@ -46,6 +46,10 @@ type Config struct {
 	// CORSOrigins may call the API from browser scripts
 	// (VAULT_CORS_ORIGINS, comma-separated; none by default).
 	CORSOrigins []string
+	// PortalConnect are the origins the web portal calls besides the
+	// API's own (VAULT_PORTAL_CONNECT, comma-separated): the storage
+	// endpoint of its presigned URLs, and the sign-in provider's.
+	PortalConnect []string
 	// OIDC is the sign-in provider whose tokens the API accepts.
 	OIDC OIDC
 }
@@ -107,6 +111,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VAULT_CORS_ORIGINS: %w", err))
 	}
 	c.CORSOrigins = origins
+	if c.PortalConnect, err = httpapi.ParseOrigins(getenv("VAULT_PORTAL_CONNECT")); err != nil {
+		errs = append(errs, fmt.Errorf("VAULT_PORTAL_CONNECT: %w", err))
+	}
 	c.OIDC, errs = oidcFromEnv(getenv, errs)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)

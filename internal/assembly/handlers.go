@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,6 +14,7 @@ import (
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/logging"
 	"github.com/evidencevault/vault/internal/oidcauth"
+	"github.com/evidencevault/vault/internal/portal"
 	"github.com/evidencevault/vault/internal/s3event"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -29,7 +31,18 @@ func APIHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if c.OIDC.Issuer == "" {
 		return nil, errors.New("assembly: VAULT_OIDC_ISSUER is not set: the api function verifies its callers' tokens")
 	}
-	return apigw.Handler(API(v, c, Verifier(c.OIDC), log).Handler()), nil
+	return apigw.Handler(Web(API(v, c, Verifier(c.OIDC), log).Handler(), c)), nil
+}
+
+// PortalPath is where the web portal is served, beside the API.
+const PortalPath = "/portal/"
+
+// Web is the API with the web portal beside it at PortalPath.
+func Web(api http.Handler, c Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(PortalPath, portal.Handler(PortalPath, c.PortalConnect...))
+	mux.Handle("/", api)
+	return mux
 }
 
 // Verifier verifies the tokens of the configured provider.

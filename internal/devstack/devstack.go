@@ -25,7 +25,6 @@ import (
 	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/devoidc"
 	"github.com/evidencevault/vault/internal/minioserver"
-	"github.com/evidencevault/vault/internal/portal"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3event"
 	"github.com/evidencevault/vault/internal/s3store"
@@ -62,7 +61,7 @@ const (
 	// IssuerPath is where the dev provider lives on the API's address.
 	IssuerPath = "/dev-issuer"
 	// PortalPath is where the web portal is served.
-	PortalPath = "/portal/"
+	PortalPath = assembly.PortalPath
 )
 
 // Demo users: an uploader and an admin of tenant demo, a notified body's
@@ -169,8 +168,8 @@ func Run(ctx context.Context, o Options) error {
 	mux := http.NewServeMux()
 	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
 	mux.Handle(IssuerPath+"/", idp.Handler())
-	mux.Handle(PortalPath, portal.Handler(PortalPath))
-	mux.Handle("/", api.Handler())
+	cfg.PortalConnect = []string{srv.Endpoint}
+	mux.Handle("/", assembly.Web(api.Handler(), cfg))
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()

@@ -51,21 +51,6 @@ func TestPortalSignInAndGrants(t *testing.T) {
 		}
 		return s
 	}
-	// By keyboard: each control is a labelled button that takes focus.
-	press := func(sel string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			// The page may render the control again between finding it
-			// and focusing it; the key press may navigate away before it
-			// is answered.
-			if err := settled(ctx, chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)))); err != nil {
-				return err
-			}
-			if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil && !navigated(err) {
-				return err
-			}
-			return nil
-		})
-	}
 	steps := []struct {
 		name string
 		do   chromedp.Action[chromedp.Void]
@@ -85,7 +70,7 @@ func TestPortalSignInAndGrants(t *testing.T) {
 		"until": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)})
 	for _, st := range []chromedp.Action[chromedp.Void]{
 		chromedp.Reload(),
-		press(`nav button`),
+		press(`nav a`),
 		chromedp.Poll[chromedp.Void](`document.body.innerText.includes("CardioScan AI")`),
 	} {
 		if err := settled(ctx, st); err != nil {
@@ -95,6 +80,23 @@ func TestPortalSignInAndGrants(t *testing.T) {
 	if page := text(); bytes.Contains([]byte(page), []byte("SpiroScan AI")) || !bytes.Contains([]byte(page), []byte("auditor@nb0197.example, auditor")) {
 		t.Errorf("portal after the grant:\n%s", page)
 	}
+}
+
+// press presses Enter on a control, as a keyboard user does: each
+// control is labelled and takes focus.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		// The page may render the control again between finding it and
+		// focusing it; the key press may navigate away before it is
+		// answered.
+		if err := settled(ctx, chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)))); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil && !navigated(err) {
+			return err
+		}
+		return nil
+	})
 }
 
 // settled runs a step, again while the page is navigating under it (a

@@ -1,140 +1,266 @@
-// The portal's page: sign-in (authorization code with PKCE, RFC 7636) and
-// the dossiers the signed-in user may read. Everything is rendered with
-// textContent: nothing the API or the provider sends is taken as markup.
+// The portal's page: sign-in, then what the signed-in user may read and,
+// for a tenant's members, upload. Routes live in the fragment:
+//   #/                              home: tenants (auditors) or dossiers
+//   #/t/{tenant}/d/{dossier}        a dossier's documents by Annex section
+//   #/t/{tenant}/d/{dossier}/v/{path}  one document's versions
+//   #/t/{tenant}/access             the access trail
+// {tenant} is "-" for a member's own tenant.
 
-const base = new URL(".", location.href); // the portal's own path
-const api = location.origin;
+import { call, el, button, link, table, problemNode, when, day, bytes, signIn, callback, token, base } from "./api.js";
+import { download, receiptCard, checkList, receiptOf, logView, FailedChecks, save } from "./download.js";
+import { dossierForm, documentForm } from "./upload.js";
+import { pinOf, forgetPin, parseKey, keepPin } from "./verify.js";
+import { exportDossier } from "./export.js";
+
 const app = document.getElementById("app");
 const who = document.getElementById("who");
+let me = null;
+let sections = null;
 
-function el(tag, text, attrs = {}) {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  return e;
-}
+const show = (...nodes) => { app.replaceChildren(...nodes); app.querySelector("h2")?.focus(); };
+const heading = (text) => el("h2", text, { tabindex: "-1" });
+// tenantHeader is what an auditor sends as Vault-Tenant; members act in
+// their own tenant and send none.
+const tenantHeader = (t) => (t === "-" ? undefined : t);
+const enc = encodeURIComponent;
 
-function show(...nodes) {
-  app.replaceChildren(...nodes);
-}
-
-function b64url(bytes) {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-async function json(url, opts = {}) {
-  const r = await fetch(url, opts);
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw Object.assign(new Error(body.detail || body.error_description || r.statusText), { status: r.status });
-  return body;
-}
-
-async function provider() {
-  const cfg = await json(api + "/v1/auth/config");
-  const disc = await json(cfg.issuer.replace(/\/$/, "") + "/.well-known/openid-configuration");
-  return { cfg, disc };
-}
-
-const redirect = new URL("callback", base).href;
-
-async function signIn() {
-  const { cfg, disc } = await provider();
-  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
-  const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  sessionStorage.setItem("pkce", JSON.stringify({ verifier, state }));
-  const u = new URL(disc.authorization_endpoint);
-  u.search = new URLSearchParams({
-    response_type: "code", client_id: cfg.clientId, redirect_uri: redirect, scope: cfg.scopes.join(" "),
-    state, code_challenge: challenge, code_challenge_method: "S256",
-  });
-  location.assign(u.href);
-}
-
-async function callback(params) {
-  const saved = JSON.parse(sessionStorage.getItem("pkce") || "{}");
-  sessionStorage.removeItem("pkce");
-  if (!saved.state || params.get("state") !== saved.state) throw new Error("the sign-in answer is not this page's; sign in again");
-  if (params.get("error")) throw new Error("the provider refused the sign-in: " + params.get("error"));
-  const { cfg, disc } = await provider();
-  const tok = await json(disc.token_endpoint, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: redirect, client_id: cfg.clientId, code_verifier: saved.verifier }),
-  });
-  sessionStorage.setItem("idToken", tok.id_token);
-  history.replaceState(null, "", base.href);
-}
-
-function call(path, tenant) {
-  const headers = { Authorization: "Bearer " + sessionStorage.getItem("idToken") };
-  if (tenant) headers["Vault-Tenant"] = tenant;
-  return json(api + path, { headers });
+async function home() {
+  const id = me.identity;
+  if (id.role !== "auditor") return dossiers("-");
+  const tenants = [...new Set(me.grants.map((g) => g.tenant))].sort();
+  if (tenants.length === 0) {
+    show(heading("Granted to you"), el("p", "No tenant has granted you access yet. Ask the manufacturer's team to grant you their dossiers."));
+    return;
+  }
+  const list = el("ul");
+  for (const t of tenants) {
+    const g = me.grants.filter((x) => x.tenant === t);
+    list.append(el("li", undefined, {}, link(`Open the dossiers of ${t}`, `/t/${enc(t)}`), el("span", ` (granted until ${g.map((x) => day(x.until)).sort().pop()})`)));
+  }
+  show(heading("Granted to you"), el("nav", undefined, { "aria-label": "Tenants that granted you access" }, list));
 }
 
 async function dossiers(tenant) {
-  const list = await call("/v1/dossiers", tenant);
-  const h = el("h2", "Dossiers of " + tenant);
-  if (list.dossiers.length === 0) return [h, el("p", "No dossier here yet.")];
-  const t = el("table");
-  const head = el("tr");
-  for (const c of ["Dossier", "Basic UDI-DI", "Regulation", "Class"]) head.append(el("th", c, { scope: "col" }));
-  t.append(el("caption", "Dossiers you may read in " + tenant), head);
-  for (const d of list.dossiers) {
-    const row = el("tr");
-    for (const c of [d.name, d.basicUdiDi, d.regulation, d.riskClass]) row.append(el("td", c));
-    t.append(row);
+  const t = tenantHeader(tenant);
+  const list = [];
+  for (let cursor = ""; ;) {
+    const page = await call("/v1/dossiers" + (cursor ? `?cursor=${enc(cursor)}` : ""), { tenant: t });
+    list.push(...page.dossiers);
+    if (!page.next) break;
+    cursor = page.next;
   }
-  return [h, t];
+  const name = tenant === "-" ? me.identity.home : tenant;
+  const nodes = [heading("Dossiers of " + name)];
+  if (list.length === 0) nodes.push(el("p", "No dossier here yet."));
+  else nodes.push(table(`Dossiers you may read in ${name}`, ["Dossier", "Basic UDI-DI", "Regulation", "Class", "Notified body"],
+    list.map((d) => [link(d.name, `/t/${enc(tenant)}/d/${enc(d.id)}`), d.basicUdiDi, d.regulation + (d.highRiskAi ? " + AI Act" : ""), d.riskClass, d.notifiedBody || ""])));
+  nodes.push(el("p", undefined, {}, link("Access trail", `/t/${enc(tenant)}/access`)));
+  if (me.identity.role !== "auditor") nodes.push(dossierForm((d) => { location.hash = `/t/-/d/${enc(d.id)}`; }));
+  show(...nodes);
 }
 
-async function home() {
-  const me = await call("/v1/me");
-  const id = me.identity;
-  who.textContent = `Signed in as ${id.subject}, ${id.role}` + (id.home ? ` of ${id.home}` : "");
-  const out = el("button", "Sign out", { type: "button" });
-  out.addEventListener("click", () => { sessionStorage.clear(); location.assign(base.href); });
-  if (id.role !== "auditor") {
-    show(...(await dossiers(id.home)), out);
-    return;
+async function documentsOf(t, dossier) {
+  const docs = [];
+  for (let cursor = ""; ;) {
+    const page = await call(`/v1/dossiers/${enc(dossier)}/documents` + (cursor ? `?cursor=${enc(cursor)}` : ""), { tenant: t });
+    docs.push(...page.documents);
+    if (!page.next) break;
+    cursor = page.next;
   }
-  const tenants = [...new Set(me.grants.map((g) => g.tenant))].sort();
-  if (tenants.length === 0) {
-    show(el("p", "No tenant has granted you access yet. Ask the manufacturer's team to grant you their dossiers."), out);
-    return;
-  }
-  const nav = el("nav", undefined, { "aria-label": "Tenants that granted you access" });
-  const list = el("ul");
-  const panel = el("section", undefined, { "aria-live": "polite" });
-  for (const t of tenants) {
-    const b = el("button", "Open " + t, { type: "button" });
-    b.addEventListener("click", async () => panel.replaceChildren(...(await dossiers(t).catch(problem))));
-    const li = el("li");
-    li.append(b);
-    list.append(li);
-  }
-  nav.append(el("h2", "Granted to you"), list);
-  show(nav, panel, out);
+  return docs;
 }
 
-function problem(err) {
-  return [el("p", err.message, { class: "problem", role: "alert" })];
+// status is the live region a long action reports to.
+const statusLine = () => el("p", undefined, { role: "status", "aria-live": "polite", class: "status" });
+
+// verifiedDownload wires a button to a verified download and shows the
+// outcome in out.
+function verifiedDownload(label, t, dossier, path, version, out) {
+  return button(label, async (e) => {
+    const b = e.currentTarget;
+    b.disabled = true;
+    const line = statusLine();
+    out.replaceChildren(line);
+    try {
+      const got = await download(t, dossier, path, version, (s) => { line.textContent = s; });
+      out.append(receiptCard(got.ver.receipt, got.ver.checks),
+        button(`Save ${got.fileName} again`, () => save(got.file, got.fileName)),
+        button("Save the receipt", () => save(new Blob([JSON.stringify(got.bundle, null, 2)], { type: "application/json" }), `${got.fileName}.receipt.json`)));
+    } catch (err) {
+      line.textContent = "";
+      out.append(problemNode(err));
+      if (err instanceof FailedChecks) out.append(checkList(err.checks));
+    } finally {
+      b.disabled = false;
+    }
+  });
+}
+
+// dossier shows one dossier; notice (the outcome of an upload) goes
+// above its upload form.
+async function dossier(tenant, id, notice) {
+  const t = tenantHeader(tenant);
+  sections = sections || (await call("/v1/sections"));
+  const [d, docs] = await Promise.all([call(`/v1/dossiers/${enc(id)}`, { tenant: t }), documentsOf(t, id)]);
+  const regs = new Set([d.regulation, ...(d.highRiskAi ? ["AIA"] : [])]);
+  const out = el("div", undefined, { "aria-live": "polite" });
+  const facts = el("dl");
+  for (const [k, v] of [["Basic UDI-DI", d.basicUdiDi], ["Regulation and class", `${d.regulation} class ${d.riskClass}` + (d.highRiskAi ? ", high-risk AI (AI Act)" : "")],
+    ["Notified body", d.notifiedBody || "none"], ["Kept for", `${d.retentionYears} years` + (d.implantable ? " (implantable)" : "")]]) facts.append(el("dt", k), el("dd", v));
+  const nodes = [el("p", undefined, {}, link("All dossiers", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading(d.name), facts];
+  const exportOut = el("div", undefined, { "aria-live": "polite" });
+  nodes.push(button("Export the dossier as a verified bundle (ZIP)", async (e) => {
+    const line = statusLine();
+    exportOut.replaceChildren(line);
+    e.currentTarget.disabled = true;
+    try {
+      const m = await exportDossier(t, d, (s) => { line.textContent = s; });
+      line.textContent = `Exported ${m.documents.length} documents at checkpoint ${m.log.size}; every one verified before it was written.`;
+    } catch (err) {
+      line.textContent = "";
+      exportOut.append(problemNode(err));
+      if (err instanceof FailedChecks) exportOut.append(checkList(err.checks));
+    } finally {
+      e.currentTarget.disabled = false;
+    }
+  }), exportOut);
+
+  const bySection = new Map();
+  for (const v of docs) {
+    const s = v.document.section || "";
+    if (!bySection.has(s)) bySection.set(s, []);
+    bySection.get(s).push(v);
+  }
+  const groups = sections.sections.filter((s) => regs.has(s.regulation)).map((s) => [s.id, `${s.id} ${s.title}`]);
+  groups.push(["", "Not filed under a section"]);
+  const toc = el("ul");
+  const parts = [];
+  for (const [sid, title] of groups) {
+    const list = bySection.get(sid) || [];
+    if (sid === "" && list.length === 0) continue;
+    const hid = "s-" + (sid || "none");
+    toc.append(el("li", undefined, {}, el("a", `${title} (${list.length})`, { href: `#${location.hash.slice(1)}`, "data-target": hid })));
+    const sec = el("section", undefined, { "aria-labelledby": hid }, el("h3", title, { id: hid }));
+    if (list.length === 0) sec.append(el("p", "No evidence filed here yet.", { class: "empty" }));
+    else sec.append(table(`Documents in ${title}`, ["Title", "Path", "Kind", "Latest", "Sealed", ""],
+      list.map((v) => [v.document.title, link(v.document.path, `/t/${enc(tenant)}/d/${enc(id)}/v/${enc(v.document.path)}`, { "aria-label": `Versions of ${v.document.path}` }),
+        v.document.kind, `version ${v.version}`, when(v.sealedAt), verifiedDownload(`Download ${v.document.path} verified`, t, id, v.document.path, v.version, out)])));
+    parts.push(sec);
+  }
+  toc.addEventListener("click", (e) => { const a = e.target.closest("a[data-target]"); if (a) { e.preventDefault(); document.getElementById(a.dataset.target).scrollIntoView(); } });
+  nodes.push(out, el("nav", undefined, { "aria-label": "Annex sections" }, el("h3", "Sections"), toc), ...parts);
+  if (me.identity.role !== "auditor") {
+    const done = el("div", undefined, { "aria-live": "polite" });
+    if (notice) done.append(notice);
+    nodes.push(done, documentForm(d, sections, (r) => {
+      const outcome = el("div", undefined, {}, el("p", r.unchanged ? "Nothing new was sealed: the document already has these bytes." : `Sealed version ${r.ver.receipt.predicate.version} of ${r.ver.receipt.predicate.document.path}.`, { class: r.ver.valid ? "sealed" : "problem" }), r.card || "");
+      dossier(tenant, id, outcome).catch((err) => show(problemNode(err)));
+    }));
+  }
+  show(...nodes);
+}
+
+async function versions(tenant, id, path) {
+  const t = tenantHeader(tenant);
+  const list = [];
+  for (let cursor = ""; ;) {
+    const page = await call(`/v1/dossiers/${enc(id)}/versions?path=${enc(path)}` + (cursor ? `&cursor=${enc(cursor)}` : ""), { tenant: t });
+    list.push(...page.versions);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  const out = el("div", undefined, { "aria-live": "polite" });
+  const next = new Map(list.filter((v) => v.supersedes).map((v) => [v.supersedes.version, v.version]));
+  const rows = list.map((v) => [`version ${v.version}`, v.document.revision, when(v.sealedAt), `${v.uploader.subject} (${v.uploader.role})`, bytes(v.size),
+    el("code", v.sha256.slice(0, 16) + "…", { title: v.sha256 }),
+    v.supersedes ? `supersedes version ${v.supersedes.version}` : "the first",
+    next.has(v.version) ? `superseded by version ${next.get(v.version)}` : "current",
+    el("span", undefined, {}, verifiedDownload(`Download version ${v.version} verified`, t, id, path, v.version, out),
+      button(`Receipt of version ${v.version}`, async () => {
+        try {
+          const { ver } = await receiptOf(t, v.receiptId);
+          out.replaceChildren(ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
+        } catch (err) { out.replaceChildren(problemNode(err)); }
+      }))]);
+  show(el("p", undefined, {}, link("Back to the dossier", `/t/${enc(tenant)}/d/${enc(id)}`)), heading(`Versions of ${path}`),
+    table(`Every sealed version of ${path}, oldest first`, ["Version", "Revision", "Sealed", "By", "Size", "SHA-256", "Supersedes", "Status", ""], rows), out);
+}
+
+async function access(tenant) {
+  const t = tenantHeader(tenant);
+  const events = [];
+  for (let cursor = ""; ;) {
+    const page = await call("/v1/access" + (cursor ? `?cursor=${enc(cursor)}` : ""), { tenant: t });
+    events.push(...page.events);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  const scope = me.identity.role === "admin" ? "every download handed out in your tenant" : "the downloads handed out to you";
+  show(el("p", undefined, {}, link("Back", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading("Access trail"),
+    el("p", `The last 30 days: ${scope}, oldest first. Each is a signed record the vault wrote before it handed out the download.`),
+    events.length === 0 ? el("p", "No download in this period.") :
+      table("Access trail", ["When", "Who", "Dossier", "Document", "Version", "SHA-256"],
+        events.map((e) => [when(e.at), `${e.email || e.who.subject} (${e.who.role})`, e.dossier, e.path, `version ${e.version}`, el("code", e.sha256.slice(0, 16) + "…", { title: e.sha256 })])));
+}
+
+// trustPanel shows the key this browser pinned for the log being read,
+// and lets the user pin one obtained from the vault's operator instead.
+function trustPanel() {
+  const panel = el("details", undefined, { class: "trust" }, el("summary", "Keys this browser trusts"));
+  const pins = JSON.parse(localStorage.getItem("evidencevault.pins") || "{}");
+  const ul = el("ul");
+  for (const p of Object.values(pins)) ul.append(el("li", `${p.origin}: key ${p.keyId}, pinned ${day(p.pinnedAt)}, log checked at ${day(p.checkedAt)}`),
+    button(`Forget the key of ${p.origin}`, () => { forgetPin(p.origin); location.reload(); }));
+  if (!ul.childElementCount) ul.append(el("li", "None yet: the first log you open is pinned on first use."));
+  const area = el("textarea", undefined, { id: "pin-pem", rows: 4, cols: 64, spellcheck: "false" });
+  const origin = el("input", undefined, { id: "pin-origin", type: "text", size: 40 });
+  const msg = el("p", undefined, { role: "status" });
+  panel.append(ul, el("p", "To trust a log from a key you obtained from the vault's operator (rather than on first use), give the log's origin and the key:"),
+    el("label", "Log origin", { for: "pin-origin" }), origin, el("label", "Public key (PEM)", { for: "pin-pem" }), area,
+    button("Pin this key", async () => {
+      try {
+        const k = await parseKey(area.value);
+        keepPin({ origin: origin.value.trim(), key: k.pem, keyId: k.id, checkpoint: "", pinnedAt: new Date().toISOString(), checkedAt: "" });
+        msg.textContent = `Pinned key ${k.id} for ${origin.value.trim()}.`;
+      } catch (err) { msg.textContent = err.message; }
+    }), msg);
+  return panel;
+}
+
+async function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  try {
+    if (parts[0] === "t" && parts[2] === "d" && parts[4] === "v") return await versions(parts[1], parts[3], parts.slice(5).join("/"));
+    if (parts[0] === "t" && parts[2] === "d") return await dossier(parts[1], parts[3]);
+    if (parts[0] === "t" && parts[2] === "access") return await access(parts[1]);
+    if (parts[0] === "t" && parts[1]) return await dossiers(parts[1]);
+    return await home();
+  } catch (err) {
+    if (err.status === 401) { sessionStorage.removeItem("idToken"); return main(); }
+    show(heading("Something went wrong"), problemNode(err));
+  }
 }
 
 async function main() {
   try {
     const params = new URLSearchParams(location.search);
     if (location.pathname.endsWith("/callback") && params.has("state")) await callback(params);
-    if (!sessionStorage.getItem("idToken")) {
-      const b = el("button", "Sign in", { type: "button" });
-      b.addEventListener("click", () => signIn().catch((e) => show(...problem(e))));
-      show(el("p", "Sign in with your organisation's account to see the dossiers you may read."), b);
+    if (!token()) {
+      who.textContent = "";
+      show(heading("Sign in"), el("p", "Sign in with your organisation's account to see the dossiers you may read."),
+        button("Sign in", () => signIn().catch((e) => show(problemNode(e)))));
       return;
     }
-    await home();
+    me = await call("/v1/me");
+    const id = me.identity;
+    who.replaceChildren(el("span", `Signed in as ${id.email || id.subject}, ${id.role}` + (id.home ? ` of ${id.home}` : "")), " ",
+      button("Sign out", () => { sessionStorage.clear(); location.assign(base.href); }));
+    document.getElementById("trust").replaceChildren(trustPanel());
+    addEventListener("hashchange", route);
+    await route();
   } catch (e) {
     if (e.status === 401) sessionStorage.removeItem("idToken");
-    show(...problem(e));
+    show(problemNode(e), button("Sign in again", () => signIn().catch((x) => show(problemNode(x)))));
   }
 }
 

@@ -1,0 +1,133 @@
+// Calls to the vault's API and its sign-in provider, and the page's
+// small DOM helpers. Everything is rendered with textContent: nothing the
+// API or the provider sends is taken as markup.
+
+import { strictJSON } from "./verify.js";
+
+export const base = new URL(".", location.href); // the portal's own path
+const origin = location.origin;
+
+// Problem is an RFC 9457 answer; errors lists its bad fields by JSON
+// pointer (/document/title), as the API names them.
+export class Problem extends Error {
+  constructor(status, body) {
+    super(body.detail || body.title || body.error_description || `the vault answered ${status}`);
+    this.status = status;
+    this.type = body.type || "";
+    this.errors = body.errors || [];
+  }
+}
+
+export async function json(url, opts = {}) {
+  const r = await fetch(url, opts);
+  const text = await r.text();
+  let body = {};
+  try { body = text ? strictJSON(text) : {}; } catch (e) { if (r.ok) throw new Problem(r.status, { detail: "the answer is not strict JSON: " + e.message }); }
+  if (!r.ok) throw new Problem(r.status, body);
+  return body;
+}
+
+export const token = () => sessionStorage.getItem("idToken");
+
+// call sends a request to the API as the signed-in user; tenant names the
+// granting tenant an auditor reads in (Vault-Tenant).
+export function call(path, { tenant, method = "GET", body, headers = {} } = {}) {
+  const h = { Authorization: "Bearer " + token(), ...headers };
+  if (tenant) h["Vault-Tenant"] = tenant;
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  return json(origin + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+// --- sign-in: authorization code with PKCE (RFC 7636) ---------------------
+
+const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const redirect = new URL("callback", base).href;
+
+async function provider() {
+  const cfg = await json(origin + "/v1/auth/config");
+  const disc = await json(cfg.issuer.replace(/\/$/, "") + "/.well-known/openid-configuration");
+  return { cfg, disc };
+}
+
+export async function signIn() {
+  const { cfg, disc } = await provider();
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  sessionStorage.setItem("pkce", JSON.stringify({ verifier, state, back: location.hash }));
+  const u = new URL(disc.authorization_endpoint);
+  u.search = new URLSearchParams({
+    response_type: "code", client_id: cfg.clientId, redirect_uri: redirect, scope: cfg.scopes.join(" "),
+    state, code_challenge: challenge, code_challenge_method: "S256",
+  });
+  location.assign(u.href);
+}
+
+export async function callback(params) {
+  const saved = JSON.parse(sessionStorage.getItem("pkce") || "{}");
+  sessionStorage.removeItem("pkce");
+  if (!saved.state || params.get("state") !== saved.state) throw new Error("the sign-in answer is not this page's; sign in again");
+  if (params.get("error")) throw new Error("the provider refused the sign-in: " + params.get("error"));
+  const { cfg, disc } = await provider();
+  const tok = await json(disc.token_endpoint, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: redirect, client_id: cfg.clientId, code_verifier: saved.verifier }),
+  });
+  sessionStorage.setItem("idToken", tok.id_token);
+  history.replaceState(null, "", base.href + (saved.back || ""));
+}
+
+// --- DOM ---------------------------------------------------------------
+
+export function el(tag, text, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
+  e.append(...children);
+  return e;
+}
+
+export function button(text, onClick, attrs = {}) {
+  const b = el("button", text, { type: "button", ...attrs });
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+export const link = (text, hash, attrs = {}) => el("a", text, { href: "#" + hash, ...attrs });
+
+export function problemNode(err) {
+  const p = el("div", undefined, { class: "problem", role: "alert" }, el("p", err.message));
+  if (err.errors && err.errors.length) {
+    const ul = el("ul");
+    for (const f of err.errors) ul.append(el("li", `${f.pointer}: ${f.detail}`));
+    p.append(ul);
+  }
+  return p;
+}
+
+export const when = (t) => (t ? new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC") : "");
+export const day = (t) => (t ? String(t).slice(0, 10) : "");
+export function bytes(n) {
+  const u = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n : n.toFixed(1)) + " " + u[i];
+}
+
+// table builds a table with a caption, column headers and rows of cells
+// (strings or nodes).
+export function table(caption, heads, rows) {
+  const t = el("table", undefined, {}, el("caption", caption));
+  const head = el("tr");
+  for (const h of heads) head.append(el("th", h, { scope: "col" }));
+  t.append(el("thead", undefined, {}, head));
+  const body = el("tbody");
+  for (const r of rows) {
+    const tr = el("tr");
+    for (const c of r) tr.append(typeof c === "object" && c !== null ? el("td", undefined, {}, c) : el("td", c ?? ""));
+    body.append(tr);
+  }
+  t.append(body);
+  return t;
+}

@@ -1,0 +1,513 @@
+// Verification in the browser, the checks evault makes (client and
+// internal/vault), named alike: format, key_known, signature,
+// log_inclusion, file_digest, requested_version, log_consistent. Trust
+// starts from a key pinned in this browser (localStorage), never from
+// what the vault lists: the log's signed key history leads from it to
+// the keys that sign each span of the log, and every checkpoint seen must
+// extend the one kept. WebCrypto does the ECDSA P-256 and the hashing of
+// small things; file bytes are hashed by hash.worker.js as they stream.
+
+const PAYLOAD_TYPE = "application/vnd.in-toto+json";
+const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+const RECEIPT_TYPE = "https://evidencevault.dev/receipt/v1";
+const KEY_EVENT_TYPE = "https://evidencevault.dev/key/v1";
+const MAX_PROOF = 63;
+
+export class VerifyError extends Error {}
+const fail = (msg) => { throw new VerifyError(msg); };
+
+const utf8 = new TextEncoder();
+export const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+
+// b64 decodes standard base64 strictly: a string that is not the
+// canonical encoding of its bytes is refused, as Go's Strict decoder does.
+export function b64(s) {
+  if (typeof s !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) fail("not base64");
+  let bin;
+  try { bin = atob(s); } catch { fail("not base64"); }
+  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  if (btoa(bin) !== s) fail("not canonical base64");
+  return out;
+}
+
+const sha256 = async (b) => new Uint8Array(await crypto.subtle.digest("SHA-256", b));
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const concat = (...parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let i = 0;
+  for (const p of parts) { out.set(p, i); i += p.length; }
+  return out;
+};
+
+// strictJSON parses text as JSON, refusing what Go's strict decoding
+// refuses and JSON.parse accepts: a key given twice in one object (which
+// value was signed would be ambiguous) and invalid UTF-16 (lone
+// surrogates), so that what is shown is what was signed.
+export function strictJSON(text) {
+  const value = JSON.parse(text); // syntax first: the scan below assumes it
+  const stack = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{") stack.push(new Set());
+    else if (c === "[") stack.push(null);
+    else if (c === "}" || c === "]") stack.pop();
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const s = JSON.parse(text.slice(i, j + 1));
+      if (!s.isWellFormed()) fail("a string is not valid Unicode");
+      i = j;
+      let k = j + 1;
+      while (" \t\r\n".includes(text[k])) k++;
+      const keys = stack[stack.length - 1];
+      if (text[k] === ":" && keys) {
+        if (keys.has(s)) fail(`the key "${s}" appears twice in one object`);
+        keys.add(s);
+      }
+    }
+  }
+  return value;
+}
+
+// exactKeys refuses objects with fields the schema does not define.
+function exactKeys(obj, allowed, what) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) fail(`${what} is not an object`);
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(`${what} has an unknown field "${k}"`);
+}
+
+// --- keys ------------------------------------------------------------
+
+// parseKey reads a PEM ECDSA P-256 public key. Its id is the SHA-256 of
+// its DER SubjectPublicKeyInfo as WebCrypto re-encodes it, as Go's
+// x509.MarshalPKIXPublicKey does: one key has one id.
+export async function parseKey(pem) {
+  const m = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END PUBLIC KEY-----\r?\n?$/.exec(String(pem).trim() + "\n");
+  if (!m) fail("not a PEM public key");
+  let key;
+  try {
+    key = await crypto.subtle.importKey("spki", b64(m[1].replace(/\s/g, "")), { name: "ECDSA", namedCurve: "P-256" }, true, ["verify"]);
+  } catch {
+    fail("not an ECDSA P-256 public key");
+  }
+  const der = new Uint8Array(await crypto.subtle.exportKey("spki", key));
+  return { id: hex(await sha256(der)), pem: String(pem), key };
+}
+
+// derToRaw converts an ASN.1 DER ECDSA signature (what KMS and Go give)
+// into the 64 bytes r||s WebCrypto verifies, refusing any encoding that
+// is not minimal DER, as Go's ecdsa.VerifyASN1 does.
+export function derToRaw(der) {
+  let i = 0;
+  const byte = () => { if (i >= der.length) fail("signature: truncated"); return der[i++]; };
+  if (byte() !== 0x30) fail("signature: not a DER sequence");
+  let len = byte();
+  if (len === 0x81) { len = byte(); if (len < 0x80) fail("signature: non-minimal length"); } else if (len & 0x80) fail("signature: bad length");
+  if (i + len !== der.length) fail("signature: trailing or missing bytes");
+  const raw = new Uint8Array(64);
+  for (const at of [0, 32]) {
+    if (byte() !== 0x02) fail("signature: not an integer");
+    const n = byte();
+    if (n < 1 || n > 33 || i + n > der.length) fail("signature: bad integer length");
+    let int = der.subarray(i, i + n);
+    i += n;
+    if (int[0] & 0x80) fail("signature: negative integer");
+    if (n > 1 && int[0] === 0 && !(int[1] & 0x80)) fail("signature: non-minimal integer");
+    if (int[0] === 0) int = int.subarray(1);
+    if (int.length > 32) fail("signature: integer too large");
+    raw.set(int, at + 32 - int.length);
+  }
+  if (i !== der.length) fail("signature: trailing bytes");
+  return raw;
+}
+
+async function ecdsaVerify(key, der, msg) {
+  let raw;
+  try { raw = derToRaw(der); } catch { return false; }
+  return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key.key, raw, msg);
+}
+
+// --- DSSE and in-toto ------------------------------------------------------
+
+const pae = (type, body) => concat(utf8.encode(`DSSEv1 ${utf8.encode(type).length} ${type} ${body.length} `), body);
+
+// openEnvelope reads a DSSE envelope and its in-toto statement without
+// checking any signature.
+export function openEnvelope(env) {
+  exactKeys(env, ["payloadType", "payload", "signatures"], "the envelope");
+  if (env.payloadType !== PAYLOAD_TYPE) fail(`payload type ${JSON.stringify(env.payloadType)}, want ${PAYLOAD_TYPE}`);
+  if (!Array.isArray(env.signatures) || env.signatures.length === 0) fail("the envelope carries no signature");
+  const payload = b64(env.payload);
+  let st;
+  try {
+    st = strictJSON(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+  } catch (e) {
+    fail("the statement is not strict JSON: " + e.message);
+  }
+  exactKeys(st, ["_type", "subject", "predicateType", "predicate"], "the statement");
+  if (st._type !== STATEMENT_TYPE) fail(`statement type ${JSON.stringify(st._type)}, want ${STATEMENT_TYPE}`);
+  if (!Array.isArray(st.subject) || st.subject.length === 0) fail("the statement names no subject");
+  const sigs = env.signatures.map((s) => {
+    exactKeys(s, ["keyid", "sig"], "a signature");
+    return { keyid: s.keyid ?? "", sig: b64(s.sig) };
+  });
+  return { payload, statement: st, sigs, type: env.payloadType };
+}
+
+// signedBy returns the first of keys whose signature over the envelope
+// holds; a signature naming a key id is checked against that key only.
+// It says whether any key was known at all.
+async function signedBy(opened, keys) {
+  const msg = pae(opened.type, opened.payload);
+  let known = null;
+  for (const s of opened.sigs) {
+    for (const k of keys) {
+      if (s.keyid !== "" && s.keyid !== k.id) continue;
+      known = known || k;
+      if (await ecdsaVerify(k, s.sig, msg)) return { key: k, known: k };
+    }
+  }
+  return { key: null, known };
+}
+
+// --- checkpoints (C2SP signed notes) and proofs ----------------------------
+
+// openCheckpoint verifies a signed checkpoint of log origin with one of
+// keys (the note key hash is the first four bytes of a key's id) and
+// returns its body.
+export async function openCheckpoint(signed, origin, keys) {
+  const at = signed.indexOf("\n\n");
+  if (at < 0 || !signed.endsWith("\n")) fail("the checkpoint is not a signed note");
+  const text = signed.slice(0, at + 1);
+  let verified = false;
+  for (const line of signed.slice(at + 2, -1).split("\n")) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) fail("the checkpoint has a malformed signature line");
+    if (m[1] !== origin) continue;
+    const blob = b64(m[2]);
+    if (blob.length < 5) fail("the checkpoint has a short signature");
+    const hash = hex(blob.subarray(0, 4));
+    for (const k of keys) {
+      if (k.id.slice(0, 8) !== hash) continue;
+      if (!(await ecdsaVerify(k, blob.subarray(4), utf8.encode(text)))) fail(`the checkpoint's signature by ${origin} does not hold`);
+      verified = true;
+    }
+  }
+  if (!verified) fail(`the checkpoint carries no signature by a known key for ${origin}`);
+  const lines = text.slice(0, -1).split("\n");
+  if (lines.length < 3) fail("the checkpoint has fewer than 3 lines");
+  const [o, size, root] = lines;
+  if (o !== origin) fail(`the checkpoint is for log ${o}, not ${origin}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(size) || !Number.isSafeInteger(Number(size))) fail(`checkpoint size ${size}`);
+  const hash = b64(root);
+  if (hash.length !== 32) fail("the checkpoint's root hash is not 32 bytes");
+  return { origin, size: Number(size), hash, signed };
+}
+
+const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
+const nodeHash = (l, r) => sha256(concat(Uint8Array.of(1), l, r));
+const lsb = (n) => n % 2 === 1;
+const half = (n) => Math.floor(n / 2);
+
+// verifyInclusion checks an RFC 9162 inclusion proof of leaf at index in
+// the tree of checkpoint cp.
+export async function verifyInclusion(cp, index, leaf, proof) {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= cp.size) fail(`index ${index} is outside a tree of ${cp.size} entries`);
+  if (!Array.isArray(proof) || proof.length > MAX_PROOF) fail("malformed inclusion proof");
+  let fn = index, sn = cp.size - 1, r = await leafHash(leaf);
+  for (const p of proof.map(b64)) {
+    if (sn === 0) fail(`entry ${index} is not in the tree of size ${cp.size}`);
+    if (lsb(fn) || fn === sn) {
+      r = await nodeHash(p, r);
+      if (!lsb(fn)) while (!lsb(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = half(fn); sn = half(sn);
+  }
+  if (sn !== 0 || !equal(r, cp.hash)) fail(`entry ${index} is not in the tree of size ${cp.size}`);
+}
+
+// verifyConsistency checks an RFC 9162 consistency proof that the tree
+// of newer extends the tree of older.
+export async function verifyConsistency(older, newer, proof) {
+  if (older.origin !== newer.origin) fail("checkpoints of two logs");
+  if (older.size > newer.size) fail(`size ${newer.size} is not after size ${older.size}: the log was rolled back`);
+  if (!Array.isArray(proof) || proof.length > MAX_PROOF) fail("malformed consistency proof");
+  const bad = () => fail(`the tree of size ${newer.size} does not extend the tree of size ${older.size}`);
+  if (older.size === 0) return;
+  if (older.size === newer.size) { if (proof.length !== 0 || !equal(older.hash, newer.hash)) bad(); return; }
+  let path = proof.map(b64);
+  if (Number.isInteger(Math.log2(older.size))) path = [older.hash, ...path]; // a power of two: its root is a node of newer
+  if (path.length === 0) bad();
+  let fn = older.size - 1, sn = newer.size - 1;
+  while (lsb(fn)) { fn = half(fn); sn = half(sn); }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) bad();
+    if (lsb(fn) || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if (!lsb(fn)) while (!lsb(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = half(fn); sn = half(sn);
+  }
+  if (sn !== 0 || !equal(fr, older.hash) || !equal(sr, newer.hash)) bad();
+}
+
+// --- trust: keys for spans of the log --------------------------------------
+
+// allows mirrors vault.Trust.Allows: a key signs the entries of its span;
+// a receipt without a place in the log only a current key.
+export function allows(trust, keyID, index) {
+  return trust.keys.some((k) => k.key.id === keyID &&
+    (index < 0 ? k.until < 0 : index >= k.from && (k.until < 0 || index < k.until)));
+}
+const signersAt = (trust, size) => trust.keys.filter((k) => size >= 1 && allows(trust, k.key.id, size - 1)).map((k) => k.key);
+
+// keySteps verifies each key event on its own: of log origin, signed by
+// its key (and a rotation by the key it retires too), in checkpoint cp
+// when given.
+async function keySteps(origin, events, cp) {
+  const steps = [];
+  for (const rec of events) {
+    exactKeys(rec, ["envelope", "log"], "a key event");
+    const o = openEnvelope(rec.envelope);
+    if (o.statement.predicateType !== KEY_EVENT_TYPE) fail("an entry of the key history is not a key event");
+    const ev = o.statement.predicate;
+    exactKeys(ev, ["event", "log", "key", "previous", "at"], "a key event");
+    const key = await parseKey(ev.key?.publicKey);
+    if (key.id !== ev.key.keyId || o.statement.subject.length !== 1 || o.statement.subject[0].digest?.sha256 !== key.id) fail(`the ${ev.event} event of key ${ev.key.keyId} names its key inconsistently`);
+    if (ev.log !== origin) fail(`a key event of log ${ev.log}, not ${origin}`);
+    const signers = [key];
+    let previous = null;
+    if (ev.event === "rotation") {
+      if (!ev.previous) fail(`the rotation to key ${key.id} names no previous key`);
+      previous = await parseKey(ev.previous.publicKey);
+      if (previous.id !== ev.previous.keyId) fail(`the rotation to key ${key.id} names its previous key inconsistently`);
+      signers.push(previous);
+    } else if (ev.event !== "genesis") {
+      fail(`unknown key event ${ev.event}`);
+    }
+    const msg = pae(o.type, o.payload);
+    for (const k of signers) {
+      const sig = o.sigs.filter((s) => s.keyid === "" || s.keyid === k.id);
+      let ok = false;
+      for (const s of sig) ok = ok || (await ecdsaVerify(k, s.sig, msg));
+      if (!ok) fail(`the ${ev.event} event of key ${key.id} is not signed by key ${k.id}`);
+    }
+    if (!rec.log || rec.log.origin !== origin) fail(`the ${ev.event} event of key ${key.id} has no place in log ${origin}`);
+    if (cp) await verifyInclusion(cp, rec.log.index, o.payload, rec.log.inclusionProof);
+    steps.push({ index: rec.log.index, event: ev.event, key, previous });
+  }
+  return steps.sort((a, b) => a.index - b.index);
+}
+
+// linkKeys mirrors vault.linkKeys: a genesis, then rotations, each from
+// the key before; each key trusted for its span.
+function linkKeys(steps) {
+  const keys = [];
+  steps.forEach((st, i) => {
+    const last = keys[keys.length - 1];
+    if (i === 0) {
+      if (st.event !== "genesis") fail(`the first key event is a ${st.event}, not a genesis`);
+      keys.push({ key: st.key, from: 0, until: -1 });
+    } else if (st.event === "genesis" && st.key.id === last.key.id) {
+      // the same genesis again: two processes raced at the log's start
+    } else if (st.event !== "rotation") {
+      fail(`a second genesis, of key ${st.key.id}, at ${st.index}: keys change only by signed rotations`);
+    } else if (st.previous.id !== last.key.id) {
+      fail(`the rotation at ${st.index} retires key ${st.previous.id}, but the log's key is ${last.key.id}`);
+    } else {
+      last.until = st.index;
+      keys.push({ key: st.key, from: st.index, until: -1 });
+    }
+  });
+  return keys;
+}
+
+export class UntrustedKeyError extends VerifyError {}
+
+// trustLog mirrors vault.TrustLog: the keys of the log from the pinned
+// key (or, with none pinned, from its genesis), the checkpoint opened
+// with the key allowed at its size, every key event in it.
+export async function trustLog(origin, signed, events, pinned) {
+  let trust;
+  if (events.length === 0) {
+    if (!pinned) fail(`log ${origin} records no key and none is pinned: nothing to trust`);
+    trust = { keys: [{ key: pinned, from: 0, until: -1 }], basis: "the key pinned in this browser (the log records no key history)" };
+  } else {
+    const keys = linkKeys(await keySteps(origin, events, null));
+    if (!pinned) {
+      trust = { keys, basis: `the log's own key history, from its genesis key ${keys[0].key.id} (pinned in this browser now, on first use)` };
+    } else if (keys.some((k) => k.key.id === pinned.id)) {
+      trust = { keys, basis: `the key pinned in this browser, ${pinned.id}` + (keys.length > 1 ? `, and the ${keys.length - 1} keys its log's signed rotations lead to` : "") };
+    } else {
+      throw new UntrustedKeyError(`log ${origin} is signed by key ${keys[keys.length - 1].key.id}, which is no signed rotation from key ${pinned.id} pinned in this browser`);
+    }
+  }
+  const cp = await openTrusted(origin, signed, trust);
+  if (events.length > 0) await keySteps(origin, events, cp);
+  return { trust, latest: cp };
+}
+
+async function openTrusted(origin, signed, trust) {
+  const cp = await openCheckpoint(signed, origin, trust.keys.map((k) => k.key));
+  try {
+    await openCheckpoint(signed, origin, signersAt(trust, cp.size));
+  } catch (e) {
+    fail(`the checkpoint of ${origin} at size ${cp.size} is not signed by the key of its last entry: ${e.message}`);
+  }
+  return cp;
+}
+
+// --- receipts --------------------------------------------------------
+
+// openReceipt reads a receipt bundle ({envelope, log}) or a bare envelope.
+export function openReceipt(bundle) {
+  let env = bundle, log = null;
+  if (bundle && typeof bundle === "object" && "envelope" in bundle) {
+    exactKeys(bundle, ["envelope", "log"], "the receipt bundle");
+    env = bundle.envelope;
+    log = bundle.log;
+    if (log) exactKeys(log, ["origin", "index", "checkpoint", "inclusionProof"], "the receipt's log proof");
+  }
+  const o = openEnvelope(env);
+  if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
+  if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
+  return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log };
+}
+
+// verifyReceipt mirrors vault.VerifyOffline: the checks that need no
+// storage, and file_digest when the file's sha256 (hex) is given.
+export async function verifyReceipt(bundle, trust, sha256hex, size) {
+  const checks = [];
+  const add = (name, passed, detail) => checks.push({ name, passed, detail });
+  let r;
+  try {
+    r = openReceipt(bundle);
+  } catch (e) {
+    add("format", false, e.message);
+    return { valid: false, checks, receipt: null };
+  }
+  add("format", true, "DSSE envelope holding an in-toto Statement v1 with a " + RECEIPT_TYPE + " predicate");
+  const index = r.log ? r.log.index : -1;
+  const { key, known } = await signedBy(r, trust.keys.map((k) => k.key));
+  if (!known) {
+    add("key_known", false, "no signature is by a key you trust: " + trust.basis);
+  } else if (key && !allows(trust, key.id, index)) {
+    add("key_known", false, `signed by key ${key.id}, which the log's key history does not allow at entry ${index}: it had been rotated away, or was not yet in use`);
+  } else if (!key) {
+    add("key_known", true, "signed by key " + known.id);
+    add("signature", false, "the signature does not match the receipt's content: it was altered or forged");
+  } else {
+    add("key_known", true, "signed by key " + key.id);
+    add("signature", true, "ECDSA P-256 SHA-256 signature over the DSSE envelope holds");
+  }
+  if (r.log) {
+    try {
+      if (r.log.origin !== trust.origin && trust.origin) fail(`the receipt is of log ${r.log.origin}, not ${trust.origin}`);
+      const cp = await openCheckpoint(r.log.checkpoint, r.log.origin, trust.keys.map((k) => k.key));
+      await verifyInclusion(cp, r.log.index, r.payload, r.log.inclusionProof);
+      try {
+        await openCheckpoint(r.log.checkpoint, r.log.origin, signersAt(trust, cp.size));
+      } catch (e) {
+        fail(`the checkpoint of size ${cp.size} is not signed by the key the log's history gives its last entry: ${e.message}`);
+      }
+      r.checkpoint = cp;
+      add("log_inclusion", true, `entry ${r.log.index} of log ${cp.origin}, in its signed checkpoint of size ${cp.size}`);
+    } catch (e) {
+      add("log_inclusion", false, e.message);
+    }
+  }
+  const digest = r.subject.digest.sha256;
+  if (sha256hex !== undefined) {
+    if (sha256hex !== digest) add("file_digest", false, `the file's SHA-256 ${sha256hex} differs from the receipt's ${digest}`);
+    else if (size !== r.predicate.storage?.size) add("file_digest", false, `the file is ${size} bytes; the receipt says ${r.predicate.storage?.size}`);
+    else add("file_digest", true, "the file's SHA-256 is the one the receipt names");
+  }
+  return { valid: checks.every((c) => c.passed), checks, receipt: r };
+}
+
+// --- the log as this browser trusts it -----------------------------------
+
+const PINS = "evidencevault.pins";
+const pins = () => JSON.parse(localStorage.getItem(PINS) || "{}");
+export const pinOf = (origin) => pins()[origin] || null;
+export function keepPin(pin) {
+  const all = pins();
+  all[pin.origin] = pin;
+  localStorage.setItem(PINS, JSON.stringify(all));
+}
+export function forgetPin(origin) {
+  const all = pins();
+  delete all[origin];
+  localStorage.setItem(PINS, JSON.stringify(all));
+}
+
+// openLog mirrors client.Open: the log's key history and latest
+// checkpoint, trusted from the pinned key (pinned now if none is), and
+// consistent with the checkpoint kept on the last visit. get(path) calls
+// the API for the log of the tenant being read.
+export async function openLog(get) {
+  const kl = await get("/v1/log/keys");
+  let pin = pinOf(kl.origin);
+  let pinned = pin ? await parseKey(pin.key) : null;
+  let firstUse = false;
+  if (!pinned && kl.events.length === 0) {
+    const listed = await get("/v1/keys");
+    if (listed.keys.length === 0) fail("the vault lists no key and its log records none: nothing to pin");
+    pinned = await parseKey(listed.keys[0].publicKey);
+    firstUse = true;
+  }
+  const { trust, latest } = await trustLog(kl.origin, kl.checkpoint, kl.events, pinned);
+  trust.origin = kl.origin;
+  const view = { origin: kl.origin, trust, latest, get, firstUse: firstUse || !pin, kept: 0 };
+  if (pin && pin.checkpoint) {
+    const kept = await extendsCheckpoint(view, pin.checkpoint, false).catch((e) => fail(`the checkpoint this browser kept is not part of the log as the vault shows it now: ${e.message}`));
+    view.kept = kept.size;
+  }
+  const current = trust.keys[trust.keys.length - 1].key;
+  keepPin({ origin: kl.origin, key: (pinned || current).pem, keyId: (pinned || current).id, checkpoint: latest.signed, pinnedAt: pin?.pinnedAt || new Date().toISOString(), checkedAt: new Date().toISOString() });
+  return view;
+}
+
+// extendsCheckpoint proves that the view's latest checkpoint extends an
+// earlier signed one of its log (signed, when bySpan, by the key of its
+// last entry).
+export async function extendsCheckpoint(view, signed, bySpan = true) {
+  const cp = await openCheckpoint(signed, view.origin, view.trust.keys.map((k) => k.key));
+  if (bySpan) await openCheckpoint(signed, view.origin, signersAt(view.trust, cp.size)).catch(() => fail(`its checkpoint of size ${cp.size} is not signed by the key of its last entry`));
+  if (cp.size > view.latest.size) fail(`it has ${cp.size} entries; the vault's latest checkpoint has ${view.latest.size}: the log was rolled back`);
+  if (cp.size === view.latest.size) {
+    if (!equal(cp.hash, view.latest.hash)) fail(`two trees of ${cp.size} entries differ: the log was forked`);
+    return cp;
+  }
+  const p = await view.get(`/v1/log/proofs/consistency?from=${cp.size}&to=${view.latest.size}`);
+  await verifyConsistency(cp, view.latest, p.proof);
+  return cp;
+}
+
+// checkDownload adds to a receipt's verification the checks of a
+// download: the receipt is for the version asked, and its checkpoint is
+// part of the log this browser verified.
+export async function checkDownload(view, ver, want) {
+  const r = ver.receipt;
+  if (!r) return ver;
+  const p = r.predicate;
+  const ok = p.dossier?.id === want.dossier && p.document?.path === want.path && p.version === want.version && p.storage?.versionId === want.versionId;
+  ver.checks.push({ name: "requested_version", passed: ok, detail: `the receipt is for ${p.document?.path} of dossier ${p.dossier?.id}, version ${p.version}` });
+  if (!r.log) {
+    ver.checks.push({ name: "log_consistent", passed: false, detail: "the receipt carries no log proof" });
+  } else {
+    try {
+      await extendsCheckpoint(view, r.log.checkpoint);
+      ver.checks.push({ name: "log_consistent", passed: true, detail: `the receipt's checkpoint is part of the log at ${view.latest.size} entries, as verified` });
+    } catch (e) {
+      ver.checks.push({ name: "log_consistent", passed: false, detail: e.message });
+    }
+  }
+  ver.valid = ver.checks.every((c) => c.passed);
+  return ver;
+}
