@@ -1,0 +1,122 @@
+package devstack_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/evidencevault/vault/client"
+	"github.com/evidencevault/vault/internal/bundle"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// TestPortalAuditorReadsAndExports: the notified body's auditor, granted
+// one dossier, sees its documents under their Annex sections, a
+// document's versions with what superseded what, downloads a version
+// verified, finds that download in the access trail, and exports the
+// dossier: evault's bundle verifier accepts the ZIP the browser wrote,
+// from the vault's key.
+func TestPortalAuditorReadsAndExports(t *testing.T) {
+	dir := t.TempDir()
+	env, _, stop := testenv.LocalStack(t, dir)
+	defer stop()
+	ctx := context.Background()
+	c, d, doc := sealOne(t, env)
+	// A second version supersedes the first.
+	v2 := filepath.Join(t.TempDir(), "validation.pdf")
+	os.WriteFile(v2, []byte("Software validation report, revision C.\n"), 0o644)
+	doc.Revision = "C"
+	prep, err := c.PrepareFile(ctx, d.ID, doc, v2, client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upload(ctx, prep); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(48 * time.Hour).UTC()
+	if _, err := c.CreateGrant(ctx, client.GrantInput{Grantee: &vault.Grantee{Email: "auditor@nb0197.example"}, Dossiers: []string{d.ID}, Until: &until}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := testenv.Browser(t)
+	p := &page{t: t, ctx: b}
+	saved := t.TempDir()
+	if _, err := chromedp.Call(b, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: saved, EventsEnabled: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	p.do("open the portal", chromedp.Navigate(env["VAULT_URL"]+"/portal/"))
+	p.do("sign in", press(`main button`))
+	p.do("pick the auditor", press(`form:has(input[value="auditor@nb0197.example"]) button`))
+	p.do("open demo", press(`nav a`))
+	p.waitText("CardioScan AI")
+	p.do("open the dossier", press(`main table a`))
+	p.waitText("MDR-II-6 Product verification and validation (1)")
+	if page := p.text("body"); strings.Contains(page, "Upload a document") || strings.Contains(page, "AIA-IV") {
+		t.Errorf("an auditor sees an upload form, or AI Act sections of a dossier that is not high-risk AI:\n%s", page)
+	}
+	p.shot("portal-dossier")
+	p.do("open the versions", press(`a[aria-label="Versions of tests/validation.pdf"]`))
+	p.waitText("superseded by version 2")
+	for _, want := range []string{"supersedes version 1", "the first", "current"} {
+		if page := p.text("main"); !strings.Contains(page, want) {
+			t.Errorf("the versions page lacks %q:\n%s", want, page)
+		}
+	}
+	p.do("receipt of version 1", press(`tbody tr:first-child td span button:nth-child(2)`))
+	p.waitText("Receipt for version 1 of tests/validation.pdf")
+	p.waitText("Retained until")
+	p.shot("portal-versions")
+	p.do("download version 1", press(`td button`))
+	p.waitText("Verified and saved as validation.pdf")
+	got := waitFile(t, filepath.Join(saved, "validation.pdf"), len("Software validation report, revision B.\n"))
+	if string(got) != "Software validation report, revision B.\n" {
+		t.Errorf("saved %q, not version 1", got)
+	}
+
+	p.do("back to the dossier", press(`main p a`))
+	p.waitText("Export the dossier")
+	p.do("export", press(`main > button`))
+	p.waitText("every one verified before it was written")
+	zip := filepath.Join(saved, d.ID+".zip")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if fi, err := os.Stat(zip); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s saved; the folder holds %v", zip, dirNames(t, saved))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the browser renames the file once complete
+	keyPEM, _ := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
+	signer, err := receipt.NewLocalSigner(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, closer, err := bundle.Open(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil)
+	if first := rep.First(); first != nil || rep.Documents != 1 {
+		t.Errorf("the portal's bundle: %d documents, first failure %+v", rep.Documents, first)
+	}
+
+	p.do("back", press(`main p a`))
+	p.do("open the access trail", press(`main p:last-of-type a`))
+	p.waitJS(`document.querySelector("main h2")?.textContent === "Access trail"`)
+	if page := p.text("main"); strings.Count(page, "auditor@nb0197.example (auditor)") < 2 {
+		t.Errorf("the trail does not show the auditor's two downloads (one, and one for the export):\n%s", page)
+	}
+	p.shot("portal-access-trail")
+}
