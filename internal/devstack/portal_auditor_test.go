@@ -113,10 +113,39 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 	}
 
 	p.do("back", press(`main p a`))
-	p.do("open the access trail", press(`main p:last-of-type a`))
+	p.do("open the access trail", press(`main a[href$="/access"]`))
 	p.waitJS(`document.querySelector("main h2")?.textContent === "Access trail"`)
 	if page := p.text("main"); strings.Count(page, "auditor@nb0197.example (auditor)") < 2 {
 		t.Errorf("the trail does not show the auditor's two downloads (one, and one for the export):\n%s", page)
 	}
 	p.shot("portal-access-trail")
+
+	// Years later, the file in hand and its receipt, checked in the
+	// browser: version 1 as exported holds; a copy altered by one byte
+	// does not.
+	dl, err := c.Download(ctx, d.ID, doc.Path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := filepath.Join(t.TempDir(), "validation.pdf.receipt.json")
+	os.WriteFile(rcpt, dl.Receipt, 0o644)
+	altered := filepath.Join(t.TempDir(), "validation.pdf")
+	os.WriteFile(altered, []byte("Software validation report, revision b.\n"), 0o644)
+	for _, tc := range []struct{ file, want string }{
+		{filepath.Join(saved, "validation.pdf"), "VALID: validation.pdf is the file the receipt names"},
+		{altered, "✘ FAILED file_digest"},
+	} {
+		p.do("open the verify page", chromedp.Navigate(env["VAULT_URL"]+"/portal/#/t/demo/verify"))
+		p.do("reload", chromedp.Reload())
+		p.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS(`#verify-file`), []string{tc.file}))
+		p.do("choose the receipt", chromedp.SetUploadFiles(chromedp.CSS(`#verify-receipt`), []string{rcpt}))
+		p.do("verify", press(`form[aria-label="Verify a file"] button`))
+		p.waitText(tc.want)
+		if tc.file == altered {
+			if page := p.text("main"); strings.Contains(page, "VALID:") && !strings.Contains(page, "NOT VALID") {
+				t.Errorf("the altered file is called valid:\n%s", page)
+			}
+			p.shot("portal-verify-file")
+		}
+	}
 }

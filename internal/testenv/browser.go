@@ -13,8 +13,15 @@ import (
 // Browser returns a context of a fresh headless Chromium tab: Debian's
 // chromium, from CHROMIUM_BIN (make test sets it with scripts/chromium.sh)
 // or /usr/bin/chromium. A test that needs a browser fails without one; it
-// never skips.
+// never skips. What the test does in it must finish within 2 minutes.
 func Browser(t testing.TB) context.Context {
+	t.Helper()
+	return BrowserWithin(t, 2*time.Minute)
+}
+
+// BrowserWithin is Browser for a test that needs the tab for up to d, such
+// as a benchmark.
+func BrowserWithin(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	bin := os.Getenv("CHROMIUM_BIN")
 	if bin == "" {
@@ -50,7 +57,7 @@ func Browser(t testing.TB) context.Context {
 		cancelAlloc()
 		t.Fatalf("start Chromium %s: %v", bin, err)
 	}
-	ctx, cancelTime := context.WithTimeout(tab, 2*time.Minute)
+	ctx, cancelTime := context.WithTimeout(tab, d)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	return ctx
 }

@@ -4,12 +4,13 @@
 //   #/t/{tenant}/d/{dossier}        a dossier's documents by Annex section
 //   #/t/{tenant}/d/{dossier}/v/{path}  one document's versions
 //   #/t/{tenant}/access             the access trail
+//   #/t/{tenant}/verify             check a file in hand against its receipt
 // {tenant} is "-" for a member's own tenant.
 
 import { call, el, button, link, table, problemNode, when, day, bytes, signIn, callback, token, base } from "./api.js";
-import { download, receiptCard, checkList, receiptOf, logView, FailedChecks, save } from "./download.js";
+import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks, save } from "./download.js";
 import { dossierForm, documentForm } from "./upload.js";
-import { pinOf, forgetPin, parseKey, keepPin } from "./verify.js";
+import { forgetPin, parseKey, keepPin } from "./verify.js";
 import { exportDossier } from "./export.js";
 
 const app = document.getElementById("app");
@@ -54,7 +55,7 @@ async function dossiers(tenant) {
   if (list.length === 0) nodes.push(el("p", "No dossier here yet."));
   else nodes.push(table(`Dossiers you may read in ${name}`, ["Dossier", "Basic UDI-DI", "Regulation", "Class", "Notified body"],
     list.map((d) => [link(d.name, `/t/${enc(tenant)}/d/${enc(d.id)}`), d.basicUdiDi, d.regulation + (d.highRiskAi ? " + AI Act" : ""), d.riskClass, d.notifiedBody || ""])));
-  nodes.push(el("p", undefined, {}, link("Access trail", `/t/${enc(tenant)}/access`)));
+  nodes.push(el("p", undefined, {}, link("Access trail", `/t/${enc(tenant)}/access`)), el("p", undefined, {}, link("Verify a file you have against its receipt", `/t/${enc(tenant)}/verify`)));
   if (me.identity.role !== "auditor") nodes.push(dossierForm((d) => { location.hash = `/t/-/d/${enc(d.id)}`; }));
   show(...nodes);
 }
@@ -203,6 +204,37 @@ async function access(tenant) {
         events.map((e) => [when(e.at), `${e.email || e.who.subject} (${e.who.role})`, e.dossier, e.path, `version ${e.version}`, el("code", e.sha256.slice(0, 16) + "…", { title: e.sha256 })])));
 }
 
+// verifyPage checks a file the user has (one received years ago, say)
+// against its receipt file, as evault verify does.
+function verifyPage(tenant) {
+  const t = tenantHeader(tenant);
+  const file = el("input", undefined, { type: "file", id: "verify-file" });
+  const rcpt = el("input", undefined, { type: "file", id: "verify-receipt", accept: ".json,application/json" });
+  const out = el("div", undefined, { "aria-live": "polite" });
+  const line = statusLine();
+  const form = el("form", undefined, { "aria-label": "Verify a file" },
+    el("div", undefined, { class: "field" }, el("label", "The file", { for: "verify-file" }), file),
+    el("div", undefined, { class: "field" }, el("label", "Its receipt (.receipt.json)", { for: "verify-receipt" }), rcpt),
+    el("button", "Verify", { type: "submit" }), line);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    out.replaceChildren();
+    if (!file.files[0] || !rcpt.files[0]) { line.textContent = "Choose the file and its receipt."; return; }
+    const t0 = performance.now();
+    try {
+      const ver = await verifyInHand(t, file.files[0], rcpt.files[0], (s) => { line.textContent = s; });
+      const ms = performance.now() - t0;
+      line.textContent = ver.valid ? `VALID: ${file.files[0].name} is the file the receipt names (checked in ${(ms / 1000).toFixed(1)} s).` : `NOT VALID: ${file.files[0].name} failed verification.`;
+      out.append(ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
+    } catch (err) {
+      line.textContent = "";
+      out.append(problemNode(err));
+    }
+  });
+  show(el("p", undefined, {}, link("Back", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading("Verify a file you have"),
+    el("p", "Nothing leaves this browser but the log's proofs: the file is hashed here, and the receipt is checked against the key this browser pinned."), form, out);
+}
+
 // trustPanel shows the key this browser pinned for the log being read,
 // and lets the user pin one obtained from the vault's operator instead.
 function trustPanel() {
@@ -233,6 +265,7 @@ async function route() {
     if (parts[0] === "t" && parts[2] === "d" && parts[4] === "v") return await versions(parts[1], parts[3], parts.slice(5).join("/"));
     if (parts[0] === "t" && parts[2] === "d") return await dossier(parts[1], parts[3]);
     if (parts[0] === "t" && parts[2] === "access") return await access(parts[1]);
+    if (parts[0] === "t" && parts[2] === "verify") return verifyPage(parts[1]);
     if (parts[0] === "t" && parts[1]) return await dossiers(parts[1]);
     return await home();
   } catch (err) {

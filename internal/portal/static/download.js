@@ -6,7 +6,7 @@
 // fails are removed, and the page names the checks that failed.
 
 import { call, el, bytes, when, day } from "./api.js";
-import { openLog, verifyReceipt, checkDownload, strictJSON, VerifyError } from "./verify.js";
+import { openLog, verifyReceipt, checkDownload, extendsCheckpoint, strictJSON, VerifyError } from "./verify.js";
 
 const views = new Map();
 
@@ -42,7 +42,7 @@ export async function streamFile(stream, progress) {
   const dir = await scratch();
   const name = `download-${crypto.randomUUID()}`;
   kept.add(name);
-  const got = await work({ op: "download", stream, name }, [stream], progress);
+  const got = await work({ op: "download", stream, name, inMemory: false }, [stream], progress);
   return { name, file: await (await dir.getFileHandle(name)).getFile(), ...got };
 }
 
@@ -69,15 +69,17 @@ export class FailedChecks extends Error {
   }
 }
 
-// streamTo streams a presigned GET into a new file of the origin-private
-// file system through the worker's SHA-256.
-async function streamTo(dir, pre, total, progress) {
+// streamTo streams a presigned GET of total bytes through the worker's
+// SHA-256: into memory, or, for large ones, into a new file of the
+// origin-private file system.
+async function streamTo(pre, total, progress) {
   const name = `download-${crypto.randomUUID()}`;
   kept.add(name);
   try {
     const resp = await fetch(pre.url, { method: pre.method, headers: pre.headers || {} });
     if (!resp.ok) throw new Error(`storage answered ${resp.status} for the version's bytes`);
-    const got = await work({ op: "download", stream: resp.body, name }, [resp.body], (n) => progress(`Downloading and hashing: ${bytes(n)} of ${bytes(total)}`));
+    const got = await work({ op: "download", stream: resp.body, name, expected: total }, [resp.body], (n) => progress(`Downloading and hashing: ${bytes(n)} of ${bytes(total)}`));
+    if (got.bytes) kept.delete(name);
     return { name, ...got };
   } catch (e) {
     await discard(name);
@@ -100,14 +102,14 @@ export async function fetchVerified(tenant, dossier, path, version, progress) {
   const first = await checkDownload(view, await verifyReceipt(d.receipt, view.trust), want);
   if (!first.valid) throw new FailedChecks(first.checks);
   const dir = await scratch();
-  const got = await streamTo(dir, d.download, d.version.size, progress);
+  const got = await streamTo(d.download, d.version.size, progress);
   progress("Comparing the bytes with the receipt…");
   const ver = await checkDownload(view, await verifyReceipt(d.receipt, view.trust, got.sha256, got.size), want);
   if (!ver.valid) {
     await discard(got.name);
     throw new FailedChecks(ver.checks);
   }
-  const file = await (await dir.getFileHandle(got.name)).getFile();
+  const file = got.bytes ? new Blob([got.bytes]) : await (await dir.getFileHandle(got.name)).getFile();
   return { ver, bundle: d.receipt, fileName: ver.receipt.predicate.document.file.name, file, name: got.name };
 }
 
@@ -164,6 +166,33 @@ export function checkList(checks) {
   const ul = el("ul", undefined, { class: "checks", "aria-label": "Verification checks" });
   for (const c of checks) ul.append(el("li", `${c.passed ? "✔ passed" : "✘ FAILED"} ${c.name}: ${c.detail}`, { class: c.passed ? "pass" : "fail" }));
   return ul;
+}
+
+// verifyInHand checks a file the user has against a receipt file they
+// have, as evault verify does: the receipt against the log this browser
+// trusts, the file's SHA-256 and size against the receipt.
+export async function verifyInHand(tenant, file, receiptFile, progress) {
+  let bundle;
+  try {
+    bundle = strictJSON(await receiptFile.text());
+  } catch (e) {
+    return { valid: false, checks: [{ name: "format", passed: false, detail: "the receipt file is not strict JSON: " + e.message }] };
+  }
+  progress("Checking the receipt against the log this browser trusts…");
+  const view = await logView(tenant);
+  progress(`Hashing ${file.name}…`);
+  const h = await hashFile(file, 0, (n) => progress(`Hashing ${file.name}: ${bytes(n)} of ${bytes(file.size)}`));
+  const ver = await verifyReceipt(bundle, view.trust, h.sha256, h.size);
+  if (ver.receipt?.log) {
+    try {
+      await extendsCheckpoint(view, ver.receipt.log.checkpoint);
+      ver.checks.push({ name: "log_consistent", passed: true, detail: `the receipt's checkpoint is part of the log at ${view.latest.size} entries, as verified` });
+    } catch (e) {
+      ver.checks.push({ name: "log_consistent", passed: false, detail: e.message });
+    }
+    ver.valid = ver.checks.every((c) => c.passed);
+  }
+  return ver;
 }
 
 // receiptOf verifies a stored receipt bundle (without the file) for
