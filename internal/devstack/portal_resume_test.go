@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -94,5 +95,19 @@ func TestPortalResumesMultipart(t *testing.T) {
 	vs, err := c.Versions(ctx, d.ID, "validation/holdout.csv")
 	if err != nil || len(vs) != 1 || vs[0].UploadID != uploadID || vs[0].Size != int64(len(content)) {
 		t.Fatalf("versions after the resumed upload: %+v (%v); want one, of upload %s, %d bytes", vs, err, uploadID, len(content))
+	}
+
+	// Its receipt lists the parts' digests; the download is checked by them.
+	saved := t.TempDir()
+	if _, err := chromedp.Call(b, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: saved}); err != nil {
+		t.Fatal(err)
+	}
+	p.do("download", press(`td button`))
+	p.waitText("Verified and saved as holdout.csv")
+	if page := p.text("main"); !strings.Contains(page, "each of the file's 5 parts has the SHA-256 the receipt names") {
+		t.Errorf("the download was not checked by its 5 parts:\n%s", page)
+	}
+	if got := waitFile(t, filepath.Join(saved, "holdout.csv"), len(content)); !bytes.Equal(got, content) {
+		t.Error("the saved file is not the uploaded one")
 	}
 }
