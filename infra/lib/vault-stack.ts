@@ -6,7 +6,7 @@
 // trigger of the seal function, log retention and alarms.
 import * as fs from 'fs';
 import * as path from 'path';
-import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -168,6 +168,7 @@ export class VaultStack extends Stack {
     // What the api function verifies tokens with (internal/oidcauth,
     // docs/identity.md): the same issuer and client as the authorizer.
     let oidc: Record<string, string>;
+    let portalSignIn: { client: cognito.UserPoolClient; origins: string[]; cliCallback: string } | undefined;
     if (props.cognito) {
       // Roles are groups, which only administrators change; the tenant is
       // set when an administrator creates the user and never after (the
@@ -223,6 +224,9 @@ export class VaultStack extends Stack {
         VAULT_OIDC_SCOPES: 'openid email profile',
         VAULT_OIDC_REDIRECT_URI: cliCallback,
       };
+      // The page reads the issuer's discovery document and calls the
+      // hosted domain's token endpoint itself.
+      portalSignIn = { client, origins: [`https://cognito-idp.${this.region}.amazonaws.com`, domain.baseUrl()], cliCallback };
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'SignInUrl', { value: domain.baseUrl(), description: 'Cognito hosted sign-in (evault login opens it)' });
     } else {
@@ -269,8 +273,40 @@ export class VaultStack extends Stack {
         Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'CORS preflights carry no credentials by design (Fetch standard); the route only answers them with the allowed origins.' });
       }
     }
-    for (const route of httpApi.addRoutes({ path: '/v1/keys', methods: [apigw.HttpMethod.GET], integration, authorizer: new apigw.HttpNoneAuthorizer() })) {
-      Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /v1/keys serves the public keys that verify receipts; auditors and notified bodies need them without an account.' });
+    // Public routes (internal/httpapi marks the same ones public): the
+    // keys, how to sign in, the sections table, the contract, and the web
+    // portal's static files, which hold no data (every call the page
+    // makes carries the user's token).
+    const publicRoutes: [string, string][] = [
+      ['/v1/keys', 'GET /v1/keys serves the public keys that verify receipts; auditors and notified bodies need them without an account.'],
+      ['/v1/auth/config', 'GET /v1/auth/config says how to sign in; it is read before there is a token.'],
+      ['/v1/sections', 'GET /v1/sections is the regulation\'s table of Annex sections, public reference data.'],
+      ['/v1/openapi.yaml', 'GET /v1/openapi.yaml is the published API contract.'],
+      ['/portal', 'The web portal\'s page is static; it signs its user in and sends their token with every call.'],
+      ['/portal/{proxy+}', 'The web portal\'s static files (scripts, styles) hold no data.'],
+    ];
+    for (const [path, reason] of publicRoutes) {
+      for (const route of httpApi.addRoutes({ path, methods: [apigw.HttpMethod.GET], integration, authorizer: new apigw.HttpNoneAuthorizer() })) {
+        Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+      }
+    }
+    // The portal, served by the api function at /portal/, fetches the
+    // presigned URLs of the bucket from the API's origin, and signs in
+    // with the hosted domain (docs/portal.md).
+    const apiOrigin = httpApi.apiEndpoint;
+    this.bucket.addCorsRule({
+      allowedOrigins: [apiOrigin],
+      allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+      allowedHeaders: ['*'],
+      exposedHeaders: ['ETag', 'x-amz-version-id', 'x-amz-checksum-sha256', 'Content-Length'],
+      maxAge: 7200,
+    });
+    const connect = [`https://${this.bucket.bucketName}.s3.${this.region}.amazonaws.com`, ...(portalSignIn ? portalSignIn.origins : [])];
+    api.addEnvironment('VAULT_PORTAL_CONNECT', Fn.join(',', connect));
+    if (portalSignIn) {
+      (portalSignIn.client.node.defaultChild as cognito.CfnUserPoolClient).addPropertyOverride('CallbackURLs',
+        [portalSignIn.cliCallback, ...corsOrigins.map((o) => `${o}/callback`), `${apiOrigin}/portal/callback`]);
+      new CfnOutput(this, 'PortalUrl', { value: `${apiOrigin}/portal/`, description: 'The web portal: auditors and uploaders sign in here' });
     }
     const apiLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.TEN_YEARS, removalPolicy: RemovalPolicy.RETAIN });
     const stage = httpApi.addStage('Stage', {

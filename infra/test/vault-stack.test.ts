@@ -99,6 +99,10 @@ test('the API checks JWTs from the configured issuer and audience, except GET /v
   });
   template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /{proxy+}', AuthorizationType: 'JWT' });
   template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/keys', AuthorizationType: 'NONE' });
+  // Public as in internal/httpapi, and the portal's static files.
+  for (const key of ['GET /v1/auth/config', 'GET /v1/sections', 'GET /v1/openapi.yaml', 'GET /portal', 'GET /portal/{proxy+}']) {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
+  }
   template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
     StageName: '$default', AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'ApiRateLimit' }, ThrottlingBurstLimit: { Ref: 'ApiBurstLimit' } },
@@ -130,13 +134,25 @@ test('with Cognito, sign-in issues tokens the vault accepts, and no user can cha
     AllowedOAuthFlows: ['code'],
     AllowedOAuthFlowsUserPoolClient: true,
     AllowedOAuthScopes: Match.arrayWith(['openid', 'email']),
-    CallbackURLs: ['http://localhost:8400/callback', 'https://portal.example.com/callback'],
+    CallbackURLs: ['http://localhost:8400/callback', 'https://portal.example.com/callback', Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/portal/callback'])]) })],
     WriteAttributes: ['name'],
   });
   withCognito.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'evidence-vault-test' });
   withCognito.hasResourceProperties('AWS::Lambda::Function', {
     Description: Match.stringLikeRegexp('HTTP API'),
     Environment: { Variables: Match.objectLike({ VAULT_OIDC_TENANT_CLAIM: 'custom:tenant', VAULT_OIDC_ROLE_CLAIM: 'cognito:groups', VAULT_OIDC_REDIRECT_URI: 'http://localhost:8400/callback' }) },
+  });
+});
+
+test('the portal, served by the api function, may call the bucket from its origin', () => {
+  // Presigned GETs and PUTs from the API's own origin, where the portal is.
+  const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b) => b.Properties.ObjectLockEnabled);
+  const rules = bucket?.Properties.CorsConfiguration?.CorsRules as { AllowedOrigins: unknown[]; AllowedMethods: string[] }[];
+  assert.ok(rules?.some((r) => JSON.stringify(r.AllowedOrigins).includes('ApiEndpoint') && r.AllowedMethods.includes('GET') && r.AllowedMethods.includes('PUT')), JSON.stringify(rules));
+  // The page may connect to the bucket (its CSP, internal/portal).
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Description: Match.stringLikeRegexp('HTTP API'),
+    Environment: { Variables: Match.objectLike({ VAULT_PORTAL_CONNECT: Match.anyValue() }) },
   });
 });
 
@@ -183,8 +199,9 @@ test('a rotation: a new signing key, and the old one configured and usable as th
   }
 });
 
-test('CORS: none by default; allowed origins on the API (preflight before the authorizer) and on the bucket', () => {
-  assert.equal(template.toJSON().Resources[logicalId(stack.bucket)].Properties.CorsConfiguration, undefined);
+test('CORS: by default only the portal, at the API origin, on the bucket; allowed origins on the API (preflight before the authorizer) and on the bucket', () => {
+  const only = template.toJSON().Resources[logicalId(stack.bucket)].Properties.CorsConfiguration.CorsRules;
+  assert.deepEqual(only.map((r: { AllowedOrigins: unknown[] }) => r.AllowedOrigins), [[{ 'Fn::GetAtt': [logicalId(stack.node.findChild('VaultApi') as never), 'ApiEndpoint'] }]]);
   template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
   const origins = ['https://portal.example.com', 'http://localhost:5173'];
   const { stack: s, template: t } = synth({ corsOrigins: origins });
