@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 CDK_OFFLINE := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true
 
-.PHONY: run test infra-test synth deploy bench build release vet fmt-check clean
+.PHONY: screenshots run test infra-test synth deploy bench build release vet fmt-check clean
 
 ## run: start the whole vault locally on a real MinIO (Ctrl-C stops it)
 run:
@@ -34,6 +34,12 @@ infra/node_modules: infra/package.json infra/package-lock.json
 infra-test: build infra/node_modules
 	cd infra && $(CDK_OFFLINE) npm test --silent
 	cd infra && $(CDK_OFFLINE) npx cdk synth --quiet --no-notices
+
+## screenshots: the portal's main pages, from its browser tests, into docs/img/
+screenshots:
+	@scripts/portal.sh
+	mkdir -p docs/img
+	PORTAL_SCREENSHOTS="$$PWD/docs/img" MINIO_BIN="$$(scripts/minio.sh)" CHROMIUM_BIN="$$(scripts/chromium.sh)" go test -count=1 -run 'TestPortal(Upload|Auditor)' ./internal/devstack/
 
 ## release: cross-build evault for Linux, macOS and Windows (amd64, arm64) into dist/ with SHA256SUMS (VERSION=v1.2.0)
 release:

@@ -54,7 +54,7 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 	p.do("clear the UDI-DI", chromedp.Evaluate[chromedp.Void](`document.getElementById("f-basicUdiDi").value = ""`))
 	p.typeInto("#f-basicUdiDi", "1987654Ad4X4bL5ttr2310c2K")
 	p.do("create again", press(`form[aria-label="New dossier"] button[type=submit]`))
-	p.waitText("AIA-IV-1 General description of the AI system")
+	p.waitJS(`document.querySelector("nav[aria-label=\"Annex sections\"]")?.innerText.includes("AIA-IV-9")`) // a high-risk AI dossier: AI Act Annex IV too
 
 	// A document: without a title, refused beside it; then sealed.
 	content := bytes.Repeat([]byte("Clinical evaluation report, CardioScan AI. "), 3000)
@@ -196,7 +196,7 @@ func (p *page) shot(name string) {
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
 	}

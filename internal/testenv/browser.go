@@ -36,6 +36,7 @@ func BrowserWithin(t testing.TB, d time.Duration) context.Context {
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900), // a laptop's, for the layout and screenshots
 		chromedp.UserDataDir(t.TempDir()),
 		// This machine's network is closed: without these Chromium keeps
 		// trying Google's hosts in the background.

@@ -136,20 +136,24 @@ async function dossier(tenant, id, notice) {
   groups.push(["", "Not filed under a section"]);
   const toc = el("ul");
   const parts = [];
+  const empty = [];
   for (const [sid, title] of groups) {
     const list = bySection.get(sid) || [];
-    if (sid === "" && list.length === 0) continue;
+    if (list.length === 0) {
+      if (sid) empty.push(sid);
+      continue;
+    }
     const hid = "s-" + (sid || "none");
     toc.append(el("li", undefined, {}, el("a", `${title} (${list.length})`, { href: `#${location.hash.slice(1)}`, "data-target": hid })));
-    const sec = el("section", undefined, { "aria-labelledby": hid }, el("h3", title, { id: hid }));
-    if (list.length === 0) sec.append(el("p", "No evidence filed here yet.", { class: "empty" }));
-    else sec.append(table(`Documents in ${title}`, ["Title", "Path", "Kind", "Latest", "Sealed", ""],
-      list.map((v) => [v.document.title, link(v.document.path, `/t/${enc(tenant)}/d/${enc(id)}/v/${enc(v.document.path)}`, { "aria-label": `Versions of ${v.document.path}` }),
-        v.document.kind, `version ${v.version}`, when(v.sealedAt), verifiedDownload(`Download ${v.document.path} verified`, t, id, v.document.path, v.version, out)])));
-    parts.push(sec);
+    parts.push(el("section", undefined, { "aria-labelledby": hid }, el("h3", title, { id: hid }),
+      table(`Documents in ${title}`, ["Title", "Path", "Kind", "Latest", "Sealed", ""],
+        list.map((v) => [v.document.title, link(v.document.path, `/t/${enc(tenant)}/d/${enc(id)}/v/${enc(v.document.path)}`, { "aria-label": `Versions of ${v.document.path}` }),
+          v.document.kind, `version ${v.version}`, when(v.sealedAt), verifiedDownload(`Download ${v.document.path} verified`, t, id, v.document.path, v.version, out)]))));
   }
   toc.addEventListener("click", (e) => { const a = e.target.closest("a[data-target]"); if (a) { e.preventDefault(); document.getElementById(a.dataset.target).scrollIntoView(); } });
-  nodes.push(out, el("nav", undefined, { "aria-label": "Annex sections" }, el("h3", "Sections"), toc), ...parts);
+  const nav = el("nav", undefined, { "aria-label": "Annex sections" }, el("h3", "Sections with evidence"), docs.length ? toc : el("p", "None yet."));
+  if (empty.length) nav.append(el("p", `No evidence yet in ${empty.length} sections: ${empty.join(", ")}.`, { class: "empty" }));
+  nodes.push(out, nav, ...parts);
   if (me.identity.role !== "auditor") {
     const done = el("div", undefined, { "aria-live": "polite" });
     if (notice) done.append(notice);
