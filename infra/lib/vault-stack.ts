@@ -169,6 +169,8 @@ export class VaultStack extends Stack {
     // docs/identity.md): the same issuer and client as the authorizer.
     let oidc: Record<string, string>;
     let portalSignIn: { client: cognito.UserPoolClient; origins: string[]; cliCallback: string } | undefined;
+    // The provider's origins the portal calls (discovery, token endpoint).
+    let signInOrigins: string[] = [];
     if (props.cognito) {
       // Roles are groups, which only administrators change; the tenant is
       // set when an administrator creates the user and never after (the
@@ -227,10 +229,14 @@ export class VaultStack extends Stack {
       // The page reads the issuer's discovery document and calls the
       // hosted domain's token endpoint itself.
       portalSignIn = { client, origins: [`https://cognito-idp.${this.region}.amazonaws.com`, domain.baseUrl()], cliCallback };
+      signInOrigins = portalSignIn.origins;
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'SignInUrl', { value: domain.baseUrl(), description: 'Cognito hosted sign-in (evault login opens it)' });
     } else {
       const issuer = new CfnParameter(this, 'JwtIssuer', { type: 'String', description: 'Issuer (iss) of the tokens callers present, e.g. https://login.example.com/' });
+      // https://host/… → https://host: the origin of the issuer, whose
+      // discovery document and token endpoint the portal calls.
+      signInOrigins = [Fn.join('', ['https://', Fn.select(2, Fn.split('/', issuer.valueAsString))])];
       const audience = new CfnParameter(this, 'JwtAudience', { type: 'String', description: 'The vault\'s client id at the provider: the aud of its ID tokens' });
       const tenantClaim = new CfnParameter(this, 'TenantClaim', { type: 'String', default: 'tenant', description: 'Claim naming a member\'s tenant' });
       const roleClaim = new CfnParameter(this, 'RoleClaim', { type: 'String', default: 'role', description: 'Claim naming the role, or listing groups of which one is a role' });
@@ -301,7 +307,7 @@ export class VaultStack extends Stack {
       exposedHeaders: ['ETag', 'x-amz-version-id', 'x-amz-checksum-sha256', 'Content-Length'],
       maxAge: 7200,
     });
-    const connect = [`https://${this.bucket.bucketName}.s3.${this.region}.amazonaws.com`, ...(portalSignIn ? portalSignIn.origins : [])];
+    const connect = [`https://${this.bucket.bucketName}.s3.${this.region}.amazonaws.com`, ...signInOrigins];
     api.addEnvironment('VAULT_PORTAL_CONNECT', Fn.join(',', connect));
     if (portalSignIn) {
       (portalSignIn.client.node.defaultChild as cognito.CfnUserPoolClient).addPropertyOverride('CallbackURLs',
