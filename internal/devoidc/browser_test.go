@@ -39,15 +39,15 @@ func TestSignInInABrowser(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 
 	ctx := testenv.Browser(t)
-	err := chromedp.Do(ctx,
+	for _, step := range []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(conf.AuthCodeURL("st4te", oauth2.S256ChallengeOption(verifier))),
-		chromedp.WaitVisible(chromedp.CSS(`button`)),
-		chromedp.Focus(chromedp.CSS(`form button`)), // the first demo user, by keyboard
-		chromedp.KeyEvent("\r"),
+		testenv.Press(`form button`), // the first demo user, by keyboard
+		// Enter navigates to the client's callback: wait through it.
 		chromedp.WaitVisible(chromedp.CSS(`#done`)),
-	)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
+	} {
+		if err := testenv.Settled(ctx, step); err != nil {
+			t.Fatalf("browser: %v", err)
+		}
 	}
 	title, err := chromedp.Run(ctx, chromedp.Title())
 	if err != nil {

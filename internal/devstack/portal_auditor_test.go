@@ -53,37 +53,37 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.do("open the portal", chromedp.Navigate(env["VAULT_URL"]+"/portal/"))
-	p.do("sign in", press(`main button`))
-	p.do("pick the auditor", press(`form:has(input[value="auditor@nb0197.example"]) button`))
-	p.do("open demo", press(`nav a`))
+	p.do("sign in", testenv.Press(`main button`))
+	p.do("pick the auditor", testenv.Press(`form:has(input[value="auditor@nb0197.example"]) button`))
+	p.do("open demo", testenv.Press(`nav a`))
 	p.waitText("CardioScan AI")
-	p.do("open the dossier", press(`main table a`))
+	p.do("open the dossier", testenv.Press(`main table a`))
 	p.waitText("MDR-II-6 Product verification and validation (1)")
 	if page := p.text("body"); strings.Contains(page, "Upload a document") || strings.Contains(page, "AIA-IV") {
 		t.Errorf("an auditor sees an upload form, or AI Act sections of a dossier that is not high-risk AI:\n%s", page)
 	}
 	p.shot("portal-dossier")
-	p.do("open the versions", press(`a[aria-label="Versions of tests/validation.pdf"]`))
+	p.do("open the versions", testenv.Press(`a[aria-label="Versions of tests/validation.pdf"]`))
 	p.waitText("superseded by version 2")
 	for _, want := range []string{"supersedes version 1", "the first", "current"} {
 		if page := p.text("main"); !strings.Contains(page, want) {
 			t.Errorf("the versions page lacks %q:\n%s", want, page)
 		}
 	}
-	p.do("receipt of version 1", press(`tbody tr:first-child td span button:nth-child(2)`))
+	p.do("receipt of version 1", testenv.Press(`tbody tr:first-child td span button:nth-child(2)`))
 	p.waitText("Receipt for version 1 of tests/validation.pdf")
 	p.waitText("Retained until")
 	p.shot("portal-versions")
-	p.do("download version 1", press(`td button`))
+	p.do("download version 1", testenv.Press(`td button`))
 	p.waitText("Verified and saved as validation.pdf")
 	got := waitFile(t, filepath.Join(saved, "validation.pdf"), len("Software validation report, revision B.\n"))
 	if string(got) != "Software validation report, revision B.\n" {
 		t.Errorf("saved %q, not version 1", got)
 	}
 
-	p.do("back to the dossier", press(`main p a`))
+	p.do("back to the dossier", testenv.Press(`main p a`))
 	p.waitText("Export the dossier")
-	p.do("export", press(`main > button`))
+	p.do("export", testenv.Press(`main > button`))
 	p.waitText("every one verified before it was written")
 	zip := filepath.Join(saved, d.ID+".zip")
 	deadline := time.Now().Add(30 * time.Second)
@@ -112,8 +112,8 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 		t.Errorf("the portal's bundle: %d documents, first failure %+v", rep.Documents, first)
 	}
 
-	p.do("back", press(`main p a`))
-	p.do("open the access trail", press(`main a[href$="/access"]`))
+	p.do("back", testenv.Press(`main p a`))
+	p.do("open the access trail", testenv.Press(`main a[href$="/access"]`))
 	p.waitJS(`document.querySelector("main h2")?.textContent === "Access trail"`)
 	if page := p.text("main"); strings.Count(page, "auditor@nb0197.example (auditor)") < 2 {
 		t.Errorf("the trail does not show the auditor's two downloads (one, and one for the export):\n%s", page)
@@ -139,7 +139,7 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 		p.do("reload", chromedp.Reload())
 		p.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS(`#verify-file`), []string{tc.file}))
 		p.do("choose the receipt", chromedp.SetUploadFiles(chromedp.CSS(`#verify-receipt`), []string{rcpt}))
-		p.do("verify", press(`form[aria-label="Verify a file"] button`))
+		p.do("verify", testenv.Press(`form[aria-label="Verify a file"] button`))
 		p.waitText(tc.want)
 		if tc.file == altered {
 			if page := p.text("main"); strings.Contains(page, "VALID:") && !strings.Contains(page, "NOT VALID") {

@@ -34,8 +34,8 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 	}
 
 	p.do("open the portal", chromedp.Navigate(env["VAULT_URL"]+"/portal/"))
-	p.do("sign in", press(`main button`))
-	p.do("pick the uploader", press(`form:has(input[value="alice@demo.example"]) button`))
+	p.do("sign in", testenv.Press(`main button`))
+	p.do("pick the uploader", testenv.Press(`form:has(input[value="alice@demo.example"]) button`))
 	p.waitText("Dossiers of demo")
 	p.shot("portal-dossiers")
 
@@ -46,14 +46,14 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 	p.typeInto("#f-riskClass", "IIa")
 	p.typeInto("#f-notifiedBody", "0197")
 	p.do("tick high-risk AI", chromedp.Click(chromedp.CSS(`#f-highRiskAi`)))
-	p.do("create", press(`form[aria-label="New dossier"] button[type=submit]`))
+	p.do("create", testenv.Press(`form[aria-label="New dossier"] button[type=submit]`))
 	p.waitJS(`document.getElementById("f-basicUdiDi").getAttribute("aria-invalid") === "true" && document.getElementById("f-basicUdiDi-problem").textContent.length > 0`)
 	if got := p.text(`#f-name-problem`); got != "" {
 		t.Errorf("the name was fine, but its field says %q", got)
 	}
 	p.do("clear the UDI-DI", chromedp.Evaluate[chromedp.Void](`document.getElementById("f-basicUdiDi").value = ""`))
 	p.typeInto("#f-basicUdiDi", "1987654Ad4X4bL5ttr2310c2K")
-	p.do("create again", press(`form[aria-label="New dossier"] button[type=submit]`))
+	p.do("create again", testenv.Press(`form[aria-label="New dossier"] button[type=submit]`))
 	p.waitJS(`document.querySelector("nav[aria-label=\"Annex sections\"]")?.innerText.includes("AIA-IV-9")`) // a high-risk AI dossier: AI Act Annex IV too
 
 	// A document: without a title, refused beside it; then sealed.
@@ -69,10 +69,10 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 	p.pick("#f-section", "MDR-II-6.1")
 	p.do("set the date", chromedp.SetValue(chromedp.CSS(`#f-effectiveDate`), "2026-11-02"))
 	p.typeInto("#f-author", "Dr. A. Meyer")
-	p.do("upload without a title", press(`form[aria-label="Upload a document"] button[type=submit]`))
+	p.do("upload without a title", testenv.Press(`form[aria-label="Upload a document"] button[type=submit]`))
 	p.waitJS(`document.getElementById("f-title-problem").textContent.includes("required")`)
 	p.typeInto("#f-title", "Clinical evaluation report")
-	p.do("upload", press(`form[aria-label="Upload a document"] button[type=submit]`))
+	p.do("upload", testenv.Press(`form[aria-label="Upload a document"] button[type=submit]`))
 	p.waitText("Sealed version 1 of clinical/cer.pdf")
 	for _, want := range []string{"✔ passed signature", "✔ passed log_inclusion", "✔ passed file_digest", "Retained until"} {
 		if page := p.text("body"); !strings.Contains(page, want) {
@@ -83,7 +83,7 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 
 	// The version, downloaded and verified before it is saved.
 	p.waitText("Download clinical/cer.pdf verified")
-	p.do("download", press(`button[aria-label="Download clinical/cer.pdf verified"], td button`))
+	p.do("download", testenv.Press(`button[aria-label="Download clinical/cer.pdf verified"], td button`))
 	p.waitText("Verified and saved as cer.pdf")
 	got := waitFile(t, filepath.Join(saved, "cer.pdf"), len(content))
 	if !bytes.Equal(got, content) {
@@ -123,7 +123,7 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := dirNames(t, saved)
-	p.do("download the altered bytes", press(`td button`))
+	p.do("download the altered bytes", testenv.Press(`td button`))
 	p.waitText("failed verification and was not saved: file_digest")
 	mu.Lock()
 	if altered == 0 {
@@ -153,7 +153,7 @@ type page struct {
 
 func (p *page) do(name string, a chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	if err := settled(p.ctx, a); err != nil {
+	if err := testenv.Settled(p.ctx, a); err != nil {
 		p.t.Fatalf("%s: %v\n%s", name, err, p.text("body"))
 	}
 }

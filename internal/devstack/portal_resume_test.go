@@ -44,8 +44,8 @@ func TestPortalResumesMultipart(t *testing.T) {
 	b := testenv.Browser(t)
 	p := &page{t: t, ctx: b}
 	p.do("open the portal", chromedp.Navigate(env["VAULT_URL"]+"/portal/#/t/-/d/"+d.ID))
-	p.do("sign in", press(`main button`))
-	p.do("pick the uploader", press(`form:has(input[value="alice@demo.example"]) button`))
+	p.do("sign in", testenv.Press(`main button`))
+	p.do("pick the uploader", testenv.Press(`form:has(input[value="alice@demo.example"]) button`))
 	p.waitText("Upload a document")
 
 	// Storage's connection drops on part 2.
@@ -68,7 +68,7 @@ func TestPortalResumesMultipart(t *testing.T) {
 	p.pick("#f-section", "MDR-II-6")
 	p.do("set the date", chromedp.SetValue(chromedp.CSS(`#f-effectiveDate`), "2026-11-02"))
 	p.typeInto("#f-author", "Data team")
-	p.do("upload", press(`form[aria-label="Upload a document"] button[type=submit]`))
+	p.do("upload", testenv.Press(`form[aria-label="Upload a document"] button[type=submit]`))
 	p.waitText("upload the same file again to resume")
 	uploadID, err := chromedp.Run(b, chromedp.Evaluate[string](`Object.entries(localStorage).filter(([k]) => k.startsWith("evidencevault.upload:")).map(([, v]) => JSON.parse(v).uploadId).join(",")`))
 	if err != nil || !strings.HasPrefix(uploadID, "upl_") || strings.Contains(uploadID, ",") {
@@ -90,7 +90,7 @@ func TestPortalResumesMultipart(t *testing.T) {
 	if got, _ := chromedp.Run(b, chromedp.Value(chromedp.CSS(`#f-title`))); got != "Hold-out test set" {
 		t.Errorf("after the reload the title is %q, not the one given before", got)
 	}
-	p.do("upload again", press(`form[aria-label="Upload a document"] button[type=submit]`))
+	p.do("upload again", testenv.Press(`form[aria-label="Upload a document"] button[type=submit]`))
 	p.waitText("Sealed version 1 of validation/holdout.csv")
 	vs, err := c.Versions(ctx, d.ID, "validation/holdout.csv")
 	if err != nil || len(vs) != 1 || vs[0].UploadID != uploadID || vs[0].Size != int64(len(content)) {
@@ -102,7 +102,7 @@ func TestPortalResumesMultipart(t *testing.T) {
 	if _, err := chromedp.Call(b, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: saved}); err != nil {
 		t.Fatal(err)
 	}
-	p.do("download", press(`td button`))
+	p.do("download", testenv.Press(`td button`))
 	p.waitText("Verified and saved as holdout.csv")
 	if page := p.text("main"); !strings.Contains(page, "each of the file's 5 parts has the SHA-256 the receipt names") {
 		t.Errorf("the download was not checked by its 5 parts:\n%s", page)

@@ -2,10 +2,8 @@ package devstack_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,12 +54,12 @@ func TestPortalSignInAndGrants(t *testing.T) {
 		do   chromedp.Action[chromedp.Void]
 	}{
 		{"open the portal", chromedp.Navigate(env["VAULT_URL"] + "/portal/")},
-		{"sign in", press(`main button`)},
-		{"pick the auditor", press(`form:has(input[value="auditor@nb0197.example"]) button`)},
+		{"sign in", testenv.Press(`main button`)},
+		{"pick the auditor", testenv.Press(`form:has(input[value="auditor@nb0197.example"]) button`)},
 		{"see no grant", chromedp.Poll[chromedp.Void](`document.body.innerText.includes("No tenant has granted you access")`)},
 	}
 	for _, st := range steps {
-		if err := settled(ctx, st.do); err != nil {
+		if err := testenv.Settled(ctx, st.do); err != nil {
 			t.Fatalf("%s: %v\n%s", st.name, err, text())
 		}
 	}
@@ -70,55 +68,14 @@ func TestPortalSignInAndGrants(t *testing.T) {
 		"until": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)})
 	for _, st := range []chromedp.Action[chromedp.Void]{
 		chromedp.Reload(),
-		press(`nav a`),
+		testenv.Press(`nav a`),
 		chromedp.Poll[chromedp.Void](`document.body.innerText.includes("CardioScan AI")`),
 	} {
-		if err := settled(ctx, st); err != nil {
+		if err := testenv.Settled(ctx, st); err != nil {
 			t.Fatalf("open demo: %v\n%s", err, text())
 		}
 	}
 	if page := text(); bytes.Contains([]byte(page), []byte("SpiroScan AI")) || !bytes.Contains([]byte(page), []byte("auditor@nb0197.example, auditor")) {
 		t.Errorf("portal after the grant:\n%s", page)
 	}
-}
-
-// press presses Enter on a control, as a keyboard user does: each
-// control is labelled and takes focus.
-func press(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		// The page may render the control again between finding it and
-		// focusing it; the key press may navigate away before it is
-		// answered.
-		if err := settled(ctx, chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)))); err != nil {
-			return err
-		}
-		if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil && !navigated(err) {
-			return err
-		}
-		return nil
-	})
-}
-
-// settled runs a step, again while the page is navigating under it (a
-// sign-in goes through the provider and back), up to 20 seconds.
-func settled(ctx context.Context, step chromedp.Action[chromedp.Void]) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := chromedp.Do(ctx, step)
-		if err == nil || !navigated(err) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// navigated reports an error of a page changing under a step: it
-// navigated, or rendered the node again.
-func navigated(err error) bool {
-	for _, s := range []string{"navigated or closed", "No node with given id", "Cannot find context with specified id"} {
-		if strings.Contains(err.Error(), s) {
-			return true
-		}
-	}
-	return false
 }

@@ -140,15 +140,17 @@ func TestLoginInABrowser(t *testing.T) {
 	}
 	ctx := testenv.Browser(t)
 	var page string
-	err := chromedp.Do(ctx,
+	for _, step := range []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(authURL),
 		chromedp.Click(chromedp.CSS(`form:has(input[value="auditor@nb0197.example"]) button`)),
-		chromedp.WaitVisible(chromedp.CSS(`body`)),
+		// The click navigates to evault's listener: wait through it.
 		chromedp.Poll[chromedp.Void](`document.body.innerText.includes("Signed in")`),
-	)
-	if err != nil {
-		t.Fatalf("browser: %v\n%s", err, stderr.String())
+	} {
+		if err := testenv.Settled(ctx, step); err != nil {
+			t.Fatalf("browser: %v\n%s", err, stderr.String())
+		}
 	}
+	var err error
 	if page, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`))); err != nil || !strings.Contains(page, "Signed in to Evidence Vault") {
 		t.Errorf("the page after sign-in: %q, %v", page, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,4 +62,45 @@ func BrowserWithin(t testing.TB, d time.Duration) context.Context {
 	ctx, cancelTime := context.WithTimeout(tab, d)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	return ctx
+}
+
+// Settled runs a browser step, again while the page is navigating under
+// it (a sign-in goes through the provider and back), for up to 20
+// seconds.
+func Settled(ctx context.Context, step chromedp.Action[chromedp.Void]) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := chromedp.Do(ctx, step)
+		if err == nil || !Navigated(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Navigated reports an error of a page changing under a step: it
+// navigated, or rendered the node again.
+func Navigated(err error) bool {
+	for _, s := range []string{"navigated or closed", "No node with given id", "Cannot find context with specified id"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Press presses Enter on the control sel, as a keyboard user does: each
+// control is labelled and takes focus. The page may render the control
+// again between finding and focusing it (Settled), and the key press may
+// navigate away before it is answered.
+func Press(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if err := Settled(ctx, chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)))); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil && !Navigated(err) {
+			return err
+		}
+		return nil
+	})
 }
