@@ -98,7 +98,7 @@ export async function fetchVerified(tenant, dossier, path, version, progress) {
   const d = await call(`/v1/dossiers/${encodeURIComponent(dossier)}/download?${q}`, { tenant });
   progress("Checking the receipt against the log this browser trusts…");
   const view = await logView(tenant);
-  const want = { dossier, path, version: d.version.version, versionId: d.version.versionId };
+  const want = { dossier, path, version: d.version.version, versionId: d.version.versionId, asked: version || 0 };
   const first = await checkDownload(view, await verifyReceipt(d.receipt, view.trust), want);
   if (!first.valid) throw new FailedChecks(first.checks);
   const dir = await scratch();

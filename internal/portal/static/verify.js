@@ -175,12 +175,17 @@ async function signedBy(opened, keys) {
 // keys (the note key hash is the first four bytes of a key's id) and
 // returns its body.
 export async function openCheckpoint(signed, origin, keys) {
-  const at = signed.indexOf("\n\n");
+  const at = signed.lastIndexOf("\n\n"); // as x/mod's note.Open: the signatures follow the last blank line
   if (at < 0 || !signed.endsWith("\n")) fail("the checkpoint is not a signed note");
+  // As note.Open: no control characters but newlines, at most 100
+  // signatures, names without spaces or "+".
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(signed) || !signed.isWellFormed()) fail("the checkpoint is not a well-formed note");
   const text = signed.slice(0, at + 1);
   let verified = false;
-  for (const line of signed.slice(at + 2, -1).split("\n")) {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+  const lines = signed.slice(at + 2, -1).split("\n");
+  if (lines.length > 100) fail("the checkpoint has more than 100 signatures");
+  for (const line of lines) {
+    const m = /^\u2014 ([^\s+]+) ([A-Za-z0-9+/=]+)$/.exec(line);
     if (!m) fail("the checkpoint has a malformed signature line");
     if (m[1] !== origin) continue;
     const blob = b64(m[2]);
@@ -193,9 +198,10 @@ export async function openCheckpoint(signed, origin, keys) {
     }
   }
   if (!verified) fail(`the checkpoint carries no signature by a known key for ${origin}`);
-  const lines = text.slice(0, -1).split("\n");
-  if (lines.length < 3) fail("the checkpoint has fewer than 3 lines");
-  const [o, size, root] = lines;
+  const body = text.slice(0, -1).split("\n");
+  if (body.length < 3) fail("the checkpoint has fewer than 3 lines");
+  if (body.slice(3).some((l) => l === "")) fail("the checkpoint has an empty extension line");
+  const [o, size, root] = body;
   if (o !== origin) fail(`the checkpoint is for log ${o}, not ${origin}`);
   if (!/^(0|[1-9][0-9]*)$/.test(size) || !Number.isSafeInteger(Number(size))) fail(`checkpoint size ${size}`);
   const hash = b64(root);
@@ -515,7 +521,10 @@ export async function checkDownload(view, ver, want) {
   const r = ver.receipt;
   if (!r) return ver;
   const p = r.predicate;
-  const ok = p.dossier?.id === want.dossier && p.document?.path === want.path && p.version === want.version && p.storage?.versionId === want.versionId;
+  // The version asked for (if one was), and the one the vault said it
+  // answered with.
+  const ok = p.dossier?.id === want.dossier && p.document?.path === want.path && p.version === want.version && p.storage?.versionId === want.versionId &&
+    (!want.asked || p.version === want.asked);
   ver.checks.push({ name: "requested_version", passed: ok, detail: `the receipt is for ${p.document?.path} of dossier ${p.dossier?.id}, version ${p.version}` });
   if (!r.log) {
     ver.checks.push({ name: "log_consistent", passed: false, detail: "the receipt carries no log proof" });
