@@ -19,12 +19,10 @@ import (
 // The portal's figures (issue 14), in headless Chromium against the local
 // stack, each beside its baseline in the same run:
 //   - verifying a 1 GiB file in hand against its receipt (the portal's
-//     verify page: the receipt, the log, and WebCrypto's SHA-256 of each
-//     64 MiB part the receipt lists, read while the last is hashed)
-//     beside openssl dgst -sha256 of the same file: target at least 0.5x;
-//     with the same file through the streaming hash (hash-wasm) used for
-//     receipts without parts above 1 GiB, and a verified download of it,
-//     for comparison;
+//     verify page: WebCrypto's SHA-256, the receipt, the log) beside
+//     openssl dgst -sha256 of the same file: target at least 0.5x; with
+//     the same file through the streaming hash (hash-wasm) used above
+//     1 GiB, and a verified download of it, for comparison;
 //   - the portal's first load (bytes transferred, time until its sign-in
 //     control is ready) beside a lone request for one of its files.
 

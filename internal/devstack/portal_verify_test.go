@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -137,12 +136,6 @@ func TestPortalVerifierMatchesGo(t *testing.T) {
 			}
 			p.Checkpoint = string(signed)
 		}), sha, size},
-		{"parts listed wrongly", with(func(e *dsse.Envelope, _ *ledger.Proof) {
-			*e = sign(vaultKey, withParts(t, payload, `{"size":1,"sha256":["00"]}`))
-		}), sha, size},
-		{"parts listed", with(func(e *dsse.Envelope, _ *ledger.Proof) {
-			*e = sign(vaultKey, withParts(t, payload, fmt.Sprintf(`{"size":%d,"sha256":[%q]}`, size, sha)))
-		}), sha, size},
 	}
 
 	type jsCase struct {
@@ -150,29 +143,19 @@ func TestPortalVerifierMatchesGo(t *testing.T) {
 		Bundle json.RawMessage `json:"bundle"`
 		SHA    string          `json:"sha"`
 		Size   int64           `json:"size"`
-		// Parts, when given, are the file's, hashed by parts (the
-		// portal's fast way; Go hashes whole files).
-		Parts *vault.Parts `json:"parts,omitempty"`
 	}
 	var in []jsCase
 	want := map[string][]string{}
 	for _, tc := range cases {
 		raw, _ := json.Marshal(tc.bundle)
-		in = append(in, jsCase{Name: tc.name, Bundle: raw, SHA: tc.sha, Size: tc.size})
+		in = append(in, jsCase{tc.name, raw, tc.sha, tc.size})
 		ver, _ := vault.VerifyOffline(ctx, raw, trust, tc.sha, tc.size)
 		want[tc.name] = failedNames(ver.Checks)
-		if tc.name != "intact" && tc.name != "parts listed" && len(want[tc.name]) == 0 {
+		if tc.name != "intact" && len(want[tc.name]) == 0 {
 			t.Errorf("%s: Go's verifier fails no check: the case tampers with nothing", tc.name)
 		}
 	}
 	t.Logf("Go fails: %v", want)
-	// By parts: the signed parts, and one part of other bytes (the
-	// statement with parts was signed here, so the log holds it not).
-	listed, _ := json.Marshal(cases[len(cases)-1].bundle)
-	in = append(in, jsCase{"by parts", listed, "", size, &vault.Parts{Size: size, SHA256: []string{sha}}},
-		jsCase{"by parts, one altered", listed, "", size, &vault.Parts{Size: size, SHA256: []string{strings.Repeat("cd", 32)}}})
-	want["by parts"], want["by parts, one altered"] = []string{"log_inclusion"}, []string{"log_inclusion", "file_digest"}
-	cases = append(cases, tcase{name: "by parts"}, tcase{name: "by parts, one altered"})
 	if len(want["intact"]) != 0 {
 		t.Fatalf("the intact receipt fails %v in Go", want["intact"])
 	}
@@ -189,7 +172,7 @@ func TestPortalVerifierMatchesGo(t *testing.T) {
 		const { trust } = await v.trustLog(kl.origin, kl.checkpoint, kl.events, null);
 		const out = {};
 		for (const c of `+string(inJSON)+`) {
-			const r = await v.verifyReceipt(c.bundle, trust, c.parts ? undefined : c.sha, c.size, c.parts);
+			const r = await v.verifyReceipt(c.bundle, trust, c.sha, c.size);
 			out[c.name] = r.checks.filter((x) => !x.passed).map((x) => x.name);
 		}
 		return out;
@@ -336,18 +319,6 @@ func sealOne(t *testing.T, env map[string]string) (*client.Client, vault.Dossier
 		t.Fatal(err)
 	}
 	return c, d, doc
-}
-
-// withParts puts parts (JSON) into a receipt statement's storage.
-func withParts(t *testing.T, payload []byte, parts string) []byte {
-	t.Helper()
-	at := bytes.Index(payload, []byte(`"storage":{`))
-	end := bytes.IndexByte(payload[at:], '}')
-	if at < 0 || end < 0 {
-		t.Fatal("the statement has no storage")
-	}
-	end += at
-	return slices.Concat(payload[:end], []byte(`,"parts":`+parts), payload[end:])
 }
 
 func failedNames(checks []vault.Check) []string {

@@ -45,7 +45,6 @@ func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInf
 			VersionID:   info.VersionID,
 			Size:        info.Size,
 			SHA256:      info.SHA256,
-			Parts:       info.Parts,
 			ContentType: info.ContentType,
 			ReceivedAt:  info.LastModified.UTC(),
 			SealedAt:    now,

@@ -163,11 +163,6 @@ func receiptOf(env *receipt.Envelope, st *receipt.Statement) (*Receipt, error) {
 	if err := st.DecodePredicate(&r.Predicate); err != nil {
 		return nil, err
 	}
-	if p := r.Predicate.Storage.Parts; p != nil {
-		if err := p.check(r.Predicate.Storage.Size); err != nil {
-			return nil, err
-		}
-	}
 	return r, nil
 }
 

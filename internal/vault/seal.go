@@ -84,11 +84,11 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 func (s *Service) checkUpload(ctx context.Context, sess session, info *ObjectInfo) error {
 	declared := sess.Document.File
 	if info.SHA256 == "" && sess.Multipart != nil && info.Size == declared.Size {
-		sum, parts, err := s.digest(ctx, sess, *info)
+		sum, err := s.digest(ctx, sess, *info)
 		if err != nil {
 			return err
 		}
-		info.SHA256, info.Parts = sum, parts
+		info.SHA256 = sum
 	}
 	switch {
 	case info.SHA256 == "":

@@ -31,36 +31,6 @@ type StorageRef struct {
 	VersionID   string `json:"versionId"`
 	Size        int64  `json:"size"`
 	ContentType string `json:"contentType"`
-	// Parts, for a multipart upload, are the SHA-256 of each part.
-	Parts *Parts `json:"parts,omitempty"`
-}
-
-// Parts are the SHA-256 digests (hex) of an object's consecutive parts
-// of Size bytes, the last one shorter or equal. The vault computes them
-// in the same read of the stored bytes as the whole file's SHA-256, when
-// it seals a multipart upload of at most MaxReceiptParts parts, so that
-// the receipt signs both: a verifier that cannot hash a large file as
-// one stream fast (a browser) checks it part by part, in parallel.
-type Parts struct {
-	Size   int64    `json:"size"`
-	SHA256 []string `json:"sha256"`
-}
-
-// MaxReceiptParts bounds the parts a receipt lists (64 KiB of digests).
-const MaxReceiptParts = 1000
-
-// check reports whether parts can be the parts of an object of size
-// bytes: one digest per part, each 64 hex digits.
-func (p *Parts) check(size int64) error {
-	if p.Size < 1 || int64(len(p.SHA256)) != (size+p.Size-1)/p.Size || len(p.SHA256) > MaxReceiptParts {
-		return fmt.Errorf("%w: storage.parts: %d digests of %d-byte parts for %d bytes", receipt.ErrMalformed, len(p.SHA256), p.Size, size)
-	}
-	for _, d := range p.SHA256 {
-		if !validSHA256(d) {
-			return fmt.Errorf("%w: storage.parts: %q is not a hex SHA-256", receipt.ErrMalformed, d)
-		}
-	}
-	return nil
 }
 
 // ReceiptPredicate is the predicate of a vault receipt (PredicateType).
@@ -90,7 +60,7 @@ func statementFor(bucket string, d Dossier, v Version) (receipt.Statement, Recei
 			RiskClass: d.RiskClass, NotifiedBody: d.NotifiedBody},
 		Document:   v.Document,
 		Version:    v.Version,
-		Storage:    StorageRef{Bucket: bucket, Key: v.Key, VersionID: v.VersionID, Size: v.Size, ContentType: v.ContentType, Parts: v.Parts},
+		Storage:    StorageRef{Bucket: bucket, Key: v.Key, VersionID: v.VersionID, Size: v.Size, ContentType: v.ContentType},
 		Uploader:   v.Uploader,
 		UploadID:   v.UploadID,
 		ReceivedAt: v.ReceivedAt,

@@ -138,13 +138,10 @@ type Lock struct {
 
 // ObjectInfo describes one stored version.
 type ObjectInfo struct {
-	Key       string
-	VersionID string
-	Size      int64
-	SHA256    string // hex; empty when storage holds no SHA-256 checksum
-	// Parts are the digests of a multipart object's parts, when the
-	// vault computed them (sealing); never storage's.
-	Parts        *Parts
+	Key          string
+	VersionID    string
+	Size         int64
+	SHA256       string // hex; empty when storage holds no SHA-256 checksum
 	ContentType  string
 	LastModified time.Time
 	Metadata     map[string]string // user metadata, keys in lower case

@@ -16,7 +16,6 @@ type Version struct {
 	Size        int64       `json:"size"`
 	SHA256      string      `json:"sha256"`
 	ContentType string      `json:"contentType"`
-	Parts       *Parts      `json:"parts,omitempty"`
 	ReceivedAt  time.Time   `json:"receivedAt"`
 	SealedAt    time.Time   `json:"sealedAt"`
 	Uploader    Principal   `json:"uploader"`

@@ -6,7 +6,7 @@
 // fails are removed, and the page names the checks that failed.
 
 import { call, el, bytes, when, day } from "./api.js";
-import { openLog, openReceipt, verifyReceipt, checkDownload, extendsCheckpoint, strictJSON, VerifyError } from "./verify.js";
+import { openLog, verifyReceipt, checkDownload, extendsCheckpoint, strictJSON, VerifyError } from "./verify.js";
 
 const views = new Map();
 
@@ -72,13 +72,13 @@ export class FailedChecks extends Error {
 // streamTo streams a presigned GET of total bytes through the worker's
 // SHA-256: into memory, or, for large ones, into a new file of the
 // origin-private file system.
-async function streamTo(pre, total, partSize, progress) {
+async function streamTo(pre, total, progress) {
   const name = `download-${crypto.randomUUID()}`;
   kept.add(name);
   try {
     const resp = await fetch(pre.url, { method: pre.method, headers: pre.headers || {} });
     if (!resp.ok) throw new Error(`storage answered ${resp.status} for the version's bytes`);
-    const got = await work({ op: "download", stream: resp.body, name, expected: total, partSize }, [resp.body], (n) => progress(`Downloading and hashing: ${bytes(n)} of ${bytes(total)}`));
+    const got = await work({ op: "download", stream: resp.body, name, expected: total }, [resp.body], (n) => progress(`Downloading and hashing: ${bytes(n)} of ${bytes(total)}`));
     if (got.bytes) kept.delete(name);
     return { name, ...got };
   } catch (e) {
@@ -102,10 +102,9 @@ export async function fetchVerified(tenant, dossier, path, version, progress) {
   const first = await checkDownload(view, await verifyReceipt(d.receipt, view.trust), want);
   if (!first.valid) throw new FailedChecks(first.checks);
   const dir = await scratch();
-  const partSize = first.receipt.predicate.storage.parts?.size;
-  const got = await streamTo(d.download, d.version.size, partSize, progress);
+  const got = await streamTo(d.download, d.version.size, progress);
   progress("Comparing the bytes with the receipt…");
-  const ver = await checkDownload(view, await verifyReceipt(d.receipt, view.trust, got.sha256, got.size, got.parts), want);
+  const ver = await checkDownload(view, await verifyReceipt(d.receipt, view.trust, got.sha256, got.size), want);
   if (!ver.valid) {
     await discard(got.name);
     throw new FailedChecks(ver.checks);
@@ -182,13 +181,8 @@ export async function verifyInHand(tenant, file, receiptFile, progress) {
   progress("Checking the receipt against the log this browser trusts…");
   const view = await logView(tenant);
   progress(`Hashing ${file.name}…`);
-  const onProgress = (n) => progress(`Hashing ${file.name}: ${bytes(n)} of ${bytes(file.size)}`);
-  // By the parts the receipt lists, if it lists them and they fit the
-  // file; else the file whole.
-  let partSize;
-  try { partSize = openReceipt(bundle).predicate.storage?.parts?.size; } catch { partSize = undefined; }
-  const h = partSize ? await work({ op: "parts", file, partSize }, [], onProgress) : await hashFile(file, 0, onProgress);
-  const ver = await verifyReceipt(bundle, view.trust, h.sha256, h.size, h.parts);
+  const h = await hashFile(file, 0, (n) => progress(`Hashing ${file.name}: ${bytes(n)} of ${bytes(file.size)}`));
+  const ver = await verifyReceipt(bundle, view.trust, h.sha256, h.size);
   if (ver.receipt?.log) {
     try {
       await extendsCheckpoint(view, ver.receipt.log.checkpoint);

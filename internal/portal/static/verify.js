@@ -382,22 +382,12 @@ export function openReceipt(bundle) {
   const o = openEnvelope(env);
   if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
-  const st = o.statement.predicate?.storage;
-  if (st?.parts) {
-    // vault.Parts.check: one digest per part of size bytes.
-    const p = st.parts;
-    exactKeys(p, ["size", "sha256"], "storage.parts");
-    if (!Number.isSafeInteger(p.size) || p.size < 1 || !Array.isArray(p.sha256) || p.sha256.length !== Math.ceil(st.size / p.size) || p.sha256.length > 1000 ||
-      !p.sha256.every((d) => typeof d === "string" && /^[0-9a-f]{64}$/.test(d))) fail(`storage.parts: ${p.sha256?.length} digests of ${p.size}-byte parts for ${st.size} bytes`);
-  }
   return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log };
 }
 
 // verifyReceipt mirrors vault.VerifyOffline: the checks that need no
-// storage, and file_digest when the file's sha256 (hex) is given, or
-// instead the SHA-256 of each of its parts (parts: {size, sha256}) when
-// the receipt lists its parts.
-export async function verifyReceipt(bundle, trust, sha256hex, size, parts) {
+// storage, and file_digest when the file's sha256 (hex) is given.
+export async function verifyReceipt(bundle, trust, sha256hex, size) {
   const checks = [];
   const add = (name, passed, detail) => checks.push({ name, passed, detail });
   let r;
@@ -438,16 +428,7 @@ export async function verifyReceipt(bundle, trust, sha256hex, size, parts) {
     }
   }
   const digest = r.subject.digest.sha256;
-  const signed = r.predicate.storage?.parts;
-  if (sha256hex === undefined && parts) {
-    if (!signed || parts.size !== signed.size) add("file_digest", false, "the file was hashed by parts the receipt does not list");
-    else if (size !== r.predicate.storage.size) add("file_digest", false, `the file is ${size} bytes; the receipt says ${r.predicate.storage.size}`);
-    else {
-      const bad = signed.sha256.findIndex((d, i) => parts.sha256[i] !== d);
-      if (bad >= 0 || parts.sha256.length !== signed.sha256.length) add("file_digest", false, `part ${bad + 1} of the file has SHA-256 ${parts.sha256[bad]}; the receipt's is ${signed.sha256[bad]}`);
-      else add("file_digest", true, `each of the file's ${signed.sha256.length} parts has the SHA-256 the receipt names (the vault computed them with the whole file's ${digest}, in one read of the stored bytes)`);
-    }
-  } else if (sha256hex !== undefined) {
+  if (sha256hex !== undefined) {
     if (sha256hex !== digest) add("file_digest", false, `the file's SHA-256 ${sha256hex} differs from the receipt's ${digest}`);
     else if (size !== r.predicate.storage?.size) add("file_digest", false, `the file is ${size} bytes; the receipt says ${r.predicate.storage?.size}`);
     else add("file_digest", true, "the file's SHA-256 is the one the receipt names");
