@@ -2,13 +2,16 @@ package devstack_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/bundle"
@@ -23,6 +26,40 @@ import (
 // verified, finds that download in the access trail, and exports the
 // dossier: evault's bundle verifier accepts the ZIP the browser wrote,
 // from the vault's key.
+// withholdEntry makes the API's answers to GET /v1/log/entries give the
+// entry of receipt id without its envelope, as if it were another
+// dossier's; it returns how many it withheld.
+func withholdEntry(t *testing.T, b context.Context, api, id string) *atomic.Int64 {
+	t.Helper()
+	n := new(atomic.Int64)
+	go func() {
+		for ev, err := range chromedp.Events(b, fetch.RequestPaused) {
+			if err != nil {
+				return
+			}
+			body, err := chromedp.Call(b, fetch.GetResponseBody, fetch.GetResponseBodyParams{RequestID: ev.RequestID})
+			var page map[string]any
+			if err != nil || json.Unmarshal(body.Body, &page) != nil {
+				chromedp.Call(b, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+				continue
+			}
+			entries, _ := page["entries"].([]any)
+			for _, e := range entries {
+				if m, ok := e.(map[string]any); ok && m["id"] == id && m["envelope"] != nil {
+					delete(m, "envelope")
+					n.Add(1)
+				}
+			}
+			data, _ := json.Marshal(page)
+			chromedp.Call(b, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: ev.ResponseStatusCode, ResponseHeaders: ev.ResponseHeaders, Body: data})
+		}
+	}()
+	if _, err := chromedp.Call(b, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: api + "/v1/log/entries*", RequestStage: fetch.RequestStageResponse}}}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestPortalAuditorReadsAndExports(t *testing.T) {
 	dir := t.TempDir()
 	env, _, stop := testenv.LocalStack(t, dir)
@@ -110,6 +147,22 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil)
 	if first := rep.First(); first != nil || rep.Documents != 1 {
 		t.Errorf("the portal's bundle: %d documents, first failure %+v", rep.Documents, first)
+	}
+
+	// The vault withholds version 2 from the log's entries (its leaf hash
+	// alone, as for another dossier's receipt): the export is refused.
+	vs, err := c.Versions(ctx, d.ID, doc.Path)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("versions: %v %v", vs, err)
+	}
+	withheld := withholdEntry(t, b, env["VAULT_URL"], vs[1].ReceiptID)
+	p.do("export again", testenv.Press(`main > button`))
+	p.waitText("the export would hide it")
+	if withheld.Load() == 0 {
+		t.Error("no log entry was withheld: the test proves nothing")
+	}
+	if _, err := chromedp.Call(b, fetch.Disable, struct{}{}); err != nil {
+		t.Fatal(err)
 	}
 
 	p.do("back", testenv.Press(`main p a`))

@@ -136,6 +136,18 @@ func TestPortalVerifierMatchesGo(t *testing.T) {
 			}
 			p.Checkpoint = string(signed)
 		}), sha, size},
+		{"a signature naming no key", with(func(e *dsse.Envelope, _ *ledger.Proof) { e.Signatures[0].KeyID = "" }), sha, size},
+		{"a bad signature before a good one", with(func(e *dsse.Envelope, _ *ledger.Proof) {
+			bad := slices.Clone(sig)
+			bad[len(bad)-1] ^= 1
+			e.Signatures = append([]dsse.Signature{{KeyID: env0.Signatures[0].KeyID, Sig: base64.StdEncoding.EncodeToString(bad)}}, e.Signatures...)
+		}), sha, size},
+		{"a field the predicate does not define", with(func(e *dsse.Envelope, _ *ledger.Proof) {
+			*e = sign(vaultKey, bytes.Replace(payload, []byte(`"predicate":{`), []byte(`"predicate":{"approvedBy":"nobody",`), 1))
+		}), sha, size},
+		{"a version that is not whole", with(func(e *dsse.Envelope, _ *ledger.Proof) {
+			*e = sign(vaultKey, bytes.Replace(payload, []byte(`"version":1,`), []byte(`"version":1.5,`), 1))
+		}), sha, size},
 	}
 
 	type jsCase struct {
@@ -196,7 +208,7 @@ func TestPortalLogTrust(t *testing.T) {
 	env, _, stop := testenv.LocalStack(t, dir)
 	defer stop()
 	ctx := context.Background()
-	c, _, _ := sealOne(t, env)
+	c, d, doc := sealOne(t, env)
 	kl, err := c.KeyHistory(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -278,6 +290,43 @@ func TestPortalLogTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A download of version 2 answered with version 1's record and
+	// receipt; and a receipt without its log proof, in hand.
+	vs, err := c.Versions(ctx, d.ID, doc.Path)
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("versions: %v %v", vs, err)
+	}
+	dl, err := c.Download(ctx, d.ID, doc.Path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full vault.Bundle
+	json.Unmarshal(dl.Receipt, &full)
+	bare, _ := json.Marshal(vault.Bundle{Envelope: full.Envelope})
+	want, _ := json.Marshal(map[string]any{"dossier": d.ID, "path": doc.Path, "version": 1, "versionId": vs[0].VersionID})
+	more, err := chromedp.Run(b, chromedp.Evaluate[map[string][]string](`(async () => {
+		const v = await import("/portal/verify.js");
+		const dl = await import("/portal/download.js");
+		localStorage.clear();
+		const token = `+jsString(env["VAULT_UPLOADER_TOKEN"])+`;
+		const view = await v.openLog((path) => fetch(path, { headers: { Authorization: "Bearer " + token } }).then((r) => r.json()));
+		const failed = (ver) => ver.checks.filter((c) => !c.passed).map((c) => c.name);
+		const want = `+string(want)+`;
+		const full = `+string(dl.Receipt)+`, bare = `+string(bare)+`;
+		return {
+			asked1: failed(await v.checkDownload(view, await v.verifyReceipt(full, view.trust), { ...want, asked: 1 })),
+			asked2: failed(await v.checkDownload(view, await v.verifyReceipt(full, view.trust), { ...want, asked: 2 })),
+			bare: failed(await dl.logConsistent(view, await v.verifyReceipt(bare, view.trust))),
+		};
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(more["asked1"]) != 0 || !slices.Equal(more["asked2"], []string{"requested_version"}) || !slices.Equal(more["bare"], []string{"log_consistent"}) {
+		t.Errorf("asked for version 1: fails %v (want none); for version 2: %v (want requested_version); a receipt without its log proof: %v (want log_consistent)",
+			more["asked1"], more["asked2"], more["bare"])
+	}
+
 	for _, tc := range cases {
 		g, ok := got[tc.Name]
 		switch {

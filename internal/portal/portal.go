@@ -39,7 +39,12 @@ func Handler(prefix string, connect ...string) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		name := strings.TrimPrefix(r.URL.Path, prefix)
-		if _, err := fs.Stat(static, path.Clean("/" + name)[1:]); name == "" || err != nil {
+		fi, err := fs.Stat(static, path.Clean("/" + name)[1:])
+		if name != "" && err == nil && fi.IsDir() {
+			http.NotFound(w, r) // no listings of the portal's folders
+			return
+		}
+		if name == "" || err != nil {
 			r = r.Clone(r.Context())
 			r.URL.Path = prefix // the page, for / and the callback
 		}

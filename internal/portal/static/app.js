@@ -111,9 +111,10 @@ async function dossier(tenant, id, notice) {
   const nodes = [el("p", undefined, {}, link("All dossiers", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading(d.name), facts];
   const exportOut = el("div", undefined, { "aria-live": "polite" });
   nodes.push(button("Export the dossier as a verified bundle (ZIP)", async (e) => {
+    const b = e.currentTarget; // null once the handler awaits
     const line = statusLine();
     exportOut.replaceChildren(line);
-    e.currentTarget.disabled = true;
+    b.disabled = true;
     try {
       const m = await exportDossier(t, d, (s) => { line.textContent = s; });
       line.textContent = `Exported ${m.documents.length} documents at checkpoint ${m.log.size}; every one verified before it was written.`;
@@ -122,7 +123,7 @@ async function dossier(tenant, id, notice) {
       exportOut.append(problemNode(err));
       if (err instanceof FailedChecks) exportOut.append(checkList(err.checks));
     } finally {
-      e.currentTarget.disabled = false;
+      b.disabled = false;
     }
   }), exportOut);
 
@@ -158,7 +159,10 @@ async function dossier(tenant, id, notice) {
     const done = el("div", undefined, { "aria-live": "polite" });
     if (notice) done.append(notice);
     nodes.push(done, documentForm(d, sections, (r) => {
-      const outcome = el("div", undefined, {}, el("p", r.unchanged ? "Nothing new was sealed: the document already has these bytes." : `Sealed version ${r.ver.receipt.predicate.version} of ${r.ver.receipt.predicate.document.path}.`, { class: r.ver.valid ? "sealed" : "problem" }), r.card || "");
+      const p = r.ver.receipt?.predicate;
+      const said = !r.ver.valid ? "The vault answered with a receipt that failed verification: see the failed checks below." :
+        r.unchanged ? `Nothing new was sealed: version ${p.version} of ${p.document.path} already has these bytes.` : `Sealed version ${p.version} of ${p.document.path}.`;
+      const outcome = el("div", undefined, {}, el("p", said, { class: r.ver.valid ? "sealed" : "problem", role: r.ver.valid ? "status" : "alert" }), r.card || "");
       dossier(tenant, id, outcome).catch((err) => show(problemNode(err)));
     }));
   }
@@ -245,8 +249,8 @@ function trustPanel() {
   const panel = el("details", undefined, { class: "trust" }, el("summary", "Keys this browser trusts"));
   const pins = JSON.parse(localStorage.getItem("evidencevault.pins") || "{}");
   const ul = el("ul");
-  for (const p of Object.values(pins)) ul.append(el("li", `${p.origin}: key ${p.keyId}, pinned ${day(p.pinnedAt)}, log checked at ${day(p.checkedAt)}`),
-    button(`Forget the key of ${p.origin}`, () => { forgetPin(p.origin); location.reload(); }));
+  for (const p of Object.values(pins)) ul.append(el("li", `${p.origin}: key ${p.keyId}, pinned ${day(p.pinnedAt)}, log checked at ${day(p.checkedAt)} `, {},
+    button(`Forget the key of ${p.origin}`, () => { forgetPin(p.origin); location.reload(); })));
   if (!ul.childElementCount) ul.append(el("li", "None yet: the first log you open is pinned on first use."));
   const area = el("textarea", undefined, { id: "pin-pem", rows: 4, cols: 64, spellcheck: "false" });
   const origin = el("input", undefined, { id: "pin-origin", type: "text", size: 40 });
@@ -256,7 +260,10 @@ function trustPanel() {
     button("Pin this key", async () => {
       try {
         const k = await parseKey(area.value);
-        keepPin({ origin: origin.value.trim(), key: k.pem, keyId: k.id, checkpoint: "", pinnedAt: new Date().toISOString(), checkedAt: "" });
+        const o = origin.value.trim();
+        // The checkpoint kept for the log stays: a new pin must not undo
+        // the protection against a rolled-back log.
+        keepPin({ origin: o, key: k.pem, keyId: k.id, checkpoint: pins[o]?.checkpoint || "", pinnedAt: new Date().toISOString(), checkedAt: "" });
         msg.textContent = `Pinned key ${k.id} for ${origin.value.trim()}.`;
       } catch (err) { msg.textContent = err.message; }
     }), msg);
@@ -277,6 +284,9 @@ async function route() {
     show(heading("Something went wrong"), problemNode(err));
   }
 }
+
+// The skip link focuses the content; the fragment is the router's.
+document.querySelector("a.skip")?.addEventListener("click", (e) => { e.preventDefault(); app.focus(); });
 
 async function main() {
   try {

@@ -182,16 +182,25 @@ export async function verifyInHand(tenant, file, receiptFile, progress) {
   const view = await logView(tenant);
   progress(`Hashing ${file.name}…`);
   const h = await hashFile(file, 0, (n) => progress(`Hashing ${file.name}: ${bytes(n)} of ${bytes(file.size)}`));
-  const ver = await verifyReceipt(bundle, view.trust, h.sha256, h.size);
-  if (ver.receipt?.log) {
+  return logConsistent(view, await verifyReceipt(bundle, view.trust, h.sha256, h.size));
+}
+
+// logConsistent adds the check evault verify adds online: the receipt's
+// checkpoint is part of the log this browser verified. A receipt without
+// a log proof fails it.
+export async function logConsistent(view, ver) {
+  if (!ver.receipt) return ver;
+  if (!ver.receipt.log) {
+    ver.checks.push({ name: "log_consistent", passed: false, detail: "the receipt carries no log proof" });
+  } else {
     try {
       await extendsCheckpoint(view, ver.receipt.log.checkpoint);
       ver.checks.push({ name: "log_consistent", passed: true, detail: `the receipt's checkpoint is part of the log at ${view.latest.size} entries, as verified` });
     } catch (e) {
       ver.checks.push({ name: "log_consistent", passed: false, detail: e.message });
     }
-    ver.valid = ver.checks.every((c) => c.passed);
   }
+  ver.valid = ver.checks.every((c) => c.passed);
   return ver;
 }
 
@@ -200,7 +209,7 @@ export async function verifyInHand(tenant, file, receiptFile, progress) {
 export async function receiptOf(tenant, id) {
   const view = await logView(tenant);
   const bundle = await call(`/v1/receipts/${encodeURIComponent(id)}`, { tenant });
-  const ver = await verifyReceipt(bundle, view.trust);
+  const ver = await logConsistent(view, await verifyReceipt(bundle, view.trust));
   return { ver, bundle };
 }
 

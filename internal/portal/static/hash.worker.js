@@ -44,6 +44,7 @@ async function download({ stream, name, expected, inMemory = expected <= IN_MEMO
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (expected !== undefined && size + value.length > expected) { reader.cancel(); return { sha256: "", size: size + value.length, tooLong: true }; }
       h.update(value);
       out.write(value, { at: size });
       tick(value.length);

@@ -8,7 +8,7 @@
 import { call, el, button, bytes, problemNode, Problem } from "./api.js";
 import { hashFile, receiptCard } from "./download.js";
 import { verifyReceipt } from "./verify.js";
-import { logView } from "./download.js";
+import { logView, logConsistent } from "./download.js";
 
 const MULTIPART_FROM = 64 << 20;
 const PART_SIZE = 16 << 20;
@@ -188,6 +188,13 @@ async function upload(d, meta, file, progress) {
   const key = resumeKey(d.id, file);
   let saved = JSON.parse(localStorage.getItem(key) || "null");
   if (saved && saved.sha256 !== h.sha256) saved = null; // the file changed
+  if (saved && JSON.stringify({ ...saved.meta, file: meta.file }) !== JSON.stringify(meta)) {
+    // The form was changed since: the interrupted upload was started with
+    // other metadata, which its receipt would carry. Start afresh.
+    await call(`/v1/uploads/${encodeURIComponent(saved.uploadId)}`, { method: "DELETE" }).catch(() => {});
+    localStorage.removeItem(key);
+    saved = null;
+  }
   let held = new Map();
   let uploadId;
   if (saved) {
@@ -233,7 +240,7 @@ async function upload(d, meta, file, progress) {
 
 async function verified(d, bundle, h, unchanged) {
   const view = await logView(null); // members upload to their own tenant
-  const ver = await verifyReceipt(bundle, view.trust, h.sha256, h.size);
+  const ver = await logConsistent(view, await verifyReceipt(bundle, view.trust, h.sha256, h.size));
   return { ver, bundle, unchanged, card: ver.receipt ? receiptCard(ver.receipt, ver.checks) : null };
 }
 

@@ -153,20 +153,16 @@ export function openEnvelope(env) {
   return { payload, statement: st, sigs, type: env.payloadType };
 }
 
-// signedBy returns the first of keys whose signature over the envelope
-// holds; a signature naming a key id is checked against that key only.
-// It says whether any key was known at all.
+// signedBy mirrors receipt.signedBy: the first signature whose key id
+// is one of keys decides; it holds, or the receipt is badly signed. A
+// signature naming no key id names no key.
 async function signedBy(opened, keys) {
   const msg = pae(opened.type, opened.payload);
-  let known = null;
   for (const s of opened.sigs) {
-    for (const k of keys) {
-      if (s.keyid !== "" && s.keyid !== k.id) continue;
-      known = known || k;
-      if (await ecdsaVerify(k, s.sig, msg)) return { key: k, known: k };
-    }
+    const k = keys.find((k) => s.keyid === k.id);
+    if (k) return { key: (await ecdsaVerify(k, s.sig, msg)) ? k : null, known: k };
   }
-  return { key: null, known };
+  return { key: null, known: null };
 }
 
 // --- checkpoints (C2SP signed notes) and proofs ----------------------------
@@ -283,6 +279,8 @@ async function keySteps(origin, events, cp) {
     if (o.statement.predicateType !== KEY_EVENT_TYPE) fail("an entry of the key history is not a key event");
     const ev = o.statement.predicate;
     exactKeys(ev, ["event", "log", "key", "previous", "at"], "a key event");
+    exactKeys(ev.key, ["keyId", "algorithm", "publicKey"], "a key event's key");
+    if (ev.previous) exactKeys(ev.previous, ["keyId", "algorithm", "publicKey"], "a key event's previous key");
     const key = await parseKey(ev.key?.publicKey);
     if (key.id !== ev.key.keyId || o.statement.subject.length !== 1 || o.statement.subject[0].digest?.sha256 !== key.id) fail(`the ${ev.event} event of key ${ev.key.keyId} names its key inconsistently`);
     if (ev.log !== origin) fail(`a key event of log ${ev.log}, not ${origin}`);
@@ -296,12 +294,9 @@ async function keySteps(origin, events, cp) {
     } else if (ev.event !== "genesis") {
       fail(`unknown key event ${ev.event}`);
     }
-    const msg = pae(o.type, o.payload);
     for (const k of signers) {
-      const sig = o.sigs.filter((s) => s.keyid === "" || s.keyid === k.id);
-      let ok = false;
-      for (const s of sig) ok = ok || (await ecdsaVerify(k, s.sig, msg));
-      if (!ok) fail(`the ${ev.event} event of key ${key.id} is not signed by key ${k.id}`);
+      // receipt.VerifyAll: each key signed it.
+      if (!(await signedBy(o, [k])).key) fail(`the ${ev.event} event of key ${key.id} is not signed by key ${k.id}`);
     }
     if (!rec.log || rec.log.origin !== origin) fail(`the ${ev.event} event of key ${key.id} has no place in log ${origin}`);
     if (cp) await verifyInclusion(cp, rec.log.index, o.payload, rec.log.inclusionProof);
@@ -370,6 +365,30 @@ async function openTrusted(origin, signed, trust) {
 
 // --- receipts --------------------------------------------------------
 
+// checkPredicate refuses a receipt predicate with fields its schema
+// (vault.ReceiptPredicate) does not define, or numbers that are not
+// whole, as Go's strict decoding does.
+function checkPredicate(p) {
+  const obj = (v, keys, what, optional = []) => {
+    exactKeys(v, [...keys, ...optional], what);
+    for (const k of keys) if (!(k in v)) fail(`${what} has no "${k}"`);
+  };
+  const int = (v, what) => { if (!Number.isSafeInteger(v)) fail(`${what} is not a whole number`); };
+  const str = (v, what) => { if (typeof v !== "string") fail(`${what} is not a string`); };
+  obj(p, ["receiptId", "tenant", "dossier", "document", "version", "storage", "uploader", "uploadId", "receivedAt", "sealedAt", "retention", "supersedes"], "the predicate");
+  obj(p.dossier, ["id", "name", "basicUdiDi", "regulation", "riskClass"], "predicate.dossier", ["notifiedBody"]);
+  obj(p.document, ["path", "title", "kind", "revision", "language", "effectiveDate", "author", "file"], "predicate.document", ["section", "standards"]);
+  obj(p.document.file, ["name", "size", "sha256", "contentType"], "predicate.document.file");
+  obj(p.storage, ["bucket", "key", "versionId", "size", "contentType"], "predicate.storage");
+  obj(p.uploader, ["tenant", "subject", "role"], "predicate.uploader");
+  obj(p.retention, ["mode", "retainUntil"], "predicate.retention");
+  if (p.supersedes !== null) obj(p.supersedes, ["version", "receiptId", "sha256", "versionId"], "predicate.supersedes");
+  int(p.version, "predicate.version");
+  int(p.storage.size, "predicate.storage.size");
+  int(p.document.file.size, "predicate.document.file.size");
+  for (const [v, what] of [[p.receiptId, "receiptId"], [p.tenant, "tenant"], [p.document.path, "document.path"], [p.storage.versionId, "storage.versionId"], [p.uploader.subject, "uploader.subject"]]) str(v, "predicate." + what);
+}
+
 // openReceipt reads a receipt bundle ({envelope, log}) or a bare envelope.
 export function openReceipt(bundle) {
   let env = bundle, log = null;
@@ -382,6 +401,7 @@ export function openReceipt(bundle) {
   const o = openEnvelope(env);
   if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
+  checkPredicate(o.statement.predicate);
   return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log };
 }
 
