@@ -138,6 +138,9 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 	if err != nil {
 		return nil, err
 	}
+	if err := c.matchListing(ctx, view, cp, dossier, latestVersions(entries)); err != nil {
+		return nil, err
+	}
 	m := &bundle.Manifest{CreatedAt: time.Now().UTC(), Dossier: d, Log: bundle.Log{Origin: cp.Origin, Size: cp.Size, Checkpoint: bundle.CheckpointFile},
 		KeyHistory: bundle.KeyHistoryFile}
 	for _, e := range latestVersions(entries) {
@@ -165,6 +168,36 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 		m.Keys = append(m.Keys, name)
 	}
 	return m, nil
+}
+
+// matchListing compares the log's latest version of each document with
+// the vault's listing: a version the listing names, whose receipt is in
+// the log before cp, but which the log's entries withheld (gave as a leaf
+// hash alone, as another dossier's receipt) would be missing from the
+// export. A vault that hides a version from both is not caught here: the
+// tenant's audit, which reads every entry, is what shows it.
+func (c *Client) matchListing(ctx context.Context, view *View, cp ledger.Checkpoint, dossier string, latest []logged) error {
+	have := map[string]int{}
+	for _, e := range latest {
+		have[e.receipt.Predicate.Document.Path] = e.receipt.Predicate.Version
+	}
+	listed, err := c.Documents(ctx, dossier)
+	if err != nil {
+		return err
+	}
+	for _, v := range listed {
+		if have[v.Document.Path] >= v.Version {
+			continue
+		}
+		data, err := c.Receipt(ctx, v.ReceiptID)
+		if err != nil {
+			return err
+		}
+		if ver, r := vault.VerifyOffline(ctx, data, view.Trust, "", -1); ver.Valid && r.Log != nil && r.Log.Index < cp.Size {
+			return &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the log's entries the vault gave leave out version %d of %s, which its listing names at entry %d: the export would hide it", v.Version, v.Document.Path, r.Log.Index)}
+		}
+	}
+	return nil
 }
 
 // latestVersions keeps, for each path, the entry of its highest version,
