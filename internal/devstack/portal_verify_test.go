@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -147,6 +148,15 @@ func TestPortalVerifierMatchesGo(t *testing.T) {
 		}), sha, size},
 		{"a version that is not whole", with(func(e *dsse.Envelope, _ *ledger.Proof) {
 			*e = sign(vaultKey, bytes.Replace(payload, []byte(`"version":1,`), []byte(`"version":1.5,`), 1))
+		}), sha, size},
+		{"a version written 1.0", with(func(e *dsse.Envelope, _ *ledger.Proof) {
+			*e = sign(vaultKey, bytes.Replace(payload, []byte(`"version":1,`), []byte(`"version":1.0,`), 1))
+		}), sha, size},
+		{"a time that is a number", with(func(e *dsse.Envelope, _ *ledger.Proof) {
+			*e = sign(vaultKey, regexp.MustCompile(`"receivedAt":"[^"]*"`).ReplaceAll(payload, []byte(`"receivedAt":5`)))
+		}), sha, size},
+		{"uploadId left out (Go's zero value)", with(func(e *dsse.Envelope, _ *ledger.Proof) {
+			*e = sign(vaultKey, regexp.MustCompile(`"uploadId":"[^"]*",`).ReplaceAll(payload, nil))
 		}), sha, size},
 	}
 

@@ -137,9 +137,10 @@ export function openEnvelope(env) {
   if (env.payloadType !== PAYLOAD_TYPE) fail(`payload type ${JSON.stringify(env.payloadType)}, want ${PAYLOAD_TYPE}`);
   if (!Array.isArray(env.signatures) || env.signatures.length === 0) fail("the envelope carries no signature");
   const payload = b64(env.payload);
-  let st;
+  let st, text;
   try {
-    st = strictJSON(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(payload);
+    st = strictJSON(text);
   } catch (e) {
     fail("the statement is not strict JSON: " + e.message);
   }
@@ -150,7 +151,7 @@ export function openEnvelope(env) {
     exactKeys(s, ["keyid", "sig"], "a signature");
     return { keyid: s.keyid ?? "", sig: b64(s.sig) };
   });
-  return { payload, statement: st, sigs, type: env.payloadType };
+  return { payload, text, statement: st, sigs, type: env.payloadType };
 }
 
 // signedBy mirrors receipt.signedBy: the first signature whose key id
@@ -365,28 +366,59 @@ async function openTrusted(origin, signed, trust) {
 
 // --- receipts --------------------------------------------------------
 
-// checkPredicate refuses a receipt predicate with fields its schema
-// (vault.ReceiptPredicate) does not define, or numbers that are not
-// whole, as Go's strict decoding does.
-function checkPredicate(p) {
-  const obj = (v, keys, what, optional = []) => {
-    exactKeys(v, [...keys, ...optional], what);
-    for (const k of keys) if (!(k in v)) fail(`${what} has no "${k}"`);
-  };
-  const int = (v, what) => { if (!Number.isSafeInteger(v)) fail(`${what} is not a whole number`); };
-  const str = (v, what) => { if (typeof v !== "string") fail(`${what} is not a string`); };
-  obj(p, ["receiptId", "tenant", "dossier", "document", "version", "storage", "uploader", "uploadId", "receivedAt", "sealedAt", "retention", "supersedes"], "the predicate");
-  obj(p.dossier, ["id", "name", "basicUdiDi", "regulation", "riskClass"], "predicate.dossier", ["notifiedBody"]);
-  obj(p.document, ["path", "title", "kind", "revision", "language", "effectiveDate", "author", "file"], "predicate.document", ["section", "standards"]);
-  obj(p.document.file, ["name", "size", "sha256", "contentType"], "predicate.document.file");
-  obj(p.storage, ["bucket", "key", "versionId", "size", "contentType"], "predicate.storage");
-  obj(p.uploader, ["tenant", "subject", "role"], "predicate.uploader");
-  obj(p.retention, ["mode", "retainUntil"], "predicate.retention");
-  if (p.supersedes !== null) obj(p.supersedes, ["version", "receiptId", "sha256", "versionId"], "predicate.supersedes");
-  int(p.version, "predicate.version");
-  int(p.storage.size, "predicate.storage.size");
-  int(p.document.file.size, "predicate.document.file.size");
-  for (const [v, what] of [[p.receiptId, "receiptId"], [p.tenant, "tenant"], [p.document.path, "document.path"], [p.storage.versionId, "storage.versionId"], [p.uploader.subject, "uploader.subject"]]) str(v, "predicate." + what);
+// The receipt predicate's schema (vault.ReceiptPredicate), as Go's
+// strict decoding reads it: S a string, I a whole number, T an RFC 3339
+// time, [S] strings, objects their fields and no others. null, or a field
+// left out, is Go's zero value and passes, as it does there.
+const S = "s", I = "i", T = "t";
+const PREDICATE = {
+  receiptId: S, tenant: S, version: I, uploadId: S, receivedAt: T, sealedAt: T,
+  dossier: { id: S, name: S, basicUdiDi: S, regulation: S, riskClass: S, notifiedBody: S },
+  document: { path: S, title: S, kind: S, section: S, revision: S, language: S, effectiveDate: S, standards: [S], author: S,
+    file: { name: S, size: I, sha256: S, contentType: S } },
+  storage: { bucket: S, key: S, versionId: S, size: I, contentType: S },
+  uploader: { tenant: S, subject: S, role: S },
+  retention: { mode: S, retainUntil: T },
+  supersedes: { version: I, receiptId: S, sha256: S, versionId: S },
+};
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+function checkSchema(v, schema, what) {
+  if (v === null || v === undefined) return;
+  if (Array.isArray(schema)) {
+    if (!Array.isArray(v)) fail(`${what} is not a list`);
+    v.forEach((x, i) => checkSchema(x, schema[0], `${what}[${i}]`));
+  } else if (typeof schema === "object") {
+    exactKeys(v, Object.keys(schema), what);
+    for (const [k, sub] of Object.entries(schema)) checkSchema(v[k], sub, `${what}.${k}`);
+  } else if (schema === S && typeof v !== "string") fail(`${what} is not a string`);
+  else if (schema === I && !Number.isSafeInteger(v)) fail(`${what} is not a whole number`);
+  else if (schema === T && (typeof v !== "string" || !RFC3339.test(v))) fail(`${what} is not an RFC 3339 time`);
+}
+
+// checkPredicate refuses what Go's strict decoding of the predicate
+// refuses. Its numbers are all whole: number text with a fraction or an
+// exponent (2.0, 2e0), which JSON.parse would take for 2, is refused too.
+function checkPredicate(p, text) {
+  if (wholeNumbersOnly(text) === false) fail("the statement has a number that is not written as a whole number");
+  checkSchema(p, PREDICATE, "predicate");
+}
+
+// wholeNumbersOnly reports whether every number of JSON text, outside its
+// strings, is written without a fraction or an exponent.
+function wholeNumbersOnly(text) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; text[i] !== '"'; i += text[i] === "\\" ? 2 : 1);
+    } else if (c === "." || c === "e" || c === "E") {
+      // Outside strings these occur only in numbers (true, false and null
+      // hold an e: skip words).
+      if (c !== "." && /[a-z]/.test(text[i - 1] || "")) continue;
+      return false;
+    }
+  }
+  return true;
 }
 
 // openReceipt reads a receipt bundle ({envelope, log}) or a bare envelope.
@@ -401,7 +433,7 @@ export function openReceipt(bundle) {
   const o = openEnvelope(env);
   if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
-  checkPredicate(o.statement.predicate);
+  checkPredicate(o.statement.predicate, o.text);
   return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log };
 }
 
