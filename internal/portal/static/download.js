@@ -36,11 +36,22 @@ function work(msg, transfer, onProgress) {
 // hashFile hashes a dropped file, whole and per part of partSize.
 export async function hashFile(file, partSize, onProgress) {
   if (!partSize && file.size <= IN_MEMORY) {
-    // Whole, by WebCrypto, from the page: both calls are asynchronous (the
-    // page stays responsive), and a file reaches the page about twice as
-    // fast as a worker (make bench).
-    const sum = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
-    return { sha256: hex(sum), size: file.size, parts: [] };
+    // Whole, by WebCrypto, on the page: read as a stream into one buffer
+    // (faster here than file.arrayBuffer(), and with progress), then
+    // hashed; both asynchronous, the page stays responsive (make bench).
+    const buf = new Uint8Array(file.size);
+    let n = 0;
+    const reader = file.stream().getReader();
+    for (let next = 32 << 20; ;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (n + value.length > buf.length) throw new Error(`${file.name} grew while it was read`);
+      buf.set(value, n);
+      n += value.length;
+      if (n >= next) { onProgress?.(n); next += 32 << 20; }
+    }
+    const sum = await crypto.subtle.digest("SHA-256", buf.subarray(0, n));
+    return { sha256: hex(sum), size: n, parts: [] };
   }
   return work({ op: "hash", file, partSize }, [], onProgress);
 }
