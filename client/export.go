@@ -139,12 +139,13 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 	if err != nil {
 		return nil, err
 	}
-	if err := c.matchListing(ctx, view, cp, dossier, latestVersions(entries)); err != nil {
+	latest := latestVersions(entries)
+	if err := c.matchListing(ctx, view, cp, dossier, latest); err != nil {
 		return nil, err
 	}
 	m := &bundle.Manifest{CreatedAt: time.Now().UTC(), Dossier: d, Log: bundle.Log{Origin: cp.Origin, Size: cp.Size, Checkpoint: bundle.CheckpointFile},
 		KeyHistory: bundle.KeyHistoryFile}
-	for _, e := range latestVersions(entries) {
+	for _, e := range latest {
 		doc, err := c.exportDocument(ctx, w, e, cp, cpText, view, progress)
 		if err != nil {
 			return nil, fmt.Errorf("client: export %s: %w", e.receipt.Predicate.Document.Path, err)

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -29,20 +28,7 @@ func TestExportRefusesWithheldVersion(t *testing.T) {
 	defer stop()
 	ctx := context.Background()
 	c, d, doc := sealOne(t, env)
-	v2 := filepath.Join(t.TempDir(), "validation.pdf")
-	os.WriteFile(v2, []byte("Software validation report, revision C.\n"), 0o644)
-	doc.Revision = "C"
-	prep, err := c.PrepareFile(ctx, d.ID, doc, v2, client.UploadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Upload(ctx, prep); err != nil {
-		t.Fatal(err)
-	}
-	vs, err := c.Versions(ctx, d.ID, doc.Path)
-	if err != nil || len(vs) != 2 {
-		t.Fatalf("versions: %v %v", vs, err)
-	}
+	vs := sealAgain(t, c, d, doc)
 
 	api, _ := url.Parse(env["VAULT_URL"])
 	var withheld atomic.Int64
@@ -91,7 +77,7 @@ func TestExportRefusesWithheldVersion(t *testing.T) {
 		defer w.Abort()
 		return cl.Export(ctx, d.ID, 0, w, view, nil)
 	}
-	_, err = export(srv.URL)
+	_, err := export(srv.URL)
 	var te *client.TrustError
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), "leave out version 2 of tests/validation.pdf") {
 		t.Errorf("export through the withholding API: got %v, want it refused naming version 2", err)

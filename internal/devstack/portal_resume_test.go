@@ -12,9 +12,7 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/testenv"
-	"github.com/evidencevault/vault/internal/vault"
 )
 
 // TestPortalResumesMultipart: a 70 MiB file goes in parts; the
@@ -26,15 +24,7 @@ func TestPortalResumesMultipart(t *testing.T) {
 	env, _, stop := testenv.LocalStack(t, t.TempDir())
 	defer stop()
 	ctx := context.Background()
-	c, err := client.New(env["VAULT_URL"], env["VAULT_UPLOADER_TOKEN"], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	no := false
-	d, err := c.CreateDossier(ctx, vault.DossierInput{Name: "CardioScan AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K", Regulation: "MDR", RiskClass: "IIa", Implantable: &no, HighRiskAI: &no, NotifiedBody: "0197"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, d := newDossier(t, env)
 	content := bytes.Repeat([]byte("case,age,label,score\n1001,64,positive,0.93\n"), 70<<20/44)
 	file := filepath.Join(t.TempDir(), "holdout.csv")
 	if err := os.WriteFile(file, content, 0o644); err != nil {

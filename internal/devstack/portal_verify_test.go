@@ -350,20 +350,51 @@ func TestPortalLogTrust(t *testing.T) {
 	}
 }
 
-// sealOne creates a dossier on the stack and seals one document in it,
-// as the uploader.
-func sealOne(t *testing.T, env map[string]string) (*client.Client, vault.Dossier, *client.Document) {
+// newDossier creates a dossier on the stack, as the uploader.
+func newDossier(t *testing.T, env map[string]string) (*client.Client, vault.Dossier) {
 	t.Helper()
-	ctx := context.Background()
 	c, err := client.New(env["VAULT_URL"], env["VAULT_UPLOADER_TOKEN"], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	no := false
-	d, err := c.CreateDossier(ctx, vault.DossierInput{Name: "CardioScan AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K", Regulation: "MDR", RiskClass: "IIa", Implantable: &no, HighRiskAI: &no, NotifiedBody: "0197"})
+	d, err := c.CreateDossier(context.Background(), vault.DossierInput{Name: "CardioScan AI", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K", Regulation: "MDR", RiskClass: "IIa", Implantable: &no, HighRiskAI: &no, NotifiedBody: "0197"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, d
+}
+
+// sealAgain seals revision C of sealOne's document, superseding it, and
+// returns the document's two versions.
+func sealAgain(t *testing.T, c *client.Client, d vault.Dossier, doc *client.Document) []vault.Version {
+	t.Helper()
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "validation.pdf")
+	if err := os.WriteFile(file, []byte("Software validation report, revision C.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	doc.Revision = "C"
+	prep, err := c.PrepareFile(ctx, d.ID, doc, file, client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upload(ctx, prep); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := c.Versions(ctx, d.ID, doc.Path)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("versions: %v %v", vs, err)
+	}
+	return vs
+}
+
+// sealOne creates a dossier on the stack and seals one document in it,
+// as the uploader.
+func sealOne(t *testing.T, env map[string]string) (*client.Client, vault.Dossier, *client.Document) {
+	t.Helper()
+	ctx := context.Background()
+	c, d := newDossier(t, env)
 	file := filepath.Join(t.TempDir(), "validation.pdf")
 	if err := os.WriteFile(file, []byte("Software validation report, revision B.\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 // The portal's worker: SHA-256 of files and downloads off the page's
-// thread. Two ways, by size:
-//   - up to IN_MEMORY bytes, the bytes are held in memory and hashed by
+// thread. Two ways, by size (the page says which, download.js's IN_MEMORY):
+//   - small enough, the bytes are held in memory and hashed by
 //     WebCrypto, the browser's native SHA-256 (with the CPU's SHA
 //     instructions, about four times hash-wasm's speed here);
 //   - above, they stream in constant memory through hash-wasm's SHA-256
@@ -10,7 +10,6 @@
 // verifies.
 importScripts("vendor/sha256.umd.min.js");
 
-const IN_MEMORY = 1 << 30;
 const PROGRESS_EVERY = 32 << 20;
 const hexOf = (buf) => Array.from(new Uint8Array(buf), (x) => x.toString(16).padStart(2, "0")).join("");
 const webcrypto = async (bytes) => hexOf(await crypto.subtle.digest("SHA-256", bytes));
@@ -19,7 +18,7 @@ const webcrypto = async (bytes) => hexOf(await crypto.subtle.digest("SHA-256", b
 // of expected bytes. In memory it returns the bytes; else it writes them
 // to the origin-private file system as name. More bytes than expected
 // are refused at once: the receipt names the size.
-async function download({ stream, name, expected, inMemory = expected <= IN_MEMORY }) {
+async function download({ stream, name, expected, inMemory }) {
   const reader = stream.getReader();
   let size = 0, next = PROGRESS_EVERY;
   const tick = (n) => { size += n; if (size >= next) { postMessage({ progress: size }); next += PROGRESS_EVERY; } };
@@ -58,7 +57,7 @@ async function download({ stream, name, expected, inMemory = expected <= IN_MEMO
 
 // hash hashes a file the user chose: whole, and per multipart part of
 // partSize (parts are read one at a time, and hashed by WebCrypto).
-async function hash({ file, partSize, inMemory = file.size <= IN_MEMORY }) {
+async function hash({ file, partSize, inMemory }) {
   const parts = [];
   if (partSize) {
     for (let at = 0, n = 0; at < file.size; at += partSize, n++) {

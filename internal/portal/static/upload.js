@@ -5,10 +5,9 @@
 // storage holds (GET /v1/uploads/{id}), once the same file is chosen
 // again.
 
-import { call, el, button, bytes, problemNode, Problem } from "./api.js";
-import { hashFile, receiptCard } from "./download.js";
+import { call, el, bytes, problemNode, Problem } from "./api.js";
+import { hashFile, receiptCard, logView, logConsistent } from "./download.js";
 import { verifyReceipt } from "./verify.js";
-import { logView, logConsistent } from "./download.js";
 
 const MULTIPART_FROM = 64 << 20;
 const PART_SIZE = 16 << 20;
