@@ -1,0 +1,51 @@
+package tsa
+
+import (
+	"bytes"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+
+	"github.com/sigstore/timestamp-authority/v2/pkg/verification"
+)
+
+// Verify checks that tsr, a DER TimeStampResp, is a timestamp over
+// message by an authority t trusts, and returns what it says. Errors wrap
+// ErrInvalid.
+func (t Trust) Verify(tsr, message []byte) (Stamp, error) {
+	return verify(tsr, message, t, nil)
+}
+
+func verify(tsr, message []byte, t Trust, nonce *big.Int) (Stamp, error) {
+	if len(t.Roots) == 0 {
+		return Stamp{}, fmt.Errorf("%w: no trust anchors for timestamps", ErrInvalid)
+	}
+	ts, err := verification.VerifyTimestampResponse(tsr, bytes.NewReader(message), verification.VerifyOpts{
+		Roots: t.Roots, Intermediates: t.Intermediates, OID: t.Policy, Nonce: nonce})
+	if err != nil {
+		return Stamp{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	q, err := qualified(ts.Extensions)
+	if err != nil {
+		return Stamp{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if t.Qualified && !q {
+		return Stamp{}, fmt.Errorf("%w: not a qualified electronic timestamp (no ETSI EN 319 422 esi4-qtstStatement-1 in the token)", ErrInvalid)
+	}
+	st := Stamp{Time: ts.Time.UTC(), Accuracy: ts.Accuracy, Serial: ts.SerialNumber, Policy: ts.Policy,
+		Qualified: q, Authority: signerOf(ts.Certificates)}
+	return st, nil
+}
+
+// signerOf names the certificate that signs tokens: the one whose key
+// purpose is time stamping, which verification required of the signer.
+func signerOf(certs []*x509.Certificate) string {
+	for _, c := range certs {
+		for _, u := range c.ExtKeyUsage {
+			if u == x509.ExtKeyUsageTimeStamping {
+				return c.Subject.String()
+			}
+		}
+	}
+	return ""
+}
