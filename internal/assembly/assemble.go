@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -14,6 +16,7 @@ import (
 	"github.com/evidencevault/vault/internal/kmssign"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3store"
+	"github.com/evidencevault/vault/internal/tsa"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -80,8 +83,13 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 			return nil, fmt.Errorf("assembly: the previous signing key: %w", err)
 		}
 	}
+	stamps, err := newTimestamper(c.TSA)
+	if err != nil {
+		return nil, err
+	}
 	store := s3store.New(newS3Client(awsCfg, c.S3), c.Bucket, logger)
 	svc := vault.New(store.Storage(), signer, vault.Config{
+		Timestamps:  stamps,
 		Bucket:      c.Bucket,
 		LockMode:    c.LockMode,
 		UploadTTL:   c.UploadTTL,
@@ -122,4 +130,36 @@ func StoreFromEnv(ctx context.Context, getenv func(string) string, logger *slog.
 		return nil, err
 	}
 	return s3store.New(client, bucket, logger), nil
+}
+
+// newTimestamper returns the client of the configured timestamp
+// authority, nil when none is.
+func newTimestamper(c TSA) (vault.Timestamper, error) {
+	if c.URL == "" {
+		return nil, nil
+	}
+	trust := tsa.Trust{Qualified: c.Qualified}
+	var err error
+	if trust.Roots, err = tsa.ParseCertificates(c.RootsPEM); err != nil {
+		return nil, fmt.Errorf("assembly: VAULT_TSA_ROOTS: %w", err)
+	}
+	if c.IntermediatesPEM != nil {
+		if trust.Intermediates, err = tsa.ParseCertificates(c.IntermediatesPEM); err != nil {
+			return nil, fmt.Errorf("assembly: VAULT_TSA_INTERMEDIATES: %w", err)
+		}
+	}
+	if c.Policy != "" {
+		if trust.Policy, err = tsa.ParsePolicy(c.Policy); err != nil {
+			return nil, fmt.Errorf("assembly: VAULT_TSA_POLICY: %w", err)
+		}
+	}
+	header := http.Header{}
+	if name, value, ok := strings.Cut(c.AuthHeader, ":"); ok {
+		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	cl, err := tsa.New(tsa.Config{URL: c.URL, Header: header, Trust: trust, Timeout: c.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("assembly: %w", err)
+	}
+	return cl, nil
 }

@@ -52,6 +52,26 @@ type Config struct {
 	PortalConnect []string
 	// OIDC is the sign-in provider whose tokens the API accepts.
 	OIDC OIDC
+	// TSA is the Time-Stamping Authority that timestamps every receipt;
+	// none when its URL is empty.
+	TSA TSA
+}
+
+// TSA configures timestamps (docs/receipt.md): the authority's RFC 3161
+// endpoint (VAULT_TSA_URL), a header its authentication wants
+// (VAULT_TSA_AUTH_HEADER, "Name: value"), its trust anchors and any
+// intermediates, PEM (VAULT_TSA_ROOTS or VAULT_TSA_ROOTS_FILE,
+// VAULT_TSA_INTERMEDIATES or _FILE), the policy requested and required
+// (VAULT_TSA_POLICY, dotted OID), whether tokens must be qualified
+// electronic timestamps per ETSI EN 319 422 (VAULT_TSA_QUALIFIED=true),
+// and how long one request may take (VAULT_TSA_TIMEOUT, 5s by default).
+type TSA struct {
+	URL                        string
+	AuthHeader                 string
+	RootsPEM, IntermediatesPEM []byte
+	Policy                     string
+	Qualified                  bool
+	Timeout                    time.Duration
 }
 
 // OIDC configures sign-in (docs/identity.md): the provider's issuer
@@ -115,6 +135,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VAULT_PORTAL_CONNECT: %w", err))
 	}
 	c.OIDC, errs = oidcFromEnv(getenv, errs)
+	c.TSA, errs = tsaFromEnv(getenv, errs)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)
 	}
@@ -170,4 +191,50 @@ func oidcFromEnv(getenv func(string) string, errs []error) (OIDC, []error) {
 		o.Scopes = []string{"openid", "email", "profile"}
 	}
 	return o, errs
+}
+
+// tsaFromEnv reads the timestamp authority, if one is named.
+func tsaFromEnv(getenv func(string) string, errs []error) (TSA, []error) {
+	t := TSA{URL: getenv("VAULT_TSA_URL"), AuthHeader: getenv("VAULT_TSA_AUTH_HEADER"), Policy: getenv("VAULT_TSA_POLICY"), Timeout: 5 * time.Second}
+	pemOf := func(name string) []byte {
+		if v := getenv(name); v != "" {
+			return []byte(v)
+		}
+		if f := getenv(name + "_FILE"); f != "" {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+			}
+			return data
+		}
+		return nil
+	}
+	t.RootsPEM, t.IntermediatesPEM = pemOf("VAULT_TSA_ROOTS"), pemOf("VAULT_TSA_INTERMEDIATES")
+	switch q := getenv("VAULT_TSA_QUALIFIED"); q {
+	case "", "false":
+	case "true":
+		t.Qualified = true
+	default:
+		errs = append(errs, fmt.Errorf("VAULT_TSA_QUALIFIED=%q: want true or false", q))
+	}
+	if v := getenv("VAULT_TSA_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Minute {
+			errs = append(errs, fmt.Errorf("VAULT_TSA_TIMEOUT=%q: want a duration up to 1m, such as 5s", v))
+		}
+		t.Timeout = d
+	}
+	if t.URL == "" {
+		if t.RootsPEM != nil || t.Policy != "" || t.Qualified {
+			errs = append(errs, errors.New("VAULT_TSA_URL is not set, but other VAULT_TSA_ settings are: name the authority"))
+		}
+		return t, errs
+	}
+	if t.RootsPEM == nil {
+		errs = append(errs, errors.New("VAULT_TSA_ROOTS or VAULT_TSA_ROOTS_FILE must give the authority's trust anchors (PEM)"))
+	}
+	if t.AuthHeader != "" && !strings.Contains(t.AuthHeader, ":") {
+		errs = append(errs, errors.New("VAULT_TSA_AUTH_HEADER: want \"Name: value\""))
+	}
+	return t, errs
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/devoidc"
+	"github.com/evidencevault/vault/internal/devtsa"
 	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3event"
@@ -62,6 +63,9 @@ const (
 	IssuerPath = "/dev-issuer"
 	// PortalPath is where the web portal is served.
 	PortalPath = assembly.PortalPath
+	// TSAPath is where the development timestamp authority answers RFC
+	// 3161 requests (internal/devtsa).
+	TSAPath = "/dev-tsa"
 )
 
 // Demo users: an uploader and an admin of tenant demo, a notified body's
@@ -153,7 +157,17 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg}, o.Log)
+	stamps, err := devtsa.New(devtsa.Options{Dir: o.Dir})
+	if err != nil {
+		return err
+	}
+	rootFile := filepath.Join(o.Dir, "tsa-root.pem")
+	if err := os.WriteFile(rootFile, stamps.RootPEM(), 0o644); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	tsaURL := baseURL + TSAPath
+	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg,
+		TSA: assembly.TSA{URL: tsaURL, RootsPEM: stamps.RootPEM(), Policy: devtsa.Policy.String(), Timeout: 5 * time.Second}}, o.Log)
 	if err != nil {
 		return err
 	}
@@ -168,11 +182,13 @@ func Run(ctx context.Context, o Options) error {
 	mux := http.NewServeMux()
 	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
 	mux.Handle(IssuerPath+"/", idp.Handler())
+	mux.Handle(TSAPath, stamps)
 	cfg.PortalConnect = []string{srv.Endpoint}
 	mux.Handle("/", assembly.Web(api.Handler(), cfg))
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()
+	go stampPending(ctx, v.Service, o.Log)
 
 	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
 
@@ -182,6 +198,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	env["VAULT_OIDC_ISSUER"] = issuer
+	env["VAULT_TSA_URL"], env["VAULT_TSA_ROOTS_FILE"] = tsaURL, rootFile
 	env["VAULT_TENANT"] = Uploader.Tenant
 	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
 		return err
@@ -247,7 +264,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 // that a reader never sees half a file.
 func writeEnv(path string, env map[string]string) error {
 	var b strings.Builder
-	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT"} {
+	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	tmp := path + ".tmp"
@@ -265,6 +282,7 @@ Evidence Vault is running.
   Sign-in        {{.issuer}} (development provider: pick a demo user; evault login)
   Signing key    {{.keyID}} (ECDSA P-256)
   Object Lock    {{.lock}} mode
+  Timestamps     {{.tsa}} (development RFC 3161 authority; its root: {{.tsaRoot}})
   Coordinates    .local/env (shell syntax; removed when the stack stops)
 
 Demo tokens (ID tokens of the sign-in above), valid 12 hours:
@@ -296,7 +314,7 @@ func banner(w io.Writer, env map[string]string, signer receipt.Signer, mode vaul
 	return bannerTemplate.Execute(w, map[string]string{
 		"url": env["VAULT_URL"], "keyID": keyID, "lock": string(mode), "walkthrough": walkthrough,
 		"uploader": env["VAULT_UPLOADER_TOKEN"], "admin": env["VAULT_ADMIN_TOKEN"], "auditor": env["VAULT_AUDITOR_TOKEN"], "other": env["VAULT_OTHER_TOKEN"],
-		"issuer": env["VAULT_OIDC_ISSUER"],
+		"issuer": env["VAULT_OIDC_ISSUER"], "tsa": env["VAULT_TSA_URL"], "tsaRoot": env["VAULT_TSA_ROOTS_FILE"],
 	})
 }
 
@@ -304,4 +322,24 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// stampPending adds, every minute, the timestamps the authority could not
+// give when receipts were sealed, for the stack's tenants (those of its
+// demo users), as the deployed stack's schedule does.
+func stampPending(ctx context.Context, svc *vault.Service, log *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, tenant := range []string{Uploader.Tenant, Other.Tenant} {
+			if stamped, pending, err := svc.StampPending(ctx, tenant); err != nil || stamped+pending > 0 {
+				log.InfoContext(ctx, "pending timestamps", "tenant", tenant, "stamped", stamped, "pending", pending, "err", err)
+			}
+		}
+	}
 }

@@ -33,6 +33,10 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if rc.Pending {
+		// Its timestamp is still to come.
+		return writeTagged(w, r, "application/json", body, "no-cache")
+	}
 	return writeImmutable(w, r, "application/json", body)
 }
 

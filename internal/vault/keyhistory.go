@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/evidencevault/vault/internal/tsa"
 	"slices"
 	"strings"
 	"time"
@@ -85,6 +86,11 @@ type Trust struct {
 	Keys []TrustedKey
 	// Basis says where the trust comes from, for people.
 	Basis string
+	// Stamps, when set, are the timestamp authorities trusted: a receipt's
+	// timestamps must verify under them, and, with RequireStamp, it must
+	// have one.
+	Stamps       *tsa.Trust
+	RequireStamp bool
 }
 
 // TrustKeys trusts keys given by hand, for every entry of any log.

@@ -60,6 +60,24 @@ func receiptKey(tenant, receipt string) string {
 
 func receiptsPrefix(tenant string) string { return "vault/" + tenant + "/receipts/" }
 
+// receiptIDOfKey recovers a receipt's id from its bundle's key.
+func receiptIDOfKey(tenant, key string) (string, bool) {
+	id, ok := strings.CutPrefix(key, receiptsPrefix(tenant))
+	if !ok {
+		return "", false
+	}
+	id, ok = strings.CutSuffix(id, ".json")
+	return id, ok && receiptIDPattern.MatchString(id)
+}
+
+// timestampKey is where the RFC 3161 timestamp of a receipt's signature
+// lives (timestamps.go).
+func timestampKey(tenant, receipt string) string {
+	return timestampsPrefix(tenant) + receipt + ".tsr"
+}
+
+func timestampsPrefix(tenant string) string { return "vault/" + tenant + "/timestamps/" }
+
 // versionsPrefix holds a dossier's version chains, one folder per document.
 // The path is escaped into one segment so that a listing of the whole
 // dossier splits back into path and version number without ambiguity.

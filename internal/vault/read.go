@@ -211,6 +211,7 @@ func (s *Service) receiptOfVersion(ctx context.Context, tenant string, v Version
 		s.log.WarnContext(ctx, "download: a version chain entry was written over; reading the vault's own", "dossier", v.Dossier, "path", v.Document.Path, "version", v.Version)
 		v = orig
 	}
+	s.attachStamps(ctx, tenant, r)
 	return v, r, nil
 }
 
@@ -303,5 +304,6 @@ func (s *Service) Receipt(ctx context.Context, receiptID string) (*Receipt, erro
 	if !id.CanRead(r.Predicate.Tenant, r.Predicate.Dossier.ID) {
 		return nil, notFound
 	}
+	s.attachStamps(ctx, id.Tenant, r)
 	return r, nil
 }

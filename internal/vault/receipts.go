@@ -13,25 +13,33 @@ import (
 )
 
 // Receipt is a signed receipt with its decoded predicate and, once its
-// statement is in the tenant's log, the proof of that.
+// statement is in the tenant's log, the proof of that, and the RFC 3161
+// timestamps of its signature.
 type Receipt struct {
-	Envelope  *receipt.Envelope
-	Subject   receipt.Subject
-	Predicate ReceiptPredicate
-	Log       *ledger.Proof
+	Envelope   *receipt.Envelope
+	Subject    receipt.Subject
+	Predicate  ReceiptPredicate
+	Log        *ledger.Proof
+	Timestamps [][]byte
+	// Pending is set when the vault timestamps receipts but this one has
+	// no timestamp yet: what is served of it will still change.
+	Pending bool
 }
 
 // Bundle is a receipt as the vault stores and serves it: the signed DSSE
-// envelope and where its statement sits in the tenant's log.
+// envelope and where its statement sits in the tenant's log. The bundle
+// served also carries the timestamps of its signature (DER
+// TimeStampResp, base64), which are stored beside it (timestamps.go).
 type Bundle struct {
-	Envelope json.RawMessage `json:"envelope"`
-	Log      *ledger.Proof   `json:"log"`
+	Envelope   json.RawMessage `json:"envelope"`
+	Log        *ledger.Proof   `json:"log"`
+	Timestamps [][]byte        `json:"timestamps,omitempty"`
 }
 
-// Bundle is the receipt as the vault stores and serves it.
+// Bundle is the receipt as the vault serves it.
 func (r *Receipt) Bundle() Bundle {
 	env, _ := json.Marshal(r.Envelope)
-	return Bundle{Envelope: env, Log: r.Log}
+	return Bundle{Envelope: env, Log: r.Log, Timestamps: r.Timestamps}
 }
 
 // storeEntry writes the record of a log entry (a receipt bundle or a key
@@ -142,7 +150,7 @@ func OpenReceipt(data []byte) (*Receipt, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Log = b.Log
+		r.Log, r.Timestamps = b.Log, b.Timestamps
 		return r, nil
 	}
 	env, st, err := receipt.Parse(data)

@@ -60,7 +60,17 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err != nil {
 		return nil, err
 	}
+	// The timestamp covers the signature alone, so it is asked for while
+	// the entry waits for its commit; a retry's signature may not be the
+	// one logged, so it waits to learn which is.
+	stamped := make(chan []byte, 1)
+	if claimed {
+		go func() { stamped <- s.stamp(ctx, sess.Tenant, v.ReceiptID, r.Envelope) }()
+	} else {
+		stamped <- nil
+	}
 	appended, err := s.ledger.Append(ctx, sess.Tenant, entry, from)
+	tsr := <-stamped
 	if err != nil {
 		return nil, fmt.Errorf("vault: seal: log receipt: %w", ledgerError(err))
 	}
@@ -72,6 +82,11 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		}
 	}
 	r.Log = &appended.Proof
+	if tsr != nil && bytes.Equal(appended.Record, entry.Record) {
+		r.Timestamps = [][]byte{tsr}
+	} else {
+		s.attachStamps(ctx, sess.Tenant, r)
+	}
 	s.sealed.Store(v.ReceiptID, true)
 	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier.ID, "upload", sess.ID,
 		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256,

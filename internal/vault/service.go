@@ -34,6 +34,9 @@ type Config struct {
 	// rotation event, and its key stays trusted for what it signed. nil
 	// outside a rotation.
 	Previous receipt.Signer
+	// Timestamps, when set, timestamps every receipt's signature
+	// (timestamps.go); nil leaves receipts with the vault's clock alone.
+	Timestamps Timestamper
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// Logger receives structured logs and access events; slog.Default if nil.
@@ -75,6 +78,8 @@ type Service struct {
 	sealed sync.Map
 	// grantCache holds each tenant's grants for a few seconds.
 	grantCache grantCache
+	// stamps remembers when the timestamp authority last failed.
+	stamps stampState
 }
 
 // New returns a Service keeping its objects in st and signing receipts and

@@ -52,6 +52,10 @@ const (
 	// CheckInLog is made by the vault, which has the log at hand: the
 	// receipt is the entry its log holds under the receipt's id.
 	CheckInLog = "in_log"
+	// CheckTimestamp is made when timestamp authorities are trusted: the
+	// receipt's RFC 3161 timestamps are over its signature, by a trusted
+	// authority, and no earlier than the vault says it sealed.
+	CheckTimestamp = "timestamp"
 )
 
 // Verify checks a presented receipt: its format, that a trusted key signed
@@ -81,6 +85,7 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string, pinned
 		if trust.Basis == "" {
 			trust.Basis = "the vault's configured keys"
 		}
+		trust.Stamps = s.stampTrust()
 		trust.Basis += " (pin the vault's key yourself, with \"key\", to check against whoever runs it)"
 	} else {
 		h, err := s.history(ctx, id.Tenant)
@@ -92,6 +97,7 @@ func (s *Service) Verify(ctx context.Context, data []byte, sha256 string, pinned
 			// identity cannot read: the pinned key alone then.
 			trust = TrustKeys("the key you pinned, "+pinned.ID+" (your tenant's log history does not lead from it: "+err.Error()+")", *pinned)
 		}
+		trust.Stamps = s.stampTrust()
 	}
 	out, r := VerifyOffline(ctx, data, trust, strings.ToLower(sha256), -1)
 	if r == nil {
@@ -190,6 +196,10 @@ func VerifyOffline(ctx context.Context, data []byte, trust Trust, sha256 string,
 		add(CheckSignature, true, "ECDSA P-256 SHA-256 signature over the DSSE envelope holds")
 	}
 
+	if trust.Stamps != nil {
+		passed, detail := checkStamps(r, *trust.Stamps, trust.RequireStamp)
+		add(CheckTimestamp, passed, detail)
+	}
 	if r.Log != nil {
 		if cp, err := verifyLogProof(r, trust); err != nil {
 			add(CheckLog, false, err.Error())

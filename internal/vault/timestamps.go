@@ -1,0 +1,232 @@
+package vault
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/tsa"
+)
+
+// Timestamper is the deployment's Time-Stamping Authority (internal/tsa):
+// it returns a verified RFC 3161 TimeStampResp over message.
+type Timestamper interface {
+	Stamp(ctx context.Context, message []byte) ([]byte, tsa.Stamp, error)
+	Trust() tsa.Trust
+}
+
+// Timestamps (docs/receipt.md, "Timestamp"): every receipt's signature is
+// timestamped by the deployment's authority while it is sealed, in
+// parallel with its log append. The token is kept beside the receipt
+// bundle, at timestampKey, written once and locked like the log; the
+// bundle served carries it. When the authority cannot be reached the seal
+// goes on without it (no upload waits on, or is lost to, a third party):
+// the receipt is served without a timestamp, verifiers report it pending,
+// and the token is added later, when the receipt is next read or by
+// StampPending, over the same signature: it then proves the receipt
+// existed at that later time, never earlier.
+
+// retryStampAfter spaces the attempts at receipts still without a token
+// after the authority failed, so that reads do not each wait for it.
+const retryStampAfter = 30 * time.Second
+
+// stampState remembers when the authority last failed.
+type stampState struct {
+	mu     sync.Mutex
+	failed time.Time
+}
+
+// signatureOf is the message a receipt's timestamp covers: its (first)
+// signature's bytes, as Sigstore bundles timestamp a DSSE envelope.
+func signatureOf(env *receipt.Envelope) ([]byte, error) {
+	if len(env.Signatures) == 0 {
+		return nil, fmt.Errorf("%w: the envelope has no signature", receipt.ErrMalformed)
+	}
+	sig, err := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature: %v", receipt.ErrMalformed, err)
+	}
+	return sig, nil
+}
+
+// stamp gets and keeps the timestamp of a receipt's signature. It returns
+// nil, without error, when the authority cannot give one now: the seal
+// does not depend on it.
+func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Envelope) []byte {
+	if s.cfg.Timestamps == nil {
+		return nil
+	}
+	sig, err := signatureOf(env)
+	if err != nil {
+		return nil
+	}
+	tsr, _, err := s.cfg.Timestamps.Stamp(ctx, sig)
+	if err != nil {
+		s.stamps.mu.Lock()
+		s.stamps.failed = s.now()
+		s.stamps.mu.Unlock()
+		s.log.WarnContext(ctx, "timestamp pending: the authority gave none", "tenant", tenant, "receipt", id, "err", err)
+		return nil
+	}
+	key := timestampKey(tenant, id)
+	err = s.records.Create(ctx, key, tsr, logLock(s.cfg))
+	if errors.Is(err, ErrExists) {
+		// Another sealer of the same receipt, or a plant: what verifies
+		// there counts; else ours goes over it.
+		if kept := s.keptStamps(ctx, tenant, id, sig); len(kept) > 0 {
+			return kept[0]
+		}
+		err = s.records.Put(ctx, key, tsr)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "timestamp pending: could not store it", "tenant", tenant, "receipt", id, "err", err)
+		return nil
+	}
+	return tsr
+}
+
+// keptStamps returns the stored timestamps of a receipt that verify over
+// its signature, the first written first: a version planted over it, or
+// junk, is passed over.
+func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte) [][]byte {
+	trust := s.stampTrust()
+	if trust == nil {
+		return nil
+	}
+	key := timestampKey(tenant, id)
+	objs, err := s.records.List(ctx, key)
+	if err != nil {
+		return nil
+	}
+	var out [][]byte
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for _, v := range o.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			if data, err := s.records.GetVersion(ctx, key, v.ID); err == nil {
+				if _, err := trust.Verify(data, sig); err == nil {
+					out = append(out, data)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// stampTrust is the configured authority's trust, nil without one.
+func (s *Service) stampTrust() *tsa.Trust {
+	if s.cfg.Timestamps == nil {
+		return nil
+	}
+	t := s.cfg.Timestamps.Trust()
+	return &t
+}
+
+// attachStamps gives a stored receipt its timestamp: the kept one, or,
+// when there is none yet and the authority has not failed just now, one
+// asked for now.
+func (s *Service) attachStamps(ctx context.Context, tenant string, r *Receipt) {
+	if s.cfg.Timestamps == nil {
+		return
+	}
+	sig, err := signatureOf(r.Envelope)
+	if err != nil {
+		return
+	}
+	if r.Timestamps = s.keptStamps(ctx, tenant, r.Predicate.ReceiptID, sig); len(r.Timestamps) > 0 {
+		return
+	}
+	s.stamps.mu.Lock()
+	recent := !s.stamps.failed.IsZero() && s.now().Sub(s.stamps.failed) < retryStampAfter
+	s.stamps.mu.Unlock()
+	if !recent {
+		if tsr := s.stamp(ctx, tenant, r.Predicate.ReceiptID, r.Envelope); tsr != nil {
+			r.Timestamps = [][]byte{tsr}
+		}
+	}
+	r.Pending = len(r.Timestamps) == 0
+}
+
+// StampPending timestamps every receipt of tenant that has none yet (the
+// authority could not be reached when it was sealed), and returns how many
+// it stamped and how many are still pending.
+func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pending int, err error) {
+	if s.cfg.Timestamps == nil {
+		return 0, 0, nil
+	}
+	receipts, err := s.records.List(ctx, receiptsPrefix(tenant))
+	if err != nil {
+		return 0, 0, fmt.Errorf("vault: stamp pending: %w", err)
+	}
+	stamps, err := s.records.List(ctx, timestampsPrefix(tenant))
+	if err != nil {
+		return 0, 0, fmt.Errorf("vault: stamp pending: %w", err)
+	}
+	have := map[string]bool{}
+	for _, o := range stamps {
+		have[o.Key] = true
+	}
+	for _, o := range receipts {
+		id, ok := receiptIDOfKey(tenant, o.Key)
+		if !ok || have[timestampKey(tenant, id)] {
+			continue
+		}
+		r, err := s.storedReceipt(ctx, tenant, id)
+		if err != nil {
+			continue // not the vault's receipt; the audit names it
+		}
+		if s.stamp(ctx, tenant, id, r.Envelope) != nil {
+			stamped++
+		} else {
+			pending++
+		}
+	}
+	return stamped, pending, nil
+}
+
+// stampSkew is how far the vault's clock may run ahead of the authority's
+// before a receipt's sealedAt contradicts its timestamp.
+const stampSkew = time.Minute
+
+// checkStamps checks a receipt's timestamps under trust: each is over the
+// receipt's signature and by a trusted authority, and none says the
+// signature existed before the vault claims to have sealed it.
+func checkStamps(r *Receipt, trust tsa.Trust, require bool) (bool, string) {
+	if len(r.Timestamps) == 0 {
+		if require {
+			return false, "the receipt carries no RFC 3161 timestamp, and one is required"
+		}
+		return true, "pending: no RFC 3161 timestamp yet (the authority was not reached when it was sealed); its time is the vault's clock until one is added"
+	}
+	sig, err := signatureOf(r.Envelope)
+	if err != nil {
+		return false, err.Error()
+	}
+	var first tsa.Stamp
+	for i, tsr := range r.Timestamps {
+		st, err := trust.Verify(tsr, sig)
+		if err != nil {
+			return false, fmt.Sprintf("timestamp %d: %v", i+1, err)
+		}
+		if sealed := r.Predicate.SealedAt; sealed.After(st.Time.Add(st.Accuracy + stampSkew)) {
+			return false, fmt.Sprintf("timestamp %d says the signature existed at %s, before the receipt's sealedAt %s", i+1, st.Time.Format(time.RFC3339), sealed.Format(time.RFC3339))
+		}
+		if i == 0 || st.Time.Before(first.Time) {
+			first = st
+		}
+	}
+	kind := "a timestamp"
+	if first.Qualified {
+		kind = "a qualified electronic timestamp"
+	}
+	return true, fmt.Sprintf("%s by %s at %s, %s after sealing", kind, first.Authority, first.Time.Format(time.RFC3339),
+		first.Time.Sub(r.Predicate.SealedAt).Round(time.Millisecond))
+}
