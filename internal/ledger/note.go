@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -141,4 +142,19 @@ func OpenCheckpoint(signed []byte, origin string, keys []*ecdsa.PublicKey) (Chec
 // origin line: non-empty, no spaces and no '+' (note's rule for names).
 func validOrigin(s string) bool {
 	return s != "" && !strings.ContainsAny(s, " \t\n+") && strings.ToValidUTF8(s, "") == s
+}
+
+// VerifierKey is the C2SP signed-note verifier key (vkey) of a log's
+// checkpoints, name+hash+base64(0x02 || DER SubjectPublicKeyInfo): what a
+// witness is configured with to follow the log.
+func VerifierKey(origin string, pub *ecdsa.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("ledger: verifier key: %w", err)
+	}
+	h, err := noteKeyHash(pub)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s+%08x+%s", origin, h, base64.StdEncoding.EncodeToString(append([]byte{0x02}, der...))), nil
 }

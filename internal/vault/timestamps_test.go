@@ -185,7 +185,7 @@ func TestPlantedTimestamps(t *testing.T) {
 	}
 	key := "vault/" + alice.Tenant + "/timestamps/" + r.Predicate.ReceiptID + ".tsr"
 	for name, plant := range map[string]func(){
-		"junk over it":                   func() { s.store.Overwrite(key, []byte("not a token")) },
+		"junk over it":                    func() { s.store.Overwrite(key, []byte("not a token")) },
 		"another receipt's token over it": func() { s.store.Overwrite(key, other.Timestamps[0]) },
 		"an untrusted authority's token":  func() { s.store.Overwrite(key, strangers) },
 		"a delete marker":                 func() { s.store.Hide(key) },

@@ -1,0 +1,193 @@
+// Package witnessing gets the checkpoints of the vault's logs cosigned by
+// independent witnesses and checks a verifier's witness policy. Witnesses
+// speak C2SP tlog-witness (POST /add-checkpoint with a consistency proof
+// from the size they last cosigned; github.com/transparency-dev/witness's
+// client) and answer with C2SP tlog-cosignature signatures, which are
+// appended to the log's signed note: the note still opens under the log's
+// key alone, and under each witness's key for whoever requires it. A
+// witness cosigns only checkpoints consistent with every one it cosigned
+// before, so a verifier that requires its cosignature needs no checkpoint
+// of its own to be protected against a second history.
+package witnessing
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	f_note "github.com/transparency-dev/formats/note"
+	whttp "github.com/transparency-dev/witness/client/http"
+	"github.com/transparency-dev/witness/witness"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Witness is one witness: where it answers and the key it cosigns with.
+type Witness struct {
+	URL      *url.URL
+	Verifier note.Verifier
+}
+
+// ParseVerifier reads a witness's public key in note vkey form
+// (name+hash+base64), as witnesses publish it.
+func ParseVerifier(vkey string) (note.Verifier, error) {
+	v, err := f_note.NewVerifierForCosignatureV1(strings.TrimSpace(vkey))
+	if err != nil {
+		return nil, fmt.Errorf("witnessing: witness key %q: %v", vkey, err)
+	}
+	return v, nil
+}
+
+// Parse reads a witness given as "URL VKEY".
+func Parse(s string) (Witness, error) {
+	fields := strings.Fields(s)
+	if len(fields) != 2 {
+		return Witness{}, fmt.Errorf("witnessing: witness %q: want its URL and its key (vkey), separated by a space", s)
+	}
+	u, err := url.Parse(fields[0])
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return Witness{}, fmt.Errorf("witnessing: witness URL %q: want an http(s) URL", fields[0])
+	}
+	v, err := ParseVerifier(fields[1])
+	if err != nil {
+		return Witness{}, err
+	}
+	return Witness{URL: u, Verifier: v}, nil
+}
+
+// Prover returns the consistency proof of the log from size from to the
+// checkpoint being cosigned, as tlog-witness carries it.
+type Prover func(ctx context.Context, from uint64) ([][]byte, error)
+
+// Client asks witnesses to cosign checkpoints.
+type Client struct {
+	witnesses []Witness
+	http      *http.Client
+	timeout   time.Duration
+
+	mu sync.Mutex
+	// sizes is the size each witness last cosigned, by witness and
+	// origin; a wrong guess costs one round trip (409 names the size).
+	sizes map[string]uint64
+}
+
+// New returns a client of witnesses; each request waits at most timeout
+// (10 seconds if 0).
+func New(witnesses []Witness, timeout time.Duration) *Client {
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	return &Client{witnesses: witnesses, http: &http.Client{}, timeout: timeout, sizes: map[string]uint64{}}
+}
+
+// Witnesses returns the client's witnesses.
+func (c *Client) Witnesses() []Witness { return c.witnesses }
+
+// Cosign sends checkpoint, a signed note of size of the log origin, to
+// every witness and returns the note with the cosignatures that verify
+// under their keys appended. Each witness that gives none is named in the
+// error, which comes with whatever the others gave: the caller decides
+// what is enough.
+func (c *Client) Cosign(ctx context.Context, origin string, size uint64, checkpoint []byte, prove Prover) ([]byte, error) {
+	type result struct {
+		lines []byte
+		err   error
+	}
+	results := make([]result, len(c.witnesses))
+	var wg sync.WaitGroup
+	for i, w := range c.witnesses {
+		wg.Go(func() {
+			lines, err := c.cosignOne(ctx, w, origin, size, checkpoint, prove)
+			results[i] = result{lines, err}
+		})
+	}
+	wg.Wait()
+	out := bytes.Clone(checkpoint)
+	var errs []error
+	for i, r := range results {
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("witness %s (%s): %w", c.witnesses[i].Verifier.Name(), c.witnesses[i].URL, r.err))
+			continue
+		}
+		out = append(out, r.lines...)
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("witnessing: %w", errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func (c *Client) cosignOne(ctx context.Context, w Witness, origin string, size uint64, checkpoint []byte, prove Prover) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	key := w.URL.String() + " " + origin
+	c.mu.Lock()
+	old := c.sizes[key]
+	c.mu.Unlock()
+	cl := whttp.NewWitness(w.URL, c.http)
+	for attempt := 0; ; attempt++ {
+		if old > size {
+			return nil, fmt.Errorf("it has cosigned size %d, beyond this checkpoint's %d", old, size)
+		}
+		var proof [][]byte
+		if old > 0 && old < size {
+			var err error
+			if proof, err = prove(ctx, old); err != nil {
+				return nil, fmt.Errorf("consistency proof from %d: %w", old, err)
+			}
+		}
+		sigs, theirs, err := cl.Update(ctx, old, checkpoint, proof)
+		if errors.Is(err, witness.ErrCheckpointStale) && attempt == 0 {
+			old = theirs
+			continue
+		}
+		if err != nil {
+			return nil, describe(err)
+		}
+		lines, err := verifiedLines(checkpoint, sigs, w.Verifier)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.sizes[key] < size {
+			c.sizes[key] = size
+		}
+		c.mu.Unlock()
+		return lines, nil
+	}
+}
+
+// describe says what a witness's refusal means for the log.
+func describe(err error) error {
+	switch {
+	case errors.Is(err, witness.ErrInvalidProof), errors.Is(err, witness.ErrRootMismatch):
+		return fmt.Errorf("refused: the checkpoint is not consistent with the one it cosigned before (a second history): %w", err)
+	case errors.Is(err, witness.ErrUnknownLog):
+		return fmt.Errorf("refused: it does not witness this log: %w", err)
+	case errors.Is(err, witness.ErrNoValidSignature):
+		return fmt.Errorf("refused: the checkpoint is not signed by the key it knows for the log: %w", err)
+	}
+	return err
+}
+
+// verifiedLines keeps the signature lines a witness returned that verify
+// under its key over the checkpoint.
+func verifiedLines(checkpoint, sigs []byte, v note.Verifier) ([]byte, error) {
+	if len(sigs) == 0 {
+		return nil, errors.New("it answered without a cosignature")
+	}
+	n, err := note.Open(append(bytes.Clone(checkpoint), sigs...), note.VerifierList(v))
+	if err != nil {
+		return nil, fmt.Errorf("its cosignature does not verify under its key: %v", err)
+	}
+	var out []byte
+	for _, s := range n.Sigs {
+		out = fmt.Appendf(out, "— %s %s\n", s.Name, s.Base64)
+	}
+	return out, nil
+}
