@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/evidencevault/vault/internal/tsa"
+	"github.com/evidencevault/vault/internal/witnessing"
 	"slices"
 	"strings"
 	"time"
@@ -91,6 +92,9 @@ type Trust struct {
 	// have one.
 	Stamps       *tsa.Trust
 	RequireStamp bool
+	// Witnesses, when set, is the witness policy a receipt's checkpoint
+	// must meet.
+	Witnesses *witnessing.Policy
 }
 
 // TrustKeys trusts keys given by hand, for every entry of any log.

@@ -215,6 +215,17 @@ func (s *Service) Checkpoint(ctx context.Context, size int64) (*LogCheckpoint, e
 	if err != nil {
 		return nil, ledgerError(err)
 	}
+	if s.cfg.Witnesses != nil {
+		// The cosigned note, where there is one: the latest is witnessed
+		// now if it is not yet.
+		if size > 0 {
+			if kept := s.keptCosigned(ctx, id.Tenant, cp.Size, signed); kept != nil {
+				signed = kept
+			}
+		} else if wsize, cosigned, ok := s.witnessed(ctx, id.Tenant, cp.Size); ok {
+			cp.Size, signed = wsize, cosigned
+		}
+	}
 	return &LogCheckpoint{Origin: cp.Origin, Size: cp.Size, Signed: signed}, nil
 }
 

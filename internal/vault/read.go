@@ -212,6 +212,7 @@ func (s *Service) receiptOfVersion(ctx context.Context, tenant string, v Version
 		v = orig
 	}
 	s.attachStamps(ctx, tenant, r)
+	s.attachWitness(ctx, tenant, r, false)
 	return v, r, nil
 }
 
@@ -305,5 +306,6 @@ func (s *Service) Receipt(ctx context.Context, receiptID string) (*Receipt, erro
 		return nil, notFound
 	}
 	s.attachStamps(ctx, id.Tenant, r)
+	s.attachWitness(ctx, id.Tenant, r, false)
 	return r, nil
 }

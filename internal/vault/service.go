@@ -37,6 +37,8 @@ type Config struct {
 	// Timestamps, when set, timestamps every receipt's signature
 	// (timestamps.go); nil leaves receipts with the vault's clock alone.
 	Timestamps Timestamper
+	// Witnesses, when set, cosign the logs' checkpoints (witnesses.go).
+	Witnesses Cosigner
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// Logger receives structured logs and access events; slog.Default if nil.
@@ -80,6 +82,8 @@ type Service struct {
 	grantCache grantCache
 	// stamps remembers when the timestamp authority last failed.
 	stamps stampState
+	// witnesses keeps each tenant's latest cosigned checkpoint.
+	witnesses witnessState
 }
 
 // New returns a Service keeping its objects in st and signing receipts and

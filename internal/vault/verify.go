@@ -56,6 +56,9 @@ const (
 	// receipt's RFC 3161 timestamps are over its signature, by a trusted
 	// authority, and no earlier than the vault says it sealed.
 	CheckTimestamp = "timestamp"
+	// CheckWitnessed is made when a witness policy is given: the receipt's
+	// checkpoint is cosigned by enough of the policy's witnesses.
+	CheckWitnessed = "witnessed"
 )
 
 // Verify checks a presented receipt: its format, that a trusted key signed
@@ -207,6 +210,16 @@ func VerifyOffline(ctx context.Context, data []byte, trust Trust, sha256 string,
 			add(CheckLog, true, fmt.Sprintf("entry %d of log %s, in its signed checkpoint of size %d", r.Log.Index, cp.Origin, cp.Size))
 		}
 	}
+	if trust.Witnesses != nil {
+		switch names, err := trust.Witnesses.Check(logNote(r)); {
+		case r.Log == nil:
+			add(CheckWitnessed, false, "a bare envelope carries no checkpoint for witnesses to have cosigned: verify the receipt bundle")
+		case err != nil:
+			add(CheckWitnessed, false, err.Error())
+		default:
+			add(CheckWitnessed, true, "its checkpoint is cosigned by "+strings.Join(names, ", "))
+		}
+	}
 
 	digest := r.Subject.Digest["sha256"]
 	switch {
@@ -301,4 +314,12 @@ func verifyLogProof(r *Receipt, trust Trust) (ledger.Checkpoint, error) {
 		return cp, fmt.Errorf("the checkpoint of size %d is not signed by the key the log's history gives its last entry: %w", cp.Size, err)
 	}
 	return cp, nil
+}
+
+// logNote is the checkpoint a receipt's log proof leads to, nil without.
+func logNote(r *Receipt) []byte {
+	if r.Log == nil {
+		return nil
+	}
+	return []byte(r.Log.Checkpoint)
 }
