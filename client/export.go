@@ -193,6 +193,10 @@ func (c *Client) matchListing(ctx context.Context, view *View, cp ledger.Checkpo
 	if err != nil {
 		return err
 	}
+	// A version withheld counts as withheld whether or not it is
+	// timestamped or witnessed yet: the keys alone decide.
+	trust := view.Trust
+	trust.Policy = vault.Policy{}
 	for _, v := range listed {
 		if have[v.Document.Path] >= v.Version {
 			continue
@@ -206,7 +210,7 @@ func (c *Client) matchListing(ctx context.Context, view *View, cp ledger.Checkpo
 		if err != nil {
 			return err
 		}
-		if ver, r := vault.VerifyOffline(ctx, data, view.Trust, "", -1); ver.Valid && r.Log != nil && r.Log.Index < cp.Size {
+		if ver, r := vault.VerifyOffline(ctx, data, trust, "", -1); ver.Valid && r.Log != nil && r.Log.Index < cp.Size {
 			return &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the log's entries the vault gave leave out version %d of %s, which its listing names at entry %d: the export would hide it", v.Version, v.Document.Path, r.Log.Index)}
 		}
 	}
@@ -256,8 +260,10 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, e logged,
 	if err != nil {
 		return bundle.Document{}, err
 	}
+	// The timestamps cover the signature alone: those the vault serves go
+	// with the receipt (VerifyOffline checks them under the view's policy).
 	rc, err := json.MarshalIndent(vault.Bundle{Envelope: e.envelope, Log: &ledger.Proof{
-		Origin: cp.Origin, Index: e.index, Checkpoint: string(cpText), Inclusion: proof.Hashes}}, "", "  ")
+		Origin: cp.Origin, Index: e.index, Checkpoint: string(cpText), Inclusion: proof.Hashes}, Timestamps: stored.Timestamps}, "", "  ")
 	if err != nil {
 		return bundle.Document{}, err
 	}

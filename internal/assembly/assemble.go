@@ -18,6 +18,7 @@ import (
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/tsa"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/evidencevault/vault/internal/witnessing"
 )
 
 // NewS3Client returns an S3 client for c.
@@ -87,9 +88,14 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	var witnesses vault.Cosigner
+	if len(c.Witnesses) > 0 {
+		witnesses = witnessing.New(c.Witnesses, c.WitnessTimeout)
+	}
 	store := s3store.New(newS3Client(awsCfg, c.S3), c.Bucket, logger)
 	svc := vault.New(store.Storage(), signer, vault.Config{
 		Timestamps:  stamps,
+		Witnesses:   witnesses,
 		Bucket:      c.Bucket,
 		LockMode:    c.LockMode,
 		UploadTTL:   c.UploadTTL,

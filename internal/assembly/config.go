@@ -16,6 +16,7 @@ import (
 
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/evidencevault/vault/internal/witnessing"
 )
 
 // Config is everything the vault needs to run.
@@ -55,6 +56,11 @@ type Config struct {
 	// TSA is the Time-Stamping Authority that timestamps every receipt;
 	// none when its URL is empty.
 	TSA TSA
+	// Witnesses cosign every log checkpoint (VAULT_WITNESSES: one witness
+	// per line or separated by ";", each "URL VKEY"; docs/ledger.md), each
+	// request waiting at most WitnessTimeout (VAULT_WITNESS_TIMEOUT, 5s).
+	Witnesses      []witnessing.Witness
+	WitnessTimeout time.Duration
 }
 
 // TSA configures timestamps (docs/receipt.md): the authority's RFC 3161
@@ -136,6 +142,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.OIDC, errs = oidcFromEnv(getenv, errs)
 	c.TSA, errs = tsaFromEnv(getenv, errs)
+	c.Witnesses, c.WitnessTimeout, errs = witnessesFromEnv(getenv, errs)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)
 	}
@@ -237,4 +244,29 @@ func tsaFromEnv(getenv func(string) string, errs []error) (TSA, []error) {
 		errs = append(errs, errors.New("VAULT_TSA_AUTH_HEADER: want \"Name: value\""))
 	}
 	return t, errs
+}
+
+// witnessesFromEnv reads the witnesses, if any are named.
+func witnessesFromEnv(getenv func(string) string, errs []error) ([]witnessing.Witness, time.Duration, []error) {
+	var ws []witnessing.Witness
+	for _, line := range strings.FieldsFunc(getenv("VAULT_WITNESSES"), func(r rune) bool { return r == '\n' || r == ';' }) {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		w, err := witnessing.Parse(line)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VAULT_WITNESSES: %w", err))
+			continue
+		}
+		ws = append(ws, w)
+	}
+	timeout := 5 * time.Second
+	if v := getenv("VAULT_WITNESS_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Minute {
+			errs = append(errs, fmt.Errorf("VAULT_WITNESS_TIMEOUT=%q: want a duration up to 1m, such as 5s", v))
+		}
+		timeout = d
+	}
+	return ws, timeout, errs
 }

@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/evidencevault/vault/internal/bundle"
+	"github.com/evidencevault/vault/internal/vault"
 )
 
 // The end-to-end tests (internal/evault) export real bundles and spoil
@@ -30,7 +31,7 @@ func TestVerifyNamesBrokenFrame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := bundle.Verify(context.Background(), tt.files, nil, nil)
+			rep := bundle.Verify(context.Background(), tt.files, nil, nil, vault.Policy{})
 			first := rep.First()
 			if first == nil || first.Name != tt.item {
 				t.Errorf("got first failure %+v, want %s", first, tt.item)
@@ -49,7 +50,7 @@ func FuzzVerify(f *testing.F) {
 			bundle.ManifestFile: {Data: manifest}, bundle.SumsFile: {Data: sums}, bundle.CheckpointFile: {Data: checkpoint},
 			"files/a": {Data: nil}, "receipts/a.receipt.json": {Data: []byte(`{}`)},
 		}
-		rep := bundle.Verify(context.Background(), fsys, nil, nil)
+		rep := bundle.Verify(context.Background(), fsys, nil, nil, vault.Policy{})
 		if rep.OK() {
 			t.Errorf("a bundle without any key passed: %+v", rep)
 		}

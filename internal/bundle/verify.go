@@ -67,7 +67,11 @@ func (r *Report) add(name string, ok bool, format string, args ...any) bool {
 // of the log (its pin: each key's span): the bundle's history must agree
 // with it. It stops at the first failure of the manifest, keys or
 // checkpoint, since nothing after can be checked.
-func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *Known) *Report {
+//
+// policy is what the verifier requires beyond the keys: each receipt's
+// timestamps must verify under its authorities, and the checkpoint must be
+// cosigned by its witnesses.
+func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *Known, policy vault.Policy) *Report {
 	fsys = &hashedFS{FS: fsys, sums: map[string]string{}}
 	r := &Report{}
 	sums, ok := readSums(fsys, r)
@@ -141,6 +145,13 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *Known)
 		return r
 	}
 	r.Trusted = trust.Basis
+	trust.Policy = policy
+	if policy.Witnesses != nil {
+		names, err := policy.Witnesses.Check(cpText)
+		if !r.add(CheckpointFile, err == nil, "%s", describe(err, "cosigned by "+strings.Join(names, ", "))) {
+			return r
+		}
+	}
 	for _, d := range m.Documents {
 		checkDocument(ctx, fsys, r, m, d, trust, cpText)
 	}

@@ -7,6 +7,7 @@ package devstack
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
@@ -25,11 +26,14 @@ import (
 	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/devoidc"
 	"github.com/evidencevault/vault/internal/devtsa"
+	"github.com/evidencevault/vault/internal/devwitness"
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3event"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/evidencevault/vault/internal/witnessing"
 )
 
 // Options configure the local stack.
@@ -66,6 +70,10 @@ const (
 	// TSAPath is where the development timestamp authority answers RFC
 	// 3161 requests (internal/devtsa).
 	TSAPath = "/dev-tsa"
+	// WitnessPath is where the development witness answers C2SP
+	// tlog-witness requests (internal/devwitness), as WitnessName.
+	WitnessPath = "/dev-witness"
+	WitnessName = "witness.evidencevault.dev"
 )
 
 // Demo users: an uploader and an admin of tenant demo, a notified body's
@@ -166,8 +174,29 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("devstack: %w", err)
 	}
 	tsaURL := baseURL + TSAPath
+	logKey, err := receipt.NewLocalSigner(signingKey)
+	if err != nil {
+		return err
+	}
+	witness, err := devwitness.New(ctx, devwitness.Options{Name: WitnessName, Dir: o.Dir, LogKey: func(origin string) (string, bool) {
+		if !strings.HasPrefix(origin, vault.LogOrigin(Bucket, "")) {
+			return "", false
+		}
+		vkey, err := ledger.VerifierKey(origin, logKey.Public().(*ecdsa.PublicKey))
+		return vkey, err == nil
+	}})
+	if err != nil {
+		return err
+	}
+	defer witness.Close()
+	witnessURL := baseURL + WitnessPath
+	witnesses, err := witnessing.Parse(witnessURL + " " + witness.VKey())
+	if err != nil {
+		return err
+	}
 	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg,
-		TSA: assembly.TSA{URL: tsaURL, RootsPEM: stamps.RootPEM(), Policy: devtsa.Policy.String(), Timeout: 5 * time.Second}}, o.Log)
+		TSA:       assembly.TSA{URL: tsaURL, RootsPEM: stamps.RootPEM(), Policy: devtsa.Policy.String(), Timeout: 5 * time.Second},
+		Witnesses: []witnessing.Witness{witnesses}, WitnessTimeout: 5 * time.Second}, o.Log)
 	if err != nil {
 		return err
 	}
@@ -183,6 +212,7 @@ func Run(ctx context.Context, o Options) error {
 	mux.Handle(webhook, s3event.Webhook(hookToken, s3event.Handler(v.Service, Bucket, o.Log), o.Log))
 	mux.Handle(IssuerPath+"/", idp.Handler())
 	mux.Handle(TSAPath, stamps)
+	mux.Handle(WitnessPath+"/", http.StripPrefix(WitnessPath, witness))
 	cfg.PortalConnect = []string{srv.Endpoint}
 	mux.Handle("/", assembly.Web(api.Handler(), cfg))
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -199,6 +229,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	env["VAULT_OIDC_ISSUER"] = issuer
 	env["VAULT_TSA_URL"], env["VAULT_TSA_ROOTS_FILE"] = tsaURL, rootFile
+	env["VAULT_WITNESS_KEY"] = witness.VKey()
 	env["VAULT_TENANT"] = Uploader.Tenant
 	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
 		return err
@@ -264,7 +295,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 // that a reader never sees half a file.
 func writeEnv(path string, env map[string]string) error {
 	var b strings.Builder
-	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE"} {
+	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE", "VAULT_WITNESS_KEY"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	tmp := path + ".tmp"
@@ -283,6 +314,7 @@ Evidence Vault is running.
   Signing key    {{.keyID}} (ECDSA P-256)
   Object Lock    {{.lock}} mode
   Timestamps     {{.tsa}} (development RFC 3161 authority; its root: {{.tsaRoot}})
+  Witness        {{.witness}} (development witness; its key: {{.witnessKey}})
   Coordinates    .local/env (shell syntax; removed when the stack stops)
 
 Demo tokens (ID tokens of the sign-in above), valid 12 hours:
@@ -315,6 +347,7 @@ func banner(w io.Writer, env map[string]string, signer receipt.Signer, mode vaul
 		"url": env["VAULT_URL"], "keyID": keyID, "lock": string(mode), "walkthrough": walkthrough,
 		"uploader": env["VAULT_UPLOADER_TOKEN"], "admin": env["VAULT_ADMIN_TOKEN"], "auditor": env["VAULT_AUDITOR_TOKEN"], "other": env["VAULT_OTHER_TOKEN"],
 		"issuer": env["VAULT_OIDC_ISSUER"], "tsa": env["VAULT_TSA_URL"], "tsaRoot": env["VAULT_TSA_ROOTS_FILE"],
+		"witness": env["VAULT_URL"] + WitnessPath, "witnessKey": env["VAULT_WITNESS_KEY"],
 	})
 }
 

@@ -177,6 +177,7 @@ type app struct {
 	quiet      bool
 	timeout    time.Duration
 	cl         *client.Client
+	policyFlags
 }
 
 func (a *app) root() *cobra.Command {
@@ -199,6 +200,9 @@ checkpoint it verified, in ~/.config/evault/known_vaults.json. Later it trusts
 only keys the log's signed key history leads to from the pinned one, and only
 a log that extends the checkpoint kept; anything else is refused (exit 4).
 --key PUBKEY checks against a key you obtained yourself instead.
+Beyond the key: --tsa-roots makes each receipt's RFC 3161 timestamp count, and
+--witness makes checkpoints count only when those witnesses cosigned them, so
+that even a first look at a log is protected against a second history.
 
 ` + exitCodesHelp,
 		SilenceUsage:  true,
@@ -215,6 +219,7 @@ a log that extends the checkpoint kept; anything else is refused (exit 4).
 	f.BoolVar(&a.jsonOut, "json", false, "print results as JSON, for scripts")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print nothing but errors")
 	f.DurationVar(&a.timeout, "timeout", time.Minute, "longest wait for one API call, retries included (transfers of evidence are not bounded)")
+	a.policyFlags.add(f)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
 	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
 		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd(),

@@ -10,12 +10,15 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/evidencevault/vault/internal/devtsa"
+	"github.com/evidencevault/vault/internal/devwitness"
 	"github.com/evidencevault/vault/internal/evault"
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -313,6 +316,7 @@ files:
 	})
 
 	t.Run("export and verify-bundle", func(t *testing.T) { exportBundles(t, s, dossier, keys[0], work) })
+	t.Run("timestamps and witnesses", func(t *testing.T) { independentTrust(t, s, dossier, keys[0], work) })
 	t.Run("multipart 2 GiB interrupted and resumed", func(t *testing.T) { resumeLarge(t, s, dossier, work) })
 }
 
@@ -574,5 +578,77 @@ func grants(t *testing.T, s *stack, dossier string) {
 	}
 	if code, _, _ := s.run(t, context.Background(), "grant", "give", "--email", "x@y.example", "--all", "--until", "2020-01-01"); code != evault.ExitInvalid {
 		t.Errorf("a grant ending in the past: exit %d, want %d", code, evault.ExitInvalid)
+	}
+}
+
+// independentTrust verifies with what does not rest on the vault alone:
+// the stack's timestamp authority's root and its witness's key, as an
+// auditor who obtained them from those parties would give them.
+func independentTrust(t *testing.T, s *stack, dossier, key, work string) {
+	roots, witness := s.env["VAULT_TSA_ROOTS_FILE"], s.env["VAULT_WITNESS_KEY"]
+	if roots == "" || witness == "" {
+		t.Fatalf("the stack names no timestamp authority or witness: %v", s.env)
+	}
+	policy := []string{"--tsa-roots", roots, "--require-timestamp", "--witness", witness}
+	dest := filepath.Join(work, "trusted", "sv.txt")
+	os.MkdirAll(filepath.Dir(dest), 0o755)
+	out := s.must(t, append([]string{"get", "test-reports/sv.txt", "--dossier", dossier, "-o", dest, "--role", "auditor"}, policy...)...)
+	if !strings.Contains(out, "verified") {
+		t.Errorf("get printed:\n%s", out)
+	}
+	out = s.must(t, append([]string{"verify", dest, dest + ".receipt.json", "--key", key, "--offline"}, policy...)...)
+	for _, want := range []string{"ok   timestamp", "development TSA", "ok   witnessed", "witness.evidencevault.dev", "VALID"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify with the policy: no %q in\n%s", want, out)
+		}
+	}
+	// The token is RFC 3161's: openssl checks it against the root.
+	var rb struct {
+		Envelope   struct{ Signatures []struct{ Sig []byte } }
+		Timestamps [][]byte
+	}
+	data, err := os.ReadFile(dest + ".receipt.json")
+	if err != nil || json.Unmarshal(data, &rb) != nil || len(rb.Timestamps) != 1 || len(rb.Envelope.Signatures) != 1 {
+		t.Fatalf("receipt: %v, %d timestamps", err, len(rb.Timestamps))
+	}
+	tsr, sig := write(t, filepath.Join(work, "trusted", "r.tsr"), string(rb.Timestamps[0])), write(t, filepath.Join(work, "trusted", "sig.bin"), string(rb.Envelope.Signatures[0].Sig))
+	if out, err := exec.Command("openssl", "ts", "-verify", "-in", tsr, "-data", sig, "-CAfile", roots).CombinedOutput(); err != nil || !strings.Contains(string(out), "Verification: OK") {
+		t.Errorf("openssl ts -verify: %v\n%s", err, out)
+	}
+
+	bundleDir := filepath.Join(work, "trusted-bundle")
+	s.must(t, append([]string{"export", dossier, "--out", bundleDir, "--role", "auditor"}, policy...)...)
+	if out := s.must(t, append([]string{"verify-bundle", bundleDir, "--key", key}, policy...)...); !strings.Contains(out, "VALID") {
+		t.Errorf("verify-bundle with the policy printed:\n%s", out)
+	}
+
+	// Another authority's root, or another witness's key: refused.
+	other := filepath.Join(work, "trusted", "other-root.pem")
+	otherTSA, err := devtsa.New(devtsa.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, other, string(otherTSA.RootPEM()))
+	w, err := devwitness.New(context.Background(), devwitness.Options{Name: "other.witness.example", LogKey: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for name, args := range map[string][]string{
+		"another authority": {"--tsa-roots", other},
+		"another witness":   {"--witness", w.VKey()},
+		"two of one":        {"--witness", witness, "--witness", w.VKey(), "--witnesses", "2"},
+	} {
+		for _, cmd := range [][]string{{"verify", dest, dest + ".receipt.json", "--key", key, "--offline"}, {"verify-bundle", bundleDir, "--key", key}} {
+			if code, out, errOut := s.run(t, context.Background(), append(cmd, args...)...); code != evault.ExitVerify {
+				t.Errorf("%s, %s: got exit %d, want %d\n%s%s", name, cmd[0], code, evault.ExitVerify, out, errOut)
+			}
+		}
+		if code, _, errOut := s.run(t, context.Background(), append([]string{"get", "test-reports/sv.txt", "--dossier", dossier, "-o", dest + "." + strings.ReplaceAll(name, " ", "-"), "--role", "auditor"}, args...)...); code != evault.ExitVerify {
+			t.Errorf("%s, get: got exit %d, want %d\n%s", name, code, evault.ExitVerify, errOut)
+		}
+	}
+	if code, _, _ := s.run(t, context.Background(), "verify", dest, dest+".receipt.json", "--key", key, "--require-timestamp"); code != evault.ExitUsage {
+		t.Errorf("--require-timestamp without roots: got exit %d, want %d", code, evault.ExitUsage)
 	}
 }

@@ -127,10 +127,20 @@ func (a *app) view(cmd *cobra.Command, files []string) (*client.View, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := a.policy()
+	if err != nil {
+		return nil, err
+	}
 	known := a.known()
 	v, err := cl.Open(cmd.Context(), known, keys)
 	if err != nil {
 		return nil, err
+	}
+	v.Trust.Policy = policy
+	if policy.Witnesses != nil {
+		if _, err := policy.Witnesses.Check(v.Signed); err != nil {
+			return nil, exit(ExitVerify, "log %s: its latest checkpoint (%d entries) does not meet your witness policy: %v", v.Origin, v.Latest.Size, err)
+		}
 	}
 	if v.FirstUse && !a.quiet {
 		fmt.Fprintf(a.main.Stderr, "evault: first use of log %s: pinned its key %s in %s; compare it with the key your vault's operator published\n",
@@ -154,6 +164,9 @@ func (a *app) pinnedTrust(origin string) (*vault.Trust, []receipt.Key, []byte, e
 	t, err := p.Trust(fmt.Sprintf("the key %s you pinned on %s (%s), and the keys the log's history led to from it when last checked",
 		k.ID, p.PinnedAt.Format("2006-01-02"), known.Where()))
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if t.Policy, err = a.policy(); err != nil {
 		return nil, nil, nil, err
 	}
 	return &t, []receipt.Key{k}, []byte(p.Checkpoint), nil

@@ -65,6 +65,9 @@ func (a *app) verifyFile(cmd *cobra.Command, file, receiptFile string, keyFiles 
 			return err
 		}
 		trust = vault.TrustKeys("the keys you gave with --key", keys...)
+		if trust.Policy, err = a.policy(); err != nil {
+			return err
+		}
 	default:
 		origin := receiptOrigin(data)
 		pinned, _, _, err := a.pinnedTrust(origin)
@@ -216,7 +219,11 @@ history, which proves only that it is consistent with itself.`,
 					}
 				}
 			}
-			rep := bundle.Verify(cmd.Context(), fsys, pinned, known)
+			policy, err := a.policy()
+			if err != nil {
+				return err
+			}
+			rep := bundle.Verify(cmd.Context(), fsys, pinned, known, policy)
 			if first := rep.First(); first != nil {
 				if a.jsonOut {
 					a.print(rep, nil)

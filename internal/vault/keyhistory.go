@@ -87,6 +87,13 @@ type Trust struct {
 	Keys []TrustedKey
 	// Basis says where the trust comes from, for people.
 	Basis string
+	// Policy is what the verifier requires beyond the keys.
+	Policy
+}
+
+// Policy is what a verifier requires of receipts beyond the vault's keys:
+// time from a timestamp authority, and checkpoints cosigned by witnesses.
+type Policy struct {
 	// Stamps, when set, are the timestamp authorities trusted: a receipt's
 	// timestamps must verify under them, and, with RequireStamp, it must
 	// have one.
