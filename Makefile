@@ -19,11 +19,11 @@ run:
 	@minio="$$(scripts/minio.sh)"; go build -o build/vault-local ./cmd/vault-local; \
 	MINIO_BIN="$$minio" exec build/vault-local
 
-## test: vet, every Go test with the race detector against a real MinIO and Debian's Chromium, then the infra checks
+## test: vet, every Go test with the race detector against a real MinIO, Debian's Chromium and cosign, then the infra checks
 test: fmt-check vet
 	@scripts/tools.sh
 	@scripts/portal.sh
-	MINIO_BIN="$$(scripts/minio.sh)" CHROMIUM_BIN="$$(scripts/chromium.sh)" go test -race -count=1 -timeout 20m ./...
+	MINIO_BIN="$$(scripts/minio.sh)" CHROMIUM_BIN="$$(scripts/chromium.sh)" COSIGN_BIN="$$(scripts/cosign.sh)" go test -race -count=1 -timeout 20m ./...
 	$(MAKE) infra-test
 
 infra/node_modules: infra/package.json infra/package-lock.json

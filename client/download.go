@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/evidencevault/vault/internal/sigstore"
 	"io"
 	"net/http"
 	"os"
@@ -33,9 +34,11 @@ func (e *VerifyError) Error() string {
 
 // Fetched is a downloaded, verified version.
 type Fetched struct {
-	Version      vault.Version
-	File         string
-	ReceiptFile  string
+	Version     vault.Version
+	File        string
+	ReceiptFile string
+	// SigstoreFile holds the receipt as a Sigstore bundle, for cosign.
+	SigstoreFile string
 	Verification *vault.Verification
 }
 
@@ -84,15 +87,22 @@ func (c *Client) Get(ctx context.Context, dossier, path string, version int, des
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("client: get: %w", err)
 	}
-	receiptFile := dest + ".receipt.json"
+	receiptFile, sigstoreFile := dest+".receipt.json", dest+".sigstore.json"
 	if err := os.WriteFile(receiptFile, d.Receipt, 0o644); err != nil {
+		return nil, fmt.Errorf("client: get: %w", err)
+	}
+	sb, err := sigstore.Bundle(r.Envelope, r.Timestamps)
+	if err == nil {
+		err = os.WriteFile(sigstoreFile, sb, 0o644)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("client: get: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
 		return nil, fmt.Errorf("client: get: %w", err)
 	}
 	kept = true
-	return &Fetched{Version: d.Version, File: dest, ReceiptFile: receiptFile, Verification: ver}, nil
+	return &Fetched{Version: d.Version, File: dest, ReceiptFile: receiptFile, SigstoreFile: sigstoreFile, Verification: ver}, nil
 }
 
 // fetch streams a presigned GET into w and returns the SHA-256 and length

@@ -229,6 +229,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	env["VAULT_OIDC_ISSUER"] = issuer
 	env["VAULT_TSA_URL"], env["VAULT_TSA_ROOTS_FILE"] = tsaURL, rootFile
+	env["VAULT_TSA_CHAIN_FILE"] = filepath.Join(o.Dir, "tsa-chain.pem")
 	env["VAULT_WITNESS_KEY"] = witness.VKey()
 	env["VAULT_TENANT"] = Uploader.Tenant
 	if err := banner(o.Out, env, v.Signer, o.LockMode); err != nil {
@@ -295,7 +296,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 // that a reader never sees half a file.
 func writeEnv(path string, env map[string]string) error {
 	var b strings.Builder
-	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE", "VAULT_WITNESS_KEY"} {
+	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE", "VAULT_TSA_CHAIN_FILE", "VAULT_WITNESS_KEY"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	tmp := path + ".tmp"

@@ -222,7 +222,7 @@ that even a first look at a log is protected against a second history.
 	a.policyFlags.add(f)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
 	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
-		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd(),
+		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd(), a.trustedRootCmd(),
 		a.loginCmd(), a.logoutCmd(), a.meCmd(), a.grantCmd(), a.accessCmd())
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long+"\n\n"+exitCodesHelp) + "\n"

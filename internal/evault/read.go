@@ -97,7 +97,8 @@ holds against its signed checkpoint, that checkpoint is part of the log as
 evault verified it (extending the checkpoint kept from before), and it names
 the dossier, document and version asked for. On any mismatch nothing is kept
 (exit 4). The receipt is kept beside the file as FILE.receipt.json, for
-evault verify.
+evault verify, and as a Sigstore bundle, FILE.sigstore.json, for cosign
+(evault trusted-root --help).
 
 Keys: the log's key pinned in known_vaults.json (pinned on first use), or
 --key PEM files (the vault's key obtained independently).`,

@@ -230,6 +230,8 @@ type receiptBody struct {
 	Predicate vault.ReceiptPredicate `json:"predicate"`
 	Envelope  json.RawMessage        `json:"envelope"`
 	Log       json.RawMessage        `json:"log"`
+	// raw is the whole answer.
+	raw []byte
 }
 
 // bundle is the receipt as GET /v1/receipts and downloads serve it.
@@ -255,6 +257,7 @@ func (a *api) upload(t *testing.T, dossier, path string, content []byte) receipt
 	}
 	var rb receiptBody
 	r.json(t, &rb)
+	rb.raw = r.body
 	return rb
 }
 

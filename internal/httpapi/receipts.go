@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/evidencevault/vault/internal/sigstore"
 	"net/http"
 
 	"github.com/evidencevault/vault/internal/receipt"
@@ -33,11 +34,30 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return writeReceipt(w, r, rc, "application/json", body)
+}
+
+// writeReceipt serves what is made of a receipt: for good once it is
+// timestamped and witnessed, until then revalidated every time.
+func writeReceipt(w http.ResponseWriter, r *http.Request, rc *vault.Receipt, contentType string, body []byte) error {
 	if rc.Pending {
-		// Its timestamp is still to come.
-		return writeTagged(w, r, "application/json", body, "no-cache")
+		return writeTagged(w, r, contentType, body, "no-cache")
 	}
-	return writeImmutable(w, r, "application/json", body)
+	return writeImmutable(w, r, contentType, body)
+}
+
+// sigstoreBundle serves a receipt as a Sigstore bundle v0.3, for cosign
+// verify-blob-attestation --bundle (docs/receipt.md).
+func (s *Server) sigstoreBundle(w http.ResponseWriter, r *http.Request) error {
+	rc, err := s.v.Receipt(r.Context(), r.PathValue("receipt"))
+	if err != nil {
+		return err
+	}
+	body, err := sigstore.Bundle(rc.Envelope, rc.Timestamps)
+	if err != nil {
+		return err
+	}
+	return writeReceipt(w, r, rc, sigstore.BundleMediaType, body)
 }
 
 // verifyRequest is the body of POST /v1/verify.

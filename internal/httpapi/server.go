@@ -75,6 +75,7 @@ func (s *Server) routes() []route {
 		{"DELETE", "/v1/uploads/{upload}", false, s.abortUpload},
 		{"POST", "/v1/uploads/{upload}/parts", false, s.presignParts},
 		{"GET", "/v1/receipts/{receipt}", false, s.receipt},
+		{"GET", "/v1/receipts/{receipt}/sigstore", false, s.sigstoreBundle},
 		{"POST", "/v1/verify", false, s.verify},
 		{"GET", "/v1/log/checkpoint", false, s.checkpoint},
 		{"GET", "/v1/log/checkpoints/{size}", false, s.checkpoint},

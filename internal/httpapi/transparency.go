@@ -26,9 +26,13 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("X-Log-Origin", cp.Origin)
 	w.Header().Set("X-Log-Size", strconv.FormatInt(cp.Size, 10))
-	if size > 0 {
-		// The checkpoint at a size is one stored object: it never changes.
+	if size > 0 && !cp.Pending {
+		// The checkpoint at a size is one stored object: it never changes
+		// (once witnessed, where witnesses cosign).
 		return writeImmutable(w, r, "text/plain; charset=utf-8", cp.Signed)
+	}
+	if size > 0 {
+		return writeTagged(w, r, "text/plain; charset=utf-8", cp.Signed, "no-cache")
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")

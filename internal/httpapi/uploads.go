@@ -86,6 +86,8 @@ type receiptBody struct {
 	Predicate vault.ReceiptPredicate `json:"predicate"`
 	Envelope  *receipt.Envelope      `json:"envelope"`
 	Log       *ledger.Proof          `json:"log"`
+	// Timestamps are the RFC 3161 timestamps of the signature.
+	Timestamps [][]byte `json:"timestamps,omitempty"`
 }
 
 func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
@@ -102,7 +104,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, "application/json", receiptBody{rc.Predicate.ReceiptID, rc.Subject, rc.Predicate, rc.Envelope, rc.Log})
+	writeJSON(w, http.StatusOK, "application/json", receiptBody{rc.Predicate.ReceiptID, rc.Subject, rc.Predicate, rc.Envelope, rc.Log, rc.Timestamps})
 	return nil
 }
 

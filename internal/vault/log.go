@@ -196,6 +196,9 @@ type LogCheckpoint struct {
 	Origin string
 	Size   int64
 	Signed []byte // the C2SP signed note
+	// Pending is set when witnesses cosign checkpoints and this one has
+	// no cosignature yet.
+	Pending bool
 }
 
 // Checkpoint returns the latest signed checkpoint of the caller's tenant's
@@ -215,18 +218,20 @@ func (s *Service) Checkpoint(ctx context.Context, size int64) (*LogCheckpoint, e
 	if err != nil {
 		return nil, ledgerError(err)
 	}
+	pending := false
 	if s.cfg.Witnesses != nil {
 		// The cosigned note, where there is one: the latest is witnessed
 		// now if it is not yet.
 		if size > 0 {
-			if kept := s.keptCosigned(ctx, id.Tenant, cp.Size, signed); kept != nil {
+			kept := s.keptCosigned(ctx, id.Tenant, cp.Size, signed)
+			if pending = kept == nil; !pending {
 				signed = kept
 			}
 		} else if wsize, cosigned, ok := s.witnessed(ctx, id.Tenant, cp.Size); ok {
 			cp.Size, signed = wsize, cosigned
 		}
 	}
-	return &LogCheckpoint{Origin: cp.Origin, Size: cp.Size, Signed: signed}, nil
+	return &LogCheckpoint{Origin: cp.Origin, Size: cp.Size, Signed: signed, Pending: pending}, nil
 }
 
 // LogProof is an inclusion or consistency proof in the caller's tenant's
