@@ -425,9 +425,15 @@ function wholeNumbersOnly(text) {
 export function openReceipt(bundle) {
   let env = bundle, log = null;
   if (bundle && typeof bundle === "object" && "envelope" in bundle) {
-    exactKeys(bundle, ["envelope", "log"], "the receipt bundle");
+    exactKeys(bundle, ["envelope", "log", "timestamps"], "the receipt bundle");
     env = bundle.envelope;
     log = bundle.log;
+    // RFC 3161 timestamps of the signature: the browser does not check
+    // them yet (evault, verify-bundle and openssl ts -verify do); only
+    // their shape is taken.
+    if ("timestamps" in bundle && (!Array.isArray(bundle.timestamps) || !bundle.timestamps.every((t) => typeof t === "string" && /^[A-Za-z0-9+/]+={0,2}$/.test(t)))) {
+      fail("the receipt's timestamps are not a list of base64 tokens");
+    }
     if (log) exactKeys(log, ["origin", "index", "checkpoint", "inclusionProof"], "the receipt's log proof");
   }
   const o = openEnvelope(env);
