@@ -94,6 +94,9 @@ func (a *app) policy() (vault.Policy, error) {
 	if policy.Quorum < 0 || policy.Quorum > len(policy.Witnesses) {
 		return out, exit(ExitUsage, "--witnesses %d: want between 1 and the %d witness keys given", p.quorum, len(policy.Witnesses))
 	}
+	if err := policy.Distinct(); err != nil {
+		return out, exit(ExitUsage, "--witness: %v", err)
+	}
 	out.Witnesses = &policy
 	return out, nil
 }

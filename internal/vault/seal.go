@@ -65,7 +65,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	// one logged, so it waits to learn which is.
 	stamped := make(chan []byte, 1)
 	if claimed {
-		go func() { stamped <- s.stamp(ctx, sess.Tenant, v.ReceiptID, r.Envelope) }()
+		go func() { stamped <- s.stamp(ctx, sess.Tenant, v.ReceiptID, r.Envelope, false) }()
 	} else {
 		stamped <- nil
 	}

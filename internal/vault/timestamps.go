@@ -56,8 +56,11 @@ func signatureOf(env *receipt.Envelope) ([]byte, error) {
 // stamp gets and keeps the timestamp of a receipt's signature. It returns
 // nil, without error, when the authority cannot give one now: the seal
 // does not depend on it.
-func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Envelope) []byte {
-	if s.cfg.Timestamps == nil {
+//
+// After a failure, seals and reads do not ask again for retryStampAfter;
+// the sweep (StampPending) asks anyway (force).
+func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Envelope, force bool) []byte {
+	if s.cfg.Timestamps == nil || !force && s.stampFailedRecently() {
 		return nil
 	}
 	sig, err := signatureOf(env)
@@ -66,9 +69,13 @@ func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Env
 	}
 	tsr, _, err := s.cfg.Timestamps.Stamp(ctx, sig)
 	if err != nil {
-		s.stamps.mu.Lock()
-		s.stamps.failed = s.now()
-		s.stamps.mu.Unlock()
+		if ctx.Err() == nil {
+			// The authority failed, not the caller: spare the next
+			// seals and reads the wait.
+			s.stamps.mu.Lock()
+			s.stamps.failed = s.now()
+			s.stamps.mu.Unlock()
+		}
 		s.log.WarnContext(ctx, "timestamp pending: the authority gave none", "tenant", tenant, "receipt", id, "err", err)
 		return nil
 	}
@@ -89,9 +96,9 @@ func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Env
 	return tsr
 }
 
-// keptStamps returns the stored timestamps of a receipt that verify over
-// its signature, the first written first: a version planted over it, or
-// junk, is passed over.
+// keptStamps returns the first stored timestamp of a receipt that
+// verifies over its signature: a version planted over it, or junk, is
+// passed over.
 func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte) [][]byte {
 	trust := s.stampTrust()
 	if trust == nil {
@@ -113,7 +120,9 @@ func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte)
 			}
 			if data, err := s.records.GetVersion(ctx, key, v.ID); err == nil {
 				if _, err := trust.Verify(data, sig); err == nil {
-					out = append(out, data)
+					// One token, the first written that verifies: what is
+					// served of a receipt does not change once stamped.
+					return [][]byte{data}
 				}
 			}
 		}
@@ -144,15 +153,20 @@ func (s *Service) attachStamps(ctx context.Context, tenant string, r *Receipt) {
 	if r.Timestamps = s.keptStamps(ctx, tenant, r.Predicate.ReceiptID, sig); len(r.Timestamps) > 0 {
 		return
 	}
-	s.stamps.mu.Lock()
-	recent := !s.stamps.failed.IsZero() && s.now().Sub(s.stamps.failed) < retryStampAfter
-	s.stamps.mu.Unlock()
-	if !recent {
-		if tsr := s.stamp(ctx, tenant, r.Predicate.ReceiptID, r.Envelope); tsr != nil {
+	if !s.stampFailedRecently() {
+		if tsr := s.stamp(ctx, tenant, r.Predicate.ReceiptID, r.Envelope, false); tsr != nil {
 			r.Timestamps = [][]byte{tsr}
 		}
 	}
 	r.Pending = len(r.Timestamps) == 0
+}
+
+// stampFailedRecently reports whether the authority failed less than
+// retryStampAfter ago.
+func (s *Service) stampFailedRecently() bool {
+	s.stamps.mu.Lock()
+	defer s.stamps.mu.Unlock()
+	return !s.stamps.failed.IsZero() && s.now().Sub(s.stamps.failed) < retryStampAfter
 }
 
 // StampPending timestamps every receipt of tenant that has none yet (the
@@ -176,14 +190,21 @@ func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pen
 	}
 	for _, o := range receipts {
 		id, ok := receiptIDOfKey(tenant, o.Key)
-		if !ok || have[timestampKey(tenant, id)] {
+		if !ok {
 			continue
 		}
 		r, err := s.storedReceipt(ctx, tenant, id)
 		if err != nil {
 			continue // not the vault's receipt; the audit names it
 		}
-		if s.stamp(ctx, tenant, id, r.Envelope) != nil {
+		if have[timestampKey(tenant, id)] {
+			// Something is there: it counts only if it verifies (a plant
+			// or a delete marker does not).
+			if sig, err := signatureOf(r.Envelope); err == nil && len(s.keptStamps(ctx, tenant, id, sig)) > 0 {
+				continue
+			}
+		}
+		if s.stamp(ctx, tenant, id, r.Envelope, true) != nil {
 			stamped++
 		} else {
 			pending++
@@ -205,6 +226,11 @@ func checkStamps(r *Receipt, trust tsa.Trust, require bool) (bool, string) {
 			return false, "the receipt carries no RFC 3161 timestamp, and one is required"
 		}
 		return true, "pending: no RFC 3161 timestamp yet (the authority was not reached when it was sealed); its time is the vault's clock until one is added"
+	}
+	if len(r.Envelope.Signatures) != 1 {
+		// The timestamp covers one signature: with several, it could be
+		// over one that no trusted key made.
+		return false, fmt.Sprintf("a timestamped receipt carries exactly one signature; this one has %d", len(r.Envelope.Signatures))
 	}
 	sig, err := signatureOf(r.Envelope)
 	if err != nil {

@@ -3,12 +3,15 @@ package vault_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/evidencevault/vault/internal/devtsa"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -249,4 +252,31 @@ func hasPassed(checks []vault.Check, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestTimestampOverAnotherSignature: whoever holds the key timestamps
+// bytes of their own early, then signs a backdated receipt later and puts
+// the early bytes in the envelope as a second signature. The timestamp
+// must be over the receipt's one signature.
+func TestTimestampOverAnotherSignature(t *testing.T) {
+	s := stampedVault(t, nil)
+	r := s.sealed(t, "tests/a.txt", []byte("report"))
+	srv := httptest.NewServer(s.authority)
+	defer srv.Close()
+	c, err := tsa.New(tsa.Config{URL: srv.URL, Trust: s.trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := []byte("bytes timestamped long before")
+	tsr, _, err := c.Stamp(context.Background(), early)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := *r
+	env := *r.Envelope
+	env.Signatures = append([]dsse.Signature{{KeyID: "x", Sig: base64.StdEncoding.EncodeToString(early)}}, env.Signatures...)
+	forged.Envelope, forged.Timestamps = &env, [][]byte{tsr}
+	if ch := s.verifyBundle(t, &forged, true); ch.Passed {
+		t.Fatalf("got %+v, want refused", ch)
+	}
 }

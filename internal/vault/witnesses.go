@@ -18,6 +18,9 @@ import (
 // got appended, and an error naming each witness that gave none.
 type Cosigner interface {
 	Cosign(ctx context.Context, origin string, size uint64, checkpoint []byte, prove witnessing.Prover) ([]byte, error)
+	// Check reports whether a cosigned note carries a valid cosignature
+	// of every configured witness.
+	Check(cosigned []byte) error
 }
 
 // Witnessing (docs/ledger.md, "Witnesses"): after each append, the seal
@@ -83,10 +86,13 @@ func (s *Service) witnessed(ctx context.Context, tenant string, atLeast int64) (
 	}
 	cosigned, err := s.cfg.Witnesses.Cosign(ctx, cp.Origin, uint64(cp.Size), signed, prove)
 	if err != nil {
+		// Some witnesses may have cosigned, but a note kept (and locked)
+		// with fewer than all would be served for good: the next round
+		// tries again, on a later checkpoint.
 		s.log.WarnContext(ctx, "witnessing", "tenant", tenant, "size", cp.Size, "err", err)
-	}
-	if len(cosigned) <= len(signed) {
-		tw.failed = s.now()
+		if ctx.Err() == nil {
+			tw.failed = s.now()
+		}
 		return 0, nil, false
 	}
 	key := witnessedKey(tenant, cp.Size)
@@ -104,7 +110,8 @@ func (s *Service) witnessed(ctx context.Context, tenant string, atLeast int64) (
 
 // keptCosigned returns the kept cosigned checkpoint of tenant's log at
 // size: the first version that is the log's own signed note at that size
-// with signature lines added, nil if there is none.
+// with every configured witness's valid cosignature added, nil if there
+// is none.
 func (s *Service) keptCosigned(ctx context.Context, tenant string, size int64, logs []byte) []byte {
 	key := witnessedKey(tenant, size)
 	objs, err := s.records.List(ctx, key)
@@ -127,7 +134,10 @@ func (s *Service) keptCosigned(ctx context.Context, tenant string, size int64, l
 			if err != nil || len(data) <= len(logs) || !bytes.HasPrefix(data, logs) {
 				continue
 			}
-			if _, err := ledger.OpenCheckpoint(data, s.ledger.Origin(tenant), receipt.PublicKeys(trust.signersAt(size))); err == nil {
+			if _, err := ledger.OpenCheckpoint(data, s.ledger.Origin(tenant), receipt.PublicKeys(trust.signersAt(size))); err != nil {
+				continue
+			}
+			if s.cfg.Witnesses.Check(data) == nil {
 				return data
 			}
 		}

@@ -13,6 +13,7 @@ package witnessing
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,11 +37,38 @@ type Witness struct {
 // ParseVerifier reads a witness's public key in note vkey form
 // (name+hash+base64), as witnesses publish it.
 func ParseVerifier(vkey string) (note.Verifier, error) {
-	v, err := f_note.NewVerifierForCosignatureV1(strings.TrimSpace(vkey))
+	vkey = strings.TrimSpace(vkey)
+	v, err := f_note.NewVerifierForCosignatureV1(vkey)
 	if err != nil {
 		return nil, fmt.Errorf("witnessing: witness key %q: %v", vkey, err)
 	}
-	return v, nil
+	// The key itself, past name and hash (its first byte, the type, is
+	// dropped: a standard and a cosignature Ed25519 key are one key).
+	parts := strings.SplitN(vkey, "+", 3)
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) < 2 {
+		return nil, fmt.Errorf("witnessing: witness key %q: malformed key", vkey)
+	}
+	return keyed{Verifier: v, key: string(key[1:])}, nil
+}
+
+// keyed is a witness's verifier that knows its public key: the name is
+// not signed by cosignature/v1, so one key under two names is one
+// witness, and counts once.
+type keyed struct {
+	note.Verifier
+	key string
+}
+
+// Check reports whether cosigned carries a valid cosignature of every
+// witness of the client.
+func (c *Client) Check(cosigned []byte) error {
+	p := Policy{Quorum: len(c.witnesses)}
+	for _, w := range c.witnesses {
+		p.Witnesses = append(p.Witnesses, w.Verifier)
+	}
+	_, err := p.Check(cosigned)
+	return err
 }
 
 // Parse reads a witness given as "URL VKEY".

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"net/http/httptest"
 	"net/url"
@@ -258,5 +261,52 @@ func TestParse(t *testing.T) {
 		if _, err := witnessing.Parse(tc.in); (err == nil) != tc.ok {
 			t.Errorf("%q: got %v, want ok=%v", tc.in, err, tc.ok)
 		}
+	}
+}
+
+// TestOneKeyTwoNames: cosignature/v1 does not sign the witness's name, so
+// one witness's line relabelled under another name of the same key
+// verifies under both; it must still count once.
+func TestOneKeyTwoNames(t *testing.T) {
+	key := newKey(t)
+	w, c, wit := served(t, key, "")
+	var tr tree
+	tr.add("a")
+	cosigned, err := c.Cosign(context.Background(), origin, 1, tr.checkpoint(t, key), tr.prove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same key under another name.
+	parts := strings.SplitN(w.VKey(), "+", 3)
+	raw, _ := base64.StdEncoding.DecodeString(parts[2])
+	vkey2, err := note.NewEd25519VerifierKey("alias.witness.example", ed25519.PublicKey(raw[1:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias, err := witnessing.ParseVerifier(vkey2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Copy the witness's line under the alias's name and hash.
+	text := string(cosigned)
+	at := strings.Index(text, "— witness.test.example ")
+	line := text[at:]
+	line = line[:strings.Index(line, "\n")]
+	blob, _ := base64.StdEncoding.DecodeString(strings.Fields(line)[2])
+	h := make([]byte, 4)
+	binary.BigEndian.PutUint32(h, alias.KeyHash())
+	relabelled := text + "— alias.witness.example " + base64.StdEncoding.EncodeToString(append(h, blob[4:]...)) + "\n"
+	if _, err := (witnessing.Policy{Witnesses: []note.Verifier{alias}, Quorum: 1}).Check([]byte(relabelled)); err != nil {
+		t.Fatalf("the relabelled line does not verify under the alias (the test's premise): %v", err)
+	}
+	two := witnessing.Policy{Witnesses: []note.Verifier{wit.Verifier, alias}, Quorum: 2}
+	if _, err := two.Check([]byte(relabelled)); !errors.Is(err, witnessing.ErrPolicy) {
+		t.Errorf("one key under two names met a quorum of 2: %v", err)
+	}
+	if err := two.Distinct(); err == nil {
+		t.Error("Distinct: a policy of one key under two names passed")
+	}
+	if _, err := (witnessing.Policy{Witnesses: []note.Verifier{wit.Verifier}}).Check(cosigned); !errors.Is(err, witnessing.ErrPolicy) {
+		t.Errorf("a policy without a quorum: got %v, want ErrPolicy", err)
 	}
 }
