@@ -53,6 +53,14 @@ export interface VaultStackProps extends StackProps {
    * API and the bucket's presigned URLs (CORS). None by default.
    */
   readonly corsOrigins?: string[];
+  /**
+   * The Time-Stamping Authority that timestamps every receipt (RFC 3161;
+   * docs/receipt.md): its URL, its trust anchors (PEM), the policy OID
+   * required, and whether only qualified timestamps count. None by default.
+   */
+  readonly timestamping?: { url: string; rootsPem: string; policy?: string; qualified?: boolean };
+  /** Witnesses that cosign every checkpoint, each "URL VKEY" (docs/ledger.md). */
+  readonly witnesses?: string[];
 }
 
 /** Request headers browser clients send the API (internal/httpapi/cors.go). */
@@ -69,6 +77,8 @@ export class VaultStack extends Stack {
   readonly previousSigningKeyArn?: string;
   readonly functions: Record<string, lambda.Function> = {};
   readonly corsOrigins: string[];
+  /** The timestamp authority's and the witnesses' settings, for every function. */
+  private readonly independent: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
     super(scope, id, props);
@@ -79,6 +89,19 @@ export class VaultStack extends Stack {
     // period (15 years for implantables).
     const corsOrigins = props.corsOrigins ?? [];
     this.corsOrigins = corsOrigins;
+    const ts = props.timestamping;
+    if (ts && (!/^https:\/\//.test(ts.url) || !ts.rootsPem.includes('BEGIN CERTIFICATE'))) {
+      throw new Error('timestamping: want the authority\'s https URL and its PEM trust anchors');
+    }
+    for (const w of props.witnesses ?? []) {
+      if (!/^https:\/\/\S+ \S+\+[0-9a-f]{8}\+\S+$/.test(w)) throw new Error(`witnesses: ${w} is not "https://URL VKEY"`);
+    }
+    this.independent = {
+      ...(ts ? { VAULT_TSA_URL: ts.url, VAULT_TSA_ROOTS: ts.rootsPem } : {}),
+      ...(ts?.policy ? { VAULT_TSA_POLICY: ts.policy } : {}),
+      ...(ts?.qualified ? { VAULT_TSA_QUALIFIED: 'true' } : {}),
+      ...(props.witnesses?.length ? { VAULT_WITNESSES: props.witnesses.join(';') } : {}),
+    };
     for (const o of corsOrigins) {
       if (!/^https?:\/\/[^/?#*]+$/.test(o)) {
         throw new Error(`corsOrigins: ${o} is not an origin (scheme://host[:port], no path, no wildcard)`);
@@ -421,6 +444,7 @@ export class VaultStack extends Stack {
         ...(this.previousSigningKeyArn ? { VAULT_PREVIOUS_SIGNING_KMS_KEY: this.previousSigningKeyArn } : {}),
         VAULT_LOCK_MODE: 'COMPLIANCE',
         ...(this.corsOrigins.length ? { VAULT_CORS_ORIGINS: this.corsOrigins.join(',') } : {}),
+        ...this.independent,
       },
     });
     fn.node.addDependency(policy);

@@ -249,3 +249,22 @@ test('cdk-nag AwsSolutions reports no unacknowledged finding, and would report o
   Validations.of(canary).addPlugins(new AwsSolutionsChecks(canary));
   assert.throws(() => canary.synth(), /Validation failed/);
 });
+
+test('a timestamp authority and witnesses reach every function, and bad ones fail the synth', () => {
+  const rootsPem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const witness = 'https://witness.example/ witness.example+0123abcd+BOcDmoj9Vjxx4DGhmCc0FQnAawwbUhJT8Qnd8Kf9m0qe';
+  const { template: t } = synth({ timestamping: { url: 'https://tsa.example/tsr', rootsPem, policy: '1.2.3.4', qualified: true }, witnesses: [witness] });
+  const fns = (Object.values(t.findResources('AWS::Lambda::Function')) as any[])
+    .filter((fn) => fn.Properties.Environment?.Variables?.VAULT_BUCKET);
+  assert.ok(fns.length >= 2);
+  for (const fn of fns) {
+    const env = fn.Properties.Environment.Variables;
+    assert.equal(env.VAULT_TSA_URL, 'https://tsa.example/tsr');
+    assert.equal(env.VAULT_TSA_ROOTS, rootsPem);
+    assert.equal(env.VAULT_TSA_POLICY, '1.2.3.4');
+    assert.equal(env.VAULT_TSA_QUALIFIED, 'true');
+    assert.equal(env.VAULT_WITNESSES, witness);
+  }
+  assert.throws(() => synth({ timestamping: { url: 'http://tsa.example', rootsPem } }), /timestamping/);
+  assert.throws(() => synth({ witnesses: ['https://w.example/'] }), /witnesses/);
+});
