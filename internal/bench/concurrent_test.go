@@ -50,59 +50,17 @@ func BenchmarkConcurrentComplete(b *testing.B) {
 
 func runConcurrent(b *testing.B, mode string, clients int) {
 	x := setup(b)
-	body := bytes.Repeat([]byte("e"), 1024)
-	sum := sha256.Sum256(body)
-	sha := hex.EncodeToString(sum[:])
-
-	b.StopTimer()
-	tickets := make([][]vault.Ticket, clients)
-	var wg sync.WaitGroup
-	for c := range clients {
-		wg.Go(func() {
-			for i := range perClient {
-				tk, err := x.svc.StartUpload(x.ctx, x.dossier, vault.Document{
-					Path: fmt.Sprintf("c%02d/doc-%03d.txt", c, i), Title: "Benchmark", Kind: regulation.KindTestReport, Section: "MDR-II-6.1",
-					Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "bench",
-					File: vault.File{Name: fmt.Sprintf("doc-%03d.txt", i), Size: 1024, SHA256: sha, ContentType: "text/plain"},
-				})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				testenv.Put(b, tk.Upload, bytes.NewReader(body), 1024)
-				tickets[c] = append(tickets[c], tk)
-			}
-		})
-	}
-	wg.Wait()
+	body, tickets := x.tickets(b, x.svc, clients)
 	b.StartTimer()
-
-	var mu sync.Mutex
-	var lat []time.Duration
-	start := time.Now()
-	for c := range clients {
-		svc := x.svc
+	lat, elapsed := completeAll(b, x.ctx, tickets, func(int) *vault.Service {
 		if mode == "instances" {
-			svc = x.newInstance(b)
+			return x.newInstance(b)
 		}
-		wg.Go(func() {
-			for _, tk := range tickets[c] {
-				t0 := time.Now()
-				if _, err := svc.Complete(x.ctx, tk.UploadID); err != nil {
-					b.Error(err)
-					return
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+		return x.svc
+	}, nil)
 
-	start = time.Now()
+	var wg sync.WaitGroup
+	start := time.Now()
 	for c := range clients {
 		wg.Go(func() {
 			for i := range perClient {
@@ -117,12 +75,79 @@ func runConcurrent(b *testing.B, mode string, clients int) {
 	wg.Wait()
 	raw := time.Since(start)
 
+	reportCompletes(b, lat, elapsed)
+	b.ReportMetric(float64(clients*perClient)/raw.Seconds(), "raw-1KiB-puts/s")
+}
+
+// tickets starts perClient 1 KiB uploads for each client through svc and
+// sends their bytes, with the timer stopped: what a run then completes.
+func (x bench) tickets(b *testing.B, svc *vault.Service, clients int) ([]byte, [][]vault.Ticket) {
+	body := bytes.Repeat([]byte("e"), 1024)
+	sum := sha256.Sum256(body)
+	sha := hex.EncodeToString(sum[:])
+	b.StopTimer()
+	tickets := make([][]vault.Ticket, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := range perClient {
+				tk, err := svc.StartUpload(x.ctx, x.dossier, vault.Document{
+					Path: fmt.Sprintf("c%02d/doc-%03d.txt", c, i), Title: "Benchmark", Kind: regulation.KindTestReport, Section: "MDR-II-6.1",
+					Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "bench",
+					File: vault.File{Name: fmt.Sprintf("doc-%03d.txt", i), Size: 1024, SHA256: sha, ContentType: "text/plain"},
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				testenv.Put(b, tk.Upload, bytes.NewReader(body), 1024)
+				tickets[c] = append(tickets[c], tk)
+			}
+		})
+	}
+	wg.Wait()
+	return body, tickets
+}
+
+// completeAll completes each client's tickets, client c through svcFor(c),
+// all clients at once, and returns each complete's latency and the time
+// they all took; seen, when set, gets each receipt.
+func completeAll(b *testing.B, ctx context.Context, tickets [][]vault.Ticket, svcFor func(c int) *vault.Service, seen func(*vault.Receipt)) ([]time.Duration, time.Duration) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var lat []time.Duration
+	start := time.Now()
+	for c := range tickets {
+		svc := svcFor(c)
+		wg.Go(func() {
+			for _, tk := range tickets[c] {
+				t0 := time.Now()
+				r, err := svc.Complete(ctx, tk.UploadID)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				if seen != nil {
+					seen(r)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return lat, time.Since(start)
+}
+
+// reportCompletes reports completes per second and the p50 and p99
+// latencies of a run.
+func reportCompletes(b *testing.B, lat []time.Duration, elapsed time.Duration) {
 	slices.Sort(lat)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	n := float64(clients * perClient)
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(n/elapsed.Seconds(), "completes/s")
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "completes/s")
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
-	b.ReportMetric(n/raw.Seconds(), "raw-1KiB-puts/s")
 }

@@ -1,18 +1,13 @@
 package bench_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,8 +15,6 @@ import (
 	"github.com/evidencevault/vault/internal/devtsa"
 	"github.com/evidencevault/vault/internal/devwitness"
 	"github.com/evidencevault/vault/internal/ledger"
-	"github.com/evidencevault/vault/internal/regulation"
-	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/tsa"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/evidencevault/vault/internal/witnessing"
@@ -86,67 +79,18 @@ func runIndependent(b *testing.B, mode string, clients int) {
 	}
 	svc := vault.New(x.store.Storage(), x.signer, cfg)
 
-	body := bytes.Repeat([]byte("e"), 1024)
-	sum := sha256.Sum256(body)
-	sha := hex.EncodeToString(sum[:])
-	b.StopTimer()
-	tickets := make([][]vault.Ticket, clients)
-	var wg sync.WaitGroup
-	for c := range clients {
-		wg.Go(func() {
-			for i := range perClient {
-				tk, err := svc.StartUpload(x.ctx, x.dossier, vault.Document{
-					Path: fmt.Sprintf("c%02d/doc-%03d.txt", c, i), Title: "Benchmark", Kind: regulation.KindTestReport, Section: "MDR-II-6.1",
-					Revision: "1", Language: "en", EffectiveDate: "2026-11-23", Author: "bench",
-					File: vault.File{Name: fmt.Sprintf("doc-%03d.txt", i), Size: 1024, SHA256: sha, ContentType: "text/plain"},
-				})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				testenv.Put(b, tk.Upload, bytes.NewReader(body), 1024)
-				tickets[c] = append(tickets[c], tk)
-			}
-		})
-	}
-	wg.Wait()
+	_, tickets := x.tickets(b, svc, clients)
 	rounds.Store(0)
 	issued := authority.Issued()
 	b.StartTimer()
-
-	var mu sync.Mutex
-	var lat []time.Duration
 	pending := 0
-	start := time.Now()
-	for c := range clients {
-		wg.Go(func() {
-			for _, tk := range tickets[c] {
-				t0 := time.Now()
-				r, err := svc.Complete(x.ctx, tk.UploadID)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				d := time.Since(t0)
-				mu.Lock()
-				lat = append(lat, d)
-				if r.Pending {
-					pending++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-
-	slices.Sort(lat)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	lat, elapsed := completeAll(b, x.ctx, tickets, func(int) *vault.Service { return svc }, func(r *vault.Receipt) {
+		if r.Pending {
+			pending++
+		}
+	})
 	n := float64(clients * perClient)
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(n/elapsed.Seconds(), "completes/s")
-	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	reportCompletes(b, lat, elapsed)
 	b.ReportMetric(float64(authority.Issued()-issued)/n, "tokens/receipt")
 	b.ReportMetric(float64(rounds.Load())/n, "rounds/receipt")
 	b.ReportMetric(float64(pending)/n, "pending/receipt")

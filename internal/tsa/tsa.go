@@ -23,6 +23,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/digitorus/timestamp"
@@ -182,18 +184,14 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 
 // ParsePolicy reads a policy OID in dotted form, such as 1.3.6.1.4.1.601.10.3.1.
 func ParsePolicy(s string) (asn1.ObjectIdentifier, error) {
-	var oid asn1.ObjectIdentifier
-	var n int
-	for i, part := 0, ""; i <= len(s); i++ {
-		if i < len(s) && s[i] != '.' {
-			part += string(s[i])
-			continue
-		}
-		if _, err := fmt.Sscanf(part, "%d", &n); err != nil || part == "" || fmt.Sprint(n) != part {
+	parts := strings.Split(s, ".")
+	oid := make(asn1.ObjectIdentifier, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || strconv.Itoa(n) != p {
 			return nil, fmt.Errorf("tsa: policy %q: want a dotted OID such as 1.2.3.4", s)
 		}
-		oid = append(oid, n)
-		part = ""
+		oid[i] = n
 	}
 	if len(oid) < 2 {
 		return nil, fmt.Errorf("tsa: policy %q: want a dotted OID such as 1.2.3.4", s)

@@ -87,22 +87,18 @@ func (s *Service) storedReceipt(ctx context.Context, tenant, id string) (*Receip
 	if verr == nil {
 		return r, nil
 	}
-	objs, err := s.records.List(ctx, key)
+	var own *Receipt
+	found, err := versionWhere(ctx, s.records, key, func(data []byte) bool {
+		r, err := openStored(ctx, data, tenant, id, trust)
+		own = r
+		return err == nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("vault: stored receipt %s: %w", id, err)
 	}
-	for _, o := range objs {
-		for _, v := range o.Versions {
-			if o.Key != key || v.DeleteMarker {
-				continue
-			}
-			if data, err := s.records.GetVersion(ctx, key, v.ID); err == nil {
-				if r, err := openStored(ctx, data, tenant, id, trust); err == nil {
-					s.log.WarnContext(ctx, "receipt written over; reading the vault's own", "object", key, "err", verr)
-					return r, nil
-				}
-			}
-		}
+	if found != nil {
+		s.log.WarnContext(ctx, "receipt written over; reading the vault's own", "object", key, "err", verr)
+		return own, nil
 	}
 	return nil, &Error{Code: CodeTampered, Message: fmt.Sprintf("receipt object %s holds no receipt the vault signed: %v", key, verr), Err: verr}
 }
@@ -215,4 +211,36 @@ func recordLeaf(record []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: envelope: %v", receipt.ErrMalformed, err)
 	}
 	return receipt.Payload(&env)
+}
+
+// versionWhere returns the first version written of key (delete markers
+// passed over) that accept takes, nil if none does. Of an object anyone
+// with bucket access can write, readers take what proves itself, never
+// simply the newest.
+func versionWhere(ctx context.Context, records Records, key string, accept func([]byte) bool) ([]byte, error) {
+	objs, err := records.List(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for _, v := range o.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			if data, err := records.GetVersion(ctx, key, v.ID); err == nil && accept(data) {
+				return data, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// firstVersion is versionWhere for readers that take a failed listing as
+// nothing kept.
+func firstVersion(ctx context.Context, records Records, key string, accept func([]byte) bool) []byte {
+	data, _ := versionWhere(ctx, records, key, accept)
+	return data
 }

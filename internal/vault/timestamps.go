@@ -84,8 +84,8 @@ func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Env
 	if errors.Is(err, ErrExists) {
 		// Another sealer of the same receipt, or a plant: what verifies
 		// there counts; else ours goes over it.
-		if kept := s.keptStamps(ctx, tenant, id, sig); len(kept) > 0 {
-			return kept[0]
+		if kept := s.keptStamps(ctx, tenant, id, sig); kept != nil {
+			return kept
 		}
 		err = s.records.Put(ctx, key, tsr)
 	}
@@ -97,37 +97,18 @@ func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Env
 }
 
 // keptStamps returns the first stored timestamp of a receipt that
-// verifies over its signature: a version planted over it, or junk, is
-// passed over.
-func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte) [][]byte {
+// verifies over its signature, nil if none does: a version planted over
+// it, or junk, is passed over, and what is served of a receipt does not
+// change once it is stamped.
+func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte) []byte {
 	trust := s.stampTrust()
 	if trust == nil {
 		return nil
 	}
-	key := timestampKey(tenant, id)
-	objs, err := s.records.List(ctx, key)
-	if err != nil {
-		return nil
-	}
-	var out [][]byte
-	for _, o := range objs {
-		if o.Key != key {
-			continue
-		}
-		for _, v := range o.Versions {
-			if v.DeleteMarker {
-				continue
-			}
-			if data, err := s.records.GetVersion(ctx, key, v.ID); err == nil {
-				if _, err := trust.Verify(data, sig); err == nil {
-					// One token, the first written that verifies: what is
-					// served of a receipt does not change once stamped.
-					return [][]byte{data}
-				}
-			}
-		}
-	}
-	return out
+	return firstVersion(ctx, s.records, timestampKey(tenant, id), func(data []byte) bool {
+		_, err := trust.Verify(data, sig)
+		return err == nil
+	})
 }
 
 // stampTrust is the configured authority's trust, nil without one.
@@ -150,7 +131,8 @@ func (s *Service) attachStamps(ctx context.Context, tenant string, r *Receipt) {
 	if err != nil {
 		return
 	}
-	if r.Timestamps = s.keptStamps(ctx, tenant, r.Predicate.ReceiptID, sig); len(r.Timestamps) > 0 {
+	if kept := s.keptStamps(ctx, tenant, r.Predicate.ReceiptID, sig); kept != nil {
+		r.Timestamps = [][]byte{kept}
 		return
 	}
 	if !s.stampFailedRecently() {
@@ -200,7 +182,7 @@ func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pen
 		if have[timestampKey(tenant, id)] {
 			// Something is there: it counts only if it verifies (a plant
 			// or a delete marker does not).
-			if sig, err := signatureOf(r.Envelope); err == nil && len(s.keptStamps(ctx, tenant, id, sig)) > 0 {
+			if sig, err := signatureOf(r.Envelope); err == nil && s.keptStamps(ctx, tenant, id, sig) != nil {
 				continue
 			}
 		}

@@ -113,36 +113,19 @@ func (s *Service) witnessed(ctx context.Context, tenant string, atLeast int64) (
 // with every configured witness's valid cosignature added, nil if there
 // is none.
 func (s *Service) keptCosigned(ctx context.Context, tenant string, size int64, logs []byte) []byte {
-	key := witnessedKey(tenant, size)
-	objs, err := s.records.List(ctx, key)
-	if err != nil {
-		return nil
-	}
 	trust, err := s.trust(ctx, tenant)
 	if err != nil {
 		return nil
 	}
-	for _, o := range objs {
-		if o.Key != key {
-			continue
+	return firstVersion(ctx, s.records, witnessedKey(tenant, size), func(data []byte) bool {
+		if len(data) <= len(logs) || !bytes.HasPrefix(data, logs) {
+			return false
 		}
-		for _, v := range o.Versions {
-			if v.DeleteMarker {
-				continue
-			}
-			data, err := s.records.GetVersion(ctx, key, v.ID)
-			if err != nil || len(data) <= len(logs) || !bytes.HasPrefix(data, logs) {
-				continue
-			}
-			if _, err := ledger.OpenCheckpoint(data, s.ledger.Origin(tenant), receipt.PublicKeys(trust.signersAt(size))); err != nil {
-				continue
-			}
-			if s.cfg.Witnesses.Check(data) == nil {
-				return data
-			}
+		if _, err := ledger.OpenCheckpoint(data, s.ledger.Origin(tenant), receipt.PublicKeys(trust.signersAt(size))); err != nil {
+			return false
 		}
-	}
-	return nil
+		return s.cfg.Witnesses.Check(data) == nil
+	})
 }
 
 // attachWitness gives a receipt a cosigned checkpoint: the one of its own
