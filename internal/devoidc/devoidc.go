@@ -71,6 +71,9 @@ type grant struct {
 	challenge string
 	nonce     string
 	expires   time.Time
+	// authTime is when the user signed in: a refresh keeps it, so that
+	// only a new sign-in counts as re-authentication.
+	authTime time.Time
 }
 
 // Lifetimes of what the provider hands out.
@@ -109,13 +112,18 @@ func (p *Provider) Users() []User { return slices.Clone(p.users) }
 // Token returns an ID token for u, valid for ttl: what the provider issues
 // at sign-in, for the demo's printed tokens and for tests.
 func (p *Provider) Token(u User, ttl time.Duration) (string, error) {
-	return p.idToken(u, "", ttl)
+	return p.idToken(u, "", p.now(), ttl)
 }
 
-func (p *Provider) idToken(u User, nonce string, ttl time.Duration) (string, error) {
+// TokenSignedInAt is Token for a user who signed in at authTime.
+func (p *Provider) TokenSignedInAt(u User, authTime time.Time, ttl time.Duration) (string, error) {
+	return p.idToken(u, "", authTime, ttl)
+}
+
+func (p *Provider) idToken(u User, nonce string, authTime time.Time, ttl time.Duration) (string, error) {
 	now := p.now()
 	claims := map[string]any{
-		"iss": p.issuer, "sub": u.Subject, "aud": p.clientID, "iat": now.Unix(), "exp": now.Add(ttl).Unix(),
+		"iss": p.issuer, "sub": u.Subject, "aud": p.clientID, "iat": now.Unix(), "exp": now.Add(ttl).Unix(), "auth_time": authTime.Unix(),
 		"name": u.Name, "email": u.Email, "email_verified": u.Email != "", "role": string(u.Role),
 	}
 	if u.Tenant != "" {
@@ -163,7 +171,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"code_challenge_methods_supported":      []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"none"},
 		"scopes_supported":                      []string{"openid", "email", "profile", "offline_access"},
-		"claims_supported":                      []string{"sub", "email", "email_verified", "name", "tenant", "role"},
+		"claims_supported":                      []string{"sub", "email", "email_verified", "name", "tenant", "role", "auth_time"},
 	})
 }
 
@@ -260,7 +268,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	code := randomString(24)
 	p.mu.Lock()
-	p.codes[code] = grant{user: p.users[i], redirect: a.Redirect, challenge: a.Challenge, nonce: a.Nonce, expires: p.now().Add(codeTTL)}
+	p.codes[code] = grant{user: p.users[i], redirect: a.Redirect, challenge: a.Challenge, nonce: a.Nonce, expires: p.now().Add(codeTTL), authTime: p.now()}
 	p.mu.Unlock()
 	to, _ := url.Parse(a.Redirect)
 	v := to.Query()
@@ -318,14 +326,14 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 		return
 	}
-	id, err := p.idToken(g.user, g.nonce, p.TTL)
+	id, err := p.idToken(g.user, g.nonce, g.authTime, p.TTL)
 	if err != nil {
 		oauthError(w, "server_error", err.Error())
 		return
 	}
 	rt := randomString(32)
 	p.mu.Lock()
-	p.refresh[rt] = grant{user: g.user, expires: now.Add(refreshTTL)}
+	p.refresh[rt] = grant{user: g.user, expires: now.Add(refreshTTL), authTime: g.authTime}
 	p.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -46,6 +46,7 @@ var codes = map[vault.Code]problemType{
 	vault.CodeUnavailable:     {http.StatusServiceUnavailable, "unavailable", "Storage did not answer in full; try again"},
 	vault.CodeKeyReused:       {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key used for another request"},
 	vault.CodeInProgress:      {http.StatusConflict, "idempotency-in-progress", "A request with this Idempotency-Key is running"},
+	vault.CodeReauthenticate:  {http.StatusUnauthorized, "reauthentication-required", "Sign in again to sign"},
 	vault.CodeInternal:        {http.StatusInternalServerError, "internal", "Internal error"},
 }
 

@@ -53,6 +53,7 @@ type version struct {
 	sha256       string // "" for joined multipart objects, as S3 keeps none
 	lastModified time.Time
 	lock         vault.Lock
+	held         bool
 }
 
 // Option configures a Bucket.
@@ -241,7 +242,7 @@ func (b *Bucket) Stat(ctx context.Context, key, versionID string) (vault.ObjectI
 	}
 	return vault.ObjectInfo{
 		Key: key, VersionID: v.id, Size: int64(len(v.body)), SHA256: v.sha256, ContentType: v.contentType,
-		LastModified: v.lastModified, Metadata: maps.Clone(v.meta), LockMode: v.lock.Mode, RetainUntil: v.lock.Until,
+		LastModified: v.lastModified, Metadata: maps.Clone(v.meta), LockMode: v.lock.Mode, RetainUntil: v.lock.Until, LegalHold: v.held,
 	}, nil
 }
 
@@ -263,6 +264,21 @@ func (b *Bucket) Retain(ctx context.Context, key, versionID string, lock vault.L
 		return fmt.Errorf("memstore: retain %s@%s: compliance retention can only be extended", key, versionID)
 	}
 	v.lock = lockOf(&lock)
+	return nil
+}
+
+// Hold sets or lifts one version's legal hold.
+func (b *Bucket) Hold(ctx context.Context, key, versionID string, on bool) error {
+	if err := b.enter(ctx, "Hold", key); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v := b.find(key, versionID)
+	if v == nil || v.marker {
+		return fmt.Errorf("memstore: hold %s@%s: %w", key, versionID, vault.ErrNotFound)
+	}
+	v.held = on
 	return nil
 }
 
@@ -312,6 +328,9 @@ func (b *Bucket) Remove(key, versionID string) error {
 	for i, v := range vs {
 		if v.id != versionID {
 			continue
+		}
+		if v.held {
+			return fmt.Errorf("memstore: %s@%s is under legal hold", key, versionID)
 		}
 		if v.lock.Mode != "" && b.now().Before(v.lock.Until) {
 			return fmt.Errorf("memstore: %s@%s is retained in %s mode until %s", key, versionID, v.lock.Mode, v.lock.Until.Format(time.RFC3339))

@@ -17,6 +17,7 @@ func TestContract(t *testing.T) {
 			Storage: b.Storage(),
 			Send:    func(p vault.Presigned, body []byte) error { return b.Send(p, body) },
 			Hide:    func(key string) error { b.Hide(key); return nil },
+			Remove:  b.Remove,
 		}
 	})
 }

@@ -183,7 +183,20 @@ func Identity(c Claims, subject string, claims map[string]any) (vault.Identity, 
 	if e, ok := claims[c.Email].(string); ok && verified(claims["email_verified"]) {
 		email = e
 	}
-	return vault.NewIdentity(tenant, subject, role, email)
+	id, err := vault.NewIdentity(tenant, subject, role, email)
+	if err != nil {
+		return vault.Identity{}, err
+	}
+	// The printed name of sign-offs; a name the vault cannot print is
+	// left out rather than refused, as signing in does not need it.
+	if n, ok := claims["name"].(string); ok && vault.PrintableName(n) {
+		id.Name = n
+	}
+	// When the user signed in (OIDC Core 2): sign-offs need a recent one.
+	if at, ok := claims["auth_time"].(float64); ok && at > 0 && at < 1<<40 {
+		id.AuthTime = time.Unix(int64(at), 0).UTC()
+	}
+	return id, nil
 }
 
 // roleOf reads the role from a string claim or from a list of groups, of

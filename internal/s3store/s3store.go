@@ -243,6 +243,7 @@ func (s *Store) Stat(ctx context.Context, key, versionID string) (vault.ObjectIn
 		Metadata:     map[string]string{},
 		LockMode:     vault.LockMode(out.ObjectLockMode),
 		RetainUntil:  aws.ToTime(out.ObjectLockRetainUntilDate),
+		LegalHold:    out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
 	}
 	for k, v := range out.Metadata {
 		info.Metadata[strings.ToLower(k)] = v
@@ -268,6 +269,24 @@ func (s *Store) Retain(ctx context.Context, key, versionID string, lock vault.Lo
 	})
 	if err != nil {
 		return translate("retain", key, err)
+	}
+	return nil
+}
+
+// Hold sets or lifts the legal hold on one version.
+func (s *Store) Hold(ctx context.Context, key, versionID string, on bool) error {
+	status := types.ObjectLockLegalHoldStatusOff
+	if on {
+		status = types.ObjectLockLegalHoldStatusOn
+	}
+	_, err := s.client.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{
+		Bucket:    &s.bucket,
+		Key:       &key,
+		VersionId: &versionID,
+		LegalHold: &types.ObjectLockLegalHold{Status: status},
+	})
+	if err != nil {
+		return translate("legal hold", key, err)
 	}
 	return nil
 }

@@ -36,6 +36,10 @@ func TestContract(t *testing.T) {
 				_, err := client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(st.Bucket()), Key: &key})
 				return err
 			},
+			Remove: func(key, versionID string) error {
+				_, err := client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(st.Bucket()), Key: &key, VersionId: &versionID})
+				return err
+			},
 		}
 	})
 }

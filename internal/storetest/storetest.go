@@ -27,6 +27,8 @@ type Subject struct {
 	// Hide puts a delete marker on key, as an operator with bucket
 	// credentials could.
 	Hide func(key string) error
+	// Remove deletes one version of key, as an operator could try to.
+	Remove func(key, versionID string) error
 }
 
 // Run runs every case of the contract on a fresh subject each.
@@ -39,6 +41,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Subject) {
 		{"a delete marker hides, the version stays", deleteMarkerHides},
 		{"presigned PUT is bound to its declaration", presignedPut},
 		{"retention is kept and extended", retention},
+		{"a legal hold refuses deletion until it is lifted", legalHold},
 		{"multipart upload", multipart},
 		{"unknown versions are not found", unknownVersion},
 		{"open reads from an offset", openFromOffset},
@@ -175,6 +178,31 @@ func retention(t *testing.T, s Subject) {
 	}
 	if info, _ := s.Objects.Stat(ctx, "vault/r.json", ids[0]); !info.RetainUntil.Equal(later) {
 		t.Errorf("extended retention: got %s, want %s", info.RetainUntil, later)
+	}
+}
+
+func legalHold(t *testing.T, s Subject) {
+	if err := s.Records.Create(ctx, "vault/h.json", []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := s.Objects.Versions(ctx, "vault/h.json")
+	if err := s.Objects.Hold(ctx, "vault/h.json", ids[0], true); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Objects.Stat(ctx, "vault/h.json", ids[0]); err != nil || !info.LegalHold {
+		t.Errorf("got legal hold %v (%v), want on", info.LegalHold, err)
+	}
+	if err := s.Remove("vault/h.json", ids[0]); err == nil {
+		t.Fatal("a version under legal hold was deleted")
+	}
+	if err := s.Objects.Hold(ctx, "vault/h.json", ids[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.Objects.Stat(ctx, "vault/h.json", ids[0]); info.LegalHold {
+		t.Error("got legal hold on after lifting it")
+	}
+	if err := s.Remove("vault/h.json", ids[0]); err != nil {
+		t.Errorf("delete after the hold was lifted: %v", err)
 	}
 }
 

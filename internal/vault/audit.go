@@ -92,7 +92,7 @@ func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []r
 	if len(pinned) == 0 {
 		return nil, errors.New("vault: audit: pin a key of the vault's (obtained apart from its bucket): the log's keys are derived from it")
 	}
-	a := &auditor{st: st, bucket: bucket, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}}
+	a := &auditor{st: st, bucket: bucket, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}, grantIDs: map[string]bool{}}
 	keys := func(context.Context, string) (Trust, error) { return a.trust, nil }
 	a.log = newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys)
 	if err := a.deriveTrust(ctx, pinned); err != nil {
@@ -124,7 +124,7 @@ type auditor struct {
 	receipts map[string]auditedReceipt
 	keyIDs   map[string]bool // keys of the history and the pinned
 	eventIDs map[string]bool // entry ids of the history's events
-	grantIDs map[string]bool // entry ids of the log's grant events
+	grantIDs map[string]bool // entry ids of the log's grant and lifecycle events
 }
 
 // auditedReceipt is what the audit needs of a receipt entry.
@@ -258,13 +258,20 @@ func (a *auditor) entry(ctx context.Context, e ledger.AuditEntry) []string {
 		if err := st.DecodePredicate(&ev); err != nil || grantEntryID(ev.Event, ev.GrantID) != e.ID || ev.Tenant != a.tenant {
 			return []string{fmt.Sprintf("entry %d (%s) is not a grant event of this tenant", e.Index, e.ID)}
 		}
-		if a.grantIDs == nil {
-			a.grantIDs = map[string]bool{}
+		a.grantIDs[e.ID] = true
+		return nil
+	case LifecycleType:
+		if problems := a.signedAt(ctx, env, e, "lifecycle event"); problems != nil {
+			return problems
+		}
+		var ev LifecycleEvent
+		if err := st.DecodePredicate(&ev); err != nil || lifecycleEntryID(ev.Dossier, ev.ID) != e.ID || ev.Tenant != a.tenant {
+			return []string{fmt.Sprintf("entry %d (%s) is not a lifecycle event of this tenant", e.Index, e.ID)}
 		}
 		a.grantIDs[e.ID] = true
 		return nil
 	}
-	return []string{fmt.Sprintf("entry %d (%s) is a statement of type %q, neither a receipt, a key event nor a grant", e.Index, e.ID, st.PredicateType)}
+	return []string{fmt.Sprintf("entry %d (%s) is a statement of type %q, neither a receipt, a key event, a grant nor a lifecycle event", e.Index, e.ID, st.PredicateType)}
 }
 
 // signedAt checks that an entry's envelope is signed by a key the history
@@ -333,6 +340,15 @@ func (a *auditor) derived(ctx context.Context) error {
 			if _, ok := a.receipts[id]; !ok && !a.eventIDs[id] && !a.grantIDs[id] {
 				a.bad("%s %s is not in the log", what, id)
 			}
+		}
+	}
+	objs, err := a.st.Records.List(ctx, "vault/"+a.tenant+"/lifecycle/")
+	if err != nil {
+		return fmt.Errorf("vault: audit: %w", err)
+	}
+	for _, o := range objs {
+		if id, ok := lifecycleEntryOfKey(a.tenant, o.Key); !ok || !a.grantIDs[id] {
+			a.bad("lifecycle record %s is not in the log", o.Key)
 		}
 	}
 	if err := a.strayKeys(ctx); err != nil {

@@ -72,6 +72,7 @@ func entryOf(data []byte, key, path string, n int) (Version, error) {
 	if v.Version != n || v.Document.Path != path || v.ReceiptID != receiptIDFor(v.UploadID) {
 		return Version{}, errTamperedEntry(key, fmt.Sprintf("it says version %d of %q, receipt %s", v.Version, v.Document.Path, v.ReceiptID))
 	}
+	v.State = nil // the events', not the entry's, to say
 	return v, nil
 }
 

@@ -19,7 +19,7 @@ const maxChainRetries = 50
 // statement. The chain is listed first, versions and delete markers
 // included: a create under a hidden entry would write a second version of
 // it (S3's If-None-Match takes a delete marker for no object).
-func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInfo) (v Version, claimed bool, err error) {
+func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInfo, st *DossierState) (v Version, claimed bool, err error) {
 	d := sess.Dossier
 	prefix := chainPrefix(sess.Tenant, d.ID, sess.Document.Path)
 	for range maxChainRetries {
@@ -49,9 +49,11 @@ func (s *Service) claimVersion(ctx context.Context, sess session, info ObjectInf
 			ReceivedAt:  info.LastModified.UTC(),
 			SealedAt:    now,
 			Uploader:    sess.Uploader,
-			// Locked from the moment of sealing: the vault's
-			// responsibility starts when it issues the receipt.
-			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: now.Truncate(time.Second).AddDate(d.retentionYears(), 0, 0)},
+			// Locked from the moment of sealing (the vault's
+			// responsibility starts when it issues the receipt), and
+			// as far as the market status says (market.go).
+			Retention: Retention{Mode: s.cfg.LockMode, RetainUntil: later(now.Truncate(time.Second).AddDate(d.retentionYears(), 0, 0),
+				st.retentionFloor(now, d.retentionYears()))},
 		}
 		if latest != nil {
 			if err := s.vouchFor(ctx, sess.Tenant, *latest); err != nil {

@@ -23,6 +23,7 @@ const (
 	CodeUnavailable     Code = "unavailable"     // storage did not answer in full; try again
 	CodeKeyReused       Code = "key_reused"      // an idempotency key repeated with another request
 	CodeInProgress      Code = "in_progress"     // the first request with an idempotency key still runs
+	CodeReauthenticate  Code = "reauthenticate"  // the caller must sign in again: a sign-off needs a fresh sign-in
 	CodeInternal        Code = "internal"
 )
 

@@ -544,21 +544,12 @@ func (s *Service) grantEvent(ctx context.Context, log *loggedAt, id string, o Ob
 	return grantRecord{}, false, nil
 }
 
-// openGrantRecord checks a kept grant event: its statement, its signature
-// by a key the history allows at its index, and that the log holds it
-// there (a retired key's holder can sign a record and a tree of their own;
-// they cannot put it in the log).
+// openGrantRecord checks a kept grant event as openLogged does, and that
+// it is the event its entry id names.
 func (s *Service) openGrantRecord(ctx context.Context, data []byte, log *loggedAt, id string) (grantRecord, error) {
-	var b Bundle
-	if err := strictjson.Unmarshal(data, &b); err != nil || b.Log == nil {
-		return grantRecord{}, fmt.Errorf("not a grant record: %v", err)
-	}
-	env, st, err := receipt.Parse(b.Envelope)
+	index, st, _, err := s.openLogged(ctx, data, log, GrantType)
 	if err != nil {
 		return grantRecord{}, err
-	}
-	if st.PredicateType != GrantType {
-		return grantRecord{}, fmt.Errorf("predicate type %q, want %q", st.PredicateType, GrantType)
 	}
 	var ev GrantEvent
 	if err := st.DecodePredicate(&ev); err != nil {
@@ -567,21 +558,40 @@ func (s *Service) openGrantRecord(ctx context.Context, data []byte, log *loggedA
 	if grantEntryID(ev.Event, ev.GrantID) != id || ev.Tenant != log.tenant {
 		return grantRecord{}, fmt.Errorf("it holds %s of tenant %s", grantEntryID(ev.Event, ev.GrantID), ev.Tenant)
 	}
+	return grantRecord{index: index, ev: ev}, nil
+}
+
+// openLogged checks a kept record of a log entry of predicateType: its
+// statement, its signature by a key the history allows at its index, and
+// that the log holds it there (a retired key's holder can sign a record
+// and a tree of their own; they cannot put it in the log).
+func (s *Service) openLogged(ctx context.Context, data []byte, log *loggedAt, predicateType string) (int64, *receipt.Statement, Bundle, error) {
+	var b Bundle
+	if err := strictjson.Unmarshal(data, &b); err != nil || b.Log == nil {
+		return 0, nil, Bundle{}, fmt.Errorf("not a record of the log: %v", err)
+	}
+	env, st, err := receipt.Parse(b.Envelope)
+	if err != nil {
+		return 0, nil, Bundle{}, err
+	}
+	if st.PredicateType != predicateType {
+		return 0, nil, Bundle{}, fmt.Errorf("predicate type %q, want %q", st.PredicateType, predicateType)
+	}
 	key, _, err := receipt.Verify(ctx, env, log.trust.Public())
 	if err != nil {
-		return grantRecord{}, err
+		return 0, nil, Bundle{}, err
 	}
 	if !log.trust.Allows(key.ID, b.Log.Index) {
-		return grantRecord{}, fmt.Errorf("key %s may not have signed entry %d", key.ID, b.Log.Index)
+		return 0, nil, Bundle{}, fmt.Errorf("key %s may not have signed entry %d", key.ID, b.Log.Index)
 	}
 	leaf, err := receipt.Payload(env)
 	if err != nil {
-		return grantRecord{}, err
+		return 0, nil, Bundle{}, err
 	}
 	if err := s.logged(ctx, log, b.Log.Index, leaf); err != nil {
-		return grantRecord{}, err
+		return 0, nil, Bundle{}, err
 	}
-	return grantRecord{index: b.Log.Index, ev: ev}, nil
+	return b.Log.Index, st, b, nil
 }
 
 // logged checks that the tenant's log, at the checkpoint the vault read,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Role is what an identity may do inside its tenant.
@@ -43,6 +44,23 @@ type Identity struct {
 	Dossiers []string `json:"dossiers,omitempty"`
 	// Grants are the ids of the grants that gave Dossiers.
 	Grants []string `json:"grants,omitempty"`
+	// Name is the token's name claim: the printed name of sign-offs.
+	Name string `json:"name,omitempty"`
+	// AuthTime is when the caller last signed in (the token's auth_time),
+	// zero when the token does not say.
+	AuthTime time.Time `json:"authTime,omitzero"`
+}
+
+// PrintedName is the name a sign-off shows: the token's name, else its
+// e-mail address, else its subject.
+func (id Identity) PrintedName() string {
+	switch {
+	case id.Name != "":
+		return id.Name
+	case id.Email != "":
+		return id.Email
+	}
+	return id.Subject
 }
 
 // Claims are checked by loops, not regexps (docs/design.md, cold starts).
@@ -141,3 +159,7 @@ func caller(ctx context.Context) (Identity, error) {
 	}
 	return id, nil
 }
+
+// PrintableName reports whether s may stand as a signer's printed name:
+// 1 to 200 characters of plain text.
+func PrintableName(s string) bool { return s != "" && len(s) <= 200 && checkText(s) == nil }

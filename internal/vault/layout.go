@@ -33,6 +33,11 @@ func parseEvidenceKey(key string) (tenant, dossier, path string, ok bool) {
 	return parts[0], parts[1], parts[2], true
 }
 
+// evidencePrefix holds every document of one dossier.
+func evidencePrefix(tenant, dossier string) string {
+	return EvidencePrefix + tenant + "/" + dossier + "/"
+}
+
 func dossierKey(tenant, dossier string) string {
 	return dossiersPrefix(tenant) + dossier + ".json"
 }
@@ -123,6 +128,9 @@ func entryKey(tenant, id string) string {
 	}
 	if isGrantEvent(id) {
 		return grantsPrefix(tenant) + id + ".json"
+	}
+	if dossier, event, ok := lifecycleEntryParts(id); ok {
+		return lifecyclePrefix(tenant, dossier) + event + ".json"
 	}
 	return receiptKey(tenant, id)
 }

@@ -332,6 +332,12 @@ func shown(id Identity, dossier string, e ledger.Stored) bool {
 		return true
 	case GrantType:
 		return id.CanWrite() && dossier == ""
+	case LifecycleType:
+		var ev LifecycleEvent
+		if st.DecodePredicate(&ev) != nil {
+			return false
+		}
+		return id.CanRead(ev.Tenant, ev.Dossier) && (dossier == "" || dossier == ev.Dossier)
 	case PredicateType:
 		var p ReceiptPredicate
 		if st.DecodePredicate(&p) != nil {

@@ -68,6 +68,9 @@ func (s *Service) DocumentsPage(ctx context.Context, dossier string, page Page) 
 	if err := g.Wait(); err != nil {
 		return nil, "", fmt.Errorf("vault: list documents: %w", err)
 	}
+	if err := s.withState(ctx, id.Tenant, dossier, versions, func(v Version) int { return v.Version }); err != nil {
+		return nil, "", err
+	}
 	return versions, next, nil
 }
 
@@ -119,6 +122,9 @@ func (s *Service) VersionsPage(ctx context.Context, dossier, path string, page P
 	if err := g.Wait(); err != nil {
 		return nil, "", fmt.Errorf("vault: list versions: %w", err)
 	}
+	if err := s.withState(ctx, id.Tenant, dossier, versions, func(Version) int { return len(c.entries) }); err != nil {
+		return nil, "", err
+	}
 	return versions, next, nil
 }
 
@@ -134,7 +140,25 @@ func (s *Service) Version(ctx context.Context, dossier, path string, n int) (Ver
 	if n < 1 {
 		return Version{}, errorf(CodeNotFound, "document %q in dossier %s has no version %d", path, dossier, n)
 	}
-	return s.version(ctx, id.Tenant, dossier, path, n)
+	v, err := s.version(ctx, id.Tenant, dossier, path, n)
+	if err != nil {
+		return Version{}, err
+	}
+	return s.stated(ctx, id.Tenant, v)
+}
+
+// stated returns v with its State, reading how many versions its document
+// has.
+func (s *Service) stated(ctx context.Context, tenant string, v Version) (Version, error) {
+	c, err := s.listChain(ctx, tenant, v.Dossier, v.Document.Path)
+	if err != nil {
+		return Version{}, err
+	}
+	vs := []Version{v}
+	if err := s.withState(ctx, tenant, v.Dossier, vs, func(Version) int { return len(c.entries) }); err != nil {
+		return Version{}, err
+	}
+	return vs[0], nil
 }
 
 // Download is an exact version, its receipt and a short-lived URL for its
@@ -165,6 +189,9 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 		v, r, err = s.latestSigned(ctx, id.Tenant, dossier, path)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if v, err = s.stated(ctx, id.Tenant, v); err != nil {
 		return nil, err
 	}
 	get, err := s.urls.PresignGet(ctx, GetRequest{

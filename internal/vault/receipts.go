@@ -201,6 +201,12 @@ func recordID(record []byte) (string, error) {
 			return "", err
 		}
 		return grantEntryID(ev.Event, ev.GrantID), nil
+	case LifecycleType:
+		var ev LifecycleEvent
+		if err := st.DecodePredicate(&ev); err != nil {
+			return "", err
+		}
+		return lifecycleEntryID(ev.Dossier, ev.ID), nil
 	}
 	return "", fmt.Errorf("%w: a statement of type %q is no log entry of the vault", receipt.ErrMalformed, st.PredicateType)
 }

@@ -39,7 +39,13 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err != nil {
 		return nil, fmt.Errorf("vault: seal: %w", ledgerError(err))
 	}
-	v, claimed, err := s.claimVersion(ctx, sess, info)
+	// The dossier's lifecycle says how long to lock, and whether a legal
+	// hold covers the version.
+	st, err := s.dossierState(ctx, sess.Tenant, sess.Dossier.ID)
+	if err != nil {
+		return nil, err
+	}
+	v, claimed, err := s.claimVersion(ctx, sess, info, st)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +61,9 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		if err := s.objects.Retain(ctx, info.Key, info.VersionID, Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}); err != nil {
 			return nil, fmt.Errorf("vault: seal: lock version: %w", err)
 		}
+	}
+	if err := s.holdIfHeld(ctx, sess.Tenant, v, st); err != nil {
+		return nil, err
 	}
 	r, entry, err := s.signReceipt(ctx, sess.Dossier, v)
 	if err != nil {

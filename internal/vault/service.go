@@ -84,6 +84,8 @@ type Service struct {
 	stamps stampState
 	// witnesses keeps each tenant's latest cosigned checkpoint.
 	witnesses witnessState
+	// lifecycles keeps the lifecycle records this process verified.
+	lifecycles lifecycleCache
 }
 
 // New returns a Service keeping its objects in st and signing receipts and

@@ -72,6 +72,9 @@ type Objects interface {
 	Stat(ctx context.Context, key, versionID string) (ObjectInfo, error)
 	// Retain locks one version of key until lock.Until.
 	Retain(ctx context.Context, key, versionID string, lock Lock) error
+	// Hold sets (on) or lifts the legal hold on one version of key: while
+	// it is set nobody can delete the version, whatever its retention.
+	Hold(ctx context.Context, key, versionID string, on bool) error
 	// Open streams one version of key from offset on.
 	Open(ctx context.Context, key, versionID string, offset int64) (io.ReadCloser, error)
 }
@@ -147,6 +150,7 @@ type ObjectInfo struct {
 	Metadata     map[string]string // user metadata, keys in lower case
 	LockMode     LockMode
 	RetainUntil  time.Time
+	LegalHold    bool
 }
 
 // PutRequest is what a presigned PUT binds: the key, the exact length, the

@@ -127,20 +127,26 @@ func (s *Service) attachStamps(ctx context.Context, tenant string, r *Receipt) {
 	if s.cfg.Timestamps == nil {
 		return
 	}
-	sig, err := signatureOf(r.Envelope)
+	r.Timestamps = s.stampsOf(ctx, tenant, r.Predicate.ReceiptID, r.Envelope)
+	r.Pending = len(r.Timestamps) == 0
+}
+
+// stampsOf returns the kept timestamp of log entry id's signature, asking
+// the authority for one when none is kept yet; nil when it gives none.
+func (s *Service) stampsOf(ctx context.Context, tenant, id string, env *receipt.Envelope) [][]byte {
+	sig, err := signatureOf(env)
 	if err != nil {
-		return
+		return nil
 	}
-	if kept := s.keptStamps(ctx, tenant, r.Predicate.ReceiptID, sig); kept != nil {
-		r.Timestamps = [][]byte{kept}
-		return
+	if kept := s.keptStamps(ctx, tenant, id, sig); kept != nil {
+		return [][]byte{kept}
 	}
 	if !s.stampFailedRecently() {
-		if tsr := s.stamp(ctx, tenant, r.Predicate.ReceiptID, r.Envelope, false); tsr != nil {
-			r.Timestamps = [][]byte{tsr}
+		if tsr := s.stamp(ctx, tenant, id, env, false); tsr != nil {
+			return [][]byte{tsr}
 		}
 	}
-	r.Pending = len(r.Timestamps) == 0
+	return nil
 }
 
 // stampFailedRecently reports whether the authority failed less than

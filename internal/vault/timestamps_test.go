@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,19 +23,6 @@ type stamped struct {
 	fixture
 	authority *devtsa.Authority
 	trust     tsa.Trust
-}
-
-// clock is a settable clock for the vault.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func stampedVault(t *testing.T, vaultClock func() time.Time) stamped {

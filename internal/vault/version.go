@@ -21,6 +21,9 @@ type Version struct {
 	Uploader    Principal   `json:"uploader"`
 	Retention   Retention   `json:"retention"`
 	Supersedes  *VersionRef `json:"supersedes"`
+	// State is what the dossier's lifecycle events say of the version,
+	// filled in where it is shown; never stored in the chain entry.
+	State *VersionState `json:"state,omitempty"`
 }
 
 // VersionRef points at an earlier sealed version: the one a new version

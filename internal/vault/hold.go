@@ -1,0 +1,208 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A legal hold keeps a dossier's or one document's versions beyond any
+// retention period, for as long as a competent authority's investigation
+// or a field safety corrective action needs them: S3 Object Lock's legal
+// hold, which has no date and which only a release lifts. The hold and its
+// release are signed log events with their reason (docs/lifecycle.md).
+
+// HoldInput is the body of POST /v1/dossiers/{dossier}/holds.
+type HoldInput struct {
+	// Path, when set, holds one document; else the whole dossier.
+	Path   string `json:"path,omitempty" validate:"omitempty,doc_path"`
+	Reason string `json:"reason" validate:"required,max=1000,text"`
+}
+
+// ReleaseInput is the body of POST /v1/dossiers/{dossier}/holds/{hold}/release.
+type ReleaseInput struct {
+	Reason string `json:"reason" validate:"required,max=1000,text"`
+}
+
+// HoldScope is what a hold event covers.
+type HoldScope struct {
+	HoldID string `json:"holdId,omitempty"`
+	Path   string `json:"path,omitempty"`
+}
+
+// Hold is an active legal hold.
+type Hold struct {
+	ID       string    `json:"id"`
+	Path     string    `json:"path,omitempty"`
+	Reason   string    `json:"reason"`
+	By       Principal `json:"by"`
+	At       time.Time `json:"at"`
+	LogIndex int64     `json:"logIndex"`
+}
+
+func (h Hold) covers(path string) bool { return h.Path == "" || h.Path == path }
+
+// SetHold puts a legal hold on a dossier or one of its documents: logged
+// first, then applied to every version of evidence and its records, and
+// to each version sealed while it holds.
+func (s *Service) SetHold(ctx context.Context, dossier string, in HoldInput) (Hold, error) {
+	id, d, err := s.adminOf(ctx, dossier, "set a legal hold")
+	if err != nil {
+		return Hold{}, err
+	}
+	if fields := check(in); fields != nil {
+		return Hold{}, invalid(fields)
+	}
+	if in.Path != "" {
+		if c, err := s.listChain(ctx, id.Tenant, d.ID, in.Path); err != nil {
+			return Hold{}, err
+		} else if len(c.entries) == 0 {
+			return Hold{}, invalid([]FieldError{{Pointer: "/path", Detail: fmt.Sprintf("no document %q in dossier %s", in.Path, d.ID)}})
+		}
+	}
+	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventHold, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
+		Reason: in.Reason, Hold: &HoldScope{Path: in.Path}})
+	if err != nil {
+		return Hold{}, err
+	}
+	h := Hold{ID: ev.ID, Path: in.Path, Reason: in.Reason, By: ev.By, At: ev.At, LogIndex: ev.LogIndex}
+	if err := s.applyHolds(ctx, d, in.Path, true); err != nil {
+		return Hold{}, err
+	}
+	return h, nil
+}
+
+// ReleaseHold lifts one legal hold; what another hold still covers stays
+// held.
+func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in ReleaseInput) (*DossierState, error) {
+	id, d, err := s.adminOf(ctx, dossier, "release a legal hold")
+	if err != nil {
+		return nil, err
+	}
+	if fields := check(in); fields != nil {
+		return nil, invalid(fields)
+	}
+	st, err := s.dossierState(ctx, id.Tenant, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	var h *Hold
+	for i := range st.LegalHolds {
+		if st.LegalHolds[i].ID == holdID {
+			h = &st.LegalHolds[i]
+		}
+	}
+	if h == nil {
+		return nil, errorf(CodeNotFound, "no active legal hold %s on dossier %s", holdID, d.ID)
+	}
+	if _, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventRelease, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
+		Reason: in.Reason, Hold: &HoldScope{HoldID: h.ID, Path: h.Path}}); err != nil {
+		return nil, err
+	}
+	if st, err = s.dossierState(ctx, id.Tenant, d.ID); err != nil {
+		return nil, err
+	}
+	// Release what no remaining hold covers.
+	for _, other := range st.LegalHolds {
+		if other.Path == "" {
+			return st, nil
+		}
+	}
+	if h.Path != "" {
+		for _, other := range st.LegalHolds {
+			if other.Path == h.Path {
+				return st, nil
+			}
+		}
+		return st, s.applyHolds(ctx, d, h.Path, false)
+	}
+	held := map[string]bool{}
+	for _, other := range st.LegalHolds {
+		held[other.Path] = true
+	}
+	return st, s.applyHoldsExcept(ctx, d, held)
+}
+
+// applyHolds sets or lifts the legal hold on every version of a document
+// (every document when path is ""): the evidence, its chain entries and
+// receipts.
+func (s *Service) applyHolds(ctx context.Context, d Dossier, path string, on bool) error {
+	return s.eachHeld(ctx, d, path, func(p string) bool { return true }, on)
+}
+
+// applyHoldsExcept lifts the hold from every document whose path held
+// does not name.
+func (s *Service) applyHoldsExcept(ctx context.Context, d Dossier, held map[string]bool) error {
+	return s.eachHeld(ctx, d, "", func(p string) bool { return !held[p] }, false)
+}
+
+func (s *Service) eachHeld(ctx context.Context, d Dossier, path string, pick func(string) bool, on bool) error {
+	prefix := versionsPrefix(d.Tenant, d.ID)
+	if path != "" {
+		prefix = chainPrefix(d.Tenant, d.ID, path)
+	}
+	objs, err := s.records.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("vault: legal hold: %w", err)
+	}
+	for _, o := range objs {
+		p, ok := chainPath(versionsPrefix(d.Tenant, d.ID), o.Key)
+		if !ok || !pick(p) {
+			continue
+		}
+		n, ok := entryNumber(chainPrefix(d.Tenant, d.ID, p), o.Key)
+		if !ok {
+			continue
+		}
+		v, err := s.readEntry(ctx, o, p, n)
+		if err != nil {
+			continue // not the vault's entry: the audit names it
+		}
+		if err := s.holdVersion(ctx, d.Tenant, v, on); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdVersion sets or lifts the legal hold on one sealed version's
+// evidence and its records.
+func (s *Service) holdVersion(ctx context.Context, tenant string, v Version, on bool) error {
+	targets := [][2]string{{v.Key, v.VersionID}}
+	for _, key := range []string{versionKey(chainPrefix(tenant, v.Dossier, v.Document.Path), v.Version), receiptKey(tenant, v.ReceiptID)} {
+		objs, err := s.records.List(ctx, key)
+		if err != nil {
+			return fmt.Errorf("vault: legal hold: %w", err)
+		}
+		for _, o := range objs {
+			if o.Key != key {
+				continue
+			}
+			for _, ov := range o.Versions {
+				if !ov.DeleteMarker {
+					targets = append(targets, [2]string{key, ov.ID})
+				}
+			}
+		}
+	}
+	for _, t := range targets {
+		if err := s.objects.Hold(ctx, t[0], t[1], on); err != nil {
+			return fmt.Errorf("vault: legal hold on %s: %w", strings.TrimPrefix(t[0], EvidencePrefix), err)
+		}
+	}
+	return nil
+}
+
+// holdIfHeld puts a newly sealed version under legal hold when a hold of
+// its dossier covers it.
+func (s *Service) holdIfHeld(ctx context.Context, tenant string, v Version, st *DossierState) error {
+	for _, h := range st.LegalHolds {
+		if h.covers(v.Document.Path) {
+			// The receipt is not written yet: the evidence and its chain
+			// entry now, the receipt by the next hold or release run.
+			return s.holdVersion(ctx, tenant, v, true)
+		}
+	}
+	return nil
+}

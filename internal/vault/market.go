@@ -1,0 +1,256 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Retention follows the market (MDR Art. 10(8), AI Act Art. 18): the
+// documentation is kept 10 years (15 for implantables) after the last
+// device is placed on the market. While the device is on the market that
+// day lies in the future, so the vault keeps every lock ExtendAhead
+// beyond today's minimum, extending ahead of time on a schedule; Object
+// Lock can only be extended, never shortened (docs/lifecycle.md).
+
+// ExtendAhead is how far beyond today's minimum an extension run locks a
+// dossier on the market; a run extends once less than half of it is left.
+const ExtendAhead = 365 * 24 * time.Hour
+
+// Market is a device's market status: placed on the market first and
+// last. On the market while FirstPlaced is set and LastPlaced is not.
+type Market struct {
+	FirstPlaced string     `json:"firstPlacedOnMarket,omitempty"`
+	LastPlaced  string     `json:"lastPlacedOnMarket,omitempty"`
+	ChangedAt   *time.Time `json:"changedAt,omitempty"`
+	ChangedBy   *Principal `json:"changedBy,omitempty"`
+}
+
+// OnMarket reports whether the device is still placed on the market.
+func (m Market) OnMarket() bool { return m.FirstPlaced != "" && m.LastPlaced == "" }
+
+// MarketInput is the body of PUT /v1/dossiers/{dossier}/market.
+type MarketInput struct {
+	// FirstPlaced is the day the first device was placed on the market.
+	FirstPlaced string `json:"firstPlacedOnMarket" validate:"required,calendar_date"`
+	// LastPlaced is the day the last one was; empty while it still is.
+	LastPlaced string `json:"lastPlacedOnMarket,omitempty" validate:"omitempty,calendar_date"`
+	Reason     string `json:"reason,omitempty" validate:"max=1000,text"`
+}
+
+// Extension is what one extension run did to a dossier.
+type Extension struct {
+	Until   time.Time `json:"until"`
+	Objects int       `json:"objects"`
+}
+
+// retentionFloor is the date every version and record of a dossier must
+// be locked until at least, now: the market's rule and what earlier
+// extensions set. Zero before the device is placed on the market.
+func (st *DossierState) retentionFloor(now time.Time, years int) time.Time {
+	floor := st.RetainUntil
+	switch m := st.Market; {
+	case m.OnMarket():
+		floor = later(floor, now.Truncate(time.Second).Add(ExtendAhead).AddDate(years, 0, 0))
+	case m.LastPlaced != "":
+		last, _ := time.Parse(time.DateOnly, m.LastPlaced)
+		// The whole of the last day counts.
+		floor = later(floor, last.AddDate(years, 0, 1))
+	}
+	return floor
+}
+
+// extensionDue reports whether an extension run should extend the
+// dossier's locks now, and to when.
+func (st *DossierState) extensionDue(now time.Time, years int) (time.Time, bool) {
+	floor := st.retentionFloor(now, years)
+	if st.Market.OnMarket() {
+		return floor, st.RetainUntil.Before(now.Add(ExtendAhead/2).AddDate(years, 0, 0))
+	}
+	return floor, floor.After(st.RetainUntil)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// SetMarket records the device's market status as a signed log event and
+// extends the dossier's locks at once if the status asks for it. Only a
+// tenant's admin may.
+func (s *Service) SetMarket(ctx context.Context, dossier string, in MarketInput) (*DossierState, error) {
+	id, d, err := s.adminOf(ctx, dossier, "record the market status")
+	if err != nil {
+		return nil, err
+	}
+	fields := check(in)
+	today := s.now().Format(time.DateOnly)
+	if in.FirstPlaced > today {
+		fields = append(fields, FieldError{Pointer: "/firstPlacedOnMarket", Detail: "must not be in the future: record the day it happened"})
+	}
+	if in.LastPlaced != "" && in.LastPlaced > today {
+		fields = append(fields, FieldError{Pointer: "/lastPlacedOnMarket", Detail: "must not be in the future: record the day it happened"})
+	} else if in.LastPlaced != "" && in.FirstPlaced != "" && in.LastPlaced < in.FirstPlaced {
+		fields = append(fields, FieldError{Pointer: "/lastPlacedOnMarket", Detail: "is before firstPlacedOnMarket"})
+	}
+	if len(fields) > 0 {
+		return nil, invalid(fields)
+	}
+	if _, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventMarket, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
+		Reason: in.Reason, Market: &Market{FirstPlaced: in.FirstPlaced, LastPlaced: in.LastPlaced}}); err != nil {
+		return nil, err
+	}
+	if _, err := s.extendDossier(ctx, id, d); err != nil {
+		return nil, err
+	}
+	return s.dossierState(ctx, id.Tenant, d.ID)
+}
+
+func principal(id Identity) Principal {
+	return Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role}
+}
+
+// adminOf returns the caller and the dossier when the caller is an admin
+// of its tenant; doing says what was refused.
+func (s *Service) adminOf(ctx context.Context, dossier, doing string) (Identity, Dossier, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return Identity{}, Dossier{}, err
+	}
+	d, err := s.readableDossier(ctx, id, dossier)
+	if err != nil {
+		return Identity{}, Dossier{}, err
+	}
+	if id.Role != RoleAdmin {
+		return Identity{}, Dossier{}, errorf(CodeForbidden, "role %s may not %s: a tenant's admin may", id.Role, doing)
+	}
+	return id, d, nil
+}
+
+// memberOf returns the caller and the dossier when the caller is a member
+// (uploader or admin) of its tenant.
+func (s *Service) memberOf(ctx context.Context, dossier, doing string) (Identity, Dossier, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return Identity{}, Dossier{}, err
+	}
+	d, err := s.readableDossier(ctx, id, dossier)
+	if err != nil {
+		return Identity{}, Dossier{}, err
+	}
+	if !id.CanWrite() {
+		return Identity{}, Dossier{}, errorf(CodeForbidden, "role %s may not %s", id.Role, doing)
+	}
+	return id, d, nil
+}
+
+// ExtensionRun is what one run of ExtendRetention did in a tenant.
+type ExtensionRun struct {
+	Tenant   string        `json:"tenant"`
+	Dossiers []LoggedEvent `json:"extended"`
+}
+
+// ExtendRetention runs the schedule's extension in tenant: every dossier
+// whose locks the market status says must reach further is extended, and
+// each extension is a signed log event. Runs are idempotent: a dossier
+// extended recently is not due again.
+func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*ExtensionRun, error) {
+	objs, err := s.records.List(ctx, dossiersPrefix(tenant))
+	if err != nil {
+		return nil, fmt.Errorf("vault: extend retention: %w", err)
+	}
+	run := &ExtensionRun{Tenant: tenant, Dossiers: []LoggedEvent{}}
+	sys := Identity{Tenant: tenant, Home: tenant, Subject: "evidence-vault", Role: RoleAdmin}
+	for _, o := range objs {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, dossiersPrefix(tenant)), ".json")
+		if !ok || !dossierIDPattern.MatchString(id) {
+			continue
+		}
+		d, err := s.dossierRecord(ctx, tenant, id)
+		if errors.Is(err, ErrNotFound) || ErrorCode(err) == CodeTampered {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("vault: extend retention: %w", err)
+		}
+		ev, err := s.extendDossier(ctx, sys, d)
+		if err != nil {
+			return run, err
+		}
+		if ev != nil {
+			run.Dossiers = append(run.Dossiers, *ev)
+		}
+	}
+	return run, nil
+}
+
+// extendDossier extends the locks of everything the dossier's evidence
+// rests on, when its state says it is due, and logs the extension.
+func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier) (*LoggedEvent, error) {
+	st, err := s.dossierState(ctx, d.Tenant, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	until, due := st.extensionDue(s.now(), d.retentionYears())
+	if !due || until.IsZero() {
+		return nil, nil
+	}
+	lock := Lock{Mode: s.cfg.LockMode, Until: until}
+	n := 0
+	// The dossier's own objects, then the tenant's log and key records
+	// its receipts are proven by.
+	for _, prefix := range []string{
+		evidencePrefix(d.Tenant, d.ID), versionsPrefix(d.Tenant, d.ID), lifecyclePrefix(d.Tenant, d.ID), dossierKey(d.Tenant, d.ID),
+		receiptsPrefix(d.Tenant), timestampsPrefix(d.Tenant), keyEventsPrefix(d.Tenant), grantsPrefix(d.Tenant), ledgerPrefix(d.Tenant),
+	} {
+		k, err := s.extendPrefix(ctx, prefix, lock)
+		n += k
+		if err != nil {
+			return nil, fmt.Errorf("vault: extend retention of %s: %w", d.ID, err)
+		}
+	}
+	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventExtended, Tenant: d.Tenant, Dossier: d.ID, By: principal(by),
+		Extension: &Extension{Until: until, Objects: n}})
+	if err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// extendPrefix locks every locked version under prefix until lock.Until
+// at least; it returns how many it extended. Delete markers hold nothing,
+// and what was never locked (the log's head hint) is not a record.
+func (s *Service) extendPrefix(ctx context.Context, prefix string, lock Lock) (int, error) {
+	objs, err := s.records.List(ctx, prefix)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range objs {
+		for _, v := range o.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			info, err := s.objects.Stat(ctx, o.Key, v.ID)
+			if err != nil {
+				return n, err
+			}
+			if info.LockMode == "" || !info.RetainUntil.Before(lock.Until) {
+				continue
+			}
+			mode := lock
+			if info.LockMode == Compliance {
+				mode.Mode = Compliance // a compliance lock stays one
+			}
+			if err := s.objects.Retain(ctx, o.Key, v.ID, mode); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
