@@ -44,7 +44,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 // answer lists every bad field. (check sees the type-broken fields as
 // unset; their type problem is the one reported.)
 func decodeChecked(w http.ResponseWriter, r *http.Request, v any, check func() []vault.FieldError) error {
-	err := decodeJSON(w, r, maxMetadataBody, v)
+	return decodeLimited(w, r, maxMetadataBody, v, check)
+}
+
+// decodeLimited is decodeChecked for a body of at most limit bytes.
+func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, check func() []vault.FieldError) error {
+	err := decodeJSON(w, r, limit, v)
 	var re *requestError
 	if !errors.As(err, &re) || re.kind != wrongType {
 		return err

@@ -90,6 +90,18 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/grants/{grant}", false, s.getGrant},
 		{"DELETE", "/v1/grants/{grant}", false, s.revokeGrant},
 		{"GET", "/v1/access", false, s.accessTrail},
+		{"GET", "/v1/dossiers/{dossier}/lifecycle", false, s.dossierState},
+		{"PUT", "/v1/dossiers/{dossier}/market", false, s.setMarket},
+		{"POST", "/v1/dossiers/{dossier}/holds", false, s.idempotent(s.setHold)},
+		{"POST", "/v1/dossiers/{dossier}/holds/{hold}/release", false, s.idempotent(s.releaseHold)},
+		{"POST", "/v1/dossiers/{dossier}/status", false, s.idempotent(s.setStatus)},
+		{"POST", "/v1/dossiers/{dossier}/signoffs", false, s.idempotent(s.signOff)},
+		{"PUT", "/v1/dossiers/{dossier}/approval-policy", false, s.setPolicy},
+		{"GET", "/v1/dossiers/{dossier}/completeness", false, s.completeness},
+		{"POST", "/v1/dossiers/{dossier}/submissions", false, s.idempotent(s.submit)},
+		{"GET", "/v1/dossiers/{dossier}/submissions", false, s.submissions},
+		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}", false, s.submission},
+		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}/changes", false, s.submissionChanges},
 	}
 }
 

@@ -16,6 +16,23 @@ type Vault interface {
 	Transparency
 	Idempotency
 	Access
+	Lifecycle
+}
+
+// Lifecycle is what lifecycle.go serves: a dossier's regulatory life.
+type Lifecycle interface {
+	DossierState(ctx context.Context, dossier string) (*vault.DossierState, error)
+	SetMarket(ctx context.Context, dossier string, in vault.MarketInput) (*vault.DossierState, error)
+	SetHold(ctx context.Context, dossier string, in vault.HoldInput) (vault.Hold, error)
+	ReleaseHold(ctx context.Context, dossier, holdID string, in vault.ReleaseInput) (*vault.DossierState, error)
+	SetStatus(ctx context.Context, dossier string, in vault.StatusInput) (vault.Version, error)
+	SignOff(ctx context.Context, dossier string, in vault.SignoffInput) (vault.Version, error)
+	SetPolicy(ctx context.Context, dossier string, in vault.PolicyInput) (*vault.DossierState, error)
+	Completeness(ctx context.Context, dossier string) (*vault.Completeness, error)
+	Submit(ctx context.Context, dossier string, in vault.SubmissionInput) (*vault.SubmissionRecord, error)
+	Submissions(ctx context.Context, dossier string) ([]vault.SubmissionRecord, error)
+	SubmissionOf(ctx context.Context, dossier, submission string) (*vault.SubmissionRecord, error)
+	SubmissionChanges(ctx context.Context, dossier, from, to string) (*vault.Changes, error)
 }
 
 // Access is what access.go serves: who the caller is, the grants that

@@ -2,6 +2,7 @@ package oidcauth
 
 import (
 	"testing"
+	"time"
 
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -29,6 +30,10 @@ func TestIdentityFromClaims(t *testing.T) {
 		{"role of another type", Claims{}, map[string]any{"tenant": "demo", "role": 7.0}, vault.Identity{}, true},
 		{"uploader without tenant", Claims{}, map[string]any{"role": "uploader"}, vault.Identity{}, true},
 		{"bad tenant", Claims{}, map[string]any{"tenant": "../x", "role": "uploader"}, vault.Identity{}, true},
+		{"name and auth_time, for sign-offs", Claims{}, map[string]any{"tenant": "demo", "role": "admin", "name": "Dana Example", "auth_time": 1764670000.0},
+			vault.Identity{Tenant: "demo", Home: "demo", Subject: "s", Role: vault.RoleAdmin, Name: "Dana Example", AuthTime: time.Unix(1764670000, 0).UTC()}, false},
+		{"a name it cannot print, an auth_time of another type: left out", Claims{}, map[string]any{"tenant": "demo", "role": "admin", "name": "a\u0000b", "auth_time": "yesterday"},
+			vault.Identity{Tenant: "demo", Home: "demo", Subject: "s", Role: vault.RoleAdmin}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +41,8 @@ func TestIdentityFromClaims(t *testing.T) {
 			if (err != nil) != tt.err {
 				t.Fatalf("got error %v, want error %v", err, tt.err)
 			}
-			if !tt.err && (got.Tenant != tt.want.Tenant || got.Home != tt.want.Home || got.Subject != tt.want.Subject || got.Role != tt.want.Role || got.Email != tt.want.Email) {
+			if !tt.err && (got.Tenant != tt.want.Tenant || got.Home != tt.want.Home || got.Subject != tt.want.Subject || got.Role != tt.want.Role || got.Email != tt.want.Email ||
+				got.Name != tt.want.Name || !got.AuthTime.Equal(tt.want.AuthTime)) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

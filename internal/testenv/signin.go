@@ -66,11 +66,16 @@ func (i *Issuer) Token(t testing.TB, id vault.Identity) string {
 	if home == "" && id.Role != vault.RoleAuditor {
 		home = id.Tenant
 	}
-	u := devoidc.User{Subject: id.Subject, Email: id.Email, Tenant: home, Role: id.Role}
+	u := devoidc.User{Subject: id.Subject, Email: id.Email, Tenant: home, Role: id.Role, Name: id.Name}
 	if u.Email == "" && strings.Contains(id.Subject, "@") {
 		u.Email = id.Subject
 	}
-	tok, err := i.p.Token(u, time.Hour)
+	// A sign-in of id.AuthTime when the identity names one, else now.
+	signedIn := id.AuthTime
+	if signedIn.IsZero() {
+		signedIn = time.Now()
+	}
+	tok, err := i.p.TokenSignedInAt(u, signedIn, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,6 +225,10 @@ func CheckDocument(doc Document) []FieldError {
 // CheckDossier returns every problem of a dossier's fields.
 func CheckDossier(in DossierInput) []FieldError { return check(in) }
 
+// CheckInput checks any of the vault's request bodies (a pointer to one) by
+// its validation rules, as the service will: every bad field.
+func CheckInput(v any) []FieldError { return check(v) }
+
 // ValidateDocument normalizes doc and returns every problem with it, alone
 // and as a document of dossier d, one entry per field. Clients call it to
 // refuse bad metadata before sending any byte; the service calls it again.
