@@ -223,7 +223,8 @@ that even a first look at a log is protected against a second history.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &exitError{code: ExitUsage, err: err} })
 	root.AddCommand(a.dossierCmd(), a.uploadCmd(), a.lsCmd(), a.versionsCmd(), a.getCmd(),
 		a.verifyCmd(), a.exportCmd(), a.verifyBundleCmd(), a.keysCmd(), a.logCmd(), a.trustedRootCmd(),
-		a.loginCmd(), a.logoutCmd(), a.meCmd(), a.grantCmd(), a.accessCmd())
+		a.loginCmd(), a.logoutCmd(), a.meCmd(), a.grantCmd(), a.accessCmd(),
+		a.lifecycleCmd(), a.marketCmd(), a.holdCmd(), a.statusCmd(), a.signoffCmd(), a.policyCmd(), a.completenessCmd(), a.submissionCmd())
 	for _, c := range root.Commands() {
 		c.Long = strings.TrimSpace(c.Long+"\n\n"+exitCodesHelp) + "\n"
 		if c.HasSubCommands() && c.RunE == nil {

@@ -315,6 +315,7 @@ files:
 		}
 	})
 
+	t.Run("lifecycle", func(t *testing.T) { lifecycle(t, s, dossier, report) })
 	t.Run("export and verify-bundle", func(t *testing.T) { exportBundles(t, s, dossier, keys[0], work) })
 	t.Run("timestamps and witnesses", func(t *testing.T) { independentTrust(t, s, dossier, keys[0], work) })
 	t.Run("multipart 2 GiB interrupted and resumed", func(t *testing.T) { resumeLarge(t, s, dossier, work) })
@@ -650,5 +651,63 @@ func independentTrust(t *testing.T, s *stack, dossier, key, work string) {
 	}
 	if code, _, _ := s.run(t, context.Background(), "verify", dest, dest+".receipt.json", "--key", key, "--require-timestamp"); code != evault.ExitUsage {
 		t.Errorf("--require-timestamp without roots: got exit %d, want %d", code, evault.ExitUsage)
+	}
+}
+
+// lifecycle runs the dossier's regulatory life from the CLI: the demo
+// tokens were issued at the stack's start, a sign-in recent enough to
+// sign with.
+func lifecycle(t *testing.T, s *stack, dossier, report string) {
+	today := time.Now().UTC().Format(time.DateOnly)
+	if code, _, _ := s.run(t, context.Background(), "market", dossier, "--first-placed", today); code != evault.ExitAuth {
+		t.Errorf("uploader sets the market status: exit %d, want %d", code, evault.ExitAuth)
+	}
+	if out := s.must(t, "market", dossier, "--first-placed", today, "--reason", "CE certificate", "--role", "admin"); !strings.Contains(out, "on the market since "+today) ||
+		!strings.Contains(out, "locked until at least") {
+		t.Errorf("market printed:\n%s", out)
+	}
+	hold := decode[struct{ ID string }](t, s.must(t, "hold", "set", dossier, "--path", "test-reports/sv.txt", "--reason", "FSCA 2026-04", "--role", "admin", "--json"))
+	if code, _, _ := s.run(t, context.Background(), "signoff", dossier, "test-reports/sv.txt", "--version", "2", "--meaning", "approved"); code != evault.ExitUsage {
+		t.Errorf("sign-off without the file or its SHA-256: exit %d, want %d", code, evault.ExitUsage)
+	}
+	if code, _, errOut := s.run(t, context.Background(), "signoff", dossier, "test-reports/sv.txt", "--version", "1", "--meaning", "approved", "--file", report, "--role", "admin"); code != evault.ExitInvalid || !strings.Contains(errOut, "sha256") {
+		t.Errorf("sign-off of version 1 with version 2's bytes: exit %d, want %d\n%s", code, evault.ExitInvalid, errOut)
+	}
+	out := s.must(t, "signoff", dossier, "test-reports/sv.txt", "--version", "2", "--meaning", "approved", "--file", report, "--role", "admin")
+	if !strings.Contains(out, "APPROVED") || !strings.Contains(out, "approved") || !strings.Contains(out, "dana@demo.example") {
+		t.Errorf("signoff printed:\n%s", out)
+	}
+	if out := s.must(t, "versions", "test-reports/sv.txt", "--dossier", dossier, "--role", "auditor"); !strings.Contains(out, "current, approved, LEGAL HOLD") || !strings.Contains(out, "superseded") {
+		t.Errorf("versions as the auditor:\n%s", out)
+	}
+	code, out, _ := s.run(t, context.Background(), "completeness", dossier)
+	if code != evault.ExitNotFound || !strings.Contains(out, "MDR-II-6.1") || !strings.Contains(out, "complete") || !strings.Contains(out, "missing") {
+		t.Errorf("completeness: exit %d, want %d\n%s", code, evault.ExitNotFound, out)
+	}
+	page := filepath.Join(t.TempDir(), "completeness.html")
+	s.must(t, "completeness", dossier, "--html", page)
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "<table>") {
+		t.Errorf("completeness page: %v", err)
+	}
+	sub := decode[struct {
+		ID        string
+		Documents []struct{ Path string }
+	}](t, s.must(t, "submission", "create", dossier, "--notified-body", "0197", "--json"))
+	if len(sub.Documents) == 0 {
+		t.Fatalf("submission holds no documents")
+	}
+	if out := s.must(t, "submission", "changes", dossier, sub.ID); !strings.Contains(out, "0 added, 0 removed, 0 changed") {
+		t.Errorf("changes right after:\n%s", out)
+	}
+	s.must(t, "status", dossier, "test-reports/sv.txt", "withdrawn", "--reason", "test method replaced")
+	if out := s.must(t, "submission", "changes", dossier, sub.ID); !strings.Contains(out, "- test-reports/sv.txt v2") {
+		t.Errorf("changes after withdrawing:\n%s", out)
+	}
+	s.must(t, "status", dossier, "test-reports/sv.txt", "current", "--reason", "withdrawn by mistake")
+	if out := s.must(t, "hold", "release", dossier, hold.ID, "--reason", "FSCA closed", "--role", "admin"); strings.Contains(out, "LEGAL HOLD") {
+		t.Errorf("hold release printed:\n%s", out)
+	}
+	if out := s.must(t, "lifecycle", dossier, "--role", "auditor"); !strings.Contains(out, "submission "+sub.ID) {
+		t.Errorf("lifecycle as the auditor:\n%s", out)
 	}
 }

@@ -67,13 +67,13 @@ func (a *app) printVersions(key string, vs []vault.Version, withPath bool) error
 	}
 	return a.print(map[string]any{key: vs}, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		head := "VERSION\tSIZE\tSHA-256\tSEALED\tBY\tRECEIPT"
+		head := "VERSION\tSIZE\tSHA-256\tSEALED\tBY\tRECEIPT\tSTATUS"
 		if withPath {
 			head = "PATH\t" + head
 		}
 		fmt.Fprintln(tw, head)
 		for _, v := range vs {
-			line := fmt.Sprintf("%d\t%d\t%.16s…\t%s\t%s\t%s", v.Version, v.Size, v.SHA256, v.SealedAt.Format("2006-01-02 15:04:05Z"), v.Uploader.Subject, v.ReceiptID)
+			line := fmt.Sprintf("%d\t%d\t%.16s…\t%s\t%s\t%s\t%s", v.Version, v.Size, v.SHA256, v.SealedAt.Format("2006-01-02 15:04:05Z"), v.Uploader.Subject, v.ReceiptID, versionStatus(v))
 			if withPath {
 				line = v.Document.Path + "\t" + line
 			}
@@ -157,4 +157,22 @@ func (a *app) printChecks(checks []vault.Check) {
 		}
 		fmt.Fprintf(a.main.Stderr, "  %s %-18s %s\n", mark, c.Name, c.Detail)
 	}
+}
+
+// versionStatus sums up what the dossier's events say of a version:
+// its status, approval and legal holds.
+func versionStatus(v vault.Version) string {
+	if v.State == nil {
+		return ""
+	}
+	out := v.State.Status
+	if v.State.Approved {
+		out += ", approved"
+	} else if len(v.State.Signoffs) > 0 {
+		out += fmt.Sprintf(", %d sign-off(s)", len(v.State.Signoffs))
+	}
+	if len(v.State.LegalHolds) > 0 {
+		out += ", LEGAL HOLD"
+	}
+	return out
 }
