@@ -52,29 +52,32 @@ type logged struct {
 // is cp's, and returns the receipts of dossier among them, each signed by
 // the key the view trusts for its place. What the log holds decides what
 // the dossier's versions are; the vault's own lists are not consulted.
-func (c *Client) dossierLog(ctx context.Context, view *View, cp ledger.Checkpoint, dossier string) ([]logged, error) {
+func (c *Client) dossierLog(ctx context.Context, view *View, cp ledger.Checkpoint, dossier string) ([]logged, []loggedEvent, error) {
 	var hashes []tlog.Hash
 	var out []logged
+	var events []loggedEvent
 	for len(hashes) < int(cp.Size) {
 		page, err := c.LogEntries(ctx, int64(len(hashes)), cp.Size, dossier)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(page.Entries) == 0 {
-			return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the vault gave no entries from %d of a log of %d", len(hashes), cp.Size)}
+			return nil, nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the vault gave no entries from %d of a log of %d", len(hashes), cp.Size)}
 		}
 		for _, e := range page.Entries {
 			if e.Index != int64(len(hashes)) || len(e.Hash) != tlog.HashSize {
-				return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the vault gave entry %d where entry %d belongs", e.Index, len(hashes))}
+				return nil, nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the vault gave entry %d where entry %d belongs", e.Index, len(hashes))}
 			}
 			h := tlog.Hash(e.Hash)
 			if e.Envelope != nil {
 				leaf, err := leafOf(e.Envelope)
 				if err != nil || ledger.LeafHash(leaf) != h {
-					return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("entry %d is not the leaf it is given as", e.Index)}
+					return nil, nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("entry %d is not the leaf it is given as", e.Index)}
 				}
 				if r, ok := receiptOf(e, dossier); ok {
 					out = append(out, logged{index: e.Index, envelope: e.Envelope, receipt: r})
+				} else if ev, err := vault.OpenLifecycle(ctx, e.Envelope, e.Index, view.Trust); err == nil && ev.Dossier == dossier {
+					events = append(events, loggedEvent{envelope: e.Envelope, event: ev})
 				}
 			}
 			hashes = append(hashes, h)
@@ -82,12 +85,19 @@ func (c *Client) dossierLog(ctx context.Context, view *View, cp ledger.Checkpoin
 	}
 	root, err := ledger.TreeHash(hashes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if root != cp.Hash {
-		return nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the %d entries the vault gave are not the tree of its checkpoint", cp.Size)}
+		return nil, nil, &TrustError{Origin: view.Origin, Detail: fmt.Sprintf("the %d entries the vault gave are not the tree of its checkpoint", cp.Size)}
 	}
-	return out, nil
+	return out, events, nil
+}
+
+// loggedEvent is one lifecycle event of a dossier as the log holds it,
+// signed by the key the view trusts for its place.
+type loggedEvent struct {
+	envelope []byte
+	event    vault.LoggedEvent
 }
 
 func leafOf(envelope []byte) ([]byte, error) {
@@ -115,6 +125,21 @@ func receiptOf(e vault.LogEntry, dossier string) (*vault.Receipt, bool) {
 // the view verified, and everything is verified before it is written, so a
 // bundle is never made of what the vault could not prove.
 func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bundle.Writer, view *View, progress func(int64)) (*bundle.Manifest, error) {
+	return c.ExportWith(ctx, dossier, size, w, view, ExportOptions{}, progress)
+}
+
+// ExportOptions chooses what an export holds.
+type ExportOptions struct {
+	// Submission exports exactly the versions of that submission.
+	Submission string
+	// CurrentOnly leaves out documents marked obsolete or withdrawn.
+	CurrentOnly bool
+}
+
+// ExportWith is Export with options. Every document carries its status
+// and sign-offs as the dossier's lifecycle events in the log say, and the
+// bundle carries those events with their proofs.
+func (c *Client) ExportWith(ctx context.Context, dossier string, size int64, w *bundle.Writer, view *View, opts ExportOptions, progress func(int64)) (*bundle.Manifest, error) {
 	d, err := c.Dossier(ctx, dossier)
 	if err != nil {
 		return nil, err
@@ -135,7 +160,7 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 	if _, _, err := vault.TrustLog(ctx, view.Origin, cpText, kl.Events, view.Pinned...); err != nil || kl.Checkpoint != string(cpText) {
 		return nil, &TrustError{Origin: view.Origin, Err: err, Detail: fmt.Sprintf("its key history at %d entries does not verify", cp.Size)}
 	}
-	entries, err := c.dossierLog(ctx, view, cp, dossier)
+	entries, events, err := c.dossierLog(ctx, view, cp, dossier)
 	if err != nil {
 		return nil, err
 	}
@@ -144,13 +169,36 @@ func (c *Client) Export(ctx context.Context, dossier string, size int64, w *bund
 		return nil, err
 	}
 	m := &bundle.Manifest{CreatedAt: time.Now().UTC(), Dossier: d, Log: bundle.Log{Origin: cp.Origin, Size: cp.Size, Checkpoint: bundle.CheckpointFile},
-		KeyHistory: bundle.KeyHistoryFile}
+		KeyHistory: bundle.KeyHistoryFile, Lifecycle: bundle.LifecycleFile, Submission: opts.Submission}
+	var logged []vault.LoggedEvent
+	for _, e := range events {
+		logged = append(logged, e.event)
+	}
+	st := vault.Fold(dossier, logged)
+	latestOf := map[string]int{}
 	for _, e := range latest {
+		latestOf[e.receipt.Predicate.Document.Path] = e.receipt.Predicate.Version
+	}
+	chosen, err := exportChoice(entries, latest, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range chosen {
+		p := e.receipt.Predicate
+		vs := st.StateOfReceipt(p, e.receipt.Subject.Digest["sha256"], latestOf[p.Document.Path])
+		if opts.CurrentOnly && opts.Submission == "" && (vs.Status == vault.StatusObsolete || vs.Status == vault.StatusWithdrawn) {
+			m.LeftOut = append(m.LeftOut, p.Document.Path)
+			continue
+		}
 		doc, err := c.exportDocument(ctx, w, e, cp, cpText, view, progress)
 		if err != nil {
-			return nil, fmt.Errorf("client: export %s: %w", e.receipt.Predicate.Document.Path, err)
+			return nil, fmt.Errorf("client: export %s: %w", p.Document.Path, err)
 		}
+		doc.Status, doc.Approved, doc.Signoffs, doc.LegalHold = vs.Status, vs.Approved, vs.Signoffs, len(vs.LegalHolds) > 0
 		m.Documents = append(m.Documents, doc)
+	}
+	if err := c.exportEvents(ctx, w, events, cp); err != nil {
+		return nil, err
 	}
 	if _, _, err := w.Add(bundle.CheckpointFile, bytes.NewReader(cpText)); err != nil {
 		return nil, err
@@ -295,4 +343,52 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, e logged,
 func sameLeaf(leaf, envelope []byte) bool {
 	other, err := leafOf(envelope)
 	return err == nil && bytes.Equal(leaf, other)
+}
+
+// exportChoice picks the versions an export holds: each document's latest,
+// or exactly a submission's, which must be among the log's events.
+func exportChoice(entries, latest []logged, st *vault.DossierState, opts ExportOptions) ([]logged, error) {
+	if opts.Submission == "" {
+		return latest, nil
+	}
+	i := slices.IndexFunc(st.Submissions, func(s vault.SubmissionRecord) bool { return s.ID == opts.Submission })
+	if i < 0 {
+		return nil, fmt.Errorf("client: export: the log holds no submission %s of this dossier at this checkpoint", opts.Submission)
+	}
+	var out []logged
+	for _, f := range st.Submissions[i].Documents {
+		j := slices.IndexFunc(entries, func(e logged) bool { return e.receipt.Predicate.ReceiptID == f.ReceiptID })
+		if j < 0 || entries[j].receipt.Subject.Digest["sha256"] != f.SHA256 || entries[j].receipt.Predicate.Version != f.Version {
+			return nil, fmt.Errorf("client: export: submission %s names %s version %d (%s), which the log does not hold", opts.Submission, f.Path, f.Version, f.ReceiptID)
+		}
+		out = append(out, entries[j])
+	}
+	return out, nil
+}
+
+// exportEvents writes the dossier's lifecycle events with their inclusion
+// proofs at cp.
+func (c *Client) exportEvents(ctx context.Context, w *bundle.Writer, events []loggedEvent, cp ledger.Checkpoint) error {
+	out := []bundle.Event{}
+	for _, e := range events {
+		proof, err := c.InclusionProof(ctx, e.event.LogIndex, cp.Size)
+		if err != nil {
+			return err
+		}
+		leaf, err := leafOf(e.envelope)
+		if err == nil {
+			err = ledger.VerifyInclusion(cp, e.event.LogIndex, leaf, proof.Hashes)
+		}
+		if err != nil {
+			return &VerifyError{Item: bundle.LifecycleFile, Checks: []vault.Check{{Name: vault.CheckLog,
+				Detail: fmt.Sprintf("lifecycle event %s at entry %d: %v", e.event.ID, e.event.LogIndex, err)}}}
+		}
+		out = append(out, bundle.Event{Index: e.event.LogIndex, Envelope: e.envelope, Inclusion: proof.Hashes})
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, _, err = w.Add(bundle.LifecycleFile, bytes.NewReader(data))
+	return err
 }

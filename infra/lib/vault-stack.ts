@@ -14,6 +14,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -177,13 +179,24 @@ export class VaultStack extends Stack {
     // Functions: one per folder of functions/, each with its own role.
     const api = this.goFunction('api', buildDir, {
       description: 'Evidence Vault HTTP API (functions/api)', memorySize: 512, timeout: Duration.seconds(29),
-      writes: ['evidence', 'vault', 'ledger', 'keys'], multipart: true,
+      writes: ['evidence', 'vault', 'ledger', 'keys'], multipart: true, legalHolds: true,
     }, alarms);
     const seal = this.goFunction('seal', buildDir, {
       description: 'Seals uploads on S3 ObjectCreated (functions/seal)', memorySize: 512, timeout: Duration.minutes(5),
-      writes: ['vault', 'ledger', 'keys'], multipart: false,
+      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: true,
     }, alarms);
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(seal), { prefix: 'evidence/' });
+    // The schedule: lock extensions ahead of the market (MDR Art. 10(8))
+    // and timestamps the authority could not give at sealing, hourly.
+    const schedule = this.goFunction('schedule', buildDir, {
+      description: 'Extends retention ahead of the market and adds pending timestamps (functions/schedule)', memorySize: 512, timeout: Duration.minutes(15),
+      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: false,
+    }, alarms);
+    new events.Rule(this, 'ScheduleRule', {
+      description: 'Runs the vault schedule (functions/schedule)',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new eventsTargets.LambdaFunction(schedule, { retryAttempts: 2 })],
+    });
 
     // The HTTP API: every route behind the JWT authorizer but GET /v1/keys,
     // which verifiers need without an account.
@@ -381,6 +394,8 @@ export class VaultStack extends Stack {
   private goFunction(name: string, buildDir: string, opts: {
     description: string; memorySize: number; timeout: Duration;
     writes: readonly (typeof prefixes[number])[]; multipart: boolean;
+    // legalHolds: sets and lifts legal holds on evidence and its records.
+    legalHolds: boolean;
   }, alarms: sns.ITopic): lambda.Function {
     const code = path.join(buildDir, name);
     if (!fs.existsSync(path.join(code, 'bootstrap'))) {
@@ -407,6 +422,9 @@ export class VaultStack extends Stack {
     if (!opts.writes.includes('evidence')) {
       // Extend the lock of evidence it does not write, when sealing late.
       statements.push(new iam.PolicyStatement({ actions: ['s3:PutObjectRetention'], resources: objects(['evidence']) }));
+    }
+    if (opts.legalHolds) {
+      statements.push(new iam.PolicyStatement({ actions: ['s3:PutObjectLegalHold', 's3:GetObjectLegalHold'], resources: objects(['evidence', 'vault']) }));
     }
     if (opts.multipart) {
       statements.push(new iam.PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: objects(['evidence']) }));

@@ -75,7 +75,7 @@ test('every folder of functions/ is a function, built for provided.al2023 on arm
 
 test('a folder of functions/ without a function fails the synth', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'functions-'));
-  for (const f of ['api', 'seal', 'export']) fs.mkdirSync(path.join(dir, f));
+  for (const f of ['api', 'seal', 'schedule', 'export']) fs.mkdirSync(path.join(dir, f));
   assert.throws(() => synth({ functionsDir: dir }), /functions\/export has no function in the stack/);
 });
 
@@ -159,9 +159,10 @@ test('the portal, served by the api function, may call the bucket from its origi
 test('each function may do what it does and nothing else', () => {
   const api = statementsOf('api');
   const seal = statementsOf('seal');
-  for (const [fn, sts] of [['api', api], ['seal', seal]] as const) {
+  const schedule = statementsOf('schedule');
+  for (const [fn, sts] of [['api', api], ['seal', seal], ['schedule', schedule]] as const) {
     const acts = actions(sts);
-    for (const forbidden of ['s3:*', '*', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutBucketPolicy', 's3:PutObjectLegalHold', 'kms:*']) {
+    for (const forbidden of ['s3:*', '*', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutBucketPolicy', 'kms:*']) {
       assert.ok(!acts.includes(forbidden), `${fn} may ${forbidden}`);
     }
     assert.ok(!acts.some((a) => a.startsWith('s3:Delete')), `${fn} may delete`);
@@ -177,6 +178,24 @@ test('each function may do what it does and nothing else', () => {
   const puts = (sts: typeof api) => JSON.stringify(sts.filter((s) => actions([s]).includes('s3:PutObject')).map((s) => s.Resource));
   assert.match(puts(api), /evidence\/\*/);
   assert.doesNotMatch(puts(seal), /evidence\/\*/);
+  // Legal holds are set by the API (admins) and by sealing (new versions
+  // under a hold), on evidence and its records only; the schedule only
+  // extends retention.
+  const holds = (sts: typeof api) => JSON.stringify(sts.filter((s) => actions([s]).includes('s3:PutObjectLegalHold')).map((s) => s.Resource));
+  for (const sts of [api, seal]) {
+    assert.match(holds(sts), /evidence\/\*/);
+    assert.match(holds(sts), /vault\/\*/);
+    assert.doesNotMatch(holds(sts), /ledger|keys/);
+  }
+  assert.ok(!actions(schedule).includes('s3:PutObjectLegalHold'));
+  assert.ok(actions(schedule).includes('s3:PutObjectRetention'));
+});
+
+test('the schedule function runs hourly on EventBridge', () => {
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(1 hour)',
+    Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.functions.schedule), 'Arn'] } })]),
+  });
 });
 
 test('a rotation: a new signing key, and the old one configured and usable as the previous', () => {

@@ -76,6 +76,26 @@ func SealHandler(ctx context.Context, getenv func(string) string, log *slog.Logg
 	}, nil
 }
 
+// ScheduleHandler is the schedule function's Lambda handler: on each
+// EventBridge tick, the locks of dossiers on the market are extended and
+// pending timestamps added, in every tenant.
+func ScheduleHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(context.Context, events.EventBridgeEvent) (*vault.ScheduleRun, error), error) {
+	v, _, err := fromEnv(ctx, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, ev events.EventBridgeEvent) (*vault.ScheduleRun, error) {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			ctx = logging.WithRequestID(ctx, lc.AwsRequestID)
+		}
+		run, err := v.Service.RunSchedule(ctx)
+		if run != nil {
+			log.InfoContext(ctx, "schedule", "event", ev.ID, "extendedTenants", len(run.Extended), "stamped", run.Stamped, "pending", run.Pending, "err", err)
+		}
+		return run, err
+	}, nil
+}
+
 func fromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Vault, Config, error) {
 	c, err := FromEnv(getenv)
 	if err != nil {

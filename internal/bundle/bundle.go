@@ -14,11 +14,15 @@
 //	keys/{keyId}.pem           the vault's public keys, for reading (trust comes from a pin and the history)
 //	files/{path}               each document, at the version the manifest names
 //	receipts/{path}.receipt.json  its receipt bundle, proven against checkpoint.txt
+//	lifecycle.json             the dossier's lifecycle events (market status, holds,
+//	                           statuses, sign-offs, submissions), each proven against checkpoint.txt
 package bundle
 
 import (
+	"encoding/json"
 	"time"
 
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -32,7 +36,16 @@ const (
 	VerifyFile     = "VERIFY.md"
 	CheckpointFile = "checkpoint.txt"
 	KeyHistoryFile = "key-history.json"
+	LifecycleFile  = "lifecycle.json"
 )
+
+// Event is one lifecycle event in LifecycleFile: its envelope, its place
+// in the log and the proof that the checkpoint's tree holds it there.
+type Event struct {
+	Index     int64           `json:"index"`
+	Envelope  json.RawMessage `json:"envelope"`
+	Inclusion ledger.Hashes   `json:"inclusion"`
+}
 
 // Manifest describes a bundle.
 type Manifest struct {
@@ -46,6 +59,14 @@ type Manifest struct {
 	// bundles made before keys were logged have none.
 	KeyHistory string     `json:"keyHistory,omitempty"`
 	Documents  []Document `json:"documents"`
+	// Lifecycle names the file of the dossier's lifecycle events; the
+	// documents' statuses and sign-offs are what those events say.
+	Lifecycle string `json:"lifecycle,omitempty"`
+	// Submission, when the bundle exports one, is it: the documents are
+	// exactly its versions.
+	Submission string `json:"submission,omitempty"`
+	// LeftOut names the documents left out as obsolete or withdrawn.
+	LeftOut []string `json:"leftOut,omitempty"`
 }
 
 // Log is the checkpoint every receipt in the bundle is proven against.
@@ -65,6 +86,12 @@ type Document struct {
 	Size      int64  `json:"size"`
 	File      string `json:"file"`
 	Receipt   string `json:"receipt"`
+	// Status is current, superseded, obsolete or withdrawn, at the
+	// bundle's checkpoint.
+	Status    string                `json:"status,omitempty"`
+	Approved  bool                  `json:"approved,omitempty"`
+	Signoffs  []vault.SignoffRecord `json:"signoffs,omitempty"`
+	LegalHold bool                  `json:"legalHold,omitempty"`
 }
 
 // FileName and ReceiptName are where a document and its receipt go.

@@ -155,6 +155,7 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *Known,
 	for _, d := range m.Documents {
 		checkDocument(ctx, fsys, r, m, d, trust, cpText)
 	}
+	checkLifecycle(ctx, fsys, r, m, trust, cp)
 	checkSums(fsys, r, sums)
 	return r
 }

@@ -218,7 +218,7 @@ func Run(ctx context.Context, o Options) error {
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()
-	go stampPending(ctx, v.Service, o.Log)
+	go schedule(ctx, v.Service, o.Log)
 
 	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
 
@@ -358,10 +358,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// stampPending adds, every minute, the timestamps the authority could not
-// give when receipts were sealed, for the stack's tenants (those of its
-// demo users), as the deployed stack's schedule does.
-func stampPending(ctx context.Context, svc *vault.Service, log *slog.Logger) {
+// schedule runs, every minute, what the deployed stack's EventBridge
+// schedule runs: lock extensions ahead of the market and the timestamps
+// the authority could not give when receipts were sealed.
+func schedule(ctx context.Context, svc *vault.Service, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -370,10 +370,12 @@ func stampPending(ctx context.Context, svc *vault.Service, log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
-		for _, tenant := range []string{Uploader.Tenant, Other.Tenant} {
-			if stamped, pending, err := svc.StampPending(ctx, tenant); err != nil || stamped+pending > 0 {
-				log.InfoContext(ctx, "pending timestamps", "tenant", tenant, "stamped", stamped, "pending", pending, "err", err)
-			}
+		run, err := svc.RunSchedule(ctx)
+		if run == nil {
+			run = &vault.ScheduleRun{}
+		}
+		if err != nil || run.Stamped+run.Pending+len(run.Extended) > 0 {
+			log.InfoContext(ctx, "schedule", "extendedTenants", len(run.Extended), "stamped", run.Stamped, "pending", run.Pending, "err", err)
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/vault"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -358,6 +359,39 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 	}
 	s.must(t, "verify-bundle", early, "--key", key)
 
+	// A submission's bundle holds exactly its versions, proven by its event.
+	subs := decode[struct {
+		Submissions []struct {
+			ID        string
+			Documents []struct{ Path string }
+		}
+	}](t, s.must(t, "submission", "list", dossier, "--json"))
+	if len(subs.Submissions) == 0 {
+		t.Fatal("no submission to export")
+	}
+	subOut := filepath.Join(work, "submission")
+	sm := decode[struct {
+		Submission string
+		Documents  []struct{ Path, Status string }
+	}](t, s.must(t, "export", dossier, "--out", subOut, "--submission", subs.Submissions[0].ID, "--json", "--role", "auditor"))
+	if sm.Submission != subs.Submissions[0].ID || len(sm.Documents) != len(subs.Submissions[0].Documents) {
+		t.Errorf("submission export: got %+v, want the submission's %d documents", sm, len(subs.Submissions[0].Documents))
+	}
+	if got := s.must(t, "verify-bundle", subOut, "--key", key, "--json"); !strings.Contains(got, "exactly submission "+sm.Submission) {
+		t.Errorf("verify-bundle of the submission printed:\n%s", got)
+	}
+	// Obsolete documents are shown, or left out when asked.
+	s.must(t, "status", dossier, "risk/risk-management-file.csv", "obsolete", "--reason", "RMF rev 2 pending")
+	cur := decode[struct {
+		LeftOut   []string
+		Documents []struct{ Path string }
+	}](t, s.must(t, "export", dossier, "--out", filepath.Join(work, "current"), "--current-only", "--json"))
+	if len(cur.LeftOut) != 1 || cur.LeftOut[0] != "risk/risk-management-file.csv" || len(cur.Documents) != 2 {
+		t.Errorf("--current-only: got %+v", cur)
+	}
+	s.must(t, "verify-bundle", filepath.Join(work, "current"), "--key", key)
+	s.must(t, "status", dossier, "risk/risk-management-file.csv", "current", "--reason", "kept in force")
+
 	tests := []struct {
 		name  string
 		spoil func(dir string)
@@ -382,6 +416,26 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 		{"missing file", func(dir string) {
 			os.Remove(filepath.Join(dir, "files/risk/risk-management-file.csv"))
 		}, "files/risk/risk-management-file.csv"},
+		// The bundle's sums are not signed: whoever edits the events
+		// rewrites them too. The events' proofs and the manifest's claims
+		// must still hold.
+		{"a sign-off taken out of the events", func(dir string) {
+			spoilEvents(t, dir, func(events []map[string]any) []map[string]any {
+				var kept []map[string]any
+				for _, e := range events {
+					if !strings.Contains(eventKind(t, e), "signoff") {
+						kept = append(kept, e)
+					}
+				}
+				return kept
+			})
+		}, "test-reports/sv.txt"},
+		{"an event's proof for another entry", func(dir string) {
+			spoilEvents(t, dir, func(events []map[string]any) []map[string]any {
+				events[0]["index"] = events[0]["index"].(float64) + 1
+				return events
+			})
+		}, "lifecycle.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -710,4 +764,46 @@ func lifecycle(t *testing.T, s *stack, dossier, report string) {
 	if out := s.must(t, "lifecycle", dossier, "--role", "auditor"); !strings.Contains(out, "submission "+sub.ID) {
 		t.Errorf("lifecycle as the auditor:\n%s", out)
 	}
+}
+
+// spoilEvents rewrites a bundle's lifecycle events, and its SHA256SUMS to
+// match, as someone editing the bundle would.
+func spoilEvents(t *testing.T, dir string, edit func([]map[string]any) []map[string]any) {
+	t.Helper()
+	name := filepath.Join(dir, "lifecycle.json")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []map[string]any
+	if err := json.Unmarshal(data, &events); err != nil || len(events) == 0 {
+		t.Fatalf("lifecycle.json: %d events (%v)", len(events), err)
+	}
+	data, _ = json.MarshalIndent(edit(events), "", "  ")
+	os.WriteFile(name, data, 0o644)
+	sums, _ := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	sum := sha256.Sum256(data)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		if strings.HasSuffix(l, "  lifecycle.json") {
+			l = hex.EncodeToString(sum[:]) + "  lifecycle.json"
+		}
+		lines = append(lines, l)
+	}
+	os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+// eventKind reads the event name out of a bundle event's envelope.
+func eventKind(t *testing.T, e map[string]any) string {
+	t.Helper()
+	env, _ := json.Marshal(e["envelope"])
+	_, st, err := receipt.Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev vault.LifecycleEvent
+	if err := st.DecodePredicate(&ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Event
 }

@@ -128,8 +128,9 @@ func (a *app) exportCmd() *cobra.Command {
 	var out string
 	var size int64
 	var keyFiles []string
+	var opts client.ExportOptions
 	cmd := &cobra.Command{
-		Use:   "export DOSSIER --out DIR|FILE.zip [--checkpoint N]",
+		Use:   "export DOSSIER --out DIR|FILE.zip [--checkpoint N] [--submission ID | --current-only]",
 		Short: "Export a dossier as a verifiable bundle for the notified body",
 		Long: `Write a dossier, at the latest log checkpoint or at checkpoint N, into a folder or
 ZIP file: each document at the latest version the log holds at that checkpoint
@@ -138,7 +139,13 @@ with an inclusion proof against that checkpoint, the checkpoint, the log's key
 history, the vault's public keys, MANIFEST.json, SHA256SUMS and VERIFY.md. The
 checkpoint must be part of the log as evault verified it from the pinned key (or
 --key). Everything is verified before it is written; evault verify-bundle
-checks the result offline.`,
+checks the result offline.
+
+Each document carries its status (current, obsolete, withdrawn) and sign-offs,
+and the bundle the dossier's lifecycle events they come from, each proven
+against the checkpoint. --current-only leaves out obsolete and withdrawn
+documents (the manifest names them); --submission exports exactly the versions
+of one submission to a notified body.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -157,7 +164,7 @@ checks the result offline.`,
 				return exit(ExitConflict, "%v", err)
 			}
 			bars := a.bars(-1, out)
-			m, err := cl.Export(cmd.Context(), args[0], size, w, view, func(n int64) { bars.add("export", n) })
+			m, err := cl.ExportWith(cmd.Context(), args[0], size, w, view, opts, func(n int64) { bars.add("export", n) })
 			bars.finish()
 			if err == nil {
 				err = w.Close(*m)
@@ -175,6 +182,9 @@ checks the result offline.`,
 	f.StringVar(&out, "out", "", "bundle folder, or a file ending in .zip")
 	f.Int64Var(&size, "checkpoint", 0, "log checkpoint (size) to export at (default: the latest)")
 	f.StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust instead of the pinned one (repeatable)")
+	f.StringVar(&opts.Submission, "submission", "", "export exactly the versions of this submission")
+	f.BoolVar(&opts.CurrentOnly, "current-only", false, "leave out documents marked obsolete or withdrawn")
+	cmd.MarkFlagsMutuallyExclusive("submission", "current-only")
 	return cmd
 }
 

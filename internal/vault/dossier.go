@@ -95,6 +95,7 @@ func (s *Service) CreateDossier(ctx context.Context, in DossierInput) (Dossier, 
 	if err != nil {
 		return Dossier{}, fmt.Errorf("vault: create dossier: %w", err)
 	}
+	s.indexTenant(ctx, d.Tenant)
 	s.log.InfoContext(ctx, "dossier created", "tenant", d.Tenant, "dossier", d.ID, "subject", id.Subject)
 	return d, nil
 }

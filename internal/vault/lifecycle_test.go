@@ -569,3 +569,38 @@ func TestLifecycleTampering(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleRunsEveryTenant(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	d2, err := f.svc.CreateDossier(as(mallory), dossierInput(udiB, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Tenants(context.Background()); !slices.Equal(got, []string{"acme", "evil"}) {
+		t.Errorf("got tenants %v, want acme and evil", got)
+	}
+	evilAdmin := vault.Identity{Tenant: "evil", Subject: "eve@evil.example", Role: vault.RoleAdmin}
+	for _, m := range []struct {
+		id      vault.Identity
+		dossier string
+	}{{bob, f.dossier.ID}, {evilAdmin, d2.ID}} {
+		if _, err := f.svc.SetMarket(as(m.id), m.dossier, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if run, err := f.svc.RunSchedule(context.Background()); err != nil || len(run.Extended) != 0 {
+		t.Errorf("right after: got %+v (%v), want nothing due", run, err)
+	}
+	c.years(1)
+	run, err := f.svc.RunSchedule(context.Background())
+	if err != nil || len(run.Extended) != 2 {
+		t.Fatalf("a year on: got %+v (%v), want both tenants extended", run, err)
+	}
+	for _, e := range run.Extended {
+		years := map[string]int{"acme": 10, "evil": 15}[e.Tenant]
+		if got, want := e.Dossiers[0].Extension.Until, c.now().Add(vault.ExtendAhead).AddDate(years, 0, 0); !got.Equal(want) {
+			t.Errorf("%s: extended to %v, want %v", e.Tenant, got, want)
+		}
+	}
+}

@@ -2,8 +2,11 @@ package vault
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/evidencevault/vault/internal/receipt"
 )
 
 // DossierState is a dossier's regulatory state, folded from its lifecycle
@@ -146,4 +149,41 @@ func (s *Service) withState(ctx context.Context, tenant, dossier string, vs []Ve
 		vs[i].State = st.of(vs[i], latest(vs[i]))
 	}
 	return nil
+}
+
+// OpenLifecycle checks a lifecycle event's envelope as a verifier holding
+// only the log's keys would: a statement of a lifecycle event, signed by a
+// key trust allows at index. That the log holds it at index is the
+// caller's to check, against a checkpoint it trusts.
+func OpenLifecycle(ctx context.Context, envelope []byte, index int64, trust Trust) (LoggedEvent, error) {
+	env, st, err := receipt.Parse(envelope)
+	if err != nil {
+		return LoggedEvent{}, err
+	}
+	if st.PredicateType != LifecycleType {
+		return LoggedEvent{}, fmt.Errorf("vault: predicate type %q, want %q", st.PredicateType, LifecycleType)
+	}
+	var ev LifecycleEvent
+	if err := st.DecodePredicate(&ev); err != nil {
+		return LoggedEvent{}, err
+	}
+	key, _, err := receipt.Verify(ctx, env, trust.Public())
+	if err != nil {
+		return LoggedEvent{}, err
+	}
+	if !trust.Allows(key.ID, index) {
+		return LoggedEvent{}, fmt.Errorf("vault: key %s may not have signed entry %d", key.ID, index)
+	}
+	return LoggedEvent{LogIndex: index, LifecycleEvent: ev}, nil
+}
+
+// Fold returns the state a dossier's lifecycle events, in log order, give:
+// what a verifier recomputes from a bundle's events.
+func Fold(dossier string, events []LoggedEvent) *DossierState { return fold(dossier, events) }
+
+// StateOfReceipt is the state of the version a receipt seals, of a
+// document whose latest version is latest.
+func (st *DossierState) StateOfReceipt(p ReceiptPredicate, sha256 string, latest int) *VersionState {
+	return st.of(Version{Version: p.Version, Dossier: p.Dossier.ID, Document: p.Document, ReceiptID: p.ReceiptID,
+		SHA256: sha256, Uploader: p.Uploader, Retention: p.Retention}, latest)
 }

@@ -1,0 +1,114 @@
+package bundle
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/strictjson"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// checkLifecycle checks the bundle's lifecycle events (each signed by the
+// key of its place and proven against the checkpoint), and that what the
+// manifest says of each document, and of the submission it exports, is
+// what those events say.
+func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trust vault.Trust, cp ledger.Checkpoint) {
+	if m.Lifecycle == "" {
+		if m.Submission != "" || len(m.LeftOut) > 0 || slices.ContainsFunc(m.Documents, func(d Document) bool { return d.Approved || len(d.Signoffs) > 0 }) {
+			r.add(ManifestFile, false, "the manifest names sign-offs, a submission or left-out documents but carries no %s", LifecycleFile)
+		}
+		return
+	}
+	var events []Event
+	data, err := fs.ReadFile(fsys, m.Lifecycle)
+	if err == nil && m.Lifecycle != LifecycleFile {
+		err = fmt.Errorf("the manifest names %s, not %s", m.Lifecycle, LifecycleFile)
+	}
+	if err == nil {
+		err = strictjson.Unmarshal(data, &events)
+	}
+	if !r.add(LifecycleFile, err == nil, "%s", describe(err, "")) {
+		return
+	}
+	var logged []vault.LoggedEvent
+	for _, e := range events {
+		ev, err := vault.OpenLifecycle(ctx, e.Envelope, e.Index, trust)
+		if err == nil && ev.Dossier != m.Dossier.ID {
+			err = fmt.Errorf("an event of dossier %s", ev.Dossier)
+		}
+		if err == nil {
+			var leaf []byte
+			var env receipt.Envelope
+			if err = json.Unmarshal(e.Envelope, &env); err == nil {
+				if leaf, err = receipt.Payload(&env); err == nil {
+					err = ledger.VerifyInclusion(cp, e.Index, leaf, e.Inclusion)
+				}
+			}
+		}
+		if len(logged) > 0 && e.Index <= logged[len(logged)-1].LogIndex {
+			err = fmt.Errorf("entry %d out of log order", e.Index)
+		}
+		if !r.add(LifecycleFile, err == nil, "%s", describe(err, fmt.Sprintf("entry %d: %s %s, in the log under %s", e.Index, ev.Event, ev.ID, CheckpointFile))) {
+			return
+		}
+		logged = append(logged, ev)
+	}
+	st := vault.Fold(m.Dossier.ID, logged)
+	for _, d := range m.Documents {
+		data, err := fs.ReadFile(fsys, d.Receipt)
+		var b vault.Bundle
+		var rc *vault.Receipt
+		if err == nil {
+			if err = json.Unmarshal(data, &b); err == nil {
+				rc, err = vault.OpenReceipt(b.Envelope)
+			}
+		}
+		if err != nil {
+			continue // the receipt's own check names it
+		}
+		want := st.StateOfReceipt(rc.Predicate, d.SHA256, d.Version)
+		ids := func(ss []vault.SignoffRecord) []string {
+			var out []string
+			for _, s := range ss {
+				out = append(out, s.ID+" "+s.Meaning+" "+s.By.Subject)
+			}
+			return out
+		}
+		switch {
+		case d.Status != want.Status && d.Status != vault.StatusSuperseded:
+			r.add(d.Path, false, "the manifest says %s; the lifecycle events say %s", d.Status, want.Status)
+		case d.Approved != want.Approved || !slices.Equal(ids(d.Signoffs), ids(want.Signoffs)):
+			r.add(d.Path, false, "the manifest's sign-offs (%v, approved %v) are not the lifecycle events' (%v, approved %v)", ids(d.Signoffs), d.Approved, ids(want.Signoffs), want.Approved)
+		default:
+			r.add(d.Path, true, "%s, %d sign-off(s), approved %v, as the lifecycle events say", d.Status, len(want.Signoffs), want.Approved)
+		}
+	}
+	if m.Submission == "" {
+		return
+	}
+	i := slices.IndexFunc(st.Submissions, func(s vault.SubmissionRecord) bool { return s.ID == m.Submission })
+	if i < 0 {
+		r.add(LifecycleFile, false, "no submission %s among the lifecycle events", m.Submission)
+		return
+	}
+	sub := st.Submissions[i]
+	var got, want []string
+	for _, d := range m.Documents {
+		got = append(got, fmt.Sprintf("%s@%d %s %s", d.Path, d.Version, d.SHA256, d.ReceiptID))
+	}
+	for _, f := range sub.Documents {
+		want = append(want, fmt.Sprintf("%s@%d %s %s", f.Path, f.Version, f.SHA256, f.ReceiptID))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if slices.Equal(got, want) {
+		r.add(ManifestFile, true, "the documents are exactly submission %s to notified body %s on %s (%d)", sub.ID, sub.NotifiedBody, sub.Date, len(want))
+	} else {
+		r.add(ManifestFile, false, "the documents %v are not submission %s's %v", got, sub.ID, want)
+	}
+}
