@@ -3,6 +3,7 @@
 //   #/                              home: tenants (auditors) or dossiers
 //   #/t/{tenant}/d/{dossier}        a dossier's documents by Annex section
 //   #/t/{tenant}/d/{dossier}/v/{path}  one document's versions
+//   #/t/{tenant}/d/{dossier}/completeness  which Annex sections have approved evidence
 //   #/t/{tenant}/access             the access trail
 //   #/t/{tenant}/verify             check a file in hand against its receipt
 // {tenant} is "-" for a member's own tenant.
@@ -12,6 +13,7 @@ import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks
 import { dossierForm, documentForm } from "./upload.js";
 import { forgetPin, parseKey, keepPin } from "./verify.js";
 import { exportDossier } from "./export.js";
+import { stateSummary, signoffList, statePanel, completenessPage, signoffForm } from "./lifecycle.js";
 
 const app = document.getElementById("app");
 const who = document.getElementById("who");
@@ -108,7 +110,8 @@ async function dossier(tenant, id, notice) {
   const facts = el("dl");
   for (const [k, v] of [["Basic UDI-DI", d.basicUdiDi], ["Regulation and class", `${d.regulation} class ${d.riskClass}` + (d.highRiskAi ? ", high-risk AI (AI Act)" : "")],
     ["Notified body", d.notifiedBody || "none"], ["Kept for", `${d.retentionYears} years` + (d.implantable ? " (implantable)" : "")]]) facts.append(el("dt", k), el("dd", v));
-  const nodes = [el("p", undefined, {}, link("All dossiers", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading(d.name), facts];
+  const nodes = [el("p", undefined, {}, link("All dossiers", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading(d.name), facts,
+    await statePanel(t, id), el("p", undefined, {}, link("Completeness by Annex section", `/t/${enc(tenant)}/d/${enc(id)}/completeness`))];
   const exportOut = el("div", undefined, { "aria-live": "polite" });
   nodes.push(button("Export the dossier as a verified bundle (ZIP)", async (e) => {
     const b = e.currentTarget; // null once the handler awaits
@@ -147,9 +150,9 @@ async function dossier(tenant, id, notice) {
     const hid = "s-" + (sid || "none");
     toc.append(el("li", undefined, {}, el("a", `${title} (${list.length})`, { href: `#${location.hash.slice(1)}`, "data-target": hid })));
     parts.push(el("section", undefined, { "aria-labelledby": hid }, el("h3", title, { id: hid }),
-      table(`Documents in ${title}`, ["Title", "Path", "Kind", "Latest", "Sealed", ""],
+      table(`Documents in ${title}`, ["Title", "Path", "Kind", "Latest", "Sealed", "Status", ""],
         list.map((v) => [v.document.title, link(v.document.path, `/t/${enc(tenant)}/d/${enc(id)}/v/${enc(v.document.path)}`, { "aria-label": `Versions of ${v.document.path}` }),
-          v.document.kind, `version ${v.version}`, when(v.sealedAt), verifiedDownload(`Download ${v.document.path} verified`, t, id, v.document.path, v.version, out)]))));
+          v.document.kind, `version ${v.version}`, when(v.sealedAt), stateSummary(v), verifiedDownload(`Download ${v.document.path} verified`, t, id, v.document.path, v.version, out)]))));
   }
   toc.addEventListener("click", (e) => { const a = e.target.closest("a[data-target]"); if (a) { e.preventDefault(); document.getElementById(a.dataset.target).scrollIntoView(); } });
   const nav = el("nav", undefined, { "aria-label": "Annex sections" }, el("h3", "Sections with evidence"), docs.length ? toc : el("p", "None yet."));
@@ -184,15 +187,22 @@ async function versions(tenant, id, path) {
     el("code", v.sha256.slice(0, 16) + "…", { title: v.sha256 }),
     v.supersedes ? `supersedes version ${v.supersedes.version}` : "the first",
     next.has(v.version) ? `superseded by version ${next.get(v.version)}` : "current",
+    stateSummary(v), signoffList(v), v.state ? day(v.state.retainedUntil) : "",
     el("span", undefined, {}, verifiedDownload(`Download version ${v.version} verified`, t, id, path, v.version, out),
       button(`Receipt of version ${v.version}`, async () => {
         try {
           const { ver } = await receiptOf(t, v.receiptId);
           out.replaceChildren(ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
         } catch (err) { out.replaceChildren(problemNode(err)); }
-      }))]);
+      }),
+      me.identity.role !== "auditor" ? signoffForm(t, id, v, () => versions(tenant, id, path).catch((err) => show(problemNode(err)))) : "")]);
   show(el("p", undefined, {}, link("Back to the dossier", `/t/${enc(tenant)}/d/${enc(id)}`)), heading(`Versions of ${path}`),
-    table(`Every sealed version of ${path}, oldest first`, ["Version", "Revision", "Sealed", "By", "Size", "SHA-256", "Supersedes", "Status", ""], rows), out);
+    table(`Every sealed version of ${path}, oldest first`, ["Version", "Revision", "Sealed", "By", "Size", "SHA-256", "Supersedes", "Superseded", "Status", "Sign-offs", "Kept until", ""], rows), out);
+}
+
+async function completeness(tenant, id) {
+  const nodes = await completenessPage(tenantHeader(tenant), id);
+  show(el("p", undefined, {}, link("Back to the dossier", `/t/${enc(tenant)}/d/${enc(id)}`)), heading("Completeness by Annex section"), ...nodes);
 }
 
 async function access(tenant) {
@@ -274,6 +284,7 @@ async function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   try {
     if (parts[0] === "t" && parts[2] === "d" && parts[4] === "v") return await versions(parts[1], parts[3], parts.slice(5).join("/"));
+    if (parts[0] === "t" && parts[2] === "d" && parts[4] === "completeness") return await completeness(parts[1], parts[3]);
     if (parts[0] === "t" && parts[2] === "d") return await dossier(parts[1], parts[3]);
     if (parts[0] === "t" && parts[2] === "access") return await access(parts[1]);
     if (parts[0] === "t" && parts[2] === "verify") return verifyPage(parts[1]);
