@@ -199,8 +199,8 @@ func (s *Service) holdVersion(ctx context.Context, tenant string, v Version, on 
 func (s *Service) holdIfHeld(ctx context.Context, tenant string, v Version, st *DossierState) error {
 	for _, h := range st.LegalHolds {
 		if h.covers(v.Document.Path) {
-			// The receipt is not written yet: the evidence and its chain
-			// entry now, the receipt by the next hold or release run.
+			// Before the receipt exists: the evidence and its chain
+			// entry; after: the receipt too (seal calls it twice).
 			return s.holdVersion(ctx, tenant, v, true)
 		}
 	}

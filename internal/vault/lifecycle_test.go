@@ -231,6 +231,15 @@ func TestLegalHold(t *testing.T) {
 	if !held(ra2) {
 		t.Error("a version sealed under a hold is not held")
 	}
+	receipts := locksUnder(t, f, "vault/acme/receipts/"+ra2.Predicate.ReceiptID)
+	if len(receipts) == 0 {
+		t.Fatal("no receipt object of version 2")
+	}
+	for k, info := range receipts {
+		if !info.LegalHold {
+			t.Errorf("%s: the receipt of a version sealed under a hold is not held", k)
+		}
+	}
 	hd, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation"})
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,10 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		}
 	}
 	r.Log = &appended.Proof
+	// Under a legal hold, the receipt the commit just stored is held too.
+	if err := s.holdIfHeld(ctx, sess.Tenant, v, st); err != nil {
+		return nil, err
+	}
 	if tsr != nil && bytes.Equal(appended.Record, entry.Record) {
 		r.Timestamps = [][]byte{tsr}
 	} else {
