@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evidencevault/vault/internal/vault"
@@ -56,8 +57,8 @@ type Provider struct {
 	// redirects are allowed redirect URIs besides loopback ones.
 	redirects []string
 	// TTL is the lifetime of ID and access tokens.
-	TTL time.Duration
-	now func() time.Time
+	TTL   time.Duration
+	clock atomic.Pointer[func() time.Time]
 
 	mu      sync.Mutex
 	codes   map[string]grant // authorization codes, single use
@@ -97,7 +98,18 @@ func New(issuer, clientID string, users []User, redirects ...string) (*Provider,
 		return nil, fmt.Errorf("devoidc: signer: %w", err)
 	}
 	return &Provider{issuer: strings.TrimSuffix(issuer, "/"), clientID: clientID, users: users, key: key, kid: kid, signer: signer,
-		redirects: redirects, TTL: DefaultTTL, now: time.Now, codes: map[string]grant{}, refresh: map[string]grant{}}, nil
+		redirects: redirects, TTL: DefaultTTL, codes: map[string]grant{}, refresh: map[string]grant{}}, nil
+}
+
+// SetClock sets the provider's clock (time.Now by default), for tests of
+// what happens later: a refresh, an old sign-in.
+func (p *Provider) SetClock(now func() time.Time) { p.clock.Store(&now) }
+
+func (p *Provider) now() time.Time {
+	if c := p.clock.Load(); c != nil {
+		return (*c)()
+	}
+	return time.Now()
 }
 
 // Issuer is the provider's issuer URL.

@@ -103,12 +103,24 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 		t.Errorf("the ID token verifies as %+v, %v; want alice, uploader of demo", id, err)
 	}
 
-	// Refresh: a new ID token; the old refresh token is spent.
+	signedIn := id.AuthTime
+	if signedIn.IsZero() || time.Since(signedIn) > time.Minute {
+		t.Errorf("auth_time: got %v, want the sign-in just now", signedIn)
+	}
+
+	// Refresh, ten minutes on: a new ID token; the old refresh token is
+	// spent; auth_time is still the sign-in's, so a refresh is no
+	// re-authentication for a sign-off.
+	later := time.Now().Add(10 * time.Minute)
+	p.SetClock(func() time.Time { return later })
 	old := tok.RefreshToken
 	tok.Expiry = time.Now().Add(-time.Minute)
 	next, err := conf.TokenSource(ctx, tok).Token()
 	if err != nil || next.RefreshToken == old || next.Extra("id_token") == nil {
 		t.Fatalf("refresh: got %+v, %v", next, err)
+	}
+	if rid, err := v.Verify(ctx, next.Extra("id_token").(string)); err != nil || !rid.AuthTime.Equal(signedIn) {
+		t.Errorf("refreshed token: auth_time %v (%v), want the sign-in's %v", rid.AuthTime, err, signedIn)
 	}
 	if _, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: old, Expiry: time.Unix(1, 0)}).Token(); !isOAuthError(err, "invalid_grant") {
 		t.Errorf("a spent refresh token: got %v, want invalid_grant", err)
