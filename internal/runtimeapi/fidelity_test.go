@@ -111,8 +111,8 @@ func TestFunctionsUnderTheRuntimeAPI(t *testing.T) {
 			names = append(names, d.Name())
 		}
 	}
-	if !slices.Equal(names, []string{"api", "seal"}) {
-		t.Fatalf("functions/ holds %v; this test delivers events to api and seal", names)
+	if !slices.Equal(names, []string{"api", "schedule", "seal"}) {
+		t.Fatalf("functions/ holds %v; this test delivers events to api, schedule and seal", names)
 	}
 
 	api, err := runtimeapi.Start()
@@ -198,5 +198,26 @@ func TestFunctionsUnderTheRuntimeAPI(t *testing.T) {
 	// A bad event is reported through the Runtime API's error endpoint.
 	if r := invoke(t, sealAPI, []byte(`{"Records": "not a list"}`)); r.Error == nil || !strings.Contains(string(r.Error), "errorMessage") {
 		t.Errorf("malformed event: got body %s error %s, want an error report", r.Body, r.Error)
+	}
+
+	// The schedule, on EventBridge's scheduled event: the dossier just
+	// placed on the market was extended at once, so nothing is due.
+	admin := vault.NewContext(ctx, vault.Identity{Tenant: "demo", Subject: "dana@demo.example", Role: vault.RoleAdmin})
+	if _, err := v.Service.SetMarket(admin, "dos_f62rtken3pg7wzh3", vault.MarketInput{FirstPlaced: time.Now().UTC().Format(time.DateOnly)}); err != nil {
+		t.Fatal(err)
+	}
+	schedAPI, err := runtimeapi.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer schedAPI.Close()
+	boot(t, build(t, "schedule"), schedAPI, "schedule")
+	r := invoke(t, schedAPI, readFile(t, "../../functions/schedule/testdata/scheduled-event.json"))
+	var run vault.ScheduleRun
+	if r.Error != nil || json.Unmarshal(r.Body, &run) != nil || run.Extended == nil || len(run.Extended) != 0 {
+		t.Errorf("schedule: got error %s, body %s; want a run with nothing due", r.Error, r.Body)
+	}
+	if r := invoke(t, schedAPI, []byte(`{"detail-type": 7}`)); r.Error == nil {
+		t.Errorf("malformed scheduled event: got body %s, want an error report", r.Body)
 	}
 }
