@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -132,3 +136,26 @@ func TestLifecycleOverHTTP(t *testing.T) {
 }
 
 func httpapiProblem(slug string) string { return "https://evidencevault.dev/problems/" + slug }
+
+// An operator plants a governance-locked object among the tenant's
+// receipts: the market status is still recorded, the rest extended.
+func TestExtensionPastAPlantedObject(t *testing.T) {
+	a := newAPI(t, vault.Config{})
+	adm := a.token(t, admin)
+	dossier := a.createDossier(t)
+	a.upload(t, dossier, "clinical/cer.txt", []byte("clinical evaluation report\n"))
+	_, err := a.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &a.bucket, Key: aws.String("vault/demo/receipts/zz-planted.json"),
+		Body: strings.NewReader("{}"), ObjectLockMode: types.ObjectLockModeGovernance, ObjectLockRetainUntilDate: aws.Time(time.Now().Add(24 * time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st vault.DossierState
+	r := a.call(t, "PUT", "/v1/dossiers/"+dossier+"/market", adm, map[string]any{"firstPlacedOnMarket": time.Now().UTC().Format(time.DateOnly)})
+	if r.json(t, &st); r.status != http.StatusOK || st.LastExtension == nil || st.LastExtension.Extension.Objects == 0 {
+		t.Fatalf("market with a planted object: %d %s", r.status, r.body)
+	}
+	head, err := a.s3.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &a.bucket, Key: aws.String("evidence/demo/" + dossier + "/clinical/cer.txt")})
+	if err != nil || head.ObjectLockRetainUntilDate.Before(time.Now().AddDate(11, 0, -1)) {
+		t.Errorf("the evidence was not extended past the plant: %v (%v)", head.ObjectLockRetainUntilDate, err)
+	}
+}

@@ -194,13 +194,15 @@ func (s *Service) holdVersion(ctx context.Context, tenant string, v Version, on 
 	return nil
 }
 
-// holdIfHeld puts a newly sealed version under legal hold when a hold of
-// its dossier covers it.
-func (s *Service) holdIfHeld(ctx context.Context, tenant string, v Version, st *DossierState) error {
+// holdIfHeld puts a newly sealed version, its chain entry and receipt
+// under legal hold when a hold of its dossier covers it.
+func (s *Service) holdIfHeld(ctx context.Context, tenant string, v Version) error {
+	st, err := s.dossierState(ctx, tenant, v.Dossier)
+	if err != nil {
+		return err
+	}
 	for _, h := range st.LegalHolds {
 		if h.covers(v.Document.Path) {
-			// Before the receipt exists: the evidence and its chain
-			// entry; after: the receipt too (seal calls it twice).
 			return s.holdVersion(ctx, tenant, v, true)
 		}
 	}

@@ -425,7 +425,7 @@ func TestCompleteRequests(t *testing.T) {
 		"get vault/uploads":        1, // the session
 		"stat evidence":            1, // the uploaded version, with its checksum
 		"list vault/versions":      1, // the chain, hidden entries included
-		"list vault/lifecycle":     1, // the dossier's events: market status, legal holds
+		"list vault/lifecycle":     2, // the dossier's events: the market status before the claim, legal holds after the commit
 		"create vault/versions":    1, // version 1 of a new document
 		"create ledger/log":        1, // the commit
 		"create ledger/tile":       1, // the level-0 partial tile

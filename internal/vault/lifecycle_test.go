@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -611,5 +612,34 @@ func TestScheduleRunsEveryTenant(t *testing.T) {
 		if got, want := e.Dossiers[0].Extension.Until, c.now().Add(vault.ExtendAhead).AddDate(years, 0, 0); !got.Equal(want) {
 			t.Errorf("%s: extended to %v, want %v", e.Tenant, got, want)
 		}
+	}
+}
+
+// A hold set while a version is being sealed (logged after the seal read
+// the dossier's state, listing the chain before the seal's entry exists)
+// still reaches the version.
+func TestHoldSetWhileSealing(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a1"))
+	var once sync.Once
+	remove := f.store.Inject(func(ctx context.Context, c memstore.Call) error {
+		if c.Op == "Create" && strings.HasPrefix(c.Key, "vault/acme/versions/") && strings.HasSuffix(c.Key, "0000000002.json") {
+			once.Do(func() {
+				if _, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "inquiry"}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		return nil
+	})
+	r := f.sealed(t, "a.txt", []byte("a2"))
+	remove()
+	info, err := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+	if err != nil || !info.LegalHold {
+		t.Errorf("version 2, sealed while the hold was set: legal hold %v (%v), want on", info.LegalHold, err)
+	}
+	v, _ := f.svc.Version(as(alice), f.dossier.ID, "a.txt", 2)
+	if len(v.State.LegalHolds) != 1 {
+		t.Errorf("version 2 shows %d holds, want 1", len(v.State.LegalHolds))
 	}
 }

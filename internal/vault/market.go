@@ -40,10 +40,13 @@ type MarketInput struct {
 	Reason     string `json:"reason,omitempty" validate:"max=1000,text"`
 }
 
-// Extension is what one extension run did to a dossier.
+// Extension is what one extension run did to a dossier: the date its
+// locks reach, how many versions it extended, and how many storage
+// refused (the audit and the logs name them).
 type Extension struct {
 	Until   time.Time `json:"until"`
 	Objects int       `json:"objects"`
+	Failed  int       `json:"failed,omitempty"`
 }
 
 // retentionFloor is the date every version and record of a dossier must
@@ -104,8 +107,10 @@ func (s *Service) SetMarket(ctx context.Context, dossier string, in MarketInput)
 		Reason: in.Reason, Market: &Market{FirstPlaced: in.FirstPlaced, LastPlaced: in.LastPlaced}}); err != nil {
 		return nil, err
 	}
-	if _, err := s.extendDossier(ctx, id, d); err != nil {
-		return nil, err
+	// The status is logged: a failure to extend now is the schedule's to
+	// repair, not a reason to answer that nothing happened.
+	if _, err := s.extendDossier(ctx, id, d, nil); err != nil {
+		s.log.WarnContext(ctx, "market status: extension deferred to the schedule", "dossier", d.ID, "err", err)
 	}
 	return s.dossierState(ctx, id.Tenant, d.ID)
 }
@@ -157,7 +162,8 @@ type ExtensionRun struct {
 // ExtendRetention runs the schedule's extension in tenant: every dossier
 // whose locks the market status says must reach further is extended, and
 // each extension is a signed log event. Runs are idempotent: a dossier
-// extended recently is not due again.
+// extended recently is not due again. The tenant's log and records, which
+// prove every dossier, are extended once, to the furthest date due.
 func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*ExtensionRun, error) {
 	objs, err := s.records.List(ctx, dossiersPrefix(tenant))
 	if err != nil {
@@ -165,6 +171,8 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 	}
 	run := &ExtensionRun{Tenant: tenant, Dossiers: []LoggedEvent{}}
 	sys := Identity{Tenant: tenant, Home: tenant, Subject: "evidence-vault", Role: RoleAdmin}
+	var due []Dossier
+	var furthest time.Time
 	for _, o := range objs {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, dossiersPrefix(tenant)), ".json")
 		if !ok || !dossierIDPattern.MatchString(id) {
@@ -177,7 +185,19 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 		if err != nil {
 			return nil, fmt.Errorf("vault: extend retention: %w", err)
 		}
-		ev, err := s.extendDossier(ctx, sys, d)
+		if until, ok, err := s.dueUntil(ctx, d); err != nil {
+			return nil, err
+		} else if ok {
+			due = append(due, d)
+			furthest = later(furthest, until)
+		}
+	}
+	if len(due) == 0 {
+		return run, nil
+	}
+	shared := s.extendPrefixes(ctx, tenantPrefixes(tenant), furthest)
+	for _, d := range due {
+		ev, err := s.extendDossier(ctx, sys, d, shared)
 		if err != nil {
 			return run, err
 		}
@@ -188,69 +208,87 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 	return run, nil
 }
 
-// extendDossier extends the locks of everything the dossier's evidence
-// rests on, when its state says it is due, and logs the extension.
-func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier) (*LoggedEvent, error) {
+// tenantPrefixes hold what proves every dossier of a tenant: receipts,
+// their timestamps, key events, grants and the log.
+func tenantPrefixes(tenant string) []string {
+	return []string{receiptsPrefix(tenant), timestampsPrefix(tenant), keyEventsPrefix(tenant), grantsPrefix(tenant), ledgerPrefix(tenant)}
+}
+
+// dueUntil reports whether the dossier's locks are due an extension, and
+// to when.
+func (s *Service) dueUntil(ctx context.Context, d Dossier) (time.Time, bool, error) {
 	st, err := s.dossierState(ctx, d.Tenant, d.ID)
 	if err != nil {
-		return nil, err
+		return time.Time{}, false, err
 	}
 	until, due := st.extensionDue(s.now(), d.retentionYears())
-	if !due || until.IsZero() {
-		return nil, nil
+	return until, due && !until.IsZero(), nil
+}
+
+// extended counts what an extension did.
+type extended struct{ objects, failed int }
+
+// extendDossier extends the locks of everything the dossier's evidence
+// rests on, when its state says it is due, and logs the extension; shared
+// is what the run did to the tenant's records already (nil: do them too).
+// It reads the state again just before logging, so that a run that
+// overlapped another's does not log the same extension twice.
+func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier, shared *extended) (*LoggedEvent, error) {
+	until, due, err := s.dueUntil(ctx, d)
+	if err != nil || !due {
+		return nil, err
 	}
-	lock := Lock{Mode: s.cfg.LockMode, Until: until}
-	n := 0
-	// The dossier's own objects, then the tenant's log and key records
-	// its receipts are proven by.
-	for _, prefix := range []string{
-		evidencePrefix(d.Tenant, d.ID), versionsPrefix(d.Tenant, d.ID), lifecyclePrefix(d.Tenant, d.ID), dossierKey(d.Tenant, d.ID),
-		receiptsPrefix(d.Tenant), timestampsPrefix(d.Tenant), keyEventsPrefix(d.Tenant), grantsPrefix(d.Tenant), ledgerPrefix(d.Tenant),
-	} {
-		k, err := s.extendPrefix(ctx, prefix, lock)
-		n += k
-		if err != nil {
-			return nil, fmt.Errorf("vault: extend retention of %s: %w", d.ID, err)
-		}
+	if shared == nil {
+		shared = s.extendPrefixes(ctx, tenantPrefixes(d.Tenant), until)
+	}
+	own := s.extendPrefixes(ctx, []string{evidencePrefix(d.Tenant, d.ID), versionsPrefix(d.Tenant, d.ID), lifecyclePrefix(d.Tenant, d.ID), dossierKey(d.Tenant, d.ID)}, until)
+	if _, still, err := s.dueUntil(ctx, d); err != nil || !still {
+		return nil, err
 	}
 	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventExtended, Tenant: d.Tenant, Dossier: d.ID, By: principal(by),
-		Extension: &Extension{Until: until, Objects: n}})
+		Extension: &Extension{Until: until, Objects: own.objects + shared.objects, Failed: own.failed + shared.failed}})
 	if err != nil {
 		return nil, err
 	}
 	return &ev, nil
 }
 
-// extendPrefix locks every locked version under prefix until lock.Until
-// at least; it returns how many it extended. Delete markers hold nothing,
-// and what was never locked (the log's head hint) is not a record.
-func (s *Service) extendPrefix(ctx context.Context, prefix string, lock Lock) (int, error) {
-	objs, err := s.records.List(ctx, prefix)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range objs {
-		for _, v := range o.Versions {
-			if v.DeleteMarker {
-				continue
+// extendPrefixes locks every locked version under prefixes until until at
+// least, keeping each one's mode: the vault never asks storage to turn a
+// governance lock into a compliance one (that needs a bypass no role of
+// the stack has). Delete markers hold nothing, and what was never locked
+// (the log's head hint) is not a record. A version that storage refuses
+// to extend (one written by someone else, say) is logged and counted, and
+// the run goes on: one planted object must not stop the rest.
+func (s *Service) extendPrefixes(ctx context.Context, prefixes []string, until time.Time) *extended {
+	n := &extended{}
+	for _, prefix := range prefixes {
+		objs, err := s.records.List(ctx, prefix)
+		if err != nil {
+			s.log.WarnContext(ctx, "extend retention: list", "prefix", prefix, "err", err)
+			n.failed++
+			continue
+		}
+		for _, o := range objs {
+			for _, v := range o.Versions {
+				if v.DeleteMarker {
+					continue
+				}
+				info, err := s.objects.Stat(ctx, o.Key, v.ID)
+				if err == nil && (info.LockMode == "" || !info.RetainUntil.Before(until)) {
+					continue
+				}
+				if err == nil {
+					err = s.objects.Retain(ctx, o.Key, v.ID, Lock{Mode: info.LockMode, Until: until})
+				}
+				if err != nil {
+					s.log.WarnContext(ctx, "extend retention: a version was not extended", "object", o.Key, "version", v.ID, "err", err)
+					n.failed++
+					continue
+				}
+				n.objects++
 			}
-			info, err := s.objects.Stat(ctx, o.Key, v.ID)
-			if err != nil {
-				return n, err
-			}
-			if info.LockMode == "" || !info.RetainUntil.Before(lock.Until) {
-				continue
-			}
-			mode := lock
-			if info.LockMode == Compliance {
-				mode.Mode = Compliance // a compliance lock stays one
-			}
-			if err := s.objects.Retain(ctx, o.Key, v.ID, mode); err != nil {
-				return n, err
-			}
-			n++
 		}
 	}
-	return n, nil
+	return n
 }

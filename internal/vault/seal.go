@@ -39,8 +39,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err != nil {
 		return nil, fmt.Errorf("vault: seal: %w", ledgerError(err))
 	}
-	// The dossier's lifecycle says how long to lock, and whether a legal
-	// hold covers the version.
+	// The dossier's lifecycle says how long to lock.
 	st, err := s.dossierState(ctx, sess.Tenant, sess.Dossier.ID)
 	if err != nil {
 		return nil, err
@@ -61,9 +60,6 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		if err := s.objects.Retain(ctx, info.Key, info.VersionID, Lock{Mode: v.Retention.Mode, Until: v.Retention.RetainUntil}); err != nil {
 			return nil, fmt.Errorf("vault: seal: lock version: %w", err)
 		}
-	}
-	if err := s.holdIfHeld(ctx, sess.Tenant, v, st); err != nil {
-		return nil, err
 	}
 	r, entry, err := s.signReceipt(ctx, sess.Dossier, v)
 	if err != nil {
@@ -91,8 +87,12 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		}
 	}
 	r.Log = &appended.Proof
-	// Under a legal hold, the receipt the commit just stored is held too.
-	if err := s.holdIfHeld(ctx, sess.Tenant, v, st); err != nil {
+	// Under a legal hold, the version, its chain entry and the receipt
+	// the commit just stored are held. The state is read again: a hold
+	// logged since the claim either shows here, or was logged after this
+	// read, and so listed the chain after the claim and held the version
+	// itself.
+	if err := s.holdIfHeld(ctx, sess.Tenant, v); err != nil {
 		return nil, err
 	}
 	if tsr != nil && bytes.Equal(appended.Record, entry.Record) {
