@@ -246,7 +246,11 @@ export class VaultStack extends Stack {
         readAttributes: new cognito.ClientAttributes()
           .withStandardAttributes({ email: true, emailVerified: true, fullname: true })
           .withCustomAttributes('tenant'),
-        writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ fullname: true }),
+        // The name is the printed name of sign-offs (21 CFR 11.50):
+        // administrators set it, users cannot. Cognito lets a client that
+        // names no write attributes write them all, so one harmless one
+        // is named.
+        writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ locale: true }),
         idTokenValidity: Duration.hours(1),
         accessTokenValidity: Duration.hours(1),
         refreshTokenValidity: Duration.days(30),

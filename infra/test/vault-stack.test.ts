@@ -128,14 +128,14 @@ test('with Cognito, sign-in issues tokens the vault accepts, and no user can cha
   assert.deepEqual(groups, ['admin', 'auditor', 'uploader']);
   // The app client: the authorization code flow (PKCE is the public
   // client's), evault's loopback callback and the portal's, and users may
-  // write their name only.
+  // write their locale only: not their name, which sign-offs print.
   withCognito.hasResourceProperties('AWS::Cognito::UserPoolClient', {
     GenerateSecret: false,
     AllowedOAuthFlows: ['code'],
     AllowedOAuthFlowsUserPoolClient: true,
     AllowedOAuthScopes: Match.arrayWith(['openid', 'email']),
     CallbackURLs: ['http://localhost:8400/callback', 'https://portal.example.com/callback', Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/portal/callback'])]) })],
-    WriteAttributes: ['name'],
+    WriteAttributes: ['locale'],
   });
   withCognito.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'evidence-vault-test' });
   withCognito.hasResourceProperties('AWS::Lambda::Function', {

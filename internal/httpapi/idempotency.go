@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,16 +17,22 @@ import (
 // fingerprint is the method, path, query and body: a repeat must be the
 // same request.
 func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return s.idempotentUpTo(maxMetadataBody, h)
+}
+
+// idempotentUpTo is idempotent for a route whose bodies may reach limit
+// bytes: the same limit as without a key.
+func (s *Server) idempotentUpTo(limit int64, h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
 			return h(w, r)
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMetadataBody))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return &requestError{kind: tooLarge, detail: "the body is too large"}
+				return &requestError{kind: tooLarge, detail: fmt.Sprintf("the body must be at most %d bytes", limit)}
 			}
 			return &requestError{kind: malformedJSON, detail: "the body could not be read"}
 		}

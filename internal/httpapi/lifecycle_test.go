@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -115,6 +116,19 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	r = a.call(t, "GET", base+"/submissions/"+sub.ID, aud, nil)
 	if r.json(t, &sub); r.status != http.StatusOK || sub.Record == nil || sub.Record.Log == nil {
 		t.Errorf("submission: %d %s", r.status, r.body)
+	}
+
+	// A large submission is refused for its paths, not its size, with or
+	// without an Idempotency-Key.
+	many := make([]string, 1000)
+	for i := range many {
+		many[i] = fmt.Sprintf("clinical/%s-%04d.txt", strings.Repeat("x", 60), i)
+	}
+	for _, h := range [][]string{nil, {"Idempotency-Key", "submit-many"}} {
+		r := a.call(t, "POST", base+"/submissions", up, map[string]any{"notifiedBody": "0197", "date": time.Now().UTC().Format(time.DateOnly), "paths": many}, h...)
+		if r.status != http.StatusUnprocessableEntity || len(pointers(t, r)) != 1000 {
+			t.Errorf("1,000 unknown paths (headers %v): got %d, want 422 naming each", h, r.status)
+		}
 	}
 
 	// Obsolete, and the auditor may not change anything.

@@ -98,7 +98,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/dossiers/{dossier}/signoffs", false, s.idempotent(s.signOff)},
 		{"PUT", "/v1/dossiers/{dossier}/approval-policy", false, s.setPolicy},
 		{"GET", "/v1/dossiers/{dossier}/completeness", false, s.completeness},
-		{"POST", "/v1/dossiers/{dossier}/submissions", false, s.idempotent(s.submit)},
+		{"POST", "/v1/dossiers/{dossier}/submissions", false, s.idempotentUpTo(maxSubmissionBody, s.submit)},
 		{"GET", "/v1/dossiers/{dossier}/submissions", false, s.submissions},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}", false, s.submission},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}/changes", false, s.submissionChanges},

@@ -45,14 +45,15 @@ type SectionEvidence struct {
 	Version  int    `json:"version"`
 	SHA256   string `json:"sha256"`
 	Approved bool   `json:"approved"`
-	// Section is where the document is filed: the section itself, or the
-	// one it is part of (a document of MDR-II-1 covers 1.1 and 1.2).
+	// Section is where the document is filed.
 	Section string `json:"section,omitempty"`
 }
 
 // applicableSections lists the sections a dossier must cover: those of
 // its regulation, and the AI Act's for high-risk AI, each without
-// subsections (a section with subsections is covered through them).
+// subsections (a section with subsections is covered through them, and
+// evidence filed under it is listed as unfiled: it does not say which
+// subsection it covers).
 func applicableSections(d Dossier) []regulation.Section {
 	var out []regulation.Section
 	for _, s := range regulation.Sections {
@@ -68,9 +69,7 @@ func applicableSections(d Dossier) []regulation.Section {
 	return out
 }
 
-// coveredBy reports whether a document filed in section filed counts for
-// section s: it is s, or a section s is part of.
-func coveredBy(s, filed string) bool { return filed == s || strings.HasPrefix(s, filed+".") }
+
 
 // Completeness reports which sections of the dossier have current,
 // approved evidence.
@@ -98,7 +97,10 @@ func (s *Service) Completeness(ctx context.Context, dossier string) (*Completene
 	for _, sec := range applicableSections(d) {
 		r := SectionReport{ID: sec.ID, Title: sec.Title, Status: SectionMissing, Evidence: []SectionEvidence{}}
 		for _, v := range current {
-			if v.Document.Section == "" || !coveredBy(sec.ID, v.Document.Section) {
+			// Only evidence filed in the section itself counts: one
+			// filed under MDR-II-6 does not say whether it is the
+			// clinical data of 6.1 or the specific cases of 6.2.
+			if v.Document.Section != sec.ID {
 				continue
 			}
 			used[v.Document.Path] = true

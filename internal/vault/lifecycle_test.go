@@ -85,6 +85,20 @@ func TestRetentionFollowsTheMarket(t *testing.T) {
 			t.Errorf("SetMarket(%+v): got %v (%v), want a problem at %s", tc.in, fe, err, tc.pointer)
 		}
 	}
+	// One problem per field: a date that does not parse is not also
+	// "in the future" or "before" another.
+	for _, tc := range []struct {
+		in   vault.MarketInput
+		want []string
+	}{
+		{vault.MarketInput{FirstPlaced: "abc", LastPlaced: "2025-01-01"}, []string{"/firstPlacedOnMarket"}},
+		{vault.MarketInput{FirstPlaced: "2099-01-01"}, []string{"/firstPlacedOnMarket"}},
+	} {
+		_, err := f.svc.SetMarket(as(bob), f.dossier.ID, tc.in)
+		if got := fieldPointers(err); !slices.Equal(got, tc.want) {
+			t.Errorf("SetMarket(%+v): got %v, want %v", tc.in, got, tc.want)
+		}
+	}
 	if st, _ := f.svc.DossierState(as(alice), f.dossier.ID); len(st.Events) != 0 {
 		t.Fatalf("refused requests logged %d events", len(st.Events))
 	}
@@ -457,6 +471,26 @@ func TestCompleteness(t *testing.T) {
 	if s := section(rep, "MDR-II-6.1"); s.Status != vault.SectionComplete || rep.Missing != len(rep.Sections)-1 {
 		t.Errorf("approved: got %+v, %d missing", s, rep.Missing)
 	}
+	// Evidence filed under a section with subsections does not say which
+	// it covers: it completes neither, and is listed apart.
+	parent := document("tests/vv-summary.txt", []byte("V&V summary"))
+	parent.Section = "MDR-II-6"
+	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, tk, []byte("V&V summary"))
+	pr, err := f.svc.Complete(as(alice), tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SignOff(as(signedIn(bob, c.now())), f.dossier.ID, vault.SignoffInput{Path: "tests/vv-summary.txt", Version: 1, SHA256: pr.Subject.Digest["sha256"], Meaning: "approved"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = f.svc.Completeness(as(alice), f.dossier.ID)
+	if s := section(rep, "MDR-II-6.2"); s.Status != vault.SectionMissing || len(rep.Other) != 1 || rep.Other[0].Section != "MDR-II-6" {
+		t.Errorf("a document filed under MDR-II-6: got 6.2 %+v, unfiled %+v", s, rep.Other)
+	}
 	// Obsolete evidence leaves the section missing again.
 	if _, err := f.svc.SetStatus(as(alice), f.dossier.ID, vault.StatusInput{Path: "clinical/cer.txt", Status: "obsolete", Reason: "superseded by CER v2"}); err != nil {
 		t.Fatal(err)
@@ -479,6 +513,8 @@ func TestSubmissions(t *testing.T) {
 		{vault.SubmissionInput{Date: c.date()}, "/notifiedBody"},
 		{vault.SubmissionInput{NotifiedBody: "0197", Date: c.now().AddDate(0, 0, 1).Format(time.DateOnly)}, "/date"},
 		{vault.SubmissionInput{NotifiedBody: "0197", Date: c.date(), Paths: []string{"a.txt", "zzz.txt"}}, "/paths/1"},
+		// Sent before the bytes were sealed: refused.
+		{vault.SubmissionInput{NotifiedBody: "0197", Date: c.now().AddDate(0, 0, -1).Format(time.DateOnly)}, "/date"},
 	} {
 		if _, err := f.svc.Submit(as(alice), f.dossier.ID, tc.in); !slices.Contains(fieldPointers(err), tc.pointer) {
 			t.Errorf("Submit(%+v): got %v, want a problem at %s", tc.in, err, tc.pointer)

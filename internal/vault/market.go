@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -92,12 +93,15 @@ func (s *Service) SetMarket(ctx context.Context, dossier string, in MarketInput)
 	}
 	fields := check(in)
 	today := s.now().Format(time.DateOnly)
-	if in.FirstPlaced > today {
+	firstOK, lastOK := !hasPointer(fields, "/firstPlacedOnMarket"), !hasPointer(fields, "/lastPlacedOnMarket")
+	if firstOK && in.FirstPlaced > today {
 		fields = append(fields, FieldError{Pointer: "/firstPlacedOnMarket", Detail: "must not be in the future: record the day it happened"})
 	}
-	if in.LastPlaced != "" && in.LastPlaced > today {
+	switch {
+	case !lastOK || in.LastPlaced == "":
+	case in.LastPlaced > today:
 		fields = append(fields, FieldError{Pointer: "/lastPlacedOnMarket", Detail: "must not be in the future: record the day it happened"})
-	} else if in.LastPlaced != "" && in.FirstPlaced != "" && in.LastPlaced < in.FirstPlaced {
+	case firstOK && in.LastPlaced < in.FirstPlaced:
 		fields = append(fields, FieldError{Pointer: "/lastPlacedOnMarket", Detail: "is before firstPlacedOnMarket"})
 	}
 	if len(fields) > 0 {
@@ -113,6 +117,12 @@ func (s *Service) SetMarket(ctx context.Context, dossier string, in MarketInput)
 		s.log.WarnContext(ctx, "market status: extension deferred to the schedule", "dossier", d.ID, "err", err)
 	}
 	return s.dossierState(ctx, id.Tenant, d.ID)
+}
+
+// hasPointer reports whether fields already names pointer: a field gets
+// one problem, the first found.
+func hasPointer(fields []FieldError, pointer string) bool {
+	return slices.ContainsFunc(fields, func(f FieldError) bool { return f.Pointer == pointer })
 }
 
 func principal(id Identity) Principal {

@@ -63,7 +63,7 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 		return nil, err
 	}
 	fields := check(in)
-	if in.Date > s.now().Format(time.DateOnly) {
+	if !hasPointer(fields, "/date") && in.Date > s.now().Format(time.DateOnly) {
 		fields = append(fields, FieldError{Pointer: "/date", Detail: "must not be in the future: record a submission once it was sent"})
 	}
 	if len(fields) > 0 {
@@ -94,6 +94,13 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 		}
 		if len(fields) > 0 {
 			return nil, invalid(fields)
+		}
+	}
+	// Sent on a day the newest version already existed.
+	for _, f := range files {
+		v := docs[slices.IndexFunc(docs, func(v Version) bool { return v.Document.Path == f.Path })]
+		if sealed := v.SealedAt.UTC().Format(time.DateOnly); in.Date < sealed {
+			return nil, invalid([]FieldError{{Pointer: "/date", Detail: fmt.Sprintf("is before %s, when version %d of %s was sealed: a submission cannot hold a version sealed after it was sent", sealed, v.Version, v.Document.Path)}})
 		}
 	}
 	subjects := make([]receipt.Subject, len(files))
