@@ -19,9 +19,14 @@ import (
 // what those events say.
 func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trust vault.Trust, cp ledger.Checkpoint) {
 	if m.Lifecycle == "" {
-		if m.Submission != "" || len(m.LeftOut) > 0 || slices.ContainsFunc(m.Documents, func(d Document) bool { return d.Approved || len(d.Signoffs) > 0 }) {
-			r.add(ManifestFile, false, "the manifest names sign-offs, a submission or left-out documents but carries no %s", LifecycleFile)
+		if m.Submission != "" || len(m.LeftOut) > 0 || slices.ContainsFunc(m.Documents, func(d Document) bool {
+			return d.Approved || len(d.Signoffs) > 0 || d.LegalHold || d.Status != ""
+		}) {
+			r.add(ManifestFile, false, "the manifest names statuses, holds, sign-offs, a submission or left-out documents but carries no %s to prove them", LifecycleFile)
+			return
 		}
+		r.Lifecycle = "none: the bundle proves no status, legal hold or sign-off of its documents"
+		r.add(ManifestFile, true, "%s", r.Lifecycle)
 		return
 	}
 	var events []Event
@@ -53,12 +58,19 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 		if len(logged) > 0 && e.Index <= logged[len(logged)-1].LogIndex {
 			err = fmt.Errorf("entry %d out of log order", e.Index)
 		}
+		if err == nil && ev.Previous != nil && !slices.ContainsFunc(logged, func(x vault.LoggedEvent) bool { return x.ID == ev.Previous.ID && x.LogIndex == ev.Previous.LogIndex }) {
+			err = fmt.Errorf("entry %d follows event %s at entry %d, which the bundle leaves out", e.Index, ev.Previous.ID, ev.Previous.LogIndex)
+		}
 		if !r.add(LifecycleFile, err == nil, "%s", describe(err, fmt.Sprintf("entry %d: %s %s, in the log under %s", e.Index, ev.Event, ev.ID, CheckpointFile))) {
 			return
 		}
 		logged = append(logged, ev)
 	}
 	st := vault.Fold(m.Dossier.ID, logged)
+	r.Lifecycle = fmt.Sprintf("%d events, none left out between them", len(logged))
+	if n := len(logged); n > 0 {
+		r.Lifecycle += fmt.Sprintf(", the last at entry %d: a later event (one the bundle's maker cut) only the vault's log shows", logged[n-1].LogIndex)
+	}
 	for _, d := range m.Documents {
 		data, err := fs.ReadFile(fsys, d.Receipt)
 		var b vault.Bundle
@@ -72,20 +84,25 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 			continue // the receipt's own check names it
 		}
 		want := st.StateOfReceipt(rc.Predicate, d.SHA256, d.Version)
-		ids := func(ss []vault.SignoffRecord) []string {
-			var out []string
-			for _, s := range ss {
-				out = append(out, s.ID+" "+s.Meaning+" "+s.By.Subject)
-			}
-			return out
+		got, _ := json.Marshal(d.Signoffs)
+		events, _ := json.Marshal(want.Signoffs)
+		if len(d.Signoffs) == 0 {
+			got = []byte("[]")
 		}
 		switch {
 		case d.Status != want.Status && d.Status != vault.StatusSuperseded:
 			r.add(d.Path, false, "the manifest says %s; the lifecycle events say %s", d.Status, want.Status)
-		case d.Approved != want.Approved || !slices.Equal(ids(d.Signoffs), ids(want.Signoffs)):
-			r.add(d.Path, false, "the manifest's sign-offs (%v, approved %v) are not the lifecycle events' (%v, approved %v)", ids(d.Signoffs), d.Approved, ids(want.Signoffs), want.Approved)
+		case d.Approved != want.Approved || string(got) != string(events):
+			r.add(d.Path, false, "the manifest's sign-offs (%s, approved %v) are not the lifecycle events' (%s, approved %v)", got, d.Approved, events, want.Approved)
+		case d.LegalHold != (len(want.LegalHolds) > 0):
+			r.add(d.Path, false, "the manifest says legal hold %v; the lifecycle events say %v", d.LegalHold, len(want.LegalHolds) > 0)
 		default:
 			r.add(d.Path, true, "%s, %d sign-off(s), approved %v, as the lifecycle events say", d.Status, len(want.Signoffs), want.Approved)
+		}
+	}
+	for _, p := range m.LeftOut {
+		if mark, ok := st.Statuses[p]; !ok || mark.Status != vault.StatusObsolete && mark.Status != vault.StatusWithdrawn {
+			r.add(ManifestFile, false, "the manifest leaves out %s as obsolete or withdrawn; the lifecycle events do not mark it so", p)
 		}
 	}
 	if m.Submission == "" {

@@ -35,6 +35,10 @@ type Report struct {
 	// Trusted says where the keys the bundle was checked with come from.
 	Trusted   string `json:"trusted,omitempty"`
 	Documents int    `json:"documents"`
+	// Lifecycle says what the bundle proves of its documents' statuses,
+	// holds and sign-offs: the proven events it carries, up to which
+	// entry, or that it carries none.
+	Lifecycle string `json:"lifecycle,omitempty"`
 	Items     []Item `json:"items"`
 }
 

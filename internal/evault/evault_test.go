@@ -429,13 +429,30 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 				}
 				return kept
 			})
-		}, "test-reports/sv.txt"},
+		}, "lifecycle.json"},
 		{"an event's proof for another entry", func(dir string) {
 			spoilEvents(t, dir, func(events []map[string]any) []map[string]any {
 				events[0]["index"] = events[0]["index"].(float64) + 1
 				return events
 			})
 		}, "lifecycle.json"},
+		{"an event left out between others", func(dir string) {
+			spoilEvents(t, dir, func(events []map[string]any) []map[string]any {
+				return append(events[:1:1], events[2:]...)
+			})
+		}, "lifecycle.json"},
+		{"a sign-off's printed name rewritten", func(dir string) {
+			spoilManifest(t, dir, "test-reports/sv.txt", func(doc map[string]any) {
+				doc["signoffs"].([]any)[0].(map[string]any)["name"] = "Dr. Someone Else, Head of QA"
+			})
+		}, "test-reports/sv.txt"},
+		{"a legal hold claimed", func(dir string) {
+			spoilManifest(t, dir, "clinical/cer.txt", func(doc map[string]any) { doc["legalHold"] = true })
+		}, "clinical/cer.txt"},
+		{"a status claimed without the events", func(dir string) {
+			os.Remove(filepath.Join(dir, "lifecycle.json"))
+			rewrite(t, dir, "MANIFEST.json", func(v any) any { delete(v.(map[string]any), "lifecycle"); return v })
+		}, "MANIFEST.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -770,23 +787,48 @@ func lifecycle(t *testing.T, s *stack, dossier, report string) {
 // match, as someone editing the bundle would.
 func spoilEvents(t *testing.T, dir string, edit func([]map[string]any) []map[string]any) {
 	t.Helper()
-	name := filepath.Join(dir, "lifecycle.json")
+	rewrite(t, dir, "lifecycle.json", func(v any) any {
+		var events []map[string]any
+		for _, e := range v.([]any) {
+			events = append(events, e.(map[string]any))
+		}
+		return edit(events)
+	})
+}
+
+// spoilManifest rewrites what MANIFEST.json says of one document.
+func spoilManifest(t *testing.T, dir, path string, edit func(doc map[string]any)) {
+	t.Helper()
+	rewrite(t, dir, "MANIFEST.json", func(v any) any {
+		for _, d := range v.(map[string]any)["documents"].([]any) {
+			if doc := d.(map[string]any); doc["path"] == path {
+				edit(doc)
+			}
+		}
+		return v
+	})
+}
+
+// rewrite edits a JSON file of a bundle and its line in SHA256SUMS.
+func rewrite(t *testing.T, dir, file string, edit func(any) any) {
+	t.Helper()
+	name := filepath.Join(dir, file)
 	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []map[string]any
-	if err := json.Unmarshal(data, &events); err != nil || len(events) == 0 {
-		t.Fatalf("lifecycle.json: %d events (%v)", len(events), err)
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
 	}
-	data, _ = json.MarshalIndent(edit(events), "", "  ")
+	data, _ = json.MarshalIndent(edit(v), "", "  ")
 	os.WriteFile(name, data, 0o644)
 	sums, _ := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
 	sum := sha256.Sum256(data)
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
-		if strings.HasSuffix(l, "  lifecycle.json") {
-			l = hex.EncodeToString(sum[:]) + "  lifecycle.json"
+		if strings.HasSuffix(l, "  "+file) {
+			l = hex.EncodeToString(sum[:]) + "  " + file
 		}
 		lines = append(lines, l)
 	}

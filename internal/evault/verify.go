@@ -241,7 +241,7 @@ history, which proves only that it is consistent with itself.`,
 				return exit(ExitVerify, "bundle %s: %s: %s", args[0], first.Name, first.Detail)
 			}
 			return a.print(rep, func(w io.Writer) {
-				fmt.Fprintf(w, "%d documents of dossier %s, %d items checked\ntrusted: %s\nVALID\n", rep.Documents, rep.Dossier, len(rep.Items), rep.Trusted)
+				fmt.Fprintf(w, "%d documents of dossier %s, %d items checked\ntrusted: %s\nlifecycle: %s\nVALID\n", rep.Documents, rep.Dossier, len(rep.Items), rep.Trusted, rep.Lifecycle)
 			})
 		},
 	}

@@ -61,6 +61,9 @@ type LifecycleEvent struct {
 	By      Principal `json:"by"`
 	At      time.Time `json:"at"`
 	Reason  string    `json:"reason,omitempty"`
+	// Previous is the dossier's event before this one, as the vault read
+	// them: a list of events with one left out shows the gap.
+	Previous *EventLink `json:"previous,omitempty"`
 
 	Market     *Market         `json:"market,omitempty"`
 	Extension  *Extension      `json:"extension,omitempty"`
@@ -69,6 +72,12 @@ type LifecycleEvent struct {
 	Signoff    *Signoff        `json:"signoff,omitempty"`
 	Policy     *ApprovalPolicy `json:"policy,omitempty"`
 	Submission *Submission     `json:"submission,omitempty"`
+}
+
+// EventLink names a lifecycle event and its place in the log.
+type EventLink struct {
+	ID       string `json:"id"`
+	LogIndex int64  `json:"logIndex"`
 }
 
 // LoggedEvent is a lifecycle event with its place in the log.
@@ -122,6 +131,13 @@ func (s *Service) appendLifecycle(ctx context.Context, ev LifecycleEvent, subjec
 		return LoggedEvent{}, nil, err
 	}
 	ev.ID, ev.At = newEventID(), s.now()
+	prior, err := s.lifecycleEvents(ctx, ev.Tenant, ev.Dossier)
+	if err != nil {
+		return LoggedEvent{}, nil, err
+	}
+	if n := len(prior); n > 0 {
+		ev.Previous = &EventLink{ID: prior[n-1].ID, LogIndex: prior[n-1].LogIndex}
+	}
 	raw, err := json.Marshal(ev)
 	if err != nil {
 		return LoggedEvent{}, nil, fmt.Errorf("vault: lifecycle: %w", err)
