@@ -679,3 +679,31 @@ func TestHoldSetWhileSealing(t *testing.T) {
 		t.Errorf("version 2 shows %d holds, want 1", len(v.State.LegalHolds))
 	}
 }
+
+// A seal that stopped after its commit, before the legal hold, is held by
+// the retry.
+func TestRetryHoldsWhatACrashLeftUnheld(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "inquiry"}); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("a2")
+	tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, document("a.txt", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, tk, body)
+	remove := f.store.Inject(memstore.Fail("Hold", "evidence/", nil))
+	if _, err := f.svc.Complete(as(alice), tk.UploadID); err == nil {
+		t.Fatal("complete succeeded though the hold failed")
+	}
+	remove()
+	r, err := f.svc.Complete(as(alice), tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); err != nil || !info.LegalHold {
+		t.Errorf("after the retry: legal hold %v (%v), want on", info.LegalHold, err)
+	}
+}

@@ -52,6 +52,13 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		// An earlier attempt claimed the version: it may have finished,
 		// or stopped anywhere after the claim.
 		if r, err := s.storedReceipt(ctx, sess.Tenant, v.ReceiptID); err == nil || !errors.Is(err, ErrNotFound) {
+			if err == nil {
+				// It may have stopped before putting the version under
+				// a legal hold that covers it.
+				if err := s.holdIfHeld(ctx, sess.Tenant, v); err != nil {
+					return nil, err
+				}
+			}
 			return r, err
 		}
 		from = sess.LogFrom
