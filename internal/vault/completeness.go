@@ -69,8 +69,6 @@ func applicableSections(d Dossier) []regulation.Section {
 	return out
 }
 
-
-
 // Completeness reports which sections of the dossier have current,
 // approved evidence.
 func (s *Service) Completeness(ctx context.Context, dossier string) (*Completeness, error) {
