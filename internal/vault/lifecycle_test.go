@@ -707,3 +707,56 @@ func TestRetryHoldsWhatACrashLeftUnheld(t *testing.T) {
 		t.Errorf("after the retry: legal hold %v (%v), want on", info.LegalHold, err)
 	}
 }
+
+// A run that storage refused in part does not count as reached: the
+// dossier stays due, and a later run (a day on) extends what was left.
+func TestFailedExtensionIsRetried(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a"))
+	var once sync.Once
+	remove := f.store.Inject(func(ctx context.Context, call memstore.Call) error {
+		var err error
+		if call.Op == "Retain" && strings.HasPrefix(call.Key, "evidence/") {
+			once.Do(func() { err = memstore.ErrInjected })
+		}
+		return err
+	})
+	st, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()})
+	remove()
+	if err != nil || st.LastExtension == nil || st.LastExtension.Extension.Failed != 1 || !st.RetainUntil.IsZero() {
+		t.Fatalf("a run with one refusal: got %+v (%v), want failed 1 and no retainUntil", st.LastExtension, err)
+	}
+	if run, err := f.svc.ExtendRetention(context.Background(), "acme"); err != nil || len(run.Dossiers) != 0 {
+		t.Errorf("right after a refused run: got %+v (%v), want nothing (a day's backoff)", run, err)
+	}
+	c.add(25 * time.Hour)
+	run, err := f.svc.ExtendRetention(context.Background(), "acme")
+	if err != nil || len(run.Dossiers) != 1 || run.Dossiers[0].Extension.Failed != 0 {
+		t.Fatalf("a day on: got %+v (%v), want the dossier extended", run, err)
+	}
+	info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+	if want := c.now().Add(vault.ExtendAhead).AddDate(10, 0, 0); info.RetainUntil.Before(want) {
+		t.Errorf("the evidence is locked until %v, want at least %v", info.RetainUntil, want)
+	}
+}
+
+// A record storage will not serve, planted among a dossier's lifecycle
+// records, stops nothing.
+func TestUnreadablePlantedRecord(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a"))
+	planted := "vault/acme/lifecycle/" + f.dossier.ID + "/evt_aaaaaaaaaaaaaaaaaaaaaaaaaa.json"
+	f.store.Overwrite(planted, []byte("{}"))
+	defer f.store.Inject(memstore.Fail("GetVersion", planted, nil))()
+	if _, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "inquiry"}); err != nil {
+		t.Errorf("hold beside an unreadable record: %v", err)
+	}
+	f.sealed(t, "a.txt", []byte("a2"))
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: "2026-01-05"}); err != nil {
+		t.Errorf("market status beside an unreadable record: %v", err)
+	}
+	if st, err := f.svc.DossierState(as(alice), f.dossier.ID); err != nil || len(st.LegalHolds) != 1 || st.LastExtension == nil {
+		t.Errorf("state: got %+v (%v)", st, err)
+	}
+}

@@ -20,6 +20,10 @@ import (
 // dossier on the market; a run extends once less than half of it is left.
 const ExtendAhead = 365 * 24 * time.Hour
 
+// retryExtensionAfter is how long after a run that storage refused in
+// part the dossier is due again.
+const retryExtensionAfter = 24 * time.Hour
+
 // Market is a device's market status: placed on the market first and
 // last. On the market while FirstPlaced is set and LastPlaced is not.
 type Market struct {
@@ -70,6 +74,11 @@ func (st *DossierState) retentionFloor(now time.Time, years int) time.Time {
 // dossier's locks now, and to when.
 func (st *DossierState) extensionDue(now time.Time, years int) (time.Time, bool) {
 	floor := st.retentionFloor(now, years)
+	// A run that storage refused in part is retried, a day later: a
+	// version that always refuses must not log an event every hour.
+	if e := st.LastExtension; e != nil && e.Extension.Failed > 0 && now.Sub(e.At) < retryExtensionAfter {
+		return floor, false
+	}
 	if st.Market.OnMarket() {
 		return floor, st.RetainUntil.Before(now.Add(ExtendAhead/2).AddDate(years, 0, 0))
 	}
@@ -196,7 +205,8 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 			return nil, fmt.Errorf("vault: extend retention: %w", err)
 		}
 		if until, ok, err := s.dueUntil(ctx, d); err != nil {
-			return nil, err
+			s.log.WarnContext(ctx, "extend retention", "dossier", d.ID, "err", err)
+			continue
 		} else if ok {
 			due = append(due, d)
 			furthest = later(furthest, until)
@@ -206,16 +216,22 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 		return run, nil
 	}
 	shared := s.extendPrefixes(ctx, tenantPrefixes(tenant), furthest)
+	var first error
 	for _, d := range due {
+		// One dossier that fails does not hold back the others.
 		ev, err := s.extendDossier(ctx, sys, d, shared)
 		if err != nil {
-			return run, err
+			s.log.WarnContext(ctx, "extend retention", "dossier", d.ID, "err", err)
+			if first == nil {
+				first = err
+			}
+			continue
 		}
 		if ev != nil {
 			run.Dossiers = append(run.Dossiers, *ev)
 		}
 	}
-	return run, nil
+	return run, first
 }
 
 // tenantPrefixes hold what proves every dossier of a tenant: receipts,

@@ -42,7 +42,9 @@ func fold(dossier string, events []LoggedEvent) *DossierState {
 			st.Market = *e.Market
 			st.Market.ChangedAt, st.Market.ChangedBy = &e.At, &e.By
 		case e.Event == EventExtended && e.Extension != nil:
-			if e.Extension.Until.After(st.RetainUntil) {
+			// A run that storage refused in part reached nothing for
+			// sure: the dossier stays due, and the next run retries.
+			if e.Extension.Failed == 0 && e.Extension.Until.After(st.RetainUntil) {
 				st.RetainUntil = e.Extension.Until
 			}
 			st.LastExtension = &e
