@@ -134,6 +134,9 @@ type ExportOptions struct {
 	Submission string
 	// CurrentOnly leaves out documents marked obsolete or withdrawn.
 	CurrentOnly bool
+	// Snapshot is the export event (RecordExport) the bundle proves
+	// itself complete against; the checkpoint must hold it.
+	Snapshot *vault.LoggedEvent
 }
 
 // ExportWith is Export with options. Every document carries its status
@@ -170,6 +173,12 @@ func (c *Client) ExportWith(ctx context.Context, dossier string, size int64, w *
 	}
 	m := &bundle.Manifest{CreatedAt: time.Now().UTC(), Dossier: d, Log: bundle.Log{Origin: cp.Origin, Size: cp.Size, Checkpoint: bundle.CheckpointFile},
 		KeyHistory: bundle.KeyHistoryFile, Lifecycle: bundle.LifecycleFile, Submission: opts.Submission}
+	if opts.Snapshot != nil {
+		if opts.Snapshot.LogIndex >= cp.Size {
+			return nil, fmt.Errorf("client: export: the checkpoint of %d entries does not hold the export event at entry %d", cp.Size, opts.Snapshot.LogIndex)
+		}
+		m.Snapshot = opts.Snapshot.ID
+	}
 	var logged []vault.LoggedEvent
 	for _, e := range events {
 		logged = append(logged, e.event)
@@ -178,6 +187,22 @@ func (c *Client) ExportWith(ctx context.Context, dossier string, size int64, w *
 	latestOf := map[string]int{}
 	for _, e := range latest {
 		latestOf[e.receipt.Predicate.Document.Path] = e.receipt.Predicate.Version
+	}
+	if opts.Snapshot != nil {
+		// The snapshot, as the log holds it, is what the bundle is of.
+		snap, err := snapshotOf(events, opts.Snapshot.ID)
+		if err != nil {
+			return nil, err
+		}
+		latestOf = map[string]int{}
+		for _, f := range snap.Documents {
+			latestOf[f.Path] = f.Version
+		}
+		if opts.Submission == "" {
+			if latest, err = pick(entries, snap.Documents, "the export snapshot"); err != nil {
+				return nil, err
+			}
+		}
 	}
 	chosen, err := exportChoice(entries, latest, st, opts)
 	if err != nil {
@@ -355,15 +380,30 @@ func exportChoice(entries, latest []logged, st *vault.DossierState, opts ExportO
 	if i < 0 {
 		return nil, fmt.Errorf("client: export: the log holds no submission %s of this dossier at this checkpoint", opts.Submission)
 	}
+	return pick(entries, st.Submissions[i].Documents, "submission "+opts.Submission)
+}
+
+// pick returns the log's receipts of files, which what names.
+func pick(entries []logged, files []vault.SubmittedFile, what string) ([]logged, error) {
 	var out []logged
-	for _, f := range st.Submissions[i].Documents {
+	for _, f := range files {
 		j := slices.IndexFunc(entries, func(e logged) bool { return e.receipt.Predicate.ReceiptID == f.ReceiptID })
 		if j < 0 || entries[j].receipt.Subject.Digest["sha256"] != f.SHA256 || entries[j].receipt.Predicate.Version != f.Version {
-			return nil, fmt.Errorf("client: export: submission %s names %s version %d (%s), which the log does not hold", opts.Submission, f.Path, f.Version, f.ReceiptID)
+			return nil, fmt.Errorf("client: export: %s names %s version %d (%s), which the log does not hold", what, f.Path, f.Version, f.ReceiptID)
 		}
 		out = append(out, entries[j])
 	}
 	return out, nil
+}
+
+// snapshotOf finds the export event id among the log's events.
+func snapshotOf(events []loggedEvent, id string) (*vault.Snapshot, error) {
+	for _, e := range events {
+		if e.event.ID == id && e.event.Event == vault.EventExported && e.event.Export != nil {
+			return e.event.Export, nil
+		}
+	}
+	return nil, fmt.Errorf("client: export: the log holds no export event %s of this dossier at this checkpoint", id)
 }
 
 // exportEvents writes the dossier's lifecycle events with their inclusion

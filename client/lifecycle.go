@@ -126,6 +126,15 @@ func (c *Client) Submissions(ctx context.Context, dossier string) ([]Submission,
 	return out.Submissions, err
 }
 
+// RecordExport logs a snapshot of the dossier's documents for a bundle
+// about to be made (ExportOptions.Snapshot): made before the view of the
+// log, so that the view's checkpoint holds it.
+func (c *Client) RecordExport(ctx context.Context, dossier string) (*vault.LoggedEvent, error) {
+	var ev vault.LoggedEvent
+	_, err := c.do(ctx, "POST", lifecyclePath(dossier, "/exports"), nil, nil, &ev)
+	return &ev, err
+}
+
 // Submission returns one submission with its signed record.
 func (c *Client) Submission(ctx context.Context, dossier, id string) (*Submission, error) {
 	var s Submission

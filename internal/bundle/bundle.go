@@ -67,6 +67,9 @@ type Manifest struct {
 	Submission string `json:"submission,omitempty"`
 	// LeftOut names the documents left out as obsolete or withdrawn.
 	LeftOut []string `json:"leftOut,omitempty"`
+	// Snapshot names the export event among the lifecycle events that
+	// lists every document of the dossier when the bundle was made.
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // Log is the checkpoint every receipt in the bundle is proven against.

@@ -25,8 +25,8 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 			r.add(ManifestFile, false, "the manifest names statuses, holds, sign-offs, a submission or left-out documents but carries no %s to prove them", LifecycleFile)
 			return
 		}
-		r.Lifecycle = "none: the bundle proves no status, legal hold or sign-off of its documents"
-		r.add(ManifestFile, true, "%s", r.Lifecycle)
+		r.Lifecycle = "none: the bundle proves no status, legal hold or sign-off of its documents, nor that it holds every document"
+		r.add(ManifestFile, !trust.Policy.RequireComplete, "%s", r.Lifecycle)
 		return
 	}
 	var events []Event
@@ -71,6 +71,10 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 	if n := len(logged); n > 0 {
 		r.Lifecycle += fmt.Sprintf(", the last at entry %d: a later event (one the bundle's maker cut) only the vault's log shows", logged[n-1].LogIndex)
 	}
+	latest, ok := checkSnapshot(r, m, logged, trust.Policy.RequireComplete)
+	if !ok {
+		return
+	}
 	for _, d := range m.Documents {
 		data, err := fs.ReadFile(fsys, d.Receipt)
 		var b vault.Bundle
@@ -83,14 +87,18 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 		if err != nil {
 			continue // the receipt's own check names it
 		}
-		want := st.StateOfReceipt(rc.Predicate, d.SHA256, d.Version)
+		newest := d.Version
+		if latest != nil {
+			newest = latest[d.Path]
+		}
+		want := st.StateOfReceipt(rc.Predicate, d.SHA256, newest)
 		got, _ := json.Marshal(d.Signoffs)
 		events, _ := json.Marshal(want.Signoffs)
 		if len(d.Signoffs) == 0 {
 			got = []byte("[]")
 		}
 		switch {
-		case d.Status != want.Status && d.Status != vault.StatusSuperseded:
+		case d.Status != want.Status && (latest != nil || d.Status != vault.StatusSuperseded):
 			r.add(d.Path, false, "the manifest says %s; the lifecycle events say %s", d.Status, want.Status)
 		case d.Approved != want.Approved || string(got) != string(events):
 			r.add(d.Path, false, "the manifest's sign-offs (%s, approved %v) are not the lifecycle events' (%s, approved %v)", got, d.Approved, events, want.Approved)
@@ -128,4 +136,60 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 	} else {
 		r.add(ManifestFile, false, "the documents %v are not submission %s's %v", got, sub.ID, want)
 	}
+}
+
+// checkSnapshot checks the export snapshot the manifest names: the last
+// export event among the bundle's events, listing exactly the bundle's
+// documents (and those left out) unless the bundle is a submission's. It
+// returns each document's latest version as the snapshot says, nil when
+// the bundle names none; ok is false when a check failed.
+func checkSnapshot(r *Report, m Manifest, logged []vault.LoggedEvent, require bool) (map[string]int, bool) {
+	if m.Snapshot == "" {
+		r.Lifecycle += "; no export snapshot: the bundle does not prove it holds every document"
+		if require {
+			r.add(ManifestFile, false, "the bundle names no export snapshot: it does not prove it holds the whole dossier")
+			return nil, false
+		}
+		return nil, true
+	}
+	var snap *vault.LoggedEvent
+	for i := range logged {
+		if e := &logged[i]; e.Event == vault.EventExported && e.Export != nil {
+			if e.ID != m.Snapshot && snap != nil {
+				r.add(LifecycleFile, false, "export event %s at entry %d is later than the snapshot %s the manifest names", e.ID, e.LogIndex, m.Snapshot)
+				return nil, false
+			}
+			if e.ID == m.Snapshot {
+				snap = e
+			}
+		}
+	}
+	if snap == nil {
+		r.add(LifecycleFile, false, "no export event %s among the lifecycle events", m.Snapshot)
+		return nil, false
+	}
+	latest := map[string]int{}
+	for _, f := range snap.Export.Documents {
+		latest[f.Path] = f.Version
+	}
+	if m.Submission == "" {
+		var got, want []string
+		for _, d := range m.Documents {
+			got = append(got, fmt.Sprintf("%s@%d %s %s", d.Path, d.Version, d.SHA256, d.ReceiptID))
+		}
+		for _, f := range snap.Export.Documents {
+			if !slices.Contains(m.LeftOut, f.Path) {
+				want = append(want, fmt.Sprintf("%s@%d %s %s", f.Path, f.Version, f.SHA256, f.ReceiptID))
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			r.add(ManifestFile, false, "the documents %v are not those export event %s lists (less those left out): %v", got, snap.ID, want)
+			return nil, false
+		}
+	}
+	r.Lifecycle += fmt.Sprintf("; the whole dossier as its export event %s at entry %d (%s, by %s) lists it", snap.ID, snap.LogIndex, snap.At.Format("2006-01-02 15:04:05Z"), snap.By.Subject)
+	r.add(LifecycleFile, true, "export snapshot %s at entry %d: %d documents", snap.ID, snap.LogIndex, len(snap.Export.Documents))
+	return latest, true
 }

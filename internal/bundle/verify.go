@@ -85,7 +85,7 @@ func Verify(ctx context.Context, fsys fs.FS, pinned []receipt.Key, known *Known,
 	var m Manifest
 	data, err := fs.ReadFile(fsys, ManifestFile)
 	if err == nil {
-		err = json.Unmarshal(data, &m)
+		err = strictjson.Unmarshal(data, &m)
 	}
 	if !r.add(ManifestFile, err == nil && m.Format == Format, "%s", describe(err, "format "+m.Format)) {
 		return r

@@ -358,6 +358,14 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 		t.Errorf("at checkpoint 3: got %+v, want version 1 of the report alone", em.Documents)
 	}
 	s.must(t, "verify-bundle", early, "--key", key)
+	// At an earlier checkpoint there is no export snapshot: the bundle does
+	// not prove it holds every document, and --require-complete says so.
+	if code, _, errOut := s.run(t, context.Background(), "verify-bundle", early, "--key", key, "--require-complete"); code != evault.ExitVerify || !strings.Contains(errOut, "no export snapshot") {
+		t.Errorf("--require-complete on a bundle without a snapshot: exit %d\n%s", code, errOut)
+	}
+	if got := s.must(t, "verify-bundle", out, "--key", key, "--require-complete"); !strings.Contains(got, "the whole dossier as its export event") {
+		t.Errorf("verify-bundle --require-complete printed:\n%s", got)
+	}
 
 	// A submission's bundle holds exactly its versions, proven by its event.
 	subs := decode[struct {
@@ -449,6 +457,29 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 		{"a legal hold claimed", func(dir string) {
 			spoilManifest(t, dir, "clinical/cer.txt", func(doc map[string]any) { doc["legalHold"] = true })
 		}, "clinical/cer.txt"},
+		{"a document dropped", func(dir string) {
+			rewrite(t, dir, "MANIFEST.json", func(v any) any {
+				m := v.(map[string]any)
+				docs := m["documents"].([]any)
+				m["documents"] = docs[1:]
+				return m
+			})
+		}, "MANIFEST.json"},
+		{"a key written twice in the manifest", func(dir string) {
+			data, _ := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
+			edited := strings.Replace(string(data), `"approved": true`, `"approved": true, "Approved": false`, 1)
+			os.WriteFile(filepath.Join(dir, "MANIFEST.json"), []byte(edited), 0o644)
+			sum := sha256.Sum256([]byte(edited))
+			sums, _ := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+				if strings.HasSuffix(l, "  MANIFEST.json") {
+					l = hex.EncodeToString(sum[:]) + "  MANIFEST.json"
+				}
+				lines = append(lines, l)
+			}
+			os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+		}, "MANIFEST.json"},
 		{"a status claimed without the events", func(dir string) {
 			os.Remove(filepath.Join(dir, "lifecycle.json"))
 			rewrite(t, dir, "MANIFEST.json", func(v any) any { delete(v.(map[string]any), "lifecycle"); return v })

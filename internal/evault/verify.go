@@ -151,11 +151,18 @@ of one submission to a notified body.`,
 			if out == "" {
 				return exit(ExitUsage, "give the bundle's folder or .zip file with --out")
 			}
-			view, err := a.view(cmd, keyFiles)
+			cl, err := a.client()
 			if err != nil {
 				return err
 			}
-			cl, err := a.client()
+			if size == 0 {
+				// The snapshot first, so that the view's checkpoint holds
+				// it: the bundle then proves it holds the whole dossier.
+				if opts.Snapshot, err = cl.RecordExport(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+			}
+			view, err := a.view(cmd, keyFiles)
 			if err != nil {
 				return err
 			}
@@ -190,6 +197,7 @@ of one submission to a notified body.`,
 
 func (a *app) verifyBundleCmd() *cobra.Command {
 	var keyFiles []string
+	var requireComplete bool
 	cmd := &cobra.Command{
 		Use:   "verify-bundle DIR|FILE.zip [--key PUBKEY]",
 		Short: "Verify an export bundle offline and name the first item that fails",
@@ -233,6 +241,7 @@ history, which proves only that it is consistent with itself.`,
 			if err != nil {
 				return err
 			}
+			policy.RequireComplete = requireComplete
 			rep := bundle.Verify(cmd.Context(), fsys, pinned, known, policy)
 			if first := rep.First(); first != nil {
 				if a.jsonOut {
@@ -246,6 +255,7 @@ history, which proves only that it is consistent with itself.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "vault public key PEM to trust instead of the pinned one (repeatable)")
+	cmd.Flags().BoolVar(&requireComplete, "require-complete", false, "refuse a bundle that does not prove it holds every document of the dossier (an export snapshot in the log)")
 	return cmd
 }
 

@@ -206,3 +206,14 @@ func (s *Server) submissionChanges(w http.ResponseWriter, r *http.Request) error
 	writeJSON(w, http.StatusOK, "application/json", c)
 	return nil
 }
+
+// recordExport logs the snapshot a bundle about to be made proves itself
+// complete against.
+func (s *Server) recordExport(w http.ResponseWriter, r *http.Request) error {
+	ev, err := s.v.RecordExport(r.Context(), r.PathValue("dossier"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, "application/json", ev)
+	return nil
+}

@@ -143,6 +143,12 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	if r.json(t, &st); r.status != http.StatusOK || len(st.LegalHolds) != 0 {
 		t.Errorf("release: %d %s", r.status, r.body)
 	}
+	// An auditor about to make a bundle logs its snapshot.
+	var snap vault.LoggedEvent
+	r = a.call(t, "POST", base+"/exports", aud, nil)
+	if r.json(t, &snap); r.status != http.StatusCreated || snap.Event != vault.EventExported || len(snap.Export.Documents) != 1 || snap.By.Role != vault.RoleAuditor {
+		t.Errorf("export snapshot: %d %s", r.status, r.body)
+	}
 	r = a.call(t, "GET", base+"/lifecycle", aud, nil)
 	if r.json(t, &st); r.status != http.StatusOK || len(st.Events) < 6 {
 		t.Errorf("lifecycle: %d %s", r.status, r.body)

@@ -102,6 +102,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/dossiers/{dossier}/submissions", false, s.submissions},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}", false, s.submission},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}/changes", false, s.submissionChanges},
+		{"POST", "/v1/dossiers/{dossier}/exports", false, s.recordExport},
 	}
 }
 

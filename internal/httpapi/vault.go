@@ -33,6 +33,7 @@ type Lifecycle interface {
 	Submissions(ctx context.Context, dossier string) ([]vault.SubmissionRecord, error)
 	SubmissionOf(ctx context.Context, dossier, submission string) (*vault.SubmissionRecord, error)
 	SubmissionChanges(ctx context.Context, dossier, from, to string) (*vault.Changes, error)
+	RecordExport(ctx context.Context, dossier string) (*vault.LoggedEvent, error)
 }
 
 // Access is what access.go serves: who the caller is, the grants that

@@ -102,6 +102,9 @@ type Policy struct {
 	// Witnesses, when set, is the witness policy a receipt's checkpoint
 	// must meet.
 	Witnesses *witnessing.Policy
+	// RequireComplete makes a bundle prove it holds the whole dossier:
+	// its lifecycle events must hold the export snapshot it names.
+	RequireComplete bool
 }
 
 // TrustKeys trusts keys given by hand, for every entry of any log.

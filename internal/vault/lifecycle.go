@@ -39,6 +39,7 @@ const (
 	EventSignoff   = "signoff"
 	EventPolicy    = "approval-policy"
 	EventSubmitted = "submission"
+	EventExported  = "export"
 )
 
 const eventIDPrefix = "evt_"
@@ -72,6 +73,14 @@ type LifecycleEvent struct {
 	Signoff    *Signoff        `json:"signoff,omitempty"`
 	Policy     *ApprovalPolicy `json:"policy,omitempty"`
 	Submission *Submission     `json:"submission,omitempty"`
+	Export     *Snapshot       `json:"export,omitempty"`
+}
+
+// Snapshot is what an export event freezes: every document's latest
+// version when a bundle was made, so that the bundle can prove it holds
+// the whole dossier (docs/lifecycle.md, export bundles).
+type Snapshot struct {
+	Documents []SubmittedFile `json:"documents"`
 }
 
 // EventLink names a lifecycle event and its place in the log.
@@ -124,6 +133,12 @@ func lifecycleEntryOfKey(tenant, key string) (string, bool) {
 // appendLifecycle signs ev, with subjects (the dossier when none), and
 // appends it to the tenant's log.
 func (s *Service) appendLifecycle(ctx context.Context, ev LifecycleEvent, subjects ...receipt.Subject) (LoggedEvent, *ledger.Appended, error) {
+	// One dossier's events are appended one at a time in a process, so
+	// that each names the one before (instances that append at once may
+	// still name the same one: docs/lifecycle.md).
+	mu, _ := s.lifecycleMu.LoadOrStore(ev.Tenant+"/"+ev.Dossier, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	if err := s.publishKey(ctx); err != nil {
 		return LoggedEvent{}, nil, err
 	}

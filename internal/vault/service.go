@@ -84,8 +84,10 @@ type Service struct {
 	stamps stampState
 	// witnesses keeps each tenant's latest cosigned checkpoint.
 	witnesses witnessState
-	// lifecycles keeps the lifecycle records this process verified.
-	lifecycles lifecycleCache
+	// lifecycles keeps the lifecycle records this process verified;
+	// lifecycleMu has one mutex per dossier its appends take.
+	lifecycles  lifecycleCache
+	lifecycleMu sync.Map
 }
 
 // New returns a Service keeping its objects in st and signing receipts and

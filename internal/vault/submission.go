@@ -231,3 +231,32 @@ func (s *Service) SubmissionChanges(ctx context.Context, dossier, from, to strin
 	}
 	return c, nil
 }
+
+// RecordExport logs a snapshot of the dossier's documents (each at its
+// latest version, whatever its status) for a bundle about to be made:
+// the bundle then proves it holds all of them. Anyone who may read the
+// dossier may; the event records who exported it.
+func (s *Service) RecordExport(ctx context.Context, dossier string) (*LoggedEvent, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.readableDossier(ctx, id, dossier)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := s.Documents(ctx, dossier)
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{Documents: []SubmittedFile{}}
+	for _, v := range docs {
+		snap.Documents = append(snap.Documents, submitted(v))
+	}
+	by := Principal{Tenant: id.Home, Subject: id.Subject, Role: id.Role}
+	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventExported, Tenant: id.Tenant, Dossier: d.ID, By: by, Export: snap})
+	if err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
