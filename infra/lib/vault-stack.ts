@@ -179,18 +179,18 @@ export class VaultStack extends Stack {
     // Functions: one per folder of functions/, each with its own role.
     const api = this.goFunction('api', buildDir, {
       description: 'Evidence Vault HTTP API (functions/api)', memorySize: 512, timeout: Duration.seconds(29),
-      writes: ['evidence', 'vault', 'ledger', 'keys'], multipart: true, legalHolds: true,
+      writes: ['evidence', 'vault', 'ledger', 'keys'], multipart: true, legalHolds: 'set-and-lift',
     }, alarms);
     const seal = this.goFunction('seal', buildDir, {
       description: 'Seals uploads on S3 ObjectCreated (functions/seal)', memorySize: 512, timeout: Duration.minutes(5),
-      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: true,
+      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: 'set',
     }, alarms);
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(seal), { prefix: 'evidence/' });
     // The schedule: lock extensions ahead of the market (MDR Art. 10(8))
     // and timestamps the authority could not give at sealing, hourly.
     const schedule = this.goFunction('schedule', buildDir, {
       description: 'Extends retention ahead of the market and adds pending timestamps (functions/schedule)', memorySize: 512, timeout: Duration.minutes(15),
-      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: false,
+      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: 'set',
     }, alarms);
     new events.Rule(this, 'ScheduleRule', {
       description: 'Runs the vault schedule (functions/schedule)',
@@ -398,8 +398,9 @@ export class VaultStack extends Stack {
   private goFunction(name: string, buildDir: string, opts: {
     description: string; memorySize: number; timeout: Duration;
     writes: readonly (typeof prefixes[number])[]; multipart: boolean;
-    // legalHolds: sets and lifts legal holds on evidence and its records.
-    legalHolds: boolean;
+    // legalHolds: may set legal holds on evidence and its records, and
+    // lift them (only the API, for an admin's release).
+    legalHolds: 'set' | 'set-and-lift';
   }, alarms: sns.ITopic): lambda.Function {
     const code = path.join(buildDir, name);
     if (!fs.existsSync(path.join(code, 'bootstrap'))) {
@@ -427,9 +428,15 @@ export class VaultStack extends Stack {
       // Extend the lock of evidence it does not write, when sealing late.
       statements.push(new iam.PolicyStatement({ actions: ['s3:PutObjectRetention'], resources: objects(['evidence']) }));
     }
-    if (opts.legalHolds) {
-      statements.push(new iam.PolicyStatement({ actions: ['s3:PutObjectLegalHold', 's3:GetObjectLegalHold'], resources: objects(['evidence', 'vault']) }));
-    }
+    statements.push(
+      // HeadObject shows a version's legal hold only with this.
+      new iam.PolicyStatement({ actions: ['s3:GetObjectLegalHold'], resources: objects(['evidence', 'vault']) }),
+      new iam.PolicyStatement({
+        actions: ['s3:PutObjectLegalHold'], resources: objects(['evidence', 'vault']),
+        // Sealing and the schedule only ever put holds on.
+        ...(opts.legalHolds === 'set' ? { conditions: { StringEquals: { 's3:object-lock-legal-hold': 'ON' } } } : {}),
+      }),
+    );
     if (opts.multipart) {
       statements.push(new iam.PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: objects(['evidence']) }));
     }

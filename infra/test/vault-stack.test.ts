@@ -178,16 +178,18 @@ test('each function may do what it does and nothing else', () => {
   const puts = (sts: typeof api) => JSON.stringify(sts.filter((s) => actions([s]).includes('s3:PutObject')).map((s) => s.Resource));
   assert.match(puts(api), /evidence\/\*/);
   assert.doesNotMatch(puts(seal), /evidence\/\*/);
-  // Legal holds are set by the API (admins) and by sealing (new versions
-  // under a hold), on evidence and its records only; the schedule only
-  // extends retention.
-  const holds = (sts: typeof api) => JSON.stringify(sts.filter((s) => actions([s]).includes('s3:PutObjectLegalHold')).map((s) => s.Resource));
-  for (const sts of [api, seal]) {
-    assert.match(holds(sts), /evidence\/\*/);
-    assert.match(holds(sts), /vault\/\*/);
-    assert.doesNotMatch(holds(sts), /ledger|keys/);
+  // Legal holds: on evidence and its records only; sealing and the
+  // schedule (new versions under a hold, holds set part-way) may only put
+  // them on; the API (an admin's release) may lift them.
+  const holdsOf = (sts: typeof api) => sts.filter((s) => actions([s]).includes('s3:PutObjectLegalHold'));
+  for (const [fn, sts] of [['api', api], ['seal', seal], ['schedule', schedule]] as const) {
+    const held = JSON.stringify(holdsOf(sts).map((s) => s.Resource));
+    assert.match(held, /evidence\/\*/, fn);
+    assert.match(held, /vault\/\*/, fn);
+    assert.doesNotMatch(held, /ledger|keys/, fn);
+    const onOnly = holdsOf(sts).every((s) => JSON.stringify((s as { Condition?: unknown }).Condition) === JSON.stringify({ StringEquals: { 's3:object-lock-legal-hold': 'ON' } }));
+    assert.equal(onOnly, fn !== 'api', `${fn}: may lift legal holds: ${!onOnly}`);
   }
-  assert.ok(!actions(schedule).includes('s3:PutObjectLegalHold'));
   assert.ok(actions(schedule).includes('s3:PutObjectRetention'));
 });
 

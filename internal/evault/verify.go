@@ -2,8 +2,10 @@ package evault
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -157,8 +159,14 @@ of one submission to a notified body.`,
 			}
 			if size == 0 {
 				// The snapshot first, so that the view's checkpoint holds
-				// it: the bundle then proves it holds the whole dossier.
-				if opts.Snapshot, err = cl.RecordExport(cmd.Context(), args[0]); err != nil {
+				// it: the bundle then proves it holds the whole dossier. A
+				// log that cannot grow (tampered storage) still exports
+				// what it holds, without one.
+				var p *client.Problem
+				if opts.Snapshot, err = cl.RecordExport(cmd.Context(), args[0]); errors.As(err, &p) && p.Status != http.StatusNotFound {
+					fmt.Fprintf(a.main.Stderr, "evault: no export snapshot (%v): the bundle will not prove it holds every document\n", err)
+					opts.Snapshot = nil
+				} else if err != nil {
 					return err
 				}
 			}

@@ -128,16 +128,18 @@ func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in Re
 // (every document when path is ""): the evidence, its chain entries and
 // receipts.
 func (s *Service) applyHolds(ctx context.Context, d Dossier, path string, on bool) error {
-	return s.eachHeld(ctx, d, path, func(p string) bool { return true }, on)
+	return s.eachHeld(ctx, d, path, func(p string) bool { return true }, func(v Version) error { return s.holdVersion(ctx, d.Tenant, v, on) })
 }
 
 // applyHoldsExcept lifts the hold from every document whose path held
 // does not name.
 func (s *Service) applyHoldsExcept(ctx context.Context, d Dossier, held map[string]bool) error {
-	return s.eachHeld(ctx, d, "", func(p string) bool { return !held[p] }, false)
+	return s.eachHeld(ctx, d, "", func(p string) bool { return !held[p] }, func(v Version) error { return s.holdVersion(ctx, d.Tenant, v, false) })
 }
 
-func (s *Service) eachHeld(ctx context.Context, d Dossier, path string, pick func(string) bool, on bool) error {
+// eachHeld runs do on every sealed version of a document (every document
+// when path is "") whose path pick takes.
+func (s *Service) eachHeld(ctx context.Context, d Dossier, path string, pick func(string) bool, do func(Version) error) error {
 	prefix := versionsPrefix(d.Tenant, d.ID)
 	if path != "" {
 		prefix = chainPrefix(d.Tenant, d.ID, path)
@@ -159,7 +161,7 @@ func (s *Service) eachHeld(ctx context.Context, d Dossier, path string, pick fun
 		if err != nil {
 			continue // not the vault's entry: the audit names it
 		}
-		if err := s.holdVersion(ctx, d.Tenant, v, on); err != nil {
+		if err := do(v); err != nil {
 			return err
 		}
 	}

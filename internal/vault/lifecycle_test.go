@@ -760,3 +760,27 @@ func TestUnreadablePlantedRecord(t *testing.T) {
 		t.Errorf("state: got %+v (%v)", st, err)
 	}
 }
+
+// A hold whose setting stopped part-way is completed by the schedule.
+func TestScheduleCompletesAHoldSetPartWay(t *testing.T) {
+	f := setup(t, vault.Config{})
+	ra := f.sealed(t, "a.txt", []byte("a"))
+	rb := f.sealed(t, "b.txt", []byte("b"))
+	remove := f.store.Inject(memstore.Fail("Hold", "evidence/acme/"+f.dossier.ID+"/b.txt", nil))
+	if _, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "inquiry"}); err == nil {
+		t.Fatal("SetHold succeeded though storage refused a hold")
+	}
+	remove()
+	run, err := f.svc.RunSchedule(context.Background())
+	if err != nil || run.Held != 1 {
+		t.Fatalf("schedule: got %+v (%v), want one version held", run, err)
+	}
+	for _, r := range []*vault.Receipt{ra, rb} {
+		if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+			t.Errorf("%s: not held after the schedule", r.Predicate.Document.Path)
+		}
+	}
+	if run, _ := f.svc.RunSchedule(context.Background()); run.Held != 0 {
+		t.Errorf("a second run held %d more, want 0", run.Held)
+	}
+}

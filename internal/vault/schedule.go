@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -42,6 +43,10 @@ func (s *Service) Tenants(ctx context.Context) ([]string, error) {
 // ScheduleRun is what one scheduled run did.
 type ScheduleRun struct {
 	Extended []ExtensionRun `json:"extended"`
+	// Held counts the versions of dossiers under legal hold that the run
+	// found not held in storage and held (a hold whose setting stopped
+	// part-way).
+	Held    int `json:"held"`
 	Stamped  int            `json:"stamped"`
 	Pending  int            `json:"pending"`
 }
@@ -64,6 +69,11 @@ func (s *Service) RunSchedule(ctx context.Context) (*ScheduleRun, error) {
 		if err != nil && first == nil {
 			first = err
 		}
+		held, err := s.reconcileHolds(ctx, t)
+		run.Held += held
+		if err != nil && first == nil {
+			first = err
+		}
 		stamped, pending, err := s.StampPending(ctx, t)
 		run.Stamped, run.Pending = run.Stamped+stamped, run.Pending+pending
 		if err != nil && first == nil {
@@ -71,4 +81,43 @@ func (s *Service) RunSchedule(ctx context.Context) (*ScheduleRun, error) {
 		}
 	}
 	return run, first
+}
+
+// reconcileHolds puts under legal hold every version an active hold
+// covers that storage does not hold: what a SetHold that stopped part-way,
+// or a seal that failed after its commit, left.
+func (s *Service) reconcileHolds(ctx context.Context, tenant string) (int, error) {
+	objs, err := s.records.List(ctx, dossiersPrefix(tenant))
+	if err != nil {
+		return 0, fmt.Errorf("vault: reconcile holds: %w", err)
+	}
+	n := 0
+	for _, o := range objs {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, dossiersPrefix(tenant)), ".json")
+		if !ok || !dossierIDPattern.MatchString(id) {
+			continue
+		}
+		st, err := s.dossierState(ctx, tenant, id)
+		if err != nil || len(st.LegalHolds) == 0 {
+			continue
+		}
+		d, err := s.dossierRecord(ctx, tenant, id)
+		if err != nil {
+			continue
+		}
+		err = s.eachHeld(ctx, d, "", func(p string) bool {
+			return slices.ContainsFunc(st.LegalHolds, func(h Hold) bool { return h.covers(p) })
+		}, func(v Version) error {
+			info, err := s.objects.Stat(ctx, v.Key, v.VersionID)
+			if err != nil || info.LegalHold {
+				return nil
+			}
+			n++
+			return s.holdVersion(ctx, tenant, v, true)
+		})
+		if err != nil {
+			s.log.WarnContext(ctx, "reconcile holds", "dossier", id, "err", err)
+		}
+	}
+	return n, nil
 }

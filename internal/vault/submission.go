@@ -249,8 +249,14 @@ func (s *Service) RecordExport(ctx context.Context, dossier string) (*LoggedEven
 	if err != nil {
 		return nil, err
 	}
+	// Each document's latest version whose receipt the log holds: an
+	// entry planted on a chain is no version of the dossier.
 	snap := &Snapshot{Documents: []SubmittedFile{}}
-	for _, v := range docs {
+	for _, listed := range docs {
+		v, _, err := s.latestSigned(ctx, id.Tenant, d.ID, listed.Document.Path)
+		if err != nil {
+			return nil, err
+		}
 		snap.Documents = append(snap.Documents, submitted(v))
 	}
 	by := Principal{Tenant: id.Home, Subject: id.Subject, Role: id.Role}
