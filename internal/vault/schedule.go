@@ -47,8 +47,8 @@ type ScheduleRun struct {
 	// found not held in storage and held (a hold whose setting stopped
 	// part-way).
 	Held    int `json:"held"`
-	Stamped  int            `json:"stamped"`
-	Pending  int            `json:"pending"`
+	Stamped int `json:"stamped"`
+	Pending int `json:"pending"`
 }
 
 // RunSchedule extends retention and adds pending timestamps in every
