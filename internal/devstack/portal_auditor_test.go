@@ -134,7 +134,7 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{})
+	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{RequireComplete: true})
 	if first := rep.First(); first != nil || rep.Documents != 1 {
 		t.Errorf("the portal's bundle: %d documents, first failure %+v", rep.Documents, first)
 	}

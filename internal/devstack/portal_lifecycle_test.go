@@ -2,13 +2,19 @@ package devstack_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/evidencevault/vault/client"
+	"github.com/evidencevault/vault/internal/bundle"
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/vault"
 )
 
 // TestPortalShowsTheRegulatoryLife: what the dossier's lifecycle events
@@ -47,6 +53,11 @@ func TestPortalShowsTheRegulatoryLife(t *testing.T) {
 
 	b := testenv.Browser(t)
 	p := &page{t: t, ctx: b}
+	saved := t.TempDir()
+	if _, err := chromedp.Call(b, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: saved, EventsEnabled: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
 	p.do("open the portal", chromedp.Navigate(env["VAULT_URL"]+"/portal/"))
 	p.do("sign in", testenv.Press(`main button`))
 	p.do("pick the uploader", testenv.Press(`form:has(input[value="alice@demo.example"]) button`))
@@ -73,6 +84,39 @@ func TestPortalShowsTheRegulatoryLife(t *testing.T) {
 	p.waitText("reviewed by Alice")
 
 	p.do("back to the dossier", testenv.Press(`main p a`))
+	// The portal's bundle carries the lifecycle events and the snapshot:
+	// verify-bundle holds what its manifest says to them.
+	p.do("export", testenv.Press(`main > button`))
+	p.waitText("every one verified before it was written")
+	zip := filepath.Join(saved, d.ID+".zip")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if fi, err := os.Stat(zip); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s saved; the folder holds %v", zip, dirNames(t, saved))
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the browser renames the file once complete
+	keyPEM, _ := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
+	signer, err := receipt.NewLocalSigner(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, closer, err := bundle.Open(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{RequireComplete: true})
+	if first := rep.First(); first != nil || !strings.Contains(rep.Lifecycle, "the whole dossier") {
+		t.Fatalf("the portal's bundle: first failure %+v, lifecycle %q", first, rep.Lifecycle)
+	}
+	m, err := bundle.ReadManifest(fsys)
+	if err != nil || len(m.Documents) != 1 || !m.Documents[0].LegalHold || len(m.Documents[0].Signoffs) != 1 || m.Documents[0].Signoffs[0].Meaning != "reviewed" {
+		t.Errorf("the portal's manifest: %+v (%v), want version 2 held with Alice's review", m, err)
+	}
+
 	p.do("open completeness", testenv.Press(`main a[href$="/completeness"]`))
 	p.waitText("section(s) missing")
 	if page := p.text("main"); !strings.Contains(page, "MDR-II-1.1") || !strings.Contains(page, "missing") {

@@ -11,8 +11,10 @@ import { openLog, verifyReceipt, checkDownload, extendsCheckpoint, strictJSON, h
 const views = new Map();
 
 // logView is the log of tenant as this browser verified it, opened once
-// per page load (and again after a failure).
-export async function logView(tenant) {
+// per page load (and again after a failure, or when fresh: the export
+// needs a checkpoint that holds the snapshot it just logged).
+export async function logView(tenant, fresh = false) {
+  if (fresh) views.delete(tenant);
   if (!views.has(tenant)) {
     const get = (path) => call(path, { tenant });
     views.set(tenant, openLog(get).catch((e) => { views.delete(tenant); throw e; }));

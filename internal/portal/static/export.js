@@ -9,7 +9,8 @@
 
 import { call, bytes } from "./api.js";
 import { logView, fetchVerified, discard, streamFile, save, FailedChecks } from "./download.js";
-import { verifyReceipt, openEnvelope, trustLog, parseKey, pinOf, b64, hex, VerifyError } from "./verify.js";
+import { verifyReceipt, openEnvelope, trustLog, parseKey, pinOf, b64, hex, VerifyError, verifyEntry } from "./verify.js";
+import { LIFECYCLE_TYPE, foldLifecycle, stateOf } from "./lifecycle.js";
 import { downloadZip } from "./vendor/client-zip.js";
 
 const utf8 = new TextEncoder();
@@ -33,11 +34,12 @@ async function treeHash(hashes) {
 
 // dossierLog reads the whole log up to the checkpoint, proves that its
 // entries are the checkpoint's tree, and returns the dossier's receipts
-// in it with their indexes.
+// and lifecycle events in it with their indexes.
 async function dossierLog(t, view, dossier, progress) {
   const cp = view.latest;
   const hashes = [];
   const out = [];
+  const events = [];
   while (hashes.length < cp.size) {
     progress(`Reading the log: ${hashes.length} of ${cp.size} entries`);
     const page = await call(`/v1/log/entries?start=${hashes.length}&end=${cp.size}&dossier=${encodeURIComponent(dossier)}`, { tenant: t });
@@ -50,12 +52,13 @@ async function dossierLog(t, view, dossier, progress) {
         if (!equal(await sha(concat(Uint8Array.of(0), o.payload)), h)) throw new VerifyError(`entry ${e.index} is not the leaf it is given as`);
         const p = o.statement.predicate;
         if (o.statement.predicateType === "https://evidencevault.dev/receipt/v1" && p?.dossier?.id === dossier) out.push({ index: e.index, envelope: e.envelope, predicate: p, payload: o.payload });
+        if (o.statement.predicateType === LIFECYCLE_TYPE && p?.dossier === dossier) events.push({ index: e.index, envelope: e.envelope, event: { ...p, logIndex: e.index } });
       }
       hashes.push(h);
     }
   }
   if (!equal(await treeHash(hashes), cp.hash)) throw new VerifyError(`the ${cp.size} entries the vault gave are not the tree of its checkpoint`);
-  return out;
+  return { receipts: out, events };
 }
 
 // matchListing compares the log's latest versions with the vault's
@@ -105,7 +108,10 @@ const json = (v) => JSON.stringify(v, null, 2) + "\n";
 // exportDossier makes the bundle of dossier d (the API's record) and
 // saves it as {dossier}.zip. t is the Vault-Tenant of an auditor.
 export async function exportDossier(t, d, progress) {
-  const view = await logView(t);
+  // The snapshot first, so that the checkpoint holds it: the bundle then
+  // proves it holds the whole dossier (docs/lifecycle.md).
+  const snapshot = await call(`/v1/dossiers/${encodeURIComponent(d.id)}/exports`, { tenant: t, method: "POST" });
+  const view = await logView(t, true);
   const cp = view.latest;
   const kl = await call(`/v1/log/keys?size=${cp.size}`, { tenant: t });
   if (kl.checkpoint !== cp.signed) throw new VerifyError(`the key history at ${cp.size} entries is not proven against the checkpoint this browser verified`);
@@ -113,8 +119,25 @@ export async function exportDossier(t, d, progress) {
   // every event proven in the checkpoint (as evault export checks).
   const pinned = pinOf(view.origin);
   await trustLog(view.origin, kl.checkpoint, kl.events, pinned ? await parseKey(pinned.key) : null);
-  const entries = latestVersions(await dossierLog(t, view, d.id, progress));
-  await matchListing(t, view, d.id, entries);
+  const logged = await dossierLog(t, view, d.id, progress);
+  await matchListing(t, view, d.id, latestVersions(logged.receipts));
+  // Each lifecycle event signed by the key of its place and proven in the
+  // checkpoint, before anything the manifest says rests on it.
+  const lifecycle = [];
+  for (const e of logged.events) {
+    const proof = await call(`/v1/log/proofs/inclusion?index=${e.index}&size=${cp.size}`, { tenant: t });
+    await verifyEntry(e.envelope, e.index, view.trust, cp, proof.proof);
+    lifecycle.push({ index: e.index, envelope: e.envelope, inclusion: proof.proof });
+  }
+  const snap = logged.events.find((e) => e.event.id === snapshot.id && e.event.event === "export")?.event.export;
+  if (!snap) throw new VerifyError(`the checkpoint of ${cp.size} entries does not hold the export snapshot ${snapshot.id}`);
+  const latest = new Map(snap.documents.map((f) => [f.path, f.version]));
+  const entries = snap.documents.map((f) => {
+    const e = logged.receipts.find((r) => r.predicate.receiptId === f.receiptId && r.predicate.version === f.version);
+    if (!e) throw new VerifyError(`the export snapshot names ${f.path} version ${f.version} (${f.receiptId}), which the log does not hold`);
+    return e;
+  });
+  const st = foldLifecycle(logged.events.map((e) => e.event));
   const files = [];
   const sums = new Map();
   const add = async (name, blob, digest) => {
@@ -137,16 +160,19 @@ export async function exportDossier(t, d, progress) {
       if (!ver.valid) throw new FailedChecks(ver.checks, path);
       await add("files/" + path, got.file, p.document.file.sha256);
       await add("receipts/" + path + ".receipt.json", text(json(rc)));
-      docs.push({ path, version: p.version, receiptId: p.receiptId, logIndex: e.index, sha256: p.document.file.sha256, size: p.document.file.size, file: "files/" + path, receipt: "receipts/" + path + ".receipt.json" });
+      const s = stateOf(st, p, p.document.file.sha256, latest.get(path));
+      docs.push({ path, version: p.version, receiptId: p.receiptId, logIndex: e.index, sha256: p.document.file.sha256, size: p.document.file.size, file: "files/" + path, receipt: "receipts/" + path + ".receipt.json",
+        status: s.status, approved: s.approved, signoffs: s.signoffs, legalHold: s.legalHold });
     }
     await add("checkpoint.txt", text(cp.signed));
     await add("key-history.json", text(json(kl)));
+    await add("lifecycle.json", text(json(lifecycle)));
     const keys = [];
     for (const k of view.trust.keys) {
       await add(`keys/${k.key.id}.pem`, text(k.key.pem.endsWith("\n") ? k.key.pem : k.key.pem + "\n"));
       keys.push(`keys/${k.key.id}.pem`);
     }
-    const m = { format: "https://evidencevault.dev/bundle/v1", createdAt: new Date().toISOString(), dossier: d, log: { origin: cp.origin, size: cp.size, checkpoint: "checkpoint.txt" }, keys, keyHistory: "key-history.json", documents: docs };
+    const m = { format: "https://evidencevault.dev/bundle/v1", createdAt: new Date().toISOString(), dossier: d, log: { origin: cp.origin, size: cp.size, checkpoint: "checkpoint.txt" }, keys, keyHistory: "key-history.json", documents: docs, lifecycle: "lifecycle.json", snapshot: snapshot.id };
     await add("VERIFY.md", text(verifyDoc(m)));
     await add("MANIFEST.json", text(json(m)));
     const names = [...sums.keys()].sort();

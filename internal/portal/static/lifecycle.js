@@ -99,3 +99,36 @@ export function signoffForm(t, dossierId, v, done) {
   });
   return form;
 }
+
+// --- the state a bundle's manifest claims, as vault.Fold computes it -----
+
+export const LIFECYCLE_TYPE = "https://evidencevault.dev/lifecycle/v1";
+
+// foldLifecycle mirrors vault.Fold for what a bundle's manifest says of
+// each document: holds, the approval policy, statuses and sign-offs.
+// events are predicates with their logIndex, in log order.
+export function foldLifecycle(events) {
+  const st = { holds: [], policy: { approvals: 1, excludeAuthors: true }, statuses: new Map(), signoffs: [] };
+  for (const e of events) {
+    if (e.event === "legal-hold" && e.hold) st.holds.push({ id: e.id, path: e.hold.path || "" });
+    else if (e.event === "legal-hold-released" && e.hold) st.holds = st.holds.filter((h) => h.id !== e.hold.holdId);
+    else if (e.event === "approval-policy" && e.policy) st.policy = e.policy;
+    else if (e.event === "document-status" && e.status) st.statuses.set(e.status.path, e.status);
+    else if (e.event === "signoff" && e.signoff) st.signoffs.push({ ...e.signoff, id: e.id, by: e.by, signedAt: e.at, logIndex: e.logIndex });
+  }
+  return st;
+}
+
+// stateOf mirrors DossierState.StateOfReceipt: the status, approval,
+// sign-offs and hold of the version a receipt predicate seals.
+export function stateOf(st, p, sha256, latest) {
+  const path = p.document.path;
+  let status = "current";
+  const mark = st.statuses.get(path);
+  if (p.version < latest) status = "superseded";
+  else if (mark && mark.version === p.version && mark.status !== "current") status = mark.status;
+  const signoffs = st.signoffs.filter((s) => s.receiptId === p.receiptId && s.sha256 === sha256);
+  const authors = [p.uploader.subject, ...signoffs.filter((s) => s.meaning === "authored").map((s) => s.by.subject)];
+  const approvers = new Set(signoffs.filter((s) => s.meaning === "approved" && !(st.policy.excludeAuthors && authors.includes(s.by.subject))).map((s) => s.by.subject));
+  return { status, signoffs, approved: approvers.size >= st.policy.approvals, legalHold: st.holds.some((h) => h.path === "" || h.path === path) };
+}

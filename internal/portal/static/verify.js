@@ -578,3 +578,14 @@ export async function checkDownload(view, ver, want) {
   ver.valid = ver.checks.every((c) => c.passed);
   return ver;
 }
+
+// verifyEntry checks a log entry's envelope as vault.OpenLifecycle does,
+// and its place: signed by a key trust allows at index, and held at index
+// in checkpoint cp (proof from the vault).
+export async function verifyEntry(envelope, index, trust, cp, proof) {
+  const o = openEnvelope(envelope);
+  const { key } = await signedBy(o, trust.keys.map((k) => k.key));
+  if (!key || !allows(trust, key.id, index)) throw new VerifyError(`entry ${index} is not signed by the key the log's history gives it`);
+  await verifyInclusion(cp, index, o.payload, proof);
+  return o;
+}
