@@ -266,3 +266,34 @@ func TestTimestampOverAnotherSignature(t *testing.T) {
 		t.Fatalf("got %+v, want refused", ch)
 	}
 }
+
+// A submission is timestamped like a receipt: a token over its event's
+// signature, served with it and kept for later reads.
+func TestSubmissionIsTimestamped(t *testing.T) {
+	s := stampedVault(t, nil)
+	s.sealed(t, "a.txt", []byte("a"))
+	sub, err := s.svc.Submit(as(alice), s.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: time.Now().UTC().Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _, err := receipt.Parse(sub.Record.Envelope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	for name, rec := range map[string]*vault.SubmissionRecord{"as submitted": sub, "read back": must(s.svc.SubmissionOf(as(alice), s.dossier.ID, sub.ID))} {
+		if rec.Record == nil || len(rec.Record.Timestamps) != 1 {
+			t.Fatalf("%s: got %d timestamps, want 1", name, len(rec.Record.Timestamps))
+		}
+		if _, err := s.trust.Verify(rec.Record.Timestamps[0], sig); err != nil {
+			t.Errorf("%s: the timestamp does not cover the event's signature: %v", name, err)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
