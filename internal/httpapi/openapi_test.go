@@ -48,7 +48,7 @@ func TestContractCoversEveryRoute(t *testing.T) {
 	}
 	// Every problem type the API answers with is listed.
 	enum := doc.Components.Schemas["Problem"].Value.Properties["type"].Value.Enum
-	kinds := []problemType{malformedJSON, unknownFields, wrongType, duplicateFields, invalidUTF8, tooLarge, unsupportedMedia, badQuery, noRoute, wrongMethod, originRefused}
+	kinds := []problemType{malformedJSON, unknownFields, wrongType, duplicateFields, invalidUTF8, tooLarge, unsupportedMedia, badQuery, noRoute, wrongMethod, originRefused, storageFull}
 	for _, k := range codes {
 		kinds = append(kinds, k)
 	}

@@ -55,6 +55,7 @@ var (
 	malformedJSON    = problemType{http.StatusBadRequest, "malformed-json", "Body is not valid JSON"}
 	unknownFields    = problemType{http.StatusBadRequest, "unknown-fields", "Body has unknown fields"}
 	wrongType        = problemType{http.StatusBadRequest, "wrong-type", "A field has the wrong JSON type"}
+	storageFull      = problemType{http.StatusInsufficientStorage, "storage-full", "Storage is full"}
 	duplicateFields  = problemType{http.StatusBadRequest, "duplicate-fields", "Body gives a field twice"}
 	invalidUTF8      = problemType{http.StatusBadRequest, "invalid-utf8", "Body is not valid UTF-8"}
 	tooLarge         = problemType{http.StatusRequestEntityTooLarge, "body-too-large", "Body is too large"}
@@ -91,13 +92,17 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if ve.Err != nil {
 			log.WarnContext(r.Context(), "request refused", "code", string(ve.Code), "err", err)
 		}
+	case errors.Is(err, vault.ErrStorageFull):
+		p.Type, p.Title, p.Status = ProblemBase+storageFull.slug, storageFull.title, storageFull.status
+		p.Detail = "storage is full: nothing was stored; try again once its operator has freed space"
+		log.ErrorContext(r.Context(), "storage full", "err", err, "method", r.Method, "path", r.URL.Path)
 	default:
 		kind := codes[vault.CodeInternal]
 		p.Type, p.Title, p.Status = ProblemBase+kind.slug, kind.title, kind.status
 		p.Detail = "the vault could not complete the request; quote the request id when reporting it"
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 	}
-	if p.Status == http.StatusServiceUnavailable || p.Type == ProblemBase+"idempotency-in-progress" {
+	if p.Status == http.StatusServiceUnavailable || p.Status == http.StatusInsufficientStorage || p.Type == ProblemBase+"idempotency-in-progress" {
 		w.Header().Set("Retry-After", "1")
 	}
 	if p.Status == http.StatusUnauthorized {

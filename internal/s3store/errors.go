@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -42,6 +43,11 @@ func translate(op, key string, err error) error {
 		e.kind = vault.ErrNotFound
 	case "PreconditionFailed":
 		e.kind = vault.ErrExists
+	case "XMinioStorageFull", "InsufficientStorage", "XMinioInsufficientStorage":
+		e.kind = vault.ErrStorageFull
+	}
+	if e.kind == vault.ErrStorage && statusCode(err) == http.StatusInsufficientStorage {
+		e.kind = vault.ErrStorageFull
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -64,6 +70,15 @@ func hiddenByMarker(err error) bool {
 func deleteMarker(err error) bool {
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && re.Response != nil && re.Response.Header.Get("X-Amz-Delete-Marker") == "true"
+}
+
+// statusCode returns the HTTP status of a failed request, 0 if none.
+func statusCode(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode
+	}
+	return 0
 }
 
 // errorCode returns S3's error code, or "" for a nil or non-API error.

@@ -84,6 +84,9 @@ var (
 	ErrExists = errors.New("vault: object already exists")
 	// ErrStorage: storage failed to answer; the adapter's message says how.
 	ErrStorage = errors.New("vault: storage failed")
+	// ErrStorageFull: storage has no room for what was written; nothing
+	// was stored.
+	ErrStorageFull = errors.New("vault: storage is full")
 )
 
 // ErrConflict: an object the vault writes once already holds other bytes

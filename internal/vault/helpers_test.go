@@ -70,17 +70,19 @@ type fixture struct {
 	svc     *vault.Service
 	store   *memstore.Bucket
 	dossier vault.Dossier
+	signer  *receipt.LocalSigner
 }
 
 func setup(t *testing.T, cfg vault.Config) fixture {
 	t.Helper()
 	b := memstore.New("evidence", memstore.WithClock(cfg.Now))
-	svc := newService(b, newSigner(t), cfg)
+	signer := newSigner(t)
+	svc := newService(b, signer, cfg)
 	d, err := svc.CreateDossier(as(alice), dossierInput(udiA, false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{svc, b, d}
+	return fixture{svc, b, d, signer}
 }
 
 // put sends body to a ticket's presigned URL, as a client would.

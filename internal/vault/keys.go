@@ -77,6 +77,12 @@ func (s *Service) publishKey(ctx context.Context) error {
 	}
 	lock := &Lock{Mode: s.cfg.LockMode, Until: s.now().AddDate(regulation.RetentionYearsImplantable+1, 0, 0)}
 	name := publicKeyKey(key.ID)
+	// Read before writing: a process starting while storage is full can
+	// still re-seal what was sealed (nothing to write).
+	if have, err := s.records.Get(ctx, name); err == nil && bytes.Equal(have, key.PEM()) {
+		s.published = true
+		return nil
+	}
 	err = s.records.Create(ctx, name, key.PEM(), lock)
 	switch {
 	case errors.Is(err, ErrExists):

@@ -75,7 +75,7 @@ func witnessedVault(t *testing.T, signer receipt.Signer, ws *witnessServer, now 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{svc, b, d}
+	return fixture{svc: svc, store: b, dossier: d}
 }
 
 func witnessCheck(t *testing.T, svc *vault.Service, r *vault.Receipt, signer receipt.Signer, policy witnessing.Policy) vault.Check {
