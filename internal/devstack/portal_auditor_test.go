@@ -14,8 +14,6 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/evidencevault/vault/client"
-	"github.com/evidencevault/vault/internal/bundle"
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -112,29 +110,7 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 	p.waitText("Export the dossier")
 	p.do("export", testenv.Press(`main > button`))
 	p.waitText("every one verified before it was written")
-	zip := filepath.Join(saved, d.ID+".zip")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if fi, err := os.Stat(zip); err == nil && fi.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s saved; the folder holds %v", zip, dirNames(t, saved))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // the browser renames the file once complete
-	keyPEM, _ := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
-	signer, err := receipt.NewLocalSigner(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, closer, err := bundle.Open(zip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
-	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{RequireComplete: true})
+	rep, _ := savedBundle(t, dir, saved, d.ID)
 	if first := rep.First(); first != nil || rep.Documents != 1 {
 		t.Errorf("the portal's bundle: %d documents, first failure %+v", rep.Documents, first)
 	}

@@ -3,6 +3,7 @@ package devstack_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +15,10 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
+	"github.com/evidencevault/vault/internal/bundle"
+	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/vault"
 )
 
 // TestPortalUploadAndVerifiedDownload: a startup's uploader, in headless
@@ -238,4 +242,32 @@ func dirNames(t *testing.T, dir string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// savedBundle waits for the dossier's ZIP the portal saved into saved and
+// verifies it offline, from the stack's signing key, requiring it to prove
+// it holds the whole dossier.
+func savedBundle(t *testing.T, stackDir, saved, dossier string) (*bundle.Report, fs.FS) {
+	t.Helper()
+	zip := filepath.Join(saved, dossier+".zip")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if fi, err := os.Stat(zip); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s saved; the folder holds %v", zip, dirNames(t, saved))
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the browser renames the file once complete
+	keyPEM, _ := os.ReadFile(filepath.Join(stackDir, ".local", "signing-key.pem"))
+	signer, err := receipt.NewLocalSigner(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, closer, err := bundle.Open(zip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closer.Close() })
+	return bundle.Verify(context.Background(), fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{RequireComplete: true}), fsys
 }

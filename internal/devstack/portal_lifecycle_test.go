@@ -2,8 +2,6 @@ package devstack_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/bundle"
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/testenv"
-	"github.com/evidencevault/vault/internal/vault"
 )
 
 // TestPortalShowsTheRegulatoryLife: what the dossier's lifecycle events
@@ -88,27 +84,7 @@ func TestPortalShowsTheRegulatoryLife(t *testing.T) {
 	// verify-bundle holds what its manifest says to them.
 	p.do("export", testenv.Press(`main > button`))
 	p.waitText("every one verified before it was written")
-	zip := filepath.Join(saved, d.ID+".zip")
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if fi, err := os.Stat(zip); err == nil && fi.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s saved; the folder holds %v", zip, dirNames(t, saved))
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // the browser renames the file once complete
-	keyPEM, _ := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
-	signer, err := receipt.NewLocalSigner(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, closer, err := bundle.Open(zip)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
-	rep := bundle.Verify(ctx, fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{RequireComplete: true})
+	rep, fsys := savedBundle(t, dir, saved, d.ID)
 	if first := rep.First(); first != nil || !strings.Contains(rep.Lifecycle, "the whole dossier") {
 		t.Fatalf("the portal's bundle: first failure %+v, lifecycle %q", first, rep.Lifecycle)
 	}

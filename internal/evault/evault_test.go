@@ -468,17 +468,7 @@ func exportBundles(t *testing.T, s *stack, dossier, key, work string) {
 		{"a key written twice in the manifest", func(dir string) {
 			data, _ := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
 			edited := strings.Replace(string(data), `"approved": true`, `"approved": true, "Approved": false`, 1)
-			os.WriteFile(filepath.Join(dir, "MANIFEST.json"), []byte(edited), 0o644)
-			sum := sha256.Sum256([]byte(edited))
-			sums, _ := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
-			var lines []string
-			for _, l := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
-				if strings.HasSuffix(l, "  MANIFEST.json") {
-					l = hex.EncodeToString(sum[:]) + "  MANIFEST.json"
-				}
-				lines = append(lines, l)
-			}
-			os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+			writeSummed(t, dir, "MANIFEST.json", []byte(edited))
 		}, "MANIFEST.json"},
 		{"a status claimed without the events", func(dir string) {
 			os.Remove(filepath.Join(dir, "lifecycle.json"))
@@ -853,7 +843,13 @@ func rewrite(t *testing.T, dir, file string, edit func(any) any) {
 		t.Fatal(err)
 	}
 	data, _ = json.MarshalIndent(edit(v), "", "  ")
-	os.WriteFile(name, data, 0o644)
+	writeSummed(t, dir, file, data)
+}
+
+// writeSummed writes a bundle's file and its line in SHA256SUMS.
+func writeSummed(t *testing.T, dir, file string, data []byte) {
+	t.Helper()
+	os.WriteFile(filepath.Join(dir, file), data, 0o644)
 	sums, _ := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
 	sum := sha256.Sum256(data)
 	var lines []string

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	_ "embed"
 	"html/template"
 	"mime"
@@ -28,82 +29,47 @@ func (s *Server) dossierState(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// dossierInput serves a route that takes a JSON body of In for the
+// dossier in the path and answers status with what do returns.
+func dossierInput[In, Out any](status int, do func(context.Context, string, In) (Out, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in In
+		if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
+			return err
+		}
+		out, err := do(r.Context(), r.PathValue("dossier"), in)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, status, "application/json", out)
+		return nil
+	}
+}
+
 func (s *Server) setMarket(w http.ResponseWriter, r *http.Request) error {
-	var in vault.MarketInput
-	if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
-		return err
-	}
-	st, err := s.v.SetMarket(r.Context(), r.PathValue("dossier"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, "application/json", st)
-	return nil
+	return dossierInput(http.StatusOK, s.v.SetMarket)(w, r)
 }
 
 func (s *Server) setHold(w http.ResponseWriter, r *http.Request) error {
-	var in vault.HoldInput
-	if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
-		return err
-	}
-	h, err := s.v.SetHold(r.Context(), r.PathValue("dossier"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, "application/json", h)
-	return nil
+	return dossierInput(http.StatusCreated, s.v.SetHold)(w, r)
 }
 
 func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) error {
-	var in vault.ReleaseInput
-	if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
-		return err
-	}
-	st, err := s.v.ReleaseHold(r.Context(), r.PathValue("dossier"), r.PathValue("hold"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, "application/json", st)
-	return nil
+	return dossierInput(http.StatusOK, func(ctx context.Context, dossier string, in vault.ReleaseInput) (*vault.DossierState, error) {
+		return s.v.ReleaseHold(ctx, dossier, r.PathValue("hold"), in)
+	})(w, r)
 }
 
 func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
-	var in vault.StatusInput
-	if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
-		return err
-	}
-	v, err := s.v.SetStatus(r.Context(), r.PathValue("dossier"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, "application/json", v)
-	return nil
+	return dossierInput(http.StatusOK, s.v.SetStatus)(w, r)
 }
 
 func (s *Server) signOff(w http.ResponseWriter, r *http.Request) error {
-	var in vault.SignoffInput
-	if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
-		return err
-	}
-	v, err := s.v.SignOff(r.Context(), r.PathValue("dossier"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, "application/json", v)
-	return nil
+	return dossierInput(http.StatusCreated, s.v.SignOff)(w, r)
 }
 
 func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) error {
-	var in vault.PolicyInput
-	if err := decodeInput(w, r, maxMetadataBody, &in); err != nil {
-		return err
-	}
-	st, err := s.v.SetPolicy(r.Context(), r.PathValue("dossier"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, "application/json", st)
-	return nil
+	return dossierInput(http.StatusOK, s.v.SetPolicy)(w, r)
 }
 
 //go:embed report/completeness.html.tmpl

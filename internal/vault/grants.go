@@ -3,7 +3,6 @@ package vault
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -46,12 +45,6 @@ const grantCacheTTL = 15 * time.Second
 const grantIDPrefix = "gnt_"
 
 var grantIDPattern = regexp.MustCompile(`^gnt_[a-z2-7]{26}$`)
-
-func newGrantID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return grantIDPrefix + b32.EncodeToString(b[:])
-}
 
 // Grantee names an auditor: by the e-mail address their provider verified,
 // or by their token's subject.
@@ -180,8 +173,8 @@ func (s *Service) CreateGrant(ctx context.Context, in GrantInput) (Grant, error)
 	if len(fields) > 0 {
 		return Grant{}, invalid(fields)
 	}
-	ev := GrantEvent{Event: GrantGiven, GrantID: newGrantID(), Tenant: id.Tenant, Grantee: *in.Grantee, Dossiers: in.Dossiers,
-		Until: in.Until.UTC(), Note: in.Note, By: Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role}, At: now.UTC()}
+	ev := GrantEvent{Event: GrantGiven, GrantID: randomID(grantIDPrefix), Tenant: id.Tenant, Grantee: *in.Grantee, Dossiers: in.Dossiers,
+		Until: in.Until.UTC(), Note: in.Note, By: principal(id), At: now.UTC()}
 	a, err := s.appendGrantEvent(ctx, ev)
 	if err != nil {
 		return Grant{}, err
@@ -219,7 +212,7 @@ func (s *Service) RevokeGrant(ctx context.Context, grantID string) (Grant, error
 		return g, err
 	}
 	ev := GrantEvent{Event: GrantRevoked, GrantID: g.ID, Tenant: g.Tenant, Grantee: g.Grantee, Dossiers: g.Dossiers, Until: g.Until,
-		By: Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role}, At: s.now().UTC()}
+		By: principal(id), At: s.now().UTC()}
 	if _, err := s.appendGrantEvent(ctx, ev); err != nil {
 		return Grant{}, err
 	}

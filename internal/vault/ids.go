@@ -32,10 +32,18 @@ func dossierID(tenant, basicUDIDI string) string {
 	return dossierIDPrefix + b32.EncodeToString(sum[:10])
 }
 
-func newUploadID() string {
+func newUploadID() string { return randomID(uploadIDPrefix) }
+
+// randomID is prefix and 128 random bits, in the ids' base32.
+func randomID(prefix string) string {
 	var b [16]byte
 	rand.Read(b[:])
-	return uploadIDPrefix + b32.EncodeToString(b[:])
+	return prefix + b32.EncodeToString(b[:])
+}
+
+// principal is who id is, as records name the one who acted.
+func principal(id Identity) Principal {
+	return Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role}
 }
 
 // receiptIDFor names the receipt of an upload. It is derived, not drawn, so

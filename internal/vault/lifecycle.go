@@ -3,7 +3,6 @@ package vault
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,12 +44,6 @@ const (
 const eventIDPrefix = "evt_"
 
 var eventIDPattern = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
-
-func newEventID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return eventIDPrefix + b32.EncodeToString(b[:])
-}
 
 // LifecycleEvent is the predicate of one event: what happened to which
 // dossier, by whom, when, and the part of it its kind fills in.
@@ -145,7 +138,7 @@ func (s *Service) appendLifecycle(ctx context.Context, ev LifecycleEvent, subjec
 	if err := s.ensureKeys(ctx, ev.Tenant); err != nil {
 		return LoggedEvent{}, nil, err
 	}
-	ev.ID, ev.At = newEventID(), s.now()
+	ev.ID, ev.At = randomID(eventIDPrefix), s.now()
 	prior, err := s.lifecycleEvents(ctx, ev.Tenant, ev.Dossier)
 	if err != nil {
 		return LoggedEvent{}, nil, err

@@ -134,40 +134,41 @@ func hasPointer(fields []FieldError, pointer string) bool {
 	return slices.ContainsFunc(fields, func(f FieldError) bool { return f.Pointer == pointer })
 }
 
-func principal(id Identity) Principal {
-	return Principal{Tenant: id.Tenant, Subject: id.Subject, Role: id.Role}
-}
-
 // adminOf returns the caller and the dossier when the caller is an admin
 // of its tenant; doing says what was refused.
 func (s *Service) adminOf(ctx context.Context, dossier, doing string) (Identity, Dossier, error) {
-	id, err := caller(ctx)
-	if err != nil {
-		return Identity{}, Dossier{}, err
-	}
-	d, err := s.readableDossier(ctx, id, dossier)
-	if err != nil {
-		return Identity{}, Dossier{}, err
-	}
-	if id.Role != RoleAdmin {
-		return Identity{}, Dossier{}, errorf(CodeForbidden, "role %s may not %s: a tenant's admin may", id.Role, doing)
-	}
-	return id, d, nil
+	return s.actorOf(ctx, dossier, func(id Identity) error {
+		if id.Role != RoleAdmin {
+			return errorf(CodeForbidden, "role %s may not %s: a tenant's admin may", id.Role, doing)
+		}
+		return nil
+	})
 }
 
 // memberOf returns the caller and the dossier when the caller is a member
 // (uploader or admin) of its tenant.
 func (s *Service) memberOf(ctx context.Context, dossier, doing string) (Identity, Dossier, error) {
+	return s.actorOf(ctx, dossier, func(id Identity) error {
+		if !id.CanWrite() {
+			return errorf(CodeForbidden, "role %s may not %s", id.Role, doing)
+		}
+		return nil
+	})
+}
+
+// actorOf returns the caller and a dossier it may read, when may lets it
+// act on it.
+func (s *Service) actorOf(ctx context.Context, dossier string, may func(Identity) error) (Identity, Dossier, error) {
 	id, err := caller(ctx)
 	if err != nil {
 		return Identity{}, Dossier{}, err
 	}
 	d, err := s.readableDossier(ctx, id, dossier)
+	if err == nil {
+		err = may(id)
+	}
 	if err != nil {
 		return Identity{}, Dossier{}, err
-	}
-	if !id.CanWrite() {
-		return Identity{}, Dossier{}, errorf(CodeForbidden, "role %s may not %s", id.Role, doing)
 	}
 	return id, d, nil
 }
