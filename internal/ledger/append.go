@@ -45,6 +45,10 @@ type waiter struct {
 	lead  chan struct{} // receives when this waiter is to lead the next round
 	gone  bool          // its caller stopped waiting; guarded by tenantLog.mu
 
+	// twins are later appends of the same id in the same round (from
+	// other processes): they get this one's answer.
+	twins []*waiter
+
 	out *Appended
 	err error
 }
@@ -161,7 +165,7 @@ func (l *Log) lead(ctx context.Context, tl *tenantLog) {
 
 		if len(batch) > 0 {
 			rctx, cancel := context.WithTimeout(ctx, roundTimeout)
-			l.round(rctx, tl, batch)
+			l.sequence(rctx, tl, batch)
 			cancel()
 		}
 
@@ -182,7 +186,7 @@ func (l *Log) lead(ctx context.Context, tl *tenantLog) {
 	}
 }
 
-// deliver answers one waiter.
+// deliver answers one waiter, and its twins.
 func (tl *tenantLog) deliver(w *waiter, out *Appended, err error) {
 	w.out, w.err = out, err
 	tl.mu.Lock()
@@ -191,4 +195,25 @@ func (tl *tenantLog) deliver(w *waiter, out *Appended, err error) {
 	}
 	tl.mu.Unlock()
 	close(w.done)
+	for _, t := range w.twins {
+		tl.deliver(t, out, err)
+	}
+}
+
+// single keeps the first waiter of each id in batch and makes the others
+// its twins: appends of one id from several processes (a complete and the
+// storage event's seal) meet in one round.
+func single(batch []*waiter) []*waiter {
+	first := make(map[string]*waiter, len(batch))
+	out := batch[:0:0]
+	for _, w := range batch {
+		if f, ok := first[w.entry.ID]; ok {
+			f.twins = append(f.twins, w)
+			f.from = min(f.from, w.from)
+			continue
+		}
+		first[w.entry.ID] = w
+		out = append(out, w)
+	}
+	return out
 }

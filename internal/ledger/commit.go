@@ -38,6 +38,7 @@ const maxRounds = 100
 func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 	tl.stateMu.Lock()
 	defer tl.stateMu.Unlock()
+	batch = single(batch)
 	fail := func(err error) {
 		for _, w := range batch {
 			tl.deliver(w, nil, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
 )
 
 // An id is appended at most once after the position its append names.
@@ -81,19 +82,43 @@ func find(commits []seenCommit, id string, from int64) (seenCommit, int64, bool)
 // log can hold an entry elsewhere only in an older commit, which is
 // finished, so that the Keeper has it.
 func (l *Log) dropIntegrated(ctx context.Context, tl *tenantLog, batch []*waiter) ([]*waiter, error) {
+	ask := make([]bool, len(batch))
+	for i, w := range batch {
+		_, _, inMemory := find(tl.seen.commits, w.entry.ID, w.from)
+		ask[i] = inMemory || w.from < tl.seen.from
+	}
+	// The Keeper is asked about all of them at once: entries other
+	// processes left are asked about from position 0.
+	type answer struct {
+		out   *Appended
+		found bool
+		err   error
+	}
+	answers := make([]answer, len(batch))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i, w := range batch {
+		if ask[i] {
+			g.Go(func() error {
+				a := &answers[i]
+				a.out, a.found, a.err = l.kept(gctx, tl, w.entry.ID)
+				return nil
+			})
+		}
+	}
+	g.Wait()
 	keep := batch[:0:0]
-	for _, w := range batch {
-		c, index, inMemory := find(tl.seen.commits, w.entry.ID, w.from)
-		if !inMemory && w.from >= tl.seen.from {
+	for i, w := range batch {
+		if !ask[i] {
 			keep = append(keep, w)
 			continue
 		}
-		out, found, err := l.kept(ctx, tl, w.entry.ID)
-		switch {
-		case err != nil:
-			tl.deliver(w, nil, err)
-		case found && out.Index >= w.from:
-			tl.deliver(w, out, nil)
+		c, index, inMemory := find(tl.seen.commits, w.entry.ID, w.from)
+		switch a := answers[i]; {
+		case a.err != nil:
+			tl.deliver(w, nil, a.err)
+		case a.found && a.out.Index >= w.from:
+			tl.deliver(w, a.out, nil)
 		case inMemory:
 			// The Keeper lost it: answer from the commit itself.
 			out, err := l.integrated(ctx, tl, c.start, index)
@@ -113,12 +138,21 @@ func (l *Log) kept(ctx context.Context, tl *tenantLog, id string) (*Appended, bo
 	if l.cfg.Keeper == nil {
 		return nil, false, nil
 	}
-	candidates, err := l.cfg.Keeper.Kept(ctx, tl.tenant, id)
-	if err != nil || len(candidates) == 0 {
-		return nil, false, err
-	}
 	keys, err := tl.keys.get(ctx, false)
 	if err != nil {
+		return nil, false, err
+	}
+	if lk, ok := l.cfg.Keeper.(LatestKeeper); ok {
+		a, err := lk.Latest(ctx, tl.tenant, id)
+		if err != nil || a == nil {
+			return nil, false, err
+		}
+		if l.placeOf(a, id, tl.origin, keys) == nil {
+			return a, true, nil
+		}
+	}
+	candidates, err := l.cfg.Keeper.Kept(ctx, tl.tenant, id)
+	if err != nil || len(candidates) == 0 {
 		return nil, false, err
 	}
 	var first error

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -97,12 +98,23 @@ func (l *Log) refresh(ctx context.Context, tl *tenantLog, probe bool) error {
 	return nil
 }
 
-// loadHead reads the head hint, or starts from the empty log.
+// loadHead reads the head hint, or starts from the empty log. With a
+// Scratch the hint lives there; a log that kept it in its store before
+// (older vaults) is read from there until the first commit moves it.
 func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
 	empty := &state{cp: Checkpoint{Origin: tl.origin}}
-	data, found, err := l.store.Get(ctx, tl.headKey())
-	if err != nil {
-		return nil, fmt.Errorf("ledger: read head: %w", err)
+	var data []byte
+	var found bool
+	var err error
+	if l.cfg.Scratch != nil {
+		if data, _, found, err = l.cfg.Scratch.Get(ctx, tl.headKey()); err != nil {
+			l.log.WarnContext(ctx, "ledger: read head hint", "log", tl.origin, "err", err)
+		}
+	}
+	if !found {
+		if data, found, err = l.store.Get(ctx, tl.headKey()); err != nil {
+			return nil, fmt.Errorf("ledger: read head: %w", err)
+		}
 	}
 	if !found {
 		return empty, nil
@@ -112,6 +124,17 @@ func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
 		l.log.WarnContext(ctx, "ledger: unreadable head hint; reading the log from its start", "log", tl.origin, "err", err)
 		return empty, nil
 	}
+	st, err := l.openHint(ctx, tl, h)
+	if err != nil {
+		l.log.WarnContext(ctx, "ledger: head hint does not verify; reading the log from its start", "log", tl.origin, "err", err)
+		return empty, nil
+	}
+	return st, nil
+}
+
+// openHint verifies a hint (the head hint, or the head a lease hands
+// over) and returns the state it names.
+func (l *Log) openHint(ctx context.Context, tl *tenantLog, h headHint) (*state, error) {
 	cp, err := l.open(ctx, tl, []byte(h.Checkpoint))
 	if err == nil && cp.Size != h.Size {
 		err = fmt.Errorf("it claims size %d with a checkpoint of size %d", h.Size, cp.Size)
@@ -120,8 +143,7 @@ func (l *Log) loadHead(ctx context.Context, tl *tenantLog) (*state, error) {
 		err = l.hintCommitted(ctx, tl, h)
 	}
 	if err != nil {
-		l.log.WarnContext(ctx, "ledger: head hint does not verify; reading the log from its start", "log", tl.origin, "err", err)
-		return empty, nil
+		return nil, err
 	}
 	return &state{cp: cp, signed: h.Checkpoint, start: h.Start}, nil
 }
@@ -143,15 +165,21 @@ func (l *Log) hintCommitted(ctx context.Context, tl *tenantLog, h headHint) erro
 	if _, err := OpenCheckpoint([]byte(h.Checkpoint), tl.origin, current); err != nil {
 		return fmt.Errorf("its checkpoint is not the current key's: %v", err)
 	}
+	names := func(v []byte) bool {
+		var c commit
+		return json.Unmarshal(v, &c) == nil && c.Checkpoint == h.Checkpoint && c.Size == h.Size && c.Start == h.Start
+	}
+	// The newest version first, one read; every version only when it is
+	// not the one (someone wrote over the commit).
+	if v, found, err := l.store.Get(ctx, tl.commitKey(h.Start)); err == nil && found && names(v) {
+		return nil
+	}
 	versions, err := l.store.Versions(ctx, tl.commitKey(h.Start))
 	if err != nil {
 		return fmt.Errorf("read the commit at %d: %v", h.Start, err)
 	}
-	for _, v := range versions {
-		var c commit
-		if json.Unmarshal(v, &c) == nil && c.Checkpoint == h.Checkpoint && c.Size == h.Size && c.Start == h.Start {
-			return nil
-		}
+	if slices.ContainsFunc(versions, names) {
+		return nil
 	}
 	return fmt.Errorf("no commit at %d signed its checkpoint", h.Start)
 }
@@ -229,7 +257,9 @@ func (l *Log) Flush(ctx context.Context) error {
 // readers a few more reads, nothing else, so it is only logged.
 func (l *Log) writeHead(ctx context.Context, tl *tenantLog, next *state) {
 	body, err := json.Marshal(headHint{Start: next.start, Size: next.cp.Size, Checkpoint: next.signed})
-	if err == nil {
+	if err == nil && l.cfg.Scratch != nil {
+		err = l.cfg.Scratch.Put(ctx, tl.headKey(), body)
+	} else if err == nil {
 		err = l.store.Put(ctx, tl.headKey(), body)
 	}
 	if err != nil {

@@ -37,6 +37,18 @@ type Config struct {
 	// Keeper keeps what the caller derives from integrated entries; nil
 	// for a log that only reads.
 	Keeper Keeper
+	// Scratch, when set, holds the head hint and lets appends of many
+	// processes share commits: one process at a time holds a lease there
+	// and commits the entries the others leave for it (sequence.go).
+	// Without it each process commits its own, racing for positions.
+	Scratch Scratch
+	// Admit checks a record another process left in Scratch before the
+	// sequencer appends it: what the log commits to must be the caller's
+	// own (the vault: signed by its key, for this tenant). Required with
+	// Scratch, since anyone who can write there can leave an entry.
+	Admit func(ctx context.Context, tenant string, record []byte) error
+	// Sequencing tunes the lease; zero fields take the defaults.
+	Sequencing Sequencing
 	// MaxBatch bounds the entries of one commit; 256 if 0.
 	MaxBatch int
 	// Now is the clock of the commits' time field; time.Now if nil.
@@ -61,6 +73,15 @@ type Keeper interface {
 	Kept(ctx context.Context, tenant, id string) ([]*Appended, error)
 }
 
+// LatestKeeper is a Keeper that can also answer with the newest record kept
+// for an entry alone (nil if none), in one read where Kept lists every
+// version: the log asks Latest first, and Kept only when that one does not
+// prove its place.
+type LatestKeeper interface {
+	Keeper
+	Latest(ctx context.Context, tenant, id string) (*Appended, error)
+}
+
 // Log appends entries to per-tenant logs and serves checkpoints and
 // proofs. One Log is shared by all requests of a process; any number of
 // processes may append to the same logs at once.
@@ -72,6 +93,9 @@ type Log struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantLog
+	// process names this Log in leases and pending entries.
+	process string
+	pending atomic.Int64 // numbers this process's pending objects
 }
 
 // New returns a Log on store whose checkpoints signer signs. With a nil
@@ -86,7 +110,12 @@ func New(store Store, signer Signer, cfg Config) *Log {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Log{store: store, signer: signer, cfg: cfg, log: cfg.Logger, tenants: map[string]*tenantLog{}}
+	cfg.Sequencing = cfg.Sequencing.withDefaults()
+	l := &Log{store: store, signer: signer, cfg: cfg, log: cfg.Logger, tenants: map[string]*tenantLog{}}
+	if cfg.Scratch != nil {
+		l.process = randomName()
+	}
+	return l
 }
 
 // state is a finished point of a tenant's log: every object of the commit
@@ -124,6 +153,9 @@ type tenantLog struct {
 	short *TamperedError
 	// hint writes the head hint behind the commits.
 	hint headMover
+	// lease is this process's hold of the tenant's sequencer lease; only
+	// the leading append touches it.
+	lease lease
 
 	// size is the head's size once loaded, -1 before: read without
 	// stateMu, so that a lower bound never waits for a commit round.

@@ -23,10 +23,33 @@ type Store interface {
 	// are written once, other versions are someone else's, and readers
 	// pick the log's by what it signed (choose.go).
 	Versions(ctx context.Context, key string) ([][]byte, error)
-	// Put overwrites key: only the head hint, which readers never trust.
+	// Put overwrites key: only the head hint of a log without Scratch,
+	// which readers never trust.
 	Put(ctx context.Context, key string, body []byte) error
 	// List returns the keys under prefix in lexical order.
 	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Scratch is storage for what the log may lose: the sequencer's lease,
+// entries waiting for it, and the head hint. Nothing in it is trusted: a
+// lease only saves writers from racing (the commit's conditional creation
+// still decides the order), a pending entry is checked like any input, a
+// hint is verified. It can be overwritten and expire (a bucket without
+// Object Lock), so that transient state leaves no locked versions behind.
+type Scratch interface {
+	// Get returns key's body and a tag that changes with every write of
+	// it; found is false when there is none.
+	Get(ctx context.Context, key string) (body []byte, tag string, found bool, err error)
+	// Swap writes body at key if its tag is still tag (If-Match), or, with
+	// tag "", if key does not exist (If-None-Match: *). swapped is false,
+	// and nothing written, when another write came first.
+	Swap(ctx context.Context, key string, body []byte, tag string) (newTag string, swapped bool, err error)
+	// Put writes body at key.
+	Put(ctx context.Context, key string, body []byte) error
+	// List returns the keys under prefix in lexical order.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// Delete removes keys; a key that does not exist is no error.
+	Delete(ctx context.Context, keys []string) error
 }
 
 // createOrMatch writes an object derived from a commit: one that exists

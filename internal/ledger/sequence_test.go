@@ -1,0 +1,229 @@
+package ledger_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evidencevault/vault/internal/ledger"
+	"github.com/evidencevault/vault/internal/memstore"
+)
+
+// admitLeaves admits every record but those whose leaf starts "forged":
+// what the vault's signature check does in these tests.
+func admitLeaves(_ context.Context, _ string, record []byte) error {
+	leaf, err := leafOf(record)
+	if err == nil && strings.HasPrefix(string(leaf), "forged") {
+		err = errors.New("not signed by the log's owner")
+	}
+	return err
+}
+
+// newSequencedLog returns one process's Log on store that shares commits
+// with the others through scratch.
+func newSequencedLog(store ledger.Store, scratch ledger.Scratch, s ledger.Signer, seq ledger.Sequencing) *ledger.Log {
+	return ledger.New(store, s, ledger.Config{
+		Origin:     func(tenant string) string { return "example.org/log/" + tenant },
+		Prefix:     func(tenant string) string { return "ledger/" + tenant + "/" },
+		Leaf:       leafOf,
+		Keeper:     keeperOf(store),
+		Scratch:    scratch,
+		Admit:      admitLeaves,
+		Sequencing: seq,
+	})
+}
+
+// appendFromProcesses runs procs processes, each appending perProc entries
+// one after another (a Lambda instance serves one request at a time), all
+// at once; every entry is also appended by the next process when twice is
+// set (a complete racing the storage event's seal). It fails the test on
+// any error or proof that does not verify.
+func appendFromProcesses(t *testing.T, store ledger.Store, s keySigner, procs, perProc int, twice bool, newLog func() *ledger.Log) []*ledger.Log {
+	t.Helper()
+	logs := make([]*ledger.Log, procs)
+	for p := range logs {
+		logs[p] = newLog()
+	}
+	var wg sync.WaitGroup
+	for p := range procs {
+		wg.Go(func() {
+			for i := range perProc {
+				id := fmt.Sprintf("e%02d-%03d", p, i)
+				leaf := "leaf " + id
+				for k := range 1 + btoi(twice) {
+					a, err := logs[(p+k)%procs].Append(context.Background(), tenant, entry(id, leaf), 0)
+					if err != nil {
+						t.Errorf("append %s: %v", id, err)
+						return
+					}
+					verified(t, s, leaf, a)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return logs
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pendingLeft fails the test if any pending entry is left in scratch.
+func pendingLeft(t *testing.T, scratch *memstore.Scratch) {
+	t.Helper()
+	keys, _ := scratch.List(context.Background(), "sequencer/ledger/"+tenant+"/pending/")
+	if len(keys) > 0 {
+		t.Errorf("pending objects left: %q", keys)
+	}
+}
+
+// TestSequencedAcrossProcesses: processes sharing only storage, each
+// appending one entry at a time, share commits through the lease: far
+// fewer commits than entries, each id once, nothing left pending, and the
+// head hint kept in scratch, never in the locked store.
+func TestSequencedAcrossProcesses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		seq   ledger.Sequencing
+		twice bool
+	}{
+		{name: "defaults", seq: ledger.Sequencing{}},
+		{name: "handed over after every round", seq: ledger.Sequencing{Hold: time.Nanosecond}},
+		{name: "every entry from two processes", seq: ledger.Sequencing{}, twice: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+			// Each write takes a millisecond, as object storage's do, so
+			// that entries arrive while a commit is on its way.
+			store.fail = func(op, _ string) error {
+				if op == "create" {
+					time.Sleep(time.Millisecond)
+				}
+				return nil
+			}
+			const procs, perProc = 16, 10
+			logs := appendFromProcesses(t, store, s, procs, perProc, tc.twice, func() *ledger.Log {
+				return newSequencedLog(store, scratch, s, tc.seq)
+			})
+			rep := audited(t, logs[0])
+			if rep.Size != procs*perProc {
+				t.Errorf("got %d entries, want %d: one per id", rep.Size, procs*perProc)
+			}
+			if rep.Commits > procs*perProc/2 {
+				t.Errorf("got %d commits for %d entries, want at most half: processes share commits", rep.Commits, rep.Size)
+			}
+			t.Logf("%d entries from %d processes in %d commits", rep.Size, procs, rep.Commits)
+			pendingLeft(t, scratch)
+			for _, l := range logs {
+				l.Flush(context.Background())
+			}
+			if n := store.count("head.json"); n != 0 {
+				t.Errorf("got %d head hint writes in the locked store, want 0", n)
+			}
+			if _, ok := scratch.Body("ledger/" + tenant + "/head.json"); !ok {
+				t.Error("no head hint in scratch")
+			}
+		})
+	}
+}
+
+// TestRacingWithoutScratch is the same load without a scratch: each
+// process commits alone, racing for positions, and the result is the
+// same log, in more commits.
+func TestRacingWithoutScratch(t *testing.T) {
+	store, s := newMemStore(), newKeySigner(t)
+	logs := appendFromProcesses(t, store, s, 8, 5, false, func() *ledger.Log { return newLog(store, s, 0) })
+	if rep := audited(t, logs[0]); rep.Size != 40 {
+		t.Errorf("got %d entries, want 40", rep.Size)
+	}
+}
+
+// TestPendingEntriesAreInput: whoever can write the scratch bucket can
+// leave pending objects. The holder appends none that the log's owner
+// does not admit, nor an entry already in the log (whatever position the
+// object claims), nor twice one left twice; what does not parse is passed
+// over; each such object is deleted, and real appends go on.
+func TestPendingEntriesAreInput(t *testing.T) {
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	l := newSequencedLog(store, scratch, s, ledger.Sequencing{})
+	ctx := context.Background()
+	first, err := l.Append(ctx, tenant, entry("old", "leaf old"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := func(name string, body any) {
+		data, _ := json.Marshal(body)
+		scratch.Overwrite("sequencer/ledger/"+tenant+"/pending/"+name, data)
+	}
+	type e struct {
+		ID       string          `json:"id"`
+		Envelope json.RawMessage `json:"envelope"`
+	}
+	pending("forged.json", map[string]any{"process": "x", "entries": []e{{"forged", record("forged statement")}}})
+	pending("replayed.json", map[string]any{"process": "x", "entries": []e{{"old", record("leaf old")}}})
+	pending("twice-a.json", map[string]any{"process": "x", "entries": []e{{"dup", record("leaf dup")}}})
+	pending("twice-b.json", map[string]any{"process": "y", "entries": []e{{"dup", record("leaf dup")}}})
+	pending("unknown-field.json", map[string]any{"process": "x", "entries": []e{{"odd", record("leaf odd")}}, "from": 99})
+	scratch.Overwrite("sequencer/ledger/"+tenant+"/pending/garbage.json", []byte("{"))
+
+	if _, err := l.Append(ctx, tenant, entry("new", "leaf new"), first.Index+1); err != nil {
+		t.Fatal(err)
+	}
+	rep := audited(t, l)
+	entries, err := l.Entries(ctx, tenant, 0, rep.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, en := range entries {
+		ids = append(ids, en.ID)
+	}
+	if got, want := strings.Join(ids, " "), "old new dup"; got != want && got != "old dup new" {
+		t.Errorf("got log %q, want %q (in some order after old)", got, want)
+	}
+	pendingLeft(t, scratch)
+}
+
+// TestStoppedHolder: a holder that stopped (killed, or frozen with its
+// Lambda instance) leaves its lease; appends wait until it has stayed
+// unchanged for LeaseTTL, take it over and complete.
+func TestStoppedHolder(t *testing.T) {
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	scratch.Overwrite("sequencer/ledger/"+tenant+"/lease.json", []byte(`{"holder":"stopped"}`))
+	seq := ledger.Sequencing{LeaseTTL: 100 * time.Millisecond}
+	start := time.Now()
+	logs := appendFromProcesses(t, store, s, 4, 3, false, func() *ledger.Log { return newSequencedLog(store, scratch, s, seq) })
+	if took := time.Since(start); took < seq.LeaseTTL {
+		t.Errorf("appends completed in %s, before the lease could be taken for stopped (%s)", took, seq.LeaseTTL)
+	}
+	if rep := audited(t, logs[0]); rep.Size != 12 {
+		t.Errorf("got %d entries, want 12", rep.Size)
+	}
+	body, _ := scratch.Body("ledger/" + tenant + "/sequencer/lease.json")
+	if strings.Contains(string(body), "stopped") {
+		t.Errorf("lease still names the stopped holder: %s", body)
+	}
+}
+
+// TestScratchDown: when the scratch bucket fails, appends still complete,
+// each process committing on its own.
+func TestScratchDown(t *testing.T) {
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	scratch.Inject(func(context.Context, memstore.Call) error { return memstore.ErrInjected })
+	logs := appendFromProcesses(t, store, s, 4, 3, false, func() *ledger.Log { return newSequencedLog(store, scratch, s, ledger.Sequencing{}) })
+	if rep := audited(t, logs[0]); rep.Size != 12 {
+		t.Errorf("got %d entries, want 12", rep.Size)
+	}
+}
