@@ -53,6 +53,9 @@ func newS3Client(cfg aws.Config, c S3) *s3.Client {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
+		if c.HTTPClient != nil {
+			o.HTTPClient = c.HTTPClient
+		}
 		// The vault checks SHA-256 itself where it matters (sealing
 		// streams the object); the SDK need not checksum every read nor
 		// warn that a multipart object has no full-object checksum.
@@ -92,8 +95,13 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 	if len(c.Witnesses) > 0 {
 		witnesses = witnessing.New(c.Witnesses, c.WitnessTimeout)
 	}
-	store := s3store.New(newS3Client(awsCfg, c.S3), c.Bucket, logger)
-	svc := vault.New(store.Storage(), signer, vault.Config{
+	client := newS3Client(awsCfg, c.S3)
+	store := s3store.New(client, c.Bucket, logger)
+	st := store.Storage()
+	if c.ScratchBucket != "" {
+		st.Scratch = s3store.NewScratch(client, c.ScratchBucket)
+	}
+	svc := vault.New(st, signer, vault.Config{
 		Timestamps:  stamps,
 		Witnesses:   witnesses,
 		Bucket:      c.Bucket,

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/evidencevault/vault/internal/witnessing"
@@ -23,6 +24,10 @@ import (
 type Config struct {
 	// Bucket is the evidence bucket (VAULT_BUCKET).
 	Bucket string
+	// ScratchBucket keeps transient state, without Object Lock
+	// (VAULT_SCRATCH_BUCKET): the logs' sequencer and head hints. Without
+	// it each process commits on its own and hints go to Bucket.
+	ScratchBucket string
 	// LockMode is COMPLIANCE unless VAULT_LOCK_MODE=GOVERNANCE, which only
 	// development should set.
 	LockMode vault.LockMode
@@ -104,6 +109,9 @@ type S3 struct {
 	// PathStyle addresses the bucket in the path rather than the host name,
 	// as MinIO needs (VAULT_S3_PATH_STYLE=true).
 	PathStyle bool
+	// HTTPClient, when set, sends the client's requests (tests count
+	// them); the SDK's own otherwise.
+	HTTPClient aws.HTTPClient `json:"-"`
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in main).
@@ -111,6 +119,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{LockMode: vault.Compliance}
 	var errs []error
 	c.Bucket, c.S3, errs = storageFromEnv(getenv)
+	c.ScratchBucket = getenv("VAULT_SCRATCH_BUCKET")
+	if c.ScratchBucket != "" && c.ScratchBucket == c.Bucket {
+		errs = append(errs, errors.New("VAULT_SCRATCH_BUCKET names the evidence bucket: transient state needs a bucket without Object Lock"))
+	}
 	switch m := getenv("VAULT_LOCK_MODE"); m {
 	case "", string(vault.Compliance):
 	case string(vault.Governance):

@@ -59,10 +59,12 @@ type Options struct {
 // whose tokens the API verifies through discovery and JWKS exactly as a
 // deployed vault verifies Cognito's or an organisation's.
 const (
-	Bucket   = "evidence"
-	ClientID = "evidence-vault"
-	tokenTTL = 12 * time.Hour
-	webhook  = "/internal/minio-events"
+	Bucket = "evidence"
+	// ScratchBucket keeps transient state, without Object Lock.
+	ScratchBucket = "evidence-scratch"
+	ClientID      = "evidence-vault"
+	tokenTTL      = 12 * time.Hour
+	webhook       = "/internal/minio-events"
 	// IssuerPath is where the dev provider lives on the API's address.
 	IssuerPath = "/dev-issuer"
 	// PortalPath is where the web portal is served.
@@ -161,6 +163,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := s3store.New(client, Bucket, o.Log).EnsureBucket(ctx, s3store.BucketOptions{NotifyQueueARN: minioserver.WebhookARN}); err != nil {
 		return err
 	}
+	if err := s3store.NewScratch(client, ScratchBucket).EnsureBucket(ctx); err != nil {
+		return err
+	}
 	signingKey, err := loadOrCreateKey(filepath.Join(o.Dir, "signing-key.pem"))
 	if err != nil {
 		return err
@@ -194,7 +199,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg,
+	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, ScratchBucket: ScratchBucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg,
 		TSA:       assembly.TSA{URL: tsaURL, RootsPEM: stamps.RootPEM(), Policy: devtsa.Policy.String(), Timeout: 5 * time.Second},
 		Witnesses: []witnessing.Witness{witnesses}, WitnessTimeout: 5 * time.Second}, o.Log)
 	if err != nil {
@@ -220,7 +225,7 @@ func Run(ctx context.Context, o Options) error {
 	go func() { serveErr <- server.Serve(l) }()
 	go schedule(ctx, v.Service, o.Log)
 
-	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
+	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_SCRATCH_BUCKET": ScratchBucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
 
 	for name, u := range map[string]devoidc.User{"VAULT_UPLOADER_TOKEN": Uploader, "VAULT_ADMIN_TOKEN": Admin, "VAULT_AUDITOR_TOKEN": Auditor, "VAULT_OTHER_TOKEN": Other} {
 		if env[name], err = idp.Token(u, tokenTTL); err != nil {

@@ -21,3 +21,8 @@ func TestContract(t *testing.T) {
 		}
 	})
 }
+
+// TestScratchContract runs the scratch contract MinIO passes.
+func TestScratchContract(t *testing.T) {
+	storetest.RunScratch(t, func(t *testing.T) vault.Scratch { return memstore.NewScratch("scratch") })
+}

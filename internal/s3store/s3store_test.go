@@ -49,6 +49,13 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// TestScratchContract: MinIO's conditional writes are what the
+// sequencer's lease rests on.
+func TestScratchContract(t *testing.T) {
+	env := testenv.Get(t)
+	storetest.RunScratch(t, func(t *testing.T) vault.Scratch { return env.Scratch(t) })
+}
+
 func TestLockedVersionCannotBeDeleted(t *testing.T) {
 	ctx := context.Background()
 	env := testenv.Get(t)

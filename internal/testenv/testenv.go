@@ -150,6 +150,17 @@ func (e *Env) Bucket(t testing.TB, notify bool) *s3store.Store {
 	return store
 }
 
+// Scratch creates a fresh bucket without Object Lock for the vault's
+// transient state and returns the store on it.
+func (e *Env) Scratch(t testing.TB) *s3store.Scratch {
+	t.Helper()
+	sc := s3store.NewScratch(e.Client(t), "s-"+strings.ToLower(randomHex(6)))
+	if err := sc.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
 // Signer returns a fresh local signing key.
 func Signer(t testing.TB) *receipt.LocalSigner {
 	t.Helper()
@@ -172,7 +183,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Service assembles a vault on a fresh bucket with a fresh key.
+// Service assembles a vault on a fresh bucket and scratch bucket with a
+// fresh key.
 func (e *Env) Service(t testing.TB, cfg vault.Config) (*vault.Service, *s3store.Store) {
 	t.Helper()
 	store := e.Bucket(t, false)
@@ -180,7 +192,9 @@ func (e *Env) Service(t testing.TB, cfg vault.Config) (*vault.Service, *s3store.
 	if cfg.Logger == nil {
 		cfg.Logger = Logger(t)
 	}
-	return vault.New(store.Storage(), Signer(t), cfg), store
+	st := store.Storage()
+	st.Scratch = e.Scratch(t)
+	return vault.New(st, Signer(t), cfg), store
 }
 
 func randomHex(n int) string {

@@ -94,7 +94,7 @@ func AuditLog(ctx context.Context, st Storage, bucket, tenant string, pinned []r
 	}
 	a := &auditor{st: st, bucket: bucket, tenant: tenant, origin: LogOrigin(bucket, tenant), receipts: map[string]auditedReceipt{}, grantIDs: map[string]bool{}}
 	keys := func(context.Context, string) (Trust, error) { return a.trust, nil }
-	a.log = newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys)
+	a.log = newLedger(st.Records, nil, Config{Bucket: bucket, Now: time.Now}, keys, nil, nil)
 	if err := a.deriveTrust(ctx, pinned); err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (a *auditor) inLog(ctx context.Context, h KeyHistory, index int64, leaf []b
 	if err != nil {
 		return false, nil
 	}
-	l := newLedger(a.st.Records, nil, Config{Bucket: a.bucket, Now: time.Now}, func(context.Context, string) (Trust, error) { return t, nil })
+	l := newLedger(a.st.Records, nil, Config{Bucket: a.bucket, Now: time.Now}, func(context.Context, string) (Trust, error) { return t, nil }, nil, nil)
 	cp, _, err := l.Latest(ctx, a.tenant)
 	if err != nil || index >= cp.Size {
 		return false, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
+	"golang.org/x/sync/errgroup"
 )
 
 // Each tenant has one Merkle log of its receipts (docs/ledger.md): the
@@ -91,13 +92,37 @@ type entryKeeper struct {
 
 var _ ledger.Keeper = entryKeeper{}
 
+// Keep writes a commit's records at once, a few at a time: a commit
+// holds up to a batch of entries, and its round waits for all of them.
 func (k entryKeeper) Keep(ctx context.Context, tenant string, entries []*ledger.Appended) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
 	for _, a := range entries {
-		if err := storeEntry(ctx, k.records, k.lock(), tenant, a.ID, Bundle{Envelope: a.Record, Log: &a.Proof}); err != nil {
-			return err
-		}
+		g.Go(func() error {
+			return storeEntry(gctx, k.records, k.lock(), tenant, a.ID, Bundle{Envelope: a.Record, Log: &a.Proof})
+		})
 	}
-	return nil
+	return g.Wait()
+}
+
+var _ ledger.LatestKeeper = entryKeeper{}
+
+// Latest reads the newest version of the entry's record, looking past a
+// delete marker as every read of a record does.
+func (k entryKeeper) Latest(ctx context.Context, tenant, id string) (*ledger.Appended, error) {
+	data, err := k.records.Get(ctx, entryKey(tenant, id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vault: read receipt %s: %w", id, err)
+	}
+	var b Bundle
+	if json.Unmarshal(data, &b) != nil || b.Log == nil {
+		// Someone else's: Kept reads every version.
+		return &ledger.Appended{ID: id}, nil
+	}
+	return &ledger.Appended{ID: id, Proof: *b.Log, Record: b.Envelope}, nil
 }
 
 func (k entryKeeper) Kept(ctx context.Context, tenant, id string) ([]*ledger.Appended, error) {
@@ -144,18 +169,23 @@ func LogOrigin(bucket, tenant string) string {
 // newLedger returns the tenants' logs on records, verifying checkpoints
 // with the keys keys gives for each tenant; with a nil signer they only
 // read and audit.
-func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(context.Context, string) (Trust, error)) *ledger.Log {
+func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(context.Context, string) (Trust, error), scratch Scratch, admit func(context.Context, string, []byte) error) *ledger.Log {
 	var ls ledger.Signer
 	if signer != nil {
 		ls = signer
 	}
 	lock := func() *Lock { return logLock(cfg) }
+	var sc ledger.Scratch
+	if scratch != nil {
+		sc = scratch
+	}
 	return ledger.New(ledgerStore{records: records, lock: lock}, ls, ledger.Config{
 		Origin: func(tenant string) string { return LogOrigin(cfg.Bucket, tenant) },
 		Prefix: ledgerPrefix,
 		Leaf:   recordLeaf,
 		ID:     recordID,
 		Keeper: entryKeeper{records: records, lock: lock},
+		Admit:  admit,
 		Keys: func(ctx context.Context, tenant string) ([]*ecdsa.PublicKey, error) {
 			t, err := keys(ctx, tenant)
 			return receipt.PublicKeys(t.Public()), err
@@ -164,9 +194,40 @@ func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(con
 			t, err := keys(ctx, tenant)
 			return receipt.PublicKeys(t.signersAt(size)), err
 		},
-		Now:    cfg.Now,
-		Logger: cfg.Logger,
+		Scratch:    sc,
+		Sequencing: cfg.Sequencing,
+		Now:        cfg.Now,
+		Logger:     cfg.Logger,
 	})
+}
+
+// admitRecord checks an entry another process left for the tenant's
+// sequencer (ledger.Config.Admit): anyone who can write the scratch
+// bucket can leave one, so it must be a statement the vault signed, of
+// this tenant or of its log.
+func (s *Service) admitRecord(ctx context.Context, tenant string, record []byte) error {
+	env, st, err := receipt.Parse(record)
+	if err != nil {
+		return err
+	}
+	trust, err := s.trust(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if _, _, err := receipt.Verify(ctx, env, trust.Public()); err != nil {
+		return err
+	}
+	var of struct {
+		Tenant string `json:"tenant"`
+		Log    string `json:"log"`
+	}
+	if err := json.Unmarshal(st.Predicate, &of); err != nil {
+		return err
+	}
+	if of.Tenant != tenant && of.Log != LogOrigin(s.cfg.Bucket, tenant) {
+		return fmt.Errorf("vault: a statement of tenant %q, log %q, left for tenant %s", of.Tenant, of.Log, tenant)
+	}
+	return nil
 }
 
 // appendStatement signs st with signers and appends it to the tenant's log

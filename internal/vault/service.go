@@ -39,6 +39,9 @@ type Config struct {
 	Timestamps Timestamper
 	// Witnesses, when set, cosign the logs' checkpoints (witnesses.go).
 	Witnesses Cosigner
+	// Sequencing tunes how processes share a log's commits through
+	// Storage.Scratch; zero fields take the ledger's defaults.
+	Sequencing ledger.Sequencing
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// Logger receives structured logs and access events; slog.Default if nil.
@@ -46,12 +49,16 @@ type Config struct {
 }
 
 // Storage is where the vault keeps everything, split by what each flow
-// needs. One S3 bucket (s3store) provides all four.
+// needs. One S3 bucket with Object Lock (s3store) provides the first four;
+// Scratch is a second bucket, without it.
 type Storage struct {
 	Records   Records
 	Objects   Objects
 	Uploads   Uploads
 	Presigner Presigner
+	// Scratch keeps transient state; without it the logs keep their head
+	// hint among the records and each process commits on its own.
+	Scratch Scratch
 }
 
 // Service is the vault's application logic, shared by the Lambda functions
@@ -113,7 +120,7 @@ func New(st Storage, signer receipt.Signer, cfg Config) *Service {
 	}
 	s := &Service{records: st.Records, objects: st.Objects, uploads: st.Uploads, urls: st.Presigner,
 		signer: signer, cfg: cfg, log: cfg.Logger}
-	s.ledger = newLedger(st.Records, signer, cfg, s.trust)
+	s.ledger = newLedger(st.Records, signer, cfg, s.trust, st.Scratch, s.admitRecord)
 	return s
 }
 

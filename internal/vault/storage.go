@@ -35,6 +35,22 @@ type Records interface {
 	List(ctx context.Context, prefix string) ([]Object, error)
 }
 
+// Scratch keeps what the vault may lose and readers never trust: the
+// logs' sequencer leases, the entries waiting for them and their head
+// hints (internal/ledger). It is a store anyone with its credentials can
+// overwrite and whose objects expire (a bucket without Object Lock), so
+// that nothing evidence depends on lives there. Get and Swap give each
+// write's tag (an ETag); Swap writes only over the tag given (If-Match),
+// or, with "", only where nothing is (If-None-Match: *), reporting
+// swapped false when another write came first.
+type Scratch interface {
+	Get(ctx context.Context, key string) (body []byte, tag string, found bool, err error)
+	Swap(ctx context.Context, key string, body []byte, tag string) (newTag string, swapped bool, err error)
+	Put(ctx context.Context, key string, body []byte) error
+	List(ctx context.Context, prefix string) ([]string, error)
+	Delete(ctx context.Context, keys []string) error
+}
+
 // Object is one key with the versions storage holds of it, oldest first.
 type Object struct {
 	Key      string
