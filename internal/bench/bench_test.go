@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/s3store"
@@ -35,6 +36,9 @@ import (
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(sealChildEnv); spec != "" {
 		os.Exit(sealChild(spec)) // a sealing process of BenchmarkMultipart2GiB
+	}
+	if spec := os.Getenv(completeChildEnv); spec != "" {
+		os.Exit(completeChild(spec)) // a vault process of BenchmarkConcurrentComplete
 	}
 	os.Exit(testenv.Main(m))
 }
@@ -64,6 +68,9 @@ func file(b *testing.B, size int) (string, string) {
 type bench struct {
 	svc     *vault.Service
 	store   *s3store.Store
+	scratch *s3store.Scratch
+	s3      assembly.S3     // how child processes reach the same MinIO
+	count   *requestCounter // the S3 requests of svc
 	signer  receipt.Signer
 	keyPEM  []byte // the signer's private key, for child processes
 	cfg     vault.Config
@@ -76,7 +83,16 @@ type bench struct {
 func setup(b *testing.B) bench {
 	b.Helper()
 	env := testenv.Get(b)
-	store := env.Bucket(b, false)
+	created := env.Bucket(b, false)
+	count := &requestCounter{}
+	s3cfg := env.S3Config()
+	s3cfg.HTTPClient = count.client()
+	client, err := assembly.NewS3Client(context.Background(), s3cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := s3store.New(client, created.Bucket(), nil)
+	scratch := s3store.NewScratch(client, env.Scratch(b).Bucket())
 	cfg := vault.Config{Bucket: store.Bucket(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	keyPEM, err := receipt.GenerateKey()
 	if err != nil {
@@ -86,7 +102,9 @@ func setup(b *testing.B) bench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := vault.New(store.Storage(), signer, cfg)
+	st := store.Storage()
+	st.Scratch = scratch
+	svc := vault.New(st, signer, cfg)
 	ctx := vault.NewContext(context.Background(), uploader)
 	implantable, ai := false, true
 	d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Bench device", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K",
@@ -94,7 +112,8 @@ func setup(b *testing.B) bench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return bench{svc: svc, store: store, signer: signer, keyPEM: keyPEM, cfg: cfg, bucket: store.Bucket(), client: env.Client(b), ctx: ctx, dossier: d.ID}
+	s3cfg.HTTPClient = nil
+	return bench{svc: svc, store: store, scratch: scratch, s3: s3cfg, count: count, signer: signer, keyPEM: keyPEM, cfg: cfg, bucket: store.Bucket(), client: env.Client(b), ctx: ctx, dossier: d.ID}
 }
 
 // upload runs the vault's flow up to the PUT: start an upload, then send
@@ -118,10 +137,11 @@ func (x bench) upload(b *testing.B, path, name, sha string, size int) vault.Tick
 	return tk
 }
 
-// newInstance is another vault on the same bucket and key: what a second
-// Lambda instance is, sharing nothing with the first but storage.
-func (x bench) newInstance(b *testing.B) *vault.Service {
-	return vault.New(x.store.Storage(), x.signer, x.cfg)
+// storage is the vault's storage, scratch bucket included.
+func (x bench) storage() vault.Storage {
+	st := x.store.Storage()
+	st.Scratch = x.scratch
+	return st
 }
 
 func (x bench) complete(b *testing.B, tk vault.Ticket) time.Duration {

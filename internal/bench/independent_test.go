@@ -77,9 +77,9 @@ func runIndependent(b *testing.B, mode string, clients int) {
 		}
 		cfg.Witnesses = witnessing.New([]witnessing.Witness{{URL: u, Verifier: v}}, 5*time.Second)
 	}
-	svc := vault.New(x.store.Storage(), x.signer, cfg)
+	svc := vault.New(x.storage(), x.signer, cfg)
 
-	_, tickets := x.tickets(b, svc, clients)
+	_, tickets := x.tickets(b, svc, clients, perClient)
 	rounds.Store(0)
 	issued := authority.Issued()
 	b.StartTimer()
