@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/kmssign"
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/tsa"
@@ -109,6 +110,7 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 		UploadTTL:   c.UploadTTL,
 		DownloadTTL: c.DownloadTTL,
 		Previous:    previous,
+		Sequencing:  ledger.Sequencing{Linger: c.SequencerLinger},
 		Logger:      logger,
 	})
 	return &Vault{Service: svc, Store: store, Signer: signer}, nil

@@ -28,6 +28,10 @@ type Config struct {
 	// (VAULT_SCRATCH_BUCKET): the logs' sequencer and head hints. Without
 	// it each process commits on its own and hints go to Bucket.
 	ScratchBucket string
+	// SequencerLinger keeps a log's sequencer lease that long after the
+	// process's last append (VAULT_SEQUENCER_LINGER): for long-lived
+	// processes such as the local server; 0 (Lambda) lets it go at once.
+	SequencerLinger time.Duration
 	// LockMode is COMPLIANCE unless VAULT_LOCK_MODE=GOVERNANCE, which only
 	// development should set.
 	LockMode vault.LockMode
@@ -120,6 +124,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	var errs []error
 	c.Bucket, c.S3, errs = storageFromEnv(getenv)
 	c.ScratchBucket = getenv("VAULT_SCRATCH_BUCKET")
+	if v := getenv("VAULT_SEQUENCER_LINGER"); v != "" {
+		var err error
+		if c.SequencerLinger, err = time.ParseDuration(v); err != nil || c.SequencerLinger < 0 || c.SequencerLinger > time.Second {
+			errs = append(errs, fmt.Errorf("VAULT_SEQUENCER_LINGER=%q: want a duration up to 1s, such as 200ms", v))
+		}
+	}
 	if c.ScratchBucket != "" && c.ScratchBucket == c.Bucket {
 		errs = append(errs, errors.New("VAULT_SCRATCH_BUCKET names the evidence bucket: transient state needs a bucket without Object Lock"))
 	}

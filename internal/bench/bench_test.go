@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/assembly"
+	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/s3store"
@@ -93,7 +94,9 @@ func setup(b *testing.B) bench {
 	}
 	store := s3store.New(client, created.Bucket(), nil)
 	scratch := s3store.NewScratch(client, env.Scratch(b).Bucket())
-	cfg := vault.Config{Bucket: store.Bucket(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// One long-lived process, as the local server is: it keeps the log's
+	// lease between its appends.
+	cfg := vault.Config{Bucket: store.Bucket(), Sequencing: ledger.Sequencing{Linger: 250 * time.Millisecond}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	keyPEM, err := receipt.GenerateKey()
 	if err != nil {
 		b.Fatal(err)

@@ -62,9 +62,12 @@ const (
 	Bucket = "evidence"
 	// ScratchBucket keeps transient state, without Object Lock.
 	ScratchBucket = "evidence-scratch"
-	ClientID      = "evidence-vault"
-	tokenTTL      = 12 * time.Hour
-	webhook       = "/internal/minio-events"
+	// sequencerLinger: the local server is one long-lived process, which
+	// keeps a log's lease between bursts.
+	sequencerLinger = 250 * time.Millisecond
+	ClientID        = "evidence-vault"
+	tokenTTL        = 12 * time.Hour
+	webhook         = "/internal/minio-events"
 	// IssuerPath is where the dev provider lives on the API's address.
 	IssuerPath = "/dev-issuer"
 	// PortalPath is where the web portal is served.
@@ -199,7 +202,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, ScratchBucket: ScratchBucket, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg,
+	v, err := assembly.New(ctx, assembly.Config{Bucket: Bucket, ScratchBucket: ScratchBucket, SequencerLinger: sequencerLinger, LockMode: o.LockMode, SigningKeyPEM: signingKey, S3: s3cfg,
 		TSA:       assembly.TSA{URL: tsaURL, RootsPEM: stamps.RootPEM(), Policy: devtsa.Policy.String(), Timeout: 5 * time.Second},
 		Witnesses: []witnessing.Witness{witnesses}, WitnessTimeout: 5 * time.Second}, o.Log)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -42,6 +43,13 @@ type Sequencing struct {
 	Hold time.Duration
 	// Poll is how often a waiter reads its pending object. 5ms if 0.
 	Poll time.Duration
+	// Linger keeps the lease that long after this process's last
+	// append, committing others' entries with its next: for long-lived
+	// processes (the local server), where acquiring and releasing it for
+	// every burst costs requests. 0, the default, releases it at once, as
+	// a Lambda instance must: one frozen after its answer while holding
+	// the lease would hold up every other for LeaseTTL.
+	Linger time.Duration
 }
 
 func (s Sequencing) withDefaults() Sequencing {
@@ -70,6 +78,12 @@ type lease struct {
 	// own is this process's pending object, while it holds the lease
 	// that was handed to it there: deleted with the entries it commits.
 	own []string
+	// released is the tag of the lease as this process released it:
+	// taking it again is one write, when nobody took it since.
+	released string
+	// gen counts the holder's serves, for an idle release to see that
+	// appending resumed.
+	gen atomic.Int64
 	// round is how long the holder's rounds take, as the lease last said
 	// (a holder: as it measured), for waiters to poll at that pace.
 	round time.Duration
@@ -158,25 +172,60 @@ func (l *Log) serve(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		l.clear(ctx, tl, objects)
 		tl.lease.round = (3*tl.lease.round + time.Since(t0)) / 4
 		batch = nil
-		if !l.renew(ctx, tl) || time.Now().After(until) {
+		if !l.renew(ctx, tl) {
+			return // lost it
+		}
+		// Others' entries keep coming while the last round had some.
+		if len(remote) == 0 || time.Now().After(until) {
 			break
 		}
-	}
-	if tl.lease.tag == "" {
-		return // lost it
 	}
 	tl.mu.Lock()
 	mine := len(tl.queue) > 0
 	tl.mu.Unlock()
-	if !mine {
+	switch {
+	case mine:
+		// The next leading append of this process goes on holding it.
+	case l.cfg.Sequencing.Linger > 0:
+		l.letGoIdle(tl)
+	default:
 		l.letGo(ctx, tl)
 	}
+}
+
+// letGoIdle lets go of the lease once this process has appended nothing
+// for Linger.
+func (l *Log) letGoIdle(tl *tenantLog) {
+	gen := tl.lease.gen.Add(1)
+	time.AfterFunc(l.cfg.Sequencing.Linger, func() {
+		tl.mu.Lock()
+		if tl.leading || tl.lease.gen.Load() != gen {
+			tl.mu.Unlock()
+			return // appending again: the leader has it
+		}
+		tl.leading = true
+		tl.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
+		defer cancel()
+		if tl.lease.tag != "" {
+			l.letGo(ctx, tl)
+		}
+		l.lead(ctx, tl) // appends that queued meanwhile
+	})
 }
 
 // takeLease takes the tenant's lease if it is free, released, or held by
 // a process that stopped writing it for LeaseTTL.
 func (l *Log) takeLease(ctx context.Context, tl *tenantLog) (bool, error) {
 	sc := l.cfg.Scratch
+	if released := tl.lease.released; released != "" {
+		tl.lease.released = ""
+		body, _ := json.Marshal(leaseBody{Holder: l.process})
+		if tag, ok, err := sc.Swap(ctx, tl.leaseKey(), body, released); err == nil && ok {
+			tl.lease.tag, tl.lease.wrote = tag, time.Now()
+			return true, nil
+		}
+	}
 	data, tag, found, err := sc.Get(ctx, tl.leaseKey())
 	if err != nil {
 		return false, fmt.Errorf("ledger: read lease: %w", err)
@@ -258,11 +307,8 @@ func (l *Log) rewriteLease(ctx context.Context, tl *tenantLog, body []byte) bool
 	return true
 }
 
-// letGo hands the lease to a process whose entries wait, or releases it.
-// Released, the pending objects are listed once more: a waiter that left
-// entries after the holder's last look, and read the lease before it was
-// released, is handed the lease; one that left them later reads the
-// lease released and takes it.
+// letGo releases the lease and hands it to a process whose entries wait,
+// if any.
 func (l *Log) letGo(ctx context.Context, tl *tenantLog) {
 	var head *headHint
 	tl.stateMu.Lock()
@@ -270,24 +316,19 @@ func (l *Log) letGo(ctx context.Context, tl *tenantLog) {
 		head = &headHint{Start: tl.head.start, Size: tl.head.cp.Size, Checkpoint: tl.head.signed}
 	}
 	tl.stateMu.Unlock()
-	// Entries left during the last round: hand the lease to one of their
-	// processes. (Whoever leaves entries after this look reads the lease
-	// held by it, which serves them.)
-	if l.handOverToWaiting(ctx, tl, tl.lease.tag, head) {
-		tl.lease.tag = ""
-		return
-	}
 	body, _ := json.Marshal(leaseBody{Holder: l.process, Released: true, Head: head, RoundMicros: tl.lease.round.Microseconds()})
 	if !l.rewriteLease(ctx, tl, body) {
 		return
 	}
 	released := tl.lease.tag
 	tl.lease.tag = ""
-	// Released, the pending objects are listed once more: a waiter that
-	// left entries after the first look, and read the lease before it was
-	// released, is handed the lease; one that left them later reads the
-	// lease released and takes it.
-	l.handOverToWaiting(ctx, tl, released, head)
+	// Released, the pending objects are listed: a waiter that left
+	// entries after the holder's last look, and read the lease before it
+	// was released, is handed the lease; one that left them later reads
+	// the lease released and takes it.
+	if !l.handOverToWaiting(ctx, tl, released, head) {
+		tl.lease.released = released
+	}
 }
 
 // handOverToWaiting hands the lease, whose tag is tag, to the process of

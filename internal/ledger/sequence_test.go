@@ -102,6 +102,7 @@ func TestSequencedAcrossProcesses(t *testing.T) {
 		{name: "defaults", seq: ledger.Sequencing{}},
 		{name: "handed over after every round", seq: ledger.Sequencing{Hold: time.Nanosecond}},
 		{name: "every entry from two processes", seq: ledger.Sequencing{}, twice: true},
+		{name: "lingering holders", seq: ledger.Sequencing{Linger: 20 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
@@ -225,5 +226,49 @@ func TestScratchDown(t *testing.T) {
 	logs := appendFromProcesses(t, store, s, 4, 3, false, func() *ledger.Log { return newSequencedLog(store, scratch, s, ledger.Sequencing{}) })
 	if rep := audited(t, logs[0]); rep.Size != 12 {
 		t.Errorf("got %d entries, want 12", rep.Size)
+	}
+}
+
+// TestLinger: a long-lived process keeps the lease across its appends
+// (one write to take it for ten of them), releases it once idle for
+// Linger, and then another process takes it.
+func TestLinger(t *testing.T) {
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	seq := ledger.Sequencing{Linger: 50 * time.Millisecond}
+	l := newSequencedLog(store, scratch, s, seq)
+	ctx := context.Background()
+	scratch.Calls(true)
+	for i := range 10 {
+		if _, err := l.Append(ctx, tenant, entry(fmt.Sprint("e", i), fmt.Sprint("leaf ", i)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swaps := 0
+	for _, c := range scratch.Calls(false) {
+		if c.Op == "Scratch.Swap" {
+			swaps++
+		}
+	}
+	if swaps != 1 {
+		t.Errorf("got %d lease writes for 10 appends in a row, want 1", swaps)
+	}
+	lease := "sequencer/ledger/" + tenant + "/lease.json"
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		body, _ := scratch.Body(lease)
+		if strings.Contains(string(body), `"released":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease not released after %s idle: %s", seq.Linger, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	other := newSequencedLog(store, scratch, s, ledger.Sequencing{})
+	if _, err := other.Append(ctx, tenant, entry("other", "leaf other"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if rep := audited(t, l); rep.Size != 11 {
+		t.Errorf("got %d entries, want 11", rep.Size)
 	}
 }

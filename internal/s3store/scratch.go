@@ -31,9 +31,13 @@ func NewScratch(client *s3.Client, bucket string) *Scratch {
 func (s *Scratch) Bucket() string { return s.bucket }
 
 // ScratchExpiryDays is how long the sequencer's objects (leases, pending
-// entries) live after their last write; the stack's bucket has the same
-// rule (infra).
-const ScratchExpiryDays = 1
+// entries) live after their last write, and TransientExpiryDays the
+// vault's transient state (hash states, idempotency attempts); the
+// stack's bucket has the same rules (infra).
+const (
+	ScratchExpiryDays   = 1
+	TransientExpiryDays = 30
+)
 
 // EnsureBucket creates the bucket if it does not exist, refusing one
 // with Object Lock (transient state must not be kept for years), and
@@ -54,6 +58,11 @@ func (s *Scratch) EnsureBucket(ctx context.Context) error {
 			Status:     types.ExpirationStatusEnabled,
 			Filter:     &types.LifecycleRuleFilter{Prefix: aws.String("sequencer/")},
 			Expiration: &types.LifecycleExpiration{Days: aws.Int32(ScratchExpiryDays)},
+		}, {
+			ID:         aws.String("transient-expires"),
+			Status:     types.ExpirationStatusEnabled,
+			Filter:     &types.LifecycleRuleFilter{Prefix: aws.String("transient/")},
+			Expiration: &types.LifecycleExpiration{Days: aws.Int32(TransientExpiryDays)},
 		}}},
 	})
 	if err != nil {
@@ -91,9 +100,10 @@ func (s *Scratch) Swap(ctx context.Context, key string, body []byte, tag string)
 		in.IfMatch = aws.String(tag)
 	}
 	out, err := s.client.PutObject(ctx, in)
-	switch errorCode(err) {
-	case "":
+	if err == nil {
 		return aws.ToString(out.ETag), true, nil
+	}
+	switch errorCode(err) {
 	case "PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey":
 		// Another write came first (S3 answers 409 to a write racing
 		// one in progress, and a missing key to If-Match 404).
