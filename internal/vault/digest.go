@@ -49,7 +49,7 @@ func (s *Service) digest(ctx context.Context, sess session, info ObjectInfo) (st
 	var offset int64
 	stateKey := digestStateKey(sess.Tenant, sess.ID)
 	var saved digestState
-	data, err := s.records.Get(ctx, stateKey)
+	data, err := s.transient.get(ctx, stateKey)
 	switch {
 	case err == nil:
 		// A state that is not the vault's (someone wrote it to make the
@@ -86,7 +86,7 @@ func (s *Service) digest(ctx context.Context, sess session, info ObjectInfo) (st
 		if err != nil {
 			return err
 		}
-		return s.records.Put(ctx, stateKey, signed)
+		return s.transient.put(ctx, stateKey, signed)
 	}
 	if offset < info.Size {
 		r, err := s.objects.Open(ctx, info.Key, info.VersionID, offset)

@@ -93,7 +93,7 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	if err != nil {
 		return nil, false, fmt.Errorf("vault: idempotency: %w", err)
 	}
-	if err := s.records.Create(ctx, attemptKey, pending, nil); errors.Is(err, ErrExists) {
+	if err := s.transient.create(ctx, attemptKey, pending); errors.Is(err, ErrExists) {
 		return nil, false, errorf(CodeInProgress, "a request with this Idempotency-Key is being answered; repeat it in a moment")
 	} else if err != nil {
 		return nil, false, fmt.Errorf("vault: idempotency: %w", err)
@@ -102,7 +102,7 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	if err != nil {
 		rec.State, rec.At = "failed", s.now()
 		if failed, merr := json.Marshal(rec); merr == nil {
-			if perr := s.records.Put(ctx, attemptKey, failed); perr != nil {
+			if perr := s.transient.put(ctx, attemptKey, failed); perr != nil {
 				s.log.WarnContext(ctx, "idempotency: could not release the key", "err", perr)
 			}
 		}
@@ -111,7 +111,7 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	rec.State, rec.At, rec.Answer = "done", s.now(), answer
 	done, err := s.signedJSON(ctx, idempotencyType, rec)
 	if err == nil {
-		err = s.records.Put(ctx, attemptKey, done)
+		err = s.transient.put(ctx, attemptKey, done)
 	}
 	if err != nil {
 		// The request succeeded; only its replay is lost.
@@ -126,22 +126,22 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 // replayed. Anything else there is someone else's and is taken as a failed
 // attempt: a new one starts above it.
 func (s *Service) lastAttempt(ctx context.Context, prefix string, want idempotencyRecord) (int, *idempotencyRecord, error) {
-	objs, err := s.records.List(ctx, prefix)
+	keys, err := s.transient.list(ctx, prefix)
 	if err != nil {
 		return 0, nil, fmt.Errorf("vault: idempotency: %w", err)
 	}
 	n := 0
 	var name string
-	for _, o := range objs {
+	for _, key := range keys {
 		var k int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(o.Key, prefix), "%06d.json", &k); err == nil && k > n {
-			n, name = k, o.Key
+		if _, err := fmt.Sscanf(strings.TrimPrefix(key, prefix), "%06d.json", &k); err == nil && k > n {
+			n, name = k, key
 		}
 	}
 	if n == 0 {
 		return 0, nil, nil
 	}
-	data, err := s.records.Get(ctx, name)
+	data, err := s.transient.get(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		return n, &idempotencyRecord{State: "failed"}, nil
 	}

@@ -64,14 +64,15 @@ type Storage struct {
 // Service is the vault's application logic, shared by the Lambda functions
 // and the local server.
 type Service struct {
-	records Records
-	objects Objects
-	uploads Uploads
-	urls    Presigner
-	ledger  *ledger.Log
-	signer  receipt.Signer
-	cfg     Config
-	log     *slog.Logger
+	records   Records
+	transient transient
+	objects   Objects
+	uploads   Uploads
+	urls      Presigner
+	ledger    *ledger.Log
+	signer    receipt.Signer
+	cfg       Config
+	log       *slog.Logger
 
 	publishMu sync.Mutex
 	published bool
@@ -118,7 +119,7 @@ func New(st Storage, signer receipt.Signer, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{records: st.Records, objects: st.Objects, uploads: st.Uploads, urls: st.Presigner,
+	s := &Service{records: st.Records, transient: transient{scratch: st.Scratch, records: st.Records}, objects: st.Objects, uploads: st.Uploads, urls: st.Presigner,
 		signer: signer, cfg: cfg, log: cfg.Logger}
 	s.ledger = newLedger(st.Records, signer, cfg, s.trust, st.Scratch, s.admitRecord)
 	return s

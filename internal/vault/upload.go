@@ -158,7 +158,9 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 	}
 	signed, err := s.signedJSON(ctx, sessionType, sess)
 	if err == nil {
-		err = s.records.Create(ctx, uploadKey(sess.Tenant, sess.ID), signed, nil)
+		// Kept a month past the upload's expiry, not the bucket's default
+		// retention of years: sealing and its retries need it until then.
+		err = s.records.Create(ctx, uploadKey(sess.Tenant, sess.ID), signed, &Lock{Mode: s.cfg.LockMode, Until: sess.ExpiresAt.Add(sessionKept)})
 	}
 	if err != nil {
 		if sess.Multipart != nil {
@@ -260,5 +262,9 @@ func (s *Service) writableSession(ctx context.Context, uploadID string) (session
 	}
 	return sess, nil
 }
+
+// sessionKept is how long an upload session is retained after the upload
+// expires.
+const sessionKept = 30 * 24 * time.Hour
 
 func errUploadNotFound(id string) *Error { return errorf(CodeNotFound, "no upload %q", id) }
