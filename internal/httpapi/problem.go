@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -56,6 +57,7 @@ var (
 	unknownFields    = problemType{http.StatusBadRequest, "unknown-fields", "Body has unknown fields"}
 	wrongType        = problemType{http.StatusBadRequest, "wrong-type", "A field has the wrong JSON type"}
 	storageFull      = problemType{http.StatusInsufficientStorage, "storage-full", "Storage is full"}
+	storageDown      = problemType{http.StatusServiceUnavailable, "storage-unavailable", "Storage did not answer in time"}
 	duplicateFields  = problemType{http.StatusBadRequest, "duplicate-fields", "Body gives a field twice"}
 	invalidUTF8      = problemType{http.StatusBadRequest, "invalid-utf8", "Body is not valid UTF-8"}
 	tooLarge         = problemType{http.StatusRequestEntityTooLarge, "body-too-large", "Body is too large"}
@@ -96,13 +98,20 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		p.Type, p.Title, p.Status = ProblemBase+storageFull.slug, storageFull.title, storageFull.status
 		p.Detail = "storage is full: nothing was stored; try again once its operator has freed space"
 		log.ErrorContext(r.Context(), "storage full", "err", err, "method", r.Method, "path", r.URL.Path)
+	case errors.Is(err, vault.ErrStorageUnavailable), errors.Is(err, context.DeadlineExceeded):
+		p.Type, p.Title, p.Status = ProblemBase+storageDown.slug, storageDown.title, storageDown.status
+		p.Detail = "storage did not answer in time or is failing; what was not acknowledged was not done: repeat the request in a few seconds (repeating an upload or complete is safe)"
+		log.ErrorContext(r.Context(), "storage unavailable", "err", err, "method", r.Method, "path", r.URL.Path)
 	default:
 		kind := codes[vault.CodeInternal]
 		p.Type, p.Title, p.Status = ProblemBase+kind.slug, kind.title, kind.status
 		p.Detail = "the vault could not complete the request; quote the request id when reporting it"
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 	}
-	if p.Status == http.StatusServiceUnavailable || p.Status == http.StatusInsufficientStorage || p.Type == ProblemBase+"idempotency-in-progress" {
+	switch {
+	case p.Type == ProblemBase+storageDown.slug:
+		w.Header().Set("Retry-After", "5")
+	case p.Status == http.StatusServiceUnavailable || p.Status == http.StatusInsufficientStorage || p.Type == ProblemBase+"idempotency-in-progress":
 		w.Header().Set("Retry-After", "1")
 	}
 	if p.Status == http.StatusUnauthorized {

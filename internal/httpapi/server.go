@@ -23,6 +23,23 @@ type Server struct {
 	log     *slog.Logger
 	origins []string
 	signIn  *vault.SignIn
+	timeout time.Duration
+}
+
+// RequestTimeout is how long a request may take by default: under API
+// Gateway's 30 seconds, so that a hung storage is answered with a
+// retryable problem, not cut off by the gateway.
+const RequestTimeout = 25 * time.Second
+
+// WithRequestTimeout bounds every request to d (RequestTimeout if 0):
+// storage calls still running then fail, and the request is answered
+// 503 storage-unavailable.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(s *Server) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
 }
 
 // Option configures a Server.
@@ -36,7 +53,7 @@ func AllowOrigins(origins ...string) Option {
 
 // New returns a Server for v that identifies callers with auth.
 func New(v Vault, auth Authenticator, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{v: v, auth: auth, log: log}
+	s := &Server{v: v, auth: auth, log: log, timeout: RequestTimeout}
 	for _, o := range opts {
 		o(s)
 	}
@@ -158,7 +175,8 @@ func validRequestID(s string) bool {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx := r.Context()
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
 		id := logging.RequestID(ctx)
 		if id == "" {
 			if id = r.Header.Get("X-Request-Id"); !validRequestID(id) {

@@ -3,7 +3,10 @@ package s3store
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -24,10 +27,14 @@ type storageError struct {
 func (e *storageError) Error() string { return "s3store: " + e.op + " " + e.key + ": " + e.detail }
 
 func (e *storageError) Unwrap() []error {
-	if e.ctx != nil {
-		return []error{e.kind, e.ctx}
+	errs := []error{e.kind}
+	if e.kind == vault.ErrStorageUnavailable {
+		errs = append(errs, vault.ErrStorage)
 	}
-	return []error{e.kind}
+	if e.ctx != nil {
+		errs = append(errs, e.ctx)
+	}
+	return errs
 }
 
 // translate maps S3's answer to a request on key to the vault's sentinels.
@@ -55,7 +62,29 @@ func translate(op, key string, err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		e.ctx = context.DeadlineExceeded
 	}
+	if e.kind == vault.ErrStorage && unavailable(err) {
+		e.kind = vault.ErrStorageUnavailable
+	}
 	return e
+}
+
+// unavailable reports whether a failed request is worth repeating: no
+// answer in time, no connection, or storage saying it is busy or failing.
+func unavailable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return true
+	case statusCode(err) >= 500:
+		return true
+	}
+	switch errorCode(err) {
+	case "SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError", "XMinioServerNotInitialized", "XMinioReadQuorum", "XMinioWriteQuorum":
+		return true
+	}
+	// No answer at all: refused or cut connections.
+	var oe *net.OpError
+	return statusCode(err) == 0 && (errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED))
 }
 
 // hiddenByMarker reports whether a translated GET or HEAD failed because

@@ -1,8 +1,12 @@
 package s3store
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 	"testing"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -24,7 +28,11 @@ func TestTranslate(t *testing.T) {
 		{"precondition", &smithy.GenericAPIError{Code: "PreconditionFailed"}, vault.ErrExists},
 		{"MinIO's disk full", &smithy.GenericAPIError{Code: "XMinioStorageFull"}, vault.ErrStorageFull},
 		{"507 without a code", withStatus(http.StatusInsufficientStorage, errors.New("insufficient storage")), vault.ErrStorageFull},
-		{"500", withStatus(http.StatusInternalServerError, &smithy.GenericAPIError{Code: "InternalError"}), vault.ErrStorage},
+		{"500", withStatus(http.StatusInternalServerError, &smithy.GenericAPIError{Code: "InternalError"}), vault.ErrStorageUnavailable},
+		{"503 slow down", withStatus(http.StatusServiceUnavailable, &smithy.GenericAPIError{Code: "SlowDown"}), vault.ErrStorageUnavailable},
+		{"no answer in time", fmt.Errorf("operation error S3: GetObject: %w", context.DeadlineExceeded), vault.ErrStorageUnavailable},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, vault.ErrStorageUnavailable},
+		{"access denied", withStatus(http.StatusForbidden, &smithy.GenericAPIError{Code: "AccessDenied"}), vault.ErrStorage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,8 +40,8 @@ func TestTranslate(t *testing.T) {
 			if !errors.Is(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
-			for _, other := range []error{vault.ErrNotFound, vault.ErrExists, vault.ErrStorageFull, vault.ErrStorage} {
-				if other != tt.want && errors.Is(got, other) {
+			for _, other := range []error{vault.ErrNotFound, vault.ErrExists, vault.ErrStorageFull, vault.ErrStorageUnavailable, vault.ErrStorage} {
+				if other != tt.want && !(tt.want == vault.ErrStorageUnavailable && other == vault.ErrStorage) && errors.Is(got, other) {
 					t.Errorf("got %v, which is also %v", got, other)
 				}
 			}

@@ -87,6 +87,10 @@ var (
 	// ErrStorageFull: storage has no room for what was written; nothing
 	// was stored.
 	ErrStorageFull = errors.New("vault: storage is full")
+	// ErrStorageUnavailable: storage did not answer within its deadline,
+	// could not be reached, or said it is busy or failing (5xx): worth
+	// trying again. Errors that match it match ErrStorage too.
+	ErrStorageUnavailable = errors.New("vault: storage unavailable")
 )
 
 // ErrConflict: an object the vault writes once already holds other bytes

@@ -430,6 +430,9 @@ func ledgerError(err error) error {
 	if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrMalformed) {
 		return &Error{Code: CodeTampered, Err: err, Message: "the log's storage holds an object the log did not write: " + err.Error()}
 	}
+	if errors.Is(err, ledger.ErrContended) {
+		return &Error{Code: CodeUnavailable, Err: err, Message: "the tenant's log did not take the entry in time; nothing was acknowledged: try again"}
+	}
 	return fmt.Errorf("vault: ledger: %w", err)
 }
 
