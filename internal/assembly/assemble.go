@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -54,14 +57,30 @@ func newS3Client(cfg aws.Config, c S3) *s3.Client {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
-		if c.HTTPClient != nil {
-			o.HTTPClient = c.HTTPClient
+		o.HTTPClient = c.HTTPClient
+		if o.HTTPClient == nil {
+			o.HTTPClient = s3HTTPClient()
 		}
 		// The vault checks SHA-256 itself where it matters (sealing
 		// streams the object); the SDK need not checksum every read nor
 		// warn that a multipart object has no full-object checksum.
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
+
+// s3HTTPClient bounds each S3 request's wait for a connection and for
+// its answer's headers, so that a storage that stops answering fails the
+// request (and the request's caller gets a retryable problem) rather
+// than hanging. Bodies are not bounded: a seal streams GiB. Answers that
+// take long to start are covered too: S3 answers CompleteMultipartUpload
+// at once and keeps the connection alive while it joins.
+func s3HTTPClient() aws.HTTPClient {
+	return awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
+		d.Timeout = 5 * time.Second
+	}).WithTransportOptions(func(t *http.Transport) {
+		t.TLSHandshakeTimeout = 5 * time.Second
+		t.ResponseHeaderTimeout = 15 * time.Second
 	})
 }
 
