@@ -138,7 +138,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("devstack: %w", err)
 	}
 	defer mlog.Close()
-	srv, err := minioserver.Start(ctx, minioserver.Config{
+	mcfg := minioserver.Config{
 		Binary:       o.MinIOBinary,
 		Dir:          filepath.Join(o.Dir, "minio"),
 		RootUser:     user,
@@ -152,11 +152,15 @@ func Run(ctx context.Context, o Options) error {
 			// bucket CORS), and allows every origin unless told: allow
 			// the configured ones, or only the API's own.
 			"MINIO_API_CORS_ALLOW_ORIGIN="+strings.Join(append([]string{baseURL}, o.CORSOrigins...), ",")),
-	})
+	}
+	srv, err := minioserver.Start(ctx, mcfg)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
+	// MinIO is restarted on the same port if it dies (supervise), so the
+	// stack's Stop must stop whichever runs.
+	defer func() { srv.Stop() }()
+	mcfg.Port = srv.Port()
 
 	s3cfg := assembly.S3{Endpoint: srv.Endpoint, Region: "us-east-1", AccessKey: user, SecretKey: pass, PathStyle: true}
 	client, err := assembly.NewS3Client(ctx, s3cfg)
@@ -250,12 +254,22 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer os.Remove(envFile)
 
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		return fmt.Errorf("devstack: api server: %w", err)
-	case <-srv.Exited():
-		return errors.New("devstack: MinIO exited; see " + filepath.Join(o.Dir, "minio.log"))
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-serveErr:
+			return fmt.Errorf("devstack: api server: %w", err)
+		case <-srv.Exited():
+			// The API stays up, answering storage-unavailable, while
+			// MinIO comes back on its port over the same data.
+			fmt.Fprintln(o.Out, "MinIO exited; restarting it (see "+filepath.Join(o.Dir, "minio.log")+")")
+			if srv, err = restartMinIO(ctx, mcfg, o.Log); err != nil {
+				return err
+			}
+			fmt.Fprintln(o.Out, "MinIO is back at "+srv.Endpoint)
+		}
 	}
 	fmt.Fprintln(o.Out, "\nStopping: API, then MinIO. The data stays in "+o.Dir+" for the next run.")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -264,6 +278,23 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return v.Service.Flush(shutdown)
+}
+
+// restartMinIO starts MinIO again with cfg, trying every second until it
+// answers or ctx ends.
+func restartMinIO(ctx context.Context, cfg minioserver.Config, log *slog.Logger) (*minioserver.Server, error) {
+	for {
+		srv, err := minioserver.Start(ctx, cfg)
+		if err == nil {
+			return srv, nil
+		}
+		log.WarnContext(ctx, "devstack: restart MinIO", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // credentials returns MinIO's root credentials, made on the first run and

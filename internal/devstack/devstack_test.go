@@ -12,7 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,4 +171,76 @@ func TestLocalStackCORS(t *testing.T) {
 			t.Errorf("%s: preflight from another origin allowed: %q", tt.name, r.Header.Get("Access-Control-Allow-Origin"))
 		}
 	}
+}
+
+// TestLocalStackRestartsMinIO: MinIO killed under the running stack comes
+// back on its port over the same data, and the stack goes on serving: the
+// walkthrough run again makes version 2 of its document.
+func TestLocalStackRestartsMinIO(t *testing.T) {
+	dir := t.TempDir()
+	env, stop := run(t, dir)
+	defer stop()
+	walkthrough, err := os.ReadFile("walkthrough.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := func() string {
+		cmd := exec.Command("bash", "-c", string(walkthrough))
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("walkthrough failed: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	walk()
+	addr := strings.TrimPrefix(env["VAULT_S3_ENDPOINT"], "http://")
+	pid := listener(t, addr)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if p, ok := findListener(addr); ok && p != pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("MinIO did not come back within a minute")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("MinIO %d killed; back as another process", pid)
+	if out := walk(); !strings.Contains(out, `"version": 2`) {
+		t.Errorf("after MinIO's restart the walkthrough did not make version 2:\n%s", out)
+	}
+}
+
+// listener returns the process serving MinIO at addr (its --address).
+func listener(t *testing.T, addr string) int {
+	t.Helper()
+	pid, ok := findListener(addr)
+	if !ok {
+		t.Fatalf("no MinIO process with --address %s", addr)
+	}
+	return pid
+}
+
+func findListener(addr string) (int, bool) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(data), "\x00")
+		if len(args) > 1 && filepath.Base(args[0]) == "minio" && slices.Contains(args, addr) {
+			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				conn.Close()
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				return pid, true
+			}
+		}
+	}
+	return 0, false
 }

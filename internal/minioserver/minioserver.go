@@ -177,6 +177,16 @@ func (s *Server) Stop() error {
 	}
 }
 
+// Signal sends sig to MinIO's process: tests pause it (SIGSTOP) or kill it.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
+// Port is the port the S3 API listens on.
+func (s *Server) Port() int {
+	_, port, _ := strings.Cut(strings.TrimPrefix(s.Endpoint, "http://127.0.0.1"), ":")
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
 // Exited is closed when MinIO's process ends.
 func (s *Server) Exited() <-chan struct{} { return s.exited }
 
