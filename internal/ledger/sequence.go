@@ -377,8 +377,8 @@ func (l *Log) handOver(ctx context.Context, tl *tenantLog, key, tag string, head
 // await leaves batch in a pending object and waits for the holder to
 // commit it. It returns the entries still to commit once this process
 // holds the lease (handed over, or found free), none when every entry
-// was answered, and an error when Scratch fails, for the caller to commit
-// them itself.
+// was answered, and an error when Scratch fails or no holder took them in
+// time, for the caller to commit them itself.
 func (l *Log) await(ctx context.Context, tl *tenantLog, batch []*waiter) ([]*waiter, error) {
 	sc := l.cfg.Scratch
 	key := fmt.Sprintf("%s%s-%d.json", tl.pendingPrefix(), l.process, l.pending.Add(1))
@@ -408,7 +408,12 @@ func (l *Log) await(ctx context.Context, tl *tenantLog, batch []*waiter) ([]*wai
 		return held()
 	}
 	checkLease := time.Now().Add(l.cfg.Sequencing.LeaseTTL / 4)
-	deadline := time.Now().Add(roundTimeout)
+	// A lease is only a saving: entries no holder took for three TTLs
+	// (a holder that cannot reach storage, or someone writing the lease
+	// over and over) are committed by this process itself, racing for
+	// positions as without a lease; whoever commits them second finds
+	// them in the log.
+	deadline := time.Now().Add(3 * l.cfg.Sequencing.LeaseTTL)
 	// The holder's round under way ends in about a round (and may hand
 	// the lease here); the entries are in its next: the first look after
 	// a round, then every half round, so that waiting costs a few reads
@@ -445,11 +450,12 @@ func (l *Log) await(ctx context.Context, tl *tenantLog, batch []*waiter) ([]*wai
 			checkLease = time.Now().Add(l.cfg.Sequencing.LeaseTTL / 4)
 		}
 	}
-	err := fmt.Errorf("%w: %s: no sequencer committed the entries within %s", ErrContended, tl.origin, roundTimeout)
-	for _, w := range batch {
-		tl.deliver(w, nil, err)
-	}
-	return nil, nil
+	defer func() {
+		if err := sc.Delete(ctx, []string{key}); err != nil {
+			l.log.WarnContext(ctx, "ledger: delete pending entries", "log", tl.origin, "err", err)
+		}
+	}()
+	return batch, fmt.Errorf("%w: %s: no holder of the lease took the entries within %s", ErrContended, tl.origin, 3*l.cfg.Sequencing.LeaseTTL)
 }
 
 // startFromLease reads the head the lease handed over names.

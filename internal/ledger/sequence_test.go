@@ -272,3 +272,62 @@ func TestLinger(t *testing.T) {
 		t.Errorf("got %d entries, want 11", rep.Size)
 	}
 }
+
+// TestScratchTampered: whoever can write the scratch bucket can delete
+// pending objects as they appear, write the lease over and over for a
+// holder that does not exist, or leave a head hint of their own. Appends
+// still complete (the lease is only a saving: a waiter no holder serves
+// commits its entries itself) and the log holds each once.
+func TestScratchTampered(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper func(scratch *memstore.Scratch, i int)
+	}{
+		{"pending entries deleted", func(sc *memstore.Scratch, _ int) {
+			keys, _ := sc.List(context.Background(), "sequencer/")
+			var pending []string
+			for _, k := range keys {
+				if strings.Contains(k, "/pending/") {
+					pending = append(pending, k)
+				}
+			}
+			sc.Delete(context.Background(), pending)
+		}},
+		{"lease written over and over", func(sc *memstore.Scratch, i int) {
+			sc.Overwrite("sequencer/ledger/"+tenant+"/lease.json", fmt.Appendf(nil, `{"holder":"nobody-%d"}`, i))
+		}},
+		{"head hint of someone else's", func(sc *memstore.Scratch, i int) {
+			sc.Overwrite("ledger/"+tenant+"/head.json", fmt.Appendf(nil, `{"start":0,"size":%d,"checkpoint":"forged"}`, i+1))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(20 * time.Millisecond):
+						tc.tamper(scratch, i)
+					}
+				}
+			}()
+			seq := ledger.Sequencing{LeaseTTL: 100 * time.Millisecond}
+			logs := appendFromProcesses(t, store, s, 4, 5, false, func() *ledger.Log { return newSequencedLog(store, scratch, s, seq) })
+			close(stop)
+			<-done
+			// A process starting cold reads the hint that is there, and
+			// finds the log's head whatever it says.
+			fresh := newSequencedLog(store, scratch, s, seq)
+			if cp, _, err := fresh.Latest(context.Background(), tenant); err != nil || cp.Size != 20 {
+				t.Errorf("a cold start's latest checkpoint: size %d (%v), want 20", cp.Size, err)
+			}
+			if rep := audited(t, logs[0]); rep.Size != 20 {
+				t.Errorf("got %d entries, want 20", rep.Size)
+			}
+		})
+	}
+}
