@@ -71,16 +71,18 @@ func newS3Client(cfg aws.Config, c S3) *s3.Client {
 
 // s3HTTPClient bounds each S3 request's wait for a connection and for
 // its answer's headers, so that a storage that stops answering fails the
-// request (and the request's caller gets a retryable problem) rather
-// than hanging. Bodies are not bounded: a seal streams GiB. Answers that
-// take long to start are covered too: S3 answers CompleteMultipartUpload
-// at once and keeps the connection alive while it joins.
+// attempt rather than hanging: the SDK takes that for a connection error
+// and tries again on another connection (a stalled connection costs 5 s,
+// not the request), and a storage that stays silent fails the request
+// with a retryable problem. Bodies are not bounded: a seal streams GiB.
+// S3 answers CompleteMultipartUpload at once and keeps the connection
+// alive while it joins.
 func s3HTTPClient() aws.HTTPClient {
 	return awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) {
 		d.Timeout = 5 * time.Second
 	}).WithTransportOptions(func(t *http.Transport) {
 		t.TLSHandshakeTimeout = 5 * time.Second
-		t.ResponseHeaderTimeout = 15 * time.Second
+		t.ResponseHeaderTimeout = 5 * time.Second
 	})
 }
 
