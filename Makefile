@@ -11,7 +11,7 @@ LAMBDA_BUILD := GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norp
 CDK_OFFLINE := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
 	AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true
 
-.PHONY: screenshots run test infra-test synth deploy bench build release vet fmt-check clean
+.PHONY: screenshots run test infra-test synth deploy bench soak build release vet fmt-check clean
 
 ## run: start the whole vault locally on a real MinIO (Ctrl-C stops it)
 run:
@@ -77,6 +77,14 @@ bench:
 	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'ColdStart' -benchtime 1x -count 1 -timeout 10m ./internal/runtimeapi/
 	@scripts/portal.sh
 	MINIO_BIN="$$(scripts/minio.sh)" CHROMIUM_BIN="$$(scripts/chromium.sh)" go test -run '^$$' -bench 'Portal' -benchtime 1x -count 1 -timeout 30m ./internal/bench/
+
+## soak: SOAK_MINUTES of continuous 1 KiB uploads from SOAK_CLIENTS clients against the local stack, then an audit of the whole log (not part of make test)
+SOAK_MINUTES ?= 5
+SOAK_CLIENTS ?= 16
+soak:
+	@scripts/portal.sh
+	@minio="$$(scripts/minio.sh)"; go build -o build/vault-local ./cmd/vault-local; \
+	MINIO_BIN="$$minio" go run ./cmd/vault-soak -server build/vault-local -minutes $(SOAK_MINUTES) -clients $(SOAK_CLIENTS)
 
 ## build: linux/arm64 bootstrap zips for provided.al2023, one per function
 build: $(FUNCTIONS:%=build/%.zip)

@@ -335,7 +335,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 // that a reader never sees half a file.
 func writeEnv(path string, env map[string]string) error {
 	var b strings.Builder
-	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE", "VAULT_TSA_CHAIN_FILE", "VAULT_WITNESS_KEY"} {
+	for _, k := range []string{"VAULT_URL", "VAULT_OIDC_ISSUER", "VAULT_UPLOADER_TOKEN", "VAULT_ADMIN_TOKEN", "VAULT_AUDITOR_TOKEN", "VAULT_OTHER_TOKEN", "VAULT_TENANT", "VAULT_BUCKET", "VAULT_SCRATCH_BUCKET", "VAULT_S3_ENDPOINT", "VAULT_TSA_URL", "VAULT_TSA_ROOTS_FILE", "VAULT_TSA_CHAIN_FILE", "VAULT_WITNESS_KEY"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	tmp := path + ".tmp"
