@@ -73,8 +73,18 @@ const corsExposedHeaders = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', '
 /** Prefixes of the bucket the vault writes (internal/vault/store.go). */
 const prefixes = ['evidence', 'vault', 'ledger', 'keys'] as const;
 
+/**
+ * Prefixes of the scratch bucket (internal/ledger/sequence.go,
+ * internal/vault/transient.go), with how many days each lives after its
+ * last write: the logs' sequencer leases and pending entries, their head
+ * hints, and transient state (hash states, idempotency attempts).
+ */
+const scratchPrefixes = { sequencer: 1, ledger: undefined, transient: 30 } as const;
+
 export class VaultStack extends Stack {
   readonly bucket: s3.Bucket;
+  /** Transient state: no versioning, no Object Lock, expiring. */
+  readonly scratch: s3.Bucket;
   readonly signingKey: kms.Key;
   readonly previousSigningKeyArn?: string;
   readonly functions: Record<string, lambda.Function> = {};
@@ -171,6 +181,23 @@ export class VaultStack extends Stack {
         exposedHeaders: ['ETag', 'x-amz-version-id', 'x-amz-checksum-sha256', 'Content-Length'],
         maxAge: 7200,
       }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // What may be lost and is written over (docs/ledger.md, scaling
+    // out): without versions or Object Lock, so that it leaves nothing
+    // locked behind; nothing the evidence depends on lives here, and
+    // readers trust nothing of it.
+    this.scratch = new s3.Bucket(this, 'Scratch', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: dataKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'scratch-bucket/',
+      lifecycleRules: Object.entries(scratchPrefixes).filter(([, days]) => days !== undefined)
+        .map(([prefix, days]) => ({ id: `${prefix}-expires`, prefix: `${prefix}/`, expiration: Duration.days(days!) })),
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -440,6 +467,12 @@ export class VaultStack extends Stack {
     if (opts.multipart) {
       statements.push(new iam.PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], resources: objects(['evidence']) }));
     }
+    // The scratch bucket: read, write over and delete its transient state.
+    const sc = this.scratch;
+    statements.push(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: Object.keys(scratchPrefixes).map((p) => sc.arnForObjects(`${p}/*`)) }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [sc.bucketArn] }),
+    );
     statements.push(
       new iam.PolicyStatement({
         actions: ['kms:Sign', 'kms:GetPublicKey'],
@@ -456,6 +489,13 @@ export class VaultStack extends Stack {
         reason: `Object keys under ${p}/ are chosen at run time (tenant, dossier, document path); access is scoped to the vault's own prefixes of this one bucket.`,
       });
     }
+    const scratchId = this.getLogicalId(sc.node.defaultChild as s3.CfnBucket);
+    for (const p of Object.keys(scratchPrefixes)) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${scratchId}.Arn>/${p}/*]`,
+        reason: `Keys under ${p}/ of the scratch bucket are per tenant and per process, chosen at run time; it holds only transient state that readers verify.`,
+      });
+    }
 
     const fn = new lambda.Function(this, id, {
       description: opts.description,
@@ -469,6 +509,7 @@ export class VaultStack extends Stack {
       logGroup,
       environment: {
         VAULT_BUCKET: b.bucketName,
+        VAULT_SCRATCH_BUCKET: sc.bucketName,
         VAULT_SIGNING_KMS_KEY: this.signingKey.keyArn,
         ...(this.previousSigningKeyArn ? { VAULT_PREVIOUS_SIGNING_KMS_KEY: this.previousSigningKeyArn } : {}),
         VAULT_LOCK_MODE: 'COMPLIANCE',

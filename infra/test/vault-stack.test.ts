@@ -51,6 +51,25 @@ test('the evidence bucket is versioned, locked in compliance mode, KMS-encrypted
   assert.ok(kept, 'every bucket is retained when the stack is deleted');
 });
 
+test('transient state lives in a scratch bucket without versions or Object Lock, whose sequencer and transient objects expire', () => {
+  const scratch = template.toJSON().Resources[logicalId(stack.scratch)];
+  assert.equal(scratch.Properties.ObjectLockEnabled, undefined);
+  assert.equal(scratch.Properties.VersioningConfiguration, undefined);
+  assert.deepEqual(scratch.Properties.LifecycleConfiguration.Rules.map((r: { Prefix: string; ExpirationInDays: number }) => [r.Prefix, r.ExpirationInDays]),
+    [['sequencer/', 1], ['transient/', 30]]);
+  assert.equal(scratch.DeletionPolicy, 'Retain');
+  for (const name of Object.keys(stack.functions)) {
+    const fn = template.toJSON().Resources[logicalId(stack.functions[name])];
+    assert.deepEqual(fn.Properties.Environment.Variables.VAULT_SCRATCH_BUCKET, { Ref: logicalId(stack.scratch) }, `${name} names the scratch bucket`);
+    const st = statementsOf(name);
+    const onScratch = st.filter((s: { Resource: unknown }) => JSON.stringify(s.Resource).includes(logicalId(stack.scratch)));
+    assert.deepEqual(actions(onScratch).sort(), ['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject'], `${name} on the scratch bucket`);
+    // Deleting is for the scratch bucket only.
+    const deletes = st.filter((s: { Action: string | string[] }) => actions([s]).some((a) => a.startsWith('s3:Delete')));
+    assert.ok(deletes.every((s: { Resource: unknown }) => JSON.stringify(s.Resource).includes(logicalId(stack.scratch))), `${name} deletes only in the scratch bucket`);
+  }
+});
+
 test('retention shorter than 10 years is refused', () => {
   assert.throws(() => synth({ defaultRetentionDays: 365 }), /under 10 years/);
 });
@@ -160,12 +179,16 @@ test('each function may do what it does and nothing else', () => {
   const api = statementsOf('api');
   const seal = statementsOf('seal');
   const schedule = statementsOf('schedule');
-  for (const [fn, sts] of [['api', api], ['seal', seal], ['schedule', schedule]] as const) {
+  for (const [fn, all] of [['api', api], ['seal', seal], ['schedule', schedule]] as const) {
+    // In the evidence bucket (the scratch bucket's transient state is
+    // written over and deleted: the test above).
+    const sts = all.filter((s) => !JSON.stringify(s.Resource).includes(logicalId(stack.scratch)));
     const acts = actions(sts);
     for (const forbidden of ['s3:*', '*', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutBucketPolicy', 'kms:*']) {
       assert.ok(!acts.includes(forbidden), `${fn} may ${forbidden}`);
     }
     assert.ok(!acts.some((a) => a.startsWith('s3:Delete')), `${fn} may delete`);
+    assert.ok(!actions(all).includes('s3:DeleteObjectVersion'), `${fn} may delete versions`);
     for (const st of sts) {
       assert.notEqual(st.Resource, '*', `${fn}: ${JSON.stringify(st.Action)} on every resource`);
     }
