@@ -60,6 +60,27 @@ type Report struct {
 	AuditEntries  int64
 	AuditProblems []string
 	AuditTook     time.Duration
+	// EventsQueued are the storage events (the seal's safety net) MinIO
+	// still held for the stack when the uploads ended, and EventsDrained
+	// how long they took to be delivered (0 if they were not within
+	// drainWait).
+	EventsQueued  int
+	EventsDrained time.Duration
+}
+
+// drainWait bounds the wait for queued storage events.
+const drainWait = 5 * time.Minute
+
+// queuedEvents counts the events MinIO's webhook queue holds on disk.
+func queuedEvents(dir string) int {
+	n := 0
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // Usage is one process's resident memory and open file descriptors.
@@ -162,6 +183,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		rep.P50, rep.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	events := filepath.Join(local, "minio-events")
+	rep.EventsQueued = queuedEvents(events)
+	for t0 := time.Now(); time.Since(t0) < drainWait; time.Sleep(time.Second) {
+		if queuedEvents(events) == 0 {
+			rep.EventsDrained = time.Since(t0)
+			break
+		}
 	}
 	if err := audit(ctx, local, env, rep); err != nil {
 		return rep, err
@@ -325,5 +354,10 @@ func (r *Report) WriteText(w io.Writer) {
 	if len(r.AuditProblems) > 0 {
 		status = fmt.Sprintf("%d problems, first: %s", len(r.AuditProblems), r.AuditProblems[0])
 	}
+	drained := "not within " + drainWait.String()
+	if r.EventsDrained > 0 || r.EventsQueued == 0 {
+		drained = "drained in " + r.EventsDrained.Round(time.Second).String()
+	}
+	fmt.Fprintf(w, "events:      %d storage events queued at the end, %s\n", r.EventsQueued, drained)
 	fmt.Fprintf(w, "audit:       %d entries in %s: %s\n", r.AuditEntries, r.AuditTook.Round(time.Millisecond), status)
 }
