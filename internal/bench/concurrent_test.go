@@ -101,17 +101,20 @@ func runConcurrent(b *testing.B, mode string, clients int) {
 	_, tickets := x.tickets(b, x.svc, clients, per)
 	var lat []time.Duration
 	var elapsed time.Duration
-	var requests int64
+	var requests [3]int64 // all, class A, class B
 	if mode == "process" {
-		x.count.n.Store(0)
+		x.count.reset()
 		b.StartTimer()
 		lat, elapsed = completeAll(b, x.ctx, tickets, func(int) *vault.Service { return x.svc }, nil)
-		requests = x.count.n.Load()
+		requests = [3]int64{x.count.n.Load(), x.count.classA.Load(), x.count.classB.Load()}
 	} else {
 		lat, elapsed, requests = x.completeInProcesses(b, tickets, mode == "processes")
 	}
 	reportLatencies(b, lat, elapsed, "completes/s")
-	b.ReportMetric(float64(requests)/float64(len(lat)), "s3-requests/receipt")
+	n := float64(len(lat))
+	b.ReportMetric(float64(requests[0])/n, "s3-requests/receipt")
+	b.ReportMetric(float64(requests[1])/n, "put-class/receipt")
+	b.ReportMetric(float64(requests[2])/n, "get-class/receipt")
 }
 
 // tickets starts per 1 KiB uploads for each client through svc and sends
@@ -194,12 +197,16 @@ func reportLatencies(b *testing.B, lat []time.Duration, elapsed time.Duration, r
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 }
 
-// requestCounter counts the HTTP requests of an S3 client.
-type requestCounter struct{ n atomic.Int64 }
+// requestCounter counts the HTTP requests of an S3 client, and them by
+// S3's price classes: PUT, COPY, POST and LIST requests; GET, HEAD and the
+// others; DELETE (free).
+type requestCounter struct{ n, classA, classB atomic.Int64 }
 
 func (c *requestCounter) client() *http.Client {
 	return &http.Client{Transport: countingTransport{c, http.DefaultTransport}}
 }
+
+func (c *requestCounter) reset() { c.n.Store(0); c.classA.Store(0); c.classB.Store(0) }
 
 type countingTransport struct {
 	c    *requestCounter
@@ -208,6 +215,14 @@ type countingTransport struct {
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.c.n.Add(1)
+	q := r.URL.Query()
+	switch {
+	case r.Method == http.MethodDelete, r.Method == http.MethodPost && q.Has("delete"):
+	case r.Method == http.MethodPut, r.Method == http.MethodPost, q.Has("list-type"), q.Has("versions"), q.Has("uploads") && r.Method == http.MethodGet:
+		t.c.classA.Add(1)
+	default:
+		t.c.classB.Add(1)
+	}
 	return t.next.RoundTrip(r)
 }
 
@@ -221,9 +236,9 @@ type completeSpec struct {
 }
 
 type completeResult struct {
-	Latencies []time.Duration
-	Requests  int64
-	Error     string
+	Latencies                []time.Duration
+	Requests, ClassA, ClassB int64
+	Error                    string
 }
 
 // completeInProcesses completes each client's tickets in a process of its
@@ -231,7 +246,7 @@ type completeResult struct {
 // process is up, and returns the latencies,
 // the time from the start signal to the last answer and the S3 requests
 // all processes made meanwhile.
-func (x bench) completeInProcesses(b *testing.B, tickets [][]vault.Ticket, scratch bool) ([]time.Duration, time.Duration, int64) {
+func (x bench) completeInProcesses(b *testing.B, tickets [][]vault.Ticket, scratch bool) ([]time.Duration, time.Duration, [3]int64) {
 	b.Helper()
 	type child struct {
 		cmd   *exec.Cmd
@@ -293,13 +308,15 @@ func (x bench) completeInProcesses(b *testing.B, tickets [][]vault.Ticket, scrat
 	}
 	wg.Wait()
 	var lat []time.Duration
-	var requests int64
+	var requests [3]int64
 	for _, r := range results {
 		if r.Error != "" {
 			b.Fatalf("complete child: %s", r.Error)
 		}
 		lat = append(lat, r.Latencies...)
-		requests += r.Requests
+		requests[0] += r.Requests
+		requests[1] += r.ClassA
+		requests[2] += r.ClassB
 	}
 	return lat, slices.MaxFunc(ends, func(a, b time.Time) int { return a.Compare(b) }).Sub(start), requests
 }
@@ -337,7 +354,7 @@ func completeChild(spec string) int {
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		return 1
 	}
-	count.n.Store(0)
+	count.reset()
 	for _, id := range s.Uploads {
 		t0 := time.Now()
 		if _, err := svc.Complete(vault.NewContext(ctx, uploader), id); err != nil {
@@ -346,7 +363,7 @@ func completeChild(spec string) int {
 		}
 		res.Latencies = append(res.Latencies, time.Since(t0))
 	}
-	res.Requests = count.n.Load()
+	res.Requests, res.ClassA, res.ClassB = count.n.Load(), count.classA.Load(), count.classB.Load()
 	enc.Encode(res)
 	return 0
 }

@@ -1,8 +1,14 @@
 package faults_test
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -58,8 +64,47 @@ func TestKilledAtEachStep(t *testing.T) {
 			t.Errorf("killed after request %d: the process lived and failed: %v", k+1, res.Errors)
 		}
 		w.oneEach(tks, o, false)
+		t.Logf("killed after request %2d: left %s", k+1, w.left(tks[k]))
 		retry(tks[k])
 	}
 	t.Logf("%d processes killed, %d finished first", int(steps)-done, done)
 	w.holds(append(warm, tks...), o)
+}
+
+// left describes what a stopped complete of tk left: its version, its
+// entry in the log, pending entries and the lease in the scratch bucket.
+func (w *world) left(tk vault.Ticket) string {
+	w.t.Helper()
+	ctx := as(uploader)
+	version, inLog := "no version", "not in the log"
+	if vs, err := w.direct.Versions(ctx, w.dossier, tk.Path); err == nil && len(vs) > 0 {
+		version = "version claimed"
+		if r, err := w.direct.Receipt(ctx, vs[0].ReceiptID); err == nil && r.Log != nil {
+			inLog = "in the log"
+		}
+	}
+	client := w.env.Client(w.t)
+	list, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(w.scratch), Prefix: aws.String("sequencer/")})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pending, lease := 0, "no lease"
+	for _, o := range list.Contents {
+		switch key := aws.ToString(o.Key); {
+		case strings.Contains(key, "/pending/"):
+			pending++
+		case strings.HasSuffix(key, "lease.json"):
+			out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(w.scratch), Key: o.Key})
+			if err == nil {
+				buf, _ := io.ReadAll(out.Body)
+				out.Body.Close()
+				n := len(buf)
+				lease = "lease held"
+				if strings.Contains(string(buf[:n]), `"released":true`) {
+					lease = "lease released"
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %s, %d pending, %s", version, inLog, pending, lease)
 }
