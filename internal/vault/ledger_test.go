@@ -521,3 +521,61 @@ func passed(v *vault.Verification, name string) bool {
 	}
 	return false
 }
+
+// TestPendingEntrySignedByARetiredKey: whoever holds a retired key and can
+// write the scratch bucket leaves a receipt it signed after the rotation as
+// a pending entry; the holder does not append it, and the audit of the log
+// stays clean.
+func TestPendingEntrySignedByARetiredKey(t *testing.T) {
+	store, scratch := memstore.New("evidence"), memstore.NewScratch("scratch")
+	st := store.Storage()
+	st.Scratch = scratch
+	k1, k2 := newSigner(t), newSigner(t)
+	first := vault.New(st, k1, vault.Config{Bucket: store.Bucket(), Logger: slog.New(slog.DiscardHandler)})
+	d, err := first.CreateDossier(as(alice), dossierInput(udiA, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fixture{svc: first, store: store, dossier: d}.sealed(t, "a.txt", []byte("signed by the first key"))
+	second := vault.New(st, k2, vault.Config{Bucket: store.Bucket(), Previous: k1, Logger: slog.New(slog.DiscardHandler)})
+	fixture{svc: second, store: store, dossier: d}.sealed(t, "b.txt", []byte("after the rotation"))
+
+	// The retired key signs a receipt of its own making.
+	record, _ := json.Marshal(old.Envelope)
+	_, stmt, err := receipt.Parse(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	json.Unmarshal(stmt.Predicate, &p)
+	p["receiptId"] = "rcp_forgedbytheretiredkey00"
+	stmt.Predicate, _ = json.Marshal(p)
+	env, err := receipt.Sign(context.Background(), *stmt, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := receipt.Marshal(env)
+	pending, _ := json.Marshal(map[string]any{"process": "x", "entries": []map[string]any{{"id": "rcp_forgedbytheretiredkey00", "envelope": json.RawMessage(forged)}}})
+	scratch.Overwrite("sequencer/ledger/acme/pending/x-1.json", pending)
+
+	fixture{svc: second, store: store, dossier: d}.sealed(t, "c.txt", []byte("the next seal"))
+	cp, err := second.Checkpoint(as(alice), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := second.LogEntries(as(alice), 0, cp.Size, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es.Entries {
+		if strings.Contains(e.ID, "forged") {
+			t.Errorf("entry %d of the log is %s, signed by the retired key", e.Index, e.ID)
+		}
+	}
+	if rep, err := second.Audit(as(bob)); err != nil || !rep.OK() {
+		t.Errorf("audit: %+v, %v", rep, err)
+	}
+	if _, ok := scratch.Body("sequencer/ledger/acme/pending/x-1.json"); ok {
+		t.Error("the refused pending object is still there")
+	}
+}

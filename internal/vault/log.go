@@ -203,8 +203,8 @@ func newLedger(records Records, signer receipt.Signer, cfg Config, keys func(con
 
 // admitRecord checks an entry another process left for the tenant's
 // sequencer (ledger.Config.Admit): anyone who can write the scratch
-// bucket can leave one, so it must be a statement the vault signed, of
-// this tenant or of its log.
+// bucket can leave one, so it must be a statement signed by a current key
+// of the tenant's log, of this tenant or of its log.
 func (s *Service) admitRecord(ctx context.Context, tenant string, record []byte) error {
 	env, st, err := receipt.Parse(record)
 	if err != nil {
@@ -214,7 +214,16 @@ func (s *Service) admitRecord(ctx context.Context, tenant string, record []byte)
 	if err != nil {
 		return err
 	}
-	if _, _, err := receipt.Verify(ctx, env, trust.Public()); err != nil {
+	// Signed by a key that may sign now: a retired key's holder could
+	// sign anything (a rotation, signed by both keys, passes by the key
+	// it retires, current until it is logged).
+	var current []receipt.Key
+	for _, k := range trust.Keys {
+		if k.Until < 0 {
+			current = append(current, k.Key)
+		}
+	}
+	if _, _, err := receipt.Verify(ctx, env, current); err != nil {
 		return err
 	}
 	var of struct {
