@@ -127,23 +127,37 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64) (*
 	tl.leading = true
 	tl.mu.Unlock()
 
+	// Rounds run beside the caller, which waits for its answer and for
+	// the rounds it leads to end (so that a Lambda instance lets go of
+	// the lease before it answers), or for its deadline: a round serves
+	// every waiting append, and a caller whose deadline passes answers
+	// then, not when the round ends.
+	var led chan struct{}
+	leading := func() {
+		led = make(chan struct{})
+		go func(led chan struct{}) { l.lead(ctx, tl); close(led) }(led)
+	}
 	if lead {
-		l.lead(ctx, tl)
+		leading()
 	}
 	for {
 		select {
 		case <-w.done:
+			if led != nil {
+				select {
+				case <-led:
+				case <-ctx.Done():
+				}
+			}
 			return w.out, w.err
 		case <-w.lead:
-			l.lead(ctx, tl)
+			leading()
 		case <-ctx.Done():
 			tl.mu.Lock()
 			w.gone = true
 			select {
 			case <-w.lead: // chosen to lead as it left: pass it on
-				tl.mu.Unlock()
-				l.lead(ctx, tl)
-				return nil, ctx.Err()
+				go l.lead(ctx, tl)
 			default:
 			}
 			tl.mu.Unlock()

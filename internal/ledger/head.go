@@ -142,10 +142,29 @@ func (l *Log) openHint(ctx context.Context, tl *tenantLog, h headHint) (*state, 
 	if err == nil {
 		err = l.hintCommitted(ctx, tl, h)
 	}
+	if err == nil {
+		err = l.hintFinished(ctx, tl, h)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &state{cp: cp, signed: h.Checkpoint, start: h.Start}, nil
+}
+
+// hintFinished checks that the commit a hint names is finished: its
+// checkpoint object is there. The log writes hints of finished commits
+// only; one naming an unfinished commit (a crashed writer's) would have
+// the next appends build on a commit nobody finishes, so it is refused,
+// and the head read from before it, where refresh finishes it.
+func (l *Log) hintFinished(ctx context.Context, tl *tenantLog, h headHint) error {
+	have, found, err := l.store.Get(ctx, tl.checkpointKey(h.Size))
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the checkpoint of size %d: %v", h.Size, err)
+	case !found || !bytes.Equal(have, []byte(h.Checkpoint)):
+		return fmt.Errorf("the commit of size %d it names is not finished", h.Size)
+	}
+	return nil
 }
 
 // hintCommitted checks that a hint's checkpoint is one the log's current

@@ -15,9 +15,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Sequencing across processes (docs/ledger.md, scaling out). Lambda runs
-// every concurrent request in its own process, so group commit inside one
-// process batches nothing there. With a Scratch, one process at a time
+// Sequencing across processes (docs/ledger.md, appending from many
+// processes). Lambda runs every concurrent request in its own process, so
+// group commit inside one process batches nothing there. With a Scratch, one process at a time
 // holds the tenant's lease, a small object written with If-Match, and
 // commits the entries the others leave beside it as pending objects; they
 // poll their pending object until the holder deletes it, then read their
@@ -84,6 +84,8 @@ type lease struct {
 	// gen counts the holder's serves, for an idle release to see that
 	// appending resumed.
 	gen atomic.Int64
+	// failed counts the rounds each pending object failed in.
+	failed map[string]int
 	// round is how long the holder's rounds take, as the lease last said
 	// (a holder: as it measured), for waiters to poll at that pace.
 	round time.Duration
@@ -162,9 +164,9 @@ func (l *Log) sequence(ctx context.Context, tl *tenantLog, batch []*waiter) {
 func (l *Log) serve(ctx context.Context, tl *tenantLog, batch []*waiter) {
 	until := time.Now().Add(l.cfg.Sequencing.Hold)
 	for {
-		remote, objects := l.collect(ctx, tl)
+		remote, objects, others := l.collect(ctx, tl, l.cfg.MaxBatch-len(batch))
 		all := append(batch, remote...)
-		if len(all) == 0 {
+		if len(all) == 0 && !others {
 			break
 		}
 		t0 := time.Now()
@@ -175,8 +177,8 @@ func (l *Log) serve(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		if !l.renew(ctx, tl) {
 			return // lost it
 		}
-		// Others' entries keep coming while the last round had some.
-		if len(remote) == 0 || time.Now().After(until) {
+		// Others' entries keep coming while the last look found some.
+		if !others || time.Now().After(until) {
 			break
 		}
 	}
@@ -492,45 +494,54 @@ type pendingObject struct {
 	waiters []*waiter
 }
 
-// collect reads the entries other processes left, each checked as input:
-// its record must be admitted, name its id and give its leaf. Where they
-// must not already be is not taken from them: every position is looked
-// at (dropIntegrated), since a pending object is anyone's to write.
-func (l *Log) collect(ctx context.Context, tl *tenantLog) ([]*waiter, []pendingObject) {
-	sc := l.cfg.Scratch
-	keys, err := sc.List(ctx, tl.pendingPrefix())
-	if err != nil {
-		l.log.WarnContext(ctx, "ledger: list pending entries", "log", tl.origin, "err", err)
-		return nil, nil
-	}
-	objects := make([]pendingObject, 0, len(keys)+len(tl.lease.own))
+// collect reads the entries other processes left, at most room of them
+// (a round holds at most MaxBatch), each checked as input: its record
+// must be admitted, name its id and give its leaf. Where they must not
+// already be is not taken from them: every position is looked at
+// (dropIntegrated), since a pending object is anyone's to write. Objects
+// left out for room wait for the next round.
+func (l *Log) collect(ctx context.Context, tl *tenantLog, room int) (remote []*waiter, objects []pendingObject, others bool) {
 	for _, own := range tl.lease.own {
 		objects = append(objects, pendingObject{key: own})
 	}
 	tl.lease.own = nil
+	if room <= 0 {
+		return nil, objects, true
+	}
+	keys, err := l.cfg.Scratch.List(ctx, tl.pendingPrefix())
+	if err != nil {
+		l.log.WarnContext(ctx, "ledger: list pending entries", "log", tl.origin, "err", err)
+		return nil, objects, false
+	}
 	mine := tl.pendingPrefix() + l.process + "-"
+	var theirs []pendingObject
 	for _, key := range keys {
-		if !strings.HasPrefix(key, mine) {
-			objects = append(objects, pendingObject{key: key})
+		if !strings.HasPrefix(key, mine) && len(theirs) < room {
+			theirs = append(theirs, pendingObject{key: key})
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
-	for i := range objects {
-		if strings.HasPrefix(objects[i].key, mine) {
-			continue
-		}
+	for i := range theirs {
 		g.Go(func() error {
-			objects[i].waiters = l.readPending(gctx, tl, objects[i].key)
+			theirs[i].waiters = l.readPending(gctx, tl, theirs[i].key)
 			return nil
 		})
 	}
 	g.Wait()
-	var remote []*waiter
-	for _, o := range objects {
+	for _, o := range theirs {
+		if len(remote)+len(o.waiters) > room && len(remote) > 0 {
+			continue // the next round's
+		}
+		if len(o.waiters) > room {
+			// More than a batch: no process leaves that many.
+			l.log.WarnContext(ctx, "ledger: a pending object with more entries than a commit holds; not appended", "log", tl.origin, "key", o.key, "entries", len(o.waiters))
+			o.waiters = nil
+		}
 		remote = append(remote, o.waiters...)
+		objects = append(objects, o)
 	}
-	return remote, objects
+	return remote, objects, len(theirs) > 0
 }
 
 // readPending reads one pending object into waiters; what does not pass is
@@ -589,9 +600,21 @@ func (l *Log) clear(ctx context.Context, tl *tenantLog, objects []pendingObject)
 			<-w.done
 			ok = ok && w.err == nil
 		}
-		if ok {
-			keys = append(keys, o.key)
+		if !ok {
+			// Kept for the next round, but not for ever: entries that fail
+			// round after round (someone else's, whose place the Keeper
+			// cannot prove) would cost every round their reads. Their
+			// process, if it is waiting, leaves them again.
+			if tl.lease.failed == nil {
+				tl.lease.failed = map[string]int{}
+			}
+			if tl.lease.failed[o.key]++; tl.lease.failed[o.key] < maxPendingFailures {
+				continue
+			}
+			l.log.WarnContext(ctx, "ledger: pending entries that failed in every round; deleted", "log", tl.origin, "key", o.key)
 		}
+		delete(tl.lease.failed, o.key)
+		keys = append(keys, o.key)
 	}
 	if len(keys) == 0 {
 		return
@@ -600,3 +623,6 @@ func (l *Log) clear(ctx context.Context, tl *tenantLog, objects []pendingObject)
 		l.log.WarnContext(ctx, "ledger: delete pending entries", "log", tl.origin, "err", err)
 	}
 }
+
+// maxPendingFailures is how many rounds a pending object may fail in.
+const maxPendingFailures = 3

@@ -212,8 +212,8 @@ func TestStoppedHolder(t *testing.T) {
 	if rep := audited(t, logs[0]); rep.Size != 12 {
 		t.Errorf("got %d entries, want 12", rep.Size)
 	}
-	body, _ := scratch.Body("ledger/" + tenant + "/sequencer/lease.json")
-	if strings.Contains(string(body), "stopped") {
+	body, ok := scratch.Body("sequencer/ledger/" + tenant + "/lease.json")
+	if !ok || strings.Contains(string(body), "stopped") {
 		t.Errorf("lease still names the stopped holder: %s", body)
 	}
 }
@@ -330,4 +330,112 @@ func TestScratchTampered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHintOfAnUnfinishedCommit: whoever can write the scratch bucket can
+// point the head hint, and a released lease's head, at a commit its writer
+// left unfinished. Neither is taken: the next append finishes the commit
+// (its tiles, the Keeper's place, its checkpoint) and builds on it, and the
+// retry of the crashed append finds its entry.
+func TestHintOfAnUnfinishedCommit(t *testing.T) {
+	ctx := context.Background()
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	a := newSequencedLog(store, scratch, s, ledger.Sequencing{})
+	if _, err := a.Append(ctx, tenant, entry("a", "a"), 0); err != nil {
+		t.Fatal(err)
+	}
+	from, _ := a.Size(ctx, tenant)
+	store.failing("create", "/tile/") // the writer stops after its commit
+	if _, err := a.Append(ctx, tenant, entry("crashed", "crashed"), from); err == nil {
+		t.Fatal("append succeeded with tiles failing")
+	}
+	store.healed()
+	a.Flush(ctx)
+	data, _, _ := store.Get(ctx, "ledger/"+tenant+"/log/00000000000000000001.json")
+	var c struct {
+		Start, Size int64
+		Checkpoint  string
+	}
+	json.Unmarshal(data, &c)
+	hint, _ := json.Marshal(map[string]any{"start": c.Start, "size": c.Size, "checkpoint": c.Checkpoint})
+	scratch.Overwrite("ledger/"+tenant+"/head.json", hint)
+	scratch.Overwrite("sequencer/ledger/"+tenant+"/lease.json", fmt.Appendf(nil, `{"holder":"x","released":true,"head":%s}`, hint))
+
+	b := newSequencedLog(store, scratch, s, ledger.Sequencing{})
+	if _, err := b.Append(ctx, tenant, entry("next", "next"), 0); err != nil {
+		t.Fatalf("append of a cold process: %v", err)
+	}
+	retry, err := newSequencedLog(store, scratch, s, ledger.Sequencing{}).Append(ctx, tenant, entry("crashed", "crashed"), from)
+	if err != nil || retry.Index != 1 {
+		t.Fatalf("retry of the crashed append: %+v, %v; want it at 1", retry, err)
+	}
+	if store.count("/checkpoint/00000000000000000002") == 0 {
+		t.Error("the commit the hint named was never finished")
+	}
+	if k, _ := keeperOf(store).Kept(ctx, tenant, "crashed"); len(k) == 0 {
+		t.Error("the Keeper never got the crashed entry's place")
+	}
+	if rep := audited(t, b); rep.Size != 3 {
+		t.Errorf("got %d entries, want 3", rep.Size)
+	}
+}
+
+// TestAppendAnswersAtItsDeadline: the append that leads a round answers
+// when its caller's deadline passes, while the round goes on for the
+// others.
+func TestAppendAnswersAtItsDeadline(t *testing.T) {
+	store, s := newMemStore(), newKeySigner(t)
+	store.fail = func(op, key string) error {
+		if op == "create" && strings.Contains(key, "/log/") {
+			time.Sleep(2 * time.Second)
+		}
+		return nil
+	}
+	l := newLog(store, s, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := l.Append(ctx, tenant, entry("e", "leaf"), 0)
+	if took := time.Since(start); took > time.Second || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("append with a 200ms deadline: %v after %s, want the deadline's error at once", err, took.Round(time.Millisecond))
+	}
+	store.healed()
+	if a, err := l.Append(context.Background(), tenant, entry("e", "leaf"), 0); err != nil || a.Index != 0 {
+		t.Errorf("the append again: %+v, %v; want the round's entry at 0", a, err)
+	}
+}
+
+// TestPendingEntriesBoundedByBatch: a round holds at most MaxBatch entries
+// whatever the pending objects hold; the rest wait for the next, and an
+// object of more entries than a batch (no process leaves one) is refused.
+func TestPendingEntriesBoundedByBatch(t *testing.T) {
+	ctx := context.Background()
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	l := ledger.New(store, s, ledger.Config{Origin: func(t string) string { return "example.org/log/" + t },
+		Prefix: func(t string) string { return "ledger/" + t + "/" }, Leaf: leafOf, Keeper: keeperOf(store),
+		Scratch: scratch, Admit: admitLeaves, MaxBatch: 2})
+	type e struct {
+		ID       string          `json:"id"`
+		Envelope json.RawMessage `json:"envelope"`
+	}
+	pending := func(name string, n int) {
+		var es []e
+		for i := range n {
+			id := fmt.Sprintf("%s-%d", name, i)
+			es = append(es, e{id, record("leaf " + id)})
+		}
+		body, _ := json.Marshal(map[string]any{"process": name, "entries": es})
+		scratch.Overwrite("sequencer/ledger/"+tenant+"/pending/"+name+"-1.json", body)
+	}
+	pending("huge", 50)
+	pending("one", 1)
+	pending("two", 1)
+	if _, err := l.Append(ctx, tenant, entry("mine", "leaf mine"), 0); err != nil {
+		t.Fatal(err)
+	}
+	rep := audited(t, l)
+	if rep.Size != 3 || rep.Commits != 2 {
+		t.Errorf("got %d entries in %d commits, want mine and the two single ones, at most 2 per commit", rep.Size, rep.Commits)
+	}
+	pendingLeft(t, scratch)
 }
