@@ -265,9 +265,11 @@ wait:
 			// The API stays up, answering storage-unavailable, while
 			// MinIO comes back on its port over the same data.
 			fmt.Fprintln(o.Out, "MinIO exited; restarting it (see "+filepath.Join(o.Dir, "minio.log")+")")
-			if srv, err = restartMinIO(ctx, mcfg, o.Log); err != nil {
+			next, err := restartMinIO(ctx, mcfg, o.Log)
+			if err != nil {
 				return err
 			}
+			srv = next
 			fmt.Fprintln(o.Out, "MinIO is back at "+srv.Endpoint)
 		}
 	}

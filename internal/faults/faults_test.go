@@ -39,9 +39,9 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m))
 }
 
-// sequencing is every campaign vault's: a lease left by a killed or cut
-// off holder is taken over after a second, not the default three.
-var sequencing = ledger.Sequencing{LeaseTTL: time.Second}
+// sequencing is every campaign vault's: production's (a lease left by a
+// killed or cut off holder is taken over after 3 s).
+var sequencing = ledger.Sequencing{}
 
 var uploader = vault.Identity{Tenant: "faults", Subject: "qa@startup.example", Role: vault.RoleUploader}
 

@@ -36,12 +36,16 @@ func (w *world) proxy() *toxiproxy.Proxy {
 func TestFaultsBetweenVaultAndStorage(t *testing.T) {
 	for _, tc := range []struct {
 		name, toxic string
+		// window, when set, is how long the fault lasts from the start
+		// of the burst: every connection meanwhile has it.
+		window time.Duration
 	}{
-		{"latency", `{"name":"f","type":"latency","stream":"downstream","toxicity":1,"attributes":{"latency":40,"jitter":20}}`},
-		{"resets", `{"name":"f","type":"reset_peer","stream":"downstream","toxicity":0.3,"attributes":{"timeout":0}}`},
-		{"stalled connections", `{"name":"f","type":"timeout","stream":"downstream","toxicity":0.15,"attributes":{"timeout":0}}`},
-		{"cut mid-answer", `{"name":"f","type":"limit_data","stream":"downstream","toxicity":0.2,"attributes":{"bytes":400}}`},
-		{"half-open after a while", `{"name":"f","type":"timeout","stream":"upstream","toxicity":0.15,"attributes":{"timeout":500}}`},
+		{name: "latency", toxic: `{"name":"f","type":"latency","stream":"downstream","toxicity":1,"attributes":{"latency":40,"jitter":20}}`},
+		{name: "resets", toxic: `{"name":"f","type":"reset_peer","stream":"downstream","toxicity":0.3,"attributes":{"timeout":0}}`},
+		{name: "stalled connections", toxic: `{"name":"f","type":"timeout","stream":"downstream","toxicity":0.15,"attributes":{"timeout":0}}`},
+		{name: "everything stalled for 2 s", toxic: `{"name":"f","type":"timeout","stream":"downstream","toxicity":1,"attributes":{"timeout":0}}`, window: 2 * time.Second},
+		{name: "cut mid-answer", toxic: `{"name":"f","type":"limit_data","stream":"downstream","toxicity":0.2,"attributes":{"bytes":400}}`},
+		{name: "half-open after a while", toxic: `{"name":"f","type":"timeout","stream":"upstream","toxicity":0.15,"attributes":{"timeout":500}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
@@ -54,10 +58,21 @@ func TestFaultsBetweenVaultAndStorage(t *testing.T) {
 			}
 			o := newOutcome()
 			start := time.Now()
+			if tc.window > 0 {
+				go func() {
+					time.Sleep(tc.window)
+					p.Toxics.RemoveToxic(context.Background(), "f")
+				}()
+			}
 			complete(faulty, tks, 6, 10*time.Second, o)
 			t.Logf("%s: %s in %s", tc.name, o, time.Since(start).Round(time.Millisecond))
-			if err := p.Toxics.RemoveToxic(context.Background(), "f"); err != nil {
-				t.Fatal(err)
+			if tc.window > 0 && o.slowest < tc.window {
+				t.Errorf("slowest attempt %s, shorter than the fault's %s: it did not happen", o.slowest, tc.window)
+			}
+			if tc.window == 0 {
+				if err := p.Toxics.RemoveToxic(context.Background(), "f"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			w.holds(tks, o)
 		})

@@ -75,7 +75,8 @@ func unavailable(err error) bool {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return true
-	case statusCode(err) >= 500:
+	case statusCode(err) >= 500 && statusCode(err) != http.StatusNotImplemented && statusCode(err) != http.StatusHTTPVersionNotSupported:
+		// 501 and 505 are the request's own: it will not work later.
 		return true
 	}
 	switch errorCode(err) {

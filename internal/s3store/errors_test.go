@@ -33,6 +33,7 @@ func TestTranslate(t *testing.T) {
 		{"no answer in time", fmt.Errorf("operation error S3: GetObject: %w", context.DeadlineExceeded), vault.ErrStorageUnavailable},
 		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, vault.ErrStorageUnavailable},
 		{"access denied", withStatus(http.StatusForbidden, &smithy.GenericAPIError{Code: "AccessDenied"}), vault.ErrStorage},
+		{"501, a header storage does not implement", withStatus(http.StatusNotImplemented, &smithy.GenericAPIError{Code: "NotImplemented"}), vault.ErrStorage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
