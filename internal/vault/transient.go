@@ -12,7 +12,7 @@ import (
 // in the evidence bucket; among the records otherwise. Upload sessions
 // are not transient: the claim orders chain entries by the session's
 // storage time, which only a version in the evidence bucket keeps
-// unaltered (docs/design.md, transient state).
+// unaltered (docs/design.md, issue 17).
 type transient struct {
 	scratch Scratch
 	records Records
