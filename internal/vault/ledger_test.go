@@ -579,3 +579,28 @@ func TestPendingEntrySignedByARetiredKey(t *testing.T) {
 		t.Error("the refused pending object is still there")
 	}
 }
+
+// TestEventAfterComplete: the storage event of an upload its client
+// completed in this process costs the stat of the object and the read of
+// its receipt, not a seal's reads, and answers the same receipt.
+func TestEventAfterComplete(t *testing.T) {
+	c := newCluster(t, 1, vault.Governance)
+	tks := c.uploaded(t, "event", 1)
+	r, err := c.nodes[0].Complete(as(alice), tks[0].UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "evidence/acme/" + c.dossier.ID + "/" + tks[0].Path
+	c.store.Calls(true)
+	again, err := c.nodes[0].SealObject(context.Background(), key, r.Predicate.Storage.VersionID)
+	if err != nil || again.Predicate.ReceiptID != r.Predicate.ReceiptID {
+		t.Fatalf("event after complete: %+v, %v; want receipt %s", again, err, r.Predicate.ReceiptID)
+	}
+	var ops []string
+	for _, call := range c.store.Calls(false) {
+		ops = append(ops, call.Op)
+	}
+	if got, want := strings.Join(ops, " "), "Stat Get"; got != want {
+		t.Errorf("requests of the event: got %q, want %q", got, want)
+	}
+}

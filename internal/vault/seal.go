@@ -109,6 +109,7 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	}
 	s.attachWitness(ctx, sess.Tenant, r, true)
 	s.sealed.Store(v.ReceiptID, true)
+	s.finished.Store(v.ReceiptID, true)
 	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier.ID, "upload", sess.ID,
 		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256,
 		"logIndex", r.Log.Index)

@@ -86,6 +86,10 @@ type Service struct {
 	// vault sealed (it sealed them, or checked their receipts), so that a
 	// new version vouches for what it supersedes without reading it again.
 	sealed sync.Map
+	// finished remembers the receipt ids of uploads this process sealed
+	// to the end (held, if under a legal hold), so that the storage
+	// event of an upload its client completed costs one read.
+	finished sync.Map
 	// grantCache holds each tenant's grants for a few seconds.
 	grantCache grantCache
 	// stamps remembers when the timestamp authority last failed.
