@@ -83,14 +83,43 @@ func New(baseURL, token string, httpClient *http.Client, opts ...Options) (*Clie
 
 // NewHTTPClient returns an HTTP client for the API and the transfers: no
 // overall timeout (a transfer of many GiB takes long), but a bounded wait
-// for a connection, a TLS handshake and each answer's headers, so that a
-// vault or a storage that stops answering fails the call rather than hang.
-func NewHTTPClient() *http.Client {
+// for a connection, a TLS handshake and each answer's headers, and a
+// connection that moves no byte either way for two minutes is closed (a
+// storage that stops reading an upload, or stops sending a download), so
+// that a vault or a storage that stops answering fails the call rather
+// than hang.
+func NewHTTPClient() *http.Client { return newHTTPClient(2 * time.Minute) }
+
+func newHTTPClient(idle time.Duration) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &idleConn{Conn: c, idle: idle}, nil
+	}
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.ResponseHeaderTimeout = time.Minute
 	return &http.Client{Transport: t}
+}
+
+// idleConn fails a read or write that waits longer than idle for the
+// other side.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+	return c.Conn.Write(p)
 }
 
 // Problem is an API error answer (RFC 9457 problem+json).
