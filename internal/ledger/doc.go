@@ -8,7 +8,8 @@
 // golang.org/x/mod/sumdb/note, ECDSA P-256 (signature type 0x02). Like
 // Tessera on S3, it orders appends by the conditional creation of one
 // object per position, and batches concurrent appends of a process into
-// shared commits.
+// shared commits; with a scratch store, appends of separate processes
+// share commits too, through a lease (sequence.go).
 //
 // An entry is an id, its leaf data (what the tree commits to) and the
 // record the log keeps for it; the log knows nothing of what they mean.
