@@ -157,14 +157,24 @@ func (l *Log) openHint(ctx context.Context, tl *tenantLog, h headHint) (*state, 
 // the next appends build on a commit nobody finishes, so it is refused,
 // and the head read from before it, where refresh finishes it.
 func (l *Log) hintFinished(ctx context.Context, tl *tenantLog, h headHint) error {
-	have, found, err := l.store.Get(ctx, tl.checkpointKey(h.Size))
-	switch {
-	case err != nil:
+	key := tl.checkpointKey(h.Size)
+	have, found, err := l.store.Get(ctx, key)
+	if err != nil {
 		return fmt.Errorf("read the checkpoint of size %d: %v", h.Size, err)
-	case !found || !bytes.Equal(have, []byte(h.Checkpoint)):
-		return fmt.Errorf("the commit of size %d it names is not finished", h.Size)
 	}
-	return nil
+	if found && bytes.Equal(have, []byte(h.Checkpoint)) {
+		return nil
+	}
+	// Every version when the newest is not the log's: someone may have
+	// written over the checkpoint the log wrote.
+	versions, err := l.store.Versions(ctx, key)
+	if err != nil {
+		return fmt.Errorf("read the checkpoint of size %d: %v", h.Size, err)
+	}
+	if slices.ContainsFunc(versions, func(v []byte) bool { return bytes.Equal(v, []byte(h.Checkpoint)) }) {
+		return nil
+	}
+	return fmt.Errorf("the commit of size %d it names is not finished", h.Size)
 }
 
 // hintCommitted checks that a hint's checkpoint is one the log's current

@@ -170,13 +170,14 @@ func (l *Log) collect(ctx context.Context, tl *tenantLog, room int) (remote []*w
 	}
 	g.Wait()
 	for _, o := range theirs {
-		if len(remote)+len(o.waiters) > room && len(remote) > 0 {
-			continue // the next round's
-		}
-		if len(o.waiters) > room {
-			// More than a batch: no process leaves that many.
+		switch {
+		case len(o.waiters) > l.cfg.MaxBatch:
+			// More than a batch: no process leaves that many. Refused,
+			// and deleted with the others.
 			l.log.WarnContext(ctx, "ledger: a pending object with more entries than a commit holds; not appended", "log", tl.origin, "key", o.key, "entries", len(o.waiters))
 			o.waiters = nil
+		case len(remote)+len(o.waiters) > room:
+			continue // the next round's
 		}
 		remote = append(remote, o.waiters...)
 		objects = append(objects, o)

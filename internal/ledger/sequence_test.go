@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -438,4 +439,63 @@ func TestPendingEntriesBoundedByBatch(t *testing.T) {
 		t.Errorf("got %d entries in %d commits, want mine and the two single ones, at most 2 per commit", rep.Size, rep.Commits)
 	}
 	pendingLeft(t, scratch)
+}
+
+// TestPendingObjectThatFitsABatch: a waiter's object of a whole batch is
+// committed in a round of its own when the holder's entries leave no room
+// for it, not refused as larger than a batch.
+func TestPendingObjectThatFitsABatch(t *testing.T) {
+	ctx := context.Background()
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	l := ledger.New(store, s, ledger.Config{Origin: func(t string) string { return "example.org/log/" + t },
+		Prefix: func(t string) string { return "ledger/" + t + "/" }, Leaf: leafOf, Keeper: keeperOf(store),
+		Scratch: scratch, Admit: admitLeaves, MaxBatch: 3})
+	type e struct {
+		ID       string          `json:"id"`
+		Envelope json.RawMessage `json:"envelope"`
+	}
+	var es []e
+	for i := range 3 {
+		id := fmt.Sprintf("w-%d", i)
+		es = append(es, e{id, record("leaf " + id)})
+	}
+	body, _ := json.Marshal(map[string]any{"process": "waiter", "entries": es})
+	scratch.Overwrite("sequencer/ledger/"+tenant+"/pending/waiter-1.json", body)
+	if _, err := l.Append(ctx, tenant, entry("mine", "leaf mine"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if rep := audited(t, l); rep.Size != 4 {
+		t.Errorf("got %d entries, want mine and the waiter's 3", rep.Size)
+	}
+	pendingLeft(t, scratch)
+}
+
+// TestHintOverAWrittenOverCheckpoint: the log's hint is taken when someone
+// wrote over the checkpoint object the log wrote at its size: a cold
+// process reads one commit, not the log from its start.
+func TestHintOverAWrittenOverCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
+	a := newSequencedLog(store, scratch, s, ledger.Sequencing{})
+	for i := range 20 {
+		if _, err := a.Append(ctx, tenant, entry(fmt.Sprint("e", i), fmt.Sprint("leaf ", i)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Flush(ctx)
+	store.overwrite(fmt.Sprintf("ledger/%s/checkpoint/%020d", tenant, 20), []byte("planted\n"))
+	var reads atomic.Int64
+	store.fail = func(op, key string) error {
+		if (op == "get" || op == "versions") && strings.Contains(key, "/log/") {
+			reads.Add(1)
+		}
+		return nil
+	}
+	b := newSequencedLog(store, scratch, s, ledger.Sequencing{})
+	if _, err := b.Append(ctx, tenant, entry("next", "next"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n > 5 {
+		t.Errorf("a cold process read %d commit objects, want a few: the log's hint was refused", n)
+	}
 }
