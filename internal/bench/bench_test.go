@@ -140,6 +140,18 @@ func (x bench) upload(b *testing.B, path, name, sha string, size int) vault.Tick
 	return tk
 }
 
+// childVault is the vault of a child process of a benchmark, on the same
+// buckets and key, assembled as production assembles it (its S3 client
+// through c, which may count requests).
+func childVault(c assembly.S3, bucket, scratch, keyPEM string) (*vault.Service, error) {
+	v, err := assembly.New(context.Background(), assembly.Config{Bucket: bucket, ScratchBucket: scratch, SigningKeyPEM: []byte(keyPEM), S3: c},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return v.Service, nil
+}
+
 // storage is the vault's storage, scratch bucket included.
 func (x bench) storage() vault.Storage {
 	st := x.store.Storage()

@@ -23,7 +23,6 @@ import (
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
-	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -174,18 +173,11 @@ func sealChild(spec string) int {
 		return 1
 	}
 	ctx := context.Background()
-	c, err := assembly.NewS3Client(ctx, s.S3)
+	svc, err := childVault(s.S3, s.Bucket, "", s.KeyPEM)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	signer, err := receipt.NewLocalSigner([]byte(s.KeyPEM))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	store := s3store.New(c, s.Bucket, nil)
-	svc := vault.New(store.Storage(), signer, vault.Config{Bucket: s.Bucket, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	start := time.Now()
 	if _, err := svc.Complete(vault.NewContext(ctx, uploader), s.UploadID); err != nil {
 		fmt.Fprintln(os.Stderr, "seal child:", err)

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,9 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/assembly"
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/regulation"
-	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -335,21 +332,11 @@ func completeChild(spec string) int {
 	count := &requestCounter{}
 	s.S3.HTTPClient = count.client()
 	ctx := context.Background()
-	c, err := assembly.NewS3Client(ctx, s.S3)
+	svc, err := childVault(s.S3, s.Bucket, s.Scratch, s.KeyPEM)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	signer, err := receipt.NewLocalSigner([]byte(s.KeyPEM))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	st := s3store.New(c, s.Bucket, nil).Storage()
-	if s.Scratch != "" {
-		st.Scratch = s3store.NewScratch(c, s.Scratch)
-	}
-	svc := vault.New(st, signer, vault.Config{Bucket: s.Bucket, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	fmt.Println("ready")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		return 1

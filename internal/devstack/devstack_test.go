@@ -12,14 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/evidencevault/vault/internal/devstack"
+	"github.com/evidencevault/vault/internal/minioserver"
 	"github.com/evidencevault/vault/internal/testenv"
 )
 
@@ -226,21 +225,16 @@ func listener(t *testing.T, addr string) int {
 	return pid
 }
 
+// findListener returns the MinIO with --address addr, once it answers.
 func findListener(addr string) (int, bool) {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(data), "\x00")
-		if len(args) > 1 && filepath.Base(args[0]) == "minio" && slices.Contains(args, addr) {
-			if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				conn.Close()
-				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-				return pid, true
-			}
-		}
+	pid, ok := minioserver.Running(addr)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return 0, false
+	}
+	conn.Close()
+	return pid, true
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/evidencevault/vault/internal/assembly"
-	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/vault"
 )
 
@@ -65,12 +64,7 @@ func child(spec string) int {
 	}
 	kt := &killingTransport{after: s.KillAfter, next: http.DefaultTransport}
 	s.S3.HTTPClient = &http.Client{Transport: kt}
-	signer, err := receipt.NewLocalSigner([]byte(s.KeyPEM))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	svc, err := newVault(s.S3, s.Bucket, s.Scratch, signer, sequencing)
+	svc, err := newVault(s.S3, s.Bucket, s.Scratch, []byte(s.KeyPEM))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -39,10 +39,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m))
 }
 
-// sequencing is every campaign vault's: production's (a lease left by a
-// killed or cut off holder is taken over after 3 s).
-var sequencing = ledger.Sequencing{}
-
 var uploader = vault.Identity{Tenant: "faults", Subject: "qa@startup.example", Role: vault.RoleUploader}
 
 func as(id vault.Identity) context.Context { return vault.NewContext(context.Background(), id) }
@@ -72,7 +68,7 @@ func newWorld(t *testing.T) *world {
 	if w.signer, err = receipt.NewLocalSigner(w.keyPEM); err != nil {
 		t.Fatal(err)
 	}
-	w.direct = w.vault(env.Endpoint, sequencing)
+	w.direct = w.vault(env.Endpoint)
 	implantable, ai := false, true
 	d, err := w.direct.CreateDossier(as(uploader), vault.DossierInput{Name: "Faulty device", BasicUDIDI: "1987654Ad4X4bL5ttr2310c2K",
 		Regulation: regulation.MDR, RiskClass: "IIa", Implantable: &implantable, HighRiskAI: &ai, NotifiedBody: "0197"})
@@ -84,10 +80,12 @@ func newWorld(t *testing.T) *world {
 }
 
 // vault is one vault process's service reaching storage at endpoint (MinIO,
-// or a proxy in front of it), assembled as production assembles it.
-func (w *world) vault(endpoint string, seq ledger.Sequencing) *vault.Service {
+// or a proxy in front of it), assembled as production assembles it, with
+// production's lease timings (a lease left by a killed or cut off holder
+// is taken over after 3 s).
+func (w *world) vault(endpoint string) *vault.Service {
 	w.t.Helper()
-	svc, err := newVault(w.s3(endpoint), w.bucket, w.scratch, w.signer, seq)
+	svc, err := newVault(w.s3(endpoint), w.bucket, w.scratch, w.keyPEM)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -100,14 +98,12 @@ func (w *world) s3(endpoint string) assembly.S3 {
 	return c
 }
 
-func newVault(c assembly.S3, bucket, scratch string, signer receipt.Signer, seq ledger.Sequencing) (*vault.Service, error) {
-	client, err := assembly.NewS3Client(context.Background(), c)
+func newVault(c assembly.S3, bucket, scratch string, keyPEM []byte) (*vault.Service, error) {
+	v, err := assembly.New(context.Background(), assembly.Config{Bucket: bucket, ScratchBucket: scratch, SigningKeyPEM: keyPEM, S3: c}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	st := s3store.New(client, bucket, slog.New(slog.DiscardHandler)).Storage()
-	st.Scratch = s3store.NewScratch(client, scratch)
-	return vault.New(st, signer, vault.Config{Bucket: bucket, Sequencing: seq, Logger: slog.New(slog.DiscardHandler)}), nil
+	return v.Service, nil
 }
 
 // uploads starts n uploads and sends their bytes straight to MinIO: what

@@ -52,7 +52,7 @@ func TestFaultsBetweenVaultAndStorage(t *testing.T) {
 			w.t = t
 			tks := w.uploads(strings.ReplaceAll(tc.name, " ", "-"), 24)
 			p := w.proxy()
-			faulty := w.vault("http://"+p.Listen, sequencing)
+			faulty := w.vault("http://" + p.Listen)
 			if _, err := p.Toxics.AddToxicJson(strings.NewReader(tc.toxic)); err != nil {
 				t.Fatal(err)
 			}

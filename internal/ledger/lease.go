@@ -66,7 +66,9 @@ func (l *Log) takeLease(ctx context.Context, tl *tenantLog) (bool, error) {
 	}
 	var lb leaseBody
 	if found && json.Unmarshal(data, &lb) == nil {
-		tl.lease.round = time.Duration(lb.RoundMicros) * time.Microsecond
+		// A pace for polls, from an object anyone can write: never
+		// slower than a third of the TTL.
+		tl.lease.round = min(max(time.Duration(lb.RoundMicros)*time.Microsecond, 0), l.cfg.Sequencing.LeaseTTL/3)
 	}
 	if found && !lb.Released && lb.Holder != l.process && lb.Holder != "" {
 		now := time.Now()

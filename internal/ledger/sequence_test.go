@@ -294,8 +294,8 @@ func TestScratchTampered(t *testing.T) {
 			}
 			sc.Delete(context.Background(), pending)
 		}},
-		{"lease written over and over", func(sc *memstore.Scratch, i int) {
-			sc.Overwrite("sequencer/ledger/"+tenant+"/lease.json", fmt.Appendf(nil, `{"holder":"nobody-%d"}`, i))
+		{"lease written over and over, with a round of an hour", func(sc *memstore.Scratch, i int) {
+			sc.Overwrite("sequencer/ledger/"+tenant+"/lease.json", fmt.Appendf(nil, `{"holder":"nobody-%d","roundMicros":3600000000}`, i))
 		}},
 		{"head hint of someone else's", func(sc *memstore.Scratch, i int) {
 			sc.Overwrite("ledger/"+tenant+"/head.json", fmt.Appendf(nil, `{"start":0,"size":%d,"checkpoint":"forged"}`, i+1))

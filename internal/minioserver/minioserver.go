@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -179,6 +180,26 @@ func (s *Server) Stop() error {
 
 // Signal sends sig to MinIO's process: tests pause it (SIGSTOP) or kill it.
 func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
+// Running returns the process id of a running minio one of whose
+// arguments is arg (its data directory, or its --address), for tools and
+// tests that watch or signal the MinIO of a stack they did not start
+// themselves. It reads /proc (Linux).
+func Running(arg string) (int, bool) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(data), "\x00")
+		if len(args) > 1 && filepath.Base(args[0]) == "minio" && slices.Contains(args, arg) {
+			pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid, err == nil
+		}
+	}
+	return 0, false
+}
 
 // Port is the port the S3 API listens on.
 func (s *Server) Port() int {

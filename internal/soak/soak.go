@@ -313,16 +313,8 @@ func waitEnv(ctx context.Context, path string) (map[string]string, error) {
 
 // minioPID finds the MinIO serving the stack's data directory.
 func minioPID(local string) (int, error) {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(data), "\x00")
-		if len(args) > 1 && filepath.Base(args[0]) == "minio" && slices.Contains(args, filepath.Join(local, "minio")) {
-			return strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		}
+	if pid, ok := minioserver.Running(filepath.Join(local, "minio")); ok {
+		return pid, nil
 	}
 	return 0, errors.New("soak: the stack's MinIO process not found")
 }
