@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -66,7 +67,7 @@ func TestTimestampsAndWitnessesServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAPI(t, vault.Config{Timestamps: stamps, Witnesses: witnessing.New([]witnessing.Witness{{URL: u, Verifier: wv}}, 5*time.Second)})
+	a := newAPI(t, vault.Config{Timestamps: stamps, Witnesses: witnessing.New([]witnessing.Witness{{URL: u, Verifier: wv, Key: w.VKey()}}, 5*time.Second)})
 	keys, err := a.svc.Keys(vault.NewContext(context.Background(), uploader))
 	if err != nil || len(keys) == 0 {
 		t.Fatal(keys, err)
@@ -77,6 +78,20 @@ func TestTimestampsAndWitnessesServed(t *testing.T) {
 	}
 	logKey.Store(k.Public)
 	policy := witnessing.Policy{Witnesses: []note.Verifier{wv}, Quorum: 1}
+
+	// The policy verifiers are offered: the authority's root, the
+	// witness's key, all of them required.
+	vp := a.call(t, "GET", "/v1/verification-policy", "", nil)
+	var offered vault.VerifierPolicy
+	if err := json.Unmarshal(vp.body, &offered); err != nil || vp.status != http.StatusOK {
+		t.Fatalf("verification policy: got %d %s", vp.status, vp.body)
+	}
+	if offered.Timestamps == nil || len(offered.Timestamps.Roots) != 1 || offered.Witnesses == nil ||
+		!slices.Equal(offered.Witnesses.Keys, []string{w.VKey()}) || offered.Witnesses.Quorum != 1 {
+		t.Errorf("verification policy: got %s", vp.body)
+	} else if certs, err := tsa.ParseCertificates([]byte(offered.Timestamps.Roots[0])); err != nil || !certs[0].Equal(authority.Root()) {
+		t.Errorf("verification policy: its root is not the authority's: %v", err)
+	}
 
 	dossier := a.createDossier(t)
 	tok := a.token(t, uploader)

@@ -25,6 +25,13 @@ func (s *Server) keys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// verifierPolicy names the deployment's timestamp authority and witnesses
+// (the operator's word, for verifiers to take or replace).
+func (s *Server) verifierPolicy(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, "application/json", s.v.VerifierPolicy())
+	return nil
+}
+
 func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 	rc, err := s.v.Receipt(r.Context(), r.PathValue("receipt"))
 	if err != nil {

@@ -78,6 +78,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/v1/openapi.yaml", true, s.contract},
 		{"GET", "/v1/keys", true, s.keys},
+		{"GET", "/v1/verification-policy", true, s.verifierPolicy},
 		{"GET", "/v1/sections", true, s.sections},
 		{"POST", "/v1/dossiers", false, s.idempotent(s.createDossier)},
 		{"GET", "/v1/dossiers", false, s.listDossiers},

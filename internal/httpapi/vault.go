@@ -82,6 +82,7 @@ type Receipts interface {
 	Keys(ctx context.Context) ([]vault.PublicKey, error)
 	Receipt(ctx context.Context, receiptID string) (*vault.Receipt, error)
 	Verify(ctx context.Context, data []byte, sha256 string, pinned *receipt.Key) (*vault.Verification, error)
+	VerifierPolicy() vault.VerifierPolicy
 }
 
 // Transparency is what transparency.go serves: the tenant's log.

@@ -21,6 +21,8 @@ type Cosigner interface {
 	// Check reports whether a cosigned note carries a valid cosignature
 	// of every configured witness.
 	Check(cosigned []byte) error
+	// Keys returns the witnesses' public keys (note vkeys).
+	Keys() []string
 }
 
 // Witnessing (docs/ledger.md, "Witnesses"): after each append, the seal

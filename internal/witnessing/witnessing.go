@@ -32,6 +32,9 @@ import (
 type Witness struct {
 	URL      *url.URL
 	Verifier note.Verifier
+	// Key is its public key as given (note vkey form), for verifiers
+	// to be told which witnesses this deployment uses.
+	Key string
 }
 
 // ParseVerifier reads a witness's public key in note vkey form
@@ -85,7 +88,7 @@ func Parse(s string) (Witness, error) {
 	if err != nil {
 		return Witness{}, err
 	}
-	return Witness{URL: u, Verifier: v}, nil
+	return Witness{URL: u, Verifier: v, Key: strings.TrimSpace(fields[1])}, nil
 }
 
 // Prover returns the consistency proof of the log from size from to the
@@ -115,6 +118,15 @@ func New(witnesses []Witness, timeout time.Duration) *Client {
 
 // Witnesses returns the client's witnesses.
 func (c *Client) Witnesses() []Witness { return c.witnesses }
+
+// Keys returns the public keys (vkeys) of the client's witnesses.
+func (c *Client) Keys() []string {
+	keys := make([]string, len(c.witnesses))
+	for i, w := range c.witnesses {
+		keys[i] = w.Key
+	}
+	return keys
+}
 
 // Cosign sends checkpoint, a signed note of size of the log origin, to
 // every witness and returns the note with the cosignatures that verify
