@@ -16,4 +16,10 @@ cp node_modules/hash-wasm/dist/sha256.umd.min.js "$vendor/"
 cp node_modules/hash-wasm/LICENSE "$vendor/hash-wasm.LICENSE"
 cp node_modules/client-zip/index.js "$vendor/client-zip.js"
 cp node_modules/client-zip/LICENSE.txt "$vendor/client-zip.LICENSE"
+# pkijs is published as modules that import others by package name: one
+# bundled module is what the page can load without an import map.
+node_modules/.bin/esbuild bundle/pkijs.js --bundle --minify --format=esm --legal-comments=none --log-level=warning --outfile="$vendor/pkijs.js"
+for p in pkijs asn1js bytestreamjs @peculiar/utils @noble/hashes; do
+  cp "node_modules/$p/LICENSE"* "$vendor/$(basename "$p").LICENSE"
+done
 cp package-lock.json "$vendor/.lock"
