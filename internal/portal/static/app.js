@@ -9,10 +9,11 @@
 // {tenant} is "-" for a member's own tenant.
 
 import { call, el, button, link, table, problemNode, when, day, bytes, signIn, callback, token, base } from "./api.js";
-import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks, save } from "./download.js";
+import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks, save, logView } from "./download.js";
 import { dossierForm, documentForm } from "./upload.js";
 import { forgetPin, parseKey, keepPin } from "./verify.js";
 import { exportDossier } from "./export.js";
+import { keptPolicy, keepPolicy, compilePolicy } from "./policy.js";
 import { stateSummary, signoffList, statePanel, completenessPage, signoffForm } from "./lifecycle.js";
 
 const app = document.getElementById("app");
@@ -86,7 +87,7 @@ function verifiedDownload(label, t, dossier, path, version, out) {
     out.replaceChildren(line);
     try {
       const got = await download(t, dossier, path, version, (s) => { line.textContent = s; });
-      out.append(receiptCard(got.ver.receipt, got.ver.checks),
+      out.append(policyNotice(await logView(t)) || "", receiptCard(got.ver.receipt, got.ver.checks),
         button(`Save ${got.fileName} again`, () => save(got.file, got.fileName)),
         button("Save the receipt", () => save(new Blob([JSON.stringify(got.bundle, null, 2)], { type: "application/json" }), `${got.fileName}.receipt.json`)));
     } catch (err) {
@@ -280,6 +281,62 @@ function trustPanel() {
   return panel;
 }
 
+// policyPanel shows the timestamp authorities and witnesses this browser
+// requires of receipts (policy.js), says when the vault now names others,
+// and lets the user set their own.
+function policyPanel() {
+  const panel = el("details", undefined, { class: "trust" }, el("summary", "Timestamps and witnesses this browser requires"));
+  const p = keptPolicy();
+  const ul = el("ul", undefined, { "aria-label": "Kept verification policy" });
+  if (!p) ul.append(el("li", "None yet: the vault's is kept when the first log is opened."));
+  else {
+    ul.append(el("li", `Kept from ${p.source}, ${day(p.keptAt)}.`));
+    ul.append(el("li", p.timestamps ? `RFC 3161 timestamps: ${p.timestamps.roots.length} trust anchor(s)` + (p.timestamps.policy ? `, policy ${p.timestamps.policy}` : "") +
+      (p.timestamps.qualified ? ", qualified only" : "") + (p.require ? ", required on every receipt" : ", pending ones accepted") : "RFC 3161 timestamps: not checked"));
+    ul.append(el("li", p.witnesses ? `Witnesses: ${p.witnesses.quorum} of ${p.witnesses.keys.map((k) => k.split("+")[0]).join(", ")}` : "Witnesses: not required"));
+  }
+  const roots = el("textarea", undefined, { id: "policy-roots", rows: 4, cols: 64, spellcheck: "false" });
+  roots.value = (p?.timestamps?.roots || []).join("");
+  const keys = el("textarea", undefined, { id: "policy-witnesses", rows: 2, cols: 64, spellcheck: "false" });
+  keys.value = (p?.witnesses?.keys || []).join("\n");
+  const quorum = el("input", undefined, { id: "policy-quorum", type: "number", min: "0", value: String(p?.witnesses?.quorum || 0) });
+  const require = el("input", undefined, { id: "policy-require", type: "checkbox", checked: !!p?.require });
+  const qualified = el("input", undefined, { id: "policy-qualified", type: "checkbox", checked: !!p?.timestamps?.qualified });
+  const msg = el("p", undefined, { role: "status" });
+  panel.append(ul, el("p", "To require the authorities and witnesses you obtained yourself (an authority's root from its trust list, the witnesses' published keys), give them here. Leave a box empty to check nothing of that kind."),
+    el("label", "Trust anchors of timestamp authorities (PEM certificates)", { for: "policy-roots" }), roots,
+    el("label", undefined, { for: "policy-require" }, require, " Refuse receipts with no timestamp yet"),
+    el("label", undefined, { for: "policy-qualified" }, qualified, " Accept qualified electronic timestamps only (ETSI EN 319 422)"),
+    el("label", "Witness keys (note vkeys, one per line)", { for: "policy-witnesses" }), keys,
+    el("label", "How many of them must have cosigned (0: all)", { for: "policy-quorum" }), quorum,
+    button("Keep this policy", async () => {
+      const ks = keys.value.split(/\s+/).filter(Boolean);
+      const next = {
+        timestamps: roots.value.trim() ? { roots: [roots.value], policy: p?.timestamps?.policy || "", qualified: qualified.checked } : null,
+        witnesses: ks.length ? { keys: ks, quorum: Number(quorum.value) || ks.length } : null,
+        require: require.checked, source: "you",
+      };
+      try {
+        await compilePolicy(next); // refuse what would not parse before keeping it
+        keepPolicy(next);
+        location.reload();
+      } catch (err) { msg.textContent = err.message; }
+    }), msg);
+  return panel;
+}
+
+// policyNotice tells the user when the vault names other authorities or
+// witnesses than the ones this browser kept, and lets them take those.
+function policyNotice(view) {
+  if (!view.policy?.changed) return null;
+  return el("p", "The vault now names other timestamp authorities or witnesses than the ones this browser kept; receipts are checked against the kept ones. ", { class: "notice", role: "status" },
+    button("Take the vault's", () => {
+      const o = view.policy.offered;
+      keepPolicy({ timestamps: o.timestamps ?? null, witnesses: o.witnesses ?? null, require: !!view.policy.kept?.require, source: "the vault, taken by you" });
+      location.reload();
+    }));
+}
+
 async function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   try {
@@ -313,7 +370,7 @@ async function main() {
     const id = me.identity;
     who.replaceChildren(el("span", `Signed in as ${id.email || id.subject}, ${id.role}` + (id.home ? ` of ${id.home}` : "")), " ",
       button("Sign out", () => { sessionStorage.clear(); location.assign(base.href); }));
-    document.getElementById("trust").replaceChildren(trustPanel());
+    document.getElementById("trust").replaceChildren(trustPanel(), policyPanel());
     addEventListener("hashchange", route);
     await route();
   } catch (e) {

@@ -184,6 +184,9 @@ export function receiptCard(r, checks) {
     ["Retained until", `${day(p.retention.retainUntil)} (Object Lock, ${p.retention.mode} mode)`],
     ["Receipt", p.receiptId],
   ];
+  if (r.stamp) rows.push(["Timestamp", `${r.stamp.qualified ? "a qualified electronic timestamp" : "an RFC 3161 timestamp"} by ${r.stamp.authority}, ${when(r.stamp.time.toISOString())}`]);
+  else if (r.timestamps && !r.timestamps.length) rows.push(["Timestamp", "none yet (the vault's clock only, until its authority stamps it)"]);
+  if (r.witnessedBy) rows.push(["Witnessed by", r.witnessedBy.join(", ")]);
   if (r.log) rows.push(["Log entry", `${r.log.index} of ${r.log.origin}` + (r.checkpoint ? `, in its checkpoint of ${r.checkpoint.size} entries` : "")]);
   const dl = el("dl");
   for (const [k, v] of rows) dl.append(el("dt", k), el("dd", v));

@@ -1,11 +1,17 @@
 // Verification in the browser, the checks evault makes (client and
 // internal/vault), named alike: format, key_known, signature,
-// log_inclusion, file_digest, requested_version, log_consistent. Trust
+// log_inclusion, file_digest, requested_version, log_consistent, and,
+// under the policy this browser keeps (policy.js), timestamp
+// (timestamps.js) and witnessed (witnesses.js). Trust
 // starts from a key pinned in this browser (localStorage), never from
 // what the vault lists: the log's signed key history leads from it to
 // the keys that sign each span of the log, and every checkpoint seen must
 // extend the one kept. WebCrypto does the ECDSA P-256 and the hashing of
 // small things; file bytes are hashed by hash.worker.js as they stream.
+
+import { checkStamps } from "./timestamps.js";
+import { checkWitnessed } from "./witnesses.js";
+import { verificationPolicy } from "./policy.js";
 
 const PAYLOAD_TYPE = "application/vnd.in-toto+json";
 const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
@@ -423,15 +429,17 @@ function wholeNumbersOnly(text) {
 
 // openReceipt reads a receipt bundle ({envelope, log}) or a bare envelope.
 export function openReceipt(bundle) {
-  let env = bundle, log = null;
+  let env = bundle, log = null, timestamps = [];
   if (bundle && typeof bundle === "object" && "envelope" in bundle) {
     exactKeys(bundle, ["envelope", "log", "timestamps"], "the receipt bundle");
     env = bundle.envelope;
     log = bundle.log;
-    // RFC 3161 timestamps of the signature: the browser does not check
-    // them yet (evault, verify-bundle and openssl ts -verify do); only
-    // their shape is taken.
-    if ("timestamps" in bundle && (!Array.isArray(bundle.timestamps) || !bundle.timestamps.every((t) => typeof t === "string" && /^[A-Za-z0-9+/]+={0,2}$/.test(t)))) {
+    // RFC 3161 timestamps of the signature (DER TimeStampResp, base64),
+    // checked under the policy's authorities (timestamps.js).
+    if ("timestamps" in bundle && bundle.timestamps !== null && !Array.isArray(bundle.timestamps)) fail("the receipt's timestamps are not a list of base64 tokens");
+    try {
+      timestamps = (bundle.timestamps || []).map(b64);
+    } catch {
       fail("the receipt's timestamps are not a list of base64 tokens");
     }
     if (log) exactKeys(log, ["origin", "index", "checkpoint", "inclusionProof"], "the receipt's log proof");
@@ -440,7 +448,7 @@ export function openReceipt(bundle) {
   if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
   checkPredicate(o.statement.predicate, o.text);
-  return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log };
+  return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log, timestamps };
 }
 
 // verifyReceipt mirrors vault.VerifyOffline: the checks that need no
@@ -469,6 +477,12 @@ export async function verifyReceipt(bundle, trust, sha256hex, size) {
     add("key_known", true, "signed by key " + key.id);
     add("signature", true, "ECDSA P-256 SHA-256 signature over the DSSE envelope holds");
   }
+  const policy = trust.policy || {};
+  if (policy.stamps) {
+    const st = await checkStamps(r, policy.stamps);
+    r.stamp = st.stamp || null;
+    add("timestamp", st.passed, st.detail);
+  }
   if (r.log) {
     try {
       if (r.log.origin !== trust.origin && trust.origin) fail(`the receipt is of log ${r.log.origin}, not ${trust.origin}`);
@@ -483,6 +497,19 @@ export async function verifyReceipt(bundle, trust, sha256hex, size) {
       add("log_inclusion", true, `entry ${r.log.index} of log ${cp.origin}, in its signed checkpoint of size ${cp.size}`);
     } catch (e) {
       add("log_inclusion", false, e.message);
+    }
+  }
+  if (policy.witnesses) {
+    if (!r.log) {
+      add("witnessed", false, "a bare envelope carries no checkpoint for witnesses to have cosigned: verify the receipt bundle");
+    } else {
+      try {
+        r.witnessedBy = await checkWitnessed(r.log.checkpoint, policy.witnesses);
+        add("witnessed", true, "its checkpoint is cosigned by " + r.witnessedBy.join(", "));
+      } catch (e) {
+        if (!(e instanceof VerifyError)) throw e;
+        add("witnessed", false, e.message);
+      }
     }
   }
   const digest = r.subject.digest.sha256;
@@ -527,7 +554,9 @@ export async function openLog(get) {
   }
   const { trust, latest } = await trustLog(kl.origin, kl.checkpoint, kl.events, pinned);
   trust.origin = kl.origin;
-  const view = { origin: kl.origin, trust, latest, get, firstUse: firstUse || !pin, kept: 0 };
+  const policy = await verificationPolicy(get);
+  trust.policy = policy.compiled;
+  const view = { origin: kl.origin, trust, latest, get, policy, firstUse: firstUse || !pin, kept: 0 };
   if (pin && pin.checkpoint) {
     const kept = await extendsCheckpoint(view, pin.checkpoint, false).catch((e) => fail(`the checkpoint this browser kept is not part of the log as the vault shows it now: ${e.message}`));
     view.kept = kept.size;
