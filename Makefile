@@ -61,7 +61,11 @@ deploy: build infra/node_modules
 	  $${RETENTION_DAYS:+-c defaultRetentionDays=$$RETENTION_DAYS} \
 	  $${SIGNING_KEY_GENERATION:+-c signingKeyGeneration=$$SIGNING_KEY_GENERATION} \
 	  $${PREVIOUS_SIGNING_KEY_ARN:+-c previousSigningKeyArn=$$PREVIOUS_SIGNING_KEY_ARN} \
-	  $${CORS_ORIGINS:+-c corsOrigins=$$CORS_ORIGINS}
+	  $${CORS_ORIGINS:+-c corsOrigins=$$CORS_ORIGINS} \
+	  $${TSA_URL:+-c tsaUrl=$$TSA_URL -c tsaRootsFile=$$TSA_ROOTS_FILE} \
+	  $${TSA_POLICY:+-c tsaPolicy=$$TSA_POLICY} $${TSA_QUALIFIED:+-c tsaQualified=$$TSA_QUALIFIED} \
+	  $${TSA_AUTH_SECRET_ARN:+-c tsaAuthSecretArn=$$TSA_AUTH_SECRET_ARN} \
+	  $${WITNESSES:+-c "witnesses=$$WITNESSES"}
 
 vet:
 	go vet ./...

@@ -22,6 +22,7 @@ new VaultStack(app, app.node.tryGetContext('stackName') ?? 'EvidenceVault', {
     rootsPem: readFileSync(app.node.tryGetContext('tsaRootsFile'), 'utf8'),
     policy: app.node.tryGetContext('tsaPolicy'),
     qualified: app.node.tryGetContext('tsaQualified') === 'true',
+    authSecretArn: app.node.tryGetContext('tsaAuthSecretArn'),
   } : undefined,
   witnesses: String(app.node.tryGetContext('witnesses') ?? '').split(';').map((w) => w.trim()).filter(Boolean),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

@@ -58,9 +58,13 @@ export interface VaultStackProps extends StackProps {
   /**
    * The Time-Stamping Authority that timestamps every receipt (RFC 3161;
    * docs/receipt.md): its URL, its trust anchors (PEM), the policy OID
-   * required, and whether only qualified timestamps count. None by default.
+   * required, whether only qualified timestamps count, and, for an
+   * authority that wants authentication, the ARN of a Secrets Manager
+   * secret whose value is the header to send ("Authorization: Bearer …"),
+   * read by the functions at start, so that the credential is in no
+   * function's configuration. None by default.
    */
-  readonly timestamping?: { url: string; rootsPem: string; policy?: string; qualified?: boolean };
+  readonly timestamping?: { url: string; rootsPem: string; policy?: string; qualified?: boolean; authSecretArn?: string };
   /** Witnesses that cosign every checkpoint, each "URL VKEY" (docs/ledger.md). */
   readonly witnesses?: string[];
 }
@@ -91,6 +95,7 @@ export class VaultStack extends Stack {
   readonly corsOrigins: string[];
   /** The timestamp authority's and the witnesses' settings, for every function. */
   private readonly independent: Record<string, string>;
+  private readonly tsaAuthSecretArn?: string;
 
   constructor(scope: Construct, id: string, props: VaultStackProps = {}) {
     super(scope, id, props);
@@ -105,6 +110,10 @@ export class VaultStack extends Stack {
     if (ts && (!/^https:\/\//.test(ts.url) || !ts.rootsPem.includes('BEGIN CERTIFICATE'))) {
       throw new Error('timestamping: want the authority\'s https URL and its PEM trust anchors');
     }
+    if (ts?.authSecretArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/.test(ts.authSecretArn)) {
+      throw new Error(`timestamping.authSecretArn: ${ts.authSecretArn} is not a Secrets Manager secret's ARN`);
+    }
+    this.tsaAuthSecretArn = ts?.authSecretArn;
     for (const w of props.witnesses ?? []) {
       if (!/^https:\/\/\S+ \S+\+[0-9a-f]{8}\+\S+$/.test(w)) throw new Error(`witnesses: ${w} is not "https://URL VKEY"`);
     }
@@ -112,6 +121,7 @@ export class VaultStack extends Stack {
       ...(ts ? { VAULT_TSA_URL: ts.url, VAULT_TSA_ROOTS: ts.rootsPem } : {}),
       ...(ts?.policy ? { VAULT_TSA_POLICY: ts.policy } : {}),
       ...(ts?.qualified ? { VAULT_TSA_QUALIFIED: 'true' } : {}),
+      ...(ts?.authSecretArn ? { VAULT_TSA_AUTH_SECRET: ts.authSecretArn } : {}),
       ...(props.witnesses?.length ? { VAULT_WITNESSES: props.witnesses.join(';') } : {}),
     };
     for (const o of corsOrigins) {
@@ -480,6 +490,11 @@ export class VaultStack extends Stack {
       }),
       new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [b.encryptionKey!.keyArn] }),
     );
+    if (this.tsaAuthSecretArn) {
+      // The timestamp authority's credential, read once at start; a
+      // secret under a key of its own needs kms:Decrypt on that key too.
+      statements.push(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.tsaAuthSecretArn] }));
+    }
     const policy = new iam.Policy(this, `${id}Policy`, { statements });
     role.attachInlinePolicy(policy);
     const bucketId = this.getLogicalId(b.node.defaultChild as s3.CfnBucket);

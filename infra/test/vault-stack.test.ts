@@ -310,5 +310,24 @@ test('a timestamp authority and witnesses reach every function, and bad ones fai
     assert.equal(env.VAULT_WITNESSES, witness);
   }
   assert.throws(() => synth({ timestamping: { url: 'http://tsa.example', rootsPem } }), /timestamping/);
+  assert.throws(() => synth({ timestamping: { url: 'https://tsa.example', rootsPem, authSecretArn: 'tsa-auth' } }), /authSecretArn/);
+  // An authority's credential: a secret's ARN in the functions'
+  // configuration, never its value, and leave to read only that secret.
+  const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:evidence-vault/tsa-auth-AbCdEf';
+  const { template: ta } = synth({ timestamping: { url: 'https://tsa.example/tsr', rootsPem, authSecretArn: secretArn } });
+  const withSecret = (Object.values(ta.findResources('AWS::Lambda::Function')) as any[])
+    .filter((fn) => fn.Properties.Environment?.Variables?.VAULT_BUCKET);
+  assert.ok(withSecret.length >= 2);
+  for (const fn of withSecret) {
+    assert.equal(fn.Properties.Environment.Variables.VAULT_TSA_AUTH_SECRET, secretArn);
+    assert.equal(fn.Properties.Environment.Variables.VAULT_TSA_AUTH_HEADER, undefined);
+  }
+  const reads = (Object.values(ta.findResources('AWS::IAM::Policy')) as any[])
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue'));
+  assert.equal(reads.length, withSecret.length);
+  for (const st of reads) assert.deepEqual([st.Resource].flat(), [secretArn]);
+  const { template: none } = synth({});
+  assert.ok(!JSON.stringify(none.toJSON()).includes('secretsmanager:'), 'without a secret, no function may read secrets');
   assert.throws(() => synth({ witnesses: ['https://w.example/'] }), /witnesses/);
 });

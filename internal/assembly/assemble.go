@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/evidencevault/vault/internal/kmssign"
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -109,7 +110,7 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 			return nil, fmt.Errorf("assembly: the previous signing key: %w", err)
 		}
 	}
-	stamps, err := newTimestamper(c.TSA)
+	stamps, err := newTimestamper(ctx, c.TSA, secretsmanager.NewFromConfig(awsCfg))
 	if err != nil {
 		return nil, err
 	}
@@ -169,14 +170,40 @@ func StoreFromEnv(ctx context.Context, getenv func(string) string, logger *slog.
 	return s3store.New(client, bucket, logger), nil
 }
 
+// secretValues is the part of Secrets Manager that reads a secret.
+type secretValues interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// authHeader returns the header the authority's authentication wants:
+// as configured, or read from the secret that holds it.
+func authHeader(ctx context.Context, c TSA, secrets secretValues) (string, error) {
+	if c.AuthSecret == "" {
+		return c.AuthHeader, nil
+	}
+	out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.AuthSecret)})
+	if err != nil {
+		return "", fmt.Errorf("assembly: VAULT_TSA_AUTH_SECRET %s: %v", c.AuthSecret, err)
+	}
+	h := strings.TrimSpace(aws.ToString(out.SecretString))
+	if name, value, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(value) == "" || strings.ContainsAny(h, "\r\n") {
+		// The value is a credential: the error does not repeat it.
+		return "", fmt.Errorf("assembly: VAULT_TSA_AUTH_SECRET %s: its value is not one header, \"Name: value\"", c.AuthSecret)
+	}
+	return h, nil
+}
+
 // newTimestamper returns the client of the configured timestamp
 // authority, nil when none is.
-func newTimestamper(c TSA) (vault.Timestamper, error) {
+func newTimestamper(ctx context.Context, c TSA, secrets secretValues) (vault.Timestamper, error) {
 	if c.URL == "" {
 		return nil, nil
 	}
+	auth, err := authHeader(ctx, c, secrets)
+	if err != nil {
+		return nil, err
+	}
 	trust := tsa.Trust{Qualified: c.Qualified}
-	var err error
 	if trust.Roots, err = tsa.ParseCertificates(c.RootsPEM); err != nil {
 		return nil, fmt.Errorf("assembly: VAULT_TSA_ROOTS: %w", err)
 	}
@@ -191,7 +218,7 @@ func newTimestamper(c TSA) (vault.Timestamper, error) {
 		}
 	}
 	header := http.Header{}
-	if name, value, ok := strings.Cut(c.AuthHeader, ":"); ok {
+	if name, value, ok := strings.Cut(auth, ":"); ok {
 		header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	cl, err := tsa.New(tsa.Config{URL: c.URL, Header: header, Trust: trust, Timeout: c.Timeout})

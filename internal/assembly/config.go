@@ -74,7 +74,10 @@ type Config struct {
 
 // TSA configures timestamps (docs/receipt.md): the authority's RFC 3161
 // endpoint (VAULT_TSA_URL), a header its authentication wants
-// (VAULT_TSA_AUTH_HEADER, "Name: value"), its trust anchors and any
+// (VAULT_TSA_AUTH_HEADER, "Name: value", or, deployed, the name or ARN of
+// a Secrets Manager secret holding it, VAULT_TSA_AUTH_SECRET, read once at
+// start so that the credential is in no function's configuration), its
+// trust anchors and any
 // intermediates, PEM (VAULT_TSA_ROOTS or VAULT_TSA_ROOTS_FILE,
 // VAULT_TSA_INTERMEDIATES or _FILE), the policy requested and required
 // (VAULT_TSA_POLICY, dotted OID), whether tokens must be qualified
@@ -82,7 +85,7 @@ type Config struct {
 // and how long one request may take (VAULT_TSA_TIMEOUT, 5s by default).
 type TSA struct {
 	URL                        string
-	AuthHeader                 string
+	AuthHeader, AuthSecret     string
 	RootsPEM, IntermediatesPEM []byte
 	Policy                     string
 	Qualified                  bool
@@ -224,7 +227,7 @@ func oidcFromEnv(getenv func(string) string, errs []error) (OIDC, []error) {
 
 // tsaFromEnv reads the timestamp authority, if one is named.
 func tsaFromEnv(getenv func(string) string, errs []error) (TSA, []error) {
-	t := TSA{URL: getenv("VAULT_TSA_URL"), AuthHeader: getenv("VAULT_TSA_AUTH_HEADER"), Policy: getenv("VAULT_TSA_POLICY"), Timeout: 5 * time.Second}
+	t := TSA{URL: getenv("VAULT_TSA_URL"), AuthHeader: getenv("VAULT_TSA_AUTH_HEADER"), AuthSecret: getenv("VAULT_TSA_AUTH_SECRET"), Policy: getenv("VAULT_TSA_POLICY"), Timeout: 5 * time.Second}
 	pemOf := func(name string) []byte {
 		if v := getenv(name); v != "" {
 			return []byte(v)
@@ -254,13 +257,16 @@ func tsaFromEnv(getenv func(string) string, errs []error) (TSA, []error) {
 		t.Timeout = d
 	}
 	if t.URL == "" {
-		if t.RootsPEM != nil || t.Policy != "" || t.Qualified {
+		if t.RootsPEM != nil || t.Policy != "" || t.Qualified || t.AuthHeader != "" || t.AuthSecret != "" {
 			errs = append(errs, errors.New("VAULT_TSA_URL is not set, but other VAULT_TSA_ settings are: name the authority"))
 		}
 		return t, errs
 	}
 	if t.RootsPEM == nil {
 		errs = append(errs, errors.New("VAULT_TSA_ROOTS or VAULT_TSA_ROOTS_FILE must give the authority's trust anchors (PEM)"))
+	}
+	if t.AuthHeader != "" && t.AuthSecret != "" {
+		errs = append(errs, errors.New("VAULT_TSA_AUTH_HEADER and VAULT_TSA_AUTH_SECRET are both set: give the header or the secret holding it"))
 	}
 	if t.AuthHeader != "" && !strings.Contains(t.AuthHeader, ":") {
 		errs = append(errs, errors.New("VAULT_TSA_AUTH_HEADER: want \"Name: value\""))

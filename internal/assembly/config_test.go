@@ -46,6 +46,9 @@ func TestFromEnv(t *testing.T) {
 		{"ttl", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_DOWNLOAD_TTL": "8d"}, []string{"VAULT_DOWNLOAD_TTL"}},
 		{"ttl too long", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_UPLOAD_TTL": "200h"}, []string{"VAULT_UPLOAD_TTL"}},
 		{"key file missing", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY_FILE": "/nonexistent/key.pem"}, []string{"VAULT_SIGNING_KEY_FILE"}},
+		{"authority's header and its secret", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_TSA_URL": "https://tsa.example", "VAULT_TSA_ROOTS": "PEM",
+			"VAULT_TSA_AUTH_HEADER": "Authorization: Bearer x", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_AUTH_HEADER and VAULT_TSA_AUTH_SECRET"}},
+		{"authority's secret, no authority", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
