@@ -58,6 +58,10 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 				if err := s.holdIfHeld(ctx, sess.Tenant, v); err != nil {
 					return nil, err
 				}
+				// Answered as a read answers it: with its kept timestamp
+				// and cosigned checkpoint.
+				s.attachStamps(ctx, sess.Tenant, r)
+				s.attachWitness(ctx, sess.Tenant, r, false)
 			}
 			return r, err
 		}

@@ -297,3 +297,38 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestCompleteAfterTheEventSeal: when the storage event sealed the upload
+// before the uploader's complete, the complete's answer still carries the
+// receipt's timestamp (the one kept, not a second token), as every later
+// read does.
+func TestCompleteAfterTheEventSeal(t *testing.T) {
+	s := stampedVault(t, nil)
+	body := []byte("report sealed by its event")
+	tk, err := s.svc.StartUpload(as(alice), s.dossier.ID, document("tests/event.txt", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.put(t, tk, body)
+	key := "evidence/acme/" + s.dossier.ID + "/tests/event.txt"
+	byEvent, err := s.svc.SealObject(context.Background(), key, versionOf(t, s.fixture, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	completed, err := s.svc.Complete(as(alice), tk.UploadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if completed.Predicate.ReceiptID != byEvent.Predicate.ReceiptID {
+		t.Fatalf("complete answered receipt %s, the event sealed %s", completed.Predicate.ReceiptID, byEvent.Predicate.ReceiptID)
+	}
+	if len(completed.Timestamps) != 1 || string(completed.Timestamps[0]) != string(byEvent.Timestamps[0]) {
+		t.Fatalf("complete after the event's seal: got %d timestamps, want the event seal's one", len(completed.Timestamps))
+	}
+	if c := s.verifyBundle(t, completed, true); !c.Passed {
+		t.Errorf("got %+v, want the timestamp to verify", c)
+	}
+	if got := s.authority.Issued(); got != 1 {
+		t.Errorf("got %d tokens issued, want 1", got)
+	}
+}
