@@ -78,7 +78,7 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 	p.typeInto("#f-title", "Clinical evaluation report")
 	p.do("upload", testenv.Press(`form[aria-label="Upload a document"] button[type=submit]`))
 	p.waitText("Sealed version 1 of clinical/cer.pdf")
-	for _, want := range []string{"✔ passed signature", "✔ passed timestamp", "✔ passed log_inclusion", "✔ passed witnessed", "✔ passed file_digest", "Retained until", "Timestamp", "Witnessed by"} {
+	for _, want := range []string{"✔ passed signature", "✔ passed timestamp: a timestamp by", "✔ passed log_inclusion", "✔ passed witnessed", "✔ passed file_digest", "Retained until", "an RFC 3161 timestamp by", "Witnessed by"} {
 		if page := p.text("body"); !strings.Contains(page, want) {
 			t.Errorf("after sealing, the page lacks %q:\n%s", want, page)
 		}
@@ -93,7 +93,7 @@ func TestPortalUploadAndVerifiedDownload(t *testing.T) {
 	if !bytes.Equal(got, content) {
 		t.Errorf("saved %d bytes, not the %d uploaded", len(got), len(content))
 	}
-	for _, want := range []string{"✔ passed key_known", "✔ passed signature", "✔ passed timestamp", "✔ passed log_inclusion", "✔ passed witnessed", "✔ passed file_digest", "✔ passed requested_version", "✔ passed log_consistent", "Uploaded by", "alice@demo.example", "an RFC 3161 timestamp by CN=Evidence Vault development TSA", "Witnessed by", "witness.evidencevault.dev"} {
+	for _, want := range []string{"✔ passed key_known", "✔ passed signature", "✔ passed timestamp: a timestamp by", "✔ passed log_inclusion", "✔ passed witnessed", "✔ passed file_digest", "✔ passed requested_version", "✔ passed log_consistent", "Uploaded by", "alice@demo.example", "an RFC 3161 timestamp by CN=Evidence Vault development TSA", "Witnessed by", "witness.evidencevault.dev"} {
 		if page := p.text("body"); !strings.Contains(page, want) {
 			t.Errorf("after the download, the page lacks %q", want)
 		}

@@ -234,7 +234,7 @@ async function upload(d, meta, file, progress) {
   progress("Sealing: the vault reads the stored bytes back and signs the receipt…");
   const r = await call(`/v1/uploads/${encodeURIComponent(uploadId)}/complete`, { method: "POST" });
   localStorage.removeItem(key);
-  return verified(d, { envelope: r.envelope, log: r.log }, h, false);
+  return verified(d, { envelope: r.envelope, log: r.log, ...(r.timestamps ? { timestamps: r.timestamps } : {}) }, h, false);
 }
 
 async function verified(d, bundle, h, unchanged) {
