@@ -110,7 +110,7 @@ func TestPortalAuditorReadsAndExports(t *testing.T) {
 	p.waitText("Export the dossier")
 	p.do("export", testenv.Press(`main > button`))
 	p.waitText("every one verified before it was written")
-	rep, _ := savedBundle(t, dir, saved, d.ID)
+	rep, _ := savedBundle(t, env, dir, saved, d.ID)
 	if first := rep.First(); first != nil || rep.Documents != 1 {
 		t.Errorf("the portal's bundle: %d documents, first failure %+v", rep.Documents, first)
 	}

@@ -3,6 +3,9 @@ package devstack_test
 import (
 	"bytes"
 	"context"
+	"github.com/evidencevault/vault/internal/tsa"
+	"github.com/evidencevault/vault/internal/witnessing"
+	"golang.org/x/mod/sumdb/note"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -247,7 +250,10 @@ func dirNames(t *testing.T, dir string) []string {
 // savedBundle waits for the dossier's ZIP the portal saved into saved and
 // verifies it offline, from the stack's signing key, requiring it to prove
 // it holds the whole dossier.
-func savedBundle(t *testing.T, stackDir, saved, dossier string) (*bundle.Report, fs.FS) {
+// savedBundle verifies the bundle the portal saved as an auditor would
+// with verify-bundle: the vault's key, the whole dossier, a timestamp by
+// the stack's authority on every receipt and its witness's cosignature.
+func savedBundle(t *testing.T, env map[string]string, stackDir, saved, dossier string) (*bundle.Report, fs.FS) {
 	t.Helper()
 	zip := filepath.Join(saved, dossier+".zip")
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -269,5 +275,19 @@ func savedBundle(t *testing.T, stackDir, saved, dossier string) (*bundle.Report,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closer.Close() })
-	return bundle.Verify(context.Background(), fsys, []receipt.Key{signer.Key()}, nil, vault.Policy{RequireComplete: true}), fsys
+	rootPEM, err := os.ReadFile(env["VAULT_TSA_ROOTS_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := tsa.ParseCertificates(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witness, err := witnessing.ParseVerifier(env["VAULT_WITNESS_KEY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := vault.Policy{RequireComplete: true, Stamps: &tsa.Trust{Roots: roots}, RequireStamp: true,
+		Witnesses: &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}}
+	return bundle.Verify(context.Background(), fsys, []receipt.Key{signer.Key()}, nil, policy), fsys
 }

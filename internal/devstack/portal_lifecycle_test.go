@@ -84,7 +84,7 @@ func TestPortalShowsTheRegulatoryLife(t *testing.T) {
 	// verify-bundle holds what its manifest says to them.
 	p.do("export", testenv.Press(`main > button`))
 	p.waitText("every one verified before it was written")
-	rep, fsys := savedBundle(t, dir, saved, d.ID)
+	rep, fsys := savedBundle(t, env, dir, saved, d.ID)
 	if first := rep.First(); first != nil || !strings.Contains(rep.Lifecycle, "the whole dossier") {
 		t.Fatalf("the portal's bundle: first failure %+v, lifecycle %q", first, rep.Lifecycle)
 	}
