@@ -134,6 +134,17 @@ func statement(env *Envelope) (*Statement, error) {
 	if len(env.Signatures) == 0 {
 		return nil, fmt.Errorf("%w: no signatures", ErrMalformed)
 	}
+	// dsse decodes leniently (URL-safe too, any trailing bits): one
+	// payload or signature could be written many ways. Only the canonical
+	// standard encoding is taken, as the portal takes it.
+	if !canonicalBase64(env.Payload) {
+		return nil, fmt.Errorf("%w: payload is not canonical standard base64", ErrMalformed)
+	}
+	for i, s := range env.Signatures {
+		if !canonicalBase64(s.Sig) {
+			return nil, fmt.Errorf("%w: signature %d is not canonical standard base64", ErrMalformed, i)
+		}
+	}
 	payload, err := env.DecodeB64Payload()
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
@@ -232,6 +243,13 @@ func Marshal(env *Envelope) ([]byte, error) {
 func p256(pub crypto.PublicKey) (*ecdsa.PublicKey, bool) {
 	k, ok := pub.(*ecdsa.PublicKey)
 	return k, ok && k.Curve.Params().Name == "P-256"
+}
+
+// canonicalBase64 reports whether s is the one standard, padded base64
+// encoding of its bytes (Strict still skips newlines: they are refused).
+func canonicalBase64(s string) bool {
+	_, err := base64.StdEncoding.Strict().DecodeString(s)
+	return err == nil && !strings.ContainsAny(s, "\r\n")
 }
 
 // Payload returns the envelope's payload, the statement exactly as signed.

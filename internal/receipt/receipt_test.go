@@ -134,6 +134,16 @@ func TestParseRefusesMalformed(t *testing.T) {
 		"bad digest":         withPayload(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"xyz"}}],"predicateType":"p","predicate":{}}`),
 		"no predicate":       withPayload(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"` + strings.Repeat("ab", 32) + `"}}],"predicateType":"p"}`),
 		"too large":          strings.Repeat(" ", receipt.MaxEnvelopeSize+1),
+		"payload URL-safe": reencode(t, []byte(withPayload(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"??????>>>>>>","digest":{"sha256":"`+strings.Repeat("ab", 32)+`"}}],"predicateType":"p","predicate":{}}`)),
+			"payload", base64.URLEncoding.EncodeToString),
+		"payload non-canonical": reencode(t, good, "payload", func(b []byte) string {
+			return nonCanonical(t, b)
+		}),
+		"payload with a newline": reencode(t, good, "payload", func(b []byte) string {
+			s := base64.StdEncoding.EncodeToString(b)
+			return s[:4] + "\n" + s[4:]
+		}),
+		"signature non-canonical": reencode(t, good, "sig", func(b []byte) string { return nonCanonical(t, b) }),
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -142,6 +152,47 @@ func TestParseRefusesMalformed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reencode writes the payload (or the first signature, "sig") of an
+// envelope with enc: the same bytes, another way.
+func reencode(t *testing.T, data []byte, member string, enc func([]byte) string) string {
+	t.Helper()
+	var env map[string]any
+	if err := json.Unmarshal(data, &env); err != nil {
+		t.Fatal(err)
+	}
+	at, field := env, member
+	if member == "sig" {
+		at = env["signatures"].([]any)[0].(map[string]any)
+	}
+	raw, err := base64.StdEncoding.DecodeString(at[field].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := enc(raw); s == at[field] {
+		t.Fatalf("%s: the encoding is the canonical one", member)
+	} else {
+		at[field] = s
+	}
+	b, _ := json.Marshal(env)
+	return string(b)
+}
+
+// nonCanonical encodes b in standard base64 with the unused bits before
+// its padding set. Bytes that base64 would not pad get a space first:
+// whitespace after a payload's JSON, and Parse refuses before any
+// signature is checked.
+func nonCanonical(t *testing.T, b []byte) string {
+	t.Helper()
+	if len(b)%3 == 0 {
+		b = append(b, ' ')
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	s := []byte(base64.StdEncoding.EncodeToString(b))
+	at := len(s) - 1 - strings.Count(string(s), "=")
+	s[at] = alphabet[strings.IndexByte(alphabet, s[at])+1]
+	return string(s)
 }
 
 // TestIndependentVerification checks a receipt the way a third party would,
