@@ -36,6 +36,76 @@ async function der(bytes, what) {
   return asn.result;
 }
 
+// header reads the header of the DER element at i of b as Go's
+// encoding/asn1 does: a definite length in the fewest bytes (BER's other
+// forms are refused). It returns where the element's content starts and
+// ends.
+function header(b, i, what) {
+  if (i + 2 > b.length) fail(`${what} is truncated`);
+  let n = b[i + 1], at = i + 2;
+  if (n === 0x80) fail(`${what} has an indefinite length (BER, not DER)`);
+  if (n & 0x80) {
+    const k = n & 0x7f;
+    if (k > 4 || at + k > b.length) fail(`${what} has a malformed length`);
+    n = 0;
+    for (let j = 0; j < k; j++) n = n * 256 + b[at + j];
+    if (b[at] === 0 || n < 0x80) fail(`${what}'s length is not in the fewest bytes (BER, not DER)`);
+    at += k;
+  }
+  if (at + n > b.length) fail(`${what} is truncated`);
+  return { tag: b[i], start: at, end: at + n };
+}
+
+// elements reads the headers of the elements from i to end of b, and of
+// all they hold when deep.
+function elements(b, i, end, what, deep) {
+  const out = [];
+  while (i < end) {
+    const e = header(b, i, what);
+    if (e.end > end) fail(`${what} is truncated`);
+    if (deep && e.tag & 0x20) elements(b, e.start, e.end, what, deep);
+    out.push(e);
+    i = e.end;
+  }
+  return out;
+}
+
+// checkDER holds a TimeStampResp to the DER Go's encoding/asn1 reads it
+// with: its own header, its status (all of it) and its token's header.
+// Within the token, BER is taken by both (digitorus/pkcs7 converts it).
+function checkDER(tsr) {
+  const resp = header(tsr, 0, "the timestamp response");
+  if (resp.end !== tsr.length) fail("the timestamp response is not one DER value");
+  const [status] = elements(tsr, resp.start, resp.end, "the timestamp response", false);
+  if (!status) fail("the timestamp response has no status");
+  const [code] = elements(tsr, status.start, status.end, "the timestamp response's status", true);
+  // Granted, 0, is the one status a token is taken with (RFC 3161 §2.4.2;
+  // digitorus refuses grantedWithMods too), minimally encoded.
+  if (!code || code.tag !== 0x02 || code.end - code.start !== 1 || tsr[code.start] !== 0) {
+    fail(`the authority did not grant the timestamp (status ${code && code.tag === 0x02 ? hexOf(tsr.subarray(code.start, code.end)) : "unreadable"})`);
+  }
+}
+const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+// nanos reads an RFC 3339 time as nanoseconds since 1970: Go compares
+// times to the nanosecond, Date to the millisecond.
+function nanos(s) {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(String(s));
+  const ms = m ? Date.parse(m[1] + m[3]) : NaN;
+  if (Number.isNaN(ms)) fail(`${s} is not an RFC 3339 time`);
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] || "").padEnd(9, "0"));
+}
+
+// genTimeNanos reads a token's genTime, a UTC GeneralizedTime with any
+// fraction of a second, as nanoseconds since 1970.
+function genTimeNanos(asn) {
+  const g = asn.valueBlock?.value?.[4];
+  const text = g ? String.fromCharCode(...new Uint8Array(g.valueBlock.valueHexView ?? [])) || g.valueBlock.value : "";
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/.exec(text ?? "");
+  if (!m) fail(`the token's genTime ${JSON.stringify(text)} is not a UTC GeneralizedTime`);
+  return nanos(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ? "." + m[7] : ""}Z`);
+}
+
 // parseCertificates reads PEM certificates (trust anchors or
 // intermediates).
 export async function parseCertificates(pems) {
@@ -82,24 +152,28 @@ async function qualified(tst) {
 // ({roots, intermediates: parsed certificates, policy, qualified}) and
 // returns what it says: {time, accuracyMs, qualified, authority}.
 export async function verifyToken(tsr, message, trust) {
-  const { ContentInfo, SignedData, TimeStampResp, TSTInfo } = await pkijs();
+  const { Certificate, SignedData, TimeStampResp, TSTInfo } = await pkijs();
   if (!trust.roots.length) fail("no trust anchors for timestamps");
-  let resp, sd, tst;
+  checkDER(tsr);
+  let resp, sd, tst, genTime;
   try {
     resp = new TimeStampResp({ schema: await der(tsr, "the timestamp response") });
   } catch (e) {
     fail("the timestamp response is malformed: " + e.message);
   }
-  const status = resp.status.status;
-  if (status !== 0 && status !== 1) fail(`the authority did not grant the timestamp (status ${status})`);
   if (!resp.timeStampToken || resp.timeStampToken.contentType !== OID.signedData) fail("the response carries no signed token");
   try {
     sd = new SignedData({ schema: resp.timeStampToken.content });
     if (sd.encapContentInfo.eContentType !== OID.tstInfo || !sd.encapContentInfo.eContent) fail("the token holds no TSTInfo");
-    tst = TSTInfo.fromBER(sd.encapContentInfo.eContent.getValue());
+    const content = sd.encapContentInfo.eContent.getValue();
+    tst = TSTInfo.fromBER(content);
+    genTime = genTimeNanos(await der(new Uint8Array(content), "the token's TSTInfo"));
   } catch (e) {
     fail("the token is malformed: " + e.message);
   }
+  // Every certificate the token carries must be one (Go parses them all
+  // with x509 and refuses the token otherwise).
+  if ((sd.certificates || []).some((c) => !(c instanceof Certificate))) fail("the token is malformed: it carries something that is not an X.509 certificate");
   if (sd.signerInfos.length !== 1) fail(`the token has ${sd.signerInfos.length} signers, want exactly one`);
   const hash = HASHES[tst.messageImprint.hashAlgorithm.algorithmId];
   if (!hash) fail(`the token's message imprint uses hash ${tst.messageImprint.hashAlgorithm.algorithmId}, not SHA-256, SHA-384 or SHA-512`);
@@ -110,6 +184,10 @@ export async function verifyToken(tsr, message, trust) {
   // signer's chain to a trusted anchor at the token's own time.
   const intermediates = trust.intermediates || [];
   sd.certificates = [...(sd.certificates || []), ...intermediates];
+  // Revocation is not checked, as Go's verifier does not: lists the
+  // token carries must neither fail nor pass it.
+  sd.crls = undefined;
+  sd.ocsps = undefined;
   let res;
   try {
     res = await sd.verify({ signer: 0, data: message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength), trustedCerts: trust.roots, checkChain: true, extendedMode: true });
@@ -121,7 +199,7 @@ export async function verifyToken(tsr, message, trust) {
   if (extension(leaf, OID.basicConstraints)?.parsedValue?.cA) fail("the token is signed by a CA certificate, not an authority's end-entity certificate");
   const eku = extension(leaf, OID.extKeyUsage);
   if (!eku || !eku.critical) fail("the signer's certificate must mark its key purpose critical");
-  const own = purposes(leaf);
+  const own = purposes(leaf) || [];
   if (own.length !== 1 || own[0] !== OID.timeStamping) fail("the signer's certificate's one key purpose must be time stamping");
   for (const c of (res.certificatePath || []).slice(1, -1)) {
     const p = purposes(c);
@@ -131,13 +209,13 @@ export async function verifyToken(tsr, message, trust) {
   const q = await qualified(tst);
   if (trust.qualified && !q) fail("not a qualified electronic timestamp (no ETSI EN 319 422 esi4-qtstStatement-1 in the token)");
   const a = tst.accuracy;
-  const accuracyMs = a ? (a.seconds || 0) * 1000 + (a.millis || 0) + (a.micros || 0) / 1000 : 0;
-  return { time: tst.genTime, accuracyMs, qualified: q, authority: subjectOf(leaf) };
+  const accuracy = a ? BigInt(a.seconds || 0) * 1_000_000_000n + BigInt(a.millis || 0) * 1_000_000n + BigInt(a.micros || 0) * 1000n : 0n;
+  return { time: tst.genTime, ns: genTime, accuracy, qualified: q, authority: subjectOf(leaf) };
 }
 
 // stampSkew is vault's: how far the vault's clock may run ahead of the
 // authority's before a receipt's sealedAt contradicts its timestamp.
-const STAMP_SKEW_MS = 60_000;
+const STAMP_SKEW = 60_000_000_000n;
 
 // checkStamps mirrors vault's checkStamps: each of the receipt's
 // timestamps is over its one signature, by a trusted authority, and none
@@ -150,7 +228,7 @@ export async function checkStamps(r, trust) {
     return { passed: true, detail: "pending: no RFC 3161 timestamp yet (the authority was not reached when it was sealed); its time is the vault's clock until one is added" };
   }
   if (r.sigs.length !== 1) return { passed: false, detail: `a timestamped receipt carries exactly one signature; this one has ${r.sigs.length}` };
-  const sealed = Date.parse(r.predicate.sealedAt);
+  const sealed = nanos(r.predicate.sealedAt);
   let first = null;
   for (const [i, tsr] of tokens.entries()) {
     let st;
@@ -160,11 +238,11 @@ export async function checkStamps(r, trust) {
       if (!(e instanceof VerifyError)) throw e;
       return { passed: false, detail: `timestamp ${i + 1}: ${e.message}` };
     }
-    if (sealed > st.time.getTime() + st.accuracyMs + STAMP_SKEW_MS) {
+    if (sealed > st.ns + st.accuracy + STAMP_SKEW) {
       return { passed: false, detail: `timestamp ${i + 1} says the signature existed at ${st.time.toISOString()}, before the receipt's sealedAt ${r.predicate.sealedAt}` };
     }
-    if (!first || st.time < first.time) first = st;
+    if (!first || st.ns < first.ns) first = st;
   }
   const kind = first.qualified ? "a qualified electronic timestamp" : "a timestamp";
-  return { passed: true, stamp: first, detail: `${kind} by ${first.authority} at ${first.time.toISOString()}, ${((first.time - sealed) / 1000).toFixed(3)} s after sealing` };
+  return { passed: true, stamp: first, detail: `${kind} by ${first.authority} at ${first.time.toISOString()}, ${(Number(first.ns - sealed) / 1e9).toFixed(3)} s after sealing` };
 }

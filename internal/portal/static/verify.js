@@ -25,16 +25,38 @@ const fail = (msg) => { throw new VerifyError(msg); };
 const utf8 = new TextEncoder();
 export const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
 
+// atobGo is atob under Go's base64.StdEncoding rules: padded, the unused
+// bits before the padding ignored (atob alone also takes it unpadded).
+function atobGo(s) {
+  if (typeof s !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) fail("not base64");
+  try {
+    return atob(s);
+  } catch {
+    fail("not base64");
+  }
+}
+const bytesOf = (bin) => Uint8Array.from(bin, (c) => c.charCodeAt(0));
+
+// b64Lenient decodes standard base64 as Go's base64.StdEncoding does
+// (not Strict). Go reads note signature lines and a bundle's timestamps
+// so.
+export const b64Lenient = (s) => bytesOf(atobGo(s));
+
 // b64 decodes standard base64 strictly: a string that is not the
 // canonical encoding of its bytes is refused, as Go's Strict decoder does.
 export function b64(s) {
-  if (typeof s !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) fail("not base64");
-  let bin;
-  try { bin = atob(s); } catch { fail("not base64"); }
-  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  const bin = atobGo(s);
   if (btoa(bin) !== s) fail("not canonical base64");
-  return out;
+  return bytesOf(bin);
 }
+
+// SPACE is what Go's unicode.IsSpace calls a space, which x/mod's note
+// refuses in names (JavaScript's \s differs: it holds U+FEFF, not U+0085).
+export const SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
+
+// validName is x/mod note's isValidName: not empty, well-formed, no
+// space, no "+".
+export const validName = (name) => name !== "" && name.isWellFormed() && !SPACE.test(name) && !name.includes("+");
 
 const sha256 = async (b) => new Uint8Array(await crypto.subtle.digest("SHA-256", b));
 const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -174,10 +196,25 @@ async function signedBy(opened, keys) {
 
 // --- checkpoints (C2SP signed notes) and proofs ----------------------------
 
+// signatureLine reads a note's signature line as x/mod's note.Open does:
+// "— ", a valid name, one space, standard base64 (leniently) of at least
+// five bytes (a key hash and a signature).
+export function signatureLine(line) {
+  if (!line.startsWith("\u2014 ")) fail("the checkpoint has a malformed signature line");
+  const rest = line.slice(2);
+  const sp = rest.indexOf(" ");
+  const name = sp < 0 ? rest : rest.slice(0, sp), enc = sp < 0 ? "" : rest.slice(sp + 1);
+  let blob;
+  try { blob = b64Lenient(enc); } catch { fail("the checkpoint has a malformed signature line"); }
+  if (!validName(name) || enc === "" || blob.length < 5) fail("the checkpoint has a malformed signature line");
+  return { name, blob };
+}
+
 // openCheckpoint verifies a signed checkpoint of log origin with one of
 // keys (the note key hash is the first four bytes of a key's id) and
 // returns its body.
 export async function openCheckpoint(signed, origin, keys) {
+  if (typeof signed !== "string") fail("the checkpoint is not a signed note");
   const at = signed.lastIndexOf("\n\n"); // as x/mod's note.Open: the signatures follow the last blank line
   if (at < 0 || !signed.endsWith("\n")) fail("the checkpoint is not a signed note");
   // As note.Open: no control characters but newlines, at most 100
@@ -188,11 +225,8 @@ export async function openCheckpoint(signed, origin, keys) {
   const lines = signed.slice(at + 2, -1).split("\n");
   if (lines.length > 100) fail("the checkpoint has more than 100 signatures");
   for (const line of lines) {
-    const m = /^\u2014 ([^\s+]+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) fail("the checkpoint has a malformed signature line");
-    if (m[1] !== origin) continue;
-    const blob = b64(m[2]);
-    if (blob.length < 5) fail("the checkpoint has a short signature");
+    const { name, blob } = signatureLine(line);
+    if (name !== origin) continue;
     const hash = hex(blob.subarray(0, 4));
     for (const k of keys) {
       if (k.id.slice(0, 8) !== hash) continue;
@@ -427,28 +461,53 @@ function wholeNumbersOnly(text) {
   return true;
 }
 
-// openReceipt reads a receipt bundle ({envelope, log}) or a bare envelope.
+// openLogProof reads a bundle's log proof as Go's strict decoding of
+// ledger.Proof does: an object (or null, no proof) of the four fields,
+// each of its type or null (its zero value), the proof's hashes strict
+// base64 SHA-256.
+function openLogProof(log) {
+  if (log === null || log === undefined) return null;
+  exactKeys(log, ["origin", "index", "checkpoint", "inclusionProof"], "the receipt's log proof");
+  const { origin = null, index = null, checkpoint = null, inclusionProof = null } = log;
+  if (origin !== null && typeof origin !== "string") fail("the receipt's log origin is not a string");
+  if (checkpoint !== null && typeof checkpoint !== "string") fail("the receipt's checkpoint is not a string");
+  if (index !== null && !Number.isSafeInteger(index)) fail("the receipt's log index is not a whole number");
+  if (inclusionProof !== null && !Array.isArray(inclusionProof)) fail("the receipt's inclusion proof is not a list");
+  const proof = (inclusionProof || []).map((h, i) => {
+    let b;
+    try { b = b64(h); } catch { fail(`proof hash ${i} is not a base64 SHA-256`); }
+    if (b.length !== 32) fail(`proof hash ${i} is not a base64 SHA-256`);
+    return h;
+  });
+  return { origin: origin ?? "", index: index ?? 0, checkpoint: checkpoint ?? "", inclusionProof: proof };
+}
+
+// openReceipt reads a receipt bundle ({envelope, log, timestamps}) or a
+// bare envelope.
 export function openReceipt(bundle) {
   let env = bundle, log = null, timestamps = [];
   if (bundle && typeof bundle === "object" && "envelope" in bundle) {
     exactKeys(bundle, ["envelope", "log", "timestamps"], "the receipt bundle");
     env = bundle.envelope;
-    log = bundle.log;
-    // RFC 3161 timestamps of the signature (DER TimeStampResp, base64),
-    // checked under the policy's authorities (timestamps.js).
-    if ("timestamps" in bundle && bundle.timestamps !== null && !Array.isArray(bundle.timestamps)) fail("the receipt's timestamps are not a list of base64 tokens");
+    log = openLogProof(bundle.log);
+    // RFC 3161 timestamps of the signature (DER TimeStampResp, base64,
+    // read as Go reads []byte: leniently, null as no bytes), checked
+    // under the policy's authorities (timestamps.js).
+    const ts = bundle.timestamps ?? [];
+    if (!Array.isArray(ts)) fail("the receipt's timestamps are not a list of base64 tokens");
     try {
-      timestamps = (bundle.timestamps || []).map(b64);
+      timestamps = ts.map((t) => (t === null ? new Uint8Array() : b64Lenient(t)));
     } catch {
       fail("the receipt's timestamps are not a list of base64 tokens");
     }
-    if (log) exactKeys(log, ["origin", "index", "checkpoint", "inclusionProof"], "the receipt's log proof");
   }
   const o = openEnvelope(env);
   if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
-  checkPredicate(o.statement.predicate, o.text);
-  return { ...o, subject: o.statement.subject[0], predicate: o.statement.predicate, log, timestamps };
+  const p = o.statement.predicate;
+  if (p === null || typeof p !== "object" || Array.isArray(p)) fail("the statement's predicate is not an object");
+  checkPredicate(p, o.text);
+  return { ...o, subject: o.statement.subject[0], predicate: p, log, timestamps };
 }
 
 // verifyReceipt mirrors vault.VerifyOffline: the checks that need no
@@ -479,9 +538,15 @@ export async function verifyReceipt(bundle, trust, sha256hex, size) {
   }
   const policy = trust.policy || {};
   if (policy.stamps) {
-    const st = await checkStamps(r, policy.stamps);
-    r.stamp = st.stamp || null;
-    add("timestamp", st.passed, st.detail);
+    // Whatever goes wrong is this check's failure: a token or a kept
+    // policy that cannot be read says so here, not by stopping the page.
+    try {
+      const st = await checkStamps(r, policy.stamps);
+      r.stamp = st.stamp || null;
+      add("timestamp", st.passed, st.detail);
+    } catch (e) {
+      add("timestamp", false, e.message || String(e));
+    }
   }
   if (r.log) {
     try {
@@ -507,8 +572,7 @@ export async function verifyReceipt(bundle, trust, sha256hex, size) {
         r.witnessedBy = await checkWitnessed(r.log.checkpoint, policy.witnesses);
         add("witnessed", true, "its checkpoint is cosigned by " + r.witnessedBy.join(", "));
       } catch (e) {
-        if (!(e instanceof VerifyError)) throw e;
-        add("witnessed", false, e.message);
+        add("witnessed", false, e.message || String(e));
       }
     }
   }

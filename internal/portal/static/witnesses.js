@@ -6,15 +6,11 @@
 // A policy wants cosignatures of at least quorum of its witnesses; a line
 // by one of them that does not verify fails the checkpoint.
 
-import { VerifyError, b64, hex } from "./verify.js";
+import { VerifyError, b64Lenient, hex, signatureLine, validName } from "./verify.js";
 
 const fail = (msg) => { throw new VerifyError(msg); };
 const utf8 = new TextEncoder();
 const ALG_ED25519 = 0x01, ALG_COSIGNATURE_V1 = 0x04;
-
-// validName is x/mod note's isValidName: not empty, no space of any
-// kind, no "+".
-const validName = (name) => name !== "" && name.isWellFormed() && !/[\s+]/u.test(name);
 
 // parseWitness reads a witness's public key in note vkey form
 // (name+hash+base64 of a type byte and the key), as
@@ -26,9 +22,11 @@ export async function parseWitness(vkey) {
   if (b < 0) fail(`witness key ${JSON.stringify(s)}: want name+hash+key`);
   const name = s.slice(0, a), hash16 = s.slice(a + 1, b);
   let key;
-  try { key = b64(s.slice(b + 1)); } catch { fail(`witness key ${JSON.stringify(s)}: the key is not base64`); }
+  try { key = b64Lenient(s.slice(b + 1)); } catch { fail(`witness key ${JSON.stringify(s)}: the key is not base64`); }
   if (!validName(name) || hash16.length !== 8 || key.length !== 33) fail(`witness key ${JSON.stringify(s)}: malformed`);
-  if (key[0] !== ALG_ED25519 && key[0] !== ALG_COSIGNATURE_V1) fail(`witness key ${JSON.stringify(s)}: not an Ed25519 key`);
+  // Go also takes ML-DSA-44 witnesses (type 0x06); WebCrypto cannot
+  // verify them, so the vault publishes none (assembly refuses them).
+  if (key[0] !== ALG_ED25519 && key[0] !== ALG_COSIGNATURE_V1) fail(`witness key ${JSON.stringify(s)}: not an Ed25519 key, the only kind this browser can check`);
   const raw = key.slice(1);
   const typed = new Uint8Array(33);
   typed[0] = ALG_COSIGNATURE_V1;
@@ -66,6 +64,7 @@ export async function checkWitnessed(checkpoint, policy) {
     byKey.set(w.key, w);
   }
   const names = witnesses.map((w) => w.name).join(", ");
+  if (typeof checkpoint !== "string") fail("the checkpoint is not a signed note");
   const at = checkpoint.lastIndexOf("\n\n");
   if (at < 0 || !checkpoint.endsWith("\n") || /[\u0000-\u0009\u000b-\u001f]/.test(checkpoint) || !checkpoint.isWellFormed()) fail("the checkpoint is not a well-formed note");
   const text = checkpoint.slice(0, at + 1);
@@ -74,15 +73,11 @@ export async function checkWitnessed(checkpoint, policy) {
   const seen = new Set();
   const got = [];
   for (const line of lines) {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/u.exec(line);
-    if (!m || !validName(m[1])) fail("the checkpoint has a malformed signature line");
-    let blob;
-    try { blob = b64(m[2]); } catch { fail("the checkpoint has a malformed signature line"); }
-    if (blob.length < 5) fail("the checkpoint has a short signature");
+    const { name, blob } = signatureLine(line);
     const hash = hex(blob.subarray(0, 4));
-    const w = witnesses.find((w) => w.name === m[1] && w.hash === hash);
-    if (!w || seen.has(m[1] + "+" + hash)) continue; // not a policy witness, or a repeat (x/mod's note ignores it)
-    seen.add(m[1] + "+" + hash);
+    const w = witnesses.find((w) => w.name === name && w.hash === hash);
+    if (!w || seen.has(name + "+" + hash)) continue; // not a policy witness, or a repeat (x/mod's note ignores it)
+    seen.add(name + "+" + hash);
     if (!(await verifyCosignature(w, text, blob.subarray(4)))) fail(`the cosignature of ${w.name} does not verify`);
     if (!got.some((g) => g.key === w.key)) got.push(w);
   }
