@@ -180,6 +180,13 @@ func check(n *node, t reflect.Type, at string) []Problem {
 		}
 		return problems
 	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			// []byte is a base64 string in JSON, not an array.
+			if n.kind != '"' {
+				return []Problem{{Kind: ErrType, Pointer: at, Detail: "must be a base64 string, not " + kindName(n.kind), Offset: -1}}
+			}
+			return decodeLeaf(n, t, at)
+		}
 		if n.kind != '[' {
 			return []Problem{{Kind: ErrType, Pointer: at, Detail: "must be a JSON array, not " + kindName(n.kind), Offset: -1}}
 		}
@@ -314,6 +321,9 @@ func jsonKindOf(t reflect.Type) string {
 	}
 	if custom(t) {
 		return ""
+	}
+	if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+		return "string" // base64
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -4,6 +4,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,37 @@ func TestUnmarshal(t *testing.T) {
 				t.Errorf("got %v (%v), want %v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestBytes: []byte is a base64 string in JSON, and its problems say so.
+func TestBytes(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{`{"tokens":["AAEC"]}`, ""},
+		{`{"tokens":[null]}`, ""},
+		{`{"tokens":[1]}`, "/tokens/0: must be a base64 string, not number"},
+		{`{"tokens":[[1]]}`, "/tokens/0: must be a base64 string, not array"},
+		{`{"tokens":["!!"]}`, "/tokens/0: "},
+		{`{"tokens":"AAEC"}`, "/tokens: must be a JSON array, not string"},
+	}
+	for _, tt := range tests {
+		var v struct {
+			Tokens [][]byte `json:"tokens"`
+		}
+		err := strictjson.Unmarshal([]byte(tt.in), &v)
+		var e *strictjson.Error
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: got %v, want no error", tt.in, err)
+		case tt.want != "" && (!errors.As(err, &e) || len(e.Problems) != 1):
+			t.Errorf("%s: got %v, want one problem", tt.in, err)
+		case tt.want != "" && !strings.HasPrefix(e.Problems[0].Pointer+": "+e.Problems[0].Detail, tt.want):
+			t.Errorf("%s: got %q, want %q", tt.in, e.Problems[0].Pointer+": "+e.Problems[0].Detail, tt.want)
+		case tt.want == "/tokens/0: " && strings.Contains(e.Problems[0].Detail, "array"):
+			t.Errorf("%s: got %q, which calls base64 an array", tt.in, e.Problems[0].Detail)
+		}
 	}
 }
 
