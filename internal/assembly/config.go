@@ -286,6 +286,12 @@ func witnessesFromEnv(getenv func(string) string, errs []error) ([]witnessing.Wi
 			errs = append(errs, fmt.Errorf("VAULT_WITNESSES: %w", err))
 			continue
 		}
+		if !witnessing.Ed25519(w.Key) {
+			// Published by GET /v1/verification-policy, it would be a key
+			// the portal cannot check: every receipt would fail there.
+			errs = append(errs, fmt.Errorf("VAULT_WITNESSES: witness %s: its key is not Ed25519, the only kind the portal can verify (WebCrypto has no ML-DSA)", w.Verifier.Name()))
+			continue
+		}
 		ws = append(ws, w)
 	}
 	timeout := 5 * time.Second

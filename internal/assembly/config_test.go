@@ -1,13 +1,19 @@
 package assembly
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"filippo.io/mldsa"
 	"github.com/evidencevault/vault/internal/vault"
+	"github.com/evidencevault/vault/internal/witnessing"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -48,6 +54,8 @@ func TestFromEnv(t *testing.T) {
 		{"key file missing", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY_FILE": "/nonexistent/key.pem"}, []string{"VAULT_SIGNING_KEY_FILE"}},
 		{"authority's header and its secret", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_TSA_URL": "https://tsa.example", "VAULT_TSA_ROOTS": "PEM",
 			"VAULT_TSA_AUTH_HEADER": "Authorization: Bearer x", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_AUTH_HEADER and VAULT_TSA_AUTH_SECRET"}},
+		{"a witness the portal cannot verify", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
+			"VAULT_WITNESSES": "https://witness.example " + mldsaWitness(t)}, []string{"VAULT_WITNESSES", "not Ed25519"}},
 		{"authority's secret, no authority", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_URL"}},
 	}
 	for _, tt := range tests {
@@ -63,4 +71,22 @@ func TestFromEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mldsaWitness is the note vkey of an ML-DSA-44 witness: a kind Go's
+// verifiers take and browsers cannot check.
+func mldsaWitness(t *testing.T) string {
+	t.Helper()
+	k, err := mldsa.GenerateKey(mldsa.MLDSA44())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := append([]byte{0x06}, k.PublicKey().Bytes()...)
+	name := "witness.pq.example"
+	h := sha256.Sum256(append([]byte(name+"\n"), pub...))
+	vkey := fmt.Sprintf("%s+%08x+%s", name, binary.BigEndian.Uint32(h[:4]), base64.StdEncoding.EncodeToString(pub))
+	if _, err := witnessing.ParseVerifier(vkey); err != nil {
+		t.Fatalf("Go's verifiers should take an ML-DSA-44 witness: %v", err)
+	}
+	return vkey
 }

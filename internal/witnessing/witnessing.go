@@ -55,6 +55,18 @@ func ParseVerifier(vkey string) (note.Verifier, error) {
 	return keyed{Verifier: v, key: string(key[1:])}, nil
 }
 
+// Ed25519 reports whether a witness's key (note vkey form) is an Ed25519
+// key, standard or cosignature/v1: the one kind every verifier of the
+// vault checks (browsers have no ML-DSA in WebCrypto).
+func Ed25519(vkey string) bool {
+	parts := strings.SplitN(strings.TrimSpace(vkey), "+", 3)
+	if len(parts) != 3 {
+		return false
+	}
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	return err == nil && len(key) == 33 && (key[0] == 0x01 || key[0] == 0x04)
+}
+
 // keyed is a witness's verifier that knows its public key: the name is
 // not signed by cosignature/v1, so one key under two names is one
 // witness, and counts once.
