@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -23,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/mldsa"
 	"github.com/chromedp/chromedp"
 	"github.com/digitorus/timestamp"
 	"github.com/evidencevault/vault/internal/devtsa"
@@ -559,8 +561,11 @@ func jsInt(n int64) string {
 
 // TestPortalKeepsItsPolicy: the portal keeps the vault's verification
 // policy on first use; when the vault later names other witnesses (an
-// operator who would have a second history cosigned), the page says so
-// and goes on requiring the ones it kept.
+// operator who would have a second history cosigned), the page says so,
+// and what differs, and goes on requiring the ones it kept. A kept policy
+// that cannot be read, or a vault's this browser cannot use, fails the
+// checks it concerns, saying why, and stops nothing; what the user keeps
+// is checked first and kept whole.
 func TestPortalKeepsItsPolicy(t *testing.T) {
 	env, _, stop := testenv.LocalStack(t, t.TempDir())
 	defer stop()
@@ -569,6 +574,7 @@ func TestPortalKeepsItsPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ca := newTestCA(t)
 	b := testenv.Browser(t)
 	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
 		t.Fatal(err)
@@ -576,7 +582,11 @@ func TestPortalKeepsItsPolicy(t *testing.T) {
 	type outcome struct {
 		Source  string   `json:"source"`
 		Changed bool     `json:"changed"`
+		Changes []string `json:"changes"`
 		Failed  []string `json:"failed"`
+		Detail  string   `json:"detail"`
+		Kept    bool     `json:"kept"`
+		Error   string   `json:"error"`
 	}
 	got, err := chromedp.Run(b, chromedp.Evaluate[map[string]outcome](`(async () => {
 		const v = await import("/portal/verify.js");
@@ -584,31 +594,100 @@ func TestPortalKeepsItsPolicy(t *testing.T) {
 		const token = `+jsString(env["VAULT_UPLOADER_TOKEN"])+`;
 		const get = (path) => fetch(path, { headers: { Authorization: "Bearer " + token } }).then((r) => r.json());
 		const receipt = `+string(dl.Receipt)+`;
+		const KEY = "evidencevault.policy";
 		const run = async () => {
-			const view = await v.openLog(get);
-			const ver = await v.verifyReceipt(receipt, view.trust);
-			return { source: view.policy.kept.source, changed: view.policy.changed, failed: ver.checks.filter((c) => !c.passed).map((c) => c.name) };
+			try {
+				const view = await v.openLog(get);
+				const ver = await v.verifyReceipt(receipt, view.trust);
+				const failed = ver.checks.filter((c) => !c.passed);
+				return { source: view.policy.kept?.source ?? "", changed: view.policy.changed, changes: view.policy.changes, failed: failed.map((c) => c.name),
+					detail: failed.map((c) => c.detail).join("; "), kept: localStorage.getItem(KEY) !== null };
+			} catch (e) {
+				return { error: "openLog threw: " + e.message };
+			}
 		};
+		const keep = async (policy) => {
+			try { await p.keepPolicy(policy); return { kept: true }; } catch (e) { return { kept: false, error: e.message }; }
+		};
+		const out = {};
 		localStorage.clear();
-		const first = await run();
-		const again = await run();
+		out.first = await run();
+		out.again = await run();
+		const kept = p.keptPolicy();
+		// The same policy written otherwise: its certificates with CRLF
+		// line ends, its members in another order.
+		localStorage.setItem(KEY, JSON.stringify({ source: "an earlier visit", require: kept.require,
+			witnesses: { quorum: kept.witnesses.quorum, keys: kept.witnesses.keys },
+			timestamps: { qualified: false, roots: kept.timestamps.roots.map((r) => r.replace(/\n/g, "\r\n")), policy: kept.timestamps.policy } }));
+		out.reordered = await run();
 		// What the browser kept names another witness than the vault now does.
-		p.keepPolicy({ ...p.keptPolicy(), witnesses: { keys: [`+jsString(otherWitness)+`], quorum: 1 }, source: "an earlier visit" });
-		const changed = await run();
-		return { first, again, changed };
+		out.keptOther = await keep({ ...kept, witnesses: { keys: [`+jsString(otherWitness)+`], quorum: 1 }, source: "an earlier visit" });
+		out.changed = await run();
+		// Kept policies that cannot be read.
+		localStorage.setItem(KEY, '{"timestamps":{"roots":"not a list"}}');
+		out.brokenShape = await run();
+		localStorage.setItem(KEY, "{not json");
+		out.brokenJSON = await run();
+		localStorage.setItem(KEY, '{"timestamps":{}}');
+		out.emptyTimestamps = await run();
+		// A vault that names a witness this browser cannot check: nothing
+		// is kept, and the witness check fails saying why.
+		localStorage.clear();
+		const vp = await p.verificationPolicy(async () => ({ witnesses: { keys: [`+jsString(mldsaVKey(t))+`], quorum: 1 } }));
+		out.unusable = { kept: localStorage.getItem(KEY) !== null, error: vp.compiled.witnesses?.error ?? "" };
+		// What the user keeps is checked first, and kept whole.
+		out.quorumTooHigh = await keep({ witnesses: { keys: [`+jsString(otherWitness)+`], quorum: 2 }, source: "you" });
+		out.badOID = await keep({ timestamps: { roots: [`+jsString(pemOf(ca.root))+`], policy: "not.an.oid" }, source: "you" });
+		out.whole = await keep({ timestamps: { roots: [`+jsString(pemOf(ca.root)+pemOf(ca.narrowCA.cert))+`], intermediates: [`+jsString(pemOf(ca.narrowCA.cert))+`], policy: "1.2.3.4", qualified: true }, source: "you" });
+		const w = p.keptPolicy();
+		out.wholeKept = { kept: true, source: w.timestamps.roots.length + " roots, " + w.timestamps.intermediates.length + " intermediates, policy " + w.timestamps.policy + (w.timestamps.qualified ? ", qualified" : "") };
+		return out;
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
+	changedWitness := "witness keys: 1 added, 1 dropped"
+	cannotRead := "the verification policy this browser kept cannot be read"
 	want := map[string]outcome{
-		"first":   {Source: "the vault, on first use", Changed: false, Failed: nil},
-		"again":   {Source: "the vault, on first use", Changed: false, Failed: nil},
-		"changed": {Source: "an earlier visit", Changed: true, Failed: []string{"witnessed"}},
+		"first":           {Source: "the vault, on first use", Kept: true},
+		"again":           {Source: "the vault, on first use", Kept: true},
+		"reordered":       {Source: "an earlier visit", Kept: true},
+		"keptOther":       {Kept: true},
+		"changed":         {Source: "an earlier visit", Changed: true, Changes: []string{changedWitness}, Failed: []string{"witnessed"}, Kept: true},
+		"brokenShape":     {Failed: []string{"timestamp", "witnessed"}, Detail: cannotRead, Kept: true},
+		"brokenJSON":      {Failed: []string{"timestamp", "witnessed"}, Detail: cannotRead, Kept: true},
+		"emptyTimestamps": {Source: "this browser", Changed: true, Kept: true},
+		"unusable":        {Error: "not an Ed25519 key"},
+		"quorumTooHigh":   {Error: "wants 2 cosignatures of 1 witnesses"},
+		"badOID":          {Error: "is not an object identifier"},
+		"whole":           {Kept: true},
+		"wholeKept":       {Source: "2 roots, 1 intermediates, policy 1.2.3.4, qualified", Kept: true},
 	}
 	for k, w := range want {
 		g := got[k]
-		if g.Source != w.Source || g.Changed != w.Changed || !slices.Equal(nonNil(g.Failed), nonNil(w.Failed)) {
+		ok := g.Source == w.Source && g.Changed == w.Changed && slices.Equal(nonNil(g.Failed), nonNil(w.Failed)) && g.Kept == w.Kept &&
+			strings.Contains(g.Detail, w.Detail) && strings.Contains(g.Error, w.Error) && (w.Error != "") == (g.Error != "") &&
+			(w.Changes == nil || slices.Equal(g.Changes, w.Changes))
+		if !ok {
 			t.Errorf("%s: got %+v, want %+v", k, g, w)
 		}
 	}
+}
+
+// mldsaVKey is the note vkey of an ML-DSA-44 witness, which Go's
+// verifiers take and WebCrypto cannot check.
+func mldsaVKey(t *testing.T) string {
+	t.Helper()
+	k, err := mldsa.GenerateKey(mldsa.MLDSA44())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := append([]byte{0x06}, k.PublicKey().Bytes()...)
+	name := "witness.pq.example"
+	h := sha256.Sum256(append([]byte(name+"\n"), pub...))
+	vkey := name + "+" + hex.EncodeToString(h[:4]) + "+" + base64.StdEncoding.EncodeToString(pub)
+	if _, err := witnessing.ParseVerifier(vkey); err != nil {
+		t.Fatalf("Go's verifiers should take an ML-DSA-44 witness: %v", err)
+	}
+	return vkey
 }

@@ -13,7 +13,7 @@ import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks
 import { dossierForm, documentForm } from "./upload.js";
 import { forgetPin, parseKey, keepPin } from "./verify.js";
 import { exportDossier } from "./export.js";
-import { keptPolicy, keepPolicy, compilePolicy } from "./policy.js";
+import { keptPolicy, keepPolicy, pemBlocks } from "./policy.js";
 import { stateSummary, signoffList, statePanel, completenessPage, signoffForm } from "./lifecycle.js";
 
 const app = document.getElementById("app");
@@ -87,13 +87,14 @@ function verifiedDownload(label, t, dossier, path, version, out) {
     out.replaceChildren(line);
     try {
       const got = await download(t, dossier, path, version, (s) => { line.textContent = s; });
-      out.append(policyNotice(await logView(t)) || "", receiptCard(got.ver.receipt, got.ver.checks),
+      out.append(await noticeFor(t), receiptCard(got.ver.receipt, got.ver.checks),
         button(`Save ${got.fileName} again`, () => save(got.file, got.fileName)),
         button("Save the receipt", () => save(new Blob([JSON.stringify(got.bundle, null, 2)], { type: "application/json" }), `${got.fileName}.receipt.json`)));
     } catch (err) {
       line.textContent = "";
       out.append(problemNode(err));
       if (err instanceof FailedChecks) out.append(checkList(err.checks));
+      out.append(await noticeFor(t));
     } finally {
       b.disabled = false;
     }
@@ -193,7 +194,7 @@ async function versions(tenant, id, path) {
       button(`Receipt of version ${v.version}`, async () => {
         try {
           const { ver } = await receiptOf(t, v.receiptId);
-          out.replaceChildren(ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
+          out.replaceChildren(await noticeFor(t), ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
         } catch (err) { out.replaceChildren(problemNode(err)); }
       }),
       me.identity.role !== "auditor" ? signoffForm(t, id, v, () => versions(tenant, id, path).catch((err) => show(problemNode(err)))) : "")]);
@@ -244,10 +245,10 @@ function verifyPage(tenant) {
       const ver = await verifyInHand(t, file.files[0], rcpt.files[0], (s) => { line.textContent = s; });
       const ms = performance.now() - t0;
       line.textContent = ver.valid ? `VALID: ${file.files[0].name} is the file the receipt names (checked in ${(ms / 1000).toFixed(1)} s).` : `NOT VALID: ${file.files[0].name} failed verification.`;
-      out.append(ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
+      out.append(await noticeFor(t), ver.receipt ? receiptCard(ver.receipt, ver.checks) : checkList(ver.checks));
     } catch (err) {
       line.textContent = "";
-      out.append(problemNode(err));
+      out.append(problemNode(err), await noticeFor(t));
     }
   });
   show(el("p", undefined, {}, link("Back", tenant === "-" ? "/" : `/t/${enc(tenant)}`)), heading("Verify a file you have"),
@@ -282,59 +283,105 @@ function trustPanel() {
 }
 
 // policyPanel shows the timestamp authorities and witnesses this browser
-// requires of receipts (policy.js), says when the vault now names others,
-// and lets the user set their own.
-function policyPanel() {
-  const panel = el("details", undefined, { class: "trust" }, el("summary", "Timestamps and witnesses this browser requires"));
+// requires of receipts (policy.js), says how the vault's differ when view
+// (a log this browser opened) shows they do, and lets the user set their
+// own.
+function policyPanel(view) {
+  const panel = el("details", undefined, { class: "trust", id: "policy-panel" }, el("summary", "Timestamps and witnesses this browser requires"));
   const p = keptPolicy();
   const ul = el("ul", undefined, { "aria-label": "Kept verification policy" });
   if (!p) ul.append(el("li", "None yet: the vault's is kept when the first log is opened."));
+  else if (p.broken) ul.append(el("li", `The policy this browser kept cannot be read (${p.broken}): receipts fail their timestamp and witness checks until you keep one below.`));
   else {
-    ul.append(el("li", `Kept from ${p.source}, ${day(p.keptAt)}.`));
-    ul.append(el("li", p.timestamps ? `RFC 3161 timestamps: ${p.timestamps.roots.length} trust anchor(s)` + (p.timestamps.policy ? `, policy ${p.timestamps.policy}` : "") +
-      (p.timestamps.qualified ? ", qualified only" : "") + (p.require ? ", required on every receipt" : ", pending ones accepted") : "RFC 3161 timestamps: not checked"));
-    ul.append(el("li", p.witnesses ? `Witnesses: ${p.witnesses.quorum} of ${p.witnesses.keys.map((k) => k.split("+")[0]).join(", ")}` : "Witnesses: not required"));
+    ul.append(el("li", `Kept from ${p.source}` + (p.keptAt ? `, ${day(p.keptAt)}.` : ".")));
+    const t = p.timestamps, w = p.witnesses;
+    ul.append(el("li", t ? `RFC 3161 timestamps: ${t.roots.length} trust anchor(s)` + (t.intermediates.length ? `, ${t.intermediates.length} intermediate(s)` : "") +
+      (t.policy ? `, policy ${t.policy}` : "") + (t.qualified ? ", qualified only" : "") + (p.require ? ", required on every receipt" : ", pending ones accepted") : "RFC 3161 timestamps: not checked"));
+    ul.append(el("li", w ? `Witnesses: ${w.quorum} of ${w.keys.map((k) => k.split("+")[0]).join(", ")}` : "Witnesses: not required"));
   }
-  const roots = el("textarea", undefined, { id: "policy-roots", rows: 4, cols: 64, spellcheck: "false" });
-  roots.value = (p?.timestamps?.roots || []).join("");
-  const keys = el("textarea", undefined, { id: "policy-witnesses", rows: 2, cols: 64, spellcheck: "false" });
-  keys.value = (p?.witnesses?.keys || []).join("\n");
-  const quorum = el("input", undefined, { id: "policy-quorum", type: "number", min: "0", value: String(p?.witnesses?.quorum || 0) });
-  const require = el("input", undefined, { id: "policy-require", type: "checkbox", checked: !!p?.require });
-  const qualified = el("input", undefined, { id: "policy-qualified", type: "checkbox", checked: !!p?.timestamps?.qualified });
+  const notice = view && policyNotice(view);
+  const area = (id, value, rows) => {
+    const a = el("textarea", undefined, { id, rows, cols: 64, spellcheck: "false" });
+    a.value = value;
+    return a;
+  };
+  const ok = p && !p.broken ? p : null;
+  const roots = area("policy-roots", (ok?.timestamps?.roots || []).join(""), 4);
+  const inter = area("policy-intermediates", (ok?.timestamps?.intermediates || []).join(""), 2);
+  const oid = el("input", undefined, { id: "policy-oid", type: "text", size: 32, spellcheck: "false", value: ok?.timestamps?.policy || "" });
+  const keys = area("policy-witnesses", (ok?.witnesses?.keys || []).join("\n"), 2);
+  const quorum = el("input", undefined, { id: "policy-quorum", type: "number", min: "0", step: "1", value: String(ok?.witnesses?.quorum || 0) });
+  const require = el("input", undefined, { id: "policy-require", type: "checkbox", checked: !!ok?.require });
+  const qualified = el("input", undefined, { id: "policy-qualified", type: "checkbox", checked: !!ok?.timestamps?.qualified });
   const msg = el("p", undefined, { role: "status" });
-  panel.append(ul, el("p", "To require the authorities and witnesses you obtained yourself (an authority's root from its trust list, the witnesses' published keys), give them here. Leave a box empty to check nothing of that kind."),
+  panel.append(ul, notice || "", el("p", "To require the authorities and witnesses you obtained yourself (an authority's root from its trust list, the witnesses' published keys), give them here. Leave a box empty to check nothing of that kind."),
     el("label", "Trust anchors of timestamp authorities (PEM certificates)", { for: "policy-roots" }), roots,
+    el("label", "Their intermediate certificates, if the tokens do not carry them (PEM)", { for: "policy-intermediates" }), inter,
+    el("label", "Timestamp policy the authority must name (an object identifier; empty: any)", { for: "policy-oid" }), oid,
     el("label", undefined, { for: "policy-require" }, require, " Refuse receipts with no timestamp yet"),
     el("label", undefined, { for: "policy-qualified" }, qualified, " Accept qualified electronic timestamps only (ETSI EN 319 422)"),
     el("label", "Witness keys (note vkeys, one per line)", { for: "policy-witnesses" }), keys,
     el("label", "How many of them must have cosigned (0: all)", { for: "policy-quorum" }), quorum,
     button("Keep this policy", async () => {
-      const ks = keys.value.split(/\s+/).filter(Boolean);
-      const next = {
-        timestamps: roots.value.trim() ? { roots: [roots.value], policy: p?.timestamps?.policy || "", qualified: qualified.checked } : null,
-        witnesses: ks.length ? { keys: ks, quorum: Number(quorum.value) || ks.length } : null,
-        require: require.checked, source: "you",
+      const pems = (a, what) => {
+        const b = pemBlocks(a.value);
+        if (a.value.trim() && b.length === 0) throw new Error(`no PEM certificate among the ${what}`);
+        return b;
       };
       try {
-        await compilePolicy(next); // refuse what would not parse before keeping it
-        keepPolicy(next);
+        const ks = keys.value.split(/\s+/).filter(Boolean);
+        await keepPolicy({
+          timestamps: { roots: pems(roots, "trust anchors"), intermediates: pems(inter, "intermediates"), policy: oid.value.trim(), qualified: qualified.checked },
+          witnesses: { keys: ks, quorum: quorum.value === "" ? 0 : Number(quorum.value) },
+          require: require.checked, source: "you",
+        });
         location.reload();
-      } catch (err) { msg.textContent = err.message; }
+      } catch (err) { msg.textContent = "Not kept: " + err.message; }
     }), msg);
   return panel;
 }
 
+// showPolicy renders the policy panel, with what view shows; a panel that
+// cannot be drawn says so instead of stopping the page.
+function showPolicy(view) {
+  let node;
+  try {
+    node = policyPanel(view);
+  } catch (err) {
+    node = el("p", "The verification policy cannot be shown: " + err.message, { id: "policy-panel" });
+  }
+  const old = document.getElementById("policy-panel");
+  if (old) {
+    if (old.open) node.open = true;
+    old.replaceWith(node);
+  } else document.getElementById("trust").append(node);
+}
+
 // policyNotice tells the user when the vault names other authorities or
-// witnesses than the ones this browser kept, and lets them take those.
+// witnesses than the ones this browser kept, and what differs, and lets
+// them take the vault's.
 function policyNotice(view) {
-  if (!view.policy?.changed) return null;
-  return el("p", "The vault now names other timestamp authorities or witnesses than the ones this browser kept; receipts are checked against the kept ones. ", { class: "notice", role: "status" },
-    button("Take the vault's", () => {
-      const o = view.policy.offered;
-      keepPolicy({ timestamps: o.timestamps ?? null, witnesses: o.witnesses ?? null, require: !!view.policy.kept?.require, source: "the vault, taken by you" });
-      location.reload();
-    }));
+  if (!view?.policy?.changed) return null;
+  const msg = el("span");
+  return el("div", undefined, { class: "notice", role: "status" },
+    el("p", "The vault now names other timestamp authorities or witnesses than the ones this browser kept; receipts are checked against the kept ones. What differs:"),
+    el("ul", undefined, {}, ...view.policy.changes.map((c) => el("li", c))),
+    button("Take the vault's", async () => {
+      try {
+        await keepPolicy({ ...view.policy.offered, require: !!view.policy.kept?.require, source: "the vault, taken by you" });
+        location.reload();
+      } catch (err) { msg.textContent = "Not kept: " + err.message; }
+    }), msg);
+}
+
+// noticeFor opens (or reuses) the log of tenant t and returns the policy
+// notice to show beside a receipt, refreshing the panel; a log that
+// cannot be opened gives none (the download says why).
+async function noticeFor(t) {
+  const view = await logView(t).catch(() => null);
+  if (!view) return "";
+  showPolicy(view);
+  return policyNotice(view) || "";
 }
 
 async function route() {
@@ -370,7 +417,8 @@ async function main() {
     const id = me.identity;
     who.replaceChildren(el("span", `Signed in as ${id.email || id.subject}, ${id.role}` + (id.home ? ` of ${id.home}` : "")), " ",
       button("Sign out", () => { sessionStorage.clear(); location.assign(base.href); }));
-    document.getElementById("trust").replaceChildren(trustPanel(), policyPanel());
+    document.getElementById("trust").replaceChildren(trustPanel());
+    showPolicy(null);
     addEventListener("hashchange", route);
     await route();
   } catch (e) {

@@ -222,6 +222,7 @@ const STAMP_SKEW = 60_000_000_000n;
 // says the signature existed before the vault claims to have sealed it.
 // It returns {passed, detail, stamp} (the earliest stamp).
 export async function checkStamps(r, trust) {
+  if (trust.error) return { passed: false, detail: trust.error };
   const tokens = r.timestamps || [];
   if (tokens.length === 0) {
     if (trust.require) return { passed: false, detail: "the receipt carries no RFC 3161 timestamp, and one is required" };

@@ -23,10 +23,11 @@ export async function parseWitness(vkey) {
   const name = s.slice(0, a), hash16 = s.slice(a + 1, b);
   let key;
   try { key = b64Lenient(s.slice(b + 1)); } catch { fail(`witness key ${JSON.stringify(s)}: the key is not base64`); }
-  if (!validName(name) || hash16.length !== 8 || key.length !== 33) fail(`witness key ${JSON.stringify(s)}: malformed`);
+  if (!validName(name) || hash16.length !== 8 || key.length === 0) fail(`witness key ${JSON.stringify(s)}: malformed`);
   // Go also takes ML-DSA-44 witnesses (type 0x06); WebCrypto cannot
   // verify them, so the vault publishes none (assembly refuses them).
-  if (key[0] !== ALG_ED25519 && key[0] !== ALG_COSIGNATURE_V1) fail(`witness key ${JSON.stringify(s)}: not an Ed25519 key, the only kind this browser can check`);
+  if (key[0] !== ALG_ED25519 && key[0] !== ALG_COSIGNATURE_V1) fail(`witness ${name}: not an Ed25519 key, the only kind this browser can check`);
+  if (key.length !== 33) fail(`witness key ${JSON.stringify(s)}: malformed`);
   const raw = key.slice(1);
   const typed = new Uint8Array(33);
   typed[0] = ALG_COSIGNATURE_V1;
@@ -56,6 +57,7 @@ async function verifyCosignature(w, text, sig) {
 // than quorum of them cosigned, or a line by one of them does not verify.
 // The log's own signature is checked by verify.js.
 export async function checkWitnessed(checkpoint, policy) {
+  if (policy.error) fail(policy.error);
   const { witnesses, quorum } = policy;
   if (!(quorum > 0 && quorum <= witnesses.length)) fail(`the policy wants ${quorum} cosignatures from ${witnesses.length} witnesses`);
   const byKey = new Map();
