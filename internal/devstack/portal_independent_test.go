@@ -64,7 +64,7 @@ func TestPortalStampsAndWitnessesMatchGo(t *testing.T) {
 	// A CA of the test's own, also trusted, whose certificates are no
 	// proper time-stamping authority's.
 	ca := newTestCA(t)
-	trust.Stamps = &tsa.Trust{Roots: append(roots, ca.root), Intermediates: []*x509.Certificate{ca.narrowCA.cert}}
+	trust.Stamps = &tsa.Trust{Roots: append(roots, ca.roots()...), Intermediates: []*x509.Certificate{ca.narrowCA.cert}}
 	trust.RequireStamp = true
 	trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}
 
@@ -254,6 +254,9 @@ func TestPortalStampsAndWitnessesMatchGo(t *testing.T) {
 		{"a CA certificate signs the token", with([][]byte{improper(ca.caSigner)}, cp), tsFails},
 		{"an intermediate that allows no time stamping", with([][]byte{improper(ca.underNarrow)}, cp), tsFails},
 		{"a proper signer of the trusted CA", with([][]byte{improper(ca.proper)}, cp), none},
+		{"a signer certified with SHA-1", with([][]byte{improper(ca.sha1Signed)}, cp), tsFails},
+		{"a trusted root whose key purposes exclude time stamping", with([][]byte{improper(ca.underNarrowRoot)}, cp), tsFails},
+		{"the authority's own certificate pinned as the anchor", with([][]byte{improper(ca.pinnedLeaf)}, cp), none},
 		{"the response granted with modifications", with([][]byte{granted.bytes()}, cp), tsFails},
 		{"the response's length not minimal (BER, not DER)", with([][]byte{resp.longLength()}, cp), tsFails},
 		{"the response in BER's indefinite length", with([][]byte{resp.indefinite()}, cp), tsFails},
@@ -325,7 +328,7 @@ func TestPortalStampsAndWitnessesMatchGo(t *testing.T) {
 	klJSON, _ := json.Marshal(kl)
 	inJSON, _ := json.Marshal(in)
 	policy, _ := json.Marshal(map[string]any{
-		"timestamps": map[string]any{"roots": []string{string(rootPEM), pemOf(ca.root)}, "intermediates": []string{pemOf(ca.narrowCA.cert)}},
+		"timestamps": map[string]any{"roots": append([]string{string(rootPEM)}, pemsOf(ca.roots())...), "intermediates": []string{pemOf(ca.narrowCA.cert)}},
 		"witnesses":  map[string]any{"keys": []string{env["VAULT_WITNESS_KEY"]}, "quorum": 1},
 		"require":    true,
 	})
@@ -372,8 +375,9 @@ func TestPortalStampsAndWitnessesMatchGo(t *testing.T) {
 type testCA struct {
 	root                                            *x509.Certificate
 	key                                             *ecdsa.PrivateKey
-	narrowCA                                        *testLeaf
+	narrowCA, narrowRoot                            *testLeaf
 	tls, notCritical, caSigner, underNarrow, proper *testLeaf
+	sha1Signed, underNarrowRoot, pinnedLeaf         *testLeaf
 }
 
 type testLeaf struct {
@@ -384,17 +388,23 @@ type testLeaf struct {
 func newTestCA(t *testing.T) *testCA {
 	t.Helper()
 	now := time.Now().Add(-time.Hour)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test root"}, NotBefore: now, NotAfter: now.AddDate(1, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
+	serial := int64(0)
+	newRoot := func(name string, eku []x509.ExtKeyUsage) *testLeaf {
+		serial++
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: now, NotAfter: now.AddDate(1, 0, 0),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, ExtKeyUsage: eku}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, _ := x509.ParseCertificate(der)
+		return &testLeaf{cert: root, key: key}
 	}
-	root, _ := x509.ParseCertificate(der)
-	ca := &testCA{root: root, key: key}
-	serial := int64(1)
-	issue := func(name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool, eku []asn1.ObjectIdentifier, critical bool) *testLeaf {
+	r := newRoot("Test root", nil)
+	ca := &testCA{root: r.cert, key: r.key}
+	root, key := r.cert, r.key
+	issue := func(name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool, eku []asn1.ObjectIdentifier, critical bool, tweak ...func(*x509.Certificate)) *testLeaf {
 		serial++
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		value, _ := asn1.Marshal(eku)
@@ -403,11 +413,17 @@ func newTestCA(t *testing.T) *testCA {
 		if isCA {
 			tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign|x509.KeyUsageDigitalSignature
 		}
+		for _, f := range tweak {
+			f(tmpl)
+		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, k.Public(), parentKey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _ := x509.ParseCertificate(der)
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return &testLeaf{cert: c, key: k}
 	}
 	stamping := []asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}}
@@ -417,7 +433,20 @@ func newTestCA(t *testing.T) *testCA {
 	ca.proper = issue("Proper TSA", root, key, false, stamping, true)
 	ca.narrowCA = issue("TLS-only intermediate", root, key, true, []asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 1}}, false)
 	ca.underNarrow = issue("Under the TLS-only intermediate", ca.narrowCA.cert, ca.narrowCA.key, false, stamping, true)
+	ca.sha1Signed = issue("Signed with SHA-1", root, key, false, stamping, true, func(c *x509.Certificate) { c.SignatureAlgorithm = x509.ECDSAWithSHA1 })
+	// A second trusted root whose own key purposes exclude time stamping.
+	ca.narrowRoot = newRoot("TLS-only root", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
+	ca.underNarrowRoot = issue("Under the TLS-only root", ca.narrowRoot.cert, ca.narrowRoot.key, false, stamping, true)
+	// An authority's own certificate, pinned as the anchor itself; its
+	// issuer is trusted by no one.
+	untrusted := newRoot("Root no one trusts", nil)
+	ca.pinnedLeaf = issue("Pinned TSA", untrusted.cert, untrusted.key, false, stamping, true)
 	return ca
+}
+
+// roots are the test CA's trust anchors.
+func (ca *testCA) roots() []*x509.Certificate {
+	return []*x509.Certificate{ca.root, ca.narrowRoot.cert, ca.pinnedLeaf.cert}
 }
 
 // stamp makes a token over message signed with the leaf's key, now.
@@ -518,6 +547,14 @@ func nonCanonicalLine(t *testing.T, line string) string {
 		t.Fatalf("the signature of %s has no padding to alter", f[1])
 	}
 	return f[0] + " " + f[1] + " " + nonCanonical(b)
+}
+
+func pemsOf(cs []*x509.Certificate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, pemOf(c))
+	}
+	return out
 }
 
 func pemOf(c *x509.Certificate) string {

@@ -24,6 +24,8 @@ const OID = {
   qcStatements: "1.3.6.1.5.5.7.1.3",
   qualifiedTimestamp: "0.4.0.19422.1.1",
 };
+// Certificate signatures with SHA-1 or MD5, which Go's x509 refuses.
+const WEAK_SIGNATURES = new Set(["1.2.840.10045.4.1", "1.2.840.113549.1.1.5", "1.2.840.10040.4.3", "1.3.14.3.2.29", "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.2"]);
 // SHA-1 is refused, as sigstore's verifier refuses it.
 const HASHES = { "2.16.840.1.101.3.4.2.1": "SHA-256", "2.16.840.1.101.3.4.2.2": "SHA-384", "2.16.840.1.101.3.4.2.3": "SHA-512" };
 
@@ -201,9 +203,17 @@ export async function verifyToken(tsr, message, trust) {
   if (!eku || !eku.critical) fail("the signer's certificate must mark its key purpose critical");
   const own = purposes(leaf) || [];
   if (own.length !== 1 || own[0] !== OID.timeStamping) fail("the signer's certificate's one key purpose must be time stamping");
-  for (const c of (res.certificatePath || []).slice(1, -1)) {
+  // As Go's x509 verification: every certificate above the signer, the
+  // anchor too, that names key purposes allows time stamping; and every
+  // certificate's signature by its issuer (an anchor's own signature is
+  // not checked) uses no broken hash.
+  const path = res.certificatePath || [leaf];
+  for (const c of path.slice(1)) {
     const p = purposes(c);
-    if (p && !p.includes(OID.timeStamping) && !p.includes(OID.anyPurpose)) fail("an intermediate certificate does not allow time stamping");
+    if (p && !p.includes(OID.timeStamping) && !p.includes(OID.anyPurpose)) fail(`certificate ${subjectOf(c)} above the signer does not allow time stamping`);
+  }
+  for (const c of path.slice(0, -1)) {
+    if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId)) fail(`certificate ${subjectOf(c)} is signed with SHA-1 or MD5, which are refused`);
   }
   if (trust.policy && tst.policy !== trust.policy) fail(`the token's policy is ${tst.policy}, not ${trust.policy}`);
   const q = await qualified(tst);
