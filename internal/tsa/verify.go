@@ -20,6 +20,9 @@ func verify(tsr, message []byte, t Trust, nonce *big.Int) (Stamp, error) {
 	if len(t.Roots) == 0 {
 		return Stamp{}, fmt.Errorf("%w: no trust anchors for timestamps", ErrInvalid)
 	}
+	if err := checkProfile(tsr); err != nil {
+		return Stamp{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	ts, err := verification.VerifyTimestampResponse(tsr, bytes.NewReader(message), verification.VerifyOpts{
 		Roots: t.Roots, Intermediates: t.Intermediates, OID: t.Policy, Nonce: nonce})
 	if err != nil {
