@@ -9,6 +9,7 @@
 // verifies; it is loaded the first time a timestamp is checked.
 
 import { VerifyError } from "./verify.js";
+import { checkProfile, qcStatementIDs } from "./profile.js";
 
 const fail = (msg) => { throw new VerifyError(msg); };
 let lib;
@@ -23,9 +24,12 @@ const OID = {
   basicConstraints: "2.5.29.19",
   qcStatements: "1.3.6.1.5.5.7.1.3",
   qualifiedTimestamp: "0.4.0.19422.1.1",
+  signingTime: "1.2.840.113549.1.9.5",
 };
 // Certificate signatures with SHA-1 or MD5, which Go's x509 refuses.
 const WEAK_SIGNATURES = new Set(["1.2.840.10045.4.1", "1.2.840.113549.1.1.5", "1.2.840.10040.4.3", "1.3.14.3.2.29", "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.2"]);
+// esi4-qtstStatement-1 (0.4.0.19422.1.1), as DER content.
+const QUALIFIED_HEX = "040081975e0101";
 // SHA-1 is refused, as sigstore's verifier refuses it.
 const HASHES = { "2.16.840.1.101.3.4.2.1": "SHA-256", "2.16.840.1.101.3.4.2.2": "SHA-384", "2.16.840.1.101.3.4.2.3": "SHA-512" };
 
@@ -38,74 +42,25 @@ async function der(bytes, what) {
   return asn.result;
 }
 
-// header reads the header of the DER element at i of b as Go's
-// encoding/asn1 does: a definite length in the fewest bytes (BER's other
-// forms are refused). It returns where the element's content starts and
-// ends.
-function header(b, i, what) {
-  if (i + 2 > b.length) fail(`${what} is truncated`);
-  let n = b[i + 1], at = i + 2;
-  if (n === 0x80) fail(`${what} has an indefinite length (BER, not DER)`);
-  if (n & 0x80) {
-    const k = n & 0x7f;
-    if (k > 4 || at + k > b.length) fail(`${what} has a malformed length`);
-    n = 0;
-    for (let j = 0; j < k; j++) n = n * 256 + b[at + j];
-    if (b[at] === 0 || n < 0x80) fail(`${what}'s length is not in the fewest bytes (BER, not DER)`);
-    at += k;
-  }
-  if (at + n > b.length) fail(`${what} is truncated`);
-  return { tag: b[i], start: at, end: at + n };
-}
-
-// elements reads the headers of the elements from i to end of b, and of
-// all they hold when deep.
-function elements(b, i, end, what, deep) {
-  const out = [];
-  while (i < end) {
-    const e = header(b, i, what);
-    if (e.end > end) fail(`${what} is truncated`);
-    if (deep && e.tag & 0x20) elements(b, e.start, e.end, what, deep);
-    out.push(e);
-    i = e.end;
-  }
-  return out;
-}
-
-// checkDER holds a TimeStampResp to the DER Go's encoding/asn1 reads it
-// with: its own header, its status (all of it) and its token's header.
-// Within the token, BER is taken by both (digitorus/pkcs7 converts it).
-function checkDER(tsr) {
-  const resp = header(tsr, 0, "the timestamp response");
-  if (resp.end !== tsr.length) fail("the timestamp response is not one DER value");
-  const [status] = elements(tsr, resp.start, resp.end, "the timestamp response", false);
-  if (!status) fail("the timestamp response has no status");
-  const [code] = elements(tsr, status.start, status.end, "the timestamp response's status", true);
-  // Granted, 0, is the one status a token is taken with (RFC 3161 §2.4.2;
-  // digitorus refuses grantedWithMods too), minimally encoded.
-  if (!code || code.tag !== 0x02 || code.end - code.start !== 1 || tsr[code.start] !== 0) {
-    fail(`the authority did not grant the timestamp (status ${code && code.tag === 0x02 ? hexOf(tsr.subarray(code.start, code.end)) : "unreadable"})`);
-  }
-}
-const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
 // nanos reads an RFC 3339 time as nanoseconds since 1970: Go compares
 // times to the nanosecond, Date to the millisecond.
 function nanos(s) {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(String(s));
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(String(s));
   const ms = m ? Date.parse(m[1] + m[3]) : NaN;
   if (Number.isNaN(ms)) fail(`${s} is not an RFC 3339 time`);
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] || "").padEnd(9, "0"));
+  // Go keeps nine digits of a fraction and drops the rest.
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] || "").slice(0, 9).padEnd(9, "0"));
 }
 
-// genTimeNanos reads a token's genTime, a UTC GeneralizedTime with any
-// fraction of a second, as nanoseconds since 1970.
-function genTimeNanos(asn) {
-  const g = asn.valueBlock?.value?.[4];
-  const text = g ? String.fromCharCode(...new Uint8Array(g.valueBlock.valueHexView ?? [])) || g.valueBlock.value : "";
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/.exec(text ?? "");
-  if (!m) fail(`the token's genTime ${JSON.stringify(text)} is not a UTC GeneralizedTime`);
-  return nanos(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ? "." + m[7] : ""}Z`);
+// ZERO is Go's zero time, 0001-01-01T00:00:00Z, which a receipt without a
+// sealedAt is sealed at to Go: before any timestamp.
+const ZERO = nanos("0001-01-01T00:00:00Z");
+
+// genTimeNanos reads a genTime the profile has checked
+// (YYYYMMDDhhmmss[.s]Z) as nanoseconds since 1970.
+function genTimeNanos(g) {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/.exec(g);
+  return nanos(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] || ""}Z`);
 }
 
 // parseCertificates reads PEM certificates (trust anchors or
@@ -142,12 +97,18 @@ function subjectOf(cert) {
 // qualified reports whether the TSTInfo's extensions carry ETSI EN 319
 // 422's esi4-qtstStatement-1 among its qcStatements.
 async function qualified(tst) {
-  const ext = (tst.extensions || []).find((e) => e.extnID === OID.qcStatements);
-  if (!ext) return false;
-  const seq = await der(ext.extnValue.valueBlock.valueHexView, "the token's qcStatements");
-  const statements = seq.valueBlock?.value;
-  if (!Array.isArray(statements)) fail("malformed qcStatements extension in the token");
-  return statements.some((st) => st.valueBlock?.value?.[0]?.valueBlock?.toString?.() === OID.qualifiedTimestamp);
+  // As tsa.qualified: every qcStatements extension, in order, read as
+  // encoding/asn1 reads a SEQUENCE OF {OID, optional info}.
+  for (const ext of (tst.extensions || []).filter((e) => e.extnID === OID.qcStatements)) {
+    let ids;
+    try {
+      ids = qcStatementIDs(new Uint8Array(ext.extnValue.valueBlock.valueHexView));
+    } catch {
+      fail("malformed qcStatements extension in the token");
+    }
+    if (ids.includes(QUALIFIED_HEX)) return true;
+  }
+  return false;
 }
 
 // verifyToken checks tsr, a DER TimeStampResp, over message under trust
@@ -156,8 +117,9 @@ async function qualified(tst) {
 export async function verifyToken(tsr, message, trust) {
   const { Certificate, SignedData, TimeStampResp, TSTInfo } = await pkijs();
   if (!trust.roots.length) fail("no trust anchors for timestamps");
-  checkDER(tsr);
-  let resp, sd, tst, genTime;
+  const profile = checkProfile(tsr);
+  const genTime = genTimeNanos(profile.genTime);
+  let resp, sd, tst;
   try {
     resp = new TimeStampResp({ schema: await der(tsr, "the timestamp response") });
   } catch (e) {
@@ -169,7 +131,6 @@ export async function verifyToken(tsr, message, trust) {
     if (sd.encapContentInfo.eContentType !== OID.tstInfo || !sd.encapContentInfo.eContent) fail("the token holds no TSTInfo");
     const content = sd.encapContentInfo.eContent.getValue();
     tst = TSTInfo.fromBER(content);
-    genTime = genTimeNanos(await der(new Uint8Array(content), "the token's TSTInfo"));
   } catch (e) {
     fail("the token is malformed: " + e.message);
   }
@@ -185,7 +146,13 @@ export async function verifyToken(tsr, message, trust) {
   // The CMS signature, its signed attributes' message digest, and the
   // signer's chain to a trusted anchor at the token's own time.
   const intermediates = trust.intermediates || [];
-  sd.certificates = [...(sd.certificates || []), ...intermediates];
+  // The signer's certificate must be one the token carries, as
+  // digitorus/pkcs7 finds it; the policy's intermediates only link it to
+  // an anchor.
+  const carried = sd.certificates || [];
+  const sid = sd.signerInfos[0].sid;
+  if (!carried.some((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber))) fail("the token does not carry its signer's certificate");
+  sd.certificates = [...carried, ...intermediates];
   // Revocation is not checked, as Go's verifier does not: lists the
   // token carries must neither fail nor pass it.
   sd.crls = undefined;
@@ -218,8 +185,20 @@ export async function verifyToken(tsr, message, trust) {
   if (trust.policy && tst.policy !== trust.policy) fail(`the token's policy is ${tst.policy}, not ${trust.policy}`);
   const q = await qualified(tst);
   if (trust.qualified && !q) fail("not a qualified electronic timestamp (no ETSI EN 319 422 esi4-qtstStatement-1 in the token)");
-  const a = tst.accuracy;
-  const accuracy = a ? BigInt(a.seconds || 0) * 1_000_000_000n + BigInt(a.millis || 0) * 1_000_000n + BigInt(a.micros || 0) * 1000n : 0n;
+  // Each certificate of the chain valid at genTime to the nanosecond (pkijs
+  // checked it at a Date, to the millisecond), and the signingTime
+  // attribute, if any, within the signer's validity, as Go checks them.
+  const at = (d) => BigInt(d.getTime()) * 1_000_000n;
+  for (const c of path) {
+    if (genTime < at(c.notBefore.value) || genTime > at(c.notAfter.value)) fail(`certificate ${subjectOf(c)} is not valid at the token's time`);
+  }
+  const signing = (sd.signerInfos[0].signedAttrs?.attributes || []).find((x) => x.type === OID.signingTime);
+  if (signing) {
+    const t = signing.values[0]?.toDate?.();
+    if (!t || t > leaf.notAfter.value || t < leaf.notBefore.value) fail("the token's signingTime is outside its signer's validity");
+  }
+  const a = profile.accuracy;
+  const accuracy = BigInt(a.seconds) * 1_000_000_000n + BigInt(a.millis) * 1_000_000n + BigInt(a.micros) * 1000n;
   return { time: tst.genTime, ns: genTime, accuracy, qualified: q, authority: subjectOf(leaf) };
 }
 
@@ -239,7 +218,7 @@ export async function checkStamps(r, trust) {
     return { passed: true, detail: "pending: no RFC 3161 timestamp yet (the authority was not reached when it was sealed); its time is the vault's clock until one is added" };
   }
   if (r.sigs.length !== 1) return { passed: false, detail: `a timestamped receipt carries exactly one signature; this one has ${r.sigs.length}` };
-  const sealed = nanos(r.predicate.sealedAt);
+  const sealed = r.predicate.sealedAt == null ? ZERO : nanos(r.predicate.sealedAt);
   let first = null;
   for (const [i, tsr] of tokens.entries()) {
     let st;

@@ -1,0 +1,325 @@
+// The one encoding of a timestamp response the portal takes, the rules of
+// internal/tsa's profile.go, checked before pkijs reads the token: DER
+// throughout (minimal lengths, integers and identifiers, booleans 00 or
+// FF, bit strings with zero padding, SETs in order, no constructed
+// strings) and RFC 3161's shape, nothing more. pkijs forgives BER and
+// other shapes that Go's parsers refuse; held to one profile, both read a
+// token alike.
+
+import { VerifyError } from "./verify.js";
+
+const MAX_ACCURACY = 3600;
+const bad = (msg) => { throw new VerifyError("the response is not a DER timestamp response of RFC 3161's shape: " + msg); };
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+// Tags, as cryptobyte names them.
+const BOOLEAN = 0x01, INTEGER = 0x02, BIT_STRING = 0x03, OCTET_STRING = 0x04, NULL = 0x05, OID = 0x06, UTF8 = 0x0c,
+  GENERALIZED_TIME = 0x18, SEQUENCE = 0x30, SET = 0x31;
+const ctx = (n, constructed) => 0x80 | (constructed ? 0x20 : 0) | n;
+
+const enc = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const OIDS = {
+  signedData: "2a864886f70d010702",
+  tstInfo: "2a864886f70d0109100104",
+  contentType: "2a864886f70d010903",
+  messageDigest: "2a864886f70d010904",
+};
+
+// element reads the DER element at i of b, within end.
+function element(b, i, end) {
+  if (i + 2 > end) bad("truncated");
+  const tag = b[i];
+  if ((tag & 0x1f) === 0x1f) bad("a tag in high-number form");
+  let n = b[i + 1], at = i + 2;
+  if (n === 0x80) bad("an indefinite length (BER, not DER)");
+  if (n & 0x80) {
+    const k = n & 0x7f;
+    if (k > 4 || at + k > end) bad("a malformed length");
+    n = 0;
+    for (let j = 0; j < k; j++) n = n * 256 + b[at + j];
+    if (b[at] === 0 || n < 0x80) bad("a length not in the fewest bytes (BER, not DER)");
+    at += k;
+  }
+  if (at + n > end) bad("truncated");
+  return { tag, from: i, start: at, end: at + n, body: b.subarray(at, at + n), all: b.subarray(i, at + n) };
+}
+
+function compare(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+// oidDER: minimal subidentifiers, each within 31 bits.
+function oidDER(b) {
+  if (b.length === 0 || b[b.length - 1] & 0x80) return false;
+  let v = 0, start = true;
+  for (const x of b) {
+    if (start && x === 0x80) return false;
+    v = v * 128 + (x & 0x7f);
+    if (v > 2 ** 31 - 1) return false;
+    start = (x & 0x80) === 0;
+    if (start) v = 0;
+  }
+  return true;
+}
+
+// checkDER holds every element of b (one whole element) to DER.
+function checkDER(b) {
+  const e = element(b, 0, b.length);
+  if (e.end !== b.length) bad("not one DER element");
+  checkElement(b, e);
+}
+
+function checkElement(b, e) {
+  const constructed = (e.tag & 0x20) !== 0, universal = (e.tag & 0xc0) === 0, number = e.tag & 0x1f;
+  const body = e.body;
+  if (constructed) {
+    if (universal && number !== 16 && number !== 17) bad("a constructed string (BER, not DER)");
+    let prev = null;
+    for (let i = e.start; i < e.end;) {
+      const kid = element(b, i, e.end);
+      if (e.tag === SET && prev && compare(prev, kid.all) > 0) bad("a SET out of order");
+      prev = kid.all;
+      checkElement(b, kid);
+      i = kid.end;
+    }
+    return;
+  }
+  if (!universal) return;
+  switch (e.tag) {
+    case BOOLEAN:
+      if (body.length !== 1 || (body[0] !== 0 && body[0] !== 0xff)) bad("a BOOLEAN that is not 00 or FF");
+      break;
+    case INTEGER:
+      if (body.length === 0 || (body.length > 1 && ((body[0] === 0 && !(body[1] & 0x80)) || (body[0] === 0xff && body[1] & 0x80)))) bad("an INTEGER not minimally encoded");
+      break;
+    case BIT_STRING:
+      if (body.length === 0 || body[0] > 7 || (body.length === 1 && body[0] !== 0) || (body.length > 1 && body[body.length - 1] & ((1 << body[0]) - 1))) bad("a BIT STRING with padding bits set");
+      break;
+    case NULL:
+      if (body.length !== 0) bad("a NULL with content");
+      break;
+    case OID:
+      if (!oidDER(body)) bad("an OBJECT IDENTIFIER not minimally encoded");
+      break;
+    case UTF8:
+      try { utf8.decode(body); } catch { bad("a UTF8String that is not UTF-8"); }
+      break;
+  }
+}
+
+// reader walks the elements of one constructed element, as cryptobyte's
+// String does.
+function reader(b, e) {
+  let i = e.start;
+  const peek = () => (i < e.end ? element(b, i, e.end) : null);
+  return {
+    empty: () => i >= e.end,
+    peek: (tag) => peek()?.tag === tag,
+    read(tag, what) {
+      const x = peek();
+      if (!x || x.tag !== tag) bad(what);
+      i = x.end;
+      return x;
+    },
+    optional(tag) {
+      const x = peek();
+      if (!x || x.tag !== tag) return null;
+      i = x.end;
+      return x;
+    },
+    any() {
+      const x = peek();
+      i = x.end;
+      return x;
+    },
+  };
+}
+
+const fitsInt64 = (e) => e.body.length <= 8;
+const negative = (e) => (e.body[0] & 0x80) !== 0;
+const intValue = (e) => e.body.reduce((n, x) => n * 256 + x, 0); // small, non-negative integers only
+
+// checkProfile holds tsr to profile.go's rules and returns the TSTInfo's
+// DER and its accuracy's fields.
+export function checkProfile(tsr) {
+  checkDER(tsr);
+  const top = element(tsr, 0, tsr.length);
+  if (top.tag !== SEQUENCE) bad("want a status and a token, nothing else");
+  const resp = reader(tsr, top);
+  const status = resp.read(SEQUENCE, "want a status and a token, nothing else");
+  const token = resp.read(SEQUENCE, "want a status and a token, nothing else");
+  if (!resp.empty()) bad("want a status and a token, nothing else");
+  const st = reader(tsr, status);
+  const code = st.read(INTEGER, "the status is not granted (0)");
+  if (!fitsInt64(code) || code.body.length !== 1 || code.body[0] !== 0) bad("the status is not granted (0)");
+  const texts = st.optional(SEQUENCE);
+  if (texts) {
+    const t = reader(tsr, texts);
+    while (!t.empty()) t.read(UTF8, "a status text that is not a UTF8String");
+  }
+  st.optional(BIT_STRING);
+  if (!st.empty()) bad("the status holds more than its code, text and failure bits");
+  const tk = reader(tsr, token);
+  const ctype = tk.read(OID, "the token is not one SignedData");
+  if (enc(ctype.body) !== OIDS.signedData) bad("the token is not one SignedData");
+  const explicit = tk.read(ctx(0, true), "the token is not one SignedData");
+  if (!tk.empty()) bad("the token is not one SignedData");
+  const ex = reader(tsr, explicit);
+  const sdEl = ex.read(SEQUENCE, "the token is not one SignedData");
+  if (!ex.empty()) bad("the token is not one SignedData");
+  const sd = reader(tsr, sdEl);
+  const version = sd.read(INTEGER, "malformed SignedData");
+  if (!fitsInt64(version)) bad("malformed SignedData");
+  sd.read(SET, "malformed SignedData");
+  const encap = reader(tsr, sd.read(SEQUENCE, "malformed SignedData"));
+  const etype = encap.read(OID, "the token holds no TSTInfo");
+  if (enc(etype.body) !== OIDS.tstInfo) bad("the token holds no TSTInfo");
+  const econtent = encap.read(ctx(0, true), "the token holds no TSTInfo");
+  if (!encap.empty()) bad("the token holds no TSTInfo");
+  const ec = reader(tsr, econtent);
+  const octets = ec.read(OCTET_STRING, "the token holds no TSTInfo");
+  if (!ec.empty()) bad("the token holds no TSTInfo");
+  const certs = sd.optional(ctx(0, true));
+  if (certs) {
+    const c = reader(tsr, certs);
+    while (!c.empty()) {
+      const tbs = reader(tsr, reader(tsr, c.read(SEQUENCE, "a certificate that is no X.509 certificate")).read(SEQUENCE, "a certificate that is no X.509 certificate"));
+      tbs.optional(ctx(0, true));
+      if (negative(tbs.read(INTEGER, "a certificate with a negative serial number"))) bad("a certificate with a negative serial number");
+    }
+  }
+  sd.optional(ctx(1, true));
+  const signerInfos = sd.read(SET, "malformed SignedData");
+  if (!sd.empty()) bad("malformed SignedData");
+  const sis = reader(tsr, signerInfos);
+  const si = sis.read(SEQUENCE, "want exactly one signer");
+  if (!sis.empty()) bad("want exactly one signer");
+  checkSignerInfo(tsr, si);
+  return checkTSTInfo(octets.body);
+}
+
+function checkSignerInfo(b, e) {
+  const si = reader(b, e);
+  if (!fitsInt64(si.read(INTEGER, "the signer is not named by issuer and serial number"))) bad("the signer is not named by issuer and serial number");
+  const sid = reader(b, si.read(SEQUENCE, "the signer is not named by issuer and serial number"));
+  sid.read(SEQUENCE, "the signer is not named by issuer and serial number");
+  sid.read(INTEGER, "the signer is not named by issuer and serial number");
+  if (!sid.empty()) bad("the signer is not named by issuer and serial number");
+  const what = "malformed signer, or one without signed attributes";
+  si.read(SEQUENCE, what);
+  const attrs = si.read(ctx(0, true), what);
+  si.read(SEQUENCE, what);
+  si.read(OCTET_STRING, what);
+  const unsigned = si.optional(ctx(1, true));
+  if (!si.empty()) bad("the signer holds more than its fields");
+  const seen = new Map();
+  let prev = null;
+  const a = reader(b, attrs);
+  while (!a.empty()) {
+    const attr = a.read(SEQUENCE, "malformed signed attribute");
+    if (prev && compare(prev, attr.all) > 0) bad("signed attributes out of DER order");
+    prev = attr.all;
+    const { id, n } = readAttribute(b, attr);
+    seen.set(id, (seen.get(id) || 0) + 1);
+    if (seen.get(id) > 1) bad("a signed attribute given twice");
+    if ((id === OIDS.contentType || id === OIDS.messageDigest) && n !== 1) bad("a contentType or messageDigest with other than one value");
+  }
+  if (seen.get(OIDS.contentType) !== 1 || seen.get(OIDS.messageDigest) !== 1) bad("the signed attributes lack contentType or messageDigest");
+  if (unsigned) {
+    const u = reader(b, unsigned);
+    while (!u.empty()) readAttribute(b, u.read(SEQUENCE, "malformed unsigned attribute"));
+  }
+}
+
+function readAttribute(b, e) {
+  const what = "an attribute that is not an identifier and a SET of values";
+  const r = reader(b, e);
+  const id = r.read(OID, what);
+  const values = r.read(SET, what);
+  if (!r.empty()) bad(what);
+  const v = reader(b, values);
+  let n = 0;
+  for (; !v.empty(); n++) v.any();
+  if (n === 0) bad("an attribute with no value");
+  return { id: enc(id.body), n };
+}
+
+const GEN_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d{0,8}[1-9])?Z$/;
+
+function checkTSTInfo(b) {
+  try {
+    checkDER(b);
+  } catch (e) {
+    throw new VerifyError("the TSTInfo: " + e.message);
+  }
+  const top = element(b, 0, b.length);
+  if (top.tag !== SEQUENCE || top.end !== b.length) bad("the token's content is not one TSTInfo");
+  const t = reader(b, top);
+  const what = "malformed TSTInfo";
+  if (!fitsInt64(t.read(INTEGER, what))) bad(what);
+  t.read(OID, what);
+  t.read(SEQUENCE, what);
+  t.read(INTEGER, what);
+  const gt = t.read(GENERALIZED_TIME, what);
+  const genTime = String.fromCharCode(...gt.body);
+  checkGenTime(genTime);
+  let accuracy = { seconds: 0, millis: 0, micros: 0 };
+  const acc = t.optional(SEQUENCE);
+  if (acc) accuracy = checkAccuracy(b, acc);
+  t.optional(BOOLEAN);
+  t.optional(INTEGER);
+  t.optional(ctx(0, true));
+  t.optional(ctx(1, true));
+  if (!t.empty()) bad("the TSTInfo holds more than its fields");
+  return { genTime, accuracy };
+}
+
+function checkGenTime(s) {
+  const m = GEN_TIME.exec(s);
+  if (!m) bad(`genTime ${JSON.stringify(s)} is not UTC GeneralizedTime without trailing zeros`);
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || se > 59) bad(`genTime ${JSON.stringify(s)} is not a time`);
+}
+
+// smallInt: the content of a minimally encoded INTEGER within lo and hi.
+function smallInt(v, lo, hi) {
+  if (v.length === 0 || v.length > 2 || v[0] & 0x80 || (v.length === 2 && v[0] === 0 && !(v[1] & 0x80))) return false;
+  const n = v.length === 2 ? v[0] * 256 + v[1] : v[0];
+  return n >= lo && n <= hi;
+}
+
+function checkAccuracy(b, e) {
+  const r = reader(b, e);
+  const out = { seconds: 0, millis: 0, micros: 0 };
+  const s = r.optional(INTEGER);
+  if (s && (!fitsInt64(s) || negative(s) || s.body.length > 2 || intValue(s) > MAX_ACCURACY)) bad(`an accuracy of other than 0 to ${MAX_ACCURACY} seconds`);
+  if (s) out.seconds = intValue(s);
+  for (const [n, name] of [[0, "millis"], [1, "micros"]]) {
+    const v = r.optional(ctx(n, false));
+    if (v && !smallInt(v.body, 1, 999)) bad("accuracy millis or micros outside 1 to 999");
+    if (v) out[name] = intValue(v);
+  }
+  if (!r.empty()) bad("the accuracy holds more than its fields");
+  return out;
+}
+
+// qcStatementIDs reads a qcStatements extension's value (RFC 3739) as Go's
+// encoding/asn1 reads it into []struct{ID OID; Info RawValue optional}:
+// one SEQUENCE, nothing after, of SEQUENCEs each starting with an
+// identifier (what follows it asn1 does not read). It returns the
+// identifiers' DER content in hex.
+export function qcStatementIDs(b) {
+  const top = element(b, 0, b.length);
+  if (top.tag !== SEQUENCE || top.end !== b.length) bad("malformed qcStatements");
+  const r = reader(b, top);
+  const ids = [];
+  while (!r.empty()) {
+    const st = reader(b, r.read(SEQUENCE, "malformed qcStatements"));
+    const id = st.read(OID, "malformed qcStatements");
+    if (!oidDER(id.body)) bad("malformed qcStatements");
+    ids.push(enc(id.body));
+  }
+  return ids;
+}
