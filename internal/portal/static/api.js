@@ -20,7 +20,14 @@ export class Problem extends Error {
 
 export async function json(url, opts = {}) {
   const r = await fetch(url, opts);
-  const text = await r.text();
+  // Decoded as Go would read it: invalid UTF-8 or a byte-order mark is
+  // refused, not replaced or dropped as Response.text does.
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await r.arrayBuffer());
+  } catch {
+    throw new Problem(r.status, { detail: "the answer is not UTF-8" });
+  }
   let body = {};
   try { body = text ? strictJSON(text) : {}; } catch (e) { if (r.ok) throw new Problem(r.status, { detail: "the answer is not strict JSON: " + e.message }); }
   if (!r.ok) throw new Problem(r.status, body);

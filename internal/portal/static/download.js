@@ -6,7 +6,7 @@
 // fails are removed, and the page names the checks that failed.
 
 import { call, el, bytes, when, day } from "./api.js";
-import { openLog, verifyReceipt, checkDownload, extendsCheckpoint, strictJSON, hex } from "./verify.js";
+import { openLog, verifyReceipt, checkDownload, extendsCheckpoint, readReceipt, hex } from "./verify.js";
 
 const views = new Map();
 
@@ -207,9 +207,9 @@ export function checkList(checks) {
 export async function verifyInHand(tenant, file, receiptFile, progress) {
   let bundle;
   try {
-    bundle = strictJSON(await receiptFile.text());
+    bundle = readReceipt(new Uint8Array(await receiptFile.arrayBuffer()));
   } catch (e) {
-    return { valid: false, checks: [{ name: "format", passed: false, detail: "the receipt file is not strict JSON: " + e.message }] };
+    return { valid: false, checks: [{ name: "format", passed: false, detail: e.message }] };
   }
   progress("Checking the receipt against the log this browser trusts…");
   const view = await logView(tenant);

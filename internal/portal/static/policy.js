@@ -42,8 +42,13 @@ export function normalPolicy(p) {
     if (typeof oid !== "string" || (oid !== "" && !OID.test(oid))) {
       throw new Error(`its timestamp policy ${JSON.stringify(t.policy)} is not an object identifier`);
     }
-    const roots = strings(t.roots, "its trust anchors").flatMap(pemBlocks).sort();
-    const intermediates = strings(t.intermediates, "its intermediates").flatMap(pemBlocks).sort();
+    const certs = (v, what) => strings(v, what).flatMap((pem, i) => {
+      const b = pemBlocks(pem);
+      if (b.length === 0) throw new Error(`${what}: entry ${i + 1} holds no PEM certificate`);
+      return b;
+    }).sort();
+    const roots = certs(t.roots, "its trust anchors");
+    const intermediates = certs(t.intermediates, "its intermediates");
     if (roots.length) out.timestamps = { roots, intermediates, policy: oid, qualified: t.qualified === true };
   }
   const w = p.witnesses;
@@ -119,9 +124,11 @@ export async function verificationPolicy(get) {
   try {
     offered = normalPolicy(await get("/v1/verification-policy"));
   } catch (e) {
-    // A vault that names nothing, or names it malformed: the kept policy,
-    // or none, stands.
-    offerError = e.status ? "" : e.message;
+    // A vault that names no policy (404) names none: a change to show
+    // when one was kept. One that cannot be reached, or names it
+    // malformed: the kept policy, or none, stands.
+    if (e.status === 404) offered = normalPolicy({});
+    else offerError = e.message;
   }
   let kept = keptPolicy();
   if (!kept && offered) {

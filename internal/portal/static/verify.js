@@ -73,6 +73,9 @@ const concat = (...parts) => {
 // surrogates), so that what is shown is what was signed.
 export function strictJSON(text) {
   const value = JSON.parse(text); // syntax first: the scan below assumes it
+  // Every number the vault writes is a whole number, and Go reads each
+  // into an integer, refusing 1.0 and 1e0, which JSON.parse takes for 1.
+  if (!wholeNumbersOnly(text)) fail("a number is not written as a whole number");
   const stack = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -94,6 +97,61 @@ export function strictJSON(text) {
       }
     }
   }
+  return value;
+}
+
+const MAX_ENVELOPE = 256 << 10; // receipt.MaxEnvelopeSize
+
+// skipValue returns where the JSON value at i of valid JSON text ends.
+function skipValue(t, i) {
+  while (" \t\r\n".includes(t[i])) i++;
+  const str = (j) => { for (j++; t[j] !== '"'; j += t[j] === "\\" ? 2 : 1); return j; };
+  if (t[i] === '"') return str(i) + 1;
+  if (t[i] === "{" || t[i] === "[") {
+    for (let d = 0; ; i++) {
+      if (t[i] === '"') i = str(i);
+      else if (t[i] === "{" || t[i] === "[") d++;
+      else if ((t[i] === "}" || t[i] === "]") && --d === 0) return i + 1;
+    }
+  }
+  while (i < t.length && !",}] \t\r\n".includes(t[i])) i++;
+  return i;
+}
+
+// memberText returns the text of the value of member name of the JSON
+// object text (valid JSON), or null.
+function memberText(t, name) {
+  for (let i = t.indexOf("{") + 1; ;) {
+    while (" \t\r\n,".includes(t[i])) i++;
+    if (t[i] !== '"') return null;
+    const end = skipValue(t, i), key = JSON.parse(t.slice(i, end));
+    i = t.indexOf(":", end) + 1;
+    while (" \t\r\n".includes(t[i])) i++;
+    const vEnd = skipValue(t, i);
+    if (key === name) return t.slice(i, vEnd);
+    i = vEnd;
+  }
+}
+
+// readReceipt reads a receipt file's bytes as Go's OpenReceipt reads
+// them: UTF-8 without a byte-order mark (Blob.text would drop one, and
+// replace invalid bytes), strict JSON, an envelope of at most 256 KiB as
+// written.
+export function readReceipt(bytes) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    fail("the receipt file is not UTF-8");
+  }
+  let value;
+  try {
+    value = strictJSON(text);
+  } catch (e) {
+    fail("the receipt file is not strict JSON: " + e.message);
+  }
+  const env = value && typeof value === "object" && !Array.isArray(value) && "envelope" in value ? memberText(text, "envelope") : text.trim();
+  if (env !== null && utf8.encode(env).length > MAX_ENVELOPE) fail(`the receipt's envelope is larger than ${MAX_ENVELOPE} bytes`);
   return value;
 }
 
@@ -222,12 +280,17 @@ export async function openCheckpoint(signed, origin, keys) {
   if (/[\u0000-\u0009\u000b-\u001f]/.test(signed) || !signed.isWellFormed()) fail("the checkpoint is not a well-formed note");
   const text = signed.slice(0, at + 1);
   let verified = false;
+  const seen = new Set();
   const lines = signed.slice(at + 2, -1).split("\n");
   if (lines.length > 100) fail("the checkpoint has more than 100 signatures");
   for (const line of lines) {
     const { name, blob } = signatureLine(line);
     if (name !== origin) continue;
     const hash = hex(blob.subarray(0, 4));
+    // As note.Open: a name and key hash seen before is a repeat, dropped
+    // unread.
+    if (seen.has(hash)) continue;
+    seen.add(hash);
     for (const k of keys) {
       if (k.id.slice(0, 8) !== hash) continue;
       if (!(await ecdsaVerify(k, blob.subarray(4), utf8.encode(text)))) fail(`the checkpoint's signature by ${origin} does not hold`);
@@ -421,7 +484,17 @@ const PREDICATE = {
   retention: { mode: S, retainUntil: T },
   supersedes: { version: I, receiptId: S, sha256: S, versionId: S },
 };
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/;
+
+// rfc3339 reports whether s is a time Go's time.Parse(time.RFC3339) takes:
+// the form, and each field in its range (no February 30th, no second 60).
+export function rfc3339(s) {
+  const m = typeof s === "string" && RFC3339.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && se <= 59 && (m[8] === "Z" || (Number(m[9]) <= 23 && Number(m[10]) <= 59));
+}
 
 function checkSchema(v, schema, what) {
   if (v === null || v === undefined) return;
@@ -433,14 +506,12 @@ function checkSchema(v, schema, what) {
     for (const [k, sub] of Object.entries(schema)) checkSchema(v[k], sub, `${what}.${k}`);
   } else if (schema === S && typeof v !== "string") fail(`${what} is not a string`);
   else if (schema === I && !Number.isSafeInteger(v)) fail(`${what} is not a whole number`);
-  else if (schema === T && (typeof v !== "string" || !RFC3339.test(v))) fail(`${what} is not an RFC 3339 time`);
+  else if (schema === T && !rfc3339(v)) fail(`${what} is not an RFC 3339 time`);
 }
 
 // checkPredicate refuses what Go's strict decoding of the predicate
-// refuses. Its numbers are all whole: number text with a fraction or an
-// exponent (2.0, 2e0), which JSON.parse would take for 2, is refused too.
-function checkPredicate(p, text) {
-  if (wholeNumbersOnly(text) === false) fail("the statement has a number that is not written as a whole number");
+// refuses (its numbers' text strictJSON has checked).
+function checkPredicate(p) {
   checkSchema(p, PREDICATE, "predicate");
 }
 
@@ -506,7 +577,7 @@ export function openReceipt(bundle) {
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
   const p = o.statement.predicate;
   if (p === null || typeof p !== "object" || Array.isArray(p)) fail("the statement's predicate is not an object");
-  checkPredicate(p, o.text);
+  checkPredicate(p);
   return { ...o, subject: o.statement.subject[0], predicate: p, log, timestamps };
 }
 

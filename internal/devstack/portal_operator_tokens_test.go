@@ -1,0 +1,670 @@
+package devstack_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/evidencevault/vault/internal/testenv"
+	"github.com/evidencevault/vault/internal/tsa"
+	"github.com/evidencevault/vault/internal/vault"
+	"github.com/evidencevault/vault/internal/witnessing"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// TestPortalMatchesGoOnOperatorEdits: receipts an operator can write (the stack's
+// own token with its unsigned parts re-encoded, the bundle's JSON and
+// checkpoint lines), and tokens a trusted authority's key signs with odd
+// contents; the portal's in-hand path (Blob.text, strictJSON,
+// verifyReceipt) must fail what Go's VerifyOffline fails.
+func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
+	dir := t.TempDir()
+	env, _, stop := testenv.LocalStack(t, dir)
+	defer stop()
+	ctx := context.Background()
+	_, _, doc, dl, kl, trust := sealedReceipt(t, env)
+	rootPEM, err := os.ReadFile(env["VAULT_TSA_ROOTS_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := tsa.ParseCertificates(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witness, err := witnessing.ParseVerifier(env["VAULT_WITNESS_KEY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var intact vault.Bundle
+	if err := json.Unmarshal(dl.Receipt, &intact); err != nil {
+		t.Fatal(err)
+	}
+	var env0 dsse.Envelope
+	json.Unmarshal(intact.Envelope, &env0)
+	sig, _ := base64.StdEncoding.DecodeString(env0.Signatures[0].Sig)
+	payload, _ := base64.StdEncoding.DecodeString(env0.Payload)
+	tsr := intact.Timestamps[0]
+	if !bytes.Equal(tokParse(t, tsr).enc(), tsr) {
+		t.Fatal("tokParse does not rebuild the stack's token")
+	}
+	// The stack authority's own certificate, as its chain file holds it.
+	var stackLeaf *x509.Certificate
+	for _, c := range tokCerts(tokParse(t, tsr)).kids {
+		x, err := x509.ParseCertificate(c.enc())
+		if err == nil && slices.Contains(x.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
+			stackLeaf = x
+		}
+	}
+	if stackLeaf == nil {
+		t.Fatal("the stack's token carries no time-stamping certificate")
+	}
+	rc := newSecondCA(t)
+	trust.Stamps = &tsa.Trust{Roots: append(slices.Clone(roots), rc.root.cert), Intermediates: []*x509.Certificate{rc.proper.cert, stackLeaf}}
+	trust.RequireStamp = true
+	trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}
+
+	with := func(stamps [][]byte, checkpoint string) []byte {
+		p := *intact.Log
+		p.Checkpoint = checkpoint
+		raw, _ := json.Marshal(vault.Bundle{Envelope: intact.Envelope, Log: &p, Timestamps: stamps})
+		return raw
+	}
+	cp := intact.Log.Checkpoint
+	stamped := func(tok []byte) []byte { return with([][]byte{tok}, cp) }
+	// edit re-encodes the stack's token with f's changes to its parts.
+	edit := func(f func(r, sd, si *tokNode)) []byte {
+		r := tokParse(t, tsr)
+		sd := r.kids[1].kids[1].kids[0]
+		sis := sd.kids[len(sd.kids)-1]
+		if sis.tag != 0x31 {
+			t.Fatal("no signerInfos last in the token's SignedData")
+		}
+		f(r, sd, sis.kids[0])
+		return stamped(r.enc())
+	}
+	nonMinimalOID := func(o []byte) []byte { // one needless 0x80 in its second arc
+		b := o[2:]
+		return tokTLV(6, b[:1], []byte{0x80}, b[1:])
+	}
+	crafted := func(l tokLeaf, x tokTSTInfo) []byte { return stamped(tokSignTST(t, l, x.bytes(), nil, false).bytes()) }
+	tstNow := func() tokTSTInfo { return tokNewTST(sig, time.Now().UTC()) }
+	split := strings.LastIndex(cp, "\n\n") + 2
+	var logLines, witnessLines []string
+	for _, l := range strings.Split(strings.TrimSuffix(cp[split:], "\n"), "\n") {
+		if strings.HasPrefix(l, "— "+witness.Name()+" ") {
+			witnessLines = append(witnessLines, l)
+		} else {
+			logLines = append(logLines, l)
+		}
+	}
+	withLines := func(lines ...string) string { return cp[:split] + strings.Join(lines, "\n") + "\n" }
+	alteredLine := func(line string, at int) string {
+		f := strings.Fields(line)
+		b, _ := base64.StdEncoding.DecodeString(f[2])
+		b[at] ^= 1
+		return f[0] + " " + f[1] + " " + base64.StdEncoding.EncodeToString(b)
+	}
+	editedLog := func(member, raw string) []byte {
+		var m, l map[string]json.RawMessage
+		json.Unmarshal(with(intact.Timestamps, cp), &m)
+		json.Unmarshal(m["log"], &l)
+		l[member] = json.RawMessage(raw)
+		m["log"], _ = json.Marshal(l)
+		out, _ := json.Marshal(m)
+		return out
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vaultKey, err := receipt.NewLocalSigner(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// resigned is the receipt with its statement changed and signed again
+	// by the vault's key, stamped now by the second CA's authority: its
+	// log proof no longer holds.
+	resigned := func(re, repl string) []byte {
+		p := regexp.MustCompile(re).ReplaceAll(payload, []byte(repl))
+		if bytes.Equal(p, payload) {
+			t.Fatalf("%s matches nothing in the statement", re)
+		}
+		id, _ := vaultKey.KeyID()
+		s, err := vaultKey.Sign(ctx, dsse.PAE(receipt.PayloadType, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := json.Marshal(dsse.Envelope{PayloadType: receipt.PayloadType, Payload: base64.StdEncoding.EncodeToString(p),
+			Signatures: []dsse.Signature{{KeyID: id, Sig: base64.StdEncoding.EncodeToString(s)}}})
+		tok := tokSignTST(t, rc.proper, tokNewTST(s, time.Now().UTC()).bytes(), nil, false).bytes()
+		raw, _ := json.Marshal(vault.Bundle{Envelope: e, Log: intact.Log, Timestamps: [][]byte{tok}})
+		return raw
+	}
+	// A certificate Go's x509 refuses to parse (a negative serial) that
+	// pkijs reads.
+	negSerial := tokParse(t, rc.proper.cert.Raw)
+	negSerial.kids[0].kids[1].body[0] |= 0x80
+	if _, err := x509.ParseCertificate(negSerial.enc()); err == nil {
+		t.Fatal("Go's x509 takes a negative serial number")
+	}
+	hand := func(l tokLeaf, content []byte, f func(k *tokToken)) []byte {
+		k := tokSignTST(t, l, content, nil, false)
+		f(&k)
+		return stamped(k.bytes())
+	}
+	content := tstNow().bytes()
+
+	none := []string{}
+	ts := []string{"timestamp"}
+	cases := []struct {
+		name    string
+		bundle  []byte
+		goFails []string
+	}{
+		{"intact", with(intact.Timestamps, cp), none},
+		{"second CA baseline token", crafted(rc.proper, tstNow()), none},
+
+		// --- the stack's genuine token, its unsigned parts re-encoded ---
+		{"the response a SET, not a SEQUENCE", edit(func(r, sd, si *tokNode) { r.tag = 0x31 }), ts},
+		{"status string not UTF-8", edit(func(r, sd, si *tokNode) {
+			r.kids[0] = tokRaw(tokTLV(0x30, tokInt(0), tokTLV(0x30, tokTLV(0x0c, []byte{0xff, 0xfe}))))
+		}), ts},
+		{"status failInfo with nonzero padding bits", edit(func(r, sd, si *tokNode) {
+			r.kids[0] = tokRaw(tokTLV(0x30, tokInt(0), tokTLV(0x03, []byte{0x07, 0xff})))
+		}), ts},
+		{"contentType OID non-minimal", edit(func(r, sd, si *tokNode) { r.kids[1].kids[0] = tokRaw(nonMinimalOID(r.kids[1].kids[0].enc())) }), ts},
+		{"eContentType OID non-minimal", edit(func(r, sd, si *tokNode) { sd.kids[2].kids[0] = tokRaw(nonMinimalOID(sd.kids[2].kids[0].enc())) }), ts},
+		{"SignedData version non-minimal", edit(func(r, sd, si *tokNode) { sd.kids[0] = tokRaw(tokTLV(2, []byte{0}, sd.kids[0].body)) }), ts},
+		{"digestAlgorithms OID non-minimal", edit(func(r, sd, si *tokNode) {
+			sd.kids[1].kids[0].kids[0] = tokRaw(nonMinimalOID(sd.kids[1].kids[0].kids[0].enc()))
+		}), ts},
+		{"signerInfo version non-minimal", edit(func(r, sd, si *tokNode) { si.kids[0] = tokRaw(tokTLV(2, []byte{0}, si.kids[0].body)) }), ts},
+		{"signer named by subjectKeyIdentifier", edit(func(r, sd, si *tokNode) {
+			var spki struct {
+				Alg asn1.RawValue
+				Key asn1.BitString
+			}
+			asn1.Unmarshal(stackLeaf.RawSubjectPublicKeyInfo, &spki)
+			h := sha1.Sum(spki.Key.Bytes)
+			si.kids[1] = tokRaw(tokTLV(0x80, h[:]))
+		}), ts},
+		{"unsigned attribute with a non-minimal OID", edit(func(r, sd, si *tokNode) {
+			si.kids = append(si.kids, tokRaw(tokTLV(0xa1, tokTLV(0x30, tokTLV(6, []byte{0x2a, 0x80, 0x03}), tokTLV(0x31, []byte{5, 0})))))
+		}), ts},
+		{"certificates with a leading-zero length", edit(func(r, sd, si *tokNode) {
+			c := tokCertsIn(sd)
+			body := c.enc()[len(tokHeader(c.enc())):]
+			n := len(body)
+			c.raw = slices.Concat([]byte{0xa0, 0x84, 0, byte(n >> 16), byte(n >> 8), byte(n)}, body)
+		}), ts},
+		{"eContent in two BER chunks", edit(func(r, sd, si *tokNode) {
+			oct := sd.kids[2].kids[1].kids[0]
+			sd.kids[2].kids[1].kids[0] = tokRaw(tokTLV(0x24, tokTLV(4, oct.body[:10]), tokTLV(4, oct.body[10:])))
+		}), ts},
+		{"an extra certificate Go's x509 cannot parse (negative serial)", edit(func(r, sd, si *tokNode) {
+			c := tokCertsIn(sd)
+			c.kids = append(c.kids, negSerial)
+		}), ts},
+		{"a CRL whose version is non-minimal", edit(func(r, sd, si *tokNode) {
+			alg := tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2))
+			tbs := tokTLV(0x30, []byte{2, 2, 0, 1}, alg, rc.root.cert.RawSubject, tokTLV(0x17, []byte(time.Now().UTC().Add(-time.Hour).Format("060102150405Z"))))
+			i := slices.IndexFunc(sd.kids, func(n *tokNode) bool { return n.tag == 0xa0 })
+			sd.kids = slices.Insert(sd.kids, i+1, tokRaw(tokTLV(0xa1, tokTLV(0x30, tbs, alg, tokTLV(3, []byte{0, 1, 2})))))
+		}), ts},
+		{"the certificates stripped, the authority's among the policy's intermediates", edit(func(r, sd, si *tokNode) {
+			sd.kids = slices.DeleteFunc(sd.kids, func(n *tokNode) bool { return n.tag == 0xa0 })
+		}), ts},
+		{"status string a PrintableString", edit(func(r, sd, si *tokNode) {
+			r.kids[0] = tokRaw(tokTLV(0x30, tokInt(0), tokTLV(0x30, tokTLV(0x13, []byte("ok")))))
+		}), ts},
+		{"status with an extra element", edit(func(r, sd, si *tokNode) { r.kids[0] = tokRaw(tokTLV(0x30, tokInt(0), []byte{1, 1, 0xff})) }), ts},
+		{"unsigned attribute whose value is no SET", edit(func(r, sd, si *tokNode) {
+			si.kids = append(si.kids, tokRaw(tokTLV(0xa1, tokTLV(0x30, tokOID(1, 2, 3), []byte{5, 0}))))
+		}), ts},
+		{"signed attributes reordered", edit(func(r, sd, si *tokNode) {
+			a := si.kids[3]
+			if a.tag != 0xa0 {
+				t.Fatal("no signed attributes")
+			}
+			slices.Reverse(a.kids)
+		}), ts},
+		{"an element after the signerInfo's fields", edit(func(r, sd, si *tokNode) { si.kids = append(si.kids, tokRaw([]byte{5, 0})) }), ts},
+
+		{"the authority's certificate's version field in BER (0x81 length)", edit(func(r, sd, si *tokNode) {
+			for _, c := range tokCertsIn(sd).kids {
+				if x, err := x509.ParseCertificate(c.enc()); err == nil && x.Equal(stackLeaf) {
+					v := c.kids[0].kids[0]
+					v.raw = slices.Concat([]byte{v.tag, 0x81, byte(len(v.enc()) - 2)}, v.enc()[2:])
+				}
+			}
+		}), ts},
+		{"SignedData in BER's indefinite length", edit(func(r, sd, si *tokNode) {
+			e := sd.enc()
+			sd.raw = slices.Concat([]byte{0x30, 0x80}, e[len(tokHeader(e)):], []byte{0, 0})
+		}), ts},
+		// --- the bundle as JSON and its checkpoint ---
+		{"log index written with an exponent", editedLog("index", strconv.FormatInt(intact.Log.Index, 10)+"e0"), []string{"format"}},
+		{"log index written with a fraction", editedLog("index", strconv.FormatInt(intact.Log.Index, 10)+".0"), []string{"format"}},
+		{"a byte-order mark before the bundle", slices.Concat([]byte("\ufeff"), with(intact.Timestamps, cp)), []string{"format"}},
+		{"an extra signature line whose name is not UTF-8", bytes.Replace(with(intact.Timestamps, withLines(append(slices.Clone(logLines), witnessLines[0],
+			"— NAMEPLACEHOLDER "+base64.StdEncoding.EncodeToString([]byte("12345678")))...)), []byte("NAMEPLACEHOLDER"), []byte("bad\xffname"), 1), []string{"format"}},
+		{"the log's signature line repeated, altered", with(intact.Timestamps, withLines(append(slices.Clone(logLines), alteredLine(logLines[0], 20), witnessLines[0])...)), none},
+		{"101 signature lines (agrees)", with(intact.Timestamps, withLines(append(append(slices.Clone(logLines), witnessLines[0]), slices.Repeat([]string{"— other " + base64.StdEncoding.EncodeToString([]byte("12345678"))}, 101-len(logLines)-1)...)...)), []string{"log_inclusion", "witnessed"}},
+		{"100 signature lines (agrees)", with(intact.Timestamps, withLines(append(append(slices.Clone(logLines), witnessLines[0]), slices.Repeat([]string{"— other " + base64.StdEncoding.EncodeToString([]byte("12345678"))}, 100-len(logLines)-1)...)...)), none},
+		{"the cosignature twice (agrees)", with(intact.Timestamps, withLines(append(slices.Clone(logLines), witnessLines[0], witnessLines[0])...)), none},
+		{"the cosignature, then an altered copy (agrees)", with(intact.Timestamps, withLines(append(slices.Clone(logLines), witnessLines[0], alteredLine(witnessLines[0], 20))...)), none},
+		{"the log's line with a trailing space (agrees)", with(intact.Timestamps, withLines(append([]string{logLines[0] + " "}, witnessLines[0])...)), []string{"log_inclusion", "witnessed"}},
+		{"sealedAt null (signed again)", resigned(`"sealedAt":"[^"]+"`, `"sealedAt":null`), []string{"log_inclusion"}},
+		{"sealedAt left out (signed again)", resigned(`,"sealedAt":"[^"]+"`, ``), []string{"log_inclusion"}},
+		{"the envelope padded with 300 KiB of spaces", bytes.Replace(with(intact.Timestamps, cp), []byte(`"envelope":{`), append([]byte(`"envelope":{`), bytes.Repeat([]byte(" "), 300<<10)...), 1), []string{"format"}},
+		{"receivedAt on February 30th (signed again)", resigned(`"receivedAt":"[^"]+"`, `"receivedAt":"2026-02-30T10:00:00Z"`), []string{"format"}},
+		{"receivedAt at hour 99 (signed again)", resigned(`"receivedAt":"[^"]+"`, `"receivedAt":"2026-01-01T99:99:99Z"`), []string{"format"}},
+		{"sealedAt with ten fraction digits (signed again)", resigned(`"sealedAt":"([^".Z]+)(\.\d+)?Z"`, `"sealedAt":"${1}.1234567891Z"`), []string{"log_inclusion"}},
+
+		// --- tokens the second CA's authority signs, with odd contents ---
+		{"genTime fraction with a trailing zero", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.genTime = tokTLV(0x18, []byte(time.Now().UTC().Format("20060102150405")+".50Z"))
+			return x
+		}()), ts},
+		{"genTime 100µs after the signer's certificate expires", crafted(rc.expiring, func() tokTSTInfo {
+			x := tstNow()
+			x.genTime = tokTLV(0x18, []byte(rc.expiring.cert.NotAfter.UTC().Format("20060102150405")+".0001Z"))
+			return x
+		}()), ts},
+		{"a signingTime attribute outside the signer's validity", stamped(tokSignTST(t, rc.proper, content,
+			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokTLV(0x17, []byte(time.Now().UTC().AddDate(2, 0, 0).Format("060102150405Z"))))}, false).bytes()), ts},
+		{"two messageDigest attributes, a wrong one first", stamped(func() []byte {
+			h := sha256.Sum256(content)
+			attrs := [][]byte{tokAttr(tokOIDmd, tokTLV(4, make([]byte, 32))), tokAttr(tokOIDmd, tokTLV(4, h[:])), tokAttr(tokOIDct, tokOIDtst)}
+			return tokSign(t, rc.proper, content, attrs, true).bytes()
+		}()), ts},
+		{"signed attributes signed unsorted", stamped(func() []byte {
+			h := sha256.Sum256(content)
+			return tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDmd, tokTLV(4, h[:])), tokAttr(tokOIDct, tokOIDtst)}, true).bytes()
+		}()), ts},
+		{"TSTInfo serial number non-minimal", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.serial = []byte{2, 3, 0, 0x30, 0x39}; return x }()), ts},
+		{"TSTInfo ordering BOOLEAN 0x01", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.ordering = []byte{1, 1, 1}; return x }()), ts},
+		{"TSTInfo policy OID non-minimal", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.policy = tokTLV(6, []byte{0x2a, 0x80, 0x03, 0x04}); return x }()), ts},
+		{"TSTInfo malformed qcStatements", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.exts = tokTLV(0xa1, tokTLV(0x30, tokOID(1, 3, 6, 1, 5, 5, 7, 1, 3), tokTLV(4, tokTLV(0x30, tokTLV(0x30, tokInt(1))))))
+			return x
+		}()), ts},
+		{"accuracy of 2^48 seconds (Go's Duration wraps)", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.accuracy = tokTLV(0x30, tokInt(1<<48)); return x }()), ts},
+		{"genTime with a +01:00 offset", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.genTime = tokTLV(0x18, []byte(time.Now().In(time.FixedZone("", 3600)).Format("20060102150405-0700")))
+			return x
+		}()), ts},
+		{"genTime as a UTCTime", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.genTime = tokTLV(0x17, []byte(time.Now().UTC().Format("060102150405Z")))
+			return x
+		}()), ts},
+		{"no contentType signed attribute", stamped(func() []byte {
+			h := sha256.Sum256(content)
+			return tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDmd, tokTLV(4, h[:]))}, false).bytes()
+		}()), ts},
+		{"TSTInfo followed by other bytes", hand(rc.proper, append(slices.Clone(content), 5, 0), func(k *tokToken) {}), ts},
+		{"TSTInfo with an element after its fields", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.extra = []byte{5, 0}; return x }()), ts},
+		{"accuracy of 2^31 seconds, stamped 50 minutes before sealing", crafted(rc.proper, func() tokTSTInfo {
+			x := tokNewTST(sig, time.Now().UTC().Add(-50*time.Minute))
+			x.accuracy = tokTLV(0x30, tokInt(1<<31))
+			return x
+		}()), ts},
+	}
+
+	type jsCase struct {
+		Name   string `json:"name"`
+		Bundle []byte `json:"bundle"`
+	}
+	var in []jsCase
+	want := map[string][]string{}
+	for _, tc := range cases {
+		in = append(in, jsCase{tc.name, tc.bundle})
+		ver, _ := vault.VerifyOffline(ctx, tc.bundle, trust, doc.File.SHA256, doc.File.Size)
+		want[tc.name] = nonNil(failedNames(ver.Checks))
+		if !slices.Equal(want[tc.name], tc.goFails) {
+			t.Errorf("%s: Go's verifier fails %v, want %v: %v", tc.name, want[tc.name], tc.goFails, ver.Checks)
+		}
+	}
+	b := testenv.Browser(t)
+	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
+		t.Fatal(err)
+	}
+	klJSON, _ := json.Marshal(kl)
+	inJSON, _ := json.Marshal(in)
+	policy, _ := json.Marshal(map[string]any{
+		"timestamps": map[string]any{"roots": []string{string(rootPEM), pemOf(rc.root.cert)}, "intermediates": []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}},
+		"witnesses":  map[string]any{"keys": []string{env["VAULT_WITNESS_KEY"]}, "quorum": 1},
+		"require":    true,
+	})
+	got, err := chromedp.Run(b, chromedp.Evaluate[map[string][]string](`(async () => {
+		const v = await import("/portal/verify.js");
+		const p = await import("/portal/policy.js");
+		const kl = `+string(klJSON)+`;
+		const { trust } = await v.trustLog(kl.origin, kl.checkpoint, kl.events, null);
+		trust.policy = await p.compilePolicy(`+string(policy)+`);
+		const out = {};
+		for (const c of `+string(inJSON)+`) {
+			try {
+				// As download.js's verifyInHand reads a receipt file.
+				const bytes = Uint8Array.from(atob(c.bundle), (ch) => ch.charCodeAt(0));
+				let bundle;
+				try {
+					bundle = v.readReceipt(bytes);
+				} catch (e) {
+					out[c.name] = ["format"];
+					out[c.name + " details"] = ["format: " + e.message];
+					continue;
+				}
+				const r = await v.verifyReceipt(bundle, trust, `+jsString(doc.File.SHA256)+`, `+jsInt(doc.File.Size)+`);
+				out[c.name] = r.checks.filter((x) => !x.passed).map((x) => x.name);
+				out[c.name + " details"] = r.checks.filter((x) => !x.passed).map((x) => x.name + ": " + x.detail);
+			} catch (e) {
+				out[c.name] = ["threw " + e];
+				out[c.name + " details"] = [];
+			}
+		}
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		if g := nonNil(got[tc.name]); !slices.Equal(g, want[tc.name]) {
+			t.Errorf("%s: the portal fails %v, Go fails %v; the portal says %q", tc.name, g, want[tc.name], got[tc.name+" details"])
+		}
+	}
+}
+
+// --- DER, as a test takes tokens apart and builds them ------------
+
+type tokNode struct {
+	tag  byte
+	body []byte
+	kids []*tokNode
+	raw  []byte // written as is when set
+}
+
+func tokParse(t *testing.T, b []byte) *tokNode {
+	t.Helper()
+	e, rest := readDER(t, b)
+	if len(rest) > 0 {
+		t.Fatal("tokParse: bytes after the element")
+	}
+	return tokFrom(t, e)
+}
+
+func tokFrom(t *testing.T, e der) *tokNode {
+	n := &tokNode{tag: e.tag}
+	if e.tag&0x20 == 0 {
+		n.body = slices.Clone(e.body)
+		return n
+	}
+	for _, c := range e.children(t) {
+		n.kids = append(n.kids, tokFrom(t, c))
+	}
+	return n
+}
+
+func (n *tokNode) enc() []byte {
+	if n.raw != nil {
+		return n.raw
+	}
+	if n.tag&0x20 == 0 {
+		return der{n.tag, n.body}.bytes()
+	}
+	var parts [][]byte
+	for _, k := range n.kids {
+		parts = append(parts, k.enc())
+	}
+	return constructed(n.tag, parts...).bytes()
+}
+
+func tokRaw(b []byte) *tokNode { return &tokNode{raw: b} }
+
+// tokHeader is the tag and length of the encoded element b.
+func tokHeader(b []byte) []byte {
+	if b[1]&0x80 == 0 {
+		return b[:2]
+	}
+	return b[:2+int(b[1]&0x7f)]
+}
+
+func tokCertsIn(sd *tokNode) *tokNode {
+	for _, k := range sd.kids {
+		if k.tag == 0xa0 {
+			return k
+		}
+	}
+	return nil
+}
+
+func tokCerts(r *tokNode) *tokNode { return tokCertsIn(r.kids[1].kids[1].kids[0]) }
+
+func tokTLV(tag byte, parts ...[]byte) []byte { return der{tag, slices.Concat(parts...)}.bytes() }
+func tokOID(ids ...int) []byte                { b, _ := asn1.Marshal(asn1.ObjectIdentifier(ids)); return b }
+func tokInt(n int64) []byte                   { b, _ := asn1.Marshal(n); return b }
+func tokAttr(id []byte, vals ...[]byte) []byte {
+	return tokTLV(0x30, id, tokTLV(0x31, vals...))
+}
+
+var (
+	tokOIDsha256 = tokOID(2, 16, 840, 1, 101, 3, 4, 2, 1)
+	tokOIDtst    = tokOID(1, 2, 840, 113549, 1, 9, 16, 1, 4)
+	tokOIDct     = tokOID(1, 2, 840, 113549, 1, 9, 3)
+	tokOIDmd     = tokOID(1, 2, 840, 113549, 1, 9, 4)
+)
+
+type tokLeaf struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+// tokTSTInfo is a TSTInfo as its fields, each a whole element.
+type tokTSTInfo struct {
+	version, policy, imprint, serial, genTime, accuracy, ordering, nonce, tsaName, exts, extra []byte
+}
+
+func (x tokTSTInfo) bytes() []byte {
+	return tokTLV(0x30, x.version, x.policy, x.imprint, x.serial, x.genTime, x.accuracy, x.ordering, x.nonce, x.tsaName, x.exts, x.extra)
+}
+
+func tokNewTST(msg []byte, at time.Time) tokTSTInfo {
+	h := sha256.Sum256(msg)
+	return tokTSTInfo{version: tokInt(1), policy: tokOID(1, 2, 3, 4), imprint: tokTLV(0x30, tokTLV(0x30, tokOIDsha256, []byte{5, 0}), tokTLV(4, h[:])),
+		serial: tokInt(12345), genTime: tokTLV(0x18, []byte(at.UTC().Format("20060102150405Z"))), accuracy: tokTLV(0x30, tokInt(1))}
+}
+
+// tokToken is a TimeStampResp as its parts, each a whole element.
+type tokToken struct {
+	status, ciOID, sdVersion, digestAlgs, eContentType, eContent, certs, crls []byte
+	siVersion, sid, siDigestAlg, signedAttrs, sigAlg, sig, unsigned           []byte
+}
+
+func (k tokToken) bytes() []byte {
+	si := tokTLV(0x30, k.siVersion, k.sid, k.siDigestAlg, k.signedAttrs, k.sigAlg, k.sig, k.unsigned)
+	encap := tokTLV(0x30, k.eContentType, tokTLV(0xa0, k.eContent))
+	sd := tokTLV(0x30, k.sdVersion, k.digestAlgs, encap, k.certs, k.crls, tokTLV(0x31, si))
+	return tokTLV(0x30, k.status, tokTLV(0x30, k.ciOID, tokTLV(0xa0, sd)))
+}
+
+// tokSign makes a token over content signed by l over attrs, DER-sorted
+// unless unsorted.
+func tokSign(t *testing.T, l tokLeaf, content []byte, attrs [][]byte, unsorted bool) tokToken {
+	t.Helper()
+	if !unsorted {
+		attrs = slices.Clone(attrs)
+		sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 })
+	}
+	set := tokTLV(0x31, attrs...)
+	h := sha256.Sum256(set)
+	s, err := ecdsa.SignASN1(rand.Reader, l.key, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := asn1.Marshal(l.cert.SerialNumber)
+	var certs []byte
+	certs = tokTLV(0xa0, l.cert.Raw)
+	return tokToken{status: tokTLV(0x30, tokInt(0)), ciOID: tokOID(1, 2, 840, 113549, 1, 7, 2), sdVersion: tokInt(3),
+		digestAlgs: tokTLV(0x31, tokTLV(0x30, tokOIDsha256)), eContentType: tokOIDtst, eContent: tokTLV(4, content), certs: certs,
+		siVersion: tokInt(1), sid: tokTLV(0x30, l.cert.RawIssuer, serial), siDigestAlg: tokTLV(0x30, tokOIDsha256),
+		signedAttrs: slices.Concat([]byte{0xa0}, set[1:]), sigAlg: tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2)), sig: tokTLV(4, s)}
+}
+
+// tokSignTST signs content with the usual contentType and messageDigest
+// attributes, and extra ones.
+func tokSignTST(t *testing.T, l tokLeaf, content []byte, extra [][]byte, unsorted bool) tokToken {
+	h := sha256.Sum256(content)
+	return tokSign(t, l, content, append([][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(4, h[:]))}, extra...), unsorted)
+}
+
+type secondCA struct {
+	root, proper, expiring tokLeaf
+}
+
+func newSecondCA(t *testing.T) *secondCA {
+	t.Helper()
+	now := time.Now().UTC()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Second root"}, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	rd, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := x509.ParseCertificate(rd)
+	ca := &secondCA{root: tokLeaf{root, key}}
+	issue := func(serial int64, name string, notAfter time.Time) tokLeaf {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: now.Add(-time.Hour), NotAfter: notAfter,
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}}
+		d, err := x509.CreateCertificate(rand.Reader, tmpl, root, k.Public(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(d)
+		return tokLeaf{c, k}
+	}
+	ca.proper = issue(2, "Second TSA", now.AddDate(1, 0, 0))
+	// Expires in a few minutes: a genTime just after it is still after
+	// the receipt was sealed.
+	ca.expiring = issue(3, "Second TSA, expiring", now.Add(5*time.Minute).Truncate(time.Second))
+	return ca
+}
+
+// TestPortalPolicyAnswers: how the portal's kept policy meets a vault's
+// answer that names a requirement it has no say in, or names nothing, and
+// a kept policy whose trust anchors are not certificates.
+func TestPortalPolicyAnswers(t *testing.T) {
+	env, _, stop := testenv.LocalStack(t, t.TempDir())
+	defer stop()
+	_, _, _, dl, _, _ := sealedReceipt(t, env)
+	rootPEM, err := os.ReadFile(env["VAULT_TSA_ROOTS_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := testenv.Browser(t)
+	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		Changed bool     `json:"changed"`
+		Changes []string `json:"changes"`
+		Stamps  string   `json:"stamps"`
+		Failed  []string `json:"failed"`
+		Checks  []string `json:"checks"`
+		Error   string   `json:"error"`
+	}
+	got, err := chromedp.Run(b, chromedp.Evaluate[map[string]outcome](`(async () => {
+		const v = await import("/portal/verify.js");
+		const p = await import("/portal/policy.js");
+		const token = `+jsString(env["VAULT_UPLOADER_TOKEN"])+`;
+		const real = (path) => fetch(path, { headers: { Authorization: "Bearer " + token } }).then((r) => r.json());
+		const receipt = `+string(dl.Receipt)+`;
+		const KEY = "evidencevault.policy";
+		const roots = [`+jsString(string(rootPEM))+`];
+		const out = {};
+		const vp = async (name, kept, offered) => {
+			try {
+				localStorage.clear();
+				if (kept !== undefined) localStorage.setItem(KEY, JSON.stringify(kept));
+				const r = await p.verificationPolicy(offered);
+				out[name] = { changed: r.changed, changes: r.changes, stamps: r.compiled.stamps === null ? "none" : r.compiled.stamps.error ? "error: " + r.compiled.stamps.error : "checked" };
+			} catch (e) { out[name] = { error: "threw " + e }; }
+		};
+		// The vault now requires a timestamp on every receipt; the kept policy does not.
+		await vp("requireAdded", { timestamps: { roots }, require: false, source: "you" }, async () => ({ timestamps: { roots }, require: true }));
+		// The vault no longer requires one; the kept policy does.
+		await vp("requireDropped", { timestamps: { roots }, require: true, source: "you" }, async () => ({ timestamps: { roots }, require: false }));
+		// The vault answers 404: it names no policy now.
+		await vp("vault404", { timestamps: { roots }, require: true, source: "you" }, async () => { const e = new Error("not found"); e.status = 404; throw e; });
+		// The vault answers {}: it names nothing.
+		await vp("vaultEmpty", { timestamps: { roots }, require: true, source: "you" }, async () => ({}));
+		// A kept policy whose trust anchors are no PEM certificates.
+		await vp("keptRootsNotPEM", { timestamps: { roots: ["not a certificate"] }, require: true, source: "you" }, async () => ({ timestamps: { roots: ["not a certificate"] }, require: true }));
+		// The same, through openLog and verifyReceipt, with the vault's own policy offered.
+		localStorage.clear();
+		localStorage.setItem(KEY, JSON.stringify({ timestamps: { roots: ["not a certificate"] }, require: true, source: "you" }));
+		try {
+			const view = await v.openLog(real);
+			const ver = await v.verifyReceipt(receipt, view.trust);
+			out.keptRootsNotPEMVerify = { changed: view.policy.changed, changes: view.policy.changes, checks: ver.checks.map((c) => c.name + (c.passed ? "" : " FAILED")) };
+		} catch (e) { out.keptRootsNotPEMVerify = { error: "threw " + e }; }
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"requireAdded", "requireDropped", "vault404", "vaultEmpty", "keptRootsNotPEM", "keptRootsNotPEMVerify"} {
+		t.Logf("%s: %+v", k, got[k])
+	}
+	// Whether a timestamp is required is this browser's own choice: the
+	// vault's policy (GET /v1/verification-policy) names none, and a
+	// member of that name in its answer changes nothing.
+	for _, k := range []string{"requireAdded", "requireDropped"} {
+		if g := got[k]; g.Changed || g.Stamps != "checked" || g.Error != "" {
+			t.Errorf("%s: got %+v, want no change and timestamps checked", k, g)
+		}
+	}
+	// A vault that names no policy now, by 404 or by naming nothing,
+	// differs from the one kept.
+	for _, k := range []string{"vault404", "vaultEmpty"} {
+		if g := got[k]; !g.Changed || !slices.Contains(g.Changes, "the vault names no timestamp authority now") {
+			t.Errorf("%s: got %+v, want the change shown", k, g)
+		}
+	}
+	// Trust anchors that are no certificates: the kept policy cannot be
+	// read, and the timestamp check fails rather than being left out.
+	if g := got["keptRootsNotPEM"]; !strings.HasPrefix(g.Stamps, "error: the verification policy this browser kept cannot be read") {
+		t.Errorf("keptRootsNotPEM: got %+v, want the timestamp check to fail", g)
+	}
+	if g := got["keptRootsNotPEMVerify"]; !slices.Contains(g.Checks, "timestamp FAILED") || !slices.Contains(g.Checks, "witnessed FAILED") {
+		t.Errorf("keptRootsNotPEMVerify: got %+v, want timestamp and witnessed to fail", g)
+	}
+}
