@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/evidencevault/vault/client"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -81,6 +82,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		t.Fatal("the stack's token carries no time-stamping certificate")
 	}
 	rc := newSecondCA(t)
+	rv := newReviewCerts(t, rc)
 	trust.Stamps = &tsa.Trust{Roots: append(slices.Clone(roots), rc.root.cert), Intermediates: []*x509.Certificate{rc.proper.cert, stackLeaf}}
 	trust.RequireStamp = true
 	trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}
@@ -178,11 +180,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 
 	none := []string{}
 	ts := []string{"timestamp"}
-	cases := []struct {
-		name    string
-		bundle  []byte
-		goFails []string
-	}{
+	cases := []opCase{
 		{"intact", with(intact.Timestamps, cp), none},
 		{"second CA baseline token", crafted(rc.proper, tstNow()), none},
 
@@ -335,8 +333,115 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			x.accuracy = tokTLV(0x30, tokInt(1<<31))
 			return x
 		}()), ts},
+
+		// --- review: operator edits of the genuine token's unsigned parts ---
+		{"R sid issuer with a doubled space", edit(func(r, sd, si *tokNode) {
+			var f func(n *tokNode)
+			f = func(n *tokNode) {
+				if n.tag == 0x13 || n.tag == 0x0c {
+					n.body = bytes.Replace(n.body, []byte(" "), []byte("  "), 1)
+				}
+				for _, k := range n.kids {
+					f(k)
+				}
+			}
+			f(si.kids[1].kids[0])
+		}), ts},
+		{"R signer with a critical qcStatements", crafted(rv.critQCLeaf, tstNow()), ts},
+		{"R sid issuer re-encoded as UTF8String", edit(func(r, sd, si *tokNode) { flipStrings(si.kids[1].kids[0]) }), ts},
+		{"R a copy of the signer's certificate, issuer as UTF8String, first in certificates", edit(func(r, sd, si *tokNode) {
+			c := tokCertsIn(sd)
+			fake := tokParse(t, stackLeaf.Raw)
+			flipStrings(fake.kids[0].kids[3])
+			c.kids = append([]*tokNode{fake}, c.kids...)
+		}), ts},
+		{"R signer digestAlgorithm ecdsa-with-SHA256", edit(func(r, sd, si *tokNode) { si.kids[2] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2))) }), ts},
+		{"R signatureAlgorithm the P-256 curve OID", edit(func(r, sd, si *tokNode) { si.kids[4] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 3, 1, 7))) }), ts},
+		{"R crls holding an OtherRevocationInfoFormat", edit(func(r, sd, si *tokNode) {
+			i := slices.IndexFunc(sd.kids, func(n *tokNode) bool { return n.tag == 0xa0 })
+			sd.kids = slices.Insert(sd.kids, i+1, tokRaw(tokTLV(0xa1, tokTLV(0xa1, tokOID(1, 2, 3, 4), []byte{5, 0}))))
+		}), ts},
+		{"R an extra certificate of version 5", edit(func(r, sd, si *tokNode) {
+			c := tokCertsIn(sd)
+			fake := tokParse(t, stackLeaf.Raw)
+			fake.kids[0].kids[0] = tokRaw(tokTLV(0xa0, tokInt(4)))
+			c.kids = append(c.kids, fake)
+		}), ts},
+		{"R digestAlgorithms empty", edit(func(r, sd, si *tokNode) { sd.kids[1] = tokRaw([]byte{0x31, 0}) }), none},
+		{"R digestAlgorithms MD5", edit(func(r, sd, si *tokNode) {
+			sd.kids[1] = tokRaw(tokTLV(0x31, tokTLV(0x30, tokOID(1, 2, 840, 113549, 2, 5), []byte{5, 0})))
+		}), none},
+		// --- review: a trusted authority's key signs odd contents ---
+		{"R messageDigest value tagged [0], not OCTET STRING", stamped(func() []byte {
+			h := sha256.Sum256(content)
+			return tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(0x80, h[:]))}, false).bytes()
+		}()), ts},
+		{"R qcStatement whose info is truncated", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.exts = tokTLV(0xa1, tokTLV(0x30, tokOID(1, 3, 6, 1, 5, 5, 7, 1, 3), tokTLV(4, tokTLV(0x30, tokTLV(0x30, tokOID(0, 4, 0, 19422, 1, 1), []byte{4, 5, 0})))))
+			return x
+		}()), ts},
+		{"R qcStatement whose info has a non-minimal length", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.exts = tokTLV(0xa1, tokTLV(0x30, tokOID(1, 3, 6, 1, 5, 5, 7, 1, 3), tokTLV(4, tokTLV(0x30, tokTLV(0x30, tokOID(0, 4, 0, 19422, 1, 1), []byte{4, 0x81, 1, 0})))))
+			return x
+		}()), ts},
+		{"R signingTime 100us after the signer's certificate expires", stamped(tokSignTST(t, rc.expiring, content,
+			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokTLV(0x18, []byte(rc.expiring.cert.NotAfter.UTC().Format("20060102150405")+".0001Z")))}, false).bytes()), ts},
+		{"R signingTime an INTEGER", stamped(tokSignTST(t, rc.proper, content,
+			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokInt(5))}, false).bytes()), ts},
+		{"R tsa name [0] holding an INTEGER", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.tsaName = tokTLV(0xa0, tokInt(1)); return x }()), ts},
+		{"R signingCertificateV2 naming another certificate", stamped(tokSignTST(t, rc.proper, content,
+			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 16, 2, 47), tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, make([]byte, 32))))))}, false).bytes()), none},
+		{"R messageDigest and signer digestAlgorithm SHA-1", stamped(func() []byte {
+			h := sha1.Sum(content)
+			k := tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(4, h[:]))}, false)
+			k.siDigestAlg = tokTLV(0x30, tokOID(1, 3, 14, 3, 2, 26))
+			return k.bytes()
+		}()), ts},
+		{"R contentType attribute id-data", stamped(func() []byte {
+			h := sha256.Sum256(content)
+			return tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOID(1, 2, 840, 113549, 1, 7, 1)), tokAttr(tokOIDmd, tokTLV(4, h[:]))}, false).bytes()
+		}()), ts},
+		{"R TSTInfo version 2", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.version = tokInt(2); return x }()), ts},
+		// --- review: certificates a trusted CA issued ---
+		{"R signer with an unknown critical extension", crafted(rv.critLeaf, tstNow()), ts},
+		{"R signer whose issuer is the root's name as UTF8String", crafted(rv.utf8Issuer, tstNow()), ts},
+		{"R signer under an intermediate with a critical qcStatements", stamped(func() []byte {
+			k := tokSignTST(t, rv.underQC, content, nil, false)
+			k.certs = tokTLV(0xa0, rv.underQC.cert.Raw, rv.qcInter.cert.Raw)
+			return k.bytes()
+		}()), ts},
 	}
 
+	b := testenv.Browser(t)
+	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, b, ctx, env, kl, doc, trust, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, cases)
+
+	// A version 1 root (no basic constraints): Go's x509 would let it
+	// issue, pkijs would not; both refuse it as an anchor.
+	v1 := trust
+	v1.Stamps = &tsa.Trust{Roots: append(slices.Clone(roots), rv.v1root.cert)}
+	compare(t, b, ctx, env, kl, doc, v1, []string{string(rootPEM), pemOf(rv.v1root.cert)}, []string{}, []opCase{
+		{"a signer under a version 1 root", crafted(rv.underV1, tstNow()), ts},
+		{"the stack's token beside a version 1 root", with(intact.Timestamps, cp), ts},
+	})
+}
+
+// opCase is a receipt and the checks Go's verifier fails for it.
+type opCase struct {
+	name    string
+	bundle  []byte
+	goFails []string
+}
+
+// compare runs cases through Go's verifier under trust, wanting goFails,
+// and through the portal's under the same roots and intermediates,
+// wanting what Go answered.
+func compare(t *testing.T, b, ctx context.Context, env map[string]string, kl *vault.KeyLog, doc *client.Document, trust vault.Trust, roots, intermediates []string, cases []opCase) {
+	t.Helper()
 	type jsCase struct {
 		Name   string `json:"name"`
 		Bundle []byte `json:"bundle"`
@@ -351,14 +456,10 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			t.Errorf("%s: Go's verifier fails %v, want %v: %v", tc.name, want[tc.name], tc.goFails, ver.Checks)
 		}
 	}
-	b := testenv.Browser(t)
-	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
-		t.Fatal(err)
-	}
 	klJSON, _ := json.Marshal(kl)
 	inJSON, _ := json.Marshal(in)
 	policy, _ := json.Marshal(map[string]any{
-		"timestamps": map[string]any{"roots": []string{string(rootPEM), pemOf(rc.root.cert)}, "intermediates": []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}},
+		"timestamps": map[string]any{"roots": roots, "intermediates": intermediates},
 		"witnesses":  map[string]any{"keys": []string{env["VAULT_WITNESS_KEY"]}, "quorum": 1},
 		"require":    true,
 	})
@@ -667,4 +768,95 @@ func TestPortalPolicyAnswers(t *testing.T) {
 	if g := got["keptRootsNotPEMVerify"]; !slices.Contains(g.Checks, "timestamp FAILED") || !slices.Contains(g.Checks, "witnessed FAILED") {
 		t.Errorf("keptRootsNotPEMVerify: got %+v, want timestamp and witnessed to fail", g)
 	}
+}
+
+// --- review helpers ---------------------------------------------------
+
+// flipStrings re-encodes every PrintableString under n as a UTF8String.
+func flipStrings(n *tokNode) {
+	if n.tag == 0x13 {
+		n.tag = 0x0c
+	}
+	for _, k := range n.kids {
+		flipStrings(k)
+	}
+}
+
+// resignCert changes a certificate's TBS with f and signs it again with key.
+func resignCert(t *testing.T, raw []byte, key *ecdsa.PrivateKey, f func(tbs *tokNode)) *x509.Certificate {
+	t.Helper()
+	n := tokParse(t, raw)
+	f(n.kids[0])
+	h := sha256.Sum256(n.kids[0].enc())
+	s, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.kids[2] = tokRaw(tokTLV(3, []byte{0}, s))
+	c, err := x509.ParseCertificate(n.enc())
+	if err != nil {
+		t.Fatalf("resignCert: %v", err)
+	}
+	return c
+}
+
+type reviewCerts struct {
+	critLeaf, utf8Issuer, v1root, underV1, qcInter, underQC, critQCLeaf tokLeaf
+}
+
+func newReviewCerts(t *testing.T, rc *secondCA) *reviewCerts {
+	t.Helper()
+	now := time.Now().UTC()
+	serial := int64(100)
+	eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	ekuExt := pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}
+	issue := func(parent tokLeaf, name string, f func(*x509.Certificate)) tokLeaf {
+		serial++
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtraExtensions: []pkix.Extension{ekuExt}}
+		if f != nil {
+			f(tmpl)
+		}
+		d, err := x509.CreateCertificate(rand.Reader, tmpl, parent.cert, k.Public(), parent.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tokLeaf{c, k}
+	}
+	rv := &reviewCerts{}
+	rv.critLeaf = issue(rc.root, "Critical unknown TSA", func(c *x509.Certificate) {
+		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3, 4, 5, 6}, Critical: true, Value: []byte{5, 0}})
+	})
+	p := issue(rc.root, "UTF8 issuer TSA", nil)
+	rv.utf8Issuer = tokLeaf{resignCert(t, p.cert.Raw, rc.root.key, func(tbs *tokNode) { flipStrings(tbs.kids[3]) }), p.key}
+	// A v1 root: no version field, no extensions.
+	rk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rt := &x509.Certificate{SerialNumber: big.NewInt(90), Subject: pkix.Name{CommonName: "V1 root"}, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)}
+	rd, err := x509.CreateCertificate(rand.Reader, rt, rt, rk.Public(), rk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := resignCert(t, rd, rk, func(tbs *tokNode) {
+		tbs.kids = slices.DeleteFunc(tbs.kids, func(n *tokNode) bool { return n.tag == 0xa0 || n.tag == 0xa3 })
+	})
+	if v1.Version != 1 {
+		t.Fatalf("v1 root is version %d", v1.Version)
+	}
+	rv.v1root = tokLeaf{v1, rk}
+	rv.underV1 = issue(rv.v1root, "Under the v1 root", nil)
+	qc := tokTLV(0x30, tokTLV(0x30, tokOID(0, 4, 0, 1862, 1, 1)))
+	rv.qcInter = issue(rc.root, "QC intermediate", func(c *x509.Certificate) {
+		c.IsCA, c.BasicConstraintsValid, c.KeyUsage = true, true, x509.KeyUsageCertSign
+		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 3}, Critical: true, Value: qc}}
+	})
+	rv.underQC = issue(rv.qcInter, "Under the QC intermediate", nil)
+	rv.critQCLeaf = issue(rc.root, "Critical QC TSA", func(c *x509.Certificate) {
+		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 3}, Critical: true, Value: qc})
+	})
+	return rv
 }

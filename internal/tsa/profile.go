@@ -136,10 +136,12 @@ func oidDER(b []byte) bool {
 }
 
 var (
-	oidSignedData  = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}
-	oidTSTInfo     = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04}
-	oidContentType = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03}
-	oidMsgDigest   = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04}
+	oidSignedData      = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}
+	oidTSTInfo         = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04}
+	oidContentType     = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03}
+	oidMsgDigest       = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04}
+	oidQCStatementsDER = []byte{0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x03}
+	oidSigningTime     = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05}
 	// genTime as RFC 3161 §2.4.2 writes it: UTC, no trailing zeros, and
 	// as Go's encoding/asn1 takes it: at most nine digits of a second.
 	genTimeForm = regexp.MustCompile(`^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d{0,8}[1-9])?Z$`)
@@ -198,18 +200,13 @@ func checkProfile(tsr []byte) error {
 	if !sd.ReadOptionalASN1(&certs, &hasCerts, cbasn1.Tag(0).Constructed().ContextSpecific()) {
 		return profileErr("malformed certificates")
 	}
-	for !certs.Empty() {
-		var cert, tbs cryptobyte.String
-		var serial big.Int
-		if !certs.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) {
-			return profileErr("a certificate that is no X.509 certificate")
-		}
-		tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific())
-		if !tbs.ReadASN1Integer(&serial) || serial.Sign() < 0 {
-			return profileErr("a certificate with a negative serial number")
-		}
+	carried, err := readCertificates(certs)
+	if err != nil {
+		return err
 	}
-	sd.SkipOptionalASN1(cbasn1.Tag(1).Constructed().ContextSpecific())
+	if sd.PeekASN1Tag(cbasn1.Tag(1).Constructed().ContextSpecific()) {
+		return profileErr("the token carries revocation information, which no verifier of the vault reads")
+	}
 	if !sd.ReadASN1(&signerInfos, cbasn1.SET) || !sd.Empty() {
 		return profileErr("malformed SignedData")
 	}
@@ -217,85 +214,14 @@ func checkProfile(tsr []byte) error {
 	if !signerInfos.ReadASN1(&si, cbasn1.SEQUENCE) || !signerInfos.Empty() {
 		return profileErr("want exactly one signer")
 	}
-	if err := checkSignerInfo(si); err != nil {
+	sid, err := checkSignerInfo(si)
+	if err != nil {
+		return err
+	}
+	if err := checkCarried(carried, sid); err != nil {
 		return err
 	}
 	return checkTSTInfo(octets)
-}
-
-func checkSignerInfo(si cryptobyte.String) error {
-	var version int64
-	var sid, name, digestAlg, attrs, sigAlg, sig cryptobyte.String
-	var serial big.Int
-	if !si.ReadASN1Int64WithTag(&version, cbasn1.INTEGER) || !si.ReadASN1(&sid, cbasn1.SEQUENCE) ||
-		!sid.ReadASN1(&name, cbasn1.SEQUENCE) || !sid.ReadASN1Integer(&serial) || !sid.Empty() {
-		return profileErr("the signer is not named by issuer and serial number")
-	}
-	if !si.ReadASN1(&digestAlg, cbasn1.SEQUENCE) || !si.ReadASN1(&attrs, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
-		!si.ReadASN1(&sigAlg, cbasn1.SEQUENCE) || !si.ReadASN1(&sig, cbasn1.OCTET_STRING) {
-		return profileErr("malformed signer, or one without signed attributes")
-	}
-	var unsigned cryptobyte.String
-	var hasUnsigned bool
-	if !si.ReadOptionalASN1(&unsigned, &hasUnsigned, cbasn1.Tag(1).Constructed().ContextSpecific()) || !si.Empty() {
-		return profileErr("the signer holds more than its fields")
-	}
-	seen := map[string]int{}
-	var prev []byte
-	for !attrs.Empty() {
-		var attr cryptobyte.String
-		if !attrs.ReadASN1Element(&attr, cbasn1.SEQUENCE) {
-			return profileErr("malformed signed attribute")
-		}
-		if prev != nil && bytes.Compare(prev, attr) > 0 {
-			return profileErr("signed attributes out of DER order")
-		}
-		prev = attr
-		id, n, err := readAttribute(attr)
-		if err != nil {
-			return err
-		}
-		if seen[id]++; seen[id] > 1 {
-			return profileErr("a signed attribute given twice")
-		}
-		if (id == string(oidContentType) || id == string(oidMsgDigest)) && n != 1 {
-			return profileErr("a contentType or messageDigest with other than one value")
-		}
-	}
-	if seen[string(oidContentType)] != 1 || seen[string(oidMsgDigest)] != 1 {
-		return profileErr("the signed attributes lack contentType or messageDigest")
-	}
-	for !unsigned.Empty() {
-		var attr cryptobyte.String
-		if !unsigned.ReadASN1Element(&attr, cbasn1.SEQUENCE) {
-			return profileErr("malformed unsigned attribute")
-		}
-		if _, _, err := readAttribute(attr); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// readAttribute reads an Attribute (an identifier and a SET of values)
-// and returns its identifier and how many values it holds.
-func readAttribute(attr cryptobyte.String) (string, int, error) {
-	var body, id, values cryptobyte.String
-	if !attr.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) || !body.ReadASN1(&values, cbasn1.SET) || !body.Empty() {
-		return "", 0, profileErr("an attribute that is not an identifier and a SET of values")
-	}
-	n := 0
-	for ; !values.Empty(); n++ {
-		var v cryptobyte.String
-		var t cbasn1.Tag
-		if !values.ReadAnyASN1Element(&v, &t) {
-			return "", 0, profileErr("malformed attribute value")
-		}
-	}
-	if n == 0 {
-		return "", 0, profileErr("an attribute with no value")
-	}
-	return string(id), n, nil
 }
 
 func checkTSTInfo(octets cryptobyte.String) error {
@@ -312,6 +238,9 @@ func checkTSTInfo(octets cryptobyte.String) error {
 		!tst.ReadASN1(&imprint, cbasn1.SEQUENCE) || !tst.ReadASN1Integer(&serial) || !tst.ReadASN1(&genTime, cbasn1.GeneralizedTime) {
 		return profileErr("malformed TSTInfo")
 	}
+	if version != 1 {
+		return profileErr("a TSTInfo of version %d, not 1", version)
+	}
 	if err := checkGenTime(string(genTime)); err != nil {
 		return err
 	}
@@ -324,12 +253,18 @@ func checkTSTInfo(octets cryptobyte.String) error {
 	}
 	tst.SkipOptionalASN1(cbasn1.BOOLEAN)
 	tst.SkipOptionalASN1(cbasn1.INTEGER)
-	tst.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific())
-	tst.SkipOptionalASN1(cbasn1.Tag(1).Constructed().ContextSpecific())
-	if !tst.Empty() {
+	var name, exts cryptobyte.String
+	var hasName, hasExts bool
+	if !tst.ReadOptionalASN1(&name, &hasName, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!tst.ReadOptionalASN1(&exts, &hasExts, cbasn1.Tag(1).Constructed().ContextSpecific()) || !tst.Empty() {
 		return profileErr("the TSTInfo holds more than its fields")
 	}
-	return nil
+	if hasName {
+		if err := checkGeneralName(name); err != nil {
+			return err
+		}
+	}
+	return checkExtensions(exts)
 }
 
 // checkGenTime holds genTime to RFC 3161's form (YYYYMMDDhhmmss[.s]Z, no
@@ -339,13 +274,19 @@ func checkGenTime(s string) error {
 	if m == nil {
 		return profileErr("genTime %q is not UTC GeneralizedTime without trailing zeros", s)
 	}
+	return checkFields(m[1:7], "genTime", s)
+}
+
+// checkFields holds a time's fields (year, month, day, hour, minute,
+// second) to their ranges.
+func checkFields(fields []string, what, s string) error {
 	n := make([]int, 6)
 	for i := range n {
-		n[i], _ = strconv.Atoi(m[i+1])
+		n[i], _ = strconv.Atoi(fields[i])
 	}
 	days := time.Date(n[0], time.Month(n[1])+1, 0, 0, 0, 0, 0, time.UTC).Day()
 	if n[1] < 1 || n[1] > 12 || n[2] < 1 || n[2] > days || n[3] > 23 || n[4] > 59 || n[5] > 59 {
-		return profileErr("genTime %q is not a time", s)
+		return profileErr("%s %q is not a time", what, s)
 	}
 	return nil
 }
@@ -382,6 +323,63 @@ func checkAccuracy(acc cryptobyte.String) error {
 	}
 	if !acc.Empty() {
 		return profileErr("the accuracy holds more than its fields")
+	}
+	return nil
+}
+
+// generalNameTags are GeneralName's choices (RFC 5280 §4.2.1.6), as
+// their tags: otherName, rfc822Name, dNSName, x400Address, directoryName,
+// ediPartyName, uniformResourceIdentifier, iPAddress, registeredID.
+var generalNameTags = []byte{0xa0, 0x81, 0x82, 0xa3, 0xa4, 0xa5, 0x86, 0x87, 0x88}
+
+// checkGeneralName holds the TSTInfo's tsa field to one GeneralName; a
+// directoryName holds one Name.
+func checkGeneralName(name cryptobyte.String) error {
+	var e, body cryptobyte.String
+	var tag cbasn1.Tag
+	if !name.ReadAnyASN1Element(&e, &tag) || !name.Empty() || !bytes.Contains(generalNameTags, []byte{byte(tag)}) {
+		return profileErr("the TSTInfo's tsa is not one GeneralName")
+	}
+	if tag == cbasn1.Tag(4).Constructed().ContextSpecific() {
+		var n cryptobyte.String
+		if !e.ReadASN1(&body, tag) || !body.ReadASN1(&n, cbasn1.SEQUENCE) || !body.Empty() {
+			return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
+		}
+	}
+	return nil
+}
+
+// checkExtensions holds the TSTInfo's extensions to Extension's shape,
+// and a qcStatements extension to a SEQUENCE of statements, each an
+// identifier and at most one element of information.
+func checkExtensions(exts cryptobyte.String) error {
+	for !exts.Empty() {
+		var ext, id, value cryptobyte.String
+		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) {
+			return profileErr("a TSTInfo extension that is not an Extension")
+		}
+		ext.SkipOptionalASN1(cbasn1.BOOLEAN)
+		if !ext.ReadASN1(&value, cbasn1.OCTET_STRING) || !ext.Empty() {
+			return profileErr("a TSTInfo extension that is not an Extension")
+		}
+		if !bytes.Equal(id, oidQCStatementsDER) {
+			continue
+		}
+		if err := checkDER(value); err != nil {
+			return err
+		}
+		var sts cryptobyte.String
+		if !value.ReadASN1(&sts, cbasn1.SEQUENCE) || !value.Empty() {
+			return profileErr("malformed qcStatements")
+		}
+		for !sts.Empty() {
+			var st, sid, info cryptobyte.String
+			var tag cbasn1.Tag
+			if !sts.ReadASN1(&st, cbasn1.SEQUENCE) || !st.ReadASN1(&sid, cbasn1.OBJECT_IDENTIFIER) ||
+				!st.Empty() && (!st.ReadAnyASN1Element(&info, &tag) || !st.Empty()) {
+				return profileErr("malformed qcStatements")
+			}
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
+	"slices"
 
 	"github.com/sigstore/timestamp-authority/v2/pkg/verification"
 )
@@ -19,6 +20,11 @@ func (t Trust) Verify(tsr, message []byte) (Stamp, error) {
 func verify(tsr, message []byte, t Trust, nonce *big.Int) (Stamp, error) {
 	if len(t.Roots) == 0 {
 		return Stamp{}, fmt.Errorf("%w: no trust anchors for timestamps", ErrInvalid)
+	}
+	for _, r := range t.Roots {
+		if !anchor(r) {
+			return Stamp{}, fmt.Errorf("%w: trust anchor %s is neither a CA certificate nor a time-stamping authority's own", ErrInvalid, r.Subject)
+		}
 	}
 	if err := checkProfile(tsr); err != nil {
 		return Stamp{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -51,4 +57,12 @@ func signerOf(certs []*x509.Certificate) string {
 		}
 	}
 	return ""
+}
+
+// anchor reports whether c may anchor a token's chain: a CA certificate,
+// or an authority's own certificate pinned as it is. Go's x509 would also
+// take a certificate that is neither (a version 1 root); the browser's
+// chain validation does not, and the two must agree.
+func anchor(c *x509.Certificate) bool {
+	return c.BasicConstraintsValid && c.IsCA || slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageTimeStamping)
 }

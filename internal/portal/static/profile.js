@@ -23,6 +23,8 @@ const OIDS = {
   tstInfo: "2a864886f70d0109100104",
   contentType: "2a864886f70d010903",
   messageDigest: "2a864886f70d010904",
+  signingTime: "2a864886f70d010905",
+  qcStatements: "2b06010505070103",
 };
 
 // element reads the DER element at i of b, within end.
@@ -181,55 +183,161 @@ export function checkProfile(tsr) {
   const octets = ec.read(OCTET_STRING, "the token holds no TSTInfo");
   if (!ec.empty()) bad("the token holds no TSTInfo");
   const certs = sd.optional(ctx(0, true));
-  if (certs) {
-    const c = reader(tsr, certs);
-    while (!c.empty()) {
-      const tbs = reader(tsr, reader(tsr, c.read(SEQUENCE, "a certificate that is no X.509 certificate")).read(SEQUENCE, "a certificate that is no X.509 certificate"));
-      tbs.optional(ctx(0, true));
-      if (negative(tbs.read(INTEGER, "a certificate with a negative serial number"))) bad("a certificate with a negative serial number");
-    }
-  }
-  sd.optional(ctx(1, true));
+  const carried = certs ? readCertificates(tsr, certs) : [];
+  if (sd.peek(ctx(1, true))) bad("the token carries revocation information, which no verifier of the vault reads");
   const signerInfos = sd.read(SET, "malformed SignedData");
   if (!sd.empty()) bad("malformed SignedData");
   const sis = reader(tsr, signerInfos);
   const si = sis.read(SEQUENCE, "want exactly one signer");
   if (!sis.empty()) bad("want exactly one signer");
-  checkSignerInfo(tsr, si);
-  return checkTSTInfo(octets.body);
+  const { sid, signingTime } = checkSignerInfo(tsr, si);
+  const signer = checkCarried(carried, sid);
+  return { ...checkTSTInfo(octets.body), signer, signingTime };
+}
+
+// The signer's and its certificates' rules (signer.go): SHA-2 digests
+// under ECDSA or RSA, attribute values of their own type, the signer's
+// certificate carried once and named exactly as the signer identifier
+// names it (pkijs matches names by meaning, Go by bytes), and beside it
+// only certificates that issued another one carried.
+const SHA2 = { "608648016503040201": 32, "608648016503040202": 48, "608648016503040203": 64 };
+const SIG_DIGEST = {
+  "2a8648ce3d040302": "608648016503040201",
+  "2a8648ce3d040303": "608648016503040202",
+  "2a8648ce3d040304": "608648016503040203",
+  "2a864886f70d01010b": "608648016503040201",
+  "2a864886f70d01010c": "608648016503040202",
+  "2a864886f70d01010d": "608648016503040203",
+  "2a864886f70d010101": "",
+};
+const UTC_TIME = 0x17;
+const UTC_FORM = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+
+function readCertificates(b, certs) {
+  const what = "a certificate that is no X.509 certificate";
+  const out = [];
+  const c = reader(b, certs);
+  while (!c.empty()) {
+    const all = c.read(SEQUENCE, what);
+    const cert = reader(b, all);
+    const tbs = reader(b, cert.read(SEQUENCE, what));
+    const ver = tbs.optional(ctx(0, true));
+    if (ver) {
+      const v = reader(b, ver);
+      const n = v.read(INTEGER, "a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
+      if (!v.empty() || n.body.length !== 1 || n.body[0] < 1 || n.body[0] > 2) bad("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
+    }
+    const serial = tbs.read(INTEGER, "a certificate with a negative serial number");
+    if (negative(serial)) bad("a certificate with a negative serial number");
+    tbs.read(SEQUENCE, what);
+    const issuer = tbs.read(SEQUENCE, what);
+    tbs.read(SEQUENCE, what);
+    const subject = tbs.read(SEQUENCE, what);
+    out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all });
+  }
+  return out;
+}
+
+const same = (a, b) => compare(a, b) === 0;
+
+// checkCarried returns the index of the signer's certificate.
+function checkCarried(carried, sid) {
+  let signer = -1, signers = 0;
+  for (const [i, c] of carried.entries()) {
+    if (carried.slice(0, i).some((o) => same(o.all, c.all))) bad("the token carries a certificate twice");
+    if (same(c.issuer, sid.issuer) && same(c.serial, sid.serial)) {
+      signers++;
+      signer = i;
+      continue;
+    }
+    if (!carried.some((o, j) => j !== i && same(c.subject, o.issuer))) bad("the token carries a certificate that is neither its signer's nor an issuer of one it carries");
+  }
+  if (signers !== 1) bad("the token does not carry its signer's certificate once, named exactly as its signer identifier names it");
+  return signer;
+}
+
+// readAlgorithm reads an AlgorithmIdentifier of no parameters or NULL
+// ones.
+function readAlgorithm(b, e) {
+  const r = reader(b, e);
+  const id = r.optional(OID);
+  const nul = r.optional(NULL);
+  return { id: id && enc(id.body), null: !!nul, ok: !!id && r.empty() };
+}
+
+function checkAlgorithms(b, digestAlg, sigAlg) {
+  const d = readAlgorithm(b, digestAlg);
+  if (!d.ok || !(d.id in SHA2)) bad("the signer's digest is not SHA-256, SHA-384 or SHA-512");
+  const s = readAlgorithm(b, sigAlg);
+  if (!s.ok || !(s.id in SIG_DIGEST) || (s.id.startsWith("2a8648ce3d0403") && s.null)) bad("the signer's signature algorithm is not ECDSA or RSA with SHA-2");
+  if (SIG_DIGEST[s.id] !== "" && SIG_DIGEST[s.id] !== d.id) bad("the signer's signature algorithm names another digest than the signer's");
+  return d.id;
+}
+
+// checkSignedValue returns a signingTime as {kind, text}.
+function checkSignedValue(b, id, values, digestLength) {
+  const one = (tag) => (values.length === 1 && values[0].tag === tag ? values[0] : null);
+  if (id === OIDS.contentType) {
+    const v = one(OID);
+    if (!v || enc(v.body) !== OIDS.tstInfo) bad("a contentType other than one id-ct-TSTInfo");
+  } else if (id === OIDS.messageDigest) {
+    const v = one(OCTET_STRING);
+    if (!v || v.body.length !== digestLength) bad("a messageDigest other than one OCTET STRING of the digest's length");
+  } else if (id === OIDS.signingTime) {
+    const u = one(UTC_TIME);
+    if (u) {
+      const text = String.fromCharCode(...u.body);
+      const m = UTC_FORM.exec(text);
+      if (!m) bad(`signingTime ${JSON.stringify(text)} is not a UTCTime as DER writes it`);
+      checkFields([(m[1] >= "50" ? "19" : "20") + m[1], ...m.slice(2, 7)], "signingTime", text);
+      return { kind: "utc", text };
+    }
+    const g = one(GENERALIZED_TIME);
+    if (!g) bad("a signingTime other than one UTCTime or GeneralizedTime");
+    const text = String.fromCharCode(...g.body);
+    const m = GEN_TIME.exec(text);
+    if (!m) bad(`signingTime ${JSON.stringify(text)} is not UTC GeneralizedTime without trailing zeros`);
+    checkFields(m.slice(1, 7), "signingTime", text);
+    return { kind: "generalized", text };
+  }
+  return null;
 }
 
 function checkSignerInfo(b, e) {
   const si = reader(b, e);
-  if (!fitsInt64(si.read(INTEGER, "the signer is not named by issuer and serial number"))) bad("the signer is not named by issuer and serial number");
-  const sid = reader(b, si.read(SEQUENCE, "the signer is not named by issuer and serial number"));
-  sid.read(SEQUENCE, "the signer is not named by issuer and serial number");
-  sid.read(INTEGER, "the signer is not named by issuer and serial number");
-  if (!sid.empty()) bad("the signer is not named by issuer and serial number");
+  const named = "the signer is not named by issuer and serial number (version 1)";
+  const version = si.read(INTEGER, named);
+  if (version.body.length !== 1 || version.body[0] !== 1) bad(named);
+  const sidR = reader(b, si.read(SEQUENCE, named));
+  const issuer = sidR.read(SEQUENCE, named);
+  const serial = sidR.read(INTEGER, named);
+  if (!sidR.empty()) bad(named);
   const what = "malformed signer, or one without signed attributes";
-  si.read(SEQUENCE, what);
+  const digestAlg = si.read(SEQUENCE, what);
   const attrs = si.read(ctx(0, true), what);
-  si.read(SEQUENCE, what);
+  const sigAlg = si.read(SEQUENCE, what);
   si.read(OCTET_STRING, what);
   const unsigned = si.optional(ctx(1, true));
   if (!si.empty()) bad("the signer holds more than its fields");
+  const digest = checkAlgorithms(b, digestAlg, sigAlg);
   const seen = new Map();
-  let prev = null;
+  let prev = null, signingTime = null;
   const a = reader(b, attrs);
   while (!a.empty()) {
     const attr = a.read(SEQUENCE, "malformed signed attribute");
     if (prev && compare(prev, attr.all) > 0) bad("signed attributes out of DER order");
     prev = attr.all;
-    const { id, n } = readAttribute(b, attr);
+    const { id, values } = readAttribute(b, attr);
     seen.set(id, (seen.get(id) || 0) + 1);
     if (seen.get(id) > 1) bad("a signed attribute given twice");
-    if ((id === OIDS.contentType || id === OIDS.messageDigest) && n !== 1) bad("a contentType or messageDigest with other than one value");
+    signingTime = checkSignedValue(b, id, values, SHA2[digest]) || signingTime;
   }
   if (seen.get(OIDS.contentType) !== 1 || seen.get(OIDS.messageDigest) !== 1) bad("the signed attributes lack contentType or messageDigest");
   if (unsigned) {
     const u = reader(b, unsigned);
     while (!u.empty()) readAttribute(b, u.read(SEQUENCE, "malformed unsigned attribute"));
   }
+  return { sid: { issuer: issuer.all, serial: serial.body }, signingTime };
 }
 
 function readAttribute(b, e) {
@@ -239,10 +347,10 @@ function readAttribute(b, e) {
   const values = r.read(SET, what);
   if (!r.empty()) bad(what);
   const v = reader(b, values);
-  let n = 0;
-  for (; !v.empty(); n++) v.any();
-  if (n === 0) bad("an attribute with no value");
-  return { id: enc(id.body), n };
+  const out = [];
+  while (!v.empty()) out.push(v.any());
+  if (out.length === 0) bad("an attribute with no value");
+  return { id: enc(id.body), values: out };
 }
 
 const GEN_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d{0,8}[1-9])?Z$/;
@@ -257,7 +365,9 @@ function checkTSTInfo(b) {
   if (top.tag !== SEQUENCE || top.end !== b.length) bad("the token's content is not one TSTInfo");
   const t = reader(b, top);
   const what = "malformed TSTInfo";
-  if (!fitsInt64(t.read(INTEGER, what))) bad(what);
+  const version = t.read(INTEGER, what);
+  if (!fitsInt64(version)) bad(what);
+  if (version.body.length !== 1 || version.body[0] !== 1) bad(`a TSTInfo of version ${negative(version) ? "below 0" : intValue(version)}, not 1`);
   t.read(OID, what);
   t.read(SEQUENCE, what);
   t.read(INTEGER, what);
@@ -269,18 +379,65 @@ function checkTSTInfo(b) {
   if (acc) accuracy = checkAccuracy(b, acc);
   t.optional(BOOLEAN);
   t.optional(INTEGER);
-  t.optional(ctx(0, true));
-  t.optional(ctx(1, true));
+  const name = t.optional(ctx(0, true));
+  const exts = t.optional(ctx(1, true));
   if (!t.empty()) bad("the TSTInfo holds more than its fields");
+  if (name) checkGeneralName(b, name);
+  if (exts) checkExtensions(b, exts);
   return { genTime, accuracy };
+}
+
+// GENERAL_NAME_TAGS are GeneralName's choices (RFC 5280 §4.2.1.6) as tags.
+const GENERAL_NAME_TAGS = [0xa0, 0x81, 0x82, 0xa3, 0xa4, 0xa5, 0x86, 0x87, 0x88];
+
+function checkGeneralName(b, name) {
+  const r = reader(b, name);
+  if (r.empty()) bad("the TSTInfo's tsa is not one GeneralName");
+  const g = r.any();
+  if (!r.empty() || !GENERAL_NAME_TAGS.includes(g.tag)) bad("the TSTInfo's tsa is not one GeneralName");
+  if (g.tag === 0xa4) {
+    const d = reader(b, g);
+    if (!d.optional(SEQUENCE) || !d.empty()) bad("the TSTInfo's tsa is a directoryName that is not one Name");
+  }
+}
+
+function checkExtensions(b, exts) {
+  const what = "a TSTInfo extension that is not an Extension";
+  const r = reader(b, exts);
+  while (!r.empty()) {
+    const e = reader(b, r.read(SEQUENCE, what));
+    const id = e.read(OID, what);
+    e.optional(BOOLEAN);
+    const value = e.read(OCTET_STRING, what);
+    if (!e.empty()) bad(what);
+    if (enc(id.body) !== OIDS.qcStatements) continue;
+    checkDER(value.body);
+    const top = element(value.body, 0, value.body.length);
+    if (top.tag !== SEQUENCE || top.end !== value.body.length) bad("malformed qcStatements");
+    const sts = reader(value.body, top);
+    while (!sts.empty()) {
+      const st = reader(value.body, sts.read(SEQUENCE, "malformed qcStatements"));
+      st.read(OID, "malformed qcStatements");
+      if (!st.empty()) st.any();
+      if (!st.empty()) bad("malformed qcStatements");
+    }
+  }
 }
 
 function checkGenTime(s) {
   const m = GEN_TIME.exec(s);
   if (!m) bad(`genTime ${JSON.stringify(s)} is not UTC GeneralizedTime without trailing zeros`);
-  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || se > 59) bad(`genTime ${JSON.stringify(s)} is not a time`);
+  checkFields(m.slice(1, 7), "genTime", s);
+}
+
+// checkFields holds a time's fields (year, month, day, hour, minute,
+// second) to their ranges.
+function checkFields(fields, what, s) {
+  const [y, mo, d, h, mi, se] = fields.map(Number);
+  const last = new Date(0);
+  last.setUTCFullYear(y, mo, 0); // Date.UTC would take years below 100 as 19xx
+  const days = last.getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || se > 59) bad(`${what} ${JSON.stringify(s)} is not a time`);
 }
 
 // smallInt: the content of a minimally encoded INTEGER within lo and hi.

@@ -28,6 +28,9 @@ const OID = {
 };
 // Certificate signatures with SHA-1 or MD5, which Go's x509 refuses.
 const WEAK_SIGNATURES = new Set(["1.2.840.10045.4.1", "1.2.840.113549.1.1.5", "1.2.840.10040.4.3", "1.3.14.3.2.29", "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.2"]);
+// The extensions Go's x509 handles when critical (crypto/x509's
+// processExtensions); a certificate with another critical one is refused.
+const GO_HANDLED = new Set(["2.5.29.15", "2.5.29.19", "2.5.29.17", "2.5.29.30", "2.5.29.31", "2.5.29.35", "2.5.29.36", "2.5.29.37", "2.5.29.32", "2.5.29.33", "2.5.29.54"]);
 // esi4-qtstStatement-1 (0.4.0.19422.1.1), as DER content.
 const QUALIFIED_HEX = "040081975e0101";
 // SHA-1 is refused, as sigstore's verifier refuses it.
@@ -117,6 +120,10 @@ async function qualified(tst) {
 export async function verifyToken(tsr, message, trust) {
   const { Certificate, SignedData, TimeStampResp, TSTInfo } = await pkijs();
   if (!trust.roots.length) fail("no trust anchors for timestamps");
+  // As tsa's anchor: pkijs wants an issuing anchor to be a CA.
+  for (const r of trust.roots) {
+    if (!extension(r, OID.basicConstraints)?.parsedValue?.cA && !purposes(r)?.includes(OID.timeStamping)) fail(`trust anchor ${subjectOf(r)} is neither a CA certificate nor a time-stamping authority's own`);
+  }
   const profile = checkProfile(tsr);
   const genTime = genTimeNanos(profile.genTime);
   let resp, sd, tst;
@@ -146,13 +153,12 @@ export async function verifyToken(tsr, message, trust) {
   // The CMS signature, its signed attributes' message digest, and the
   // signer's chain to a trusted anchor at the token's own time.
   const intermediates = trust.intermediates || [];
-  // The signer's certificate must be one the token carries, as
-  // digitorus/pkcs7 finds it; the policy's intermediates only link it to
-  // an anchor.
+  // The signer's certificate is the one the profile found carried, named
+  // byte for byte as digitorus/pkcs7 finds it; first, so that pkijs, which
+  // takes the first whose names mean the same, takes it too. The policy's
+  // intermediates only link it to an anchor.
   const carried = sd.certificates || [];
-  const sid = sd.signerInfos[0].sid;
-  if (!carried.some((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber))) fail("the token does not carry its signer's certificate");
-  sd.certificates = [...carried, ...intermediates];
+  sd.certificates = [carried[profile.signer], ...carried.filter((_, i) => i !== profile.signer), ...intermediates];
   // Revocation is not checked, as Go's verifier does not: lists the
   // token carries must neither fail nor pass it.
   sd.crls = undefined;
@@ -175,6 +181,18 @@ export async function verifyToken(tsr, message, trust) {
   // certificate's signature by its issuer (an anchor's own signature is
   // not checked) uses no broken hash.
   const path = res.certificatePath || [leaf];
+  // As Go's x509 builds chains: each certificate's issuer is its parent's
+  // subject byte for byte (pkijs compares them by meaning), and no
+  // certificate has a critical extension Go's x509 does not handle.
+  const raw = (name) => new Uint8Array(name.valueBeforeDecode);
+  for (const [i, c] of path.slice(0, -1).entries()) {
+    const a = raw(c.issuer), b = raw(path[i + 1].subject);
+    if (a.length !== b.length || a.some((x, j) => x !== b[j])) fail(`certificate ${subjectOf(c)} names its issuer otherwise than its issuer names itself`);
+  }
+  for (const c of path) {
+    const ext = (c.extensions || []).find((e) => e.critical && !GO_HANDLED.has(e.extnID));
+    if (ext) fail(`certificate ${subjectOf(c)} has a critical extension ${ext.extnID} that is not handled`);
+  }
   for (const c of path.slice(1)) {
     const p = purposes(c);
     if (p && !p.includes(OID.timeStamping) && !p.includes(OID.anyPurpose)) fail(`certificate ${subjectOf(c)} above the signer does not allow time stamping`);
@@ -192,10 +210,11 @@ export async function verifyToken(tsr, message, trust) {
   for (const c of path) {
     if (genTime < at(c.notBefore.value) || genTime > at(c.notAfter.value)) fail(`certificate ${subjectOf(c)} is not valid at the token's time`);
   }
-  const signing = (sd.signerInfos[0].signedAttrs?.attributes || []).find((x) => x.type === OID.signingTime);
+  const signing = profile.signingTime;
   if (signing) {
-    const t = signing.values[0]?.toDate?.();
-    if (!t || t > leaf.notAfter.value || t < leaf.notBefore.value) fail("the token's signingTime is outside its signer's validity");
+    const text = signing.kind === "utc" ? (signing.text >= "50" ? "19" : "20") + signing.text : signing.text;
+    const t = genTimeNanos(text);
+    if (t > at(leaf.notAfter.value) || t < at(leaf.notBefore.value)) fail("the token's signingTime is outside its signer's validity");
   }
   const a = profile.accuracy;
   const accuracy = BigInt(a.seconds) * 1_000_000_000n + BigInt(a.millis) * 1_000_000n + BigInt(a.micros) * 1000n;

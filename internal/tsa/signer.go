@@ -1,0 +1,276 @@
+package tsa
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// The profile's rules for the token's signer and the certificates it
+// carries. Where digitorus/pkcs7 and pkijs differ (pkcs7 matches names by
+// their bytes, pkijs by their meaning; pkcs7 maps any ECDSA identifier to
+// a hash, pkijs only digests; pkcs7 drops a token whose revocation lists
+// it cannot read, pkijs reads them), the profile takes only what both
+// read alike: SHA-2 digests under the algorithms a time-stamping
+// authority signs with, attribute values of their own type, the signer's
+// certificate carried once and named exactly as the signer identifier
+// names it, and no certificate beside it but its issuers.
+
+var (
+	// digestLen holds the digests a signer may use, by identifier, with
+	// their lengths.
+	digestLen = map[string]int{
+		"\x60\x86\x48\x01\x65\x03\x04\x02\x01": 32, // SHA-256
+		"\x60\x86\x48\x01\x65\x03\x04\x02\x02": 48, // SHA-384
+		"\x60\x86\x48\x01\x65\x03\x04\x02\x03": 64, // SHA-512
+	}
+	// sigDigest holds the signature algorithms a signer may use, with the
+	// digest each implies; rsaEncryption takes the signer's digest.
+	sigDigest = map[string]string{
+		"\x2a\x86\x48\xce\x3d\x04\x03\x02":     "\x60\x86\x48\x01\x65\x03\x04\x02\x01", // ecdsa-with-SHA256
+		"\x2a\x86\x48\xce\x3d\x04\x03\x03":     "\x60\x86\x48\x01\x65\x03\x04\x02\x02", // ecdsa-with-SHA384
+		"\x2a\x86\x48\xce\x3d\x04\x03\x04":     "\x60\x86\x48\x01\x65\x03\x04\x02\x03", // ecdsa-with-SHA512
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b": "\x60\x86\x48\x01\x65\x03\x04\x02\x01", // sha256WithRSAEncryption
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c": "\x60\x86\x48\x01\x65\x03\x04\x02\x02", // sha384WithRSAEncryption
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d": "\x60\x86\x48\x01\x65\x03\x04\x02\x03", // sha512WithRSAEncryption
+		string(oidRSAEncryption):               "",
+	}
+	oidRSAEncryption = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01}
+	// utcTimeForm is a UTCTime as DER writes it.
+	utcTimeForm = regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`)
+)
+
+// signerID is a signer identifier's issuer (the whole Name) and serial
+// number (the INTEGER's content), as the token writes them.
+type signerID struct{ issuer, serial []byte }
+
+// carriedCert is what the profile reads of a certificate the token
+// carries: its names and serial number as it writes them.
+type carriedCert struct{ all, issuer, serial, subject []byte }
+
+// readCertificates reads the certificates field: X.509 certificates of
+// version 1 (the field left out, as DER writes a default), 2 or 3, with
+// non-negative serial numbers.
+func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
+	var out []carriedCert
+	for !certs.Empty() {
+		var all, cert, tbs, ver, serial, alg, issuer, validity, subject cryptobyte.String
+		var hasVer bool
+		if !certs.ReadASN1Element(&all, cbasn1.SEQUENCE) {
+			return nil, profileErr("a certificate that is no X.509 certificate")
+		}
+		in := all
+		if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+			!tbs.ReadOptionalASN1(&ver, &hasVer, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			return nil, profileErr("a certificate that is no X.509 certificate")
+		}
+		if hasVer {
+			var v int64
+			if !ver.ReadASN1Int64WithTag(&v, cbasn1.INTEGER) || !ver.Empty() || v < 1 || v > 2 {
+				return nil, profileErr("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)")
+			}
+		}
+		if !tbs.ReadASN1(&serial, cbasn1.INTEGER) || len(serial) == 0 || serial[0]&0x80 != 0 {
+			return nil, profileErr("a certificate with a negative serial number")
+		}
+		if !tbs.ReadASN1(&alg, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) ||
+			!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) {
+			return nil, profileErr("a certificate that is no X.509 certificate")
+		}
+		out = append(out, carriedCert{all: all, issuer: issuer, serial: serial, subject: subject})
+	}
+	return out, nil
+}
+
+// checkCarried holds the carried certificates to the signer's and its
+// issuers': the one the signer identifier names, byte for byte, exactly
+// once, and beside it only certificates that issued another one carried.
+func checkCarried(carried []carriedCert, sid signerID) error {
+	signers := 0
+	for i, c := range carried {
+		for _, o := range carried[:i] {
+			if bytes.Equal(o.all, c.all) {
+				return profileErr("the token carries a certificate twice")
+			}
+		}
+		if bytes.Equal(c.issuer, sid.issuer) && bytes.Equal(c.serial, sid.serial) {
+			signers++
+			continue
+		}
+		issues := false
+		for j, o := range carried {
+			issues = issues || j != i && bytes.Equal(c.subject, o.issuer)
+		}
+		if !issues {
+			return profileErr("the token carries a certificate that is neither its signer's nor an issuer of one it carries")
+		}
+	}
+	if signers != 1 {
+		return profileErr("the token does not carry its signer's certificate once, named exactly as its signer identifier names it")
+	}
+	return nil
+}
+
+func checkSignerInfo(si cryptobyte.String) (signerID, error) {
+	var version int64
+	var sid, name, serial, digestAlg, attrs, sigAlg, sig cryptobyte.String
+	if !si.ReadASN1Int64WithTag(&version, cbasn1.INTEGER) || version != 1 || !si.ReadASN1(&sid, cbasn1.SEQUENCE) ||
+		!sid.ReadASN1Element(&name, cbasn1.SEQUENCE) || !sid.ReadASN1(&serial, cbasn1.INTEGER) || !sid.Empty() {
+		return signerID{}, profileErr("the signer is not named by issuer and serial number (version 1)")
+	}
+	if !si.ReadASN1(&digestAlg, cbasn1.SEQUENCE) || !si.ReadASN1(&attrs, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!si.ReadASN1(&sigAlg, cbasn1.SEQUENCE) || !si.ReadASN1(&sig, cbasn1.OCTET_STRING) {
+		return signerID{}, profileErr("malformed signer, or one without signed attributes")
+	}
+	var unsigned cryptobyte.String
+	var hasUnsigned bool
+	if !si.ReadOptionalASN1(&unsigned, &hasUnsigned, cbasn1.Tag(1).Constructed().ContextSpecific()) || !si.Empty() {
+		return signerID{}, profileErr("the signer holds more than its fields")
+	}
+	digest, err := checkAlgorithms(digestAlg, sigAlg)
+	if err != nil {
+		return signerID{}, err
+	}
+	seen := map[string]int{}
+	var prev []byte
+	for !attrs.Empty() {
+		var attr cryptobyte.String
+		if !attrs.ReadASN1Element(&attr, cbasn1.SEQUENCE) {
+			return signerID{}, profileErr("malformed signed attribute")
+		}
+		if prev != nil && bytes.Compare(prev, attr) > 0 {
+			return signerID{}, profileErr("signed attributes out of DER order")
+		}
+		prev = attr
+		id, values, err := readAttribute(attr)
+		if err != nil {
+			return signerID{}, err
+		}
+		if seen[id]++; seen[id] > 1 {
+			return signerID{}, profileErr("a signed attribute given twice")
+		}
+		if err := checkSignedValue(id, values, digestLen[digest]); err != nil {
+			return signerID{}, err
+		}
+	}
+	if seen[string(oidContentType)] != 1 || seen[string(oidMsgDigest)] != 1 {
+		return signerID{}, profileErr("the signed attributes lack contentType or messageDigest")
+	}
+	for !unsigned.Empty() {
+		var attr cryptobyte.String
+		if !unsigned.ReadASN1Element(&attr, cbasn1.SEQUENCE) {
+			return signerID{}, profileErr("malformed unsigned attribute")
+		}
+		if _, _, err := readAttribute(attr); err != nil {
+			return signerID{}, err
+		}
+	}
+	return signerID{issuer: name, serial: serial}, nil
+}
+
+// checkAlgorithms holds the signer's digest to SHA-2 (parameters absent
+// or NULL) and its signature to ECDSA or RSA PKCS #1 v1.5 over that
+// digest (ECDSA without parameters, RSA with NULL or none). It returns
+// the digest's identifier.
+func checkAlgorithms(digestAlg, sigAlg cryptobyte.String) (string, error) {
+	digest, _, ok := readAlgorithm(digestAlg)
+	if _, known := digestLen[digest]; !ok || !known {
+		return "", profileErr("the signer's digest is not SHA-256, SHA-384 or SHA-512")
+	}
+	sign, null, ok := readAlgorithm(sigAlg)
+	implied, known := sigDigest[sign]
+	ecdsa := strings.HasPrefix(sign, "\x2a\x86\x48\xce\x3d\x04\x03")
+	if !ok || !known || ecdsa && null {
+		return "", profileErr("the signer's signature algorithm is not ECDSA or RSA with SHA-2")
+	}
+	if implied != "" && implied != digest {
+		return "", profileErr("the signer's signature algorithm names another digest than the signer's")
+	}
+	return digest, nil
+}
+
+// readAlgorithm reads an AlgorithmIdentifier of no parameters or NULL
+// ones: its identifier, and whether a NULL follows it.
+func readAlgorithm(alg cryptobyte.String) (id string, null, ok bool) {
+	var oid, n cryptobyte.String
+	if !alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) {
+		return "", false, false
+	}
+	if !alg.ReadOptionalASN1(&n, &null, cbasn1.NULL) {
+		return "", false, false
+	}
+	return string(oid), null, alg.Empty()
+}
+
+// checkSignedValue holds the attributes both verifiers read to their
+// types: contentType id-ct-TSTInfo, messageDigest an OCTET STRING of the
+// digest's length, signingTime one UTCTime or GeneralizedTime as DER
+// writes them (and as genTime is written).
+func checkSignedValue(id string, values []cryptobyte.String, digestLen int) error {
+	one := func(tag cbasn1.Tag) (cryptobyte.String, bool) {
+		if len(values) != 1 {
+			return nil, false
+		}
+		var v cryptobyte.String
+		e := values[0]
+		ok := e.ReadASN1(&v, tag) && e.Empty()
+		return v, ok
+	}
+	switch id {
+	case string(oidContentType):
+		if v, ok := one(cbasn1.OBJECT_IDENTIFIER); !ok || !bytes.Equal(v, oidTSTInfo) {
+			return profileErr("a contentType other than one id-ct-TSTInfo")
+		}
+	case string(oidMsgDigest):
+		if v, ok := one(cbasn1.OCTET_STRING); !ok || len(v) != digestLen {
+			return profileErr("a messageDigest other than one OCTET STRING of the digest's length")
+		}
+	case string(oidSigningTime):
+		if v, ok := one(cbasn1.UTCTime); ok {
+			m := utcTimeForm.FindStringSubmatch(string(v))
+			if m == nil {
+				return profileErr("signingTime %q is not a UTCTime as DER writes it", v)
+			}
+			year := "20" + m[1]
+			if m[1] >= "50" {
+				year = "19" + m[1]
+			}
+			return checkFields(append([]string{year}, m[2:7]...), "signingTime", string(v))
+		}
+		v, ok := one(cbasn1.GeneralizedTime)
+		if !ok {
+			return profileErr("a signingTime other than one UTCTime or GeneralizedTime")
+		}
+		m := genTimeForm.FindStringSubmatch(string(v))
+		if m == nil {
+			return profileErr("signingTime %q is not UTC GeneralizedTime without trailing zeros", v)
+		}
+		return checkFields(m[1:7], "signingTime", string(v))
+	}
+	return nil
+}
+
+// readAttribute reads an Attribute (an identifier and a SET of values)
+// and returns its identifier and its values, each a whole element.
+func readAttribute(attr cryptobyte.String) (string, []cryptobyte.String, error) {
+	var body, id, values cryptobyte.String
+	if !attr.ReadASN1(&body, cbasn1.SEQUENCE) || !body.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) || !body.ReadASN1(&values, cbasn1.SET) || !body.Empty() {
+		return "", nil, profileErr("an attribute that is not an identifier and a SET of values")
+	}
+	var out []cryptobyte.String
+	for !values.Empty() {
+		var v cryptobyte.String
+		var t cbasn1.Tag
+		if !values.ReadAnyASN1Element(&v, &t) {
+			return "", nil, profileErr("malformed attribute value")
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return "", nil, profileErr("an attribute with no value")
+	}
+	return string(id), out, nil
+}

@@ -1,0 +1,121 @@
+package tsa
+
+import (
+	"encoding/asn1"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// alg is an AlgorithmIdentifier's content: an identifier and, if null,
+// a NULL.
+func alg(t *testing.T, id asn1.ObjectIdentifier, null bool) cryptobyte.String {
+	t.Helper()
+	b, err := asn1.Marshal(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if null {
+		b = append(b, 5, 0)
+	}
+	return b
+}
+
+func TestCheckAlgorithms(t *testing.T) {
+	sha256 := asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	sha384 := asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	sha1 := asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	ecdsa256 := asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	ecdsa384 := asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	rsa := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	rsa384 := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
+	p256 := asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	tests := []struct {
+		name                string
+		digest, sig         asn1.ObjectIdentifier
+		digestNull, sigNull bool
+		ok                  bool
+	}{
+		{"SHA-256 under ECDSA", sha256, ecdsa256, false, false, true},
+		{"SHA-256 with NULL under ECDSA", sha256, ecdsa256, true, false, true},
+		{"SHA-384 under RSA with NULL", sha384, rsa384, false, true, true},
+		{"SHA-256 under rsaEncryption", sha256, rsa, true, true, true},
+		{"SHA-1", sha1, ecdsa256, false, false, false},
+		{"an ECDSA identifier as the digest", ecdsa256, ecdsa256, false, false, false},
+		{"ECDSA with NULL parameters", sha256, ecdsa256, false, true, false},
+		{"ECDSA over another digest", sha256, ecdsa384, false, false, false},
+		{"the P-256 curve as the signature", sha256, p256, false, false, false},
+	}
+	for _, tt := range tests {
+		_, err := checkAlgorithms(alg(t, tt.digest, tt.digestNull), alg(t, tt.sig, tt.sigNull))
+		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
+			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestCheckSignedValue(t *testing.T) {
+	el := func(v any, params string) cryptobyte.String {
+		b, err := asn1.MarshalWithParams(v, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	at := time.Date(2026, 12, 3, 8, 15, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		id     []byte
+		values []cryptobyte.String
+		ok     bool
+	}{
+		{"contentType id-ct-TSTInfo", oidContentType, []cryptobyte.String{el(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}, "")}, true},
+		{"contentType id-data", oidContentType, []cryptobyte.String{el(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}, "")}, false},
+		{"messageDigest of 32 bytes", oidMsgDigest, []cryptobyte.String{el(make([]byte, 32), "")}, true},
+		{"messageDigest of 20 bytes", oidMsgDigest, []cryptobyte.String{el(make([]byte, 20), "")}, false},
+		{"messageDigest as [0]", oidMsgDigest, []cryptobyte.String{el(make([]byte, 32), "tag:0")}, false},
+		{"signingTime as UTCTime", oidSigningTime, []cryptobyte.String{el(at, "utc")}, true},
+		{"signingTime as GeneralizedTime", oidSigningTime, []cryptobyte.String{el(at, "generalized")}, true},
+		{"signingTime as GeneralizedTime with a fraction", oidSigningTime, []cryptobyte.String{append([]byte{0x18, 20}, "20261203081500.0001Z"...)}, true},
+		{"signingTime without seconds", oidSigningTime, []cryptobyte.String{append([]byte{0x17, 11}, "2612030815Z"...)}, false},
+		{"signingTime on 30 February", oidSigningTime, []cryptobyte.String{append([]byte{0x17, 13}, "260230081500Z"...)}, false},
+		{"signingTime as an INTEGER", oidSigningTime, []cryptobyte.String{el(5, "")}, false},
+		{"signingTime twice", oidSigningTime, []cryptobyte.String{el(at, "utc"), el(at, "utc")}, false},
+	}
+	for _, tt := range tests {
+		err := checkSignedValue(string(tt.id), tt.values, 32)
+		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
+			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestCheckCarried(t *testing.T) {
+	root := carriedCert{all: []byte("root"), issuer: []byte("R"), serial: []byte{1}, subject: []byte("R")}
+	inter := carriedCert{all: []byte("inter"), issuer: []byte("R"), serial: []byte{2}, subject: []byte("I")}
+	leaf := carriedCert{all: []byte("leaf"), issuer: []byte("I"), serial: []byte{3}, subject: []byte("L")}
+	other := carriedCert{all: []byte("other"), issuer: []byte("R"), serial: []byte{4}, subject: []byte("O")}
+	look := carriedCert{all: []byte("look-alike"), issuer: []byte("i"), serial: []byte{3}, subject: []byte("L")}
+	sid := signerID{issuer: []byte("I"), serial: []byte{3}}
+	tests := []struct {
+		name    string
+		carried []carriedCert
+		ok      bool
+	}{
+		{"the signer alone", []carriedCert{leaf}, true},
+		{"the signer and its chain", []carriedCert{root, leaf, inter}, true},
+		{"no signer", []carriedCert{root, inter}, false},
+		{"the signer twice", []carriedCert{leaf, leaf}, false},
+		{"a certificate that issued none carried", []carriedCert{leaf, other}, false},
+		{"a look-alike of the signer", []carriedCert{look, leaf}, false},
+		{"only a look-alike of the signer", []carriedCert{look}, false},
+	}
+	for _, tt := range tests {
+		err := checkCarried(tt.carried, sid)
+		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
+			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
