@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -82,7 +83,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		t.Fatal("the stack's token carries no time-stamping certificate")
 	}
 	rc := newSecondCA(t)
-	rv := newReviewCerts(t, rc)
+	rv := newOddCerts(t, rc)
 	trust.Stamps = &tsa.Trust{Roots: append(slices.Clone(roots), rc.root.cert), Intermediates: []*x509.Certificate{rc.proper.cert, stackLeaf}}
 	trust.RequireStamp = true
 	trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}
@@ -334,8 +335,8 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			return x
 		}()), ts},
 
-		// --- review: operator edits of the genuine token's unsigned parts ---
-		{"R sid issuer with a doubled space", edit(func(r, sd, si *tokNode) {
+		// Edits of the genuine token where its signature does not reach.
+		{"sid issuer with a doubled space", edit(func(r, sd, si *tokNode) {
 			var f func(n *tokNode)
 			f = func(n *tokNode) {
 				if n.tag == 0x13 || n.tag == 0x0c {
@@ -347,67 +348,87 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			}
 			f(si.kids[1].kids[0])
 		}), ts},
-		{"R signer with a critical qcStatements", crafted(rv.critQCLeaf, tstNow()), ts},
-		{"R sid issuer re-encoded as UTF8String", edit(func(r, sd, si *tokNode) { flipStrings(si.kids[1].kids[0]) }), ts},
-		{"R a copy of the signer's certificate, issuer as UTF8String, first in certificates", edit(func(r, sd, si *tokNode) {
+		{"signer with a critical qcStatements", crafted(rv.critQCLeaf, tstNow()), ts},
+		{"sid issuer re-encoded as UTF8String", edit(func(r, sd, si *tokNode) { flipStrings(si.kids[1].kids[0]) }), ts},
+		{"a copy of the signer's certificate, issuer as UTF8String, first in certificates", edit(func(r, sd, si *tokNode) {
 			c := tokCertsIn(sd)
 			fake := tokParse(t, stackLeaf.Raw)
 			flipStrings(fake.kids[0].kids[3])
 			c.kids = append([]*tokNode{fake}, c.kids...)
 		}), ts},
-		{"R signer digestAlgorithm ecdsa-with-SHA256", edit(func(r, sd, si *tokNode) { si.kids[2] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2))) }), ts},
-		{"R signatureAlgorithm the P-256 curve OID", edit(func(r, sd, si *tokNode) { si.kids[4] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 3, 1, 7))) }), ts},
-		{"R crls holding an OtherRevocationInfoFormat", edit(func(r, sd, si *tokNode) {
+		{"signer digestAlgorithm ecdsa-with-SHA256", edit(func(r, sd, si *tokNode) { si.kids[2] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2))) }), ts},
+		{"signatureAlgorithm the P-256 curve OID", edit(func(r, sd, si *tokNode) { si.kids[4] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 3, 1, 7))) }), ts},
+		{"crls holding an OtherRevocationInfoFormat", edit(func(r, sd, si *tokNode) {
 			i := slices.IndexFunc(sd.kids, func(n *tokNode) bool { return n.tag == 0xa0 })
 			sd.kids = slices.Insert(sd.kids, i+1, tokRaw(tokTLV(0xa1, tokTLV(0xa1, tokOID(1, 2, 3, 4), []byte{5, 0}))))
 		}), ts},
-		{"R an extra certificate of version 5", edit(func(r, sd, si *tokNode) {
+		{"an extra certificate of version 5", edit(func(r, sd, si *tokNode) {
 			c := tokCertsIn(sd)
 			fake := tokParse(t, stackLeaf.Raw)
 			fake.kids[0].kids[0] = tokRaw(tokTLV(0xa0, tokInt(4)))
 			c.kids = append(c.kids, fake)
 		}), ts},
-		{"R digestAlgorithms empty", edit(func(r, sd, si *tokNode) { sd.kids[1] = tokRaw([]byte{0x31, 0}) }), none},
-		{"R digestAlgorithms MD5", edit(func(r, sd, si *tokNode) {
+		{"digestAlgorithms empty", edit(func(r, sd, si *tokNode) { sd.kids[1] = tokRaw([]byte{0x31, 0}) }), none},
+		{"digestAlgorithms MD5", edit(func(r, sd, si *tokNode) {
 			sd.kids[1] = tokRaw(tokTLV(0x31, tokTLV(0x30, tokOID(1, 2, 840, 113549, 2, 5), []byte{5, 0})))
 		}), none},
-		// --- review: a trusted authority's key signs odd contents ---
-		{"R messageDigest value tagged [0], not OCTET STRING", stamped(func() []byte {
+		// A trusted authority signing odd contents.
+		{"messageDigest value tagged [0], not OCTET STRING", stamped(func() []byte {
 			h := sha256.Sum256(content)
 			return tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(0x80, h[:]))}, false).bytes()
 		}()), ts},
-		{"R qcStatement whose info is truncated", crafted(rc.proper, func() tokTSTInfo {
+		{"qcStatement whose info is truncated", crafted(rc.proper, func() tokTSTInfo {
 			x := tstNow()
 			x.exts = tokTLV(0xa1, tokTLV(0x30, tokOID(1, 3, 6, 1, 5, 5, 7, 1, 3), tokTLV(4, tokTLV(0x30, tokTLV(0x30, tokOID(0, 4, 0, 19422, 1, 1), []byte{4, 5, 0})))))
 			return x
 		}()), ts},
-		{"R qcStatement whose info has a non-minimal length", crafted(rc.proper, func() tokTSTInfo {
+		{"qcStatement whose info has a non-minimal length", crafted(rc.proper, func() tokTSTInfo {
 			x := tstNow()
 			x.exts = tokTLV(0xa1, tokTLV(0x30, tokOID(1, 3, 6, 1, 5, 5, 7, 1, 3), tokTLV(4, tokTLV(0x30, tokTLV(0x30, tokOID(0, 4, 0, 19422, 1, 1), []byte{4, 0x81, 1, 0})))))
 			return x
 		}()), ts},
-		{"R signingTime 100us after the signer's certificate expires", stamped(tokSignTST(t, rc.expiring, content,
+		{"signingTime 100us after the signer's certificate expires", stamped(tokSignTST(t, rc.expiring, content,
 			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokTLV(0x18, []byte(rc.expiring.cert.NotAfter.UTC().Format("20060102150405")+".0001Z")))}, false).bytes()), ts},
-		{"R signingTime an INTEGER", stamped(tokSignTST(t, rc.proper, content,
+		{"signingTime an INTEGER", stamped(tokSignTST(t, rc.proper, content,
 			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokInt(5))}, false).bytes()), ts},
-		{"R tsa name [0] holding an INTEGER", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.tsaName = tokTLV(0xa0, tokInt(1)); return x }()), ts},
-		{"R signingCertificateV2 naming another certificate", stamped(tokSignTST(t, rc.proper, content,
-			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 16, 2, 47), tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, make([]byte, 32))))))}, false).bytes()), none},
-		{"R messageDigest and signer digestAlgorithm SHA-1", stamped(func() []byte {
+		{"tsa name [0] holding an INTEGER", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.tsaName = tokTLV(0xa0, tokInt(1)); return x }()), ts},
+		{"no signing certificate attribute", stamped(func() []byte {
+			h := sha256.Sum256(content)
+			return tokSignBare(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(4, h[:]))}, false).bytes()
+		}()), ts},
+		{"a signingCertificate (SHA-1) naming the signer", stamped(tokSignTST(t, rc.proper, content, [][]byte{func() []byte {
+			h := sha1.Sum(rc.proper.cert.Raw)
+			return tokAttr(tokOIDessV1, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, h[:])))))
+		}()}, false).bytes()), none},
+		{"a signingCertificate (SHA-1) naming another certificate", stamped(tokSignTST(t, rc.proper, content, [][]byte{func() []byte {
+			h := sha1.Sum(rc.expiring.cert.Raw)
+			return tokAttr(tokOIDessV1, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, h[:])))))
+		}()}, false).bytes()), ts},
+		{"a signingCertificateV2 naming the signer's hash under another serial number", stamped(tokSignTST(t, rc.proper, content, [][]byte{func() []byte {
+			h := sha256.Sum256(rc.proper.cert.Raw)
+			return tokAttr(tokOIDessV2, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, h[:]), tokTLV(0x30, tokTLV(0x30, tokTLV(0xa4, rc.proper.cert.RawIssuer)), tokInt(99))))))
+		}()}, false).bytes()), ts},
+		{"a signingCertificateV2 by SHA-384 naming the signer", stamped(tokSignTST(t, rc.proper, content, [][]byte{func() []byte {
+			h := sha512.Sum384(rc.proper.cert.Raw)
+			return tokAttr(tokOIDessV2, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 2)), tokTLV(4, h[:])))))
+		}()}, false).bytes()), none},
+		{"signingCertificateV2 naming another certificate", stamped(tokSignTST(t, rc.proper, content,
+			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 16, 2, 47), tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, make([]byte, 32))))))}, false).bytes()), ts},
+		{"messageDigest and signer digestAlgorithm SHA-1", stamped(func() []byte {
 			h := sha1.Sum(content)
 			k := tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(4, h[:]))}, false)
 			k.siDigestAlg = tokTLV(0x30, tokOID(1, 3, 14, 3, 2, 26))
 			return k.bytes()
 		}()), ts},
-		{"R contentType attribute id-data", stamped(func() []byte {
+		{"contentType attribute id-data", stamped(func() []byte {
 			h := sha256.Sum256(content)
 			return tokSign(t, rc.proper, content, [][]byte{tokAttr(tokOIDct, tokOID(1, 2, 840, 113549, 1, 7, 1)), tokAttr(tokOIDmd, tokTLV(4, h[:]))}, false).bytes()
 		}()), ts},
-		{"R TSTInfo version 2", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.version = tokInt(2); return x }()), ts},
-		// --- review: certificates a trusted CA issued ---
-		{"R signer with an unknown critical extension", crafted(rv.critLeaf, tstNow()), ts},
-		{"R signer whose issuer is the root's name as UTF8String", crafted(rv.utf8Issuer, tstNow()), ts},
-		{"R signer under an intermediate with a critical qcStatements", stamped(func() []byte {
+		{"TSTInfo version 2", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.version = tokInt(2); return x }()), ts},
+		// Certificates a trusted CA issued.
+		{"signer with an unknown critical extension", crafted(rv.critLeaf, tstNow()), ts},
+		{"signer whose issuer is the root's name as UTF8String", crafted(rv.utf8Issuer, tstNow()), ts},
+		{"signer under an intermediate with a critical qcStatements", stamped(func() []byte {
 			k := tokSignTST(t, rv.underQC, content, nil, false)
 			k.certs = tokTLV(0xa0, rv.underQC.cert.Raw, rv.qcInter.cert.Raw)
 			return k.bytes()
@@ -618,6 +639,17 @@ func (k tokToken) bytes() []byte {
 // unless unsorted.
 func tokSign(t *testing.T, l tokLeaf, content []byte, attrs [][]byte, unsorted bool) tokToken {
 	t.Helper()
+	// The signing certificate attribute RFC 3161 requires, unless attrs
+	// hold one of their own.
+	if !slices.ContainsFunc(attrs, func(a []byte) bool { return bytes.Contains(a, tokOIDessV2) || bytes.Contains(a, tokOIDessV1) }) {
+		attrs = append(slices.Clone(attrs), tokESS(l.cert))
+	}
+	return tokSignBare(t, l, content, attrs, unsorted)
+}
+
+// tokSignBare is tokSign with attrs alone.
+func tokSignBare(t *testing.T, l tokLeaf, content []byte, attrs [][]byte, unsorted bool) tokToken {
+	t.Helper()
 	if !unsorted {
 		attrs = slices.Clone(attrs)
 		sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 })
@@ -635,6 +667,19 @@ func tokSign(t *testing.T, l tokLeaf, content []byte, attrs [][]byte, unsorted b
 		digestAlgs: tokTLV(0x31, tokTLV(0x30, tokOIDsha256)), eContentType: tokOIDtst, eContent: tokTLV(4, content), certs: certs,
 		siVersion: tokInt(1), sid: tokTLV(0x30, l.cert.RawIssuer, serial), siDigestAlg: tokTLV(0x30, tokOIDsha256),
 		signedAttrs: slices.Concat([]byte{0xa0}, set[1:]), sigAlg: tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2)), sig: tokTLV(4, s)}
+}
+
+var (
+	tokOIDessV1 = tokOID(1, 2, 840, 113549, 1, 9, 16, 2, 12)
+	tokOIDessV2 = tokOID(1, 2, 840, 113549, 1, 9, 16, 2, 47)
+)
+
+// tokESS is a signingCertificateV2 attribute naming c (by its SHA-256,
+// issuer and serial number), as digitorus/timestamp writes it.
+func tokESS(c *x509.Certificate) []byte {
+	h := sha256.Sum256(c.Raw)
+	serial, _ := asn1.Marshal(c.SerialNumber)
+	return tokAttr(tokOIDessV2, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, h[:]), tokTLV(0x30, tokTLV(0x30, tokTLV(0xa4, c.RawIssuer)), serial)))))
 }
 
 // tokSignTST signs content with the usual contentType and messageDigest
@@ -770,7 +815,7 @@ func TestPortalPolicyAnswers(t *testing.T) {
 	}
 }
 
-// --- review helpers ---------------------------------------------------
+// Certificates for the cases above.
 
 // flipStrings re-encodes every PrintableString under n as a UTF8String.
 func flipStrings(n *tokNode) {
@@ -800,11 +845,14 @@ func resignCert(t *testing.T, raw []byte, key *ecdsa.PrivateKey, f func(tbs *tok
 	return c
 }
 
-type reviewCerts struct {
+// oddCerts are certificates a trusted CA might issue that Go's x509 and
+// pkijs read differently: an unknown or a qcStatements extension marked
+// critical, an issuer name re-encoded, a version 1 root.
+type oddCerts struct {
 	critLeaf, utf8Issuer, v1root, underV1, qcInter, underQC, critQCLeaf tokLeaf
 }
 
-func newReviewCerts(t *testing.T, rc *secondCA) *reviewCerts {
+func newOddCerts(t *testing.T, rc *secondCA) *oddCerts {
 	t.Helper()
 	now := time.Now().UTC()
 	serial := int64(100)
@@ -828,7 +876,7 @@ func newReviewCerts(t *testing.T, rc *secondCA) *reviewCerts {
 		}
 		return tokLeaf{c, k}
 	}
-	rv := &reviewCerts{}
+	rv := &oddCerts{}
 	rv.critLeaf = issue(rc.root, "Critical unknown TSA", func(c *x509.Certificate) {
 		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3, 4, 5, 6}, Critical: true, Value: []byte{5, 0}})
 	})

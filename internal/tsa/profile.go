@@ -218,7 +218,11 @@ func checkProfile(tsr []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := checkCarried(carried, sid); err != nil {
+	signer, err := checkCarried(carried, sid)
+	if err != nil {
+		return err
+	}
+	if err := checkSigningCertificate(sid, signer); err != nil {
 		return err
 	}
 	return checkTSTInfo(octets)

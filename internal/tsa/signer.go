@@ -2,6 +2,10 @@ package tsa
 
 import (
 	"bytes"
+	"crypto"
+	_ "crypto/sha1" // ESSCertID's hash
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"regexp"
 	"strings"
 
@@ -38,14 +42,20 @@ var (
 		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d": "\x60\x86\x48\x01\x65\x03\x04\x02\x03", // sha512WithRSAEncryption
 		string(oidRSAEncryption):               "",
 	}
-	oidRSAEncryption = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01}
+	oidSigningCertificate   = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0c}
+	oidSigningCertificateV2 = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f}
+	oidRSAEncryption        = []byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01}
 	// utcTimeForm is a UTCTime as DER writes it.
 	utcTimeForm = regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`)
 )
 
 // signerID is a signer identifier's issuer (the whole Name) and serial
-// number (the INTEGER's content), as the token writes them.
-type signerID struct{ issuer, serial []byte }
+// number (the INTEGER's content), as the token writes them, and the
+// values of its signingCertificate and signingCertificateV2 attributes.
+type signerID struct {
+	issuer, serial []byte
+	essV1, essV2   cryptobyte.String
+}
 
 // carriedCert is what the profile reads of a certificate the token
 // carries: its names and serial number as it writes them.
@@ -88,16 +98,19 @@ func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
 // checkCarried holds the carried certificates to the signer's and its
 // issuers': the one the signer identifier names, byte for byte, exactly
 // once, and beside it only certificates that issued another one carried.
-func checkCarried(carried []carriedCert, sid signerID) error {
+// It returns the signer's.
+func checkCarried(carried []carriedCert, sid signerID) (carriedCert, error) {
+	var signer carriedCert
 	signers := 0
 	for i, c := range carried {
 		for _, o := range carried[:i] {
 			if bytes.Equal(o.all, c.all) {
-				return profileErr("the token carries a certificate twice")
+				return carriedCert{}, profileErr("the token carries a certificate twice")
 			}
 		}
 		if bytes.Equal(c.issuer, sid.issuer) && bytes.Equal(c.serial, sid.serial) {
 			signers++
+			signer = c
 			continue
 		}
 		issues := false
@@ -105,13 +118,13 @@ func checkCarried(carried []carriedCert, sid signerID) error {
 			issues = issues || j != i && bytes.Equal(c.subject, o.issuer)
 		}
 		if !issues {
-			return profileErr("the token carries a certificate that is neither its signer's nor an issuer of one it carries")
+			return carriedCert{}, profileErr("the token carries a certificate that is neither its signer's nor an issuer of one it carries")
 		}
 	}
 	if signers != 1 {
-		return profileErr("the token does not carry its signer's certificate once, named exactly as its signer identifier names it")
+		return carriedCert{}, profileErr("the token does not carry its signer's certificate once, named exactly as its signer identifier names it")
 	}
-	return nil
+	return signer, nil
 }
 
 func checkSignerInfo(si cryptobyte.String) (signerID, error) {
@@ -134,6 +147,7 @@ func checkSignerInfo(si cryptobyte.String) (signerID, error) {
 	if err != nil {
 		return signerID{}, err
 	}
+	out := signerID{issuer: name, serial: serial}
 	seen := map[string]int{}
 	var prev []byte
 	for !attrs.Empty() {
@@ -155,6 +169,12 @@ func checkSignerInfo(si cryptobyte.String) (signerID, error) {
 		if err := checkSignedValue(id, values, digestLen[digest]); err != nil {
 			return signerID{}, err
 		}
+		switch id {
+		case string(oidSigningCertificate):
+			out.essV1 = values[0]
+		case string(oidSigningCertificateV2):
+			out.essV2 = values[0]
+		}
 	}
 	if seen[string(oidContentType)] != 1 || seen[string(oidMsgDigest)] != 1 {
 		return signerID{}, profileErr("the signed attributes lack contentType or messageDigest")
@@ -168,7 +188,10 @@ func checkSignerInfo(si cryptobyte.String) (signerID, error) {
 			return signerID{}, err
 		}
 	}
-	return signerID{issuer: name, serial: serial}, nil
+	if out.essV1 == nil && out.essV2 == nil {
+		return signerID{}, profileErr("the signer names no signing certificate (signingCertificate of RFC 3161 or signingCertificateV2 of RFC 5816)")
+	}
+	return out, nil
 }
 
 // checkAlgorithms holds the signer's digest to SHA-2 (parameters absent
@@ -228,6 +251,10 @@ func checkSignedValue(id string, values []cryptobyte.String, digestLen int) erro
 		if v, ok := one(cbasn1.OCTET_STRING); !ok || len(v) != digestLen {
 			return profileErr("a messageDigest other than one OCTET STRING of the digest's length")
 		}
+	case string(oidSigningCertificate), string(oidSigningCertificateV2):
+		if len(values) != 1 {
+			return profileErr("a signing certificate attribute with other than one value")
+		}
 	case string(oidSigningTime):
 		if v, ok := one(cbasn1.UTCTime); ok {
 			m := utcTimeForm.FindStringSubmatch(string(v))
@@ -273,4 +300,70 @@ func readAttribute(attr cryptobyte.String) (string, []cryptobyte.String, error) 
 		return "", nil, profileErr("an attribute with no value")
 	}
 	return string(id), out, nil
+}
+
+// checkSigningCertificate holds the signing certificate attributes
+// (RFC 2634's ESSCertID, RFC 5816's ESSCertIDv2) to the certificate the
+// signer identifier names: the first ESSCertID of each is the hash of its
+// DER (SHA-1 for the first, SHA-2 for the second, SHA-256 if unnamed)
+// and, if it names an issuer and serial number, the signer's.
+func checkSigningCertificate(sid signerID, signer carriedCert) error {
+	for _, v := range []struct {
+		value cryptobyte.String
+		v2    bool
+	}{{sid.essV1, false}, {sid.essV2, true}} {
+		if v.value == nil {
+			continue
+		}
+		var sc, certs, id, certHash cryptobyte.String
+		if !v.value.ReadASN1(&sc, cbasn1.SEQUENCE) || !v.value.Empty() || !sc.ReadASN1(&certs, cbasn1.SEQUENCE) ||
+			!certs.ReadASN1(&id, cbasn1.SEQUENCE) {
+			return profileErr("a signing certificate attribute that names no certificate")
+		}
+		h := crypto.SHA1
+		if v.v2 {
+			h = crypto.SHA256
+			var a cryptobyte.String
+			var hasAlg bool
+			if !id.ReadOptionalASN1(&a, &hasAlg, cbasn1.SEQUENCE) {
+				return profileErr("malformed ESSCertIDv2")
+			}
+			if hasAlg {
+				oid, _, ok := readAlgorithm(a)
+				named, known := essHashes[oid]
+				if !ok || !known {
+					return profileErr("an ESSCertIDv2 whose hash is not SHA-256, SHA-384 or SHA-512")
+				}
+				h = named
+			}
+		}
+		if !id.ReadASN1(&certHash, cbasn1.OCTET_STRING) {
+			return profileErr("malformed ESSCertID")
+		}
+		d := h.New()
+		d.Write(signer.all)
+		if !bytes.Equal(certHash, d.Sum(nil)) {
+			return profileErr("the signing certificate attribute names another certificate than the signer's")
+		}
+		if id.Empty() {
+			continue
+		}
+		var is, names, gn, dn, serial cryptobyte.String
+		if !id.ReadASN1(&is, cbasn1.SEQUENCE) || !id.Empty() || !is.ReadASN1(&names, cbasn1.SEQUENCE) ||
+			!names.ReadASN1(&gn, cbasn1.Tag(4).Constructed().ContextSpecific()) || !names.Empty() ||
+			!gn.ReadASN1Element(&dn, cbasn1.SEQUENCE) || !gn.Empty() || !is.ReadASN1(&serial, cbasn1.INTEGER) || !is.Empty() {
+			return profileErr("an ESSCertID whose issuer and serial number are not one directory name and a number")
+		}
+		if !bytes.Equal(dn, signer.issuer) || !bytes.Equal(serial, signer.serial) {
+			return profileErr("the signing certificate attribute names another issuer or serial number than the signer's")
+		}
+	}
+	return nil
+}
+
+// essHashes are the hashes an ESSCertIDv2 may name.
+var essHashes = map[string]crypto.Hash{
+	"\x60\x86\x48\x01\x65\x03\x04\x02\x01": crypto.SHA256,
+	"\x60\x86\x48\x01\x65\x03\x04\x02\x02": crypto.SHA384,
+	"\x60\x86\x48\x01\x65\x03\x04\x02\x03": crypto.SHA512,
 }

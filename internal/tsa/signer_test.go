@@ -113,7 +113,7 @@ func TestCheckCarried(t *testing.T) {
 		{"only a look-alike of the signer", []carriedCert{look}, false},
 	}
 	for _, tt := range tests {
-		err := checkCarried(tt.carried, sid)
+		_, err := checkCarried(tt.carried, sid)
 		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
 			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
 		}

@@ -24,6 +24,8 @@ const OIDS = {
   contentType: "2a864886f70d010903",
   messageDigest: "2a864886f70d010904",
   signingTime: "2a864886f70d010905",
+  signingCertificate: "2a864886f70d010910020c",
+  signingCertificateV2: "2a864886f70d010910022f",
   qcStatements: "2b06010505070103",
 };
 
@@ -190,9 +192,10 @@ export function checkProfile(tsr) {
   const sis = reader(tsr, signerInfos);
   const si = sis.read(SEQUENCE, "want exactly one signer");
   if (!sis.empty()) bad("want exactly one signer");
-  const { sid, signingTime } = checkSignerInfo(tsr, si);
+  const { sid, signingTime, ess } = checkSignerInfo(tsr, si);
   const signer = checkCarried(carried, sid);
-  return { ...checkTSTInfo(octets.body), signer, signingTime };
+  const signerCert = checkSigningCertificate(tsr, ess, carried[signer]);
+  return { ...checkTSTInfo(octets.body), signer, signingTime, signerCert };
 }
 
 // The signer's and its certificates' rules (signer.go): SHA-2 digests
@@ -256,6 +259,48 @@ function checkCarried(carried, sid) {
   return signer;
 }
 
+const ESS_HASHES = { "608648016503040201": "SHA-256", "608648016503040202": "SHA-384", "608648016503040203": "SHA-512" };
+
+// checkSigningCertificate holds the signing certificate attributes to the
+// signer's certificate as signer.go does, all but the hashes, which are
+// WebCrypto's and so asynchronous: it returns {bytes, hashes: [{hash,
+// certHash}]} for the caller to compare.
+function checkSigningCertificate(b, ess, signer) {
+  const hashes = [];
+  for (const [value, v2] of [[ess.v1, false], [ess.v2, true]]) {
+    if (!value) continue;
+    if (value.tag !== SEQUENCE) bad("a signing certificate attribute that names no certificate");
+    const sc = reader(b, value);
+    const certs = reader(b, sc.read(SEQUENCE, "a signing certificate attribute that names no certificate"));
+    const id = reader(b, certs.read(SEQUENCE, "a signing certificate attribute that names no certificate"));
+    let hash = "SHA-1";
+    if (v2) {
+      hash = "SHA-256";
+      const a = id.optional(SEQUENCE);
+      if (a) {
+        const alg = readAlgorithm(b, a);
+        if (!alg.ok || !(alg.id in ESS_HASHES)) bad("an ESSCertIDv2 whose hash is not SHA-256, SHA-384 or SHA-512");
+        hash = ESS_HASHES[alg.id];
+      }
+    }
+    const certHash = id.read(OCTET_STRING, v2 ? "malformed ESSCertIDv2" : "malformed ESSCertID");
+    hashes.push({ hash, certHash: certHash.body });
+    if (id.empty()) continue;
+    const what = "an ESSCertID whose issuer and serial number are not one directory name and a number";
+    const is = reader(b, id.read(SEQUENCE, what));
+    if (!id.empty()) bad(what);
+    const names = reader(b, is.read(SEQUENCE, what));
+    const gn = reader(b, names.read(ctx(4, true), what));
+    if (!names.empty()) bad(what);
+    const dn = gn.read(SEQUENCE, what);
+    if (!gn.empty()) bad(what);
+    const serial = is.read(INTEGER, what);
+    if (!is.empty()) bad(what);
+    if (!same(dn.all, signer.issuer) || !same(serial.body, signer.serial)) bad("the signing certificate attribute names another issuer or serial number than the signer's");
+  }
+  return { bytes: signer.all, hashes };
+}
+
 // readAlgorithm reads an AlgorithmIdentifier of no parameters or NULL
 // ones.
 function readAlgorithm(b, e) {
@@ -283,6 +328,8 @@ function checkSignedValue(b, id, values, digestLength) {
   } else if (id === OIDS.messageDigest) {
     const v = one(OCTET_STRING);
     if (!v || v.body.length !== digestLength) bad("a messageDigest other than one OCTET STRING of the digest's length");
+  } else if (id === OIDS.signingCertificate || id === OIDS.signingCertificateV2) {
+    if (values.length !== 1) bad("a signing certificate attribute with other than one value");
   } else if (id === OIDS.signingTime) {
     const u = one(UTC_TIME);
     if (u) {
@@ -322,6 +369,7 @@ function checkSignerInfo(b, e) {
   const digest = checkAlgorithms(b, digestAlg, sigAlg);
   const seen = new Map();
   let prev = null, signingTime = null;
+  const ess = {};
   const a = reader(b, attrs);
   while (!a.empty()) {
     const attr = a.read(SEQUENCE, "malformed signed attribute");
@@ -331,13 +379,16 @@ function checkSignerInfo(b, e) {
     seen.set(id, (seen.get(id) || 0) + 1);
     if (seen.get(id) > 1) bad("a signed attribute given twice");
     signingTime = checkSignedValue(b, id, values, SHA2[digest]) || signingTime;
+    if (id === OIDS.signingCertificate) ess.v1 = values[0];
+    if (id === OIDS.signingCertificateV2) ess.v2 = values[0];
   }
+  if (!ess.v1 && !ess.v2) bad("the signer names no signing certificate (signingCertificate of RFC 3161 or signingCertificateV2 of RFC 5816)");
   if (seen.get(OIDS.contentType) !== 1 || seen.get(OIDS.messageDigest) !== 1) bad("the signed attributes lack contentType or messageDigest");
   if (unsigned) {
     const u = reader(b, unsigned);
     while (!u.empty()) readAttribute(b, u.read(SEQUENCE, "malformed unsigned attribute"));
   }
-  return { sid: { issuer: issuer.all, serial: serial.body }, signingTime };
+  return { sid: { issuer: issuer.all, serial: serial.body }, signingTime, ess };
 }
 
 function readAttribute(b, e) {

@@ -153,6 +153,12 @@ export async function verifyToken(tsr, message, trust) {
   // The CMS signature, its signed attributes' message digest, and the
   // signer's chain to a trusted anchor at the token's own time.
   const intermediates = trust.intermediates || [];
+  // The signing certificate attributes name the signer's certificate by
+  // its hash (the rest the profile checked).
+  for (const { hash, certHash } of profile.signerCert.hashes) {
+    const d = new Uint8Array(await crypto.subtle.digest(hash, profile.signerCert.bytes));
+    if (d.length !== certHash.length || d.some((x, i) => x !== certHash[i])) fail("the response is not a DER timestamp response of RFC 3161's shape: the signing certificate attribute names another certificate than the signer's");
+  }
   // The signer's certificate is the one the profile found carried, named
   // byte for byte as digitorus/pkcs7 finds it; first, so that pkijs, which
   // takes the first whose names mean the same, takes it too. The policy's
