@@ -3,6 +3,7 @@ package devstack_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -84,6 +85,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 	}
 	rc := newSecondCA(t)
 	rv := newOddCerts(t, rc)
+	r2 := newChainCerts(t, rc)
 	trust.Stamps = &tsa.Trust{Roots: append(slices.Clone(roots), rc.root.cert), Intermediates: []*x509.Certificate{rc.proper.cert, stackLeaf}}
 	trust.RequireStamp = true
 	trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}
@@ -433,6 +435,80 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			k.certs = tokTLV(0xa0, rv.underQC.cert.Raw, rv.qcInter.cert.Raw)
 			return k.bytes()
 		}()), ts},
+
+		// Signers, certificates and names the two libraries read apart.
+		{"signatureAlgorithm rsaEncryption over an ECDSA signature", hand(rc.proper, content, func(k *tokToken) {
+			k.sigAlg = tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 1), []byte{5, 0})
+		}), ts},
+		{"stack token, signatureAlgorithm rsaEncryption", edit(func(r, sd, si *tokNode) {
+			si.kids[4] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 1), []byte{5, 0}))
+		}), ts},
+		{"signatureAlgorithm rsaEncryption without NULL", hand(rc.proper, content, func(k *tokToken) {
+			k.sigAlg = tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 1))
+		}), ts},
+		{"signer with a critical authorityKeyIdentifier", crafted(r2.akiCrit, tstNow()), ts},
+		{"signer with a duplicated extension", crafted(r2.dupExt, tstNow()), ts},
+		{"signer with a critical SAN holding only a directoryName", crafted(r2.sanDir, tstNow()), ts},
+		{"signer under an intermediate with critical directoryName name constraints", stamped(func() []byte {
+			k := tokSignTST(t, r2.underNC, content, nil, false)
+			k.certs = tokTLV(0xa0, r2.underNC.cert.Raw, r2.ncCrit.cert.Raw)
+			return k.bytes()
+		}()), ts},
+		{"signer under an intermediate with non-critical excluded directoryName", stamped(func() []byte {
+			k := tokSignTST(t, r2.underNCx, content, nil, false)
+			k.certs = tokTLV(0xa0, r2.underNCx.cert.Raw, r2.ncEx.cert.Raw)
+			return k.bytes()
+		}()), ts},
+		{"the root carried with its outer signatureAlgorithm unlike its inner", hand(rc.proper, content, func(k *tokToken) {
+			n := tokParse(t, rc.root.cert.Raw)
+			n.kids[1] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2), []byte{5, 0}))
+			k.certs = tokTLV(0xa0, rc.proper.cert.Raw, n.enc())
+		}), ts},
+		{"control: the root carried as it is", hand(rc.proper, content, func(k *tokToken) {
+			k.certs = tokTLV(0xa0, rc.proper.cert.Raw, rc.root.cert.Raw)
+		}), none},
+		{"signer with requireExplicitPolicy 0 and no policies", crafted(r2.rep0, tstNow()), ts},
+		{"tsa an otherName that is no OtherName (not qualified)", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.tsaName = tokTLV(0xa0, tokTLV(0xa0, tokInt(1))); return x }()), ts},
+		{"signer under two intermediates, the upper with pathLen 0", stamped(func() []byte {
+			k := tokSignTST(t, r2.underPL, content, nil, false)
+			k.certs = tokTLV(0xa0, r2.underPL.cert.Raw, r2.plLow.cert.Raw, r2.pl0.cert.Raw)
+			return k.bytes()
+		}()), ts},
+		{"signer (no SAN) under an intermediate permitting only dNSName example.com", stamped(func() []byte {
+			k := tokSignTST(t, r2.underDNS, content, nil, false)
+			k.certs = tokTLV(0xa0, r2.underDNS.cert.Raw, r2.ncDNS.cert.Raw)
+			return k.bytes()
+		}()), none},
+		{"signer under an intermediate with requireExplicitPolicy 0, both with policy 1.2.3", stamped(func() []byte {
+			k := tokSignTST(t, r2.underREP, content, nil, false)
+			k.certs = tokTLV(0xa0, r2.underREP.cert.Raw, r2.repInter.cert.Raw)
+			return k.bytes()
+		}()), ts},
+		// Tokens real authorities issue.
+		{"SHA-384 under ecdsa-with-SHA384", stamped(tokSignHash(t, rc.proper, content, crypto.SHA384, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 2), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 3)), nil).bytes()), none},
+		{"SHA-512 under ecdsa-with-SHA512", stamped(tokSignHash(t, rc.proper, content, crypto.SHA512, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 3), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 4)), nil).bytes()), none},
+		{"a UTCTime signingTime now", stamped(tokSignTST(t, rc.proper, content,
+			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokTLV(0x17, []byte(time.Now().UTC().Format("060102150405Z"))))}, false).bytes()), none},
+		{"tsa name a directoryName", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.tsaName = tokTLV(0xa0, tokTLV(0xa4, rc.proper.cert.RawSubject))
+			return x
+		}()), none},
+		{"ESSCertIDv2 with explicit SHA-256 and NULL", stamped(tokSignTST(t, rc.proper, content, [][]byte{func() []byte {
+			h := sha256.Sum256(rc.proper.cert.Raw)
+			return tokAttr(tokOIDessV2, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokOIDsha256, []byte{5, 0}), tokTLV(4, h[:])))))
+		}()}, false).bytes()), none},
+		{"ESSCertID v1 with issuerSerial", stamped(tokSignTST(t, rc.proper, content, [][]byte{func() []byte {
+			h := sha1.Sum(rc.proper.cert.Raw)
+			serial, _ := asn1.Marshal(rc.proper.cert.SerialNumber)
+			return tokAttr(tokOIDessV1, tokTLV(0x30, tokTLV(0x30, tokTLV(0x30, tokTLV(4, h[:]), tokTLV(0x30, tokTLV(0x30, tokTLV(0xa4, rc.proper.cert.RawIssuer)), serial)))))
+		}()}, false).bytes()), none},
+		{"nonce present, accuracy with millis", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.nonce = tokInt(1 << 40)
+			x.accuracy = tokTLV(0x30, tokInt(1), tokTLV(0x80, []byte{0x01, 0xf4}))
+			return x
+		}()), none},
 	}
 
 	b := testenv.Browser(t)
@@ -448,6 +524,33 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 	compare(t, b, ctx, env, kl, doc, v1, []string{string(rootPEM), pemOf(rv.v1root.cert)}, []string{}, []opCase{
 		{"a signer under a version 1 root", crafted(rv.underV1, tstNow()), ts},
 		{"the stack's token beside a version 1 root", with(intact.Timestamps, cp), ts},
+	})
+	qcExt := tokTLV(0xa1, tokTLV(0x30, tokOID(1, 3, 6, 1, 5, 5, 7, 1, 3), tokTLV(4, tokTLV(0x30, tokTLV(0x30, tokOID(0, 4, 0, 19422, 1, 1))))))
+	qt := trust
+	qs := *trust.Stamps
+	qs.Qualified = true
+	qt.Stamps = &qs
+	compare(t, b, ctx, env, kl, doc, qt, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, []opCase{
+		{"a qualified token", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.exts = qcExt; return x }()), none},
+		{"a qualified token with a tsa directoryName", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.exts = qcExt
+			x.tsaName = tokTLV(0xa0, tokTLV(0xa4, rc.proper.cert.RawSubject))
+			return x
+		}()), none},
+		{"a qualified token whose tsa is an otherName pkijs does not read", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.exts = qcExt
+			x.tsaName = tokTLV(0xa0, tokTLV(0xa0, tokInt(1)))
+			return x
+		}()), ts},
+		{"a qualified token whose tsa directoryName holds no RDNs", crafted(rc.proper, func() tokTSTInfo {
+			x := tstNow()
+			x.exts = qcExt
+			x.tsaName = tokTLV(0xa0, tokTLV(0xa4, tokTLV(0x30, tokInt(1))))
+			return x
+		}()), ts},
+		{"not qualified (control)", crafted(rc.proper, tstNow()), ts},
 	})
 }
 
@@ -480,7 +583,7 @@ func compare(t *testing.T, b, ctx context.Context, env map[string]string, kl *va
 	klJSON, _ := json.Marshal(kl)
 	inJSON, _ := json.Marshal(in)
 	policy, _ := json.Marshal(map[string]any{
-		"timestamps": map[string]any{"roots": roots, "intermediates": intermediates},
+		"timestamps": map[string]any{"roots": roots, "intermediates": intermediates, "qualified": trust.Stamps != nil && trust.Stamps.Qualified},
 		"witnesses":  map[string]any{"keys": []string{env["VAULT_WITNESS_KEY"]}, "quorum": 1},
 		"require":    true,
 	})

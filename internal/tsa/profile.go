@@ -222,6 +222,9 @@ func checkProfile(tsr []byte) error {
 	if err != nil {
 		return err
 	}
+	if !keyFits(sid.sigAlg, signer.keyAlg) {
+		return profileErr("the signer's signature algorithm is not for its certificate's key")
+	}
 	if err := checkSigningCertificate(sid, signer); err != nil {
 		return err
 	}
@@ -331,23 +334,48 @@ func checkAccuracy(acc cryptobyte.String) error {
 	return nil
 }
 
-// generalNameTags are GeneralName's choices (RFC 5280 §4.2.1.6), as
-// their tags: otherName, rfc822Name, dNSName, x400Address, directoryName,
-// ediPartyName, uniformResourceIdentifier, iPAddress, registeredID.
-var generalNameTags = []byte{0xa0, 0x81, 0x82, 0xa3, 0xa4, 0xa5, 0x86, 0x87, 0x88}
+// generalNameTags are the GeneralName choices (RFC 5280 §4.2.1.6) the
+// profile takes for a TSTInfo's tsa, as their tags: rfc822Name, dNSName,
+// directoryName, uniformResourceIdentifier, iPAddress, registeredID.
+// otherName, x400Address and ediPartyName are left out: pkijs reads their
+// insides, digitorus does not, and authorities name themselves by a
+// directoryName.
+var generalNameTags = []byte{0x81, 0x82, 0xa4, 0x86, 0x87, 0x88}
 
 // checkGeneralName holds the TSTInfo's tsa field to one GeneralName; a
-// directoryName holds one Name.
+// directoryName holds one Name (RDNs of attribute types and values), a
+// registeredID an identifier.
 func checkGeneralName(name cryptobyte.String) error {
 	var e, body cryptobyte.String
 	var tag cbasn1.Tag
 	if !name.ReadAnyASN1Element(&e, &tag) || !name.Empty() || !bytes.Contains(generalNameTags, []byte{byte(tag)}) {
-		return profileErr("the TSTInfo's tsa is not one GeneralName")
+		return profileErr("the TSTInfo's tsa is not one GeneralName the profile takes")
 	}
-	if tag == cbasn1.Tag(4).Constructed().ContextSpecific() {
+	if !e.ReadASN1(&body, tag) {
+		return profileErr("the TSTInfo's tsa is not one GeneralName the profile takes")
+	}
+	switch tag {
+	case cbasn1.Tag(8).ContextSpecific():
+		if !oidDER(body) {
+			return profileErr("the TSTInfo's tsa is a registeredID that is no identifier")
+		}
+	case cbasn1.Tag(4).Constructed().ContextSpecific():
 		var n cryptobyte.String
-		if !e.ReadASN1(&body, tag) || !body.ReadASN1(&n, cbasn1.SEQUENCE) || !body.Empty() {
+		if !body.ReadASN1(&n, cbasn1.SEQUENCE) || !body.Empty() {
 			return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
+		}
+		for !n.Empty() {
+			var rdn cryptobyte.String
+			if !n.ReadASN1(&rdn, cbasn1.SET) || rdn.Empty() {
+				return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
+			}
+			for !rdn.Empty() {
+				var atv, id, v cryptobyte.String
+				var vt cbasn1.Tag
+				if !rdn.ReadASN1(&atv, cbasn1.SEQUENCE) || !atv.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) || !atv.ReadAnyASN1Element(&v, &vt) || !atv.Empty() {
+					return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
+				}
+			}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -55,44 +56,155 @@ var (
 type signerID struct {
 	issuer, serial []byte
 	essV1, essV2   cryptobyte.String
+	sigAlg         string
 }
 
 // carriedCert is what the profile reads of a certificate the token
-// carries: its names and serial number as it writes them.
-type carriedCert struct{ all, issuer, serial, subject []byte }
+// carries: its names and serial number as it writes them, and its key's
+// algorithm.
+type carriedCert struct{ all, issuer, serial, subject, keyAlg []byte }
 
-// readCertificates reads the certificates field: X.509 certificates of
-// version 1 (the field left out, as DER writes a default), 2 or 3, with
-// non-negative serial numbers.
+var (
+	oidECPublicKey = []byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}
+	// Extensions Go's x509 refuses to parse when marked critical:
+	// authorityKeyIdentifier, subjectKeyIdentifier, authorityInfoAccess.
+	// policyConstraints, policyMappings, inhibitAnyPolicy.
+	policyExts = []string{"\x55\x1d\x24", "\x55\x1d\x21", "\x55\x1d\x36"}
+	// goNames are the name forms Go's x509 constrains, as GeneralName
+	// tags: rfc822Name, dNSName, uniformResourceIdentifier, iPAddress.
+	goNames       = []byte{0x81, 0x82, 0x86, 0x87}
+	neverCritical = []string{"\x55\x1d\x23", "\x55\x1d\x0e", "\x2b\x06\x01\x05\x05\x07\x01\x01"}
+)
+
+// readCertificates reads the certificates field as Go's x509 parses what
+// pkijs reads otherwise: X.509 certificates of version 1 (the field left
+// out, as DER writes a default), 2 or 3, with non-negative serial
+// numbers, the same signature algorithm inside and outside what is
+// signed, each extension once, none of those Go refuses critical marked
+// so.
 func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
 	var out []carriedCert
+	const what = "a certificate that is no X.509 certificate"
 	for !certs.Empty() {
-		var all, cert, tbs, ver, serial, alg, issuer, validity, subject cryptobyte.String
+		var all, cert, tbs, ver, serial, alg, outer, issuer, validity, subject, spki, keyAlg, key cryptobyte.String
 		var hasVer bool
 		if !certs.ReadASN1Element(&all, cbasn1.SEQUENCE) {
-			return nil, profileErr("a certificate that is no X.509 certificate")
+			return nil, profileErr(what)
 		}
 		in := all
 		if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
 			!tbs.ReadOptionalASN1(&ver, &hasVer, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-			return nil, profileErr("a certificate that is no X.509 certificate")
+			return nil, profileErr(what)
 		}
-		if hasVer {
-			var v int64
-			if !ver.ReadASN1Int64WithTag(&v, cbasn1.INTEGER) || !ver.Empty() || v < 1 || v > 2 {
-				return nil, profileErr("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)")
-			}
+		var v int64 = 0
+		if hasVer && (!ver.ReadASN1Int64WithTag(&v, cbasn1.INTEGER) || !ver.Empty() || v < 1 || v > 2) {
+			return nil, profileErr("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)")
 		}
 		if !tbs.ReadASN1(&serial, cbasn1.INTEGER) || len(serial) == 0 || serial[0]&0x80 != 0 {
 			return nil, profileErr("a certificate with a negative serial number")
 		}
-		if !tbs.ReadASN1(&alg, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) ||
-			!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) {
-			return nil, profileErr("a certificate that is no X.509 certificate")
+		if !tbs.ReadASN1Element(&alg, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) ||
+			!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) ||
+			!tbs.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.ReadASN1(&key, cbasn1.SEQUENCE) || !key.ReadASN1(&keyAlg, cbasn1.OBJECT_IDENTIFIER) {
+			return nil, profileErr(what)
 		}
-		out = append(out, carriedCert{all: all, issuer: issuer, serial: serial, subject: subject})
+		if !cert.ReadASN1Element(&outer, cbasn1.SEQUENCE) || !bytes.Equal(outer, alg) {
+			return nil, profileErr("a certificate whose signature algorithm differs inside and outside what is signed")
+		}
+		if v > 0 {
+			tbs.SkipOptionalASN1(cbasn1.Tag(1).ContextSpecific())
+			tbs.SkipOptionalASN1(cbasn1.Tag(2).ContextSpecific())
+		}
+		if v == 2 {
+			if err := checkCertExtensions(tbs); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, carriedCert{all: all, issuer: issuer, serial: serial, subject: subject, keyAlg: keyAlg})
 	}
 	return out, nil
+}
+
+// checkCertExtensions holds a version 3 certificate's extensions, what is
+// left of its TBS, to what Go's x509 parses.
+func checkCertExtensions(tbs cryptobyte.String) error {
+	var exts cryptobyte.String
+	var present bool
+	if !tbs.ReadOptionalASN1(&exts, &present, cbasn1.Tag(3).Constructed().ContextSpecific()) || present && !exts.ReadASN1(&exts, cbasn1.SEQUENCE) {
+		return profileErr("a certificate with malformed extensions")
+	}
+	seen := map[string]bool{}
+	for !exts.Empty() {
+		var ext, id, value cryptobyte.String
+		critical := false
+		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) ||
+			ext.PeekASN1Tag(cbasn1.BOOLEAN) && !ext.ReadASN1Boolean(&critical) || !ext.ReadASN1(&value, cbasn1.OCTET_STRING) || !ext.Empty() {
+			return profileErr("a certificate with malformed extensions")
+		}
+		if seen[string(id)] {
+			return profileErr("a certificate with an extension twice")
+		}
+		seen[string(id)] = true
+		if critical && slices.Contains(neverCritical, string(id)) {
+			return profileErr("a certificate marking critical an extension that must not be")
+		}
+		if slices.Contains(policyExts, string(id)) {
+			return profileErr("a certificate with policy constraints, policy mappings or inhibitAnyPolicy (Go's x509 and the browser's process them apart)")
+		}
+		if string(id) == "\x55\x1d\x1e" {
+			if err := checkNameConstraints(value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkNameConstraints holds name constraints to the names Go's x509
+// enforces (e-mail, DNS, URI, IP): Go skips others or refuses them when
+// critical, pkijs enforces directory names.
+func checkNameConstraints(value cryptobyte.String) error {
+	var nc cryptobyte.String
+	if !value.ReadASN1(&nc, cbasn1.SEQUENCE) || !value.Empty() {
+		return profileErr("a certificate with malformed name constraints")
+	}
+	for _, t := range []cbasn1.Tag{cbasn1.Tag(0).Constructed().ContextSpecific(), cbasn1.Tag(1).Constructed().ContextSpecific()} {
+		var trees cryptobyte.String
+		var present bool
+		if !nc.ReadOptionalASN1(&trees, &present, t) {
+			return profileErr("a certificate with malformed name constraints")
+		}
+		for !trees.Empty() {
+			var tree, base cryptobyte.String
+			var tag cbasn1.Tag
+			if !trees.ReadASN1(&tree, cbasn1.SEQUENCE) || !tree.ReadAnyASN1Element(&base, &tag) {
+				return profileErr("a certificate with malformed name constraints")
+			}
+			if !bytes.Contains(goNames, []byte{byte(tag)}) {
+				return profileErr("a certificate constraining names other than e-mail, DNS, URI and IP addresses")
+			}
+		}
+	}
+	if !nc.Empty() {
+		return profileErr("a certificate with malformed name constraints")
+	}
+	return nil
+}
+
+// checkTrusted holds a trust anchor or intermediate to the rules of
+// certificates a token carries.
+func checkTrusted(raw []byte) error {
+	_, err := readCertificates(raw)
+	return err
+}
+
+// keyFits reports whether a signer's key algorithm is the one its
+// signature algorithm names (ECDSA for ecdsa-with-*, RSA for the rest).
+func keyFits(sigAlg string, keyAlg []byte) bool {
+	if strings.HasPrefix(sigAlg, "\x2a\x86\x48\xce\x3d\x04\x03") {
+		return bytes.Equal(keyAlg, oidECPublicKey)
+	}
+	return bytes.Equal(keyAlg, oidRSAEncryption)
 }
 
 // checkCarried holds the carried certificates to the signer's and its
@@ -143,11 +255,11 @@ func checkSignerInfo(si cryptobyte.String) (signerID, error) {
 	if !si.ReadOptionalASN1(&unsigned, &hasUnsigned, cbasn1.Tag(1).Constructed().ContextSpecific()) || !si.Empty() {
 		return signerID{}, profileErr("the signer holds more than its fields")
 	}
-	digest, err := checkAlgorithms(digestAlg, sigAlg)
+	digest, sign, err := checkAlgorithms(digestAlg, sigAlg)
 	if err != nil {
 		return signerID{}, err
 	}
-	out := signerID{issuer: name, serial: serial}
+	out := signerID{issuer: name, serial: serial, sigAlg: sign}
 	seen := map[string]int{}
 	var prev []byte
 	for !attrs.Empty() {
@@ -198,21 +310,21 @@ func checkSignerInfo(si cryptobyte.String) (signerID, error) {
 // or NULL) and its signature to ECDSA or RSA PKCS #1 v1.5 over that
 // digest (ECDSA without parameters, RSA with NULL or none). It returns
 // the digest's identifier.
-func checkAlgorithms(digestAlg, sigAlg cryptobyte.String) (string, error) {
+func checkAlgorithms(digestAlg, sigAlg cryptobyte.String) (digest, sign string, err error) {
 	digest, _, ok := readAlgorithm(digestAlg)
 	if _, known := digestLen[digest]; !ok || !known {
-		return "", profileErr("the signer's digest is not SHA-256, SHA-384 or SHA-512")
+		return "", "", profileErr("the signer's digest is not SHA-256, SHA-384 or SHA-512")
 	}
 	sign, null, ok := readAlgorithm(sigAlg)
 	implied, known := sigDigest[sign]
 	ecdsa := strings.HasPrefix(sign, "\x2a\x86\x48\xce\x3d\x04\x03")
 	if !ok || !known || ecdsa && null {
-		return "", profileErr("the signer's signature algorithm is not ECDSA or RSA with SHA-2")
+		return "", "", profileErr("the signer's signature algorithm is not ECDSA or RSA with SHA-2")
 	}
 	if implied != "" && implied != digest {
-		return "", profileErr("the signer's signature algorithm names another digest than the signer's")
+		return "", "", profileErr("the signer's signature algorithm names another digest than the signer's")
 	}
-	return digest, nil
+	return digest, sign, nil
 }
 
 // readAlgorithm reads an AlgorithmIdentifier of no parameters or NULL

@@ -49,7 +49,7 @@ func TestCheckAlgorithms(t *testing.T) {
 		{"the P-256 curve as the signature", sha256, p256, false, false, false},
 	}
 	for _, tt := range tests {
-		_, err := checkAlgorithms(alg(t, tt.digest, tt.digestNull), alg(t, tt.sig, tt.sigNull))
+		_, _, err := checkAlgorithms(alg(t, tt.digest, tt.digestNull), alg(t, tt.sig, tt.sigNull))
 		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
 			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
 		}

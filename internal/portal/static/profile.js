@@ -194,6 +194,7 @@ export function checkProfile(tsr) {
   if (!sis.empty()) bad("want exactly one signer");
   const { sid, signingTime, ess } = checkSignerInfo(tsr, si);
   const signer = checkCarried(carried, sid);
+  if (!keyFits(sid.sigAlg, carried[signer].keyAlg)) bad("the signer's signature algorithm is not for its certificate's key");
   const signerCert = checkSigningCertificate(tsr, ess, carried[signer]);
   return { ...checkTSTInfo(octets.body), signer, signingTime, signerCert };
 }
@@ -216,6 +217,8 @@ const SIG_DIGEST = {
 const UTC_TIME = 0x17;
 const UTC_FORM = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 
+// readCertificates reads the certificates field as Go's x509 parses what
+// pkijs reads otherwise (signer.go's readCertificates).
 function readCertificates(b, certs) {
   const what = "a certificate that is no X.509 certificate";
   const out = [];
@@ -225,21 +228,90 @@ function readCertificates(b, certs) {
     const cert = reader(b, all);
     const tbs = reader(b, cert.read(SEQUENCE, what));
     const ver = tbs.optional(ctx(0, true));
+    let v = 0;
     if (ver) {
-      const v = reader(b, ver);
-      const n = v.read(INTEGER, "a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
-      if (!v.empty() || n.body.length !== 1 || n.body[0] < 1 || n.body[0] > 2) bad("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
+      const vr = reader(b, ver);
+      const n = vr.read(INTEGER, "a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
+      if (!vr.empty() || n.body.length !== 1 || n.body[0] < 1 || n.body[0] > 2) bad("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
+      v = n.body[0];
     }
     const serial = tbs.read(INTEGER, "a certificate with a negative serial number");
     if (negative(serial)) bad("a certificate with a negative serial number");
-    tbs.read(SEQUENCE, what);
+    const alg = tbs.read(SEQUENCE, what);
     const issuer = tbs.read(SEQUENCE, what);
     tbs.read(SEQUENCE, what);
     const subject = tbs.read(SEQUENCE, what);
-    out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all });
+    const spki = reader(b, tbs.read(SEQUENCE, what));
+    const keyAlg = reader(b, spki.read(SEQUENCE, what)).read(OID, what);
+    const outer = cert.optional(SEQUENCE);
+    if (!outer || !same(outer.all, alg.all)) bad("a certificate whose signature algorithm differs inside and outside what is signed");
+    if (v > 0) {
+      tbs.optional(ctx(1, false));
+      tbs.optional(ctx(2, false));
+    }
+    if (v === 2) checkCertExtensions(b, tbs);
+    out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all, keyAlg: enc(keyAlg.body) });
   }
   return out;
 }
+
+// Extensions Go's x509 refuses to parse when marked critical:
+// authorityKeyIdentifier, subjectKeyIdentifier, authorityInfoAccess.
+const NEVER_CRITICAL = ["551d23", "551d0e", "2b06010505070101"];
+
+function checkCertExtensions(b, tbs) {
+  const what = "a certificate with malformed extensions";
+  const wrapped = tbs.optional(ctx(3, true));
+  if (!wrapped) return;
+  const w = reader(b, wrapped);
+  const exts = reader(b, w.read(SEQUENCE, what));
+  const seen = new Set();
+  while (!exts.empty()) {
+    const e = reader(b, exts.read(SEQUENCE, what));
+    const id = enc(e.read(OID, what).body);
+    const crit = e.optional(BOOLEAN);
+    const value = e.read(OCTET_STRING, what);
+    if (!e.empty()) bad(what);
+    if (seen.has(id)) bad("a certificate with an extension twice");
+    seen.add(id);
+    if (crit && crit.body[0] === 0xff && NEVER_CRITICAL.includes(id)) bad("a certificate marking critical an extension that must not be");
+    if (POLICY_EXTS.includes(id)) bad("a certificate with policy constraints, policy mappings or inhibitAnyPolicy (Go's x509 and the browser's process them apart)");
+    if (id === "551d1e") checkNameConstraints(value.body);
+  }
+}
+
+// policyConstraints, policyMappings, inhibitAnyPolicy.
+const POLICY_EXTS = ["551d24", "551d21", "551d36"];
+// The name forms Go's x509 constrains: rfc822Name, dNSName, URI, iPAddress.
+const GO_NAMES = [0x81, 0x82, 0x86, 0x87];
+
+function checkNameConstraints(v) {
+  const what = "a certificate with malformed name constraints";
+  const top = element(v, 0, v.length);
+  if (top.tag !== SEQUENCE || top.end !== v.length) bad(what);
+  const nc = reader(v, top);
+  for (const t of [ctx(0, true), ctx(1, true)]) {
+    const trees = nc.optional(t);
+    if (!trees) continue;
+    const r = reader(v, trees);
+    while (!r.empty()) {
+      const tree = reader(v, r.read(SEQUENCE, what));
+      if (tree.empty()) bad(what);
+      if (!GO_NAMES.includes(tree.any().tag)) bad("a certificate constraining names other than e-mail, DNS, URI and IP addresses");
+    }
+  }
+  if (!nc.empty()) bad(what);
+}
+
+// checkTrusted holds a trust anchor or intermediate (its DER) to the
+// rules of certificates a token carries.
+export function checkTrusted(raw) {
+  readCertificates(raw, { start: 0, end: raw.length });
+}
+
+// keyFits: the signer's key is the one its signature algorithm names
+// (ECDSA for ecdsa-with-*, RSA for the rest).
+const keyFits = (sigAlg, keyAlg) => (sigAlg.startsWith("2a8648ce3d0403") ? keyAlg === "2a8648ce3d0201" : keyAlg === "2a864886f70d010101");
 
 const same = (a, b) => compare(a, b) === 0;
 
@@ -316,7 +388,7 @@ function checkAlgorithms(b, digestAlg, sigAlg) {
   const s = readAlgorithm(b, sigAlg);
   if (!s.ok || !(s.id in SIG_DIGEST) || (s.id.startsWith("2a8648ce3d0403") && s.null)) bad("the signer's signature algorithm is not ECDSA or RSA with SHA-2");
   if (SIG_DIGEST[s.id] !== "" && SIG_DIGEST[s.id] !== d.id) bad("the signer's signature algorithm names another digest than the signer's");
-  return d.id;
+  return { digest: d.id, sign: s.id };
 }
 
 // checkSignedValue returns a signingTime as {kind, text}.
@@ -366,7 +438,7 @@ function checkSignerInfo(b, e) {
   si.read(OCTET_STRING, what);
   const unsigned = si.optional(ctx(1, true));
   if (!si.empty()) bad("the signer holds more than its fields");
-  const digest = checkAlgorithms(b, digestAlg, sigAlg);
+  const { digest, sign } = checkAlgorithms(b, digestAlg, sigAlg);
   const seen = new Map();
   let prev = null, signingTime = null;
   const ess = {};
@@ -388,7 +460,7 @@ function checkSignerInfo(b, e) {
     const u = reader(b, unsigned);
     while (!u.empty()) readAttribute(b, u.read(SEQUENCE, "malformed unsigned attribute"));
   }
-  return { sid: { issuer: issuer.all, serial: serial.body }, signingTime, ess };
+  return { sid: { issuer: issuer.all, serial: serial.body, sigAlg: sign }, signingTime, ess };
 }
 
 function readAttribute(b, e) {
@@ -438,17 +510,32 @@ function checkTSTInfo(b) {
   return { genTime, accuracy };
 }
 
-// GENERAL_NAME_TAGS are GeneralName's choices (RFC 5280 §4.2.1.6) as tags.
-const GENERAL_NAME_TAGS = [0xa0, 0x81, 0x82, 0xa3, 0xa4, 0xa5, 0x86, 0x87, 0x88];
+// GENERAL_NAME_TAGS are the GeneralName choices the profile takes for a
+// TSTInfo's tsa (profile.go's generalNameTags).
+const GENERAL_NAME_TAGS = [0x81, 0x82, 0xa4, 0x86, 0x87, 0x88];
 
 function checkGeneralName(b, name) {
   const r = reader(b, name);
-  if (r.empty()) bad("the TSTInfo's tsa is not one GeneralName");
+  if (r.empty()) bad("the TSTInfo's tsa is not one GeneralName the profile takes");
   const g = r.any();
-  if (!r.empty() || !GENERAL_NAME_TAGS.includes(g.tag)) bad("the TSTInfo's tsa is not one GeneralName");
+  if (!r.empty() || !GENERAL_NAME_TAGS.includes(g.tag)) bad("the TSTInfo's tsa is not one GeneralName the profile takes");
+  if (g.tag === 0x88 && !oidDER(g.body)) bad("the TSTInfo's tsa is a registeredID that is no identifier");
   if (g.tag === 0xa4) {
+    const what = "the TSTInfo's tsa is a directoryName that is not one Name";
     const d = reader(b, g);
-    if (!d.optional(SEQUENCE) || !d.empty()) bad("the TSTInfo's tsa is a directoryName that is not one Name");
+    const n = reader(b, d.read(SEQUENCE, what));
+    if (!d.empty()) bad(what);
+    while (!n.empty()) {
+      const rdn = reader(b, n.read(SET, what));
+      if (rdn.empty()) bad(what);
+      while (!rdn.empty()) {
+        const atv = reader(b, rdn.read(SEQUENCE, what));
+        atv.read(OID, what);
+        if (atv.empty()) bad(what);
+        atv.any();
+        if (!atv.empty()) bad(what);
+      }
+    }
   }
 }
 

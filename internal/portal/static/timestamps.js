@@ -9,7 +9,7 @@
 // verifies; it is loaded the first time a timestamp is checked.
 
 import { VerifyError } from "./verify.js";
-import { checkProfile, qcStatementIDs } from "./profile.js";
+import { checkProfile, checkTrusted, qcStatementIDs } from "./profile.js";
 
 const fail = (msg) => { throw new VerifyError(msg); };
 let lib;
@@ -30,7 +30,19 @@ const OID = {
 const WEAK_SIGNATURES = new Set(["1.2.840.10045.4.1", "1.2.840.113549.1.1.5", "1.2.840.10040.4.3", "1.3.14.3.2.29", "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.2"]);
 // The extensions Go's x509 handles when critical (crypto/x509's
 // processExtensions); a certificate with another critical one is refused.
-const GO_HANDLED = new Set(["2.5.29.15", "2.5.29.19", "2.5.29.17", "2.5.29.30", "2.5.29.31", "2.5.29.35", "2.5.29.36", "2.5.29.37", "2.5.29.32", "2.5.29.33", "2.5.29.54"]);
+// (authorityKeyIdentifier it refuses to parse when critical; a
+// subjectAltName or nameConstraints only when it holds only names it
+// reads: e-mail, DNS, URI, IP.)
+const GO_HANDLED = new Set(["2.5.29.15", "2.5.29.19", "2.5.29.31", "2.5.29.36", "2.5.29.37", "2.5.29.32", "2.5.29.33", "2.5.29.54"]);
+const GO_NAMES = [1, 2, 6, 7];
+function handledCritical(e) {
+  if (e.extnID === "2.5.29.17") return (e.parsedValue?.altNames || []).some((n) => GO_NAMES.includes(n.type));
+  if (e.extnID === "2.5.29.30") {
+    const nc = e.parsedValue || {};
+    return [...(nc.permittedSubtrees || []), ...(nc.excludedSubtrees || [])].every((st) => GO_NAMES.includes(st.base?.type));
+  }
+  return GO_HANDLED.has(e.extnID);
+}
 // esi4-qtstStatement-1 (0.4.0.19422.1.1), as DER content.
 const QUALIFIED_HEX = "040081975e0101";
 // SHA-1 is refused, as sigstore's verifier refuses it.
@@ -77,7 +89,9 @@ export async function parseCertificates(pems) {
     for (const [, body] of blocks) {
       const bytes = Uint8Array.from(atob(body.replace(/\s/g, "")), (c) => c.charCodeAt(0));
       try {
-        out.push(new Certificate({ schema: await der(bytes, "a certificate") }));
+        const c = new Certificate({ schema: await der(bytes, "a certificate") });
+        c.raw = bytes; // for the profile's checks (checkTrusted)
+        out.push(c);
       } catch (e) {
         fail("a trust anchor is not an X.509 certificate: " + e.message);
       }
@@ -123,6 +137,13 @@ export async function verifyToken(tsr, message, trust) {
   // As tsa's anchor: pkijs wants an issuing anchor to be a CA.
   for (const r of trust.roots) {
     if (!extension(r, OID.basicConstraints)?.parsedValue?.cA && !purposes(r)?.includes(OID.timeStamping)) fail(`trust anchor ${subjectOf(r)} is neither a CA certificate nor a time-stamping authority's own`);
+  }
+  for (const c of [...trust.roots, ...(trust.intermediates || [])]) {
+    try {
+      checkTrusted(c.raw);
+    } catch (e) {
+      fail(`trusted certificate ${subjectOf(c)}: ${e.message}`);
+    }
   }
   const profile = checkProfile(tsr);
   const genTime = genTimeNanos(profile.genTime);
@@ -196,8 +217,15 @@ export async function verifyToken(tsr, message, trust) {
     if (a.length !== b.length || a.some((x, j) => x !== b[j])) fail(`certificate ${subjectOf(c)} names its issuer otherwise than its issuer names itself`);
   }
   for (const c of path) {
-    const ext = (c.extensions || []).find((e) => e.critical && !GO_HANDLED.has(e.extnID));
+    const ext = (c.extensions || []).find((e) => e.critical && !handledCritical(e));
     if (ext) fail(`certificate ${subjectOf(c)} has a critical extension ${ext.extnID} that is not handled`);
+  }
+  // Each certificate above the signer allows as many intermediates below
+  // it as its path length constraint says (pkijs does not check it).
+  for (const [i, c] of path.entries()) {
+    const bc = extension(c, OID.basicConstraints)?.parsedValue;
+    if (i === 0 || !bc || !("pathLenConstraint" in bc)) continue;
+    if (typeof bc.pathLenConstraint !== "number" || i - 1 > bc.pathLenConstraint) fail(`certificate ${subjectOf(c)} allows fewer intermediates below it than the chain has`);
   }
   for (const c of path.slice(1)) {
     const p = purposes(c);
