@@ -30,9 +30,6 @@ func resignRaw(t *testing.T, c *x509.Certificate, key *ecdsa.PrivateKey, f func(
 	}
 	n.kids[2] = tokRaw(tokTLV(3, []byte{0}, s))
 	raw := n.enc()
-	if _, err := x509.ParseCertificate(raw); err == nil {
-		t.Logf("resignRaw: Go's x509 parses it")
-	}
 	return &x509.Certificate{Raw: raw, RawIssuer: c.RawIssuer, RawSubject: c.RawSubject, SerialNumber: c.SerialNumber}
 }
 
@@ -47,8 +44,8 @@ func tbsExts(t *testing.T, tbs *tokNode) *tokNode {
 	return nil
 }
 
-// rvIssue issues a time-stamping leaf (or a CA if ca) under parent with f's changes.
-func rvIssue(t *testing.T, parent tokLeaf, serial int64, name string, ca bool, f func(*x509.Certificate)) tokLeaf {
+// issueUnder issues a time-stamping leaf (or a CA if ca) under parent with f's changes.
+func issueUnder(t *testing.T, parent tokLeaf, serial int64, name string, ca bool, f func(*x509.Certificate)) tokLeaf {
 	t.Helper()
 	now := time.Now().UTC()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -93,6 +90,10 @@ func tokSignHash(t *testing.T, l tokLeaf, content []byte, hash crypto.Hash, dige
 		signedAttrs: slices.Concat([]byte{0xa0}, set[1:]), sigAlg: sigAlg, sig: tokTLV(4, s)}
 }
 
+// chainCerts are certificates a trusted CA might issue whose chains Go's
+// x509 and pkijs validate apart: a critical authorityKeyIdentifier or
+// subjectAltName of directory names, an extension twice, name and policy
+// constraints, path lengths.
 type chainCerts struct {
 	akiCrit, dupExt, sanDir, ncCrit, underNC, ncEx, underNCx, rep0, pl0, plLow, underPL, ncDNS, underDNS, repInter, underREP tokLeaf
 }
@@ -101,7 +102,7 @@ func newChainCerts(t *testing.T, rc *secondCA) *chainCerts {
 	t.Helper()
 	r := &chainCerts{}
 	oidIs := func(e *tokNode, ids ...int) bool { return bytes.Equal(e.kids[0].enc(), tokOID(ids...)) }
-	l := rvIssue(t, rc.root, 500, "Critical AKI TSA", false, nil)
+	l := issueUnder(t, rc.root, 500, "Critical AKI TSA", false, nil)
 	found := false
 	r.akiCrit = tokLeaf{resignRaw(t, l.cert, rc.root.key, func(tbs *tokNode) {
 		for _, e := range tbsExts(t, tbs).kids {
@@ -114,39 +115,39 @@ func newChainCerts(t *testing.T, rc *secondCA) *chainCerts {
 	if !found {
 		t.Fatal("no AKI")
 	}
-	l = rvIssue(t, rc.root, 501, "Duplicate extension TSA", false, nil)
+	l = issueUnder(t, rc.root, 501, "Duplicate extension TSA", false, nil)
 	r.dupExt = tokLeaf{resignRaw(t, l.cert, rc.root.key, func(tbs *tokNode) {
 		x := tbsExts(t, tbs)
 		u := tokRaw(tokTLV(0x30, tokOID(1, 2, 3, 4, 5, 7), tokTLV(4, []byte{5, 0})))
 		x.kids = append(x.kids, u, u)
 	}), l.key}
-	r.sanDir = rvIssue(t, rc.root, 502, "SAN dirName TSA", false, func(c *x509.Certificate) {
+	r.sanDir = issueUnder(t, rc.root, 502, "SAN dirName TSA", false, func(c *x509.Certificate) {
 		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Critical: true, Value: tokTLV(0x30, tokTLV(0xa4, rc.root.cert.RawSubject))})
 	})
-	r.ncCrit = rvIssue(t, rc.root, 503, "NC critical intermediate", true, func(c *x509.Certificate) {
+	r.ncCrit = issueUnder(t, rc.root, 503, "NC critical intermediate", true, func(c *x509.Certificate) {
 		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 30}, Critical: true, Value: tokTLV(0x30, tokTLV(0xa0, tokTLV(0x30, tokTLV(0xa4, []byte{0x30, 0}))))}}
 	})
-	r.underNC = rvIssue(t, r.ncCrit, 504, "Under NC critical", false, nil)
-	r.ncEx = rvIssue(t, rc.root, 505, "NC excluded intermediate", true, func(c *x509.Certificate) {
+	r.underNC = issueUnder(t, r.ncCrit, 504, "Under NC critical", false, nil)
+	r.ncEx = issueUnder(t, rc.root, 505, "NC excluded intermediate", true, func(c *x509.Certificate) {
 		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 30}, Critical: false, Value: tokTLV(0x30, tokTLV(0xa1, tokTLV(0x30, tokTLV(0xa4, []byte{0x30, 0}))))}}
 	})
-	r.underNCx = rvIssue(t, r.ncEx, 506, "Under NC excluded", false, nil)
-	r.rep0 = rvIssue(t, rc.root, 507, "REP0 TSA", false, func(c *x509.Certificate) {
+	r.underNCx = issueUnder(t, r.ncEx, 506, "Under NC excluded", false, nil)
+	r.rep0 = issueUnder(t, rc.root, 507, "REP0 TSA", false, func(c *x509.Certificate) {
 		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 36}, Critical: true, Value: []byte{0x30, 3, 0x80, 1, 0}})
 	})
-	r.pl0 = rvIssue(t, rc.root, 508, "PathLen 0 intermediate", true, func(c *x509.Certificate) { c.MaxPathLen, c.MaxPathLenZero = 0, true })
-	r.plLow = rvIssue(t, r.pl0, 509, "Below pathLen 0", true, nil)
-	r.underPL = rvIssue(t, r.plLow, 510, "Under pathLen", false, nil)
-	r.ncDNS = rvIssue(t, rc.root, 511, "DNS NC intermediate", true, func(c *x509.Certificate) {
+	r.pl0 = issueUnder(t, rc.root, 508, "PathLen 0 intermediate", true, func(c *x509.Certificate) { c.MaxPathLen, c.MaxPathLenZero = 0, true })
+	r.plLow = issueUnder(t, r.pl0, 509, "Below pathLen 0", true, nil)
+	r.underPL = issueUnder(t, r.plLow, 510, "Under pathLen", false, nil)
+	r.ncDNS = issueUnder(t, rc.root, 511, "DNS NC intermediate", true, func(c *x509.Certificate) {
 		c.PermittedDNSDomainsCritical, c.PermittedDNSDomains = true, []string{"example.com"}
 	})
-	r.underDNS = rvIssue(t, r.ncDNS, 512, "Under DNS NC", false, nil)
+	r.underDNS = issueUnder(t, r.ncDNS, 512, "Under DNS NC", false, nil)
 	pol := x509.OID{}
 	pol, _ = x509.OIDFromInts([]uint64{1, 2, 3})
-	r.repInter = rvIssue(t, rc.root, 513, "REP0 intermediate", true, func(c *x509.Certificate) {
+	r.repInter = issueUnder(t, rc.root, 513, "REP0 intermediate", true, func(c *x509.Certificate) {
 		c.Policies = []x509.OID{pol}
 		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 36}, Critical: true, Value: []byte{0x30, 3, 0x80, 1, 0}}}
 	})
-	r.underREP = rvIssue(t, r.repInter, 514, "Under REP0", false, func(c *x509.Certificate) { c.Policies = []x509.OID{pol} })
+	r.underREP = issueUnder(t, r.repInter, 514, "Under REP0", false, func(c *x509.Certificate) { c.Policies = []x509.OID{pol} })
 	return r
 }
