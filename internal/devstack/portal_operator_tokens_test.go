@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -552,6 +554,151 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		}()), ts},
 		{"not qualified (control)", crafted(rc.proper, tstNow()), ts},
 	})
+	// Keys, validity times and certificate signatures both must read alike.
+	{
+		now := time.Now().UTC()
+		mk := func(bits int) *rsa.PrivateKey {
+			k, err := rsa.GenerateKey(rand.Reader, bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		rsaLeaf := func(key crypto.Signer, serial int64) keyLeaf {
+			return keyLeaf{issueKey(t, rc.root.cert, rc.root.key, key.Public(), serial, "RSA TSA", false, nil), key}
+		}
+		oidSHA384 := tokOID(2, 16, 840, 1, 101, 3, 4, 2, 2)
+		oidSHA512 := tokOID(2, 16, 840, 1, 101, 3, 4, 2, 3)
+		rsaAlg := func(ids ...int) []byte { return tokTLV(0x30, tokOID(ids...), []byte{5, 0}) }
+		r2048 := rsaLeaf(mk(2048), 600)
+		r3072 := rsaLeaf(mk(3072), 601)
+		r4096 := rsaLeaf(mk(4096), 602)
+		r512 := rsaLeaf(newManualRSA(t, 512, 65537), 603)
+		rBigE := rsaLeaf(newManualRSA(t, 2048, 1<<32+15), 604)
+		r3 := rsaLeaf(newManualRSA(t, 2048, 3), 605)
+		r1024 := rsaLeaf(mk(1024), 608)
+		k384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		k521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+		p384 := keyLeaf{issueKey(t, rc.root.cert, rc.root.key, k384.Public(), 606, "P-384 TSA", false, nil), k384}
+		p521 := keyLeaf{issueKey(t, rc.root.cert, rc.root.key, k521.Public(), 607, "P-521 TSA", false, nil), k521}
+		// Intermediates: no keyCertSign; an Ed25519 key; an RSA key.
+		kuInter := issueUnder(t, rc.root, 610, "No keyCertSign intermediate", true, func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageDigitalSignature })
+		underKU := issueUnder(t, kuInter, 611, "Under no keyCertSign", false, nil)
+		edPub, edKey, _ := ed25519.GenerateKey(rand.Reader)
+		edInter := issueKey(t, rc.root.cert, rc.root.key, edPub, 612, "Ed25519 intermediate", true, nil)
+		edLeafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		underEd := tokLeaf{issueKey(t, edInter, edKey, edLeafKey.Public(), 613, "Under Ed25519", false, nil), edLeafKey}
+		rsaIK := mk(2048)
+		rsaInter := issueKey(t, rc.root.cert, rc.root.key, rsaIK.Public(), 614, "RSA intermediate", true, nil)
+		var underRSA, underPSS tokLeaf
+		{
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			underRSA = tokLeaf{issueKey(t, rsaInter, rsaIK, k.Public(), 615, "Under RSA sha384", false, func(c *x509.Certificate) { c.SignatureAlgorithm = x509.SHA384WithRSA }), k}
+			k2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			underPSS = tokLeaf{issueKey(t, rsaInter, rsaIK, k2.Public(), 616, "Under RSA PSS", false, func(c *x509.Certificate) { c.SignatureAlgorithm = x509.SHA256WithRSAPSS }), k2}
+		}
+		pss20 := tokLeaf{resignAny(t, underPSS.cert, rsaIK, tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 10), tokTLV(0x30,
+			tokTLV(0xa0, tokTLV(0x30, tokOIDsha256, []byte{5, 0})),
+			tokTLV(0xa1, tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 8), tokTLV(0x30, tokOIDsha256, []byte{5, 0}))),
+			tokTLV(0xa2, tokInt(20)))), &rsa.PSSOptions{SaltLength: 20, Hash: crypto.SHA256}, nil), underPSS.key}
+		// Leaves re-encoded under the second root.
+		base := issueUnder(t, rc.root, 620, "Compressed point TSA", false, nil)
+		compressed := tokLeaf{resignRaw(t, base.cert, rc.root.key, func(tbs *tokNode) {
+			pub := base.key.PublicKey
+			x := pub.X.FillBytes(make([]byte, 32))
+			tbs.kids[6].kids[1] = tokRaw(tokTLV(3, []byte{0, 2 | byte(pub.Y.Bit(0))}, x))
+		}), base.key}
+		base2 := issueUnder(t, rc.root, 621, "Fractional notAfter TSA", false, nil)
+		fraction := tokLeaf{resignRaw(t, base2.cert, rc.root.key, func(tbs *tokNode) {
+			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte(now.AddDate(1, 0, 0).Format("20060102150405")+".5Z")))
+		}), base2.key}
+		base3 := issueUnder(t, rc.root, 622, "Offset notAfter TSA", false, nil)
+		offset := tokLeaf{resignRaw(t, base3.cert, rc.root.key, func(tbs *tokNode) {
+			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x17, []byte(now.AddDate(1, 0, 0).Format("060102150405")+"+0100")))
+		}), base3.key}
+		base4 := issueUnder(t, rc.root, 623, "Minutes notAfter TSA", false, nil)
+		minutes := tokLeaf{resignRaw(t, base4.cert, rc.root.key, func(tbs *tokNode) {
+			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x17, []byte(now.AddDate(1, 0, 0).Format("0601021504")+"Z")))
+		}), base4.key}
+		base5 := issueUnder(t, rc.root, 624, "GeneralizedTime 2049 notAfter TSA", false, nil)
+		gen2049 := tokLeaf{resignRaw(t, base5.cert, rc.root.key, func(tbs *tokNode) {
+			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte("20491231235959Z")))
+		}), base5.key}
+		base6 := issueUnder(t, rc.root, 625, "Serial zero TSA", false, nil)
+		serial0 := tokLeaf{resignRaw(t, base6.cert, rc.root.key, func(tbs *tokNode) { tbs.kids[1] = tokRaw(tokInt(0)) }), base6.key}
+		serial0.cert.SerialNumber = big.NewInt(0)
+		long := new(big.Int).Lsh(big.NewInt(1), 160)
+		longDER, _ := asn1.Marshal(long)
+		base7 := issueUnder(t, rc.root, 626, "Serial 21 bytes TSA", false, nil)
+		serial21 := tokLeaf{resignRaw(t, base7.cert, rc.root.key, func(tbs *tokNode) { tbs.kids[1] = tokRaw(longDER) }), base7.key}
+		serial21.cert.SerialNumber = long
+		certSignLeaf := issueUnder(t, rc.root, 627, "keyCertSign leaf TSA", false, func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign })
+		nrLeaf := issueUnder(t, rc.root, 628, "nonRepudiation leaf TSA", false, func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageContentCommitment })
+		base8 := issueUnder(t, rc.root, 629, "SHA-512 signed TSA", false, nil)
+		sha512Signed := tokLeaf{resignAny(t, base8.cert, rc.root.key, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 4)), crypto.SHA512, nil), base8.key}
+		noNull := tokLeaf{resignAny(t, underRSA.cert, rsaIK, tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 11)), crypto.SHA256, nil), underRSA.key}
+		base9 := issueUnder(t, rc.root, 630, "ECDSA NULL params TSA", false, nil)
+		ecNull := tokLeaf{resignAny(t, base9.cert, rc.root.key, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2), []byte{5, 0}), crypto.SHA256, nil), base9.key}
+		chain := func(l tokLeaf, inter *x509.Certificate) []byte {
+			k := tokSignTST(t, l, content, nil, false)
+			k.certs = tokTLV(0xa0, l.cert.Raw, inter.Raw)
+			return stamped(k.bytes())
+		}
+		mine := []opCase{
+			{"RSA-2048 signer, sha256WithRSAEncryption", stamped(tokSignKey(t, r2048, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 11)).bytes()), none},
+			{"RSA-2048 signer, rsaEncryption", stamped(tokSignKey(t, r2048, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 1)).bytes()), none},
+			{"RSA-3072 signer, SHA-384, sha384WithRSA", stamped(tokSignKey(t, r3072, content, crypto.SHA384, oidSHA384, rsaAlg(1, 2, 840, 113549, 1, 1, 12)).bytes()), none},
+			{"RSA-4096 signer, SHA-512, sha512WithRSA", stamped(tokSignKey(t, r4096, content, crypto.SHA512, oidSHA512, rsaAlg(1, 2, 840, 113549, 1, 1, 13)).bytes()), none},
+			{"RSA-512 signer", stamped(tokSignKey(t, r512, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 11)).bytes()), ts},
+			{"RSA exponent 2^32+15 signer", stamped(tokSignKey(t, rBigE, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 11)).bytes()), ts},
+			{"RSA-1024 signer", stamped(tokSignKey(t, r1024, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 11)).bytes()), none},
+			{"RSA exponent 3 signer", stamped(tokSignKey(t, r3, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 11)).bytes()), none},
+			{"P-384 signer, ecdsa-with-SHA384", stamped(tokSignKey(t, p384, content, crypto.SHA384, oidSHA384, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 3))).bytes()), none},
+			{"P-521 signer, ecdsa-with-SHA512", stamped(tokSignKey(t, p521, content, crypto.SHA512, oidSHA512, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 4))).bytes()), none},
+			{"P-521 signer, ecdsa-with-SHA256", stamped(tokSignKey(t, p521, content, crypto.SHA256, tokOIDsha256, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2))).bytes()), none},
+			{"under an intermediate without keyCertSign", chain(underKU, kuInter.cert), ts},
+			{"under an Ed25519 intermediate", chain(underEd, edInter), ts},
+			{"under an RSA intermediate, sha384WithRSA", chain(underRSA, rsaInter), none},
+			{"under an RSA intermediate, PSS as Go writes it", chain(underPSS, rsaInter), ts},
+			{"under an RSA intermediate, PSS salt 20", chain(pss20, rsaInter), ts},
+			{"signer with a compressed point", crafted(compressed, tstNow()), ts},
+			{"signer notAfter GeneralizedTime with fraction", crafted(fraction, tstNow()), ts},
+			{"signer notAfter UTCTime +0100", crafted(offset, tstNow()), ts},
+			{"signer notAfter UTCTime without seconds", crafted(minutes, tstNow()), ts},
+			{"signer notAfter GeneralizedTime 2049", crafted(gen2049, tstNow()), none},
+			{"signer serial 0", crafted(serial0, tstNow()), none},
+			{"signer serial 21 bytes", crafted(serial21, tstNow()), none},
+			{"leaf with keyCertSign, no basicConstraints", crafted(certSignLeaf, tstNow()), none},
+			{"leaf with only nonRepudiation", crafted(nrLeaf, tstNow()), none},
+			{"under an RSA intermediate, sha256WithRSA without NULL", chain(noNull, rsaInter), none},
+			{"leaf signed ecdsa-with-SHA256 with NULL parameters", crafted(ecNull, tstNow()), none},
+			{"leaf signed ecdsa-with-SHA512 by P-256 root", crafted(sha512Signed, tstNow()), none},
+		}
+		compare(t, b, ctx, env, kl, doc, trust, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, mine)
+		// Policy anchors Go's x509 cannot parse are refused by the browser too.
+		fracRoot := resignRaw(t, rc.root.cert, rc.root.key, func(tbs *tokNode) {
+			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte(now.AddDate(1, 0, 0).Format("20060102150405")+".5Z")))
+		})
+		compRoot := resignRaw(t, rc.root.cert, rc.root.key, func(tbs *tokNode) {
+			pub := rc.root.key.PublicKey
+			tbs.kids[6].kids[1] = tokRaw(tokTLV(3, []byte{0, 2 | byte(pub.Y.Bit(0))}, pub.X.FillBytes(make([]byte, 32))))
+		})
+		for name, c := range map[string]*x509.Certificate{"fractional notAfter": fracRoot, "compressed point": compRoot} {
+			_, goErr := tsa.ParseCertificates([]byte(pemOf(c)))
+			pol, _ := json.Marshal(map[string]any{"timestamps": map[string]any{"roots": []string{pemOf(c)}, "intermediates": []string{}}})
+			jsErr, err := chromedp.Run(b, chromedp.Evaluate[string](`(async () => {
+				const p = await import("/portal/policy.js");
+				const c = await p.compilePolicy(`+string(pol)+`);
+				return c.stamps.error || "";
+			})()`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if goErr == nil || jsErr == "" {
+				t.Errorf("a policy anchor with a %s: Go's tsa.ParseCertificates says %v, the portal's compilePolicy says %q; want both to refuse it", name, goErr, jsErr)
+			}
+		}
+	}
 }
 
 // opCase is a receipt and the checks Go's verifier fails for it.

@@ -105,8 +105,24 @@ func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
 		}
 		if !tbs.ReadASN1Element(&alg, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&issuer, cbasn1.SEQUENCE) ||
 			!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) || !tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) ||
-			!tbs.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.ReadASN1(&key, cbasn1.SEQUENCE) || !key.ReadASN1(&keyAlg, cbasn1.OBJECT_IDENTIFIER) {
+			!tbs.ReadASN1(&spki, cbasn1.SEQUENCE) {
 			return nil, profileErr(what)
+		}
+		if err := checkValidity(validity); err != nil {
+			return nil, err
+		}
+		if err := checkKey(spki); err != nil {
+			return nil, err
+		}
+		if !spki.ReadASN1(&key, cbasn1.SEQUENCE) || !key.ReadASN1(&keyAlg, cbasn1.OBJECT_IDENTIFIER) {
+			return nil, profileErr(what)
+		}
+		// A self-issued certificate's own signature is checked by neither
+		// verifier (it is an anchor's, or nothing's).
+		if !bytes.Equal(issuer, subject) {
+			if err := checkCertSignature(alg); err != nil {
+				return nil, err
+			}
 		}
 		if !cert.ReadASN1Element(&outer, cbasn1.SEQUENCE) || !bytes.Equal(outer, alg) {
 			return nil, profileErr("a certificate whose signature algorithm differs inside and outside what is signed")

@@ -239,10 +239,15 @@ function readCertificates(b, certs) {
     if (negative(serial)) bad("a certificate with a negative serial number");
     const alg = tbs.read(SEQUENCE, what);
     const issuer = tbs.read(SEQUENCE, what);
-    tbs.read(SEQUENCE, what);
+    checkValidity(b, tbs.read(SEQUENCE, what));
     const subject = tbs.read(SEQUENCE, what);
-    const spki = reader(b, tbs.read(SEQUENCE, what));
+    const spkiEl = tbs.read(SEQUENCE, what);
+    checkKey(b, spkiEl);
+    const spki = reader(b, spkiEl);
     const keyAlg = reader(b, spki.read(SEQUENCE, what)).read(OID, what);
+    // A self-issued certificate's own signature is checked by neither
+    // verifier (it is an anchor's, or nothing's).
+    if (!same(issuer.all, subject.all)) checkCertSignature(b, alg);
     const outer = cert.optional(SEQUENCE);
     if (!outer || !same(outer.all, alg.all)) bad("a certificate whose signature algorithm differs inside and outside what is signed");
     if (v > 0) {
@@ -253,6 +258,71 @@ function readCertificates(b, certs) {
     out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all, keyAlg: enc(keyAlg.body) });
   }
   return out;
+}
+
+// The keys, validity and signatures of certificates (certificate.go):
+// times as RFC 5280 writes them, RSA keys of at least 1024 bits with an
+// odd exponent from 3 to 2^31-1, EC keys on P-256, P-384 or P-521 with
+// uncompressed points, signatures by ECDSA or RSA PKCS #1 v1.5 over SHA-2.
+const VALIDITY_FORMS = {
+  [UTC_TIME]: /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
+  [GENERALIZED_TIME]: /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
+};
+const EC_POINTS = { "2a8648ce3d030107": 65, "2b81040022": 97, "2b81040023": 133 };
+const CERT_SIGNATURES = ["2a8648ce3d040302", "2a8648ce3d040303", "2a8648ce3d040304", "2a864886f70d01010b", "2a864886f70d01010c", "2a864886f70d01010d"];
+
+function checkValidity(b, e) {
+  const r = reader(b, e);
+  for (let i = 0; i < 2; i++) {
+    if (r.empty()) bad("a certificate whose validity is not two times");
+    const t = r.any();
+    const form = VALIDITY_FORMS[t.tag];
+    if (!form) bad("a certificate whose validity is not two times");
+    const text = String.fromCharCode(...t.body);
+    const m = form.exec(text);
+    if (!m) bad(`a certificate validity time ${JSON.stringify(text)} not as RFC 5280 writes it`);
+    const fields = t.tag === UTC_TIME ? [(m[1] >= "50" ? "19" : "20") + m[1], ...m.slice(2, 7)] : m.slice(1, 7);
+    checkFields(fields, "a certificate validity time", text);
+  }
+  if (!r.empty()) bad("a certificate whose validity is not two times");
+}
+
+function checkKey(b, e) {
+  const what = "a certificate with a malformed public key";
+  const r = reader(b, e);
+  const alg = reader(b, r.read(SEQUENCE, what));
+  const id = enc(alg.read(OID, what).body);
+  const bits = r.read(BIT_STRING, what);
+  if (!r.empty() || bits.body.length === 0 || bits.body[0] !== 0) bad(what);
+  const key = bits.body.subarray(1);
+  if (id === "2a8648ce3d0201") {
+    const curve = alg.optional(OID);
+    if (!curve || !alg.empty()) bad("an EC key on no named curve");
+    const n = EC_POINTS[enc(curve.body)];
+    if (!n) bad("an EC key on a curve other than P-256, P-384 or P-521");
+    if (key.length !== n || key[0] !== 4) bad("an EC key whose point is not uncompressed");
+  } else if (id === "2a864886f70d010101") {
+    const rsaWhat = "a malformed RSA key";
+    if (!alg.optional(NULL) || !alg.empty()) bad(rsaWhat);
+    const top = element(key, 0, key.length);
+    if (top.tag !== SEQUENCE || top.end !== key.length) bad(rsaWhat);
+    const k = reader(key, top);
+    const n = k.read(INTEGER, rsaWhat), ex = k.read(INTEGER, rsaWhat);
+    if (!k.empty()) bad(rsaWhat);
+    let i = 0;
+    while (i < n.body.length && n.body[i] === 0) i++;
+    const bitLen = i === n.body.length ? 0 : (n.body.length - i - 1) * 8 + (32 - Math.clz32(n.body[i]));
+    if (negative(n) || bitLen < 1024) bad("an RSA key of fewer than 1024 bits");
+    const ev = negative(ex) || ex.body.length > 5 ? -1 : intValue(ex);
+    if (ev < 3 || ev > 2 ** 31 - 1 || ev % 2 === 0) bad("an RSA key whose exponent is not odd, from 3 to 2^31-1");
+  } else {
+    bad("a certificate whose key is neither ECDSA nor RSA");
+  }
+}
+
+function checkCertSignature(b, e) {
+  const a = readAlgorithm(b, e);
+  if (!a.ok || !CERT_SIGNATURES.includes(a.id)) bad("a certificate signed other than with ECDSA or RSA PKCS #1 v1.5 over SHA-2");
 }
 
 // Extensions Go's x509 refuses to parse when marked critical:

@@ -90,7 +90,8 @@ export async function parseCertificates(pems) {
       const bytes = Uint8Array.from(atob(body.replace(/\s/g, "")), (c) => c.charCodeAt(0));
       try {
         const c = new Certificate({ schema: await der(bytes, "a certificate") });
-        c.raw = bytes; // for the profile's checks (checkTrusted)
+        checkTrusted(bytes); // as Go's x509 parses it, or refused here as there
+        c.raw = bytes; // for the profile's checks again at each token
         out.push(c);
       } catch (e) {
         fail("a trust anchor is not an X.509 certificate: " + e.message);

@@ -1,0 +1,132 @@
+package tsa
+
+import (
+	"bytes"
+	"math/big"
+	"regexp"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// The profile's rules for the keys, validity and signatures of the
+// certificates a token carries and the policy trusts, where Go's x509 and
+// the browser (pkijs on WebCrypto) would take different ones: times as
+// RFC 5280 writes them (Go reads offsets and minutes in UTCTime, pkijs
+// misreads them; Go refuses fractions pkijs reads), RSA keys Go accepts
+// (at least 1024 bits, an odd exponent below 2^31) and EC keys on the
+// named NIST curves with uncompressed points, and certificates signed
+// with ECDSA or RSA PKCS #1 v1.5 over SHA-2 (Go takes RSA-PSS in one form
+// only and Ed25519, pkijs other PSS forms and no Ed25519).
+
+var (
+	validityForms = map[cbasn1.Tag]*regexp.Regexp{
+		cbasn1.UTCTime:         regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`),
+		cbasn1.GeneralizedTime: regexp.MustCompile(`^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`),
+	}
+	// ecPoints are the named curves (their identifiers' DER content) with
+	// the length of an uncompressed point on each.
+	ecPoints = map[string]int{
+		"\x2a\x86\x48\xce\x3d\x03\x01\x07": 65,  // P-256
+		"\x2b\x81\x04\x00\x22":             97,  // P-384
+		"\x2b\x81\x04\x00\x23":             133, // P-521
+	}
+	// certSignatures are the certificate signature algorithms both take.
+	certSignatures = map[string]bool{
+		"\x2a\x86\x48\xce\x3d\x04\x03\x02":     true, // ecdsa-with-SHA256
+		"\x2a\x86\x48\xce\x3d\x04\x03\x03":     true, // ecdsa-with-SHA384
+		"\x2a\x86\x48\xce\x3d\x04\x03\x04":     true, // ecdsa-with-SHA512
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b": true, // sha256WithRSAEncryption
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c": true, // sha384WithRSAEncryption
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d": true, // sha512WithRSAEncryption
+	}
+)
+
+// checkValidity holds a certificate's notBefore and notAfter to RFC 5280's
+// forms: UTCTime YYMMDDhhmmssZ or GeneralizedTime YYYYMMDDhhmmssZ.
+func checkValidity(validity cryptobyte.String) error {
+	for range 2 {
+		var t cryptobyte.String
+		var tag cbasn1.Tag
+		if !validity.ReadAnyASN1(&t, &tag) || validityForms[tag] == nil {
+			return profileErr("a certificate whose validity is not two times")
+		}
+		m := validityForms[tag].FindStringSubmatch(string(t))
+		if m == nil {
+			return profileErr("a certificate validity time %q not as RFC 5280 writes it", t)
+		}
+		fields := m[1:7]
+		if tag == cbasn1.UTCTime {
+			year := "20" + m[1]
+			if m[1] >= "50" {
+				year = "19" + m[1]
+			}
+			fields = append([]string{year}, m[2:7]...)
+		}
+		if err := checkFields(fields, "a certificate validity time", string(t)); err != nil {
+			return err
+		}
+	}
+	if !validity.Empty() {
+		return profileErr("a certificate whose validity is not two times")
+	}
+	return nil
+}
+
+// checkKey holds a subjectPublicKeyInfo (its content) to the keys both
+// verifiers take.
+func checkKey(spki cryptobyte.String) error {
+	var alg, id, key cryptobyte.String
+	if !spki.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) || !spki.ReadASN1(&key, cbasn1.BIT_STRING) || !spki.Empty() ||
+		len(key) == 0 || key[0] != 0 {
+		return profileErr("a certificate with a malformed public key")
+	}
+	key = key[1:]
+	switch {
+	case bytes.Equal(id, oidECPublicKey):
+		var curve cryptobyte.String
+		if !alg.ReadASN1(&curve, cbasn1.OBJECT_IDENTIFIER) || !alg.Empty() {
+			return profileErr("an EC key on no named curve")
+		}
+		n, ok := ecPoints[string(curve)]
+		if !ok {
+			return profileErr("an EC key on a curve other than P-256, P-384 or P-521")
+		}
+		if len(key) != n || key[0] != 4 {
+			return profileErr("an EC key whose point is not uncompressed")
+		}
+	case bytes.Equal(id, oidRSAEncryption):
+		var null, rsa, n cryptobyte.String
+		var e big.Int
+		in := cryptobyte.String(key)
+		if !alg.ReadASN1(&null, cbasn1.NULL) || !alg.Empty() || !in.ReadASN1(&rsa, cbasn1.SEQUENCE) || !in.Empty() ||
+			!rsa.ReadASN1(&n, cbasn1.INTEGER) || !rsa.ReadASN1Integer(&e) || !rsa.Empty() {
+			return profileErr("a malformed RSA key")
+		}
+		bits := new(big.Int).SetBytes(n).BitLen()
+		if len(n) == 0 || n[0]&0x80 != 0 || bits < 1024 {
+			return profileErr("an RSA key of fewer than 1024 bits")
+		}
+		if e.Bit(0) == 0 || e.Cmp(big.NewInt(3)) < 0 || e.Cmp(big.NewInt(1<<31-1)) > 0 {
+			return profileErr("an RSA key whose exponent is not odd, from 3 to 2^31-1")
+		}
+	default:
+		return profileErr("a certificate whose key is neither ECDSA nor RSA")
+	}
+	return nil
+}
+
+// checkCertSignature holds a certificate's signature algorithm (the
+// element) to ECDSA or RSA PKCS #1 v1.5 over SHA-2, parameters absent or
+// NULL.
+func checkCertSignature(alg cryptobyte.String) error {
+	var body cryptobyte.String
+	if !alg.ReadASN1(&body, cbasn1.SEQUENCE) {
+		return profileErr("a certificate with a malformed signature algorithm")
+	}
+	id, _, ok := readAlgorithm(body)
+	if !ok || !certSignatures[id] {
+		return profileErr("a certificate signed other than with ECDSA or RSA PKCS #1 v1.5 over SHA-2")
+	}
+	return nil
+}
