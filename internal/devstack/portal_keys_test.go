@@ -1,21 +1,15 @@
 package devstack_test
 
 import (
-	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"io"
 	"math/big"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 )
@@ -98,29 +92,20 @@ func (k *manualRSA) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 }
 
 // tokSignKey is tokSignHash for any key: ECDSA signs ASN.1, RSA PKCS #1
-// v1.5.
+// tokSignKey signs content with l's key, as the stack's authority does
+// (contentType, messageDigest, signingCertificateV2), under hash and
+// sigAlg.
 func tokSignKey(t *testing.T, l keyLeaf, content []byte, hash crypto.Hash, digestOID, sigAlg []byte) tokToken {
 	t.Helper()
 	d := hash.New()
 	d.Write(content)
 	attrs := [][]byte{tokAttr(tokOIDct, tokOIDtst), tokAttr(tokOIDmd, tokTLV(4, d.Sum(nil))), tokESS(l.cert)}
-	sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 })
-	set := tokTLV(0x31, attrs...)
-	h := hash.New()
-	h.Write(set)
-	s, err := l.key.Sign(rand.Reader, h.Sum(nil), hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := asn1.Marshal(l.cert.SerialNumber)
-	return tokToken{status: tokTLV(0x30, tokInt(0)), ciOID: tokOID(1, 2, 840, 113549, 1, 7, 2), sdVersion: tokInt(3),
-		digestAlgs: tokTLV(0x31, tokTLV(0x30, digestOID)), eContentType: tokOIDtst, eContent: tokTLV(4, content), certs: tokTLV(0xa0, l.cert.Raw),
-		siVersion: tokInt(1), sid: tokTLV(0x30, l.cert.RawIssuer, serial), siDigestAlg: tokTLV(0x30, digestOID),
-		signedAttrs: slices.Concat([]byte{0xa0}, set[1:]), sigAlg: sigAlg, sig: tokTLV(4, s)}
+	return tokSignWith(t, l.cert, l.key, content, hash, digestOID, sigAlg, attrs, false)
 }
 
-// resignAny is resignRaw for any issuing key, with the signature
-// algorithm identifier alg (the TBS's and the outer), hash and opts.
+// resignAny changes a certificate's TBS with f and signs it again with
+// key under opts, with alg (if given) as its signature algorithm inside
+// and out; it does not parse the result (Go's x509 may refuse it).
 func resignAny(t *testing.T, c *x509.Certificate, key crypto.Signer, alg []byte, opts crypto.SignerOpts, f func(tbs *tokNode)) *x509.Certificate {
 	t.Helper()
 	n := tokParse(t, c.Raw)
@@ -146,8 +131,3 @@ func resignAny(t *testing.T, c *x509.Certificate, key crypto.Signer, alg []byte,
 	n.kids[2] = tokRaw(tokTLV(3, []byte{0}, s))
 	return &x509.Certificate{Raw: n.enc(), RawIssuer: c.RawIssuer, RawSubject: c.RawSubject, SerialNumber: c.SerialNumber}
 }
-
-var _ = sha256.Sum256
-var _ = ed25519.GenerateKey
-var _ = elliptic.P384
-var _ = ecdsa.GenerateKey

@@ -182,6 +182,16 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		return stamped(k.bytes())
 	}
 	content := tstNow().bytes()
+	// chain is a token by l carrying l's certificate and those above it.
+	chain := func(l tokLeaf, above ...*x509.Certificate) []byte {
+		k := tokSignTST(t, l, content, nil, false)
+		raws := [][]byte{l.cert.Raw}
+		for _, c := range above {
+			raws = append(raws, c.Raw)
+		}
+		k.certs = tokTLV(0xa0, raws...)
+		return stamped(k.bytes())
+	}
 
 	none := []string{}
 	ts := []string{"timestamp"}
@@ -432,11 +442,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		// Certificates a trusted CA issued.
 		{"signer with an unknown critical extension", crafted(rv.critLeaf, tstNow()), ts},
 		{"signer whose issuer is the root's name as UTF8String", crafted(rv.utf8Issuer, tstNow()), ts},
-		{"signer under an intermediate with a critical qcStatements", stamped(func() []byte {
-			k := tokSignTST(t, rv.underQC, content, nil, false)
-			k.certs = tokTLV(0xa0, rv.underQC.cert.Raw, rv.qcInter.cert.Raw)
-			return k.bytes()
-		}()), ts},
+		{"signer under an intermediate with a critical qcStatements", chain(rv.underQC, rv.qcInter.cert), ts},
 
 		// Signers, certificates and names the two libraries read apart.
 		{"signatureAlgorithm rsaEncryption over an ECDSA signature", hand(rc.proper, content, func(k *tokToken) {
@@ -451,16 +457,8 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		{"signer with a critical authorityKeyIdentifier", crafted(r2.akiCrit, tstNow()), ts},
 		{"signer with a duplicated extension", crafted(r2.dupExt, tstNow()), ts},
 		{"signer with a critical SAN holding only a directoryName", crafted(r2.sanDir, tstNow()), ts},
-		{"signer under an intermediate with critical directoryName name constraints", stamped(func() []byte {
-			k := tokSignTST(t, r2.underNC, content, nil, false)
-			k.certs = tokTLV(0xa0, r2.underNC.cert.Raw, r2.ncCrit.cert.Raw)
-			return k.bytes()
-		}()), ts},
-		{"signer under an intermediate with non-critical excluded directoryName", stamped(func() []byte {
-			k := tokSignTST(t, r2.underNCx, content, nil, false)
-			k.certs = tokTLV(0xa0, r2.underNCx.cert.Raw, r2.ncEx.cert.Raw)
-			return k.bytes()
-		}()), ts},
+		{"signer under an intermediate with critical directoryName name constraints", chain(r2.underNC, r2.ncCrit.cert), ts},
+		{"signer under an intermediate with non-critical excluded directoryName", chain(r2.underNCx, r2.ncEx.cert), ts},
 		{"the root carried with its outer signatureAlgorithm unlike its inner", hand(rc.proper, content, func(k *tokToken) {
 			n := tokParse(t, rc.root.cert.Raw)
 			n.kids[1] = tokRaw(tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2), []byte{5, 0}))
@@ -471,24 +469,12 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		}), none},
 		{"signer with requireExplicitPolicy 0 and no policies", crafted(r2.rep0, tstNow()), ts},
 		{"tsa an otherName that is no OtherName (not qualified)", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.tsaName = tokTLV(0xa0, tokTLV(0xa0, tokInt(1))); return x }()), ts},
-		{"signer under two intermediates, the upper with pathLen 0", stamped(func() []byte {
-			k := tokSignTST(t, r2.underPL, content, nil, false)
-			k.certs = tokTLV(0xa0, r2.underPL.cert.Raw, r2.plLow.cert.Raw, r2.pl0.cert.Raw)
-			return k.bytes()
-		}()), ts},
-		{"signer (no SAN) under an intermediate permitting only dNSName example.com", stamped(func() []byte {
-			k := tokSignTST(t, r2.underDNS, content, nil, false)
-			k.certs = tokTLV(0xa0, r2.underDNS.cert.Raw, r2.ncDNS.cert.Raw)
-			return k.bytes()
-		}()), none},
-		{"signer under an intermediate with requireExplicitPolicy 0, both with policy 1.2.3", stamped(func() []byte {
-			k := tokSignTST(t, r2.underREP, content, nil, false)
-			k.certs = tokTLV(0xa0, r2.underREP.cert.Raw, r2.repInter.cert.Raw)
-			return k.bytes()
-		}()), ts},
+		{"signer under two intermediates, the upper with pathLen 0", chain(r2.underPL, r2.plLow.cert, r2.pl0.cert), ts},
+		{"signer (no SAN) under an intermediate permitting only dNSName example.com", chain(r2.underDNS, r2.ncDNS.cert), none},
+		{"signer under an intermediate with requireExplicitPolicy 0, both with policy 1.2.3", chain(r2.underREP, r2.repInter.cert), ts},
 		// Tokens real authorities issue.
-		{"SHA-384 under ecdsa-with-SHA384", stamped(tokSignHash(t, rc.proper, content, crypto.SHA384, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 2), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 3)), nil).bytes()), none},
-		{"SHA-512 under ecdsa-with-SHA512", stamped(tokSignHash(t, rc.proper, content, crypto.SHA512, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 3), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 4)), nil).bytes()), none},
+		{"SHA-384 under ecdsa-with-SHA384", stamped(tokSignKey(t, keyLeaf{rc.proper.cert, rc.proper.key}, content, crypto.SHA384, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 2), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 3))).bytes()), none},
+		{"SHA-512 under ecdsa-with-SHA512", stamped(tokSignKey(t, keyLeaf{rc.proper.cert, rc.proper.key}, content, crypto.SHA512, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 3), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 4))).bytes()), none},
 		{"a UTCTime signingTime now", stamped(tokSignTST(t, rc.proper, content,
 			[][]byte{tokAttr(tokOID(1, 2, 840, 113549, 1, 9, 5), tokTLV(0x17, []byte(time.Now().UTC().Format("060102150405Z"))))}, false).bytes()), none},
 		{"tsa name a directoryName", crafted(rc.proper, func() tokTSTInfo {
@@ -603,34 +589,34 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			tokTLV(0xa2, tokInt(20)))), &rsa.PSSOptions{SaltLength: 20, Hash: crypto.SHA256}, nil), underPSS.key}
 		// Leaves re-encoded under the second root.
 		base := issueUnder(t, rc.root, 620, "Compressed point TSA", false, nil)
-		compressed := tokLeaf{resignRaw(t, base.cert, rc.root.key, func(tbs *tokNode) {
+		compressed := tokLeaf{resignAny(t, base.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			pub := base.key.PublicKey
 			x := pub.X.FillBytes(make([]byte, 32))
 			tbs.kids[6].kids[1] = tokRaw(tokTLV(3, []byte{0, 2 | byte(pub.Y.Bit(0))}, x))
 		}), base.key}
 		base2 := issueUnder(t, rc.root, 621, "Fractional notAfter TSA", false, nil)
-		fraction := tokLeaf{resignRaw(t, base2.cert, rc.root.key, func(tbs *tokNode) {
+		fraction := tokLeaf{resignAny(t, base2.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte(now.AddDate(1, 0, 0).Format("20060102150405")+".5Z")))
 		}), base2.key}
 		base3 := issueUnder(t, rc.root, 622, "Offset notAfter TSA", false, nil)
-		offset := tokLeaf{resignRaw(t, base3.cert, rc.root.key, func(tbs *tokNode) {
+		offset := tokLeaf{resignAny(t, base3.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x17, []byte(now.AddDate(1, 0, 0).Format("060102150405")+"+0100")))
 		}), base3.key}
 		base4 := issueUnder(t, rc.root, 623, "Minutes notAfter TSA", false, nil)
-		minutes := tokLeaf{resignRaw(t, base4.cert, rc.root.key, func(tbs *tokNode) {
+		minutes := tokLeaf{resignAny(t, base4.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x17, []byte(now.AddDate(1, 0, 0).Format("0601021504")+"Z")))
 		}), base4.key}
 		base5 := issueUnder(t, rc.root, 624, "GeneralizedTime 2049 notAfter TSA", false, nil)
-		gen2049 := tokLeaf{resignRaw(t, base5.cert, rc.root.key, func(tbs *tokNode) {
+		gen2049 := tokLeaf{resignAny(t, base5.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte("20491231235959Z")))
 		}), base5.key}
 		base6 := issueUnder(t, rc.root, 625, "Serial zero TSA", false, nil)
-		serial0 := tokLeaf{resignRaw(t, base6.cert, rc.root.key, func(tbs *tokNode) { tbs.kids[1] = tokRaw(tokInt(0)) }), base6.key}
+		serial0 := tokLeaf{resignAny(t, base6.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) { tbs.kids[1] = tokRaw(tokInt(0)) }), base6.key}
 		serial0.cert.SerialNumber = big.NewInt(0)
 		long := new(big.Int).Lsh(big.NewInt(1), 160)
 		longDER, _ := asn1.Marshal(long)
 		base7 := issueUnder(t, rc.root, 626, "Serial 21 bytes TSA", false, nil)
-		serial21 := tokLeaf{resignRaw(t, base7.cert, rc.root.key, func(tbs *tokNode) { tbs.kids[1] = tokRaw(longDER) }), base7.key}
+		serial21 := tokLeaf{resignAny(t, base7.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) { tbs.kids[1] = tokRaw(longDER) }), base7.key}
 		serial21.cert.SerialNumber = long
 		certSignLeaf := issueUnder(t, rc.root, 627, "keyCertSign leaf TSA", false, func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign })
 		nrLeaf := issueUnder(t, rc.root, 628, "nonRepudiation leaf TSA", false, func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageContentCommitment })
@@ -639,11 +625,6 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		noNull := tokLeaf{resignAny(t, underRSA.cert, rsaIK, tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 11)), crypto.SHA256, nil), underRSA.key}
 		base9 := issueUnder(t, rc.root, 630, "ECDSA NULL params TSA", false, nil)
 		ecNull := tokLeaf{resignAny(t, base9.cert, rc.root.key, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2), []byte{5, 0}), crypto.SHA256, nil), base9.key}
-		chain := func(l tokLeaf, inter *x509.Certificate) []byte {
-			k := tokSignTST(t, l, content, nil, false)
-			k.certs = tokTLV(0xa0, l.cert.Raw, inter.Raw)
-			return stamped(k.bytes())
-		}
 		mine := []opCase{
 			{"RSA-2048 signer, sha256WithRSAEncryption", stamped(tokSignKey(t, r2048, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 11)).bytes()), none},
 			{"RSA-2048 signer, rsaEncryption", stamped(tokSignKey(t, r2048, content, crypto.SHA256, tokOIDsha256, rsaAlg(1, 2, 840, 113549, 1, 1, 1)).bytes()), none},
@@ -676,10 +657,10 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		}
 		compare(t, b, ctx, env, kl, doc, trust, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, mine)
 		// Policy anchors Go's x509 cannot parse are refused by the browser too.
-		fracRoot := resignRaw(t, rc.root.cert, rc.root.key, func(tbs *tokNode) {
+		fracRoot := resignAny(t, rc.root.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte(now.AddDate(1, 0, 0).Format("20060102150405")+".5Z")))
 		})
-		compRoot := resignRaw(t, rc.root.cert, rc.root.key, func(tbs *tokNode) {
+		compRoot := resignAny(t, rc.root.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			pub := rc.root.key.PublicKey
 			tbs.kids[6].kids[1] = tokRaw(tokTLV(3, []byte{0, 2 | byte(pub.Y.Bit(0))}, pub.X.FillBytes(make([]byte, 32))))
 		})
@@ -900,23 +881,30 @@ func tokSign(t *testing.T, l tokLeaf, content []byte, attrs [][]byte, unsorted b
 // tokSignBare is tokSign with attrs alone.
 func tokSignBare(t *testing.T, l tokLeaf, content []byte, attrs [][]byte, unsorted bool) tokToken {
 	t.Helper()
+	return tokSignWith(t, l.cert, l.key, content, crypto.SHA256, tokOIDsha256, tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2)), attrs, unsorted)
+}
+
+// tokSignWith makes a token over content signed by key (of cert) over
+// attrs, DER-sorted unless unsorted, with hash as the signer's digest
+// (digestOID) and sigAlg as its signature algorithm.
+func tokSignWith(t *testing.T, cert *x509.Certificate, key crypto.Signer, content []byte, hash crypto.Hash, digestOID, sigAlg []byte, attrs [][]byte, unsorted bool) tokToken {
+	t.Helper()
 	if !unsorted {
 		attrs = slices.Clone(attrs)
 		sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 })
 	}
 	set := tokTLV(0x31, attrs...)
-	h := sha256.Sum256(set)
-	s, err := ecdsa.SignASN1(rand.Reader, l.key, h[:])
+	h := hash.New()
+	h.Write(set)
+	s, err := key.Sign(rand.Reader, h.Sum(nil), hash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := asn1.Marshal(l.cert.SerialNumber)
-	var certs []byte
-	certs = tokTLV(0xa0, l.cert.Raw)
+	serial, _ := asn1.Marshal(cert.SerialNumber)
 	return tokToken{status: tokTLV(0x30, tokInt(0)), ciOID: tokOID(1, 2, 840, 113549, 1, 7, 2), sdVersion: tokInt(3),
-		digestAlgs: tokTLV(0x31, tokTLV(0x30, tokOIDsha256)), eContentType: tokOIDtst, eContent: tokTLV(4, content), certs: certs,
-		siVersion: tokInt(1), sid: tokTLV(0x30, l.cert.RawIssuer, serial), siDigestAlg: tokTLV(0x30, tokOIDsha256),
-		signedAttrs: slices.Concat([]byte{0xa0}, set[1:]), sigAlg: tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 2)), sig: tokTLV(4, s)}
+		digestAlgs: tokTLV(0x31, tokTLV(0x30, digestOID)), eContentType: tokOIDtst, eContent: tokTLV(4, content), certs: tokTLV(0xa0, cert.Raw),
+		siVersion: tokInt(1), sid: tokTLV(0x30, cert.RawIssuer, serial), siDigestAlg: tokTLV(0x30, digestOID),
+		signedAttrs: slices.Concat([]byte{0xa0}, set[1:]), sigAlg: sigAlg, sig: tokTLV(4, s)}
 }
 
 var (
@@ -1080,15 +1068,7 @@ func flipStrings(n *tokNode) {
 // resignCert changes a certificate's TBS with f and signs it again with key.
 func resignCert(t *testing.T, raw []byte, key *ecdsa.PrivateKey, f func(tbs *tokNode)) *x509.Certificate {
 	t.Helper()
-	n := tokParse(t, raw)
-	f(n.kids[0])
-	h := sha256.Sum256(n.kids[0].enc())
-	s, err := ecdsa.SignASN1(rand.Reader, key, h[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.kids[2] = tokRaw(tokTLV(3, []byte{0}, s))
-	c, err := x509.ParseCertificate(n.enc())
+	c, err := x509.ParseCertificate(resignAny(t, &x509.Certificate{Raw: raw}, key, nil, crypto.SHA256, f).Raw)
 	if err != nil {
 		t.Fatalf("resignCert: %v", err)
 	}
@@ -1104,27 +1084,10 @@ type oddCerts struct {
 
 func newOddCerts(t *testing.T, rc *secondCA) *oddCerts {
 	t.Helper()
-	now := time.Now().UTC()
 	serial := int64(100)
-	eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
-	ekuExt := pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}
 	issue := func(parent tokLeaf, name string, f func(*x509.Certificate)) tokLeaf {
 		serial++
-		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtraExtensions: []pkix.Extension{ekuExt}}
-		if f != nil {
-			f(tmpl)
-		}
-		d, err := x509.CreateCertificate(rand.Reader, tmpl, parent.cert, k.Public(), parent.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := x509.ParseCertificate(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tokLeaf{c, k}
+		return issueUnder(t, parent, serial, name, false, f)
 	}
 	rv := &oddCerts{}
 	rv.critLeaf = issue(rc.root, "Critical unknown TSA", func(c *x509.Certificate) {
@@ -1134,12 +1097,7 @@ func newOddCerts(t *testing.T, rc *secondCA) *oddCerts {
 	rv.utf8Issuer = tokLeaf{resignCert(t, p.cert.Raw, rc.root.key, func(tbs *tokNode) { flipStrings(tbs.kids[3]) }), p.key}
 	// A v1 root: no version field, no extensions.
 	rk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	rt := &x509.Certificate{SerialNumber: big.NewInt(90), Subject: pkix.Name{CommonName: "V1 root"}, NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)}
-	rd, err := x509.CreateCertificate(rand.Reader, rt, rt, rk.Public(), rk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1 := resignCert(t, rd, rk, func(tbs *tokNode) {
+	v1 := resignCert(t, issueKey(t, nil, rk, rk.Public(), 90, "V1 root", false, nil).Raw, rk, func(tbs *tokNode) {
 		tbs.kids = slices.DeleteFunc(tbs.kids, func(n *tokNode) bool { return n.tag == 0xa0 || n.tag == 0xa3 })
 	})
 	if v1.Version != 1 {

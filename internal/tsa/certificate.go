@@ -21,7 +21,7 @@ import (
 
 var (
 	validityForms = map[cbasn1.Tag]*regexp.Regexp{
-		cbasn1.UTCTime:         regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`),
+		cbasn1.UTCTime:         utcTimeForm,
 		cbasn1.GeneralizedTime: regexp.MustCompile(`^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`),
 	}
 	// ecPoints are the named curves (their identifiers' DER content) with
@@ -57,11 +57,7 @@ func checkValidity(validity cryptobyte.String) error {
 		}
 		fields := m[1:7]
 		if tag == cbasn1.UTCTime {
-			year := "20" + m[1]
-			if m[1] >= "50" {
-				year = "19" + m[1]
-			}
-			fields = append([]string{year}, m[2:7]...)
+			fields = utcFields(m)
 		}
 		if err := checkFields(fields, "a certificate validity time", string(t)); err != nil {
 			return err

@@ -50,6 +50,16 @@ var (
 	utcTimeForm = regexp.MustCompile(`^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$`)
 )
 
+// utcFields are a UTCTime's fields (utcTimeForm's match) with the year
+// in full: 50 to 99 are 19xx, the rest 20xx (RFC 5280 §4.1.2.5.1).
+func utcFields(m []string) []string {
+	century := "20"
+	if m[1] >= "50" {
+		century = "19"
+	}
+	return append([]string{century + m[1]}, m[2:7]...)
+}
+
 // signerID is a signer identifier's issuer (the whole Name) and serial
 // number (the INTEGER's content), as the token writes them, and the
 // values of its signingCertificate and signingCertificateV2 attributes.
@@ -207,8 +217,8 @@ func checkNameConstraints(value cryptobyte.String) error {
 	return nil
 }
 
-// checkTrusted holds a trust anchor or intermediate to the rules of
-// certificates a token carries.
+// checkTrusted holds a trust anchor or intermediate (its DER) to the
+// rules of certificates a token carries; ParseCertificates applies it.
 func checkTrusted(raw []byte) error {
 	_, err := readCertificates(raw)
 	return err
@@ -389,11 +399,7 @@ func checkSignedValue(id string, values []cryptobyte.String, digestLen int) erro
 			if m == nil {
 				return profileErr("signingTime %q is not a UTCTime as DER writes it", v)
 			}
-			year := "20" + m[1]
-			if m[1] >= "50" {
-				year = "19" + m[1]
-			}
-			return checkFields(append([]string{year}, m[2:7]...), "signingTime", string(v))
+			return checkFields(utcFields(m), "signingTime", string(v))
 		}
 		v, ok := one(cbasn1.GeneralizedTime)
 		if !ok {

@@ -174,6 +174,11 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tsa: certificate: %w", err)
 		}
+		// Held to the profile's rules for certificates, as the portal
+		// holds the same PEM when it compiles a policy.
+		if err := checkTrusted(b.Bytes); err != nil {
+			return nil, fmt.Errorf("tsa: certificate %s: %w", c.Subject, err)
+		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {

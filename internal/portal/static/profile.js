@@ -216,6 +216,9 @@ const SIG_DIGEST = {
 };
 const UTC_TIME = 0x17;
 const UTC_FORM = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+// utcFields: a UTCTime's fields (UTC_FORM's match), the year in full
+// (50 to 99 are 19xx, the rest 20xx, RFC 5280 §4.1.2.5.1).
+const utcFields = (m) => [(m[1] >= "50" ? "19" : "20") + m[1], ...m.slice(2, 7)];
 
 // readCertificates reads the certificates field as Go's x509 parses what
 // pkijs reads otherwise (signer.go's readCertificates).
@@ -265,7 +268,7 @@ function readCertificates(b, certs) {
 // odd exponent from 3 to 2^31-1, EC keys on P-256, P-384 or P-521 with
 // uncompressed points, signatures by ECDSA or RSA PKCS #1 v1.5 over SHA-2.
 const VALIDITY_FORMS = {
-  [UTC_TIME]: /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
+  [UTC_TIME]: UTC_FORM,
   [GENERALIZED_TIME]: /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
 };
 const EC_POINTS = { "2a8648ce3d030107": 65, "2b81040022": 97, "2b81040023": 133 };
@@ -281,7 +284,7 @@ function checkValidity(b, e) {
     const text = String.fromCharCode(...t.body);
     const m = form.exec(text);
     if (!m) bad(`a certificate validity time ${JSON.stringify(text)} not as RFC 5280 writes it`);
-    const fields = t.tag === UTC_TIME ? [(m[1] >= "50" ? "19" : "20") + m[1], ...m.slice(2, 7)] : m.slice(1, 7);
+    const fields = t.tag === UTC_TIME ? utcFields(m) : m.slice(1, 7);
     checkFields(fields, "a certificate validity time", text);
   }
   if (!r.empty()) bad("a certificate whose validity is not two times");
@@ -461,7 +464,7 @@ function checkAlgorithms(b, digestAlg, sigAlg) {
   return { digest: d.id, sign: s.id };
 }
 
-// checkSignedValue returns a signingTime as {kind, text}.
+// checkSignedValue returns a signingTime as GeneralizedTime text.
 function checkSignedValue(b, id, values, digestLength) {
   const one = (tag) => (values.length === 1 && values[0].tag === tag ? values[0] : null);
   if (id === OIDS.contentType) {
@@ -478,8 +481,9 @@ function checkSignedValue(b, id, values, digestLength) {
       const text = String.fromCharCode(...u.body);
       const m = UTC_FORM.exec(text);
       if (!m) bad(`signingTime ${JSON.stringify(text)} is not a UTCTime as DER writes it`);
-      checkFields([(m[1] >= "50" ? "19" : "20") + m[1], ...m.slice(2, 7)], "signingTime", text);
-      return { kind: "utc", text };
+      const f = utcFields(m);
+      checkFields(f, "signingTime", text);
+      return f.join("") + "Z";
     }
     const g = one(GENERALIZED_TIME);
     if (!g) bad("a signingTime other than one UTCTime or GeneralizedTime");
@@ -487,7 +491,7 @@ function checkSignedValue(b, id, values, digestLength) {
     const m = GEN_TIME.exec(text);
     if (!m) bad(`signingTime ${JSON.stringify(text)} is not UTC GeneralizedTime without trailing zeros`);
     checkFields(m.slice(1, 7), "signingTime", text);
-    return { kind: "generalized", text };
+    return text;
   }
   return null;
 }
