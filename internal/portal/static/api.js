@@ -37,12 +37,27 @@ export async function json(url, opts = {}) {
 export const token = () => sessionStorage.getItem("idToken");
 
 // call sends a request to the API as the signed-in user; tenant names the
-// granting tenant an auditor reads in (Vault-Tenant).
-export function call(path, { tenant, method = "GET", body, headers = {} } = {}) {
-  const h = { Authorization: "Bearer " + token(), ...headers };
-  if (tenant) h["Vault-Tenant"] = tenant;
-  if (body !== undefined) h["Content-Type"] = "application/json";
-  return json(origin + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+// granting tenant an auditor reads in (Vault-Tenant). An ID token the
+// vault no longer takes (it expired: an hour on Cognito) is renewed once
+// with the refresh token and the request sent again, so that an audit
+// or a long upload outlives it; a request refused with the token is
+// refused before anything is stored.
+export async function call(path, { tenant, method = "GET", body, headers = {} } = {}) {
+  const send = (tok) => {
+    const h = { Authorization: "Bearer " + tok, ...headers };
+    if (tenant) h["Vault-Tenant"] = tenant;
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    return json(origin + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  };
+  const sent = token();
+  try {
+    return await send(sent);
+  } catch (e) {
+    if (!(e instanceof Problem) || e.status !== 401 || !e.type.endsWith("/unauthenticated")) throw e;
+    // Another call may have renewed it meanwhile.
+    if (token() === sent && !(await renew())) throw e;
+    return send(token());
+  }
 }
 
 // --- sign-in: authorization code with PKCE (RFC 7636) ---------------------
@@ -81,8 +96,42 @@ export async function callback(params) {
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: redirect, client_id: cfg.clientId, code_verifier: saved.verifier }),
   });
-  sessionStorage.setItem("idToken", tok.id_token);
+  keep(tok);
   history.replaceState(null, "", base.href + (saved.back || ""));
+}
+
+// keep stores a token answer for this tab only. Cognito answers a refresh
+// without a new refresh token (the old one stays good); providers that
+// rotate them (the dev provider) send the next one.
+function keep(tok) {
+  if (typeof tok.id_token !== "string" || !tok.id_token) throw new Error("the provider's answer holds no ID token");
+  sessionStorage.setItem("idToken", tok.id_token);
+  if (typeof tok.refresh_token === "string" && tok.refresh_token) sessionStorage.setItem("refreshToken", tok.refresh_token);
+}
+
+// renew trades the refresh token for a new ID token, once for all the
+// calls refused together: a rotated refresh token is good for one use,
+// and a second trade would sign the user out. False when there is none
+// or the provider refuses it (then the user signs in again).
+let renewing = null;
+function renew() {
+  renewing ??= (async () => {
+    const rt = sessionStorage.getItem("refreshToken");
+    if (!rt) return false;
+    try {
+      const { cfg, disc } = await provider();
+      keep(await json(disc.token_endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: rt, client_id: cfg.clientId }),
+      }));
+      return true;
+    } catch {
+      sessionStorage.removeItem("refreshToken");
+      return false;
+    }
+  })().finally(() => { renewing = null; });
+  return renewing;
 }
 
 // --- DOM ---------------------------------------------------------------
