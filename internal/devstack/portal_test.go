@@ -2,12 +2,17 @@ package devstack_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/evidencevault/vault/internal/testenv"
 )
@@ -82,12 +87,13 @@ func TestPortalSignInAndGrants(t *testing.T) {
 }
 
 // TestPortalRenewsARefusedToken: an ID token lasts an hour (Cognito's),
-// an audit longer. When the vault refuses the page's token as
-// unauthenticated, as it does an expired one (here its signature is
-// broken), the page trades its refresh token for a new one, once for
-// all the calls refused together, and goes on; when the provider refuses
-// the refresh token too, the page asks for a new sign-in instead of
-// looping.
+// an audit longer. When the API refuses the page's token as it does an
+// expired one (here its signature is broken), or as the deployed API's
+// gateway does (a bare 401), the page trades its refresh token for a new
+// one, once for all the calls refused together, and goes on; a tab opened
+// from it shares the sign-in and is told of each new refresh token; a
+// provider that does not answer leaves the refresh token for the next try;
+// one that refuses it gets a new sign-in asked for instead of a loop.
 func TestPortalRenewsARefusedToken(t *testing.T) {
 	env, _, stop := testenv.LocalStack(t, t.TempDir())
 	defer stop()
@@ -97,7 +103,7 @@ func TestPortalRenewsARefusedToken(t *testing.T) {
 	p.do("pick the uploader", testenv.Press(`form:has(input[value="alice@demo.example"]) button`))
 	p.waitText("Dossiers of demo")
 
-	stored := func() (id, refresh string) {
+	stored := func(p *page) (id, refresh string) {
 		t.Helper()
 		v, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[sessionStorage.getItem("idToken") || "", sessionStorage.getItem("refreshToken") || ""]`))
 		if err != nil || len(v) != 2 {
@@ -105,46 +111,137 @@ func TestPortalRenewsARefusedToken(t *testing.T) {
 		}
 		return v[0], v[1]
 	}
-	id0, rt0 := stored()
+	id0, rt0 := stored(p)
 	if id0 == "" || rt0 == "" {
 		t.Fatalf("after sign-in: got ID token %q and refresh token %q, want both", id0, rt0)
 	}
-	refused := id0[:len(id0)-4] + "AAAA"
-	if refused == id0 {
-		refused = id0[:len(id0)-4] + "BBBB"
+	refuse := func(p *page) string {
+		t.Helper()
+		id, _ := stored(p)
+		bad := id[:len(id)-4] + "AAAA"
+		if bad == id {
+			bad = id[:len(id)-4] + "BBBB"
+		}
+		p.do("refuse the token", chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("idToken", `+jsString(bad)+`)`))
+		return bad
+	}
+	renewed := func(p *page, what, refused, rtBefore string) string {
+		t.Helper()
+		id, rt := stored(p)
+		if id == refused || id == "" {
+			t.Errorf("%s: the page kept %q", what, id)
+		}
+		if rt == rtBefore || rt == "" {
+			t.Errorf("%s: got refresh token %q, want the provider's next one (it rotates them)", what, rt)
+		}
+		return rt
 	}
 
-	// A reload with the refused token: the page renews it and shows the
-	// dossiers, not the sign-in.
-	p.do("refuse the token", chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("idToken", `+jsString(refused)+`); location.reload()`))
+	// A reload with the refused token: renewed, the dossiers shown.
+	refused := refuse(p)
+	p.do("reload", chromedp.Reload())
 	p.waitText("Dossiers of demo")
-	id1, rt1 := stored()
-	if id1 == refused || id1 == "" {
-		t.Errorf("after a refused token: the page kept %q", id1)
-	}
-	if rt1 == rt0 || rt1 == "" {
-		t.Errorf("after a renewal: got refresh token %q, want the provider's next one (it rotates them)", rt1)
-	}
+	rt := renewed(p, "after a refused token", refused, rt0)
 
 	// Three calls refused together renew once: the provider's refresh
 	// tokens are single use, so a second trade would fail.
+	refuse(p)
 	got, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`(async () => {
 		const api = await import(new URL("api.js", location.href).href);
-		sessionStorage.setItem("idToken", `+jsString(refused)+`);
 		const all = await Promise.allSettled([api.call("/v1/me"), api.call("/v1/me"), api.call("/v1/dossiers")]);
 		return all.map((r) => r.status === "fulfilled" ? "ok" : r.reason.message);
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil || !slices.Equal(got, []string{"ok", "ok", "ok"}) {
 		t.Errorf("three calls with a refused token: got %v (%v), want ok for each", got, err)
 	}
-	if _, rt2 := stored(); rt2 == rt1 || rt2 == "" {
-		t.Errorf("after three refused calls: got refresh token %q, want one new one", rt2)
+	rt = renewed(p, "after three refused calls", "", rt)
+
+	// What the network answers is the browser's to change (the DevTools
+	// protocol's Fetch domain): the gateway's bare 401 for the vault's
+	// own, and a token endpoint that does not answer.
+	var mu sync.Mutex
+	gatewayed, cut, cutOnce := 0, 0, false
+	tctx, cancelNet := context.WithCancel(p.ctx)
+	defer cancelNet()
+	go func() {
+		for ev, err := range chromedp.Events(tctx, fetch.RequestPaused) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			switch {
+			case ev.ResponseStatusCode == http.StatusUnauthorized:
+				gatewayed++
+				chromedp.Call(tctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: http.StatusUnauthorized,
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}, {Name: "WWW-Authenticate", Value: `Bearer error="invalid_token"`}},
+					Body:            []byte(`{"message":"Unauthorized"}`)})
+			case cutOnce && ev.ResponseStatusCode == 0:
+				cut++
+				cutOnce = false
+				chromedp.Call(tctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})
+			default:
+				chromedp.Call(tctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}
+			mu.Unlock()
+		}
+	}()
+	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: env["VAULT_URL"] + "/v1/*", RequestStage: fetch.RequestStageResponse},
+		{URLPattern: env["VAULT_OIDC_ISSUER"] + "/token", RequestStage: fetch.RequestStageRequest},
+	}}); err != nil {
+		t.Fatal(err)
 	}
+	refused = refuse(p)
+	p.do("reload", chromedp.Reload())
+	p.waitText("Dossiers of demo")
+	rt = renewed(p, "after the gateway's 401", refused, rt)
+	mu.Lock()
+	if gatewayed == 0 {
+		t.Error("no 401 was answered as the gateway answers: the test proves nothing")
+	}
+	cutOnce = true
+	mu.Unlock()
+	refused = refuse(p)
+	p.do("reload", chromedp.Reload())
+	p.waitText("the sign-in could not be renewed")
+	if id, rt1 := stored(p); rt1 != rt {
+		t.Errorf("after a provider that did not answer: got refresh token %q (ID token %q), want %q kept", rt1, id, rt)
+	}
+	mu.Lock()
+	if cut != 1 {
+		t.Errorf("the token endpoint was cut %d times, want once", cut)
+	}
+	mu.Unlock()
+	p.do("reload", chromedp.Reload())
+	p.waitText("Dossiers of demo")
+	rt = renewed(p, "after trying again", refused, rt)
+	cancelNet()
+	if _, err := chromedp.Call(p.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second tab with this one's sign-in, as the browser gives a tab
+	// opened from it: when the first renews, the second is told and
+	// renews in turn with the provider's next refresh token.
+	p2 := &page{t: t, ctx: func() context.Context { c, cancel := chromedp.NewContext(p.ctx); t.Cleanup(cancel); return c }()}
+	id, _ := stored(p)
+	p2.do("open a second tab", chromedp.Navigate(env["VAULT_URL"]+"/portal/"))
+	p2.do("share the sign-in", chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("idToken", `+jsString(id)+`); sessionStorage.setItem("refreshToken", `+jsString(rt)+`); location.reload()`))
+	p2.waitText("Dossiers of demo")
+	refused = refuse(p)
+	p.do("reload", chromedp.Reload())
+	p.waitText("Dossiers of demo")
+	rt = renewed(p, "the first tab", refused, rt)
+	p2.waitJS(`sessionStorage.getItem("refreshToken") === ` + jsString(rt))
+	refused = refuse(p2)
+	p2.do("reload", chromedp.Reload())
+	p2.waitText("Dossiers of demo")
+	renewed(p2, "the second tab, after the first", refused, rt)
 
 	// A refresh token the provider refuses: sign in again.
 	p.do("refuse both", chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("idToken", `+jsString(refused)+`); sessionStorage.setItem("refreshToken", "not-one-of-the-providers"); location.reload()`))
 	p.waitJS(`document.querySelector("main button")?.textContent === "Sign in again"`)
-	if id, rt := stored(); id != "" || rt != "" {
+	if id, rt := stored(p); id != "" || rt != "" {
 		t.Errorf("after a refused renewal: got ID token %q and refresh token %q stored, want neither", id, rt)
 	}
 }

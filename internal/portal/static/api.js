@@ -37,11 +37,14 @@ export async function json(url, opts = {}) {
 export const token = () => sessionStorage.getItem("idToken");
 
 // call sends a request to the API as the signed-in user; tenant names the
-// granting tenant an auditor reads in (Vault-Tenant). An ID token the
-// vault no longer takes (it expired: an hour on Cognito) is renewed once
-// with the refresh token and the request sent again, so that an audit
-// or a long upload outlives it; a request refused with the token is
-// refused before anything is stored.
+// granting tenant an auditor reads in (Vault-Tenant). An ID token refused
+// (it expired: an hour on Cognito) is renewed once with the refresh
+// token and the request sent again, so that an audit or a long upload
+// outlives it. Refused means any 401 but a sign-off's
+// reauthentication-required, which a renewal cannot meet: the deployed
+// API's gateway answers an expired token before the vault does, with no
+// problem type. A request refused for its token is refused before
+// anything is stored, so sending it again is safe.
 export async function call(path, { tenant, method = "GET", body, headers = {} } = {}) {
   const send = (tok) => {
     const h = { Authorization: "Bearer " + tok, ...headers };
@@ -53,9 +56,8 @@ export async function call(path, { tenant, method = "GET", body, headers = {} } 
   try {
     return await send(sent);
   } catch (e) {
-    if (!(e instanceof Problem) || e.status !== 401 || !e.type.endsWith("/unauthenticated")) throw e;
-    // Another call may have renewed it meanwhile.
-    if (token() === sent && !(await renew())) throw e;
+    if (!(e instanceof Problem) || e.status !== 401 || e.type.endsWith("/reauthentication-required")) throw e;
+    if (!(await renew(sent))) throw e;
     return send(token());
   }
 }
@@ -104,33 +106,55 @@ export async function callback(params) {
 // without a new refresh token (the old one stays good); providers that
 // rotate them (the dev provider) send the next one.
 function keep(tok) {
-  if (typeof tok.id_token !== "string" || !tok.id_token) throw new Error("the provider's answer holds no ID token");
+  if (typeof tok?.id_token !== "string" || !tok.id_token) throw new Error("the provider's answer holds no ID token");
   sessionStorage.setItem("idToken", tok.id_token);
   if (typeof tok.refresh_token === "string" && tok.refresh_token) sessionStorage.setItem("refreshToken", tok.refresh_token);
 }
 
-// renew trades the refresh token for a new ID token, once for all the
-// calls refused together: a rotated refresh token is good for one use,
-// and a second trade would sign the user out. False when there is none
-// or the provider refuses it (then the user signs in again).
+// Tabs opened from this one share its sign-in (the browser copies
+// sessionStorage into them), so they share a refresh token that a
+// rotating provider takes once: the tab that renews tells the others,
+// and renewals take turns across tabs (Web Locks).
+const signIns = new BroadcastChannel("evidence-vault-sign-in");
+signIns.onmessage = ({ data }) => {
+  if (data?.was && data.was === sessionStorage.getItem("refreshToken")) {
+    try { keep(data.tok); } catch { /* not a token answer: ignored */ }
+  }
+};
+
+const unreachable = (e) => {
+  throw new Error("the sign-in could not be renewed (the provider did not answer); try again: " + e.message);
+};
+
+// renew trades the refresh token for a new ID token in place of refused,
+// once for all the calls refused together. False when there is no
+// refresh token or the provider refuses it (an OAuth error): the user
+// signs in again. When the provider cannot be reached it throws and
+// keeps the refresh token, which is still good.
 let renewing = null;
-function renew() {
-  renewing ??= (async () => {
+function renew(refused) {
+  renewing ??= navigator.locks.request("evidence-vault-renew", async () => {
+    if (token() !== refused) return true; // another tab renewed it meanwhile
     const rt = sessionStorage.getItem("refreshToken");
     if (!rt) return false;
+    const { cfg, disc } = await provider().catch(unreachable);
+    let tok;
     try {
-      const { cfg, disc } = await provider();
-      keep(await json(disc.token_endpoint, {
+      tok = await json(disc.token_endpoint, {
         method: "POST",
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: rt, client_id: cfg.clientId }),
-      }));
-      return true;
-    } catch {
+      });
+    } catch (e) {
+      if (!(e instanceof Problem) || e.status >= 500) unreachable(e);
+      if (sessionStorage.getItem("refreshToken") !== rt) return true; // rotated by another tab
       sessionStorage.removeItem("refreshToken");
       return false;
     }
-  })().finally(() => { renewing = null; });
+    keep(tok);
+    signIns.postMessage({ was: rt, tok });
+    return true;
+  }).finally(() => { renewing = null; });
   return renewing;
 }
 
