@@ -49,57 +49,20 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 	env, _, stop := testenv.LocalStack(t, dir)
 	defer stop()
 	ctx := context.Background()
-	_, _, doc, dl, kl, trust := sealedReceipt(t, env)
-	rootPEM, err := os.ReadFile(env["VAULT_TSA_ROOTS_FILE"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots, err := tsa.ParseCertificates(rootPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	witness, err := witnessing.ParseVerifier(env["VAULT_WITNESS_KEY"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var intact vault.Bundle
-	if err := json.Unmarshal(dl.Receipt, &intact); err != nil {
-		t.Fatal(err)
-	}
+	g := newTokenRig(t, env)
+	doc, kl, trust, rootPEM, roots, intact, sig, tsr, stackLeaf, rc, witness := g.doc, g.kl, g.trust, g.rootPEM, g.roots, g.intact, g.sig, g.tsr, g.stackLeaf, g.rc, g.witness
 	var env0 dsse.Envelope
 	json.Unmarshal(intact.Envelope, &env0)
-	sig, _ := base64.StdEncoding.DecodeString(env0.Signatures[0].Sig)
 	payload, _ := base64.StdEncoding.DecodeString(env0.Payload)
-	tsr := intact.Timestamps[0]
 	if !bytes.Equal(tokParse(t, tsr).enc(), tsr) {
 		t.Fatal("tokParse does not rebuild the stack's token")
 	}
-	// The stack authority's own certificate, as its chain file holds it.
-	var stackLeaf *x509.Certificate
-	for _, c := range tokCerts(tokParse(t, tsr)).kids {
-		x, err := x509.ParseCertificate(c.enc())
-		if err == nil && slices.Contains(x.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
-			stackLeaf = x
-		}
-	}
-	if stackLeaf == nil {
-		t.Fatal("the stack's token carries no time-stamping certificate")
-	}
-	rc := newSecondCA(t)
 	rv := newOddCerts(t, rc)
 	r2 := newChainCerts(t, rc)
-	trust.Stamps = &tsa.Trust{Roots: append(slices.Clone(roots), rc.root.cert), Intermediates: []*x509.Certificate{rc.proper.cert, stackLeaf}}
-	trust.RequireStamp = true
-	trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{witness}, Quorum: 1}
 
-	with := func(stamps [][]byte, checkpoint string) []byte {
-		p := *intact.Log
-		p.Checkpoint = checkpoint
-		raw, _ := json.Marshal(vault.Bundle{Envelope: intact.Envelope, Log: &p, Timestamps: stamps})
-		return raw
-	}
+	with := g.with
 	cp := intact.Log.Checkpoint
-	stamped := func(tok []byte) []byte { return with([][]byte{tok}, cp) }
+	stamped := g.stamped
 	// edit re-encodes the stack's token with f's changes to its parts.
 	edit := func(f func(r, sd, si *tokNode)) []byte {
 		r := tokParse(t, tsr)
@@ -115,8 +78,8 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		b := o[2:]
 		return tokTLV(6, b[:1], []byte{0x80}, b[1:])
 	}
-	crafted := func(l tokLeaf, x tokTSTInfo) []byte { return stamped(tokSignTST(t, l, x.bytes(), nil, false).bytes()) }
-	tstNow := func() tokTSTInfo { return tokNewTST(sig, time.Now().UTC()) }
+	crafted := func(l tokLeaf, x tokTSTInfo) []byte { return g.crafted(t, l, x) }
+	tstNow := g.tstNow
 	split := strings.LastIndex(cp, "\n\n") + 2
 	var logLines, witnessLines []string
 	for _, l := range strings.Split(strings.TrimSuffix(cp[split:], "\n"), "\n") {
@@ -499,11 +462,8 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		}()), none},
 	}
 
-	b := testenv.Browser(t)
-	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
-		t.Fatal(err)
-	}
-	compare(t, b, ctx, env, kl, doc, trust, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, cases)
+	b := portalPage(t, env)
+	compare(t, b, ctx, env, kl, doc, trust, g.jsRoots(), g.jsIntermediates(), cases)
 
 	// A version 1 root (no basic constraints): Go's x509 would let it
 	// issue, pkijs would not; both refuse it as an anchor.
@@ -518,7 +478,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 	qs := *trust.Stamps
 	qs.Qualified = true
 	qt.Stamps = &qs
-	compare(t, b, ctx, env, kl, doc, qt, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, []opCase{
+	compare(t, b, ctx, env, kl, doc, qt, g.jsRoots(), g.jsIntermediates(), []opCase{
 		{"a qualified token", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.exts = qcExt; return x }()), none},
 		{"a qualified token with a tsa directoryName", crafted(rc.proper, func() tokTSTInfo {
 			x := tstNow()
@@ -655,7 +615,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			{"leaf signed ecdsa-with-SHA256 with NULL parameters", crafted(ecNull, tstNow()), none},
 			{"leaf signed ecdsa-with-SHA512 by P-256 root", crafted(sha512Signed, tstNow()), none},
 		}
-		compare(t, b, ctx, env, kl, doc, trust, []string{string(rootPEM), pemOf(rc.root.cert)}, []string{pemOf(rc.proper.cert), pemOf(stackLeaf)}, mine)
+		compare(t, b, ctx, env, kl, doc, trust, g.jsRoots(), g.jsIntermediates(), mine)
 		// Policy anchors Go's x509 cannot parse are refused by the browser too.
 		fracRoot := resignAny(t, rc.root.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
 			tbs.kids[4].kids[1] = tokRaw(tokTLV(0x18, []byte(now.AddDate(1, 0, 0).Format("20060102150405")+".5Z")))
@@ -665,21 +625,125 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 			tbs.kids[6].kids[1] = tokRaw(tokTLV(3, []byte{0, 2 | byte(pub.Y.Bit(0))}, pub.X.FillBytes(make([]byte, 32))))
 		})
 		for name, c := range map[string]*x509.Certificate{"fractional notAfter": fracRoot, "compressed point": compRoot} {
-			_, goErr := tsa.ParseCertificates([]byte(pemOf(c)))
-			pol, _ := json.Marshal(map[string]any{"timestamps": map[string]any{"roots": []string{pemOf(c)}, "intermediates": []string{}}})
-			jsErr, err := chromedp.Run(b, chromedp.Evaluate[string](`(async () => {
-				const p = await import("/portal/policy.js");
-				const c = await p.compilePolicy(`+string(pol)+`);
-				return c.stamps.error || "";
-			})()`, chromedp.EvalAwaitPromise))
-			if err != nil {
-				t.Fatal(err)
-			}
+			goErr, jsErr := anchorErrors(t, b, c)
 			if goErr == nil || jsErr == "" {
 				t.Errorf("a policy anchor with a %s: Go's tsa.ParseCertificates says %v, the portal's compilePolicy says %q; want both to refuse it", name, goErr, jsErr)
 			}
 		}
 	}
+}
+
+// tokenRig is a sealed receipt and what re-stamping it takes: the
+// stack's roots and authority, a second CA trusted beside them, and the
+// trust Go's verifier is given (stamps required, the witness's quorum).
+type tokenRig struct {
+	env       map[string]string
+	doc       *client.Document
+	dl        *client.Download
+	kl        *vault.KeyLog
+	trust     vault.Trust
+	rootPEM   []byte
+	roots     []*x509.Certificate
+	intact    vault.Bundle
+	sig       []byte // the envelope's signature, what a token stamps
+	tsr       []byte // the stack's token
+	stackLeaf *x509.Certificate
+	rc        *secondCA
+	witness   note.Verifier
+}
+
+func newTokenRig(t *testing.T, env map[string]string) *tokenRig {
+	t.Helper()
+	g := &tokenRig{env: env}
+	_, _, g.doc, g.dl, g.kl, g.trust = sealedReceipt(t, env)
+	var err error
+	if g.rootPEM, err = os.ReadFile(env["VAULT_TSA_ROOTS_FILE"]); err != nil {
+		t.Fatal(err)
+	}
+	if g.roots, err = tsa.ParseCertificates(g.rootPEM); err != nil {
+		t.Fatal(err)
+	}
+	if g.witness, err = witnessing.ParseVerifier(env["VAULT_WITNESS_KEY"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(g.dl.Receipt, &g.intact); err != nil {
+		t.Fatal(err)
+	}
+	var env0 dsse.Envelope
+	if err := json.Unmarshal(g.intact.Envelope, &env0); err != nil {
+		t.Fatal(err)
+	}
+	g.sig, _ = base64.StdEncoding.DecodeString(env0.Signatures[0].Sig)
+	g.tsr = g.intact.Timestamps[0]
+	// The stack authority's own certificate, as its chain file holds it.
+	for _, c := range tokCerts(tokParse(t, g.tsr)).kids {
+		x, err := x509.ParseCertificate(c.enc())
+		if err == nil && slices.Contains(x.ExtKeyUsage, x509.ExtKeyUsageTimeStamping) {
+			g.stackLeaf = x
+		}
+	}
+	if g.stackLeaf == nil {
+		t.Fatal("the stack's token carries no time-stamping certificate")
+	}
+	g.rc = newSecondCA(t)
+	g.trust.Stamps = &tsa.Trust{Roots: append(slices.Clone(g.roots), g.rc.root.cert), Intermediates: []*x509.Certificate{g.rc.proper.cert, g.stackLeaf}}
+	g.trust.RequireStamp = true
+	g.trust.Witnesses = &witnessing.Policy{Witnesses: []note.Verifier{g.witness}, Quorum: 1}
+	return g
+}
+
+// with is the intact receipt with stamps for its timestamps and
+// checkpoint for its log's.
+func (g *tokenRig) with(stamps [][]byte, checkpoint string) []byte {
+	p := *g.intact.Log
+	p.Checkpoint = checkpoint
+	raw, _ := json.Marshal(vault.Bundle{Envelope: g.intact.Envelope, Log: &p, Timestamps: stamps})
+	return raw
+}
+
+// stamped is the intact receipt with tok its one timestamp.
+func (g *tokenRig) stamped(tok []byte) []byte { return g.with([][]byte{tok}, g.intact.Log.Checkpoint) }
+
+// crafted is the intact receipt stamped by l with the TSTInfo x.
+func (g *tokenRig) crafted(t *testing.T, l tokLeaf, x tokTSTInfo) []byte {
+	return g.stamped(tokSignTST(t, l, x.bytes(), nil, false).bytes())
+}
+
+// tstNow is a TSTInfo over the receipt's signature, made now.
+func (g *tokenRig) tstNow() tokTSTInfo { return tokNewTST(g.sig, time.Now().UTC()) }
+
+// jsRoots and jsIntermediates are the PEM the portal is given for the rig's
+// trust.
+func (g *tokenRig) jsRoots() []string { return []string{string(g.rootPEM), pemOf(g.rc.root.cert)} }
+func (g *tokenRig) jsIntermediates() []string {
+	return []string{pemOf(g.rc.proper.cert), pemOf(g.stackLeaf)}
+}
+
+// portalPage is a browser on the stack's portal.
+func portalPage(t *testing.T, env map[string]string) context.Context {
+	t.Helper()
+	b := testenv.Browser(t)
+	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// anchorErrors is what Go's tsa.ParseCertificates and the portal's
+// compilePolicy say of a policy that trusts c.
+func anchorErrors(t *testing.T, b context.Context, c *x509.Certificate) (goErr error, jsErr string) {
+	t.Helper()
+	_, goErr = tsa.ParseCertificates([]byte(pemOf(c)))
+	pol, _ := json.Marshal(map[string]any{"timestamps": map[string]any{"roots": []string{pemOf(c)}, "intermediates": []string{}}})
+	jsErr, err := chromedp.Run(b, chromedp.Evaluate[string](`(async () => {
+		const p = await import("/portal/policy.js");
+		const c = await p.compilePolicy(`+string(pol)+`);
+		return c.stamps.error || "";
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return goErr, jsErr
 }
 
 // opCase is a receipt and the checks Go's verifier fails for it.
@@ -973,10 +1037,7 @@ func TestPortalPolicyAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := testenv.Browser(t)
-	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
-		t.Fatal(err)
-	}
+	b := portalPage(t, env)
 	type outcome struct {
 		Changed bool     `json:"changed"`
 		Changes []string `json:"changes"`

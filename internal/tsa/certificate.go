@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"math/big"
 	"regexp"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// The profile's rules for the keys, validity and signatures of the
+// The profile's rules for the names, keys, validity and signatures of the
 // certificates a token carries and the policy trusts, where Go's x509 and
 // the browser (pkijs on WebCrypto) would take different ones: times as
 // RFC 5280 writes them (Go reads offsets and minutes in UTCTime, pkijs
@@ -17,7 +18,8 @@ import (
 // (at least 1024 bits, an odd exponent below 2^31) and EC keys on the
 // named NIST curves with uncompressed points, and certificates signed
 // with ECDSA or RSA PKCS #1 v1.5 over SHA-2 (Go takes RSA-PSS in one form
-// only and Ed25519, pkijs other PSS forms and no Ed25519).
+// only and Ed25519, pkijs other PSS forms and no Ed25519), and names whose
+// values are strings Go's x509 reads (pkijs reads any value).
 
 var (
 	validityForms = map[cbasn1.Tag]*regexp.Regexp{
@@ -125,4 +127,83 @@ func checkCertSignature(alg cryptobyte.String) error {
 		return profileErr("a certificate signed other than with ECDSA or RSA PKCS #1 v1.5 over SHA-2")
 	}
 	return nil
+}
+
+// Tags of the strings Go's x509 reads in a name that cryptobyte does not
+// name.
+const (
+	numericString = cbasn1.Tag(18)
+	bmpString     = cbasn1.Tag(30)
+)
+
+// checkName holds a Name (its element) to what Go's x509 parses: RDNs of
+// attribute types and values, each value a string of one of the types it
+// reads, in that type's alphabet (crypto/x509's parseASN1String). An
+// empty RDN is taken where emptyRDNs says so: Go's x509 takes one in a
+// certificate, pkijs none in a TSTInfo's tsa. what names the field.
+func checkName(name cryptobyte.String, emptyRDNs bool, what string) error {
+	var n cryptobyte.String
+	if !name.ReadASN1(&n, cbasn1.SEQUENCE) || !name.Empty() {
+		return profileErr("%s is not one Name", what)
+	}
+	for !n.Empty() {
+		var rdn cryptobyte.String
+		if !n.ReadASN1(&rdn, cbasn1.SET) || rdn.Empty() && !emptyRDNs {
+			return profileErr("%s is not one Name", what)
+		}
+		for !rdn.Empty() {
+			var atv, id, v cryptobyte.String
+			var tag cbasn1.Tag
+			if !rdn.ReadASN1(&atv, cbasn1.SEQUENCE) || !atv.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) || !atv.ReadAnyASN1(&v, &tag) || !atv.Empty() {
+				return profileErr("%s is not one Name", what)
+			}
+			if !nameString(tag, v) {
+				return profileErr("%s holds a value that is not a PrintableString, UTF8String, BMPString, IA5String, NumericString or T61String in that type's alphabet", what)
+			}
+		}
+	}
+	return nil
+}
+
+// nameString says whether Go's x509 reads v, of type tag, as a string.
+func nameString(tag cbasn1.Tag, v []byte) bool {
+	switch tag {
+	case cbasn1.T61String: // read as Latin-1, any bytes
+		return true
+	case cbasn1.UTF8String:
+		return utf8.Valid(v)
+	case cbasn1.PrintableString:
+		return allBytes(v, func(b byte) bool {
+			return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+				'\'' <= b && b <= ')' || '+' <= b && b <= '/' || bytes.IndexByte([]byte(" :=?*&"), b) >= 0
+		})
+	case cbasn1.IA5String:
+		return allBytes(v, func(b byte) bool { return b < 0x80 })
+	case numericString:
+		return allBytes(v, func(b byte) bool { return '0' <= b && b <= '9' || b == ' ' })
+	case bmpString:
+		if len(v)%2 != 0 {
+			return false
+		}
+		if l := len(v); l >= 2 && v[l-1] == 0 && v[l-2] == 0 {
+			v = v[:l-2]
+		}
+		for i := 0; i < len(v); i += 2 {
+			p := uint16(v[i])<<8 | uint16(v[i+1])
+			if p >= 0xfffe || 0xfdd0 <= p && p <= 0xfdef || 0xd800 <= p && p <= 0xdfff {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func allBytes(v []byte, ok func(byte) bool) bool {
+	for _, b := range v {
+		if !ok(b) {
+			return false
+		}
+	}
+	return true
 }

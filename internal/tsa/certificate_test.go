@@ -1,6 +1,7 @@
 package tsa
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -9,9 +10,12 @@ import (
 	"encoding/asn1"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 func TestCheckValidity(t *testing.T) {
@@ -95,4 +99,93 @@ func TestCheckKey(t *testing.T) {
 			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
 		}
 	}
+}
+
+// goReadsName says whether Go's x509 parses a certificate whose subject
+// is name: the oracle checkName follows.
+func goReadsName(t testing.TB, key *ecdsa.PrivateKey, name []byte) bool {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), RawSubject: name, NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = x509.ParseCertificate(der)
+	return err == nil
+}
+
+func TestCheckName(t *testing.T) {
+	tlv := func(tag byte, kids ...[]byte) []byte {
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.Tag(tag), func(c *cryptobyte.Builder) { c.AddBytes(bytes.Join(kids, nil)) })
+		return b.BytesOrPanic()
+	}
+	cn := tlv(6, []byte{0x55, 4, 3})
+	name := func(tag byte, v string) []byte { return tlv(0x30, tlv(0x31, tlv(0x30, cn, tlv(tag, []byte(v))))) }
+	tests := []struct {
+		name string
+		der  []byte
+		ok   bool
+	}{
+		{"a UTF8String", name(0x0c, "Zeitstempel Ä"), true},
+		{"a UTF8String not UTF-8", name(0x0c, "\xff"), false},
+		{"a PrintableString with * and &", name(0x13, "A&B *.example"), true},
+		{"a PrintableString with @", name(0x13, "tsa@example.com"), false},
+		{"an IA5String", name(0x16, "tsa@example.com"), true},
+		{"an IA5String with 0xFF", name(0x16, "IA5 \xff"), false},
+		{"a NumericString", name(0x12, "0197 1"), true},
+		{"a NumericString with a letter", name(0x12, "NB0197"), false},
+		{"a T61String with 0xE9", name(0x14, "T61 \xe9"), true},
+		{"a BMPString", name(0x1e, "\x00B\x00M\x00P"), true},
+		{"a BMPString ending in 00 00", name(0x1e, "\x00B\x00\x00"), true},
+		{"a BMPString of odd length", name(0x1e, "\x00B\x00"), false},
+		{"a BMPString holding a surrogate", name(0x1e, "\xd8\x00\x00A"), false},
+		{"a BMPString holding U+FFFE", name(0x1e, "\xff\xfe"), false},
+		{"a BMPString holding U+FDD0", name(0x1e, "\xfd\xd0"), false},
+		{"a UniversalString", name(0x1c, "\x00\x00\x00A"), false},
+		{"a VisibleString", name(0x1a, "Visible"), false},
+		{"an INTEGER", tlv(0x30, tlv(0x31, tlv(0x30, cn, tlv(2, []byte{7})))), false},
+		{"an empty RDN", tlv(0x30, tlv(0x31)), true},
+		{"no RDN", tlv(0x30), true},
+		{"an RDN that is a SEQUENCE", tlv(0x30, tlv(0x30, tlv(0x30, cn, tlv(0x0c, []byte("a"))))), false},
+	}
+	// An attribute with more than a type and a value: Go's x509 reads the
+	// first two, pkijs's schema differs; the profile refuses it.
+	trailing := tlv(0x30, tlv(0x31, tlv(0x30, cn, tlv(0x0c, []byte("a")), tlv(5))))
+	if err := checkName(cryptobyte.String(trailing), true, "a name"); err == nil {
+		t.Error("an attribute with a third element: got nil, want an error")
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, tt := range tests {
+		err := checkName(cryptobyte.String(tt.der), true, "a name")
+		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
+			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
+		}
+		if goOK := goReadsName(t, key, tt.der); goOK != tt.ok {
+			t.Errorf("%s: Go's x509 got ok %v, want %v (the table is wrong)", tt.name, goOK, tt.ok)
+		}
+	}
+	if err := checkName(cryptobyte.String(tlv(0x30, tlv(0x31))), false, "a tsa"); err == nil {
+		t.Error("an empty RDN where none is taken: got nil, want an error")
+	}
+}
+
+// FuzzCheckName holds checkName to Go's x509 on a certificate's subject.
+func FuzzCheckName(f *testing.F) {
+	f.Add([]byte("\x30\x0c\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x13\x01A"))
+	f.Add([]byte("\x30\x0c\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x1e\x01A"))
+	f.Add([]byte("\x30\x02\x31\x00"))
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	f.Fuzz(func(t *testing.T, name []byte) {
+		if checkDER(name) != nil {
+			return // the profile refuses what is not DER before names
+		}
+		// The profile may refuse a Name's shape Go's x509 takes (an
+		// attribute of three elements), never a string it reads, and
+		// takes nothing it refuses.
+		err := checkName(cryptobyte.String(name), true, "a name")
+		goOK := goReadsName(t, key, name)
+		if err == nil && !goOK || goOK && err != nil && strings.Contains(err.Error(), "holds a value") {
+			t.Errorf("checkName got %v; Go's x509 reads it: %v", err, goOK)
+		}
+	})
 }

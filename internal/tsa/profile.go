@@ -360,22 +360,8 @@ func checkGeneralName(name cryptobyte.String) error {
 			return profileErr("the TSTInfo's tsa is a registeredID that is no identifier")
 		}
 	case cbasn1.Tag(4).Constructed().ContextSpecific():
-		var n cryptobyte.String
-		if !body.ReadASN1(&n, cbasn1.SEQUENCE) || !body.Empty() {
-			return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
-		}
-		for !n.Empty() {
-			var rdn cryptobyte.String
-			if !n.ReadASN1(&rdn, cbasn1.SET) || rdn.Empty() {
-				return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
-			}
-			for !rdn.Empty() {
-				var atv, id, v cryptobyte.String
-				var vt cbasn1.Tag
-				if !rdn.ReadASN1(&atv, cbasn1.SEQUENCE) || !atv.ReadASN1(&id, cbasn1.OBJECT_IDENTIFIER) || !atv.ReadAnyASN1Element(&v, &vt) || !atv.Empty() {
-					return profileErr("the TSTInfo's tsa is a directoryName that is not one Name")
-				}
-			}
+		if err := checkName(body, false, "the TSTInfo's tsa, a directoryName,"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -118,6 +118,12 @@ func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
 			!tbs.ReadASN1(&spki, cbasn1.SEQUENCE) {
 			return nil, profileErr(what)
 		}
+		if err := checkName(issuer, true, "a certificate's issuer"); err != nil {
+			return nil, err
+		}
+		if err := checkName(subject, true, "a certificate's subject"); err != nil {
+			return nil, err
+		}
 		if err := checkValidity(validity); err != nil {
 			return nil, err
 		}

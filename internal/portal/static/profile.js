@@ -244,6 +244,8 @@ function readCertificates(b, certs) {
     const issuer = tbs.read(SEQUENCE, what);
     checkValidity(b, tbs.read(SEQUENCE, what));
     const subject = tbs.read(SEQUENCE, what);
+    checkName(b, reader(b, { start: issuer.from, end: issuer.end }), true, "a certificate's issuer");
+    checkName(b, reader(b, { start: subject.from, end: subject.end }), true, "a certificate's subject");
     const spkiEl = tbs.read(SEQUENCE, what);
     checkKey(b, spkiEl);
     const spki = reader(b, spkiEl);
@@ -594,23 +596,54 @@ function checkGeneralName(b, name) {
   const g = r.any();
   if (!r.empty() || !GENERAL_NAME_TAGS.includes(g.tag)) bad("the TSTInfo's tsa is not one GeneralName the profile takes");
   if (g.tag === 0x88 && !oidDER(g.body)) bad("the TSTInfo's tsa is a registeredID that is no identifier");
-  if (g.tag === 0xa4) {
-    const what = "the TSTInfo's tsa is a directoryName that is not one Name";
-    const d = reader(b, g);
-    const n = reader(b, d.read(SEQUENCE, what));
-    if (!d.empty()) bad(what);
-    while (!n.empty()) {
-      const rdn = reader(b, n.read(SET, what));
-      if (rdn.empty()) bad(what);
-      while (!rdn.empty()) {
-        const atv = reader(b, rdn.read(SEQUENCE, what));
-        atv.read(OID, what);
-        if (atv.empty()) bad(what);
-        atv.any();
-        if (!atv.empty()) bad(what);
-      }
+  if (g.tag === 0xa4) checkName(b, reader(b, g), false, "the TSTInfo's tsa, a directoryName,");
+}
+
+// checkName holds a Name to what Go's x509 parses (certificate.go's
+// checkName): RDNs of attributes whose values are strings of the types
+// Go reads, in their alphabets. holder reads the element that holds the Name.
+function checkName(b, holder, emptyRDNs, what) {
+  const notName = what + " is not one Name";
+  const n = reader(b, holder.read(SEQUENCE, notName));
+  if (!holder.empty()) bad(notName);
+  while (!n.empty()) {
+    const rdn = reader(b, n.read(SET, notName));
+    if (rdn.empty() && !emptyRDNs) bad(notName);
+    while (!rdn.empty()) {
+      const atv = reader(b, rdn.read(SEQUENCE, notName));
+      atv.read(OID, notName);
+      if (atv.empty()) bad(notName);
+      const v = atv.any();
+      if (!atv.empty()) bad(notName);
+      if (!nameString(v.tag, v.body)) bad(what + " holds a value that is not a PrintableString, UTF8String, BMPString, IA5String, NumericString or T61String in that type's alphabet");
     }
   }
+}
+
+// printable are the bytes Go's x509 takes in a PrintableString: the type's
+// alphabet, '*' and '&'.
+const printable = (x) => (x >= 0x61 && x <= 0x7a) || (x >= 0x41 && x <= 0x5a) || (x >= 0x30 && x <= 0x39) ||
+  (x >= 0x27 && x <= 0x29) || (x >= 0x2b && x <= 0x2f) || " :=?*&".includes(String.fromCharCode(x));
+
+// nameString says whether Go's x509 reads v, of type tag, as a string.
+function nameString(tag, v) {
+  switch (tag) {
+    case 0x14: return true; // T61String, read as Latin-1
+    case UTF8: try { utf8.decode(v); return true; } catch { return false; }
+    case 0x13: return v.every(printable);
+    case 0x16: return v.every((x) => x < 0x80);
+    case 0x12: return v.every((x) => (x >= 0x30 && x <= 0x39) || x === 0x20);
+    case 0x1e: {
+      if (v.length % 2) return false;
+      const l = v.length >= 2 && v[v.length - 1] === 0 && v[v.length - 2] === 0 ? v.length - 2 : v.length;
+      for (let i = 0; i < l; i += 2) {
+        const p = (v[i] << 8) | v[i + 1];
+        if (p >= 0xfffe || (p >= 0xfdd0 && p <= 0xfdef) || (p >= 0xd800 && p <= 0xdfff)) return false;
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 function checkExtensions(b, exts) {
