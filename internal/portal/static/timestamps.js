@@ -100,6 +100,13 @@ export async function parseCertificates(pems) {
   return out;
 }
 
+const raw = (name) => new Uint8Array(name.valueBeforeDecode);
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const enc = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const at = (d) => BigInt(d.getTime()) * 1_000_000n;
+// tbsOf is what pkijs compares certificates by: the DER of what is signed.
+const tbsOf = (c) => (c.tbsView.byteLength ? c.tbsView : new Uint8Array(c.encodeTBS().toBER()));
+const spkiOf = (c) => new Uint8Array(c.subjectPublicKeyInfo.toSchema().toBER());
 const extension = (cert, id) => (cert.extensions || []).find((e) => e.extnID === id);
 const purposes = (cert) => extension(cert, OID.extKeyUsage)?.parsedValue?.keyPurposes ?? null;
 
@@ -183,9 +190,82 @@ export async function verifyToken(tsr, message, trust) {
   // token carries must neither fail nor pass it.
   sd.crls = undefined;
   sd.ocsps = undefined;
+  // Go's x509 tries every chain to an anchor and takes the token if one
+  // holds; pkijs validates one. Each candidate chain is handed to pkijs in
+  // turn, and the first that passes every check is the token's.
+  const data = message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength);
+  const candidates = await chains(carried[profile.signer], trust.roots, [...carried, ...intermediates]);
+  if (!candidates.length) fail("the token's signer does not chain to a trusted anchor");
+  let leaf, refused;
+  for (const path of candidates) {
+    try {
+      leaf = await checkChain(sd, data, trust, path, genTime);
+      break;
+    } catch (e) {
+      if (!(e instanceof VerifyError)) throw e;
+      refused ??= e;
+    }
+  }
+  if (!leaf) throw refused;
+  if (trust.policy && tst.policy !== trust.policy) fail(`the token's policy is ${tst.policy}, not ${trust.policy}`);
+  const q = await qualified(tst);
+  if (trust.qualified && !q) fail("not a qualified electronic timestamp (no ETSI EN 319 422 esi4-qtstStatement-1 in the token)");
+  // The signingTime attribute, if any, within the signer's validity, as
+  // Go checks it.
+  const signing = profile.signingTime;
+  if (signing) {
+    const t = genTimeNanos(signing);
+    if (t > at(leaf.notAfter.value) || t < at(leaf.notBefore.value)) fail("the token's signingTime is outside its signer's validity");
+  }
+  const a = profile.accuracy;
+  const accuracy = BigInt(a.seconds) * 1_000_000_000n + BigInt(a.millis) * 1_000_000n + BigInt(a.micros) * 1000n;
+  return { time: tst.genTime, ns: genTime, accuracy, qualified: q, authority: subjectOf(leaf) };
+}
+
+// chains lists the chains Go's x509 would try from the signer's
+// certificate up to an anchor (crypto/x509's buildChains): a certificate's
+// candidate issuers are the anchors, then the other certificates, whose
+// subject is its issuer byte for byte and whose key verifies its
+// signature, whatever an authority key identifier says (pkijs's own
+// finder takes only the issuer it names), none with the subject and key
+// of one already in the chain. At most MAX_SIGNATURE_CHECKS signatures
+// are checked, as Go's maxChainSignatureChecks.
+const MAX_SIGNATURE_CHECKS = 100;
+async function chains(signer, anchors, others) {
+  const out = [];
+  let checks = 0;
+  const isAnchor = (c) => anchors.some((a) => equal(tbsOf(a), tbsOf(c)));
+  const walk = async (path) => {
+    const c = path[path.length - 1];
+    if (isAnchor(c)) {
+      out.push(path);
+      return;
+    }
+    for (const p of [...anchors, ...others]) {
+      if (!equal(raw(p.subject), raw(c.issuer))) continue;
+      if (path.some((q) => equal(raw(q.subject), raw(p.subject)) && equal(spkiOf(q), spkiOf(p)))) continue;
+      if (++checks > MAX_SIGNATURE_CHECKS) fail("the token's chain has more candidate issuers than are checked");
+      let ok = false;
+      try { ok = await c.verify(p); } catch { /* a signature that does not verify */ }
+      if (ok) await walk([...path, p]);
+    }
+  };
+  await walk([signer]);
+  return out;
+}
+
+// checkChain checks the token's signature, and its signer's certificate
+// along path (from the signer up to an anchor) as Go's x509 and sigstore
+// check them; it returns the signer's certificate.
+async function checkChain(sd, data, trust, path, genTime) {
+  // pkijs finds each certificate's issuer as path names it. A signer that
+  // is itself an anchor has no chain to validate (pkijs's engine would
+  // validate another anchor in its place, which it takes for the leaf).
+  const next = new Map(path.slice(0, -1).map((c, i) => [enc(tbsOf(c)), path[i + 1]]));
+  const findIssuer = async (c) => (next.has(enc(tbsOf(c))) ? [next.get(enc(tbsOf(c)))] : []);
   let res;
   try {
-    res = await sd.verify({ signer: 0, data: message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength), trustedCerts: trust.roots, checkChain: true, extendedMode: true });
+    res = await sd.verify({ signer: 0, data, trustedCerts: trust.roots, checkChain: path.length > 1, extendedMode: true, findIssuer });
   } catch (e) {
     fail("the token's signature or its signer's certificate does not verify: " + (e.message || e));
   }
@@ -200,51 +280,38 @@ export async function verifyToken(tsr, message, trust) {
   // anchor too, that names key purposes allows time stamping; and every
   // certificate's signature by its issuer (an anchor's own signature is
   // not checked) uses no broken hash.
-  const path = res.certificatePath || [leaf];
+  const chain = path; // what pkijs was handed, the signer first
   // As Go's x509 builds chains: each certificate's issuer is its parent's
   // subject byte for byte (pkijs compares them by meaning), and no
   // certificate has a critical extension Go's x509 does not handle.
-  const raw = (name) => new Uint8Array(name.valueBeforeDecode);
-  for (const [i, c] of path.slice(0, -1).entries()) {
-    const a = raw(c.issuer), b = raw(path[i + 1].subject);
+  for (const [i, c] of chain.slice(0, -1).entries()) {
+    const a = raw(c.issuer), b = raw(chain[i + 1].subject);
     if (a.length !== b.length || a.some((x, j) => x !== b[j])) fail(`certificate ${subjectOf(c)} names its issuer otherwise than its issuer names itself`);
   }
-  for (const c of path) {
+  for (const c of chain) {
     const ext = (c.extensions || []).find((e) => e.critical && !handledCritical(e));
     if (ext) fail(`certificate ${subjectOf(c)} has a critical extension ${ext.extnID} that is not handled`);
   }
   // Each certificate above the signer allows as many intermediates below
   // it as its path length constraint says (pkijs does not check it).
-  for (const [i, c] of path.entries()) {
+  for (const [i, c] of chain.entries()) {
     const bc = extension(c, OID.basicConstraints)?.parsedValue;
     if (i === 0 || !bc || !("pathLenConstraint" in bc)) continue;
     if (typeof bc.pathLenConstraint !== "number" || i - 1 > bc.pathLenConstraint) fail(`certificate ${subjectOf(c)} allows fewer intermediates below it than the chain has`);
   }
-  for (const c of path.slice(1)) {
+  for (const c of chain.slice(1)) {
     const p = purposes(c);
     if (p && !p.includes(OID.timeStamping) && !p.includes(OID.anyPurpose)) fail(`certificate ${subjectOf(c)} above the signer does not allow time stamping`);
   }
-  for (const c of path.slice(0, -1)) {
+  for (const c of chain.slice(0, -1)) {
     if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId)) fail(`certificate ${subjectOf(c)} is signed with SHA-1 or MD5, which are refused`);
   }
-  if (trust.policy && tst.policy !== trust.policy) fail(`the token's policy is ${tst.policy}, not ${trust.policy}`);
-  const q = await qualified(tst);
-  if (trust.qualified && !q) fail("not a qualified electronic timestamp (no ETSI EN 319 422 esi4-qtstStatement-1 in the token)");
   // Each certificate of the chain valid at genTime to the nanosecond (pkijs
-  // checked it at a Date, to the millisecond), and the signingTime
-  // attribute, if any, within the signer's validity, as Go checks them.
-  const at = (d) => BigInt(d.getTime()) * 1_000_000n;
-  for (const c of path) {
+  // checked it at a Date, to the millisecond).
+  for (const c of chain) {
     if (genTime < at(c.notBefore.value) || genTime > at(c.notAfter.value)) fail(`certificate ${subjectOf(c)} is not valid at the token's time`);
   }
-  const signing = profile.signingTime;
-  if (signing) {
-    const t = genTimeNanos(signing);
-    if (t > at(leaf.notAfter.value) || t < at(leaf.notBefore.value)) fail("the token's signingTime is outside its signer's validity");
-  }
-  const a = profile.accuracy;
-  const accuracy = BigInt(a.seconds) * 1_000_000_000n + BigInt(a.millis) * 1_000_000n + BigInt(a.micros) * 1000n;
-  return { time: tst.genTime, ns: genTime, accuracy, qualified: q, authority: subjectOf(leaf) };
+  return leaf;
 }
 
 // stampSkew is vault's: how far the vault's clock may run ahead of the
