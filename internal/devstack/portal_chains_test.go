@@ -4,11 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/tsa"
@@ -132,5 +140,143 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 		compare(t, b, ctx, env, g.kl, g.doc, pin, []string{string(g.rootPEM), pemOf(c.leaf.cert)}, []string{}, []opCase{
 			{c.name, chain(c.leaf), c.want},
 		})
+	}
+
+	// Go counts every candidate issuer, even one it then skips as already
+	// in the chain (by subject, key and subjectAltName), and at 100 stops
+	// with the chains it found.
+	selfCopies := func(n int, f func(i int, c *x509.Certificate)) []*x509.Certificate {
+		var out []*x509.Certificate
+		for i := range n {
+			out = append(out, issueKey(t, nil, inter.key, inter.key.Public(), int64(970+i), "Renewed intermediate", true, func(c *x509.Certificate) {
+				if f != nil {
+					f(i, c)
+				}
+			}))
+		}
+		return out
+	}
+	serverAuth := func(i int, c *x509.Certificate) {
+		c.DNSNames, c.ExtKeyUsage = []string{fmt.Sprintf("copy%d.example", i)}, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	}
+	// decoys are n CA certificates named as the root, each with its own
+	// key, their key identifiers the root's if ski.
+	decoys := func(n int, ski bool) []*x509.Certificate {
+		var out []*x509.Certificate
+		for i := range n {
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			out = append(out, issueKey(t, nil, k, k.Public(), int64(2000+i), "Second root", true, func(c *x509.Certificate) {
+				if ski {
+					c.SubjectKeyId = rc.root.cert.SubjectKeyId
+				}
+			}))
+		}
+		return out
+	}
+	hundred, sameID := decoys(100, false), decoys(100, true)
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"2 self-signed copies of the intermediate carried before it", chain(under, append(selfCopies(2, nil), inter.cert)...), none},
+		{"10 self-signed copies of the intermediate carried before it (the limit is reached first)", chain(under, append(selfCopies(10, nil), inter.cert)...), ts},
+		{"4 copies of the intermediate with their own names and serverAuth carried before it", chain(under, append(selfCopies(4, serverAuth), inter.cert)...), ts},
+		{"100 decoys named as the root carried beside a signer the root issued", chain(rc.proper, hundred...), none},
+	})
+	// Go tries the anchors whose key identifier is the signer's
+	// authority key identifier first, the rest in the policy's order.
+	for _, c := range []struct {
+		name   string
+		decoys []*x509.Certificate
+		want   []string
+	}{
+		{"100 decoy anchors named as the root before it, with other key identifiers", hundred, none},
+		{"100 decoy anchors named as the root before it, with its key identifier (the limit is reached first)", sameID, ts},
+	} {
+		roots := policy(func(tr *tsa.Trust) { tr.Roots = append(append(slices.Clone(g.roots), c.decoys...), rc.root.cert) })
+		pems := []string{string(g.rootPEM)}
+		for _, d := range c.decoys {
+			pems = append(pems, pemOf(d))
+		}
+		compare(t, b, ctx, env, g.kl, g.doc, roots, append(pems, pemOf(rc.root.cert)), g.jsIntermediates(), []opCase{
+			{c.name, g.crafted(t, rc.proper, g.tstNow()), c.want},
+		})
+	}
+
+	// A pinned certificate is the whole chain only when the token
+	// carries it byte for byte: Go's pool compares whole certificates,
+	// pkijs only what is signed.
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	resigned := tokLeaf{resignAny(t, valid.cert, rc.root.key, nil, crypto.SHA256, nil), valid.key}
+	altered := tokLeaf{resignAny(t, valid.cert, other, nil, crypto.SHA256, nil), valid.key}
+	pinOnly := policy(func(tr *tsa.Trust) { tr.Roots, tr.Intermediates = append(slices.Clone(g.roots), valid.cert), nil })
+	compare(t, b, ctx, env, g.kl, g.doc, pinOnly, []string{string(g.rootPEM), pemOf(valid.cert)}, []string{}, []opCase{
+		{"the pinned certificate carried re-signed by its CA", chain(resigned), ts},
+		{"the pinned certificate carried with another signature", chain(altered), ts},
+	})
+	pinAndCA := policy(func(tr *tsa.Trust) {
+		tr.Roots, tr.Intermediates = append(slices.Clone(g.roots), rc.root.cert, valid.cert), nil
+	})
+	compare(t, b, ctx, env, g.kl, g.doc, pinAndCA, []string{string(g.rootPEM), pemOf(rc.root.cert), pemOf(valid.cert)}, []string{}, []opCase{
+		{"control: pinned, its CA trusted, carried re-signed by the CA", chain(resigned), none},
+		{"pinned, its CA trusted, carried with another signature", chain(altered), ts},
+	})
+
+	// Key usages Go's x509 and pkijs read apart: a keyUsage of no bits
+	// Go reads as none (and lets a CA issue), pkijs as a CA that may not;
+	// an empty extKeyUsage Go reads as unrestricted.
+	// withExt is a signer under an intermediate holding the critical
+	// extension id = value, written in place of a placeholder after Go
+	// issued it (Go refuses to issue some of these).
+	placeholder := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
+	withExt := func(serial int64, id asn1.ObjectIdentifier, value []byte) []byte {
+		i := issueUnder(t, rc.root, serial, fmt.Sprintf("Intermediate %d", serial), true, func(c *x509.Certificate) {
+			c.ExtraExtensions = []pkix.Extension{{Id: placeholder, Value: []byte{5, 0}}}
+			if id.Equal(asn1.ObjectIdentifier{2, 5, 29, 15}) {
+				c.KeyUsage = 0 // the one keyUsage is the row's
+			}
+		})
+		l := issueUnder(t, i, serial+1, fmt.Sprintf("Under intermediate %d", serial), false, nil)
+		oid, _ := asn1.Marshal(id)
+		mark, _ := asn1.Marshal(placeholder)
+		found := false
+		inter := resignAny(t, i.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
+			for _, e := range tbsExts(t, tbs).kids {
+				if bytes.Equal(e.kids[0].enc(), mark) {
+					e.kids = []*tokNode{tokRaw(oid), tokRaw([]byte{1, 1, 0xff}), tokRaw(tokTLV(4, value))}
+					found = true
+				}
+			}
+		})
+		if !found {
+			t.Fatal("no placeholder extension to replace")
+		}
+		return chain(l, inter)
+	}
+	ku, ekuID, nc := asn1.ObjectIdentifier{2, 5, 29, 15}, asn1.ObjectIdentifier{2, 5, 29, 37}, asn1.ObjectIdentifier{2, 5, 29, 30}
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"control: an intermediate with keyUsage keyCertSign", withExt(3000, ku, []byte{3, 2, 2, 0x04}), none},
+		{"an intermediate with an empty keyUsage", withExt(3002, ku, []byte{3, 1, 0}), ts},
+		{"an intermediate with keyUsage bits 0 to 8 clear", withExt(3004, ku, []byte{3, 2, 0, 0}), ts},
+		{"an intermediate with keyUsage digitalSignature only", withExt(3006, ku, []byte{3, 2, 7, 0x80}), ts},
+		{"an intermediate with an empty extKeyUsage", withExt(3008, ekuID, []byte{0x30, 0}), none},
+		{"an intermediate with an empty list of excluded names", withExt(3010, nc, []byte{0x30, 2, 0xa1, 0}), ts},
+		{"an intermediate permitting only dNSName example.com", withExt(3012, nc, append([]byte{0x30, 0x11, 0xa0, 0x0f, 0x30, 0x0d, 0x82, 0x0b}, "example.com"...)), ts},
+	})
+
+	// An anchor with name constraints (which pkijs ignores on anchors) is
+	// refused when the policy is read, by Go and by the portal.
+	ncRoot := issueKey(t, nil, rc.root.key, rc.root.key.Public(), 3020, "Constrained root", true, func(c *x509.Certificate) {
+		c.PermittedDNSDomainsCritical, c.PermittedDNSDomains = true, []string{"example.com"}
+	})
+	if _, err := tsa.ParseCertificates([]byte(pemOf(ncRoot))); err == nil {
+		t.Error("tsa.ParseCertificates took an anchor with name constraints, want it refused")
+	}
+	refused, err := chromedp.Run(b, chromedp.Evaluate[string](fmt.Sprintf(`(async () => {
+		const ts = await import("/portal/timestamps.js");
+		try { await ts.parseCertificates([%q]); return ""; } catch (e) { return e.message; }
+	})()`, pemOf(ncRoot)), chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(refused, "name constraints") {
+		t.Errorf("the portal read an anchor with name constraints: got %q, want a refusal naming them", refused)
 	}
 }

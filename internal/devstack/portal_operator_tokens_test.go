@@ -433,7 +433,7 @@ func TestPortalMatchesGoOnOperatorEdits(t *testing.T) {
 		{"signer with requireExplicitPolicy 0 and no policies", crafted(r2.rep0, tstNow()), ts},
 		{"tsa an otherName that is no OtherName (not qualified)", crafted(rc.proper, func() tokTSTInfo { x := tstNow(); x.tsaName = tokTLV(0xa0, tokTLV(0xa0, tokInt(1))); return x }()), ts},
 		{"signer under two intermediates, the upper with pathLen 0", chain(r2.underPL, r2.plLow.cert, r2.pl0.cert), ts},
-		{"signer (no SAN) under an intermediate permitting only dNSName example.com", chain(r2.underDNS, r2.ncDNS.cert), none},
+		{"signer (no SAN) under an intermediate permitting only dNSName example.com", chain(r2.underDNS, r2.ncDNS.cert), ts},
 		{"signer under an intermediate with requireExplicitPolicy 0, both with policy 1.2.3", chain(r2.underREP, r2.repInter.cert), ts},
 		// Tokens real authorities issue.
 		{"SHA-384 under ecdsa-with-SHA384", stamped(tokSignKey(t, keyLeaf{rc.proper.cert, rc.proper.key}, content, crypto.SHA384, tokOID(2, 16, 840, 1, 101, 3, 4, 2, 2), tokTLV(0x30, tokOID(1, 2, 840, 10045, 4, 3, 3))).bytes()), none},

@@ -6,6 +6,7 @@ import (
 	_ "crypto/sha1" // ESSCertID's hash
 	_ "crypto/sha256"
 	_ "crypto/sha512"
+	encasn1 "encoding/asn1"
 	"regexp"
 	"slices"
 	"strings"
@@ -75,14 +76,13 @@ type signerID struct {
 type carriedCert struct{ all, issuer, serial, subject, keyAlg []byte }
 
 var (
-	oidECPublicKey = []byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}
-	// Extensions Go's x509 refuses to parse when marked critical:
-	// authorityKeyIdentifier, subjectKeyIdentifier, authorityInfoAccess.
+	oidECPublicKey     = []byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}
+	oidKeyUsage        = "\x55\x1d\x0f"
+	oidNameConstraints = "\x55\x1d\x1e"
 	// policyConstraints, policyMappings, inhibitAnyPolicy.
 	policyExts = []string{"\x55\x1d\x24", "\x55\x1d\x21", "\x55\x1d\x36"}
-	// goNames are the name forms Go's x509 constrains, as GeneralName
-	// tags: rfc822Name, dNSName, uniformResourceIdentifier, iPAddress.
-	goNames       = []byte{0x81, 0x82, 0x86, 0x87}
+	// Extensions Go's x509 refuses to parse when marked critical:
+	// authorityKeyIdentifier, subjectKeyIdentifier, authorityInfoAccess.
 	neverCritical = []string{"\x55\x1d\x23", "\x55\x1d\x0e", "\x2b\x06\x01\x05\x05\x07\x01\x01"}
 )
 
@@ -183,8 +183,11 @@ func checkCertExtensions(tbs cryptobyte.String) error {
 		if slices.Contains(policyExts, string(id)) {
 			return profileErr("a certificate with policy constraints, policy mappings or inhibitAnyPolicy (Go's x509 and the browser's process them apart)")
 		}
-		if string(id) == "\x55\x1d\x1e" {
-			if err := checkNameConstraints(value); err != nil {
+		switch string(id) {
+		case oidNameConstraints:
+			return profileErr("a certificate with name constraints (Go's x509 and the browser enforce them apart)")
+		case oidKeyUsage:
+			if err := checkKeyUsage(value); err != nil {
 				return err
 			}
 		}
@@ -192,35 +195,22 @@ func checkCertExtensions(tbs cryptobyte.String) error {
 	return nil
 }
 
-// checkNameConstraints holds name constraints to the names Go's x509
-// enforces (e-mail, DNS, URI, IP): Go skips others or refuses them when
-// critical, pkijs enforces directory names.
-func checkNameConstraints(value cryptobyte.String) error {
-	var nc cryptobyte.String
-	if !value.ReadASN1(&nc, cbasn1.SEQUENCE) || !value.Empty() {
-		return profileErr("a certificate with malformed name constraints")
+// checkKeyUsage holds a keyUsage extension to one that allows something:
+// Go's x509 reads one whose bits 0 to 8 are all clear as no keyUsage at
+// all, and lets such a CA issue; the browser's pkijs reads it as a CA
+// that may not sign certificates. The BIT STRING is read as Go reads it
+// (padding bits zero).
+func checkKeyUsage(value cryptobyte.String) error {
+	var bits encasn1.BitString
+	if !value.ReadASN1BitString(&bits) || !value.Empty() {
+		return profileErr("a certificate with a malformed keyUsage")
 	}
-	for _, t := range []cbasn1.Tag{cbasn1.Tag(0).Constructed().ContextSpecific(), cbasn1.Tag(1).Constructed().ContextSpecific()} {
-		var trees cryptobyte.String
-		var present bool
-		if !nc.ReadOptionalASN1(&trees, &present, t) {
-			return profileErr("a certificate with malformed name constraints")
-		}
-		for !trees.Empty() {
-			var tree, base cryptobyte.String
-			var tag cbasn1.Tag
-			if !trees.ReadASN1(&tree, cbasn1.SEQUENCE) || !tree.ReadAnyASN1Element(&base, &tag) {
-				return profileErr("a certificate with malformed name constraints")
-			}
-			if !bytes.Contains(goNames, []byte{byte(tag)}) {
-				return profileErr("a certificate constraining names other than e-mail, DNS, URI and IP addresses")
-			}
+	for i := range 9 {
+		if bits.At(i) != 0 {
+			return nil
 		}
 	}
-	if !nc.Empty() {
-		return profileErr("a certificate with malformed name constraints")
-	}
-	return nil
+	return profileErr("a certificate whose keyUsage allows nothing (Go's x509 reads it as absent, the browser as allowing nothing)")
 }
 
 // checkTrusted holds a trust anchor or intermediate (its DER) to the

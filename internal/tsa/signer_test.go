@@ -1,12 +1,19 @@
 package tsa
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"math/big"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // alg is an AlgorithmIdentifier's content: an identifier and, if null,
@@ -116,6 +123,82 @@ func TestCheckCarried(t *testing.T) {
 		_, err := checkCarried(tt.carried, sid)
 		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
 			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+// goKeyUsage is what Go's x509 reads of a certificate whose keyUsage
+// extension holds value: its KeyUsage, or ok false if it refuses it.
+func goKeyUsage(t *testing.T, key *ecdsa.PrivateKey, value []byte) (x509.KeyUsage, bool) {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0),
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: true, Value: value}}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return 0, false
+	}
+	return c.KeyUsage, true
+}
+
+// exts is a TBS's extensions field holding one extension id = value.
+func exts(t *testing.T, id asn1.ObjectIdentifier, value []byte) cryptobyte.String {
+	t.Helper()
+	b, err := asn1.Marshal(struct {
+		Exts []pkix.Extension `asn1:"explicit,tag:3"`
+	}{[]pkix.Extension{{Id: id, Value: value}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cryptobyte.String(b)
+	var inner cryptobyte.String
+	if !s.ReadASN1(&inner, cbasn1.SEQUENCE) {
+		t.Fatal("no SEQUENCE")
+	}
+	return inner
+}
+
+func TestCheckKeyUsage(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tests := []struct {
+		name  string
+		value []byte
+		ok    bool
+	}{
+		{"keyCertSign and cRLSign", []byte{3, 2, 1, 0x06}, true},
+		{"digitalSignature", []byte{3, 2, 7, 0x80}, true},
+		{"decipherOnly (bit 8) alone", []byte{3, 3, 7, 0, 0x80}, true},
+		{"an empty BIT STRING", []byte{3, 1, 0}, false},
+		{"bits 0 to 8 clear", []byte{3, 2, 0, 0}, false},
+		{"only bits past 8 set", []byte{3, 3, 0, 0, 0x40}, false},
+		{"padding bits set", []byte{3, 2, 1, 0x81}, false},
+		{"not a BIT STRING", []byte{4, 1, 0x80}, false},
+		{"bytes after the BIT STRING", []byte{3, 2, 7, 0x80, 0}, false},
+	}
+	for _, tt := range tests {
+		err := checkCertExtensions(exts(t, asn1.ObjectIdentifier{2, 5, 29, 15}, tt.value))
+		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
+			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
+		}
+		// What the profile takes Go's x509 reads as a keyUsage that
+		// allows something; trailing bytes Go forgives are refused.
+		if ku, goOK := goKeyUsage(t, key, tt.value); tt.ok && (!goOK || ku == 0) {
+			t.Errorf("%s: Go's x509 got KeyUsage %v, ok %v, want one that allows something (the table is wrong)", tt.name, ku, goOK)
+		}
+	}
+}
+
+func TestCheckCertExtensionsRefusesNameConstraints(t *testing.T) {
+	// Permitting dNSName example.com, and excluding nothing in an empty
+	// subtree list: Go's x509 and pkijs enforce either apart.
+	for _, value := range [][]byte{
+		append([]byte{0x30, 0x11, 0xa0, 0x0f, 0x30, 0x0d, 0x82, 0x0b}, "example.com"...),
+		{0x30, 0x02, 0xa1, 0x00},
+	} {
+		if err := checkCertExtensions(exts(t, asn1.ObjectIdentifier{2, 5, 29, 30}, value)); !errors.Is(err, errProfile) {
+			t.Errorf("name constraints %x: got %v, want a profile error", value, err)
 		}
 	}
 }

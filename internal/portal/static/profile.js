@@ -196,7 +196,7 @@ export function checkProfile(tsr) {
   const signer = checkCarried(carried, sid);
   if (!keyFits(sid.sigAlg, carried[signer].keyAlg)) bad("the signer's signature algorithm is not for its certificate's key");
   const signerCert = checkSigningCertificate(tsr, ess, carried[signer]);
-  return { ...checkTSTInfo(octets.body), signer, signingTime, signerCert };
+  return { ...checkTSTInfo(octets.body), signer, signingTime, signerCert, carried: carried.map((c) => c.all) };
 }
 
 // The signer's and its certificates' rules (signer.go): SHA-2 digests
@@ -351,31 +351,24 @@ function checkCertExtensions(b, tbs) {
     seen.add(id);
     if (crit && crit.body[0] === 0xff && NEVER_CRITICAL.includes(id)) bad("a certificate marking critical an extension that must not be");
     if (POLICY_EXTS.includes(id)) bad("a certificate with policy constraints, policy mappings or inhibitAnyPolicy (Go's x509 and the browser's process them apart)");
-    if (id === "551d1e") checkNameConstraints(value.body);
+    if (id === "551d1e") bad("a certificate with name constraints (Go's x509 and the browser enforce them apart)");
+    if (id === "551d0f") checkKeyUsage(value.body);
   }
 }
 
 // policyConstraints, policyMappings, inhibitAnyPolicy.
 const POLICY_EXTS = ["551d24", "551d21", "551d36"];
-// The name forms Go's x509 constrains: rfc822Name, dNSName, URI, iPAddress.
-const GO_NAMES = [0x81, 0x82, 0x86, 0x87];
 
-function checkNameConstraints(v) {
-  const what = "a certificate with malformed name constraints";
-  const top = element(v, 0, v.length);
-  if (top.tag !== SEQUENCE || top.end !== v.length) bad(what);
-  const nc = reader(v, top);
-  for (const t of [ctx(0, true), ctx(1, true)]) {
-    const trees = nc.optional(t);
-    if (!trees) continue;
-    const r = reader(v, trees);
-    while (!r.empty()) {
-      const tree = reader(v, r.read(SEQUENCE, what));
-      if (tree.empty()) bad(what);
-      if (!GO_NAMES.includes(tree.any().tag)) bad("a certificate constraining names other than e-mail, DNS, URI and IP addresses");
-    }
-  }
-  if (!nc.empty()) bad(what);
+// checkKeyUsage, as signer.go's: a keyUsage that allows something (Go's
+// x509 reads one whose bits 0 to 8 are clear as none, pkijs as a CA that
+// may not sign), a BIT STRING as Go reads it (padding bits zero).
+function checkKeyUsage(v) {
+  const what = "a certificate with a malformed keyUsage";
+  const bits = element(v, 0, v.length);
+  if (bits.tag !== BIT_STRING || bits.end !== v.length) bad(what);
+  const d = bits.body;
+  if (d.length === 0 || d[0] > 7 || d.length === 1 && d[0] !== 0 || d.length > 1 && (d[d.length - 1] & ((1 << d[0]) - 1)) !== 0) bad(what);
+  if (!(d[1] || d[2] & 0x80)) bad("a certificate whose keyUsage allows nothing (Go's x509 reads it as absent, the browser as allowing nothing)");
 }
 
 // checkTrusted holds a trust anchor or intermediate (its DER) to the

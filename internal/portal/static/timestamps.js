@@ -22,6 +22,10 @@ const OID = {
   anyPurpose: "2.5.29.37.0",
   extKeyUsage: "2.5.29.37",
   basicConstraints: "2.5.29.19",
+  keyUsage: "2.5.29.15",
+  subjectKeyIdentifier: "2.5.29.14",
+  authorityKeyIdentifier: "2.5.29.35",
+  subjectAltName: "2.5.29.17",
   qcStatements: "1.3.6.1.5.5.7.1.3",
   qualifiedTimestamp: "0.4.0.19422.1.1",
   signingTime: "1.2.840.113549.1.9.5",
@@ -31,16 +35,12 @@ const WEAK_SIGNATURES = new Set(["1.2.840.10045.4.1", "1.2.840.113549.1.1.5", "1
 // The extensions Go's x509 handles when critical (crypto/x509's
 // processExtensions); a certificate with another critical one is refused.
 // (authorityKeyIdentifier it refuses to parse when critical; a
-// subjectAltName or nameConstraints only when it holds only names it
-// reads: e-mail, DNS, URI, IP.)
+// subjectAltName only when it holds a name it reads: e-mail, DNS, URI,
+// IP. Name constraints the profile refuses.)
 const GO_HANDLED = new Set(["2.5.29.15", "2.5.29.19", "2.5.29.31", "2.5.29.36", "2.5.29.37", "2.5.29.32", "2.5.29.33", "2.5.29.54"]);
 const GO_NAMES = [1, 2, 6, 7];
 function handledCritical(e) {
   if (e.extnID === "2.5.29.17") return (e.parsedValue?.altNames || []).some((n) => GO_NAMES.includes(n.type));
-  if (e.extnID === "2.5.29.30") {
-    const nc = e.parsedValue || {};
-    return [...(nc.permittedSubtrees || []), ...(nc.excludedSubtrees || [])].every((st) => GO_NAMES.includes(st.base?.type));
-  }
   return GO_HANDLED.has(e.extnID);
 }
 // esi4-qtstStatement-1 (0.4.0.19422.1.1), as DER content.
@@ -91,6 +91,7 @@ export async function parseCertificates(pems) {
       try {
         const c = new Certificate({ schema: await der(bytes, "a certificate") });
         checkTrusted(bytes); // as Go's x509 parses it, or refused here as there
+        DER.set(c, bytes);
         out.push(c);
       } catch (e) {
         fail("a trust anchor is not an X.509 certificate: " + e.message);
@@ -106,6 +107,10 @@ const enc = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(""
 const at = (d) => BigInt(d.getTime()) * 1_000_000n;
 // tbsOf is what pkijs compares certificates by: the DER of what is signed.
 const tbsOf = (c) => (c.tbsView.byteLength ? c.tbsView : new Uint8Array(c.encodeTBS().toBER()));
+// DER holds each certificate's own encoding, what Go's x509 compares
+// certificates by (pkijs would re-encode what it parsed).
+const DER = new WeakMap();
+const derOf = (c) => DER.get(c);
 const spkiOf = (c) => new Uint8Array(c.subjectPublicKeyInfo.toSchema().toBER());
 const extension = (cert, id) => (cert.extensions || []).find((e) => e.extnID === id);
 const purposes = (cert) => extension(cert, OID.extKeyUsage)?.parsedValue?.keyPurposes ?? null;
@@ -194,7 +199,8 @@ export async function verifyToken(tsr, message, trust) {
   // holds; pkijs validates one. Each candidate chain is handed to pkijs in
   // turn, and the first that passes every check is the token's.
   const data = message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength);
-  const candidates = await chains(carried[profile.signer], trust.roots, [...carried, ...intermediates]);
+  for (const [i, c] of carried.entries()) DER.set(c, profile.carried[i]);
+  const candidates = await chains(carried[profile.signer], pool(trust.roots), pool([...intermediates, ...carried]), genTime);
   if (!candidates.length) fail("the token's signer does not chain to a trusted anchor");
   let leaf, refused;
   for (const path of candidates) {
@@ -222,50 +228,127 @@ export async function verifyToken(tsr, message, trust) {
   return { time: tst.genTime, ns: genTime, accuracy, qualified: q, authority: subjectOf(leaf) };
 }
 
-// chains lists the chains Go's x509 would try from the signer's
-// certificate up to an anchor (crypto/x509's buildChains): a certificate's
-// candidate issuers are the anchors, then the other certificates, whose
-// subject is its issuer byte for byte and whose key verifies its
-// signature, whatever an authority key identifier says (pkijs's own
-// finder takes only the issuer it names), none with the subject and key
-// of one already in the chain. At most MAX_SIGNATURE_CHECKS signatures
-// are checked, as Go's maxChainSignatureChecks.
+// chains lists the chains Go's x509 builds from the signer's certificate
+// to an anchor (crypto/x509's Verify and buildChains), in its order: the
+// signer alone if it is an anchor, byte for byte; else, for each
+// certificate, the anchors, then the intermediates (the policy's, then
+// the token's, each once), that name its issuer byte for byte, those
+// whose key identifier matches first; each counted, then skipped if the
+// chain holds one by its subject, key and subjectAltName, then kept if
+// it may issue, its key verifies the signature and it is valid at the
+// token's time. At MAX_SIGNATURE_CHECKS candidates the walk stops with
+// the chains it found, as Go's maxChainSignatureChecks.
 const MAX_SIGNATURE_CHECKS = 100;
-async function chains(signer, anchors, others) {
+async function chains(signer, roots, intermediates, genTime) {
+  if (roots.some((r) => equal(derOf(r), derOf(signer)))) return [[signer]];
   const out = [];
-  let checks = 0;
-  const isAnchor = (c) => anchors.some((a) => equal(tbsOf(a), tbsOf(c)));
-  const walk = async (path) => {
-    const c = path[path.length - 1];
-    if (isAnchor(c)) {
-      out.push(path);
-      return;
-    }
-    for (const p of [...anchors, ...others]) {
-      if (!equal(raw(p.subject), raw(c.issuer))) continue;
-      if (path.some((q) => equal(raw(q.subject), raw(p.subject)) && equal(spkiOf(q), spkiOf(p)))) continue;
-      if (++checks > MAX_SIGNATURE_CHECKS) fail("the token's chain has more candidate issuers than are checked");
-      let ok = false;
-      try { ok = await c.verify(p); } catch { /* a signature that does not verify */ }
-      if (ok) await walk([...path, p]);
+  let checks = 0, stopped = false;
+  const build = async (chain) => {
+    const c = chain[chain.length - 1];
+    for (const [root, pool] of [[true, roots], [false, intermediates]]) {
+      for (const p of potentialParents(pool, c)) {
+        if (++checks > MAX_SIGNATURE_CHECKS) {
+          stopped = true;
+          return;
+        }
+        if (alreadyInChain(p, chain) || !(await signs(p, c)) || !isValid(p, root, chain, genTime)) continue;
+        if (root) out.push([...chain, p]);
+        else await build([...chain, p]);
+        if (stopped) return;
+      }
     }
   };
-  await walk([signer]);
+  await build([signer]);
+  if (!out.length && stopped) fail(`the token's chain has more candidate issuers than are checked (${MAX_SIGNATURE_CHECKS}, as Go's x509 checks)`);
   return out;
+}
+
+// pool is a CertPool's certificates: each once by its DER, the first kept.
+const pool = (certs) => certs.filter((c, i) => !certs.slice(0, i).some((o) => equal(derOf(o), derOf(c))));
+
+const keyID = (v) => (v ? new Uint8Array(v.valueBlock.valueHexView) : new Uint8Array(0));
+const subjectKeyID = (c) => keyID(extension(c, OID.subjectKeyIdentifier)?.parsedValue);
+const authorityKeyID = (c) => keyID(extension(c, OID.authorityKeyIdentifier)?.parsedValue?.keyIdentifier);
+
+// potentialParents is CertPool.findPotentialParents: the certificates
+// named c's issuer, those whose subject key identifier is c's authority
+// key identifier first (both absent match), then those where one is
+// absent, then the rest.
+function potentialParents(certs, c) {
+  const aki = authorityKeyID(c);
+  const [match, one, other] = [[], [], []];
+  for (const p of certs) {
+    if (!equal(raw(p.subject), raw(c.issuer))) continue;
+    const ski = subjectKeyID(p);
+    if (equal(ski, aki)) match.push(p);
+    else if (!ski.length !== !aki.length) one.push(p);
+    else other.push(p);
+  }
+  return [...match, ...one, ...other];
+}
+
+const sanOf = (c) => {
+  const e = extension(c, OID.subjectAltName);
+  return e ? new Uint8Array(e.extnValue.valueBlock.valueHexView) : null;
+};
+
+// alreadyInChain is Go's: the first certificate of chain with p's subject
+// and key decides, by whether both, neither or one has a subjectAltName.
+function alreadyInChain(p, chain) {
+  const ps = sanOf(p);
+  for (const c of chain) {
+    if (!equal(raw(c.subject), raw(p.subject)) || !equal(spkiOf(c), spkiOf(p))) continue;
+    const cs = sanOf(c);
+    if (!ps && !cs) return true;
+    if (!ps || !cs) return false;
+    if (equal(ps, cs)) return true;
+  }
+  return false;
+}
+
+// signs is Go's CheckSignatureFrom: p may issue (a CA, or a version 1 or
+// 2 certificate without basic constraints; a keyUsage, which the profile
+// made non-zero, with keyCertSign) and its key verifies c's signature,
+// which uses no broken hash.
+async function signs(p, c) {
+  const bc = extension(p, OID.basicConstraints);
+  if (bc ? !bc.parsedValue?.cA : p.version === 2) return false;
+  const ku = extension(p, OID.keyUsage);
+  if (ku && !(new Uint8Array(ku.parsedValue.valueBlock.valueHexView)[0] & 0x04)) return false;
+  if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId)) return false;
+  try {
+    return await c.verify(p);
+  } catch {
+    return false;
+  }
+}
+
+// isValid is Go's for an issuer above chain: no critical extension Go
+// does not handle, valid at the token's time, a CA if not an anchor, and
+// a path length constraint the intermediates below it keep.
+function isValid(p, root, chain, genTime) {
+  if ((p.extensions || []).some((e) => e.critical && !handledCritical(e))) return false;
+  if (genTime < at(p.notBefore.value) || genTime > at(p.notAfter.value)) return false;
+  const bc = extension(p, OID.basicConstraints)?.parsedValue;
+  if (!root && !bc?.cA) return false;
+  if (bc && "pathLenConstraint" in bc && (typeof bc.pathLenConstraint !== "number" || chain.length - 1 > bc.pathLenConstraint)) return false;
+  return true;
 }
 
 // checkChain checks the token's signature, and its signer's certificate
 // along path (from the signer up to an anchor) as Go's x509 and sigstore
 // check them; it returns the signer's certificate.
 async function checkChain(sd, data, trust, path, genTime) {
-  // pkijs finds each certificate's issuer as path names it. A signer that
-  // is itself an anchor has no chain to validate (pkijs's engine would
-  // validate another anchor in its place, which it takes for the leaf).
+  // pkijs finds each certificate's issuer as path names it, and trusts
+  // path's anchor alone: its engine drops a certificate that is signed
+  // as a trusted one is (the same TBS), and would validate another in
+  // place of the signer. A signer that is itself an anchor has no chain
+  // to validate.
   const next = new Map(path.slice(0, -1).map((c, i) => [enc(tbsOf(c)), path[i + 1]]));
   const findIssuer = async (c) => (next.has(enc(tbsOf(c))) ? [next.get(enc(tbsOf(c)))] : []);
   let res;
   try {
-    res = await sd.verify({ signer: 0, data, trustedCerts: trust.roots, checkChain: path.length > 1, extendedMode: true, findIssuer });
+    res = await sd.verify({ signer: 0, data, trustedCerts: [path[path.length - 1]], checkChain: path.length > 1, extendedMode: true, findIssuer });
   } catch (e) {
     fail("the token's signature or its signer's certificate does not verify: " + (e.message || e));
   }
@@ -301,7 +384,7 @@ async function checkChain(sd, data, trust, path, genTime) {
   }
   for (const c of chain.slice(1)) {
     const p = purposes(c);
-    if (p && !p.includes(OID.timeStamping) && !p.includes(OID.anyPurpose)) fail(`certificate ${subjectOf(c)} above the signer does not allow time stamping`);
+    if (p?.length && !p.includes(OID.timeStamping) && !p.includes(OID.anyPurpose)) fail(`certificate ${subjectOf(c)} above the signer does not allow time stamping`);
   }
   for (const c of chain.slice(0, -1)) {
     if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId)) fail(`certificate ${subjectOf(c)} is signed with SHA-1 or MD5, which are refused`);
