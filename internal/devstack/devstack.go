@@ -230,7 +230,11 @@ func Run(ctx context.Context, o Options) error {
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()
-	go schedule(ctx, v.Service, o.Log)
+	scheduled := make(chan struct{})
+	go func() { schedule(ctx, v.Service, o.Log); close(scheduled) }()
+	// Nothing the stack started runs on once Run returns: its caller (a
+	// test's logger, a terminal) may be gone.
+	defer func() { <-scheduled }()
 
 	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_SCRATCH_BUCKET": ScratchBucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
 
@@ -279,7 +283,7 @@ wait:
 	if err := server.Shutdown(shutdown); err != nil {
 		return err
 	}
-	return v.Service.Flush(shutdown)
+	return v.Service.Close(shutdown)
 }
 
 // restartMinIO starts MinIO again with cfg, trying every second until it

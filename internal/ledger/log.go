@@ -156,6 +156,8 @@ type tenantLog struct {
 	// lease is this process's hold of the tenant's sequencer lease; only
 	// the leading append touches it.
 	lease lease
+	// idle is the last release of the lease scheduled for Linger (under mu).
+	idle idleRelease
 
 	// size is the head's size once loaded, -1 before: read without
 	// stateMu, so that a lower bound never waits for a commit round.

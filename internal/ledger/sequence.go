@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 )
 
@@ -145,7 +146,9 @@ func (l *Log) serve(ctx context.Context, tl *tenantLog, batch []*waiter) {
 // for Linger.
 func (l *Log) letGoIdle(tl *tenantLog) {
 	gen := tl.lease.gen.Add(1)
-	time.AfterFunc(l.cfg.Sequencing.Linger, func() {
+	done := make(chan struct{})
+	release := func() {
+		defer close(done)
 		tl.mu.Lock()
 		if tl.leading || tl.lease.gen.Load() != gen {
 			tl.mu.Unlock()
@@ -159,5 +162,50 @@ func (l *Log) letGoIdle(tl *tenantLog) {
 			l.letGo(ctx, tl)
 		}
 		l.lead(ctx, tl) // appends that queued meanwhile
-	})
+	}
+	tl.mu.Lock()
+	tl.idle = idleRelease{time.AfterFunc(l.cfg.Sequencing.Linger, release), release, done}
+	tl.mu.Unlock()
+}
+
+// idleRelease is a lease kept for Linger: its timer, what it runs, and a
+// channel closed once that has run (or found it need not).
+type idleRelease struct {
+	timer *time.Timer
+	run   func()
+	done  chan struct{}
+}
+
+// Close waits for the head hints of the commits made so far, then lets
+// go now of every lease this process keeps for Linger, handing it on to
+// a waiting process instead of leaving it for LeaseTTL, and waits until
+// that is done or ctx ends. A stopping process calls it last: after it,
+// nothing of the Log runs in the background.
+func (l *Log) Close(ctx context.Context) error {
+	if err := l.Flush(ctx); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	tls := make([]*tenantLog, 0, len(l.tenants))
+	for _, tl := range l.tenants {
+		tls = append(tls, tl)
+	}
+	l.mu.Unlock()
+	for _, tl := range tls {
+		tl.mu.Lock()
+		idle := tl.idle
+		tl.mu.Unlock()
+		if idle.timer == nil {
+			continue
+		}
+		if idle.timer.Stop() {
+			go idle.run()
+		}
+		select {
+		case <-idle.done:
+		case <-ctx.Done():
+			return fmt.Errorf("ledger: close: %w", ctx.Err())
+		}
+	}
+	return l.Flush(ctx)
 }

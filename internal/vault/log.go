@@ -448,3 +448,8 @@ func ledgerError(err error) error {
 // Flush waits until the writes the vault makes behind its answers (the
 // logs' head hints) are done: call it before a process exits.
 func (s *Service) Flush(ctx context.Context) error { return s.ledger.Flush(ctx) }
+
+// Close finishes what the vault does behind its answers (the logs' head
+// hints, and leases kept between bursts, handed on to a waiting process)
+// and leaves nothing running: call it last before a process exits.
+func (s *Service) Close(ctx context.Context) error { return s.ledger.Close(ctx) }
