@@ -230,11 +230,14 @@ func Run(ctx context.Context, o Options) error {
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(l) }()
+	// Nothing the stack started runs on once Run returns (its caller, a
+	// test's logger or a terminal, may be gone): the scheduler is stopped
+	// and waited for on every way out, before the vault closes.
+	schedCtx, stopSchedule := context.WithCancel(ctx)
 	scheduled := make(chan struct{})
-	go func() { schedule(ctx, v.Service, o.Log); close(scheduled) }()
-	// Nothing the stack started runs on once Run returns: its caller (a
-	// test's logger, a terminal) may be gone.
-	defer func() { <-scheduled }()
+	go func() { schedule(schedCtx, v.Service, o.Log); close(scheduled) }()
+	stopScheduler := func() { stopSchedule(); <-scheduled }
+	defer stopScheduler()
 
 	env := map[string]string{"VAULT_URL": baseURL, "VAULT_BUCKET": Bucket, "VAULT_SCRATCH_BUCKET": ScratchBucket, "VAULT_S3_ENDPOINT": srv.Endpoint}
 
@@ -283,6 +286,7 @@ wait:
 	if err := server.Shutdown(shutdown); err != nil {
 		return err
 	}
+	stopScheduler()
 	return v.Service.Close(shutdown)
 }
 

@@ -96,6 +96,10 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64) (*
 	if l.signer == nil {
 		return nil, ErrReadOnly
 	}
+	if !l.rounds.start() {
+		return nil, ErrClosed
+	}
+	defer l.rounds.end()
 	if e.ID == "" {
 		return nil, errors.New("ledger: append an entry without an id")
 	}
@@ -135,7 +139,8 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64) (*
 	var led chan struct{}
 	leading := func() {
 		led = make(chan struct{})
-		go func(led chan struct{}) { l.lead(ctx, tl); close(led) }(led)
+		l.rounds.add()
+		go func(led chan struct{}) { defer l.rounds.end(); l.lead(ctx, tl); close(led) }(led)
 	}
 	if lead {
 		leading()
@@ -157,7 +162,8 @@ func (l *Log) Append(ctx context.Context, tenant string, e Entry, from int64) (*
 			w.gone = true
 			select {
 			case <-w.lead: // chosen to lead as it left: pass it on
-				go l.lead(ctx, tl)
+				l.rounds.add()
+				go func() { defer l.rounds.end(); l.lead(ctx, tl) }()
 			default:
 			}
 			tl.mu.Unlock()

@@ -12,6 +12,8 @@ var (
 	ErrNotFound = errors.New("ledger: not found")
 	// ErrReadOnly: Append on a log made without a signer.
 	ErrReadOnly = errors.New("ledger: append to a read-only log")
+	// ErrClosed: Append after Close.
+	ErrClosed = errors.New("ledger: append to a closed log")
 	// ErrContended: other writers kept taking the next position.
 	ErrContended = errors.New("ledger: log stayed contended")
 	// ErrConflict is matched by every *ConflictError.

@@ -96,6 +96,7 @@ type Log struct {
 	// process names this Log in leases and pending entries.
 	process string
 	pending atomic.Int64 // numbers this process's pending objects
+	rounds  rounds       // appends and the rounds they run, for Close
 }
 
 // New returns a Log on store whose checkpoints signer signs. With a nil

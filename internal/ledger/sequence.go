@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"time"
 )
 
@@ -135,7 +134,7 @@ func (l *Log) serve(ctx context.Context, tl *tenantLog, batch []*waiter) {
 	switch {
 	case mine:
 		// The next leading append of this process goes on holding it.
-	case l.cfg.Sequencing.Linger > 0:
+	case l.cfg.Sequencing.Linger > 0 && !l.rounds.closing():
 		l.letGoIdle(tl)
 	default:
 		l.letGo(ctx, tl)
@@ -174,38 +173,4 @@ type idleRelease struct {
 	timer *time.Timer
 	run   func()
 	done  chan struct{}
-}
-
-// Close waits for the head hints of the commits made so far, then lets
-// go now of every lease this process keeps for Linger, handing it on to
-// a waiting process instead of leaving it for LeaseTTL, and waits until
-// that is done or ctx ends. A stopping process calls it last: after it,
-// nothing of the Log runs in the background.
-func (l *Log) Close(ctx context.Context) error {
-	if err := l.Flush(ctx); err != nil {
-		return err
-	}
-	l.mu.Lock()
-	tls := make([]*tenantLog, 0, len(l.tenants))
-	for _, tl := range l.tenants {
-		tls = append(tls, tl)
-	}
-	l.mu.Unlock()
-	for _, tl := range tls {
-		tl.mu.Lock()
-		idle := tl.idle
-		tl.mu.Unlock()
-		if idle.timer == nil {
-			continue
-		}
-		if idle.timer.Stop() {
-			go idle.run()
-		}
-		select {
-		case <-idle.done:
-		case <-ctx.Done():
-			return fmt.Errorf("ledger: close: %w", ctx.Err())
-		}
-	}
-	return l.Flush(ctx)
 }

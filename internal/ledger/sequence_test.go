@@ -274,31 +274,6 @@ func TestLinger(t *testing.T) {
 	}
 }
 
-// TestCloseReleasesIdleLease: a stopping process hands on the lease it
-// keeps for Linger at once, rather than leaving it to the timer (which
-// would run after the process, or the test, has gone).
-func TestCloseReleasesIdleLease(t *testing.T) {
-	store, scratch, s := newMemStore(), memstore.NewScratch("scratch"), newKeySigner(t)
-	l := newSequencedLog(store, scratch, s, ledger.Sequencing{Linger: time.Hour})
-	ctx := context.Background()
-	if _, err := l.Append(ctx, tenant, entry("e", "leaf"), 0); err != nil {
-		t.Fatal(err)
-	}
-	lease := "sequencer/ledger/" + tenant + "/lease.json"
-	if body, _ := scratch.Body(lease); strings.Contains(string(body), `"released":true`) {
-		t.Fatalf("lease released before Linger or Close: %s", body)
-	}
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if body, _ := scratch.Body(lease); !strings.Contains(string(body), `"released":true`) {
-		t.Errorf("got lease %s after Close, want it released", body)
-	}
-	if err := l.Close(ctx); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-}
-
 // TestScratchTampered: whoever can write the scratch bucket can delete
 // pending objects as they appear, write the lease over and over for a
 // holder that does not exist, or leave a head hint of their own. Appends
