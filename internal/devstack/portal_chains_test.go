@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -279,4 +280,164 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 	if !strings.Contains(refused, "name constraints") {
 		t.Errorf("the portal read an anchor with name constraints: got %q, want a refusal naming them", refused)
 	}
+
+	// A self-issued CA certificate (a key rollover: issuer and subject
+	// the root's name, its own key, signed by the root's key) is no
+	// anchor: its signature is checked. Go's x509 takes RSASSA-PSS only
+	// with MGF1 of the same hash and a salt as long as the hash, pkijs
+	// any parameters (SHA-1 too): the profile takes no RSASSA-PSS at all.
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaRoot := issueKey(t, nil, rsaKey, rsaKey.Public(), 4000, "RSA root", true, nil)
+	rollKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	roll := issueKey(t, rsaRoot, rsaKey, rollKey.Public(), 4001, "RSA root", true, nil)
+	underRoll := tokLeaf{issueKey(t, roll, rollKey, g.rc.proper.key.Public(), 4002, "Under the rollover", false, nil), g.rc.proper.key}
+	oidSHA256, oidMGF1 := tokOID(2, 16, 840, 1, 101, 3, 4, 2, 1), tokOID(1, 2, 840, 113549, 1, 1, 8)
+	pss := func(params ...[]byte) []byte {
+		return tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 10), tokTLV(0x30, params...))
+	}
+	hashAI := func(oid []byte) []byte { return tokTLV(0x30, oid, []byte{5, 0}) }
+	pssSHA256 := func(salt int64) []byte {
+		return pss(tokTLV(0xa0, hashAI(oidSHA256)), tokTLV(0xa1, tokTLV(0x30, oidMGF1, hashAI(oidSHA256))), tokTLV(0xa2, tokInt(salt)))
+	}
+	rollPSS := func(alg []byte, opts *rsa.PSSOptions) []byte {
+		return chain(underRoll, resignAny(t, roll, rsaKey, alg, opts, nil))
+	}
+	withRSARoot := policy(func(tr *tsa.Trust) { tr.Roots = append(slices.Clone(tr.Roots), rsaRoot) })
+	compare(t, b, ctx, env, g.kl, g.doc, withRSARoot, append(g.jsRoots(), pemOf(rsaRoot)), g.jsIntermediates(), []opCase{
+		{"control: a self-issued rollover CA signed sha256WithRSAEncryption", chain(underRoll, roll), none},
+		{"a self-issued rollover CA signed RSASSA-PSS, SHA-256, salt 32", rollPSS(pssSHA256(32), &rsa.PSSOptions{SaltLength: 32, Hash: crypto.SHA256}), ts},
+		{"a self-issued rollover CA signed RSASSA-PSS, SHA-256, salt 20", rollPSS(pssSHA256(20), &rsa.PSSOptions{SaltLength: 20, Hash: crypto.SHA256}), ts},
+		{"a self-issued rollover CA signed RSASSA-PSS with default parameters (SHA-1)", rollPSS(pss(), &rsa.PSSOptions{SaltLength: 20, Hash: crypto.SHA1}), ts},
+	})
+
+	// A version 1 or 2 certificate with an extensions field: Go's x509
+	// reads extensions of version 3 only, pkijs whatever the version; the
+	// profile takes version 3 only.
+	asVersion := func(v int64) func(tbs *tokNode) {
+		return func(tbs *tokNode) {
+			if v == 0 {
+				tbs.kids = tbs.kids[1:] // version 1: the field left out
+			} else {
+				tbs.kids[0] = tokRaw(tokTLV(0xa0, tokInt(v)))
+			}
+		}
+	}
+	v3Leaf := issueUnder(t, rc.root, 4010, "Version 1 TSA", false, nil)
+	v1Leaf := tokLeaf{resignAny(t, v3Leaf.cert, rc.root.key, nil, crypto.SHA256, asVersion(0)), v3Leaf.key}
+	v3Leaf2 := issueUnder(t, rc.root, 4011, "Version 2 TSA", false, nil)
+	v2Leaf := tokLeaf{resignAny(t, v3Leaf2.cert, rc.root.key, nil, crypto.SHA256, asVersion(1)), v3Leaf2.key}
+	v3Inter := issueUnder(t, rc.root, 4012, "Version 1 intermediate", true, nil)
+	underV1 := issueUnder(t, v3Inter, 4013, "Under the version 1 intermediate", false, nil)
+	v1Inter := resignAny(t, v3Inter.cert, rc.root.key, nil, crypto.SHA256, asVersion(0))
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"control: under a version 3 intermediate", chain(underV1, v3Inter.cert), none},
+		{"a version 1 signer certificate with extensions (its critical timeStamping among them)", g.crafted(t, v1Leaf, g.tstNow()), ts},
+		{"a version 2 signer certificate with extensions (its critical timeStamping among them)", g.crafted(t, v2Leaf, g.tstNow()), ts},
+		{"under a version 1 intermediate with extensions (basicConstraints cA among them)", chain(underV1, v1Inter), ts},
+	})
+	// A version 1 anchor with basicConstraints cA in an extensions field:
+	// Go reads no basicConstraints and refuses the anchor (tsa's anchor).
+	v1Root := resignAny(t, rc.root.cert, rc.root.key, nil, crypto.SHA256, asVersion(0))
+	v1Roots := policy(func(tr *tsa.Trust) {
+		c, err := x509.ParseCertificate(v1Root.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Roots = append(slices.Clone(g.roots), c)
+	})
+	compare(t, b, ctx, env, g.kl, g.doc, v1Roots, []string{string(g.rootPEM), pemOf(v1Root)}, g.jsIntermediates(), []opCase{
+		{"a version 1 anchor with extensions (basicConstraints cA among them)", g.crafted(t, rc.proper, g.tstNow()), ts},
+	})
+
+	// A path length constraint of 2^24 (four content bytes): Go reads it
+	// as a number, pkijs keeps it as an INTEGER it did not decode; the
+	// portal reads basic constraints as Go does.
+	bigPL := issueUnder(t, rc.root, 4020, "Path length 2^24 intermediate", true, func(c *x509.Certificate) { c.MaxPathLen = 1 << 24 })
+	underBigPL := issueUnder(t, bigPL, 4021, "Under the path length 2^24 intermediate", false, nil)
+	smallPL := issueUnder(t, rc.root, 4022, "Path length 2^22 intermediate", true, func(c *x509.Certificate) { c.MaxPathLen = 1 << 22 })
+	underSmallPL := issueUnder(t, smallPL, 4023, "Under the path length 2^22 intermediate", false, nil)
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"control: under an intermediate with pathLenConstraint 2^22", chain(underSmallPL, smallPL.cert), none},
+		{"under an intermediate with pathLenConstraint 2^24", chain(underBigPL, bigPL.cert), none},
+	})
+
+	// Extension values Go's x509 cannot parse (so that it refuses the
+	// certificate, and the token), which pkijs reads or leaves aside: the
+	// portal parses the extensions Go parses as Go does.
+	placeholder2 := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 2}
+	mark2, _ := asn1.Marshal(placeholder2)
+	leafWith := func(serial int64, ext []byte) tokLeaf {
+		base := issueUnder(t, rc.root, serial, fmt.Sprintf("Odd extension TSA %d", serial), false, func(c *x509.Certificate) {
+			c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: placeholder2, Value: []byte{5, 0}})
+		})
+		found := false
+		l := tokLeaf{resignAny(t, base.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
+			for _, e := range tbsExts(t, tbs).kids {
+				if bytes.Equal(e.kids[0].enc(), mark2) {
+					e.raw, found = ext, true
+				}
+			}
+		}), base.key}
+		if !found {
+			t.Fatal("no placeholder extension to replace")
+		}
+		return l
+	}
+	san := tokOID(2, 5, 29, 17)
+	bcInter := issueUnder(t, rc.root, 4040, "BER basicConstraints intermediate", true, nil)
+	underBC := issueUnder(t, bcInter, 4041, "Under the BER basicConstraints intermediate", false, nil)
+	berBC := resignAny(t, bcInter.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
+		for _, e := range tbsExts(t, tbs).kids {
+			if bytes.Equal(e.kids[0].enc(), tokOID(2, 5, 29, 19)) {
+				e.kids[len(e.kids)-1] = tokRaw(tokTLV(4, []byte{0x30, 3, 1, 1, 1})) // cA BOOLEAN 01
+			}
+		}
+	})
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"control: a signer with subjectAltName iPAddress 1.2.3.4", g.crafted(t, leafWith(4030, tokTLV(0x30, san, tokTLV(4, tokTLV(0x30, tokTLV(0x87, []byte{1, 2, 3, 4}))))), g.tstNow()), none},
+		{"a signer with subjectAltName iPAddress of 5 bytes", g.crafted(t, leafWith(4032, tokTLV(0x30, san, tokTLV(4, tokTLV(0x30, tokTLV(0x87, []byte{1, 2, 3, 4, 5}))))), g.tstNow()), ts},
+		{"a signer with subjectAltName dNSName not IA5", g.crafted(t, leafWith(4034, tokTLV(0x30, san, tokTLV(4, tokTLV(0x30, tokTLV(0x82, []byte("a\xffb.example")))))), g.tstNow()), ts},
+		{"under an intermediate whose basicConstraints cA is BOOLEAN 01", chain(underBC, berBC), ts},
+	})
+	ext := func(oid []byte, critical bool, value []byte) []byte {
+		if critical {
+			return tokTLV(0x30, oid, []byte{1, 1, 0xff}, tokTLV(4, value))
+		}
+		return tokTLV(0x30, oid, tokTLV(4, value))
+	}
+	uri := func(s string) []byte { return tokTLV(0x86, []byte(s)) }
+	crldp, aia, policies := tokOID(2, 5, 29, 31), tokOID(1, 3, 6, 1, 5, 5, 7, 1, 1), tokOID(2, 5, 29, 32)
+	ocsp := tokOID(1, 3, 6, 1, 5, 5, 7, 48, 1)
+	odd := func(serial int64, e []byte) []byte { return g.crafted(t, leafWith(serial, e), g.tstNow()) }
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"control: a signer with subjectAltName rfc822Name and dNSName, critical", odd(4050, ext(san, true, tokTLV(0x30, tokTLV(0x81, []byte("tsa@example.com")), tokTLV(0x82, []byte("tsa.example"))))), none},
+		{"a signer whose critical subjectAltName holds a directoryName only (unhandled by Go)", odd(4051, ext(san, true, tokTLV(0x30, tokTLV(0xa4, tokTLV(0x30, tokTLV(0x31, tokTLV(0x30, tokOID(2, 5, 4, 3), tokTLV(0x0c, []byte("TSA"))))))))), ts},
+		{"a signer with a URI subjectAltName", odd(4052, ext(san, false, tokTLV(0x30, uri("https://tsa.example/")))), ts},
+		{"control: a signer with a CRL distribution point", odd(4053, ext(crldp, false, tokTLV(0x30, tokTLV(0x30, tokTLV(0xa0, tokTLV(0xa0, uri("http://crl.example/ca.crl"))))))), none},
+		{"a signer whose CRL distribution point is named relative to the issuer", odd(4054, ext(crldp, false, tokTLV(0x30, tokTLV(0x30, tokTLV(0xa0, tokTLV(0xa1, tokTLV(0x30, tokOID(2, 5, 4, 3), tokTLV(0x0c, []byte("CRL"))))))))), ts},
+		{"a signer whose CRL distribution point is no SEQUENCE", odd(4055, ext(crldp, false, tokTLV(0x30, tokTLV(0x31)))), ts},
+		{"control: a signer with authority information access", odd(4056, ext(aia, false, tokTLV(0x30, tokTLV(0x30, ocsp, uri("http://ocsp.example/"))))), none},
+		{"a signer whose access method is no minimal identifier", odd(4057, ext(aia, false, tokTLV(0x30, tokTLV(0x30, tokTLV(6, []byte{0x2b, 0x80, 0x06}), uri("http://ocsp.example/"))))), ts},
+		{"control: a signer with two certificate policies", odd(4058, ext(policies, false, tokTLV(0x30, tokTLV(0x30, tokOID(1, 3, 6, 1, 4, 1, 99999, 7)), tokTLV(0x30, tokOID(2, 5, 29, 32, 0))))), none},
+		{"a signer with a certificate policy twice", odd(4059, ext(policies, false, tokTLV(0x30, tokTLV(0x30, tokOID(1, 3, 6, 1, 4, 1, 99999, 7)), tokTLV(0x30, tokOID(1, 3, 6, 1, 4, 1, 99999, 7))))), ts},
+		{"a signer whose certificate policies are no SEQUENCE", odd(4060, ext(policies, false, tokTLV(0x31, tokTLV(0x30, tokOID(1, 3, 6, 1, 4, 1, 99999, 7))))), ts},
+	})
+	// Key identifiers Go's x509 cannot parse.
+	skiOID, akiOID := tokOID(2, 5, 29, 14), tokOID(2, 5, 29, 35)
+	akiBase := issueUnder(t, rc.root, 4062, "Odd key identifier TSA", false, nil)
+	badAKI := tokLeaf{resignAny(t, akiBase.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
+		for _, e := range tbsExts(t, tbs).kids {
+			if bytes.Equal(e.kids[0].enc(), akiOID) {
+				e.raw = ext(akiOID, false, tokTLV(4, []byte{1, 2}))
+			}
+		}
+	}), akiBase.key}
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"a signer whose subjectKeyIdentifier is a SEQUENCE", odd(4061, ext(skiOID, false, tokTLV(0x30, tokTLV(4, []byte{1, 2})))), ts},
+		{"a signer whose authorityKeyIdentifier is no SEQUENCE", g.crafted(t, badAKI, g.tstNow()), ts},
+	})
+
 }

@@ -42,6 +42,14 @@ var (
 		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c": true, // sha384WithRSAEncryption
 		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d": true, // sha512WithRSAEncryption
 	}
+	// selfSignatures are those a self-issued certificate may carry
+	// besides: an old anchor's own, which neither verifier checks; as a
+	// key rollover's, both refuse them as broken.
+	selfSignatures = map[string]bool{
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05": true, // sha1WithRSAEncryption
+		"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04": true, // md5WithRSAEncryption
+		"\x2a\x86\x48\xce\x3d\x04\x01":         true, // ecdsa-with-SHA1
+	}
 )
 
 // checkValidity holds a certificate's notBefore and notAfter to RFC 5280's
@@ -116,14 +124,17 @@ func checkKey(spki cryptobyte.String) error {
 
 // checkCertSignature holds a certificate's signature algorithm (the
 // element) to ECDSA or RSA PKCS #1 v1.5 over SHA-2, parameters absent or
-// NULL.
-func checkCertSignature(alg cryptobyte.String) error {
+// NULL; a self-issued one's also to SHA-1 or MD5 ones. A self-issued
+// certificate is an anchor, whose own signature neither verifier checks,
+// or a key rollover, whose both check: Go's x509 by rules of RSASSA-PSS
+// parameters the browser does not have, so none other is let through.
+func checkCertSignature(alg cryptobyte.String, selfIssued bool) error {
 	var body cryptobyte.String
 	if !alg.ReadASN1(&body, cbasn1.SEQUENCE) {
 		return profileErr("a certificate with a malformed signature algorithm")
 	}
 	id, _, ok := readAlgorithm(body)
-	if !ok || !certSignatures[id] {
+	if !ok || !certSignatures[id] && !(selfIssued && selfSignatures[id]) {
 		return profileErr("a certificate signed other than with ECDSA or RSA PKCS #1 v1.5 over SHA-2")
 	}
 	return nil

@@ -79,6 +79,7 @@ var (
 	oidECPublicKey     = []byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01}
 	oidKeyUsage        = "\x55\x1d\x0f"
 	oidNameConstraints = "\x55\x1d\x1e"
+	oidSubjectAltName  = "\x55\x1d\x11"
 	// policyConstraints, policyMappings, inhibitAnyPolicy.
 	policyExts = []string{"\x55\x1d\x24", "\x55\x1d\x21", "\x55\x1d\x36"}
 	// Extensions Go's x509 refuses to parse when marked critical:
@@ -87,8 +88,7 @@ var (
 )
 
 // readCertificates reads the certificates field as Go's x509 parses what
-// pkijs reads otherwise: X.509 certificates of version 1 (the field left
-// out, as DER writes a default), 2 or 3, with non-negative serial
+// pkijs reads otherwise: X.509 certificates of version 3, with non-negative serial
 // numbers, the same signature algorithm inside and outside what is
 // signed, each extension once, none of those Go refuses critical marked
 // so.
@@ -106,9 +106,9 @@ func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
 			!tbs.ReadOptionalASN1(&ver, &hasVer, cbasn1.Tag(0).Constructed().ContextSpecific()) {
 			return nil, profileErr(what)
 		}
-		var v int64 = 0
-		if hasVer && (!ver.ReadASN1Int64WithTag(&v, cbasn1.INTEGER) || !ver.Empty() || v < 1 || v > 2) {
-			return nil, profileErr("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)")
+		var v int64
+		if !hasVer || !ver.ReadASN1Int64WithTag(&v, cbasn1.INTEGER) || !ver.Empty() || v != 2 {
+			return nil, profileErr("a certificate that is not version 3 (Go's x509 reads no extensions of version 1 or 2, the browser's pkijs does)")
 		}
 		if !tbs.ReadASN1(&serial, cbasn1.INTEGER) || len(serial) == 0 || serial[0]&0x80 != 0 {
 			return nil, profileErr("a certificate with a negative serial number")
@@ -133,24 +133,16 @@ func readCertificates(certs cryptobyte.String) ([]carriedCert, error) {
 		if !spki.ReadASN1(&key, cbasn1.SEQUENCE) || !key.ReadASN1(&keyAlg, cbasn1.OBJECT_IDENTIFIER) {
 			return nil, profileErr(what)
 		}
-		// A self-issued certificate's own signature is checked by neither
-		// verifier (it is an anchor's, or nothing's).
-		if !bytes.Equal(issuer, subject) {
-			if err := checkCertSignature(alg); err != nil {
-				return nil, err
-			}
+		if err := checkCertSignature(alg, bytes.Equal(issuer, subject)); err != nil {
+			return nil, err
 		}
 		if !cert.ReadASN1Element(&outer, cbasn1.SEQUENCE) || !bytes.Equal(outer, alg) {
 			return nil, profileErr("a certificate whose signature algorithm differs inside and outside what is signed")
 		}
-		if v > 0 {
-			tbs.SkipOptionalASN1(cbasn1.Tag(1).ContextSpecific())
-			tbs.SkipOptionalASN1(cbasn1.Tag(2).ContextSpecific())
-		}
-		if v == 2 {
-			if err := checkCertExtensions(tbs); err != nil {
-				return nil, err
-			}
+		tbs.SkipOptionalASN1(cbasn1.Tag(1).ContextSpecific())
+		tbs.SkipOptionalASN1(cbasn1.Tag(2).ContextSpecific())
+		if err := checkCertExtensions(tbs); err != nil {
+			return nil, err
 		}
 		out = append(out, carriedCert{all: all, issuer: issuer, serial: serial, subject: subject, keyAlg: keyAlg})
 	}
@@ -190,6 +182,10 @@ func checkCertExtensions(tbs cryptobyte.String) error {
 			if err := checkKeyUsage(value); err != nil {
 				return err
 			}
+		case oidSubjectAltName:
+			if err := checkSAN(value); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -211,6 +207,27 @@ func checkKeyUsage(value cryptobyte.String) error {
 		}
 	}
 	return profileErr("a certificate whose keyUsage allows nothing (Go's x509 reads it as absent, the browser as allowing nothing)")
+}
+
+// checkSAN refuses a subjectAltName with a URI: Go's x509 parses one with
+// net/url's rules, which the browser does not have. (The rest of a
+// subjectAltName Go's x509 parses itself, and the browser as it does.)
+func checkSAN(value cryptobyte.String) error {
+	var names cryptobyte.String
+	if !value.ReadASN1(&names, cbasn1.SEQUENCE) {
+		return profileErr("a certificate with a malformed subjectAltName")
+	}
+	for !names.Empty() {
+		var name cryptobyte.String
+		var tag cbasn1.Tag
+		if !names.ReadAnyASN1(&name, &tag) {
+			return profileErr("a certificate with a malformed subjectAltName")
+		}
+		if tag == cbasn1.Tag(6).ContextSpecific() {
+			return profileErr("a certificate with a URI subjectAltName (Go's x509 parses URIs by net/url's rules, which the browser does not have)")
+		}
+	}
+	return nil
 }
 
 // checkTrusted holds a trust anchor or intermediate (its DER) to the

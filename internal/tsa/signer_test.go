@@ -1,9 +1,11 @@
 package tsa
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -200,5 +202,68 @@ func TestCheckCertExtensionsRefusesNameConstraints(t *testing.T) {
 		if err := checkCertExtensions(exts(t, asn1.ObjectIdentifier{2, 5, 29, 30}, value)); !errors.Is(err, errProfile) {
 			t.Errorf("name constraints %x: got %v, want a profile error", value, err)
 		}
+	}
+}
+
+func TestCheckCertExtensionsSAN(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value []byte
+		ok    bool
+	}{
+		{"dNSName", append([]byte{0x30, 0x0d, 0x82, 0x0b}, "tsa.example"...), true},
+		{"rfc822Name and iPAddress", append([]byte{0x30, 0x0d, 0x87, 0x04, 1, 2, 3, 4, 0x81, 0x05}, "a@b.c"...), true},
+		{"a URI", append([]byte{0x30, 0x0e, 0x86, 0x0c}, "https://a.b/"...), false},
+		{"a URI after a dNSName", append([]byte{0x30, 0x11, 0x82, 0x01, 'a', 0x86, 0x0c}, "https://a.b/"...), false},
+		{"no SEQUENCE", []byte{0x31, 0x00}, false},
+		{"a name cut short", []byte{0x30, 0x02, 0x82, 0x05}, false},
+	} {
+		err := checkCertExtensions(exts(t, asn1.ObjectIdentifier{2, 5, 29, 17}, tc.value))
+		if got := err == nil; got != tc.ok {
+			t.Errorf("%s: got %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestReadCertificatesVersionAndSelfSignature(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Root"}, NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readCertificates(der); err != nil {
+		t.Fatalf("a version 3 self-signed CA: %v", err)
+	}
+	// The version field, [0] { INTEGER 2 }, set to 1 (version 2).
+	v2 := bytes.Replace(der, []byte{0xa0, 0x03, 0x02, 0x01, 0x02}, []byte{0xa0, 0x03, 0x02, 0x01, 0x01}, 1)
+	if _, err := readCertificates(v2); !errors.Is(err, errProfile) {
+		t.Errorf("version 2: got %v, want a profile error", err)
+	}
+	// An anchor's own SHA-1 signature passes (neither verifier checks
+	// it); RSASSA-PSS, even as Go's x509 takes it, does not.
+	tmpl.SignatureAlgorithm = x509.ECDSAWithSHA1
+	sha1, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readCertificates(sha1); err != nil {
+		t.Errorf("a self-issued certificate signed ecdsa-with-SHA1: got %v, want it read", err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SignatureAlgorithm = x509.SHA256WithRSAPSS
+	pss, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, rsaKey.Public(), rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readCertificates(pss); !errors.Is(err, errProfile) {
+		t.Errorf("a self-issued certificate signed RSASSA-PSS: got %v, want a profile error", err)
 	}
 }

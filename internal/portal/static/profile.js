@@ -119,6 +119,7 @@ function reader(b, e) {
   const peek = () => (i < e.end ? element(b, i, e.end) : null);
   return {
     empty: () => i >= e.end,
+    at: () => i,
     peek: (tag) => peek()?.tag === tag,
     read(tag, what) {
       const x = peek();
@@ -196,7 +197,7 @@ export function checkProfile(tsr) {
   const signer = checkCarried(carried, sid);
   if (!keyFits(sid.sigAlg, carried[signer].keyAlg)) bad("the signer's signature algorithm is not for its certificate's key");
   const signerCert = checkSigningCertificate(tsr, ess, carried[signer]);
-  return { ...checkTSTInfo(octets.body), signer, signingTime, signerCert, carried: carried.map((c) => c.all) };
+  return { ...checkTSTInfo(octets.body), signer, signingTime, signerCert, carried: carried.map((c) => ({ all: c.all, go: c.go })) };
 }
 
 // The signer's and its certificates' rules (signer.go): SHA-2 digests
@@ -230,14 +231,10 @@ function readCertificates(b, certs) {
     const all = c.read(SEQUENCE, what);
     const cert = reader(b, all);
     const tbs = reader(b, cert.read(SEQUENCE, what));
-    const ver = tbs.optional(ctx(0, true));
-    let v = 0;
-    if (ver) {
-      const vr = reader(b, ver);
-      const n = vr.read(INTEGER, "a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
-      if (!vr.empty() || n.body.length !== 1 || n.body[0] < 1 || n.body[0] > 2) bad("a certificate whose version is not 2 or 3 (version 1 is written by leaving the field out)");
-      v = n.body[0];
-    }
+    const notV3 = "a certificate that is not version 3 (Go's x509 reads no extensions of version 1 or 2, the browser's pkijs does)";
+    const vr = reader(b, tbs.read(ctx(0, true), notV3));
+    const n = vr.read(INTEGER, notV3);
+    if (!vr.empty() || n.body.length !== 1 || n.body[0] !== 2) bad(notV3);
     const serial = tbs.read(INTEGER, "a certificate with a negative serial number");
     if (negative(serial)) bad("a certificate with a negative serial number");
     const alg = tbs.read(SEQUENCE, what);
@@ -250,17 +247,13 @@ function readCertificates(b, certs) {
     checkKey(b, spkiEl);
     const spki = reader(b, spkiEl);
     const keyAlg = reader(b, spki.read(SEQUENCE, what)).read(OID, what);
-    // A self-issued certificate's own signature is checked by neither
-    // verifier (it is an anchor's, or nothing's).
-    if (!same(issuer.all, subject.all)) checkCertSignature(b, alg);
+    checkCertSignature(b, alg, same(issuer.all, subject.all));
     const outer = cert.optional(SEQUENCE);
     if (!outer || !same(outer.all, alg.all)) bad("a certificate whose signature algorithm differs inside and outside what is signed");
-    if (v > 0) {
-      tbs.optional(ctx(1, false));
-      tbs.optional(ctx(2, false));
-    }
-    if (v === 2) checkCertExtensions(b, tbs);
-    out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all, keyAlg: enc(keyAlg.body) });
+    tbs.optional(ctx(1, false));
+    tbs.optional(ctx(2, false));
+    const go = checkCertExtensions(b, tbs);
+    out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all, keyAlg: enc(keyAlg.body), go });
   }
   return out;
 }
@@ -325,19 +318,29 @@ function checkKey(b, e) {
   }
 }
 
-function checkCertSignature(b, e) {
+// A self-issued certificate may also be signed with SHA-1 or MD5 (as
+// certificate.go's selfSignatures): an old anchor's own signature, which
+// neither verifier checks; as a key rollover's both refuse it as broken.
+const SELF_SIGNATURES = ["2a864886f70d010105", "2a864886f70d010104", "2a8648ce3d0401"];
+
+function checkCertSignature(b, e, selfIssued) {
   const a = readAlgorithm(b, e);
-  if (!a.ok || !CERT_SIGNATURES.includes(a.id)) bad("a certificate signed other than with ECDSA or RSA PKCS #1 v1.5 over SHA-2");
+  if (!a.ok || !(CERT_SIGNATURES.includes(a.id) || (selfIssued && SELF_SIGNATURES.includes(a.id)))) bad("a certificate signed other than with ECDSA or RSA PKCS #1 v1.5 over SHA-2");
 }
 
 // Extensions Go's x509 refuses to parse when marked critical:
 // authorityKeyIdentifier, subjectKeyIdentifier, authorityInfoAccess.
 const NEVER_CRITICAL = ["551d23", "551d0e", "2b06010505070101"];
 
+// checkCertExtensions holds a certificate's extensions to signer.go's
+// rules and to what Go's x509 parses (goExtension), and returns what Go
+// reads of them, which the chain is built from (pkijs reads some of them
+// otherwise).
 function checkCertExtensions(b, tbs) {
   const what = "a certificate with malformed extensions";
+  const view = { bc: null, ski: new Uint8Array(0), aki: new Uint8Array(0), sanHandled: false };
   const wrapped = tbs.optional(ctx(3, true));
-  if (!wrapped) return;
+  if (!wrapped) return view;
   const w = reader(b, wrapped);
   const exts = reader(b, w.read(SEQUENCE, what));
   const seen = new Set();
@@ -353,7 +356,136 @@ function checkCertExtensions(b, tbs) {
     if (POLICY_EXTS.includes(id)) bad("a certificate with policy constraints, policy mappings or inhibitAnyPolicy (Go's x509 and the browser's process them apart)");
     if (id === "551d1e") bad("a certificate with name constraints (Go's x509 and the browser enforce them apart)");
     if (id === "551d0f") checkKeyUsage(value.body);
+    goExtension(id, value.body, view);
   }
+  return view;
+}
+
+// goExtension is crypto/x509's processExtensions for the extensions it
+// parses: a value it cannot parse makes it refuse the certificate, so it
+// is refused here; what it reads goes into view. cryptobyte reads one
+// element where a value is read and ignores what follows; peeking looks
+// at the tag byte only.
+function goExtension(id, v, view) {
+  const names = { "551d13": "basicConstraints", "551d11": "subjectAltName", "551d1f": "cRLDistributionPoints", "551d23": "authorityKeyIdentifier", "551d25": "extKeyUsage", "551d0e": "subjectKeyIdentifier", "551d20": "certificatePolicies", "2b06010505070101": "authorityInfoAccess" };
+  if (!(id in names)) return;
+  const broken = () => bad(`a certificate whose ${names[id]} Go's x509 cannot parse`);
+  const one = (r, tag) => {
+    if (r.empty() || r.tagAt() !== tag) broken();
+    return r.any();
+  };
+  const read = (bytes, tag) => {
+    let e;
+    try { e = element(bytes, 0, bytes.length); } catch { broken(); }
+    if (e.tag !== tag) broken();
+    return e;
+  };
+  const inside = (e) => {
+    const r = reader(v, e);
+    return {
+      empty: r.empty,
+      tagAt: () => (r.empty() ? -1 : v[r.at()]),
+      any: () => { try { return r.any(); } catch { broken(); } },
+    };
+  };
+  const ascii = (body) => body.every((x) => x < 0x80);
+  switch (id) {
+    case "551d13": { // basicConstraints: cA a BOOLEAN, pathLen an INTEGER of 0..MaxInt64
+      const r = inside(read(v, SEQUENCE));
+      let ca = false, pathLen = -1;
+      if (r.tagAt() === BOOLEAN) {
+        const x = r.any();
+        if (x.body.length !== 1 || (x.body[0] !== 0 && x.body[0] !== 0xff)) broken();
+        ca = x.body[0] === 0xff;
+      }
+      if (r.tagAt() === INTEGER) {
+        const x = r.any();
+        if (!minimalInt(x.body) || negative(x) || x.body.length > 8) broken();
+        pathLen = intValue(x);
+      }
+      view.bc = { ca, pathLen };
+      break;
+    }
+    case "551d11": { // subjectAltName: e-mail, DNS names ASCII, IPs of 4 or 16 bytes
+      const r = inside(read(v, SEQUENCE));
+      while (!r.empty()) {
+        const n = r.any();
+        switch (n.tag ^ 0x80) {
+          case 1: case 2:
+            if (!ascii(n.body)) broken();
+            view.sanHandled = true;
+            break;
+          case 6: // refused by checkSAN's rule, as signer.go does
+            bad("a certificate with a URI subjectAltName (Go's x509 parses URIs by net/url's rules, which the browser does not have)");
+            break;
+          case 7:
+            if (n.body.length !== 4 && n.body.length !== 16) broken();
+            view.sanHandled = true;
+            break;
+        }
+      }
+      break;
+    }
+    case "551d1f": { // cRLDistributionPoints: each a SEQUENCE; a name, if any, a fullName
+      const r = inside(read(v, SEQUENCE));
+      while (!r.empty()) {
+        const dp = inside(one(r, SEQUENCE));
+        if (dp.tagAt() !== ctx(0, true)) continue;
+        const name = inside(dp.any());
+        const full = inside(one(name, ctx(0, true)));
+        while (!full.empty() && full.tagAt() === ctx(6, false)) full.any();
+      }
+      break;
+    }
+    case "551d23": { // authorityKeyIdentifier: its keyIdentifier, if first
+      const r = inside(read(v, SEQUENCE));
+      if (r.tagAt() === ctx(0, false)) view.aki = r.any().body;
+      break;
+    }
+    case "551d0e":
+      view.ski = read(v, OCTET_STRING).body;
+      break;
+    case "551d25": { // extKeyUsage: identifiers cryptobyte reads
+      const r = inside(read(v, SEQUENCE));
+      while (!r.empty()) if (!oidDER(one(r, OID).body)) broken();
+      break;
+    }
+    case "551d20": { // certificatePolicies: each led by an identifier, none twice
+      const r = inside(read(v, SEQUENCE));
+      const seen = new Set();
+      while (!r.empty()) {
+        const p = inside(one(r, SEQUENCE));
+        const oid = one(p, OID).body;
+        if (seen.has(enc(oid)) || !policyOID(oid)) broken();
+        seen.add(enc(oid));
+      }
+      break;
+    }
+    case "2b06010505070101": { // authorityInfoAccess: a method, then a location
+      const r = inside(read(v, SEQUENCE));
+      while (!r.empty()) {
+        const d = inside(one(r, SEQUENCE));
+        if (!oidDER(one(d, OID).body)) broken();
+        if (d.tagAt() === ctx(6, false)) d.any();
+      }
+      break;
+    }
+  }
+}
+
+// minimalInt: an INTEGER's content in the fewest bytes, as cryptobyte
+// wants it.
+const minimalInt = (x) => x.length > 0 && !(x.length > 1 && ((x[0] === 0 && !(x[1] & 0x80)) || (x[0] === 0xff && x[1] & 0x80)));
+
+// policyOID is x509's newOIDFromDER: minimal subidentifiers of any size.
+function policyOID(b) {
+  if (b.length === 0 || b[b.length - 1] & 0x80) return false;
+  let start = true;
+  for (const x of b) {
+    if (start && x === 0x80) return false;
+    start = (x & 0x80) === 0;
+  }
+  return true;
 }
 
 // policyConstraints, policyMappings, inhibitAnyPolicy.
@@ -372,9 +504,11 @@ function checkKeyUsage(v) {
 }
 
 // checkTrusted holds a trust anchor or intermediate (its DER) to the
-// rules of certificates a token carries.
+// rules of certificates a token carries, and returns what Go reads of its
+// extensions.
 export function checkTrusted(raw) {
-  readCertificates(raw, { start: 0, end: raw.length });
+  const [cert] = readCertificates(raw, { start: 0, end: raw.length });
+  return cert.go;
 }
 
 // keyFits: the signer's key is the one its signature algorithm names

@@ -35,12 +35,11 @@ const WEAK_SIGNATURES = new Set(["1.2.840.10045.4.1", "1.2.840.113549.1.1.5", "1
 // The extensions Go's x509 handles when critical (crypto/x509's
 // processExtensions); a certificate with another critical one is refused.
 // (authorityKeyIdentifier it refuses to parse when critical; a
-// subjectAltName only when it holds a name it reads: e-mail, DNS, URI,
-// IP. Name constraints the profile refuses.)
+// subjectAltName only when it holds a name it reads: e-mail, DNS, IP,
+// URIs the profile refuses. Name constraints the profile refuses.)
 const GO_HANDLED = new Set(["2.5.29.15", "2.5.29.19", "2.5.29.31", "2.5.29.36", "2.5.29.37", "2.5.29.32", "2.5.29.33", "2.5.29.54"]);
-const GO_NAMES = [1, 2, 6, 7];
-function handledCritical(e) {
-  if (e.extnID === "2.5.29.17") return (e.parsedValue?.altNames || []).some((n) => GO_NAMES.includes(n.type));
+function handledCritical(c, e) {
+  if (e.extnID === "2.5.29.17") return goOf(c).sanHandled;
   return GO_HANDLED.has(e.extnID);
 }
 // esi4-qtstStatement-1 (0.4.0.19422.1.1), as DER content.
@@ -90,8 +89,8 @@ export async function parseCertificates(pems) {
       const bytes = Uint8Array.from(atob(body.replace(/\s/g, "")), (c) => c.charCodeAt(0));
       try {
         const c = new Certificate({ schema: await der(bytes, "a certificate") });
-        checkTrusted(bytes); // as Go's x509 parses it, or refused here as there
-        DER.set(c, bytes);
+        const go = checkTrusted(bytes); // as Go's x509 parses it, or refused here as there
+        DER.set(c, { der: bytes, go });
         out.push(c);
       } catch (e) {
         fail("a trust anchor is not an X.509 certificate: " + e.message);
@@ -110,7 +109,11 @@ const tbsOf = (c) => (c.tbsView.byteLength ? c.tbsView : new Uint8Array(c.encode
 // DER holds each certificate's own encoding, what Go's x509 compares
 // certificates by (pkijs would re-encode what it parsed).
 const DER = new WeakMap();
-const derOf = (c) => DER.get(c);
+const derOf = (c) => DER.get(c).der;
+// goOf is what Go's x509 reads of c's extensions (profile.js): its basic
+// constraints, key identifiers and whether its subjectAltName holds a
+// name Go reads.
+const goOf = (c) => DER.get(c).go;
 const spkiOf = (c) => new Uint8Array(c.subjectPublicKeyInfo.toSchema().toBER());
 const extension = (cert, id) => (cert.extensions || []).find((e) => e.extnID === id);
 const purposes = (cert) => extension(cert, OID.extKeyUsage)?.parsedValue?.keyPurposes ?? null;
@@ -148,7 +151,7 @@ export async function verifyToken(tsr, message, trust) {
   if (!trust.roots.length) fail("no trust anchors for timestamps");
   // As tsa's anchor: pkijs wants an issuing anchor to be a CA.
   for (const r of trust.roots) {
-    if (!extension(r, OID.basicConstraints)?.parsedValue?.cA && !purposes(r)?.includes(OID.timeStamping)) fail(`trust anchor ${subjectOf(r)} is neither a CA certificate nor a time-stamping authority's own`);
+    if (!goOf(r).bc?.ca && !purposes(r)?.includes(OID.timeStamping)) fail(`trust anchor ${subjectOf(r)} is neither a CA certificate nor a time-stamping authority's own`);
   }
   const profile = checkProfile(tsr);
   const genTime = genTimeNanos(profile.genTime);
@@ -199,7 +202,7 @@ export async function verifyToken(tsr, message, trust) {
   // holds; pkijs validates one. Each candidate chain is handed to pkijs in
   // turn, and the first that passes every check is the token's.
   const data = message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength);
-  for (const [i, c] of carried.entries()) DER.set(c, profile.carried[i]);
+  for (const [i, c] of carried.entries()) DER.set(c, { der: profile.carried[i].all, go: profile.carried[i].go });
   const candidates = await chains(carried[profile.signer], pool(trust.roots), pool([...intermediates, ...carried]), genTime);
   if (!candidates.length) fail("the token's signer does not chain to a trusted anchor");
   let leaf, refused;
@@ -266,20 +269,17 @@ async function chains(signer, roots, intermediates, genTime) {
 // pool is a CertPool's certificates: each once by its DER, the first kept.
 const pool = (certs) => certs.filter((c, i) => !certs.slice(0, i).some((o) => equal(derOf(o), derOf(c))));
 
-const keyID = (v) => (v ? new Uint8Array(v.valueBlock.valueHexView) : new Uint8Array(0));
-const subjectKeyID = (c) => keyID(extension(c, OID.subjectKeyIdentifier)?.parsedValue);
-const authorityKeyID = (c) => keyID(extension(c, OID.authorityKeyIdentifier)?.parsedValue?.keyIdentifier);
 
 // potentialParents is CertPool.findPotentialParents: the certificates
 // named c's issuer, those whose subject key identifier is c's authority
 // key identifier first (both absent match), then those where one is
 // absent, then the rest.
 function potentialParents(certs, c) {
-  const aki = authorityKeyID(c);
+  const aki = goOf(c).aki;
   const [match, one, other] = [[], [], []];
   for (const p of certs) {
     if (!equal(raw(p.subject), raw(c.issuer))) continue;
-    const ski = subjectKeyID(p);
+    const ski = goOf(p).ski;
     if (equal(ski, aki)) match.push(p);
     else if (!ski.length !== !aki.length) one.push(p);
     else other.push(p);
@@ -306,13 +306,12 @@ function alreadyInChain(p, chain) {
   return false;
 }
 
-// signs is Go's CheckSignatureFrom: p may issue (a CA, or a version 1 or
-// 2 certificate without basic constraints; a keyUsage, which the profile
-// made non-zero, with keyCertSign) and its key verifies c's signature,
-// which uses no broken hash.
+// signs is Go's CheckSignatureFrom: p may issue (a CA by the basic
+// constraints Go reads, the profile admitting version 3 only; a keyUsage,
+// which the profile made non-zero, with keyCertSign) and its key verifies
+// c's signature, which uses no broken hash.
 async function signs(p, c) {
-  const bc = extension(p, OID.basicConstraints);
-  if (bc ? !bc.parsedValue?.cA : p.version === 2) return false;
+  if (!goOf(p).bc?.ca) return false;
   const ku = extension(p, OID.keyUsage);
   if (ku && !(new Uint8Array(ku.parsedValue.valueBlock.valueHexView)[0] & 0x04)) return false;
   if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId)) return false;
@@ -327,11 +326,11 @@ async function signs(p, c) {
 // does not handle, valid at the token's time, a CA if not an anchor, and
 // a path length constraint the intermediates below it keep.
 function isValid(p, root, chain, genTime) {
-  if ((p.extensions || []).some((e) => e.critical && !handledCritical(e))) return false;
+  if ((p.extensions || []).some((e) => e.critical && !handledCritical(p, e))) return false;
   if (genTime < at(p.notBefore.value) || genTime > at(p.notAfter.value)) return false;
-  const bc = extension(p, OID.basicConstraints)?.parsedValue;
-  if (!root && !bc?.cA) return false;
-  if (bc && "pathLenConstraint" in bc && (typeof bc.pathLenConstraint !== "number" || chain.length - 1 > bc.pathLenConstraint)) return false;
+  const bc = goOf(p).bc;
+  if (!root && !bc?.ca) return false;
+  if (bc && bc.pathLen >= 0 && chain.length - 1 > bc.pathLen) return false;
   return true;
 }
 
@@ -354,7 +353,7 @@ async function checkChain(sd, data, trust, path, genTime) {
   }
   if (!res.signatureVerified) fail("the token's signature does not verify");
   const leaf = res.signerCertificate;
-  if (extension(leaf, OID.basicConstraints)?.parsedValue?.cA) fail("the token is signed by a CA certificate, not an authority's end-entity certificate");
+  if (goOf(leaf).bc?.ca) fail("the token is signed by a CA certificate, not an authority's end-entity certificate");
   const eku = extension(leaf, OID.extKeyUsage);
   if (!eku || !eku.critical) fail("the signer's certificate must mark its key purpose critical");
   const own = purposes(leaf) || [];
@@ -372,15 +371,15 @@ async function checkChain(sd, data, trust, path, genTime) {
     if (a.length !== b.length || a.some((x, j) => x !== b[j])) fail(`certificate ${subjectOf(c)} names its issuer otherwise than its issuer names itself`);
   }
   for (const c of chain) {
-    const ext = (c.extensions || []).find((e) => e.critical && !handledCritical(e));
+    const ext = (c.extensions || []).find((e) => e.critical && !handledCritical(c, e));
     if (ext) fail(`certificate ${subjectOf(c)} has a critical extension ${ext.extnID} that is not handled`);
   }
   // Each certificate above the signer allows as many intermediates below
   // it as its path length constraint says (pkijs does not check it).
   for (const [i, c] of chain.entries()) {
-    const bc = extension(c, OID.basicConstraints)?.parsedValue;
-    if (i === 0 || !bc || !("pathLenConstraint" in bc)) continue;
-    if (typeof bc.pathLenConstraint !== "number" || i - 1 > bc.pathLenConstraint) fail(`certificate ${subjectOf(c)} allows fewer intermediates below it than the chain has`);
+    const bc = goOf(c).bc;
+    if (i === 0 || !bc || bc.pathLen < 0) continue;
+    if (i - 1 > bc.pathLen) fail(`certificate ${subjectOf(c)} allows fewer intermediates below it than the chain has`);
   }
   for (const c of chain.slice(1)) {
     const p = purposes(c);
