@@ -151,19 +151,19 @@ var (
 // status, one SignedData with one signer named by issuer and serial,
 // signed attributes holding contentType and messageDigest once each, and
 // a TSTInfo of its fields alone whose genTime is UTC and whose accuracy
-// is at most an hour.
-func checkProfile(tsr []byte) error {
+// is at most an hour. It returns the signer's certificate, byte for byte.
+func checkProfile(tsr []byte) ([]byte, error) {
 	if err := checkDER(tsr); err != nil {
-		return err
+		return nil, err
 	}
 	in := cryptobyte.String(tsr)
 	var resp, status, token cryptobyte.String
 	if !in.ReadASN1(&resp, cbasn1.SEQUENCE) || !resp.ReadASN1(&status, cbasn1.SEQUENCE) || !resp.ReadASN1(&token, cbasn1.SEQUENCE) || !resp.Empty() {
-		return profileErr("want a status and a token, nothing else")
+		return nil, profileErr("want a status and a token, nothing else")
 	}
 	var code int64
 	if !status.ReadASN1Int64WithTag(&code, cbasn1.INTEGER) || code != 0 {
-		return profileErr("the status is not granted (0)")
+		return nil, profileErr("the status is not granted (0)")
 	}
 	if status.PeekASN1Tag(cbasn1.SEQUENCE) {
 		var texts cryptobyte.String
@@ -171,64 +171,64 @@ func checkProfile(tsr []byte) error {
 		for !texts.Empty() {
 			var s cryptobyte.String
 			if !texts.ReadASN1(&s, cbasn1.UTF8String) {
-				return profileErr("a status text that is not a UTF8String")
+				return nil, profileErr("a status text that is not a UTF8String")
 			}
 		}
 	}
 	status.SkipOptionalASN1(cbasn1.BIT_STRING)
 	if !status.Empty() {
-		return profileErr("the status holds more than its code, text and failure bits")
+		return nil, profileErr("the status holds more than its code, text and failure bits")
 	}
 	var ctype, explicit, sd cryptobyte.String
 	if !token.ReadASN1(&ctype, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(ctype, oidSignedData) ||
 		!token.ReadASN1(&explicit, cbasn1.Tag(0).Constructed().ContextSpecific()) || !token.Empty() ||
 		!explicit.ReadASN1(&sd, cbasn1.SEQUENCE) || !explicit.Empty() {
-		return profileErr("the token is not one SignedData")
+		return nil, profileErr("the token is not one SignedData")
 	}
 	var version int64
 	var digestAlgs, encap, etype, econtent, octets, signerInfos cryptobyte.String
 	if !sd.ReadASN1Int64WithTag(&version, cbasn1.INTEGER) || !sd.ReadASN1(&digestAlgs, cbasn1.SET) || !sd.ReadASN1(&encap, cbasn1.SEQUENCE) {
-		return profileErr("malformed SignedData")
+		return nil, profileErr("malformed SignedData")
 	}
 	if !encap.ReadASN1(&etype, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(etype, oidTSTInfo) ||
 		!encap.ReadASN1(&econtent, cbasn1.Tag(0).Constructed().ContextSpecific()) || !encap.Empty() ||
 		!econtent.ReadASN1(&octets, cbasn1.OCTET_STRING) || !econtent.Empty() {
-		return profileErr("the token holds no TSTInfo")
+		return nil, profileErr("the token holds no TSTInfo")
 	}
 	var certs cryptobyte.String
 	var hasCerts bool
 	if !sd.ReadOptionalASN1(&certs, &hasCerts, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-		return profileErr("malformed certificates")
+		return nil, profileErr("malformed certificates")
 	}
 	carried, err := readCertificates(certs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if sd.PeekASN1Tag(cbasn1.Tag(1).Constructed().ContextSpecific()) {
-		return profileErr("the token carries revocation information, which no verifier of the vault reads")
+		return nil, profileErr("the token carries revocation information, which no verifier of the vault reads")
 	}
 	if !sd.ReadASN1(&signerInfos, cbasn1.SET) || !sd.Empty() {
-		return profileErr("malformed SignedData")
+		return nil, profileErr("malformed SignedData")
 	}
 	var si cryptobyte.String
 	if !signerInfos.ReadASN1(&si, cbasn1.SEQUENCE) || !signerInfos.Empty() {
-		return profileErr("want exactly one signer")
+		return nil, profileErr("want exactly one signer")
 	}
 	sid, err := checkSignerInfo(si)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	signer, err := checkCarried(carried, sid)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !keyFits(sid.sigAlg, signer.keyAlg) {
-		return profileErr("the signer's signature algorithm is not for its certificate's key")
+		return nil, profileErr("the signer's signature algorithm is not for its certificate's key")
 	}
 	if err := checkSigningCertificate(sid, signer); err != nil {
-		return err
+		return nil, err
 	}
-	return checkTSTInfo(octets)
+	return signer.all, checkTSTInfo(octets)
 }
 
 func checkTSTInfo(octets cryptobyte.String) error {

@@ -65,7 +65,7 @@ func TestCheckProfile(t *testing.T) {
 		{"a SET", slices.Concat([]byte{0x31}, tsr[1:]), false},
 	}
 	for _, tt := range tests {
-		err := checkProfile(tt.tsr)
+		_, err := checkProfile(tt.tsr)
 		if (err == nil) != tt.ok || err != nil && !errors.Is(err, errProfile) {
 			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
 		}
@@ -102,7 +102,7 @@ func FuzzCheckProfile(f *testing.F) {
 	f.Add(tsr[:len(tsr)/2])
 	f.Add([]byte{0x30, 0x80, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if err := checkProfile(b); err != nil && !errors.Is(err, errProfile) {
+		if _, err := checkProfile(b); err != nil && !errors.Is(err, errProfile) {
 			t.Fatalf("refused without saying it is the profile: %v", err)
 		}
 	})

@@ -26,7 +26,8 @@ func verify(tsr, message []byte, t Trust, nonce *big.Int) (Stamp, error) {
 			return Stamp{}, fmt.Errorf("%w: trust anchor %s is neither a CA certificate nor a time-stamping authority's own", ErrInvalid, r.Subject)
 		}
 	}
-	if err := checkProfile(tsr); err != nil {
+	signer, err := checkProfile(tsr)
+	if err != nil {
 		return Stamp{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	ts, err := verification.VerifyTimestampResponse(tsr, bytes.NewReader(message), verification.VerifyOpts{
@@ -42,18 +43,17 @@ func verify(tsr, message []byte, t Trust, nonce *big.Int) (Stamp, error) {
 		return Stamp{}, fmt.Errorf("%w: not a qualified electronic timestamp (no ETSI EN 319 422 esi4-qtstStatement-1 in the token)", ErrInvalid)
 	}
 	st := Stamp{Time: ts.Time.UTC(), Accuracy: ts.Accuracy, Serial: ts.SerialNumber, Policy: ts.Policy,
-		Qualified: q, Authority: signerOf(ts.Certificates)}
+		Qualified: q, Authority: authorityOf(ts.Certificates, signer)}
 	return st, nil
 }
 
-// signerOf names the certificate that signs tokens: the one whose key
-// purpose is time stamping, which verification required of the signer.
-func signerOf(certs []*x509.Certificate) string {
+// authorityOf names the token's signer: the carried certificate the
+// signer info names (checkProfile found it byte for byte), not one that
+// merely allows time stamping, as a CA above the signer may.
+func authorityOf(certs []*x509.Certificate, signer []byte) string {
 	for _, c := range certs {
-		for _, u := range c.ExtKeyUsage {
-			if u == x509.ExtKeyUsageTimeStamping {
-				return c.Subject.String()
-			}
+		if bytes.Equal(c.Raw, signer) {
+			return c.Subject.String()
 		}
 	}
 	return ""
