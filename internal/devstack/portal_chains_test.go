@@ -11,6 +11,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -438,6 +440,218 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
 		{"a signer whose subjectKeyIdentifier is a SEQUENCE", odd(4061, ext(skiOID, false, tokTLV(0x30, tokTLV(4, []byte{1, 2})))), ts},
 		{"a signer whose authorityKeyIdentifier is no SEQUENCE", g.crafted(t, badAKI, g.tstNow()), ts},
+	})
+
+	// Keys Go's x509 cannot parse (it refuses every
+	// certificate the token carries then), on a decoy named as the root
+	// that the page only tries as an issuer.
+	decoy := func(serial int64, key crypto.Signer, spki []byte) *x509.Certificate {
+		base := issueKey(t, nil, key, key.Public(), serial, "Second root", true, nil)
+		return resignAny(t, base, key, nil, crypto.SHA256, func(tbs *tokNode) { tbs.kids[6] = tokRaw(spki) })
+	}
+	decoyKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	onCurveKey := decoyKey.PublicKey
+	decoySPKI, _ := x509.MarshalPKIXPublicKey(&onCurveKey)
+	offCurve := slices.Clone(decoySPKI)
+	offCurve[len(offCurve)-1] ^= 1 // y changed: the point is no longer on P-256
+	rsaSPKI := func(n, e []byte) []byte {
+		return tokTLV(0x30, tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 1), []byte{5, 0}), tokTLV(3, []byte{0}, tokTLV(0x30, tokTLV(2, n), tokTLV(2, e))))
+	}
+	nb := append([]byte{0}, rsaKey.N.Bytes()...) // minimal: N's top bit is set
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"a decoy named as the root, its EC key as Go writes it", chain(rc.proper, decoy(5000, decoyKey, decoySPKI)), none},
+		{"a decoy named as the root whose EC point is not on P-256", chain(rc.proper, decoy(5001, decoyKey, offCurve)), ts},
+		{"a decoy named as the root, its RSA key minimal", chain(rc.proper, decoy(5002, rsaKey, rsaSPKI(nb, []byte{1, 0, 1}))), none},
+		{"a decoy named as the root whose RSA modulus has a needless zero byte", chain(rc.proper, decoy(5003, rsaKey, rsaSPKI(append([]byte{0}, nb...), []byte{1, 0, 1}))), ts},
+		{"a decoy named as the root whose RSA exponent has a needless zero byte", chain(rc.proper, decoy(5004, rsaKey, rsaSPKI(nb, []byte{0, 1, 0, 1}))), ts},
+	})
+
+	// The authority each verifier names for a token that
+	// passes. Go's tsa names the first carried certificate whose key
+	// purposes include timeStamping (signerOf), the portal the signer.
+	authorityIn := func(detail string) string {
+		_, after, _ := strings.Cut(detail, " by ")
+		name, _, _ := strings.Cut(after, " at ")
+		return name
+	}
+	sameAuthority := func(name string, bundle []byte) {
+		t.Helper()
+		ver, _ := vault.VerifyOffline(ctx, bundle, g.trust, g.doc.File.SHA256, g.doc.File.Size)
+		goDetail := ""
+		for _, c := range ver.Checks {
+			if c.Name == "timestamp" {
+				goDetail = c.Detail
+			}
+		}
+		klJSON, _ := json.Marshal(g.kl)
+		pol, _ := json.Marshal(map[string]any{
+			"timestamps": map[string]any{"roots": g.jsRoots(), "intermediates": g.jsIntermediates(), "qualified": false},
+			"witnesses":  map[string]any{"keys": []string{env["VAULT_WITNESS_KEY"]}, "quorum": 1},
+			"require":    true,
+		})
+		jsDetail, err := chromedp.Run(b, chromedp.Evaluate[string](`(async () => {
+			const v = await import("/portal/verify.js");
+			const p = await import("/portal/policy.js");
+			const kl = `+string(klJSON)+`;
+			const { trust } = await v.trustLog(kl.origin, kl.checkpoint, kl.events, null);
+			trust.policy = await p.compilePolicy(`+string(pol)+`);
+			const bytes = Uint8Array.from(atob(`+jsString(base64.StdEncoding.EncodeToString(bundle))+`), (ch) => ch.charCodeAt(0));
+			const r = await v.verifyReceipt(v.readReceipt(bytes), trust, `+jsString(g.doc.File.SHA256)+`, `+jsInt(g.doc.File.Size)+`);
+			return r.checks.find((x) => x.name === "timestamp").detail;
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if authorityIn(goDetail) == "" || authorityIn(goDetail) != authorityIn(jsDetail) {
+			t.Errorf("%s: Go says %q, the portal %q", name, goDetail, jsDetail)
+		}
+	}
+	tsCA := issueUnder(t, rc.root, 5010, "Time-stamping CA", true, func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping} })
+	underTSCA := issueUnder(t, tsCA, 5011, "Signer under the time-stamping CA", false, nil)
+	carriedAs := func(l tokLeaf, certs ...*x509.Certificate) []byte {
+		k := tokSignTST(t, l, content, nil, false)
+		var raws [][]byte
+		for _, c := range certs {
+			raws = append(raws, c.Raw)
+		}
+		k.certs = tokTLV(0xa0, raws...)
+		return g.stamped(k.bytes())
+	}
+	sameAuthority("the signer carried first, its CA's key purpose timeStamping", carriedAs(underTSCA, underTSCA.cert, tsCA.cert))
+	sameAuthority("the CA (key purpose timeStamping) carried before the signer", carriedAs(underTSCA, tsCA.cert, underTSCA.cert))
+	// Names Go's pkix.Name.String writes otherwise than the portal's
+	// subjectOf: attributes out of Go's fixed order, a comma, two values
+	// of one type, an attribute it does not name.
+	named := func(serial int64, rdns pkix.RDNSequence) []byte {
+		raw, err := asn1.Marshal(rdns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := issueUnder(t, rc.root, serial, "unused", false, func(c *x509.Certificate) { c.RawSubject = raw })
+		return g.crafted(t, l, g.tstNow())
+	}
+	atv := func(id asn1.ObjectIdentifier, v string) []pkix.AttributeTypeAndValue {
+		return []pkix.AttributeTypeAndValue{{Type: id, Value: v}}
+	}
+	cn, o, ou, email := asn1.ObjectIdentifier{2, 5, 4, 3}, asn1.ObjectIdentifier{2, 5, 4, 10}, asn1.ObjectIdentifier{2, 5, 4, 11}, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+	sameAuthority("O then CN", named(5020, pkix.RDNSequence{atv(o, "Org"), atv(cn, "TSA")}))
+	sameAuthority("CN then O", named(5021, pkix.RDNSequence{atv(cn, "TSA"), atv(o, "Org")}))
+	sameAuthority("a CN with a comma", named(5022, pkix.RDNSequence{atv(cn, "TSA, Inc")}))
+	sameAuthority("two OUs", named(5023, pkix.RDNSequence{atv(ou, "A"), atv(ou, "B"), atv(cn, "TSA")}))
+	sameAuthority("an emailAddress", named(5024, pkix.RDNSequence{atv(cn, "TSA"), atv(email, "tsa@example.com")}))
+	// Raw values: string types Go reads each its own way.
+	rawATV := func(id asn1.ObjectIdentifier, tag int, v []byte) []pkix.AttributeTypeAndValue {
+		return []pkix.AttributeTypeAndValue{{Type: id, Value: asn1.RawValue{Tag: tag, Bytes: v}}}
+	}
+	street, postal, serialNumber, surname := asn1.ObjectIdentifier{2, 5, 4, 9}, asn1.ObjectIdentifier{2, 5, 4, 17}, asn1.ObjectIdentifier{2, 5, 4, 5}, asn1.ObjectIdentifier{2, 5, 4, 4}
+	long := strings.Repeat("a long surname ", 10)
+	for i, tt := range []struct {
+		name string
+		rdns pkix.RDNSequence
+	}{
+		{"a CN that starts with '#' and ends with a space", pkix.RDNSequence{atv(cn, "#TSA ")}},
+		{"a CN that starts with a space and holds every character escaped", pkix.RDNSequence{atv(cn, ` a,b+c"d\e<f>g;h`)}},
+		{"two CNs, the last empty", pkix.RDNSequence{atv(o, "Org"), atv(cn, "TSA"), atv(cn, "")}},
+		{"a T61String CN in Latin-1", pkix.RDNSequence{rawATV(cn, asn1.TagT61String, []byte("T\xe9l\xe9 TSA"))}},
+		{"a BMPString CN with its terminator", pkix.RDNSequence{rawATV(cn, asn1.TagBMPString, []byte{0, 'T', 0x20, 0xac, 0, 0})}},
+		{"every named attribute, out of order", pkix.RDNSequence{atv(serialNumber, "42"), atv(cn, "TSA"), atv(postal, "50667"), atv(street, "Am Grauen Stein"),
+			atv(asn1.ObjectIdentifier{2, 5, 4, 7}, "Köln"), atv(asn1.ObjectIdentifier{2, 5, 4, 8}, "NRW"), atv(asn1.ObjectIdentifier{2, 5, 4, 6}, "DE"), atv(o, "Org")}},
+		{"two attributes in one RDN", pkix.RDNSequence{[]pkix.AttributeTypeAndValue{{Type: o, Value: "Org"}, {Type: cn, Value: "TSA"}}}},
+		{"an unnamed attribute of 150 characters", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, long)}},
+		{"an unnamed attribute with '*' and '&', an IA5String", pkix.RDNSequence{atv(cn, "TSA"), rawATV(surname, asn1.TagIA5String, []byte("a*b&c"))}},
+		{"an unnamed attribute in UTF-8", pkix.RDNSequence{rawATV(surname, asn1.TagUTF8String, []byte("Zeitstempel-Dienst ✓")), atv(cn, "TSA")}},
+	} {
+		sameAuthority(tt.name, named(int64(5100+i), tt.rdns))
+	}
+
+	// What is around the extensions and the signature.
+	tbsEdit := func(serial int64, f func(tbs *tokNode)) tokLeaf {
+		base := issueUnder(t, rc.root, serial, fmt.Sprintf("TBS edit TSA %d", serial), false, nil)
+		return tokLeaf{resignAny(t, base.cert, rc.root.key, nil, crypto.SHA256, f), base.key}
+	}
+	insertBefore := func(tbs *tokNode, at int, raws ...[]byte) {
+		var kids []*tokNode
+		for _, r := range raws {
+			kids = append(kids, tokRaw(r))
+		}
+		tbs.kids = slices.Insert(tbs.kids, at, kids...)
+	}
+	trailing := issueUnder(t, rc.root, 5034, "Trailing TSA", false, nil)
+	trailingCert := func() tokLeaf {
+		n := tokParse(t, trailing.cert.Raw)
+		n.kids = append(n.kids, tokRaw([]byte{5, 0}))
+		return tokLeaf{&x509.Certificate{Raw: n.enc(), RawIssuer: trailing.cert.RawIssuer, RawSubject: trailing.cert.RawSubject, SerialNumber: trailing.cert.SerialNumber}, trailing.key}
+	}()
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"a signer whose extensions follow a constructed [1] (Go reads none)", g.crafted(t, tbsEdit(5030, func(tbs *tokNode) { insertBefore(tbs, 7, []byte{0xa1, 0}) }), g.tstNow()), ts},
+		{"a signer whose extensions follow subjectUniqueID then issuerUniqueID (Go reads none)", g.crafted(t, tbsEdit(5031, func(tbs *tokNode) { insertBefore(tbs, 7, []byte{0x82, 1, 0}, []byte{0x81, 1, 0}) }), g.tstNow()), ts},
+		{"a signer with both unique identifiers", g.crafted(t, tbsEdit(5032, func(tbs *tokNode) { insertBefore(tbs, 7, []byte{0x81, 1, 0}, []byte{0x82, 1, 0}) }), g.tstNow()), none},
+		{"a signer with a NULL after its extensions in the TBS", g.crafted(t, tbsEdit(5033, func(tbs *tokNode) { tbs.kids = append(tbs.kids, tokRaw([]byte{5, 0})) }), g.tstNow()), none},
+		{"a signer with a NULL after its signature", g.crafted(t, trailingCert, g.tstNow()), none},
+	})
+	// How goExtension reads what Go reads past.
+	ekuOID, bcOID := tokOID(2, 5, 29, 37), tokOID(2, 5, 29, 19)
+	tsOID := tokOID(1, 3, 6, 1, 5, 5, 7, 3, 8)
+	replaceExt := func(serial int64, oid, with []byte) tokLeaf {
+		return tbsEdit(serial, func(tbs *tokNode) {
+			for _, e := range tbsExts(t, tbs).kids {
+				if bytes.Equal(e.kids[0].enc(), oid) {
+					e.raw = with
+				}
+			}
+		})
+	}
+	bcInterWith := func(serial int64, value []byte) []byte {
+		i := issueUnder(t, rc.root, serial, fmt.Sprintf("BC intermediate %d", serial), true, nil)
+		l := issueUnder(t, i, serial+1, fmt.Sprintf("Under BC intermediate %d", serial), false, nil)
+		inter := resignAny(t, i.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
+			for _, e := range tbsExts(t, tbs).kids {
+				if bytes.Equal(e.kids[0].enc(), bcOID) {
+					e.raw = ext(bcOID, true, value)
+				}
+			}
+		})
+		return chain(l, inter)
+	}
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"an intermediate whose basicConstraints is {pathLen 0, cA TRUE}", bcInterWith(5040, tokTLV(0x30, tokInt(0), []byte{1, 1, 0xff})), ts},
+		{"an intermediate whose basicConstraints has a NULL after the SEQUENCE", bcInterWith(5042, append(tokTLV(0x30, []byte{1, 1, 0xff}), 5, 0)), none},
+		{"an intermediate whose basicConstraints cA is FALSE with pathLen 3", bcInterWith(5044, tokTLV(0x30, []byte{1, 1, 0}, tokInt(3))), ts},
+		{"an intermediate whose basicConstraints holds junk after cA", bcInterWith(5046, tokTLV(0x30, []byte{1, 1, 0xff}, []byte{0x04, 0x7f})), none},
+		{"a signer's EKU with a NULL after the SEQUENCE", g.crafted(t, replaceExt(5050, ekuOID, ext(ekuOID, true, append(tokTLV(0x30, tsOID), 5, 0))), g.tstNow()), none},
+		{"a signer's EKU with a stray byte after the SEQUENCE", g.crafted(t, replaceExt(5051, ekuOID, ext(ekuOID, true, append(tokTLV(0x30, tsOID), 0xff))), g.tstNow()), none},
+		{"a signer's EKU timeStamping twice", g.crafted(t, replaceExt(5052, ekuOID, ext(ekuOID, true, tokTLV(0x30, tsOID, tsOID))), g.tstNow()), ts},
+		{"a signer's critical SAN with an otherName only", odd(5053, ext(san, true, tokTLV(0x30, tokTLV(0xa0, tokOID(1, 2, 3), tokTLV(0xa0, tokTLV(0x0c, []byte("x"))))))), ts},
+		{"a signer's critical SAN with an empty dNSName", odd(5054, ext(san, true, tokTLV(0x30, tokTLV(0x82)))), none},
+		{"a signer's AIA with a constructed [6] location", odd(5055, ext(aia, false, tokTLV(0x30, tokTLV(0x30, ocsp, tokTLV(0xa6, tokTLV(0x04)))))), none},
+		{"a signer's SAN with a registeredID and an x400Address", odd(5056, ext(san, false, tokTLV(0x30, tokTLV(0x88, []byte{0x2a}), tokTLV(0xa3)))), none},
+	})
+	// Values Go reads the first part of and ignores the rest
+	// of (cryptobyte reads one element), where the rest is no element.
+	junk := []byte{0x04, 0x7f} // an OCTET STRING header claiming 127 bytes that are not there
+	anyPolicy := tokOID(2, 5, 29, 32, 0)
+	interWith := func(serial int64, oid []byte, critical bool, value []byte) []byte {
+		i := issueUnder(t, rc.root, serial, fmt.Sprintf("Junk intermediate %d", serial), true, func(c *x509.Certificate) {
+			c.ExtraExtensions = []pkix.Extension{{Id: placeholder2, Value: []byte{5, 0}}}
+		})
+		l := issueUnder(t, i, serial+1, fmt.Sprintf("Under junk intermediate %d", serial), false, nil)
+		inter := resignAny(t, i.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
+			for _, e := range tbsExts(t, tbs).kids {
+				if bytes.Equal(e.kids[0].enc(), mark2) {
+					e.raw = ext(oid, critical, value)
+				}
+			}
+		})
+		return chain(l, inter)
+	}
+	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+		{"an intermediate whose basicConstraints SEQUENCE holds cA TRUE, then a truncated element", bcInterWith(5060, tokTLV(0x30, []byte{1, 1, 0xff}, junk)), none},
+		{"an intermediate whose certificate policy is followed inside its PolicyInformation by a truncated element", interWith(5062, policies, false, tokTLV(0x30, tokTLV(0x30, anyPolicy, junk))), none},
+		{"an intermediate whose authorityInfoAccess description ends in a truncated element", interWith(5064, aia, false, tokTLV(0x30, tokTLV(0x30, ocsp, uri("http://ocsp.example/"), junk))), none},
+		{"an intermediate whose CRL distribution point ends in a truncated element", interWith(5066, crldp, false, tokTLV(0x30, tokTLV(0x30, tokTLV(0xa0, tokTLV(0xa0, uri("http://crl.example/ca.crl"))), junk))), none},
+		{"a signer whose certificate policy is followed inside its PolicyInformation by a truncated element", odd(5068, ext(policies, false, tokTLV(0x30, tokTLV(0x30, anyPolicy, junk)))), none},
+		{"a signer whose authorityKeyIdentifier ends in a truncated element", g.crafted(t, replaceExt(5069, akiOID, ext(akiOID, false, tokTLV(0x30, tokTLV(0x80, rc.root.cert.SubjectKeyId), junk))), g.tstNow()), none},
+		{"a signer whose basicConstraints SEQUENCE holds cA FALSE, then a truncated element", odd(5070, ext(tokOID(2, 5, 29, 19), false, tokTLV(0x30, []byte{1, 1, 0}, junk))), none},
 	})
 
 }

@@ -252,7 +252,7 @@ function readCertificates(b, certs) {
     if (!outer || !same(outer.all, alg.all)) bad("a certificate whose signature algorithm differs inside and outside what is signed");
     tbs.optional(ctx(1, false));
     tbs.optional(ctx(2, false));
-    const go = checkCertExtensions(b, tbs);
+    const go = { ...checkCertExtensions(b, tbs), subject: goName(b, subject) };
     out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all, keyAlg: enc(keyAlg.body), go });
   }
   return out;
@@ -299,6 +299,7 @@ function checkKey(b, e) {
     const n = EC_POINTS[enc(curve.body)];
     if (!n) bad("an EC key on a curve other than P-256, P-384 or P-521");
     if (key.length !== n || key[0] !== 4) bad("an EC key whose point is not uncompressed");
+    if (!onCurve(enc(curve.body), key)) bad("an EC key whose point is not on its curve");
   } else if (id === "2a864886f70d010101") {
     const rsaWhat = "a malformed RSA key";
     if (!alg.optional(NULL) || !alg.empty()) bad(rsaWhat);
@@ -307,6 +308,8 @@ function checkKey(b, e) {
     const k = reader(key, top);
     const n = k.read(INTEGER, rsaWhat), ex = k.read(INTEGER, rsaWhat);
     if (!k.empty()) bad(rsaWhat);
+    // Go's x509 reads both with cryptobyte, which takes minimal integers only.
+    if (!minimalInt(n.body) || !minimalInt(ex.body)) bad(rsaWhat);
     let i = 0;
     while (i < n.body.length && n.body[i] === 0) i++;
     const bitLen = i === n.body.length ? 0 : (n.body.length - i - 1) * 8 + (32 - Math.clz32(n.body[i]));
@@ -316,6 +319,26 @@ function checkKey(b, e) {
   } else {
     bad("a certificate whose key is neither ECDSA nor RSA");
   }
+}
+
+// CURVES are SP 800-186's P-256, P-384 and P-521 (a = -3), by their
+// OIDs: the field's prime and b.
+const CURVES = {
+  "2a8648ce3d030107": [2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n, 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn],
+  "2b81040022": [2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n, 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn],
+  "2b81040023": [2n ** 521n - 1n, 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n],
+};
+
+// onCurve is ecdsa.ParseUncompressedPublicKey's check of point (04 || x
+// || y, its length already checked): both coordinates reduced, and y^2 =
+// x^3 - 3x + b. Go's x509 refuses the certificate, and so the token,
+// otherwise.
+function onCurve(curve, point) {
+  const [p, b] = CURVES[curve];
+  const half = (point.length - 1) / 2;
+  const x = BigInt("0x" + enc(point.subarray(1, 1 + half))), y = BigInt("0x" + enc(point.subarray(1 + half)));
+  if (x >= p || y >= p) return false;
+  return (y * y - (x * x * x - 3n * x + b)) % p === 0n;
 }
 
 // A self-issued certificate may also be signed with SHA-1 or MD5 (as
@@ -745,6 +768,86 @@ function checkName(b, holder, emptyRDNs, what) {
       if (!nameString(v.tag, v.body)) bad(what + " holds a value that is not a PrintableString, UTF8String, BMPString, IA5String, NumericString or T61String in that type's alphabet");
     }
   }
+}
+
+// NAMED are the attributes Go's pkix.Name holds in fields, in the order
+// its ToRDNSequence writes them, each with the name its String gives.
+const NAMED = [["550406", "C"], ["550408", "ST"], ["550407", "L"], ["550409", "STREET"], ["550411", "POSTALCODE"],
+  ["55040a", "O"], ["55040b", "OU"], ["550403", "CN"], ["550405", "SERIALNUMBER"]];
+
+// goName is Go's pkix.Name.String of the Name e (checkName admitted it)
+// as its x509 parses it: every other attribute first, each in an RDN of
+// its own; then the named ones in NAMED's order, each type's values in
+// one RDN (CN and SERIALNUMBER the last given, if not empty); all
+// written from the last RDN to the first.
+function goName(b, e) {
+  const what = "a certificate's subject is not one Name";
+  const byType = new Map(NAMED.map(([id]) => [id, []]));
+  const rdns = [];
+  const n = reader(b, e);
+  while (!n.empty()) {
+    const rdn = reader(b, n.read(SET, what));
+    while (!rdn.empty()) {
+      const atv = reader(b, rdn.read(SEQUENCE, what));
+      const oid = atv.read(OID, what).body;
+      const v = atv.any();
+      const value = nameValue(v.tag, v.body);
+      if (byType.has(enc(oid))) byType.get(enc(oid)).push(value);
+      else rdns.push([`${oidString(oid)}=#${enc(goMarshal(value))}`]);
+    }
+  }
+  for (const [id, name] of NAMED) {
+    let values = byType.get(id);
+    if (name === "CN" || name === "SERIALNUMBER") values = values.length && values[values.length - 1] !== "" ? [values[values.length - 1]] : [];
+    if (values.length) rdns.push(values.map((v) => `${name}=${escapeValue(v)}`));
+  }
+  return rdns.reverse().map((r) => r.join("+")).join(",");
+}
+
+// oidString writes an OID's DER body dotted, as asn1.ObjectIdentifier's
+// String (subidentifiers within 31 bits, which Go's parser holds them to).
+function oidString(body) {
+  const arcs = [];
+  let v = 0;
+  for (const x of body) {
+    v = v * 128 + (x & 0x7f);
+    if (!(x & 0x80)) {
+      if (!arcs.length) arcs.push(v < 40 ? 0 : v < 80 ? 1 : 2, v < 80 ? v % 40 : v - 80);
+      else arcs.push(v);
+      v = 0;
+    }
+  }
+  return arcs.join(".");
+}
+
+// nameValue is the string Go's x509 reads from an attribute's value:
+// T61String as Latin-1, a BMPString without its terminator.
+function nameValue(tag, v) {
+  if (tag === UTF8) return utf8.decode(v);
+  if (tag === 0x1e) {
+    const l = v.length >= 2 && v[v.length - 1] === 0 && v[v.length - 2] === 0 ? v.length - 2 : v.length;
+    let out = "";
+    for (let i = 0; i < l; i += 2) out += String.fromCharCode((v[i] << 8) | v[i + 1]);
+    return out;
+  }
+  return Array.from(v, (x) => String.fromCharCode(x)).join("");
+}
+
+// goMarshal is asn1.Marshal of a Go string: a PrintableString if every
+// character is in its alphabet ('*' and '&' not), else a UTF8String.
+function goMarshal(s) {
+  const body = new TextEncoder().encode(s);
+  const tag = [...s].every((c) => c.charCodeAt(0) < 0x80 && c !== "*" && c !== "&" && printable(c.charCodeAt(0))) ? 0x13 : UTF8;
+  const len = [];
+  for (let l = body.length; l > 0; l = Math.floor(l / 256)) len.unshift(l % 256);
+  const head = body.length < 128 ? [body.length] : [0x80 | len.length, ...len];
+  return Uint8Array.from([tag, ...head, ...body]);
+}
+
+// escapeValue is RDNSequence.String's escaping of a value.
+function escapeValue(v) {
+  const cs = [...v];
+  return cs.map((c, k) => (",+\"\\<>;".includes(c) || (c === " " && (k === 0 || k === cs.length - 1)) || (c === "#" && k === 0) ? "\\" + c : c)).join("");
 }
 
 // printable are the bytes Go's x509 takes in a PrintableString: the type's

@@ -102,29 +102,22 @@ export async function parseCertificates(pems) {
 
 const raw = (name) => new Uint8Array(name.valueBeforeDecode);
 const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-const enc = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const at = (d) => BigInt(d.getTime()) * 1_000_000n;
-// tbsOf is what pkijs compares certificates by: the DER of what is signed.
-const tbsOf = (c) => (c.tbsView.byteLength ? c.tbsView : new Uint8Array(c.encodeTBS().toBER()));
 // DER holds each certificate's own encoding, what Go's x509 compares
 // certificates by (pkijs would re-encode what it parsed).
 const DER = new WeakMap();
 const derOf = (c) => DER.get(c).der;
-// goOf is what Go's x509 reads of c's extensions (profile.js): its basic
-// constraints, key identifiers and whether its subjectAltName holds a
-// name Go reads.
+// goOf is what Go's x509 reads of c (profile.js): its basic constraints,
+// key identifiers, whether its subjectAltName holds a name Go reads, and
+// its subject's string.
 const goOf = (c) => DER.get(c).go;
 const spkiOf = (c) => new Uint8Array(c.subjectPublicKeyInfo.toSchema().toBER());
 const extension = (cert, id) => (cert.extensions || []).find((e) => e.extnID === id);
 const purposes = (cert) => extension(cert, OID.extKeyUsage)?.parsedValue?.keyPurposes ?? null;
 
-// subjectOf names a certificate as Go's pkix.Name.String does for the
-// usual attributes (most specific first).
-function subjectOf(cert) {
-  const short = { "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.5": "SERIALNUMBER" };
-  return cert.subject.typesAndValues.slice().reverse()
-    .map((tv) => `${short[tv.type] || tv.type}=${tv.value.valueBlock.value}`).join(",");
-}
+// subjectOf names a certificate as Go's pkix.Name.String does
+// (profile.js reads it as Go's x509 parses the subject).
+const subjectOf = (cert) => goOf(cert).subject;
 
 // qualified reports whether the TSTInfo's extensions carry ETSI EN 319
 // 422's esi4-qtstStatement-1 among its qcStatements.
@@ -189,26 +182,35 @@ export async function verifyToken(tsr, message, trust) {
     if (d.length !== certHash.length || d.some((x, i) => x !== certHash[i])) fail("the response is not a DER timestamp response of RFC 3161's shape: the signing certificate attribute names another certificate than the signer's");
   }
   // The signer's certificate is the one the profile found carried, named
-  // byte for byte as digitorus/pkcs7 finds it; first, so that pkijs, which
-  // takes the first whose names mean the same, takes it too. The policy's
-  // intermediates only link it to an anchor.
+  // byte for byte as digitorus/pkcs7 finds it; pkijs, which takes the
+  // first whose names mean the same, is handed it alone.
   const carried = sd.certificates || [];
-  sd.certificates = [carried[profile.signer], ...carried.filter((_, i) => i !== profile.signer), ...intermediates];
+  sd.certificates = [carried[profile.signer]];
   // Revocation is not checked, as Go's verifier does not: lists the
   // token carries must neither fail nor pass it.
   sd.crls = undefined;
   sd.ocsps = undefined;
-  // Go's x509 tries every chain to an anchor and takes the token if one
-  // holds; pkijs validates one. Each candidate chain is handed to pkijs in
-  // turn, and the first that passes every check is the token's.
+  // The token's own signature, by its signer's key. pkijs checks that
+  // alone: its chain engine parses basic constraints and policies by its
+  // own reading and refuses what Go's x509 reads past.
   const data = message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength);
+  let res;
+  try {
+    res = await sd.verify({ signer: 0, data, checkChain: false, extendedMode: true });
+  } catch (e) {
+    fail("the token's signature does not verify: " + (e.message || e));
+  }
+  if (!res.signatureVerified) fail("the token's signature does not verify");
+  // Go's x509 tries every chain to an anchor and takes the token if one
+  // holds: each candidate is checked in turn, and the first that passes
+  // every check is the token's.
   for (const [i, c] of carried.entries()) DER.set(c, { der: profile.carried[i].all, go: profile.carried[i].go });
   const candidates = await chains(carried[profile.signer], pool(trust.roots), pool([...intermediates, ...carried]), genTime);
   if (!candidates.length) fail("the token's signer does not chain to a trusted anchor");
   let leaf, refused;
   for (const path of candidates) {
     try {
-      leaf = await checkChain(sd, data, trust, path, genTime);
+      leaf = checkChain(path, genTime);
       break;
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
@@ -334,25 +336,11 @@ function isValid(p, root, chain, genTime) {
   return true;
 }
 
-// checkChain checks the token's signature, and its signer's certificate
-// along path (from the signer up to an anchor) as Go's x509 and sigstore
-// check them; it returns the signer's certificate.
-async function checkChain(sd, data, trust, path, genTime) {
-  // pkijs finds each certificate's issuer as path names it, and trusts
-  // path's anchor alone: its engine drops a certificate that is signed
-  // as a trusted one is (the same TBS), and would validate another in
-  // place of the signer. A signer that is itself an anchor has no chain
-  // to validate.
-  const next = new Map(path.slice(0, -1).map((c, i) => [enc(tbsOf(c)), path[i + 1]]));
-  const findIssuer = async (c) => (next.has(enc(tbsOf(c))) ? [next.get(enc(tbsOf(c)))] : []);
-  let res;
-  try {
-    res = await sd.verify({ signer: 0, data, trustedCerts: [path[path.length - 1]], checkChain: path.length > 1, extendedMode: true, findIssuer });
-  } catch (e) {
-    fail("the token's signature or its signer's certificate does not verify: " + (e.message || e));
-  }
-  if (!res.signatureVerified) fail("the token's signature does not verify");
-  const leaf = res.signerCertificate;
+// checkChain checks the signer's certificate along path (from the signer
+// up to an anchor, each link's signature checked by chains) as Go's x509
+// and sigstore check them; it returns the signer's certificate.
+function checkChain(path, genTime) {
+  const leaf = path[0];
   if (goOf(leaf).bc?.ca) fail("the token is signed by a CA certificate, not an authority's end-entity certificate");
   const eku = extension(leaf, OID.extKeyUsage);
   if (!eku || !eku.critical) fail("the signer's certificate must mark its key purpose critical");
@@ -362,7 +350,7 @@ async function checkChain(sd, data, trust, path, genTime) {
   // anchor too, that names key purposes allows time stamping; and every
   // certificate's signature by its issuer (an anchor's own signature is
   // not checked) uses no broken hash.
-  const chain = path; // what pkijs was handed, the signer first
+  const chain = path; // the signer first
   // As Go's x509 builds chains: each certificate's issuer is its parent's
   // subject byte for byte (pkijs compares them by meaning), and no
   // certificate has a critical extension Go's x509 does not handle.
