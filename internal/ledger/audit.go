@@ -79,7 +79,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 	var hashes memHashes
 	var checkpoints []Checkpoint
 	ids := map[string]int64{}
-	commitKeys := map[string]bool{}
+	onChain := map[string]bool{} // the commits the walk followed and their checkpoints
 	for {
 		key := tl.commitKey(rep.Size)
 		var c *commit
@@ -103,7 +103,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 		if data == nil {
 			break
 		}
-		commitKeys[key] = true
+		onChain[key] = true
 		entries := make([]AuditEntry, 0, len(c.Entries))
 		for i, e := range c.Entries {
 			index := c.Start + int64(i)
@@ -119,6 +119,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 		}
 		hashes = append(hashes, extra...)
 		cpKey := tl.checkpointKey(c.Size)
+		onChain[cpKey] = true
 		stored, refused, err := firstValid(ctx, l.store, cpKey, func(data []byte) error {
 			if !bytes.Equal(data, []byte(c.Checkpoint)) {
 				return fmt.Errorf("%w: it differs from the one its commit signed", ErrInvalid)
@@ -165,7 +166,7 @@ func (l *Log) Audit(ctx context.Context, tenant string, checks Checks, trusted .
 		rep.Size = c.Size
 	}
 	rep.Checkpoints = len(checkpoints)
-	if err := l.auditStrays(ctx, tl, rep, commitKeys, bad); err != nil {
+	if err := l.auditStrays(ctx, tl, rep, onChain, bad); err != nil {
 		return nil, err
 	}
 	if err := l.auditHead(ctx, tl, hashes, rep.Size, keys, bad); err != nil {
@@ -313,14 +314,16 @@ func (l *Log) auditTiles(ctx context.Context, tl *tenantLog, c commit, hashes me
 }
 
 // auditStrays finds objects outside the chain the walk followed: commits
-// and checkpoints beyond its end (a truncated log).
-func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commits map[string]bool, bad func(string, ...any)) error {
+// off it, checkpoints beyond its end (a truncated log), and checkpoints at
+// a size no commit ended at (a commit of several entries writes none
+// between, so one there is someone else's).
+func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, onChain map[string]bool, bad func(string, ...any)) error {
 	keys, err := l.store.List(ctx, tl.prefix+"log/")
 	if err != nil {
 		return fmt.Errorf("ledger: audit: %w", err)
 	}
 	for _, k := range keys {
-		if !commits[k] {
+		if !onChain[k] {
 			bad("%s is a commit off the log's chain (the chain ends at size %d)", k, rep.Size)
 		}
 	}
@@ -329,8 +332,11 @@ func (l *Log) auditStrays(ctx context.Context, tl *tenantLog, rep *Report, commi
 	}
 	for _, k := range keys {
 		var size int64
-		if _, err := fmt.Sscanf(strings.TrimPrefix(k, tl.prefix+"checkpoint/"), "%d", &size); err != nil || size > rep.Size {
+		switch _, err := fmt.Sscanf(strings.TrimPrefix(k, tl.prefix+"checkpoint/"), "%d", &size); {
+		case err != nil || size > rep.Size:
 			bad("%s lies beyond the log's %d entries: entries were removed, or someone else put it there", k, rep.Size)
+		case !onChain[k]:
+			bad("%s is no commit's checkpoint (no commit ends at size %d): someone else put it there", k, size)
 		}
 	}
 	return nil

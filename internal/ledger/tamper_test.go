@@ -162,3 +162,36 @@ func TestCheckpointFoundOnce(t *testing.T) {
 		t.Errorf("checkpoint 2 again: got %+v, %v; want it without reading its versions again", again, err)
 	}
 }
+
+// TestAuditNamesCheckpointNoCommitWrote: a commit of several entries
+// writes one checkpoint, at its end; an object at a size inside it is
+// someone else's, whatever it holds.
+func TestAuditNamesCheckpointNoCommitWrote(t *testing.T) {
+	ctx := context.Background()
+	store, s := newMemStore(), newKeySigner(t)
+	grouped(t, store, s, 4)
+	inside := -1
+	for p := 0; p < 4; {
+		n := int(commitAt(t, store, p)["size"].(float64))
+		if n-p > 1 {
+			inside = p + 1
+		}
+		p = n
+	}
+	if inside < 0 {
+		t.Fatal("precondition: no commit of several entries")
+	}
+	key := fmt.Sprintf("ledger/acme/checkpoint/%020d", inside)
+	if _, found, _ := store.Get(ctx, key); found {
+		t.Fatalf("precondition: %s exists before the plant", key)
+	}
+	last, _, _ := store.Get(ctx, fmt.Sprintf("ledger/acme/checkpoint/%020d", 4))
+	store.plant(key, last)
+	rep, err := newLog(store, s, 1).Audit(ctx, tenant, ledger.Checks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], key) || !strings.Contains(rep.Problems[0], "no commit's checkpoint") {
+		t.Errorf("audit: got %q, want one problem naming %s as no commit's checkpoint", rep.Problems, key)
+	}
+}
