@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -654,4 +655,163 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 		{"a signer whose basicConstraints SEQUENCE holds cA FALSE, then a truncated element", odd(5070, ext(tokOID(2, 5, 29, 19), false, tokTLV(0x30, []byte{1, 1, 0}, junk))), none},
 	})
 
+	// A tenth review: names, keys, chains, signature encodings, key sizes.
+	// Names: sameAuthority (Go's pkix.Name.String against goName).
+	{
+		givenName, title := asn1.ObjectIdentifier{2, 5, 4, 42}, asn1.ObjectIdentifier{2, 5, 4, 12}
+		c, st, l := asn1.ObjectIdentifier{2, 5, 4, 6}, asn1.ObjectIdentifier{2, 5, 4, 8}, asn1.ObjectIdentifier{2, 5, 4, 7}
+		bmp := func(s string) []byte {
+			var out []byte
+			for _, r := range s {
+				out = append(out, byte(r>>8), byte(r))
+			}
+			return out
+		}
+		for i, tt := range []struct {
+			name string
+			rdns pkix.RDNSequence
+		}{
+			{"a UTF8String CN that starts with a byte order mark", pkix.RDNSequence{rawATV(cn, asn1.TagUTF8String, []byte("\xef\xbb\xbfTSA"))}},
+			{"an unnamed UTF8String attribute that starts with a byte order mark", pkix.RDNSequence{atv(cn, "TSA"), rawATV(surname, asn1.TagUTF8String, []byte("\xef\xbb\xbfX"))}},
+			{"a UTF8String CN that is a byte order mark alone, then an O", pkix.RDNSequence{atv(o, "Org"), rawATV(cn, asn1.TagUTF8String, []byte("\xef\xbb\xbf"))}},
+			{"a T61String CN with bytes 0x80-0xff", pkix.RDNSequence{rawATV(cn, asn1.TagT61String, []byte("A\x80\x9f\xa0\xff "))}},
+			{"a T61String unnamed attribute with bytes 0x80-0xff", pkix.RDNSequence{atv(cn, "TSA"), rawATV(surname, asn1.TagT61String, []byte("\x80\xff\x00"))}},
+			{"a BMPString CN outside Latin-1", pkix.RDNSequence{rawATV(cn, asn1.TagBMPString, bmp("中文 TSA \ufffd\u2028"))}},
+			{"a BMPString unnamed attribute outside Latin-1", pkix.RDNSequence{atv(cn, "TSA"), rawATV(givenName, asn1.TagBMPString, bmp("Ωmega\u0000"))}},
+			{"a BMPString CN of two terminators", pkix.RDNSequence{atv(o, "Org"), rawATV(cn, asn1.TagBMPString, []byte{0, 0, 0, 0})}},
+			{"NumericString CN and serialNumber", pkix.RDNSequence{rawATV(cn, asn1.TagNumericString, []byte(" 12 34 ")), rawATV(serialNumber, asn1.TagNumericString, []byte("0042"))}},
+			{"NumericString unnamed", pkix.RDNSequence{atv(cn, "TSA"), rawATV(title, asn1.TagNumericString, []byte("12 "))}},
+			{"IA5String named attributes with control characters", pkix.RDNSequence{rawATV(o, asn1.TagIA5String, []byte("a\x01b\x7f")), rawATV(cn, asn1.TagIA5String, []byte("#x\x00y,"))}},
+			{"empty RDN SETs around the CN", pkix.RDNSequence{pkix.RelativeDistinguishedNameSET{}, atv(cn, "TSA"), pkix.RelativeDistinguishedNameSET{}}},
+			{"a CN of one space", pkix.RDNSequence{atv(o, "Org"), atv(cn, " ")}},
+			{"a CN of one '#'", pkix.RDNSequence{atv(o, "Org"), atv(cn, "#")}},
+			{"a CN of two spaces and a '#' inside", pkix.RDNSequence{atv(cn, "  a#b  ")}},
+			{"a CN with NUL, tab, newline, DEL", pkix.RDNSequence{rawATV(cn, asn1.TagUTF8String, []byte("a\x00b\tc\nd\x7fe\u0085"))}},
+			{"an unnamed attribute with NUL and newline", pkix.RDNSequence{atv(cn, "TSA"), rawATV(surname, asn1.TagUTF8String, []byte("a\x00\n"))}},
+			{"multi-byte UTF-8 at the end, then a space", pkix.RDNSequence{rawATV(cn, asn1.TagUTF8String, []byte("TSA é 😀 "))}},
+			{"a 4-byte character last", pkix.RDNSequence{rawATV(cn, asn1.TagUTF8String, []byte("TSA 😀"))}},
+			{"OUs across RDNs and within one", pkix.RDNSequence{atv(ou, "A"), []pkix.AttributeTypeAndValue{{Type: ou, Value: "B"}, {Type: ou, Value: "A"}, {Type: cn, Value: "TSA"}}, atv(ou, "C")}},
+			{"serialNumber empty", pkix.RDNSequence{atv(cn, "TSA"), atv(serialNumber, "")}},
+			{"serialNumber then an empty one", pkix.RDNSequence{atv(cn, "TSA"), atv(serialNumber, "7"), atv(serialNumber, "")}},
+			{"empty C, ST and L", pkix.RDNSequence{atv(c, ""), atv(st, ""), atv(l, ""), atv(cn, "TSA")}},
+			{"an unnamed attribute under OID 2.999.1", pkix.RDNSequence{atv(cn, "TSA"), atv(asn1.ObjectIdentifier{2, 999, 1}, "x")}},
+			{"an unnamed attribute under OID 2.2147483567", pkix.RDNSequence{atv(cn, "TSA"), atv(asn1.ObjectIdentifier{2, 2147483567}, "x")}},
+			{"an unnamed attribute under arc 2147483647", pkix.RDNSequence{atv(cn, "TSA"), atv(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 2147483647}, "x")}},
+			{"domainComponent and 0.0", pkix.RDNSequence{atv(asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, "example"), atv(asn1.ObjectIdentifier{0, 0}, ""), atv(cn, "TSA")}},
+			{"2.5.4.3.1, not a CN", pkix.RDNSequence{atv(cn, "TSA"), atv(asn1.ObjectIdentifier{2, 5, 4, 3, 1}, "y")}},
+			{"an emailAddress IA5String with '&'", pkix.RDNSequence{atv(cn, "TSA"), rawATV(email, asn1.TagIA5String, []byte("a&b@example.com"))}},
+			{"unnamed of 127 bytes", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, strings.Repeat("a", 127))}},
+			{"unnamed of 128 bytes", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, strings.Repeat("a", 128))}},
+			{"unnamed of 255 bytes", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, strings.Repeat("b", 255))}},
+			{"unnamed of 256 bytes", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, strings.Repeat("c", 256))}},
+			{"unnamed UTF-8 of 300 bytes", pkix.RDNSequence{atv(cn, "TSA"), rawATV(surname, asn1.TagUTF8String, []byte(strings.Repeat("é", 150)))}},
+			{"unnamed of 65536 bytes", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, strings.Repeat("d", 65536))}},
+			{"unnamed empty", pkix.RDNSequence{atv(cn, "TSA"), atv(surname, "")}},
+			{"only unnamed attributes", pkix.RDNSequence{atv(surname, "S"), atv(givenName, "G")}},
+			{"a PrintableString CN with '*' and '&'", pkix.RDNSequence{rawATV(cn, asn1.TagPrintableString, []byte("*.a&b"))}},
+			{"a CN of a noncharacter U+FFFE in UTF-8", pkix.RDNSequence{rawATV(cn, asn1.TagUTF8String, []byte("a\uFFFEb\uFEFF"))}},
+		} {
+			sameAuthority(tt.name, named(int64(6000+i), tt.rdns))
+		}
+	}
+	// Keys on P-384 and P-521, off their curves or with coordinates >= p;
+	// RSA moduli negative or empty.
+	{
+		k384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		k521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+		spki := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalPKIXPublicKey(&k.PublicKey); return b }
+		s384, s521 := spki(k384), spki(k521)
+		flip := func(b []byte) []byte { c := slices.Clone(b); c[len(c)-1] ^= 1; return c }
+		plusP := func(b []byte, coord int) []byte {
+			c := slices.Clone(b)
+			size := 66
+			pt := c[len(c)-2*size:]
+			v := new(big.Int).SetBytes(pt[coord*size : (coord+1)*size])
+			v.Add(v, elliptic.P521().Params().P)
+			v.FillBytes(pt[coord*size : (coord+1)*size])
+			return c
+		}
+		decoyAlg := func(serial int64, key crypto.Signer, spkiB []byte, h crypto.Hash) *x509.Certificate {
+			base := issueKey(t, nil, key, key.Public(), serial, "Second root", true, nil)
+			return resignAny(t, base, key, nil, h, func(tbs *tokNode) { tbs.kids[6] = tokRaw(spkiB) })
+		}
+		compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+			{"a decoy on P-384 as Go writes it", chain(rc.proper, decoyAlg(6100, k384, s384, crypto.SHA384)), none},
+			{"a decoy on P-384 off its curve", chain(rc.proper, decoyAlg(6101, k384, flip(s384), crypto.SHA384)), ts},
+			{"a decoy on P-521 as Go writes it", chain(rc.proper, decoyAlg(6102, k521, s521, crypto.SHA512)), none},
+			{"a decoy on P-521 off its curve", chain(rc.proper, decoyAlg(6103, k521, flip(s521), crypto.SHA512)), ts},
+			{"a decoy on P-521 with x + p", chain(rc.proper, decoyAlg(6104, k521, plusP(s521, 0), crypto.SHA512)), ts},
+			{"a decoy on P-521 with y + p", chain(rc.proper, decoyAlg(6105, k521, plusP(s521, 1), crypto.SHA512)), ts},
+			{"a decoy whose RSA modulus is negative", chain(rc.proper, decoy(6106, rsaKey, rsaSPKI(rsaKey.N.Bytes(), []byte{1, 0, 1}))), ts},
+			{"a decoy whose RSA modulus is empty", chain(rc.proper, decoy(6107, rsaKey, rsaSPKI(nil, []byte{1, 0, 1}))), ts},
+			{"a decoy whose RSA exponent is negative", chain(rc.proper, decoy(6108, rsaKey, rsaSPKI(nb, []byte{0xff, 0, 1}))), ts},
+		})
+	}
+	// Chains after checkChain:false.
+	{
+		other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		i := issueUnder(t, rc.root, 6200, "intermediate", true, nil)
+		under := issueUnder(t, i, 6201, "under the intermediate", false, nil)
+		badI := resignAny(t, i.cert, other, nil, crypto.SHA256, nil)
+		base := issueUnder(t, rc.root, 6202, "leaf", false, nil)
+		badLeaf := tokLeaf{resignAny(t, base.cert, other, nil, crypto.SHA256, nil), base.key}
+		expiredI := issueKey(t, rc.root.cert, rc.root.key, i.key.Public(), 6203, "intermediate", true, func(c *x509.Certificate) { c.NotBefore, c.NotAfter = now.AddDate(-2, 0, 0), now.AddDate(-1, 0, 0) })
+		expiredLeaf := tokLeaf{issueKey(t, rc.root.cert, rc.root.key, base.key.Public(), 6204, "expired leaf", false, func(c *x509.Certificate) { c.NotBefore, c.NotAfter = now.AddDate(-2, 0, 0), now.AddDate(-1, 0, 0) }), base.key}
+		wrongKey := func() []byte {
+			k := tokSignTST(t, tokLeaf{base.cert, other}, content, nil, false)
+			return g.stamped(k.bytes())
+		}()
+		signerLast := func() []byte {
+			k := tokSignTST(t, under, content, nil, false)
+			k.certs = tokTLV(0xa0, i.cert.Raw, under.cert.Raw)
+			return g.stamped(k.bytes())
+		}()
+		mangledTok := func(l tokLeaf, f func([]byte) []byte) []byte {
+			for {
+				k := tokSignTST(t, l, content, nil, false)
+				if out := f(k.sig[2:]); out != nil {
+					k.sig = tokTLV(4, out)
+					return g.stamped(k.bytes())
+				}
+			}
+		}
+		mangledLeaf := func(serial int64, f func([]byte) []byte) tokLeaf {
+			l := issueUnder(t, rc.root, serial, fmt.Sprintf("mangled %d", serial), false, nil)
+			return tokLeaf{resignAny(t, l.cert, mangledSigner{rc.root.key, f}, nil, crypto.SHA256, nil), l.key}
+		}
+		compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+			{"control, under the intermediate", chain(under, i.cert), none},
+			{"an intermediate signed by another key", chain(under, badI), ts},
+			{"a signer's certificate signed by another key", g.crafted(t, badLeaf, g.tstNow()), ts},
+			{"the intermediate expired", chain(under, expiredI), ts},
+			{"the signer expired", g.crafted(t, expiredLeaf, g.tstNow()), ts},
+			{"a token signed by a key other than its certificate's", wrongKey, ts},
+			{"the signer carried after its intermediate", signerLast, none},
+			{"the token's ECDSA signature with two bytes after it", mangledTok(rc.proper, sigTrailing), ts},
+			{"the token's ECDSA signature with r padded by a zero", mangledTok(rc.proper, sigPadR), ts},
+			{"the token's ECDSA signature with r negative", mangledTok(rc.proper, sigNegR), ts},
+			{"the token's ECDSA signature with a long-form length", mangledTok(rc.proper, sigLongLen), ts},
+			{"the signer's certificate signature with two bytes after it", g.crafted(t, mangledLeaf(6210, sigTrailing), g.tstNow()), ts},
+			{"the signer's certificate signature with r padded", g.crafted(t, mangledLeaf(6211, sigPadR), g.tstNow()), ts},
+			{"the signer's certificate signature with r negative", g.crafted(t, mangledLeaf(6212, sigNegR), g.tstNow()), ts},
+			{"the signer's certificate signature with a long-form length", g.crafted(t, mangledLeaf(6213, sigLongLen), g.tstNow()), ts},
+			{"the token's ECDSA signature with s negative", mangledTok(rc.proper, sigNegS), ts},
+			{"the token's ECDSA signature of indefinite length", mangledTok(rc.proper, sigIndefinite), ts},
+			{"an intermediate's signature by the root with two bytes after it", chain(under, resignAny(t, i.cert, mangledSigner{rc.root.key, sigTrailing}, nil, crypto.SHA256, nil)), ts},
+			{"an intermediate's signature by the root with r negative", chain(under, resignAny(t, i.cert, mangledSigner{rc.root.key, sigNegR}, nil, crypto.SHA256, nil)), ts},
+			{"a signer's certificate signed by its intermediate with a long-form length", chain(tokLeaf{resignAny(t, under.cert, mangledSigner{i.key, sigLongLen}, nil, crypto.SHA256, nil), under.key}, i.cert), ts},
+		})
+	}
+	// RSA signers with moduli around 16384 bits.
+	{
+		rsaAlg := tokTLV(0x30, tokOID(1, 2, 840, 113549, 1, 1, 11), []byte{5, 0})
+		big1 := bigRSA(16384)
+		big2 := bigRSA(16392)
+		l1 := keyLeaf{issueKey(t, rc.root.cert, rc.root.key, big1.Public(), 6300, "RSA-16384 TSA", false, nil), big1}
+		l2 := keyLeaf{issueKey(t, rc.root.cert, rc.root.key, big2.Public(), 6301, "RSA-16392 TSA", false, nil), big2}
+		compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
+			{"an RSA-16384 signer", g.stamped(tokSignKey(t, l1, content, crypto.SHA256, tokOIDsha256, rsaAlg).bytes()), none},
+			{"an RSA-16392 signer (both refuse what browsers do not verify with)", g.stamped(tokSignKey(t, l2, content, crypto.SHA256, tokOIDsha256, rsaAlg).bytes()), ts},
+		})
+	}
 }

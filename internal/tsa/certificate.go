@@ -15,11 +15,15 @@ import (
 // the browser (pkijs on WebCrypto) would take different ones: times as
 // RFC 5280 writes them (Go reads offsets and minutes in UTCTime, pkijs
 // misreads them; Go refuses fractions pkijs reads), RSA keys Go accepts
-// (at least 1024 bits, an odd exponent below 2^31) and EC keys on the
+// (at least 1024 bits, an odd exponent below 2^31) the browser can use
+// too (WebCrypto verifies with moduli of at most 16384 bits), EC keys on the
 // named NIST curves with uncompressed points, and certificates signed
 // with ECDSA or RSA PKCS #1 v1.5 over SHA-2 (Go takes RSA-PSS in one form
 // only and Ed25519, pkijs other PSS forms and no Ed25519), and names whose
 // values are strings Go's x509 reads (pkijs reads any value).
+
+// maxRSABits is the largest modulus Chromium's WebCrypto verifies with.
+const maxRSABits = 16384
 
 var (
 	validityForms = map[cbasn1.Tag]*regexp.Regexp{
@@ -112,6 +116,9 @@ func checkKey(spki cryptobyte.String) error {
 		bits := new(big.Int).SetBytes(n).BitLen()
 		if len(n) == 0 || n[0]&0x80 != 0 || bits < 1024 {
 			return profileErr("an RSA key of fewer than 1024 bits")
+		}
+		if bits > maxRSABits {
+			return profileErr("an RSA key of more than %d bits, which browsers do not verify with", maxRSABits)
 		}
 		if e.Bit(0) == 0 || e.Cmp(big.NewInt(3)) < 0 || e.Cmp(big.NewInt(1<<31-1)) > 0 {
 			return profileErr("an RSA key whose exponent is not odd, from 3 to 2^31-1")

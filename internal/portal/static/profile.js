@@ -10,7 +10,7 @@ import { VerifyError } from "./verify.js";
 
 const MAX_ACCURACY = 3600;
 const bad = (msg) => { throw new VerifyError("the response is not a DER timestamp response of RFC 3161's shape: " + msg); };
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a leading U+FEFF is a character to Go
 
 // Tags, as cryptobyte names them.
 const BOOLEAN = 0x01, INTEGER = 0x02, BIT_STRING = 0x03, OCTET_STRING = 0x04, NULL = 0x05, OID = 0x06, UTF8 = 0x0c,
@@ -252,7 +252,12 @@ function readCertificates(b, certs) {
     if (!outer || !same(outer.all, alg.all)) bad("a certificate whose signature algorithm differs inside and outside what is signed");
     tbs.optional(ctx(1, false));
     tbs.optional(ctx(2, false));
-    const go = { ...checkCertExtensions(b, tbs), subject: goName(b, subject) };
+    const bits = cert.optional(BIT_STRING);
+    const ecdsaSigned = readAlgorithm(b, alg).id.startsWith(ECDSA_WITH);
+    // sigDER: what Go's CheckSignatureFrom can verify, an ECDSA signature
+    // in DER alone.
+    const sigDER = !ecdsaSigned || (bits !== null && bits.body[0] === 0 && ecdsaDER(bits.body.subarray(1)));
+    const go = { ...checkCertExtensions(b, tbs), subject: goName(b, subject), sigDER };
     out.push({ all: all.all, issuer: issuer.all, serial: serial.body, subject: subject.all, keyAlg: enc(keyAlg.body), go });
   }
   return out;
@@ -314,10 +319,29 @@ function checkKey(b, e) {
     while (i < n.body.length && n.body[i] === 0) i++;
     const bitLen = i === n.body.length ? 0 : (n.body.length - i - 1) * 8 + (32 - Math.clz32(n.body[i]));
     if (negative(n) || bitLen < 1024) bad("an RSA key of fewer than 1024 bits");
+    if (bitLen > 16384) bad("an RSA key of more than 16384 bits, which browsers do not verify with");
     const ev = negative(ex) || ex.body.length > 5 ? -1 : intValue(ex);
     if (ev < 3 || ev > 2 ** 31 - 1 || ev % 2 === 0) bad("an RSA key whose exponent is not odd, from 3 to 2^31-1");
   } else {
     bad("a certificate whose key is neither ECDSA nor RSA");
+  }
+}
+
+const ECDSA_WITH = "2a8648ce3d0403";
+
+// ecdsaDER is what ecdsa.VerifyASN1 takes as a signature: one DER
+// SEQUENCE of two minimal, non-negative INTEGERs, nothing after it
+// (pkijs reads BER and would take more).
+function ecdsaDER(sig) {
+  try {
+    const top = element(sig, 0, sig.length);
+    if (top.tag !== SEQUENCE || top.end !== sig.length) return false;
+    const r = reader(sig, top);
+    const x = r.read(INTEGER, "r"), y = r.read(INTEGER, "s");
+    return r.empty() && [x, y].every((v) => minimalInt(v.body) && !negative(v));
+  } catch (e) {
+    if (e instanceof VerifyError) return false;
+    throw e;
   }
 }
 
@@ -661,10 +685,11 @@ function checkSignerInfo(b, e) {
   const digestAlg = si.read(SEQUENCE, what);
   const attrs = si.read(ctx(0, true), what);
   const sigAlg = si.read(SEQUENCE, what);
-  si.read(OCTET_STRING, what);
+  const signature = si.read(OCTET_STRING, what);
   const unsigned = si.optional(ctx(1, true));
   if (!si.empty()) bad("the signer holds more than its fields");
   const { digest, sign } = checkAlgorithms(b, digestAlg, sigAlg);
+  if (sign.startsWith(ECDSA_WITH) && !ecdsaDER(signature.body)) bad("an ECDSA signature that is not DER (Go's ecdsa.VerifyASN1 takes DER alone)");
   const seen = new Map();
   let prev = null, signingTime = null;
   const ess = {};

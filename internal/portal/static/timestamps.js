@@ -311,12 +311,12 @@ function alreadyInChain(p, chain) {
 // signs is Go's CheckSignatureFrom: p may issue (a CA by the basic
 // constraints Go reads, the profile admitting version 3 only; a keyUsage,
 // which the profile made non-zero, with keyCertSign) and its key verifies
-// c's signature, which uses no broken hash.
+// c's signature, which uses no broken hash and, if ECDSA, is DER.
 async function signs(p, c) {
   if (!goOf(p).bc?.ca) return false;
   const ku = extension(p, OID.keyUsage);
   if (ku && !(new Uint8Array(ku.parsedValue.valueBlock.valueHexView)[0] & 0x04)) return false;
-  if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId)) return false;
+  if (WEAK_SIGNATURES.has(c.signatureAlgorithm.algorithmId) || !goOf(c).sigDER) return false;
   try {
     return await c.verify(p);
   } catch {
