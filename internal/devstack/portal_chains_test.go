@@ -593,26 +593,26 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 	// How goExtension reads what Go reads past.
 	ekuOID, bcOID := tokOID(2, 5, 29, 37), tokOID(2, 5, 29, 19)
 	tsOID := tokOID(1, 3, 6, 1, 5, 5, 7, 3, 8)
-	replaceExt := func(serial int64, oid, with []byte) tokLeaf {
-		return tbsEdit(serial, func(tbs *tokNode) {
+	// swapExt puts with in place of the extension whose OID is oid.
+	swapExt := func(oid, with []byte) func(tbs *tokNode) {
+		return func(tbs *tokNode) {
 			for _, e := range tbsExts(t, tbs).kids {
 				if bytes.Equal(e.kids[0].enc(), oid) {
 					e.raw = with
 				}
 			}
-		})
+		}
+	}
+	replaceExt := func(serial int64, oid, with []byte) tokLeaf { return tbsEdit(serial, swapExt(oid, with)) }
+	// interSwapped is a signer under an intermediate, re-signed by the
+	// root, whose extension oid is replaced by with.
+	interSwapped := func(serial int64, setup func(*x509.Certificate), oid, with []byte) []byte {
+		i := issueUnder(t, rc.root, serial, fmt.Sprintf("Intermediate %d", serial), true, setup)
+		l := issueUnder(t, i, serial+1, fmt.Sprintf("Under intermediate %d", serial), false, nil)
+		return chain(l, resignAny(t, i.cert, rc.root.key, nil, crypto.SHA256, swapExt(oid, with)))
 	}
 	bcInterWith := func(serial int64, value []byte) []byte {
-		i := issueUnder(t, rc.root, serial, fmt.Sprintf("BC intermediate %d", serial), true, nil)
-		l := issueUnder(t, i, serial+1, fmt.Sprintf("Under BC intermediate %d", serial), false, nil)
-		inter := resignAny(t, i.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
-			for _, e := range tbsExts(t, tbs).kids {
-				if bytes.Equal(e.kids[0].enc(), bcOID) {
-					e.raw = ext(bcOID, true, value)
-				}
-			}
-		})
-		return chain(l, inter)
+		return interSwapped(serial, nil, bcOID, ext(bcOID, true, value))
 	}
 	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
 		{"an intermediate whose basicConstraints is {pathLen 0, cA TRUE}", bcInterWith(5040, tokTLV(0x30, tokInt(0), []byte{1, 1, 0xff})), ts},
@@ -632,18 +632,10 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 	junk := []byte{0x04, 0x7f} // an OCTET STRING header claiming 127 bytes that are not there
 	anyPolicy := tokOID(2, 5, 29, 32, 0)
 	interWith := func(serial int64, oid []byte, critical bool, value []byte) []byte {
-		i := issueUnder(t, rc.root, serial, fmt.Sprintf("Junk intermediate %d", serial), true, func(c *x509.Certificate) {
+		placeholder := func(c *x509.Certificate) {
 			c.ExtraExtensions = []pkix.Extension{{Id: placeholder2, Value: []byte{5, 0}}}
-		})
-		l := issueUnder(t, i, serial+1, fmt.Sprintf("Under junk intermediate %d", serial), false, nil)
-		inter := resignAny(t, i.cert, rc.root.key, nil, crypto.SHA256, func(tbs *tokNode) {
-			for _, e := range tbsExts(t, tbs).kids {
-				if bytes.Equal(e.kids[0].enc(), mark2) {
-					e.raw = ext(oid, critical, value)
-				}
-			}
-		})
-		return chain(l, inter)
+		}
+		return interSwapped(serial, placeholder, mark2, ext(oid, critical, value))
 	}
 	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
 		{"an intermediate whose basicConstraints SEQUENCE holds cA TRUE, then a truncated element", bcInterWith(5060, tokTLV(0x30, []byte{1, 1, 0xff}, junk)), none},
