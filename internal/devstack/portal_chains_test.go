@@ -22,7 +22,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/tsa"
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -34,24 +33,15 @@ import (
 // identifier and validates the shortest chain alone; the portal must
 // answer as Go does.
 func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
-	env, _, stop := testenv.LocalStack(t, t.TempDir())
-	defer stop()
-	ctx := context.Background()
-	g := newTokenRig(t, env)
+	g, b := tokenStack(t)
+	env, ctx := g.env, context.Background()
 	rc := g.rc
 	none, ts := []string{}, []string{"timestamp"}
 	now := time.Now().UTC()
-	b := portalPage(t, env)
 	content := g.tstNow().bytes()
 	// chain is the receipt stamped by l, carrying the certificates above.
 	chain := func(l tokLeaf, above ...*x509.Certificate) []byte {
-		k := tokSignTST(t, l, content, nil, false)
-		raws := [][]byte{l.cert.Raw}
-		for _, c := range above {
-			raws = append(raws, c.Raw)
-		}
-		k.certs = tokTLV(0xa0, raws...)
-		return g.stamped(k.bytes())
+		return g.carrying(t, l, content, append([]*x509.Certificate{l.cert}, above...)...)
 	}
 	// policy is the rig's trust with f's changes to its authorities.
 	policy := func(f func(*tsa.Trust)) vault.Trust {
@@ -509,17 +499,8 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 	}
 	tsCA := issueUnder(t, rc.root, 5010, "Time-stamping CA", true, func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping} })
 	underTSCA := issueUnder(t, tsCA, 5011, "Signer under the time-stamping CA", false, nil)
-	carriedAs := func(l tokLeaf, certs ...*x509.Certificate) []byte {
-		k := tokSignTST(t, l, content, nil, false)
-		var raws [][]byte
-		for _, c := range certs {
-			raws = append(raws, c.Raw)
-		}
-		k.certs = tokTLV(0xa0, raws...)
-		return g.stamped(k.bytes())
-	}
-	sameAuthority("the signer carried first, its CA's key purpose timeStamping", carriedAs(underTSCA, underTSCA.cert, tsCA.cert))
-	sameAuthority("the CA (key purpose timeStamping) carried before the signer", carriedAs(underTSCA, tsCA.cert, underTSCA.cert))
+	sameAuthority("the signer carried first, its CA's key purpose timeStamping", g.carrying(t, underTSCA, content, underTSCA.cert, tsCA.cert))
+	sameAuthority("the CA (key purpose timeStamping) carried before the signer", g.carrying(t, underTSCA, content, tsCA.cert, underTSCA.cert))
 	// Names Go's pkix.Name.String writes otherwise than the portal's
 	// subjectOf: attributes out of Go's fixed order, a comma, two values
 	// of one type, an attribute it does not name.
@@ -753,11 +734,7 @@ func TestPortalMatchesGoOnIssuerChoice(t *testing.T) {
 			k := tokSignTST(t, tokLeaf{base.cert, other}, content, nil, false)
 			return g.stamped(k.bytes())
 		}()
-		signerLast := func() []byte {
-			k := tokSignTST(t, under, content, nil, false)
-			k.certs = tokTLV(0xa0, i.cert.Raw, under.cert.Raw)
-			return g.stamped(k.bytes())
-		}()
+		signerLast := g.carrying(t, under, content, i.cert, under.cert)
 		mangledTok := func(l tokLeaf, f func([]byte) []byte) []byte {
 			for {
 				k := tokSignTST(t, l, content, nil, false)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"testing"
-
-	"github.com/evidencevault/vault/internal/testenv"
 )
 
 // TestPortalMatchesGoOnNames: names in the certificates a token carries
@@ -16,10 +14,8 @@ import (
 // reads as strings only of some types and alphabets and pkijs reads
 // whatever they hold. The portal must refuse what Go refuses.
 func TestPortalMatchesGoOnNames(t *testing.T) {
-	env, _, stop := testenv.LocalStack(t, t.TempDir())
-	defer stop()
-	ctx := context.Background()
-	g := newTokenRig(t, env)
+	g, b := tokenStack(t)
+	env, ctx := g.env, context.Background()
 	rc := g.rc
 	none, ts := []string{}, []string{"timestamp"}
 
@@ -56,7 +52,6 @@ func TestPortalMatchesGoOnNames(t *testing.T) {
 		x.tsaName = tokTLV(0xa0, tokTLV(0xa4, n))
 		return g.crafted(t, rc.proper, x)
 	}
-	b := portalPage(t, env)
 	compare(t, b, ctx, env, g.kl, g.doc, g.trust, g.jsRoots(), g.jsIntermediates(), []opCase{
 		{"leaf subject CN a UTF8String", subject(cnName(0x0c, []byte("Zeitstempel Ä"))), none},
 		{"leaf subject CN a BMPString", subject(cnName(0x1e, ucs2("BMP TSA"))), none},

@@ -719,6 +719,15 @@ func (g *tokenRig) jsIntermediates() []string {
 	return []string{pemOf(g.rc.proper.cert), pemOf(g.stackLeaf)}
 }
 
+// tokenStack is a local stack, a token rig on it and a browser on its
+// portal; both stop when the test ends.
+func tokenStack(t *testing.T) (*tokenRig, context.Context) {
+	t.Helper()
+	env, _, stop := testenv.LocalStack(t, t.TempDir())
+	t.Cleanup(func() { stop() })
+	return newTokenRig(t, env), portalPage(t, env)
+}
+
 // portalPage is a browser on the stack's portal.
 func portalPage(t *testing.T, env map[string]string) context.Context {
 	t.Helper()
@@ -1176,4 +1185,16 @@ func newOddCerts(t *testing.T, rc *secondCA) *oddCerts {
 		c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 3}, Critical: true, Value: qc})
 	})
 	return rv
+}
+
+// carrying is the intact receipt stamped by l over content, its token
+// carrying certs in that order.
+func (g *tokenRig) carrying(t *testing.T, l tokLeaf, content []byte, certs ...*x509.Certificate) []byte {
+	k := tokSignTST(t, l, content, nil, false)
+	var raws [][]byte
+	for _, c := range certs {
+		raws = append(raws, c.Raw)
+	}
+	k.certs = tokTLV(0xa0, raws...)
+	return g.stamped(k.bytes())
 }
