@@ -27,8 +27,15 @@ func (c Checkpoint) Text() []byte {
 	return fmt.Appendf(nil, "%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Hash[:]))
 }
 
+// MaxSize is the most entries a log may hold, 2^53-1: every size and
+// index is then exact as a JSON number (a browser reads no larger one
+// exactly), and x/mod's tlog, whose proof arithmetic loops forever on a
+// size above 2^62, is never handed one.
+const MaxSize = 1<<53 - 1
+
 // ParseCheckpoint reads a checkpoint body strictly: a non-empty origin line,
-// a decimal size without leading zeros, a base64 SHA-256 hash. Extension
+// a decimal size without leading zeros and at most MaxSize, a base64
+// SHA-256 hash. Extension
 // lines are allowed by the format and ignored here; the vault writes none.
 func ParseCheckpoint(text []byte) (Checkpoint, error) {
 	if !bytes.HasSuffix(text, []byte("\n")) {
@@ -43,7 +50,7 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("%w: checkpoint origin %q", ErrMalformed, origin)
 	}
 	size, err := strconv.ParseInt(sizeText, 10, 64)
-	if err != nil || size < 0 || strconv.FormatInt(size, 10) != sizeText {
+	if err != nil || size < 0 || size > MaxSize || strconv.FormatInt(size, 10) != sizeText {
 		return Checkpoint{}, fmt.Errorf("%w: checkpoint size %q", ErrMalformed, sizeText)
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(hashText)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"math"
 	"testing"
 
 	"crypto/ecdsa"
@@ -185,9 +186,36 @@ func TestParseCheckpoint(t *testing.T) {
 		"example.org/log\n-1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", "example.org/log\n12\nAAAA\n",
 		"\n12\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", "example.org/log\n12\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 		"example.org/log\n12\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
+		"example.org/log\n9007199254740992\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+		"example.org/log\n9223372036854775807\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
 	} {
 		if _, err := ledger.ParseCheckpoint([]byte(bad)); !errors.Is(err, ledger.ErrMalformed) {
 			t.Errorf("ParseCheckpoint(%q): got %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+// TestVerifyAtTheLargestSizes: x/mod's tlog loops forever on a tree above
+// 2^62 entries; sizes above MaxSize are refused before it is called.
+func TestVerifyAtTheLargestSizes(t *testing.T) {
+	if _, err := ledger.ParseCheckpoint([]byte("o\n9007199254740991\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")); err != nil {
+		t.Errorf("ParseCheckpoint at MaxSize: got %v, want nil", err)
+	}
+	leaf := []byte("leaf")
+	for _, tt := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"inclusion in a tree of MaxSize", ledger.VerifyInclusion(ledger.Checkpoint{Size: ledger.MaxSize}, ledger.MaxSize-1, leaf, nil), ledger.ErrInvalid},
+		{"inclusion in a tree of 2^63-1", ledger.VerifyInclusion(ledger.Checkpoint{Size: math.MaxInt64}, math.MaxInt64-1, leaf, nil), ledger.ErrMalformed},
+		{"inclusion in a tree of 2^53", ledger.VerifyInclusion(ledger.Checkpoint{Size: ledger.MaxSize + 1}, 0, leaf, nil), ledger.ErrMalformed},
+		{"consistency to a tree of 2^63-1", ledger.VerifyConsistency(ledger.Checkpoint{Size: 1}, ledger.Checkpoint{Size: math.MaxInt64}, nil), ledger.ErrMalformed},
+		{"consistency from a tree of -1", ledger.VerifyConsistency(ledger.Checkpoint{Size: -1}, ledger.Checkpoint{Size: 3}, nil), ledger.ErrMalformed},
+		{"consistency to a tree of MaxSize", ledger.VerifyConsistency(ledger.Checkpoint{Size: 1}, ledger.Checkpoint{Size: ledger.MaxSize}, nil), ledger.ErrInvalid},
+	} {
+		if !errors.Is(tt.err, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.err, tt.want)
 		}
 	}
 }

@@ -50,6 +50,9 @@ func LeafHash(data []byte) tlog.Hash { return tlog.RecordHash(data) }
 // VerifyInclusion checks that leaf data is the entry at index of the tree a
 // checkpoint commits to.
 func VerifyInclusion(c Checkpoint, index int64, leaf []byte, proof Hashes) error {
+	if c.Size > MaxSize {
+		return fmt.Errorf("%w: a tree of %d entries, above %d", ErrMalformed, c.Size, int64(MaxSize))
+	}
 	if index < 0 || index >= c.Size {
 		return fmt.Errorf("%w: index %d is outside a tree of %d entries", ErrInvalid, index, c.Size)
 	}
@@ -70,6 +73,9 @@ func VerifyConsistency(older, newer Checkpoint, proof Hashes) error {
 	}
 	if older.Size > newer.Size {
 		return fmt.Errorf("%w: size %d is not after size %d", ErrInvalid, newer.Size, older.Size)
+	}
+	if newer.Size > MaxSize || older.Size < 0 {
+		return fmt.Errorf("%w: trees of %d and %d entries, outside 0 to %d", ErrMalformed, older.Size, newer.Size, int64(MaxSize))
 	}
 	if len(proof) > maxProofHashes {
 		return fmt.Errorf("%w: consistency proof of %d hashes", ErrMalformed, len(proof))

@@ -146,6 +146,9 @@ func OpenReceipt(data []byte) (*Receipt, error) {
 		if err != nil {
 			return nil, err
 		}
+		if b.Log != nil && (b.Log.Index > ledger.MaxSize || b.Log.Index < -ledger.MaxSize) {
+			return nil, fmt.Errorf("%w: receipt bundle: log index %d is not exact as a JSON number", receipt.ErrMalformed, b.Log.Index)
+		}
 		r.Log, r.Timestamps = b.Log, b.Timestamps
 		return r, nil
 	}
