@@ -181,7 +181,10 @@ func (h KeyHistory) verify(ctx context.Context, origin string, cp *ledger.Checkp
 			return nil, fmt.Errorf("vault: key history: %w", err)
 		}
 		key, err := receipt.ParsePublicKey([]byte(ev.Key.PEM))
-		if err != nil || key.ID != ev.Key.KeyID || len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] != key.ID {
+		// The event's PEM as the vault writes it and nothing else: what
+		// was signed is what names the key (pem.Decode would take text
+		// around the block, headers and loose base64).
+		if err != nil || string(key.PEM()) != ev.Key.PEM || key.ID != ev.Key.KeyID || len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] != key.ID {
 			return nil, fmt.Errorf("vault: key history: the %s event of key %s names its key inconsistently", ev.Event, ev.Key.KeyID)
 		}
 		if ev.Log != origin {
@@ -195,7 +198,7 @@ func (h KeyHistory) verify(ctx context.Context, origin string, cp *ledger.Checkp
 				return nil, fmt.Errorf("vault: key history: the rotation to key %s names no previous key", key.ID)
 			}
 			prev, err := receipt.ParsePublicKey([]byte(ev.Previous.PEM))
-			if err != nil || prev.ID != ev.Previous.KeyID {
+			if err != nil || string(prev.PEM()) != ev.Previous.PEM || prev.ID != ev.Previous.KeyID {
 				return nil, fmt.Errorf("vault: key history: the rotation to key %s names its previous key inconsistently", key.ID)
 			}
 			signers = append(signers, prev)

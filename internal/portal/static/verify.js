@@ -176,7 +176,14 @@ export async function parseKey(pem) {
     fail("not an ECDSA P-256 public key");
   }
   const der = new Uint8Array(await crypto.subtle.exportKey("spki", key));
-  return { id: hex(await sha256(der)), pem: String(pem), key };
+  return { id: hex(await sha256(der)), pem: String(pem), key, der };
+}
+
+// pemOf is the PEM the vault writes for a key (Go's pem.EncodeToMemory):
+// a key event must name its key in exactly these bytes.
+function pemOf(der) {
+  const lines = btoa(String.fromCharCode(...der)).match(/.{1,64}/g);
+  return "-----BEGIN PUBLIC KEY-----\n" + lines.join("\n") + "\n-----END PUBLIC KEY-----\n";
 }
 
 // derToRaw converts an ASN.1 DER ECDSA signature (what KMS and Go give)
@@ -386,14 +393,14 @@ async function keySteps(origin, events, cp) {
     exactKeys(ev.key, ["keyId", "algorithm", "publicKey"], "a key event's key");
     if (ev.previous) exactKeys(ev.previous, ["keyId", "algorithm", "publicKey"], "a key event's previous key");
     const key = await parseKey(ev.key?.publicKey);
-    if (key.id !== ev.key.keyId || o.statement.subject.length !== 1 || o.statement.subject[0].digest?.sha256 !== key.id) fail(`the ${ev.event} event of key ${ev.key.keyId} names its key inconsistently`);
+    if (ev.key.publicKey !== pemOf(key.der) || key.id !== ev.key.keyId || o.statement.subject.length !== 1 || o.statement.subject[0].digest?.sha256 !== key.id) fail(`the ${ev.event} event of key ${ev.key.keyId} names its key inconsistently`);
     if (ev.log !== origin) fail(`a key event of log ${ev.log}, not ${origin}`);
     const signers = [key];
     let previous = null;
     if (ev.event === "rotation") {
       if (!ev.previous) fail(`the rotation to key ${key.id} names no previous key`);
       previous = await parseKey(ev.previous.publicKey);
-      if (previous.id !== ev.previous.keyId) fail(`the rotation to key ${key.id} names its previous key inconsistently`);
+      if (ev.previous.publicKey !== pemOf(previous.der) || previous.id !== ev.previous.keyId) fail(`the rotation to key ${key.id} names its previous key inconsistently`);
       signers.push(previous);
     } else if (ev.event !== "genesis") {
       fail(`unknown key event ${ev.event}`);
