@@ -40,23 +40,13 @@ func TestPortalVerifierMatchesGo(t *testing.T) {
 	defer stop()
 	ctx := context.Background()
 	_, _, doc, dl, kl, trust := sealedReceipt(t, env)
-	keyPEM, err := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vaultKey, err := receipt.NewLocalSigner(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vaultKey := vaultKeyOf(t, dir)
 	attacker, err := receipt.GenerateSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	var intact vault.Bundle
-	if err := json.Unmarshal(dl.Receipt, &intact); err != nil {
-		t.Fatal(err)
-	}
+	intact := bundleOf(t, dl)
 	var env0 dsse.Envelope
 	json.Unmarshal(intact.Envelope, &env0)
 	payload, _ := base64.StdEncoding.DecodeString(env0.Payload)
@@ -406,6 +396,30 @@ func sealAgain(t *testing.T, c *client.Client, d vault.Dossier, doc *client.Docu
 // as the uploader.
 // sealedReceipt seals one document, downloads it, and reads the log's key
 // history and the trust it leads to, as a verifier would start.
+// vaultKeyOf is the signing key of the local stack started in dir.
+func vaultKeyOf(t *testing.T, dir string) *receipt.LocalSigner {
+	t.Helper()
+	keyPEM, err := os.ReadFile(filepath.Join(dir, ".local", "signing-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := receipt.NewLocalSigner(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// bundleOf is a download's receipt bundle.
+func bundleOf(t *testing.T, dl *client.Download) vault.Bundle {
+	t.Helper()
+	var b vault.Bundle
+	if err := json.Unmarshal(dl.Receipt, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func sealedReceipt(t *testing.T, env map[string]string) (*client.Client, vault.Dossier, *client.Document, *client.Download, *vault.KeyLog, vault.Trust) {
 	t.Helper()
 	ctx := context.Background()
