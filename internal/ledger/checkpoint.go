@@ -35,8 +35,8 @@ const MaxSize = 1<<53 - 1
 
 // ParseCheckpoint reads a checkpoint body strictly: a non-empty origin line,
 // a decimal size without leading zeros and at most MaxSize, a base64
-// SHA-256 hash. Extension
-// lines are allowed by the format and ignored here; the vault writes none.
+// SHA-256 hash. Extension lines are allowed by the format and ignored
+// here; the vault writes none.
 func ParseCheckpoint(text []byte) (Checkpoint, error) {
 	if !bytes.HasSuffix(text, []byte("\n")) {
 		return Checkpoint{}, fmt.Errorf("%w: checkpoint does not end in a newline", ErrMalformed)
