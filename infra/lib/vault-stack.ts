@@ -74,8 +74,11 @@ const corsRequestHeaders = ['Authorization', 'Content-Type', 'Idempotency-Key', 
 /** Response headers their scripts may read. */
 const corsExposedHeaders = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed', 'Allow', 'X-Log-Origin', 'X-Log-Size'];
 
-/** Prefixes of the bucket the vault writes (internal/vault/store.go). */
-const prefixes = ['evidence', 'vault', 'ledger', 'keys'] as const;
+/**
+ * Prefixes of the bucket the vault writes (internal/vault/layout.go; the
+ * index of tenants the schedule runs over, internal/vault/schedule.go).
+ */
+const prefixes = ['evidence', 'vault', 'ledger', 'keys', 'tenants'] as const;
 
 /**
  * Prefixes of the scratch bucket (internal/ledger/sequence.go,
@@ -216,7 +219,7 @@ export class VaultStack extends Stack {
     // Functions: one per folder of functions/, each with its own role.
     const api = this.goFunction('api', buildDir, {
       description: 'Evidence Vault HTTP API (functions/api)', memorySize: 512, timeout: Duration.seconds(29),
-      writes: ['evidence', 'vault', 'ledger', 'keys'], multipart: true, legalHolds: 'set-and-lift',
+      writes: ['evidence', 'vault', 'ledger', 'keys', 'tenants'], multipart: true, legalHolds: 'set-and-lift',
     }, alarms);
     const seal = this.goFunction('seal', buildDir, {
       description: 'Seals uploads on S3 ObjectCreated (functions/seal)', memorySize: 512, timeout: Duration.minutes(5),
@@ -227,7 +230,7 @@ export class VaultStack extends Stack {
     // and timestamps the authority could not give at sealing, hourly.
     const schedule = this.goFunction('schedule', buildDir, {
       description: 'Extends retention ahead of the market and adds pending timestamps (functions/schedule)', memorySize: 512, timeout: Duration.minutes(15),
-      writes: ['vault', 'ledger', 'keys'], multipart: false, legalHolds: 'set',
+      writes: ['vault', 'ledger', 'keys', 'tenants'], multipart: false, legalHolds: 'set',
     }, alarms);
     new events.Rule(this, 'ScheduleRule', {
       description: 'Runs the vault schedule (functions/schedule)',

@@ -214,6 +214,12 @@ test('each function may do what it does and nothing else', () => {
     assert.equal(onOnly, fn !== 'api', `${fn}: may lift legal holds: ${!onOnly}`);
   }
   assert.ok(actions(schedule).includes('s3:PutObjectRetention'));
+  // The index of tenants: the API writes a tenant's entry with its first
+  // dossier, the schedule extends its lock; without it the schedule
+  // finds no tenant to extend.
+  const on = (sts: typeof api, action: string) => JSON.stringify(sts.filter((s) => actions([s]).includes(action)).map((s) => s.Resource));
+  assert.match(on(api, 's3:PutObject'), /tenants\/\*/);
+  assert.match(on(schedule, 's3:PutObjectRetention'), /tenants\/\*/);
 });
 
 test('the schedule function runs hourly on EventBridge', () => {

@@ -109,8 +109,13 @@ func checkLifecycle(ctx context.Context, fsys fs.FS, r *Report, m Manifest, trus
 		}
 	}
 	for _, p := range m.LeftOut {
-		if mark, ok := st.Statuses[p]; !ok || mark.Status != vault.StatusObsolete && mark.Status != vault.StatusWithdrawn {
+		mark, ok := st.Statuses[p]
+		switch {
+		case !ok || mark.Status != vault.StatusObsolete && mark.Status != vault.StatusWithdrawn:
 			r.add(ManifestFile, false, "the manifest leaves out %s as obsolete or withdrawn; the lifecycle events do not mark it so", p)
+		case latest != nil && latest[p] != mark.Version:
+			// A version sealed after the mark makes the document current.
+			r.add(ManifestFile, false, "the manifest leaves out %s as %s; the lifecycle events mark version %d so, and the snapshot's latest is version %d", p, mark.Status, mark.Version, latest[p])
 		}
 	}
 	if m.Submission == "" {

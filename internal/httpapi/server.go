@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -221,10 +223,36 @@ func (r *statusRecorder) WriteHeader(status int) {
 // answer runs h and answers its error as problem+json.
 func (s *Server) answer(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := unambiguous(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			writeError(w, r, s.log, err)
 		}
 	})
+}
+
+// unambiguous refuses a request that gives a query parameter, or a header
+// the vault reads one value of, more than once: which one counts would be
+// the server's guess, not the caller's choice.
+func unambiguous(r *http.Request) error {
+	var fields []vault.FieldError
+	for name, vs := range r.URL.Query() {
+		if len(vs) > 1 {
+			fields = append(fields, vault.FieldError{Pointer: "/" + name, Detail: fmt.Sprintf("is given %d times; give it once", len(vs))})
+		}
+	}
+	for _, h := range []string{TenantHeader, "Idempotency-Key"} {
+		if n := len(r.Header.Values(h)); n > 1 {
+			fields = append(fields, vault.FieldError{Pointer: "/" + h, Detail: fmt.Sprintf("header is given %d times; give it once", n)})
+		}
+	}
+	if fields == nil {
+		return nil
+	}
+	slices.SortFunc(fields, func(a, b vault.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
+	return &requestError{kind: badQuery, detail: queryDetail(fields), fields: fields}
 }
 
 // authed runs h with the caller's verified identity in the request
@@ -233,7 +261,11 @@ func (s *Server) answer(h func(http.ResponseWriter, *http.Request) error) http.H
 // tenant is named or granted: how an auditor learns where they may act.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error, anyTenant bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := s.auth.Authenticate(r)
+		err := unambiguous(r)
+		var id vault.Identity
+		if err == nil {
+			id, err = s.auth.Authenticate(r)
+		}
 		if err == nil && !anyTenant {
 			id, err = s.v.Authorize(r.Context(), id, r.Header.Get(TenantHeader))
 		}

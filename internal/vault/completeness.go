@@ -76,7 +76,7 @@ func (s *Service) Completeness(ctx context.Context, dossier string) (*Completene
 	if err != nil {
 		return nil, err
 	}
-	docs, err := s.Documents(ctx, dossier)
+	docs, err := s.sealedDocuments(ctx, d.Tenant, dossier)
 	if err != nil {
 		return nil, err
 	}

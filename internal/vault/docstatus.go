@@ -41,19 +41,21 @@ func (s *Service) SetStatus(ctx context.Context, dossier string, in StatusInput)
 	if err != nil {
 		return Version{}, err
 	}
-	if fields := check(in); fields != nil {
+	fields := check(in)
+	// The latest version the log holds: a status event never names an
+	// entry planted on the chain.
+	var v Version
+	if !hasPointer(fields, "/path") {
+		v, _, err = s.latestSigned(ctx, id.Tenant, d.ID, in.Path)
+		switch {
+		case ErrorCode(err) == CodeNotFound:
+			fields = append(fields, FieldError{Pointer: "/path", Detail: fmt.Sprintf("no document %q in dossier %s", in.Path, d.ID)})
+		case err != nil:
+			return Version{}, err
+		}
+	}
+	if len(fields) > 0 {
 		return Version{}, invalid(fields)
-	}
-	c, err := s.listChain(ctx, id.Tenant, d.ID, in.Path)
-	if err != nil {
-		return Version{}, err
-	}
-	v, ok, err := s.latest(ctx, c)
-	if err != nil {
-		return Version{}, err
-	}
-	if !ok {
-		return Version{}, invalid([]FieldError{{Pointer: "/path", Detail: fmt.Sprintf("no document %q in dossier %s", in.Path, d.ID)}})
 	}
 	if _, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventStatus, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
 		Reason: in.Reason, Status: &DocumentStatus{Path: in.Path, Version: v.Version, Status: in.Status}}); err != nil {

@@ -39,15 +39,21 @@ type Dossier struct {
 	RetentionYears int                   `json:"retentionYears"`
 	CreatedAt      time.Time             `json:"createdAt"`
 	CreatedBy      string                `json:"createdBy"`
+	// longest is the longest term any version of the record in storage
+	// says, when storage holds several (dossierOf).
+	longest int
 }
 
 // retentionYears is how long the dossier's versions are kept: its record's
 // term, and never less than the regulation's for its kind of device. The
 // record is unsigned: one planted in the bucket cannot shorten retention
-// below the law's minimum (an implantable it claims is not is left: see
+// below the law's minimum, and where storage holds several versions of
+// it, the longest term of any holds: extensions only lengthen locks, and
+// storage's order of versions does not say which is the vault's (an
+// implantable that every version claims is not is left: see
 // docs/ledger.md).
 func (d Dossier) retentionYears() int {
-	return max(d.RetentionYears, regulation.RetentionYearsFor(d.Implantable))
+	return max(d.RetentionYears, regulation.RetentionYearsFor(d.Implantable), d.longest)
 }
 
 // CreateDossier creates a dossier for one device in the caller's tenant.
@@ -95,7 +101,7 @@ func (s *Service) CreateDossier(ctx context.Context, in DossierInput) (Dossier, 
 	if err != nil {
 		return Dossier{}, fmt.Errorf("vault: create dossier: %w", err)
 	}
-	s.indexTenant(ctx, d.Tenant)
+	s.indexTenant(ctx, d.Tenant, lock)
 	s.log.InfoContext(ctx, "dossier created", "tenant", d.Tenant, "dossier", d.ID, "subject", id.Subject)
 	return d, nil
 }
@@ -111,6 +117,9 @@ func (s *Service) ListDossiers(ctx context.Context) ([]Dossier, error) {
 func (s *Service) DossiersPage(ctx context.Context, page Page) (dossiers []Dossier, next string, err error) {
 	id, err := caller(ctx)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := id.grantsEnded(); err != nil {
 		return nil, "", err
 	}
 	prefix := dossiersPrefix(id.Tenant)
@@ -166,6 +175,9 @@ func (s *Service) Dossier(ctx context.Context, dossier string) (Dossier, error) 
 }
 
 func (s *Service) readableDossier(ctx context.Context, id Identity, dossier string) (Dossier, error) {
+	if err := id.grantsEnded(); err != nil {
+		return Dossier{}, err
+	}
 	if !dossierIDPattern.MatchString(dossier) || !id.CanRead(id.Tenant, dossier) {
 		return Dossier{}, errDossierNotFound(dossier)
 	}
@@ -238,11 +250,19 @@ func (s *Service) dossierOf(ctx context.Context, tenant, id string, o Object) (k
 	if len(bodies) == 0 {
 		return keptDossier{}, ErrNotFound
 	}
+	longest := 0
+	for _, b := range bodies {
+		var d Dossier
+		if json.Unmarshal(b, &d) == nil && d.ID == id && d.Tenant == tenant {
+			longest = max(longest, d.retentionYears())
+		}
+	}
 	for i, b := range bodies {
 		var d Dossier
 		if json.Unmarshal(b, &d) != nil || d.ID != id || d.Tenant != tenant {
 			continue
 		}
+		d.longest = longest
 		r := keptDossier{Dossier: d, writtenOver: slices.ContainsFunc(bodies, func(x []byte) bool { return !bytes.Equal(x, bodies[i]) })}
 		s.dossiers.Store(o.Key, r)
 		return r, nil

@@ -98,13 +98,14 @@ type Grant struct {
 	Status string `json:"status"`
 }
 
-func (g Grant) active(now time.Time) bool { return g.RevokedAt == nil && now.Before(g.Until) }
+// active: Until is the grant's last moment of access.
+func (g Grant) active(now time.Time) bool { return g.RevokedAt == nil && !now.After(g.Until) }
 
 func (g *Grant) settle(now time.Time) {
 	switch {
 	case g.RevokedAt != nil:
 		g.Status = "revoked"
-	case !now.Before(g.Until):
+	case now.After(g.Until):
 		g.Status = "expired"
 	default:
 		g.Status = "active"
@@ -314,10 +315,16 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 		return Identity{}, err
 	}
 	now := s.now()
-	id.Dossiers, id.Grants = nil, nil
+	id.Dossiers, id.Grants, id.grantDossiers = nil, nil, map[string][]string{}
+	granted := false
 	for _, g := range all {
-		if g.active(now) && g.Grantee.matches(id) {
+		if !g.Grantee.matches(id) {
+			continue
+		}
+		granted = true
+		if g.active(now) {
 			id.Grants = append(id.Grants, g.ID)
+			id.grantDossiers[g.ID] = g.Dossiers
 			for _, d := range g.Dossiers {
 				if !slices.Contains(id.Dossiers, d) {
 					id.Dossiers = append(id.Dossiers, d)
@@ -325,10 +332,25 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 			}
 		}
 	}
-	if len(id.Grants) == 0 {
-		return Identity{}, errorf(CodeForbidden, "tenant %s has given you no grant that holds now; ask its team to grant you access", tenant)
+	// An auditor whose grants have all ended reads no dossier, but still
+	// the trail of their own access (docs/grants.md).
+	if !granted {
+		return Identity{}, errNoGrantNow(tenant)
 	}
 	return id, nil
+}
+
+func errNoGrantNow(tenant string) *Error {
+	return errorf(CodeForbidden, "tenant %s has given you no grant that holds now; ask its team to grant you access", tenant)
+}
+
+// grantsEnded refuses an auditor in a tenant whose grants to them have
+// all ended: what they may still do there is read their own access trail.
+func (id Identity) grantsEnded() error {
+	if id.Role == RoleAuditor && id.Tenant != "" && len(id.Dossiers) == 0 {
+		return errNoGrantNow(id.Tenant)
+	}
+	return nil
 }
 
 // SignIn is how the vault's users sign in (GET /v1/auth/config): the

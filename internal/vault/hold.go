@@ -51,15 +51,16 @@ func (s *Service) SetHold(ctx context.Context, dossier string, in HoldInput) (Ho
 	if err != nil {
 		return Hold{}, err
 	}
-	if fields := check(in); fields != nil {
-		return Hold{}, invalid(fields)
-	}
-	if in.Path != "" {
+	fields := check(in)
+	if in.Path != "" && !hasPointer(fields, "/path") {
 		if c, err := s.listChain(ctx, id.Tenant, d.ID, in.Path); err != nil {
 			return Hold{}, err
 		} else if len(c.entries) == 0 {
-			return Hold{}, invalid([]FieldError{{Pointer: "/path", Detail: fmt.Sprintf("no document %q in dossier %s", in.Path, d.ID)}})
+			fields = append(fields, FieldError{Pointer: "/path", Detail: fmt.Sprintf("no document %q in dossier %s", in.Path, d.ID)})
 		}
+	}
+	if len(fields) > 0 {
+		return Hold{}, invalid(fields)
 	}
 	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventHold, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
 		Reason: in.Reason, Hold: &HoldScope{Path: in.Path}})
@@ -95,6 +96,11 @@ func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in Re
 	}
 	if h == nil {
 		return nil, errorf(CodeNotFound, "no active legal hold %s on dossier %s", holdID, d.ID)
+	}
+	// Another hold may be in a record storage would not serve just now:
+	// releasing from this state could lift it from what it still covers.
+	if len(st.unread) > 0 {
+		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("lifecycle record %s could not be read from storage, and may be a hold that still stands: nothing was released; try again, or have storage looked into", st.unread[0])}
 	}
 	if _, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventRelease, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
 		Reason: in.Reason, Hold: &HoldScope{HoldID: h.ID, Path: h.Path}}); err != nil {

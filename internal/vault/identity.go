@@ -44,6 +44,8 @@ type Identity struct {
 	Dossiers []string `json:"dossiers,omitempty"`
 	// Grants are the ids of the grants that gave Dossiers.
 	Grants []string `json:"grants,omitempty"`
+	// grantDossiers gives each grant's dossiers.
+	grantDossiers map[string][]string
 	// Name is the token's name claim: the printed name of sign-offs.
 	Name string `json:"name,omitempty"`
 	// AuthTime is when the caller last signed in (the token's auth_time),
@@ -126,6 +128,18 @@ func validEmail(s string) bool {
 // grant. Only members act as uploaders or admins, and only in their own
 // tenant (Authorize).
 func (id Identity) CanWrite() bool { return id.Role == RoleUploader || id.Role == RoleAdmin }
+
+// grantsFor names the grants that let an auditor read dossier: what an
+// access event records as the grants that gave the access.
+func (id Identity) grantsFor(dossier string) []string {
+	var out []string
+	for _, g := range id.Grants {
+		if ds := id.grantDossiers[g]; slices.Contains(ds, AllDossiers) || slices.Contains(ds, dossier) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
 
 // CanRead reports whether the identity may read the dossier of its own
 // tenant. Other tenants are never readable.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -123,9 +124,26 @@ func lifecycleEntryOfKey(tenant, key string) (string, bool) {
 	return lifecycleEntryID(dossier, event), true
 }
 
+// hiddenFrom says whether an auditor may not see the event: another
+// auditor's export names who else audits the dossier, as grants do.
+func (ev LifecycleEvent) hiddenFrom(id Identity) bool {
+	return id.Role == RoleAuditor && ev.auditorsExport() && (ev.By.Subject != id.Subject || ev.By.Tenant != id.Home)
+}
+
+func (ev LifecycleEvent) auditorsExport() bool {
+	return ev.Event == EventExported && ev.By.Role == RoleAuditor
+}
+
 // appendLifecycle signs ev, with subjects (the dossier when none), and
 // appends it to the tenant's log.
 func (s *Service) appendLifecycle(ctx context.Context, ev LifecycleEvent, subjects ...receipt.Subject) (LoggedEvent, *ledger.Appended, error) {
+	return s.appendLifecycleIf(ctx, ev, nil, subjects...)
+}
+
+// appendLifecycleIf is appendLifecycle when admit, given the dossier's
+// events so far, allows it: a check that must see the events the append
+// follows (a duplicate sign-off), not those before a concurrent one.
+func (s *Service) appendLifecycleIf(ctx context.Context, ev LifecycleEvent, admit func([]LoggedEvent) error, subjects ...receipt.Subject) (LoggedEvent, *ledger.Appended, error) {
 	// One dossier's events are appended one at a time in a process, so
 	// that each names the one before (instances that append at once may
 	// still name the same one: docs/lifecycle.md).
@@ -139,10 +157,19 @@ func (s *Service) appendLifecycle(ctx context.Context, ev LifecycleEvent, subjec
 		return LoggedEvent{}, nil, err
 	}
 	ev.ID, ev.At = randomID(eventIDPrefix), s.now()
-	prior, err := s.lifecycleEvents(ctx, ev.Tenant, ev.Dossier)
+	prior, _, err := s.lifecycleEvents(ctx, ev.Tenant, ev.Dossier)
 	if err != nil {
 		return LoggedEvent{}, nil, err
 	}
+	if admit != nil {
+		if err := admit(prior); err != nil {
+			return LoggedEvent{}, nil, err
+		}
+	}
+	// An auditor's export links to no other event and none to it: it is
+	// hidden from the dossier's other auditors, whose bundles must still
+	// show nothing left out between the events they hold.
+	prior = slices.DeleteFunc(prior, func(e LoggedEvent) bool { return e.auditorsExport() })
 	if n := len(prior); n > 0 {
 		ev.Previous = &EventLink{ID: prior[n-1].ID, LogIndex: prior[n-1].LogIndex}
 	}
@@ -195,13 +222,16 @@ func (c *lifecycleCache) put(k string, ev LoggedEvent) {
 // lifecycleEvents reads a dossier's events in log order. Each is the
 // record of a log entry: signed by a key the log's history allows at its
 // index, and the entry the log holds there. Records that are not are
-// someone else's: passed over, and named by the audit.
-func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) ([]LoggedEvent, error) {
+// someone else's: passed over, and named by the audit. Records storage
+// refuses to serve are passed over too, and named in unread: a decision
+// that takes protection away (a hold's release) must not rest on a state
+// they may be missing from. Storage that does not answer fails the read.
+func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (events []LoggedEvent, unread []string, err error) {
 	objs, err := s.records.List(ctx, lifecyclePrefix(tenant, dossier))
 	if err != nil {
-		return nil, fmt.Errorf("vault: read lifecycle: %w", err)
+		return nil, nil, fmt.Errorf("vault: read lifecycle: %w", err)
 	}
-	var events []LoggedEvent
+	failed := func(err error) bool { return ctx.Err() != nil || errors.Is(err, ErrStorageUnavailable) }
 	var log *loggedAt
 	for _, o := range objs {
 		id, ok := lifecycleEntryOfKey(tenant, o.Key)
@@ -219,18 +249,19 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 			}
 			if log == nil {
 				if log, err = s.logAt(ctx, tenant); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			data, err := s.records.GetVersion(ctx, o.Key, v.ID)
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
+				if failed(err) {
+					return nil, nil, fmt.Errorf("vault: read lifecycle record %s: %w", o.Key, err)
 				}
 				// A version storage will not serve (one planted in an
 				// archive class, under another key) is not one the vault
 				// wrote readable: passed over, named by the audit.
 				s.log.WarnContext(ctx, "lifecycle record unreadable", "object", o.Key, "version", v.ID, "err", err)
+				unread = append(unread, o.Key)
 				continue
 			}
 			if len(data) > receipt.MaxEnvelopeSize*2 {
@@ -239,6 +270,12 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 			}
 			ev, err := s.openLifecycleRecord(ctx, data, log, id)
 			if err != nil {
+				if failed(err) {
+					return nil, nil, fmt.Errorf("vault: read lifecycle record %s: %w", o.Key, err)
+				}
+				if errors.Is(err, ErrStorage) {
+					unread = append(unread, o.Key)
+				}
 				s.log.WarnContext(ctx, "lifecycle record is not the vault's", "object", o.Key, "version", v.ID, "err", err)
 				continue
 			}
@@ -248,7 +285,7 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 		}
 	}
 	slices.SortFunc(events, func(a, b LoggedEvent) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
-	return events, nil
+	return events, unread, nil
 }
 
 // openLifecycleRecord checks a kept lifecycle event as openLogged does,

@@ -250,6 +250,10 @@ func (s *Service) appendStatement(ctx context.Context, tenant, id string, st rec
 	if err != nil {
 		return nil, err
 	}
+	// Nothing goes into the log that no reader would read back.
+	if len(record) > receipt.MaxEnvelopeSize {
+		return nil, &recordTooLargeError{size: len(record)}
+	}
 	leaf, err := receipt.Payload(env)
 	if err != nil {
 		return nil, err
@@ -259,6 +263,15 @@ func (s *Service) appendStatement(ctx context.Context, tenant, id string, st rec
 		return nil, ledgerError(err)
 	}
 	return a, nil
+}
+
+// recordTooLargeError: a statement signed would be larger than readers
+// take (receipt.MaxEnvelopeSize). The statement's maker says which of the
+// request's fields made it so.
+type recordTooLargeError struct{ size int }
+
+func (e *recordTooLargeError) Error() string {
+	return fmt.Sprintf("vault: a signed record of %d bytes, above the %d bytes a record may be", e.size, receipt.MaxEnvelopeSize)
 }
 
 // LogCheckpoint is a signed checkpoint of the caller's tenant's log.
@@ -407,7 +420,7 @@ func shown(id Identity, dossier string, e ledger.Stored) bool {
 		if st.DecodePredicate(&ev) != nil {
 			return false
 		}
-		return id.CanRead(ev.Tenant, ev.Dossier) && (dossier == "" || dossier == ev.Dossier)
+		return id.CanRead(ev.Tenant, ev.Dossier) && (dossier == "" || dossier == ev.Dossier) && !ev.hiddenFrom(id)
 	case PredicateType:
 		var p ReceiptPredicate
 		if st.DecodePredicate(&p) != nil {

@@ -235,10 +235,13 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 	return run, first
 }
 
-// tenantPrefixes hold what proves every dossier of a tenant: receipts,
-// their timestamps, key events, grants and the log.
+// tenantPrefixes hold what proves every dossier of a tenant and who
+// read it: receipts, their timestamps, key events, grants, the access
+// trail, the log and its cosigned checkpoints; and the tenant's entry in
+// the index the schedule runs from.
 func tenantPrefixes(tenant string) []string {
-	return []string{receiptsPrefix(tenant), timestampsPrefix(tenant), keyEventsPrefix(tenant), grantsPrefix(tenant), ledgerPrefix(tenant)}
+	return []string{receiptsPrefix(tenant), timestampsPrefix(tenant), keyEventsPrefix(tenant), grantsPrefix(tenant),
+		accessPrefix(tenant), ledgerPrefix(tenant), witnessedPrefix(tenant), tenantKey(tenant)}
 }
 
 // dueUntil reports whether the dossier's locks are due an extension, and

@@ -74,6 +74,39 @@ func (s *Service) DocumentsPage(ctx context.Context, dossier string, page Page) 
 	return versions, next, nil
 }
 
+// sealedDocuments is Documents with each document at the latest version
+// whose receipt the log holds: what the vault signs a statement about (a
+// submission, a status mark, an export snapshot) or reports as evidence
+// (completeness) is never an entry someone planted on a chain.
+func (s *Service) sealedDocuments(ctx context.Context, tenant, dossier string) ([]Version, error) {
+	docs, err := s.Documents(ctx, dossier)
+	if err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
+	for i, listed := range docs {
+		g.Go(func() error {
+			v, _, err := s.signedVersion(gctx, tenant, listed)
+			if ErrorCode(err) == CodeTampered {
+				v, _, err = s.latestSigned(gctx, tenant, dossier, listed.Document.Path)
+			}
+			if err != nil {
+				return err
+			}
+			docs[i] = v
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := s.withState(ctx, tenant, dossier, docs, func(v Version) int { return v.Version }); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
 // Versions returns every sealed version of one document, oldest first.
 func (s *Service) Versions(ctx context.Context, dossier, path string) ([]Version, error) {
 	vs, _, err := s.VersionsPage(ctx, dossier, path, Page{})
@@ -144,6 +177,11 @@ func (s *Service) Version(ctx context.Context, dossier, path string, n int) (Ver
 	if err != nil {
 		return Version{}, err
 	}
+	// The entry as its signed receipt says, not as storage last had it
+	// written.
+	if v, _, err = s.signedVersion(ctx, id.Tenant, v); err != nil {
+		return Version{}, err
+	}
 	return s.stated(ctx, id.Tenant, v)
 }
 
@@ -203,7 +241,7 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	}
 	// No download without its entry in the access trail.
 	ev := AccessEvent{Event: "download", At: s.now().UTC(), Tenant: id.Tenant, Who: Principal{Tenant: id.Home, Subject: id.Subject, Role: id.Role},
-		Email: id.Email, Grants: id.Grants, Dossier: dossier, Path: v.Document.Path, Version: v.Version, VersionID: v.VersionID,
+		Email: id.Email, Grants: id.grantsFor(dossier), Dossier: dossier, Path: v.Document.Path, Version: v.Version, VersionID: v.VersionID,
 		ReceiptID: v.ReceiptID, SHA256: v.SHA256, ExpiresAt: get.ExpiresAt}
 	if err := s.recordAccess(ctx, ev); err != nil {
 		return nil, err
@@ -219,10 +257,22 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	return &Download{Version: v, Download: get, Receipt: r}, nil
 }
 
-// receiptOfVersion reads a chain entry's signed receipt and checks that
-// they agree; an entry someone wrote over the vault's gives way to the
-// vault's own.
+// receiptOfVersion reads a chain entry's signed receipt, with its
+// timestamps and witness cosignatures, and checks that they agree; an
+// entry someone wrote over the vault's gives way to the vault's own.
 func (s *Service) receiptOfVersion(ctx context.Context, tenant string, v Version) (Version, *Receipt, error) {
+	v, r, err := s.signedVersion(ctx, tenant, v)
+	if err != nil {
+		return Version{}, nil, err
+	}
+	s.attachStamps(ctx, tenant, r)
+	s.attachWitness(ctx, tenant, r, false)
+	return v, r, nil
+}
+
+// signedVersion is receiptOfVersion without the receipt's timestamps and
+// cosignatures: for views that show the version, not its receipt.
+func (s *Service) signedVersion(ctx context.Context, tenant string, v Version) (Version, *Receipt, error) {
 	r, err := s.storedReceipt(ctx, tenant, v.ReceiptID)
 	if errors.Is(err, ErrNotFound) {
 		return Version{}, nil, &Error{Code: CodeTampered, Message: fmt.Sprintf("version %d of %q has no receipt %s in storage", v.Version, v.Document.Path, v.ReceiptID)}
@@ -235,11 +285,9 @@ func (s *Service) receiptOfVersion(ctx context.Context, tenant string, v Version
 		if oerr != nil || sameVersion(orig, r) != nil {
 			return Version{}, nil, err
 		}
-		s.log.WarnContext(ctx, "download: a version chain entry was written over; reading the vault's own", "dossier", v.Dossier, "path", v.Document.Path, "version", v.Version)
+		s.log.WarnContext(ctx, "a version chain entry was written over; reading the vault's own", "dossier", v.Dossier, "path", v.Document.Path, "version", v.Version)
 		v = orig
 	}
-	s.attachStamps(ctx, tenant, r)
-	s.attachWitness(ctx, tenant, r, false)
 	return v, r, nil
 }
 

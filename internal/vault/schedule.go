@@ -16,11 +16,15 @@ import (
 // tenantsPrefix indexes the tenants that have dossiers, one empty object
 // each, so that the schedule finds them without listing the whole
 // bucket. A planted tenant only costs the run a listing; one hidden under
-// a delete marker is still listed.
+// a delete marker is still listed; and each is locked as its first
+// dossier's record is, and extended with the tenant's records, so that
+// nobody can delete one to stop the extensions of its tenant.
 const tenantsPrefix = "tenants/"
 
-func (s *Service) indexTenant(ctx context.Context, tenant string) {
-	if err := s.records.Create(ctx, tenantsPrefix+tenant, nil, nil); err != nil && !errors.Is(err, ErrExists) {
+func tenantKey(tenant string) string { return tenantsPrefix + tenant }
+
+func (s *Service) indexTenant(ctx context.Context, tenant string, lock *Lock) {
+	if err := s.records.Create(ctx, tenantKey(tenant), nil, lock); err != nil && !errors.Is(err, ErrExists) {
 		s.log.WarnContext(ctx, "tenant index", "tenant", tenant, "err", err)
 	}
 }

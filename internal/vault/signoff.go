@@ -149,15 +149,16 @@ func (s *Service) SignOff(ctx context.Context, dossier string, in SignoffInput) 
 	if v.SHA256 != in.SHA256 {
 		return Version{}, invalid([]FieldError{{Pointer: "/sha256", Detail: fmt.Sprintf("is not the SHA-256 of version %d of %s (%s)", v.Version, v.Document.Path, v.SHA256)}})
 	}
-	st, err := s.dossierState(ctx, id.Tenant, d.ID)
-	if err != nil {
-		return Version{}, err
-	}
-	for _, so := range st.Signoffs {
-		if so.ReceiptID == v.ReceiptID && so.By.Subject == id.Subject && so.Meaning == in.Meaning {
-			return Version{}, &Error{Code: CodeConflict, Message: fmt.Sprintf("you signed version %d of %s as %s already (%s)", v.Version, v.Document.Path, in.Meaning, so.ID),
-				Fields: []FieldError{{Pointer: "/meaning", Detail: "already signed with this meaning"}}}
+	// Checked under the dossier's append lock: two requests at once sign
+	// once.
+	once := func(prior []LoggedEvent) error {
+		for _, e := range prior {
+			if so := e.Signoff; e.Event == EventSignoff && so != nil && so.ReceiptID == v.ReceiptID && e.By.Subject == id.Subject && so.Meaning == in.Meaning {
+				return &Error{Code: CodeConflict, Message: fmt.Sprintf("you signed version %d of %s as %s already (%s)", v.Version, v.Document.Path, in.Meaning, e.ID),
+					Fields: []FieldError{{Pointer: "/meaning", Detail: "already signed with this meaning"}}}
+			}
 		}
+		return nil
 	}
 	payload, err := receipt.Payload(r.Envelope)
 	if err != nil {
@@ -168,7 +169,7 @@ func (s *Service) SignOff(ctx context.Context, dossier string, in SignoffInput) 
 		ReceiptStatement: hex.EncodeToString(sum[:]), Meaning: in.Meaning, Name: id.PrintedName(), Email: id.Email,
 		AuthTime: id.AuthTime.UTC().Truncate(time.Second), Comment: in.Comment}
 	subject := receipt.Subject{Name: v.Document.Path, Digest: map[string]string{"sha256": v.SHA256}}
-	if _, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventSignoff, Tenant: id.Tenant, Dossier: d.ID, By: principal(id), Signoff: so}, subject); err != nil {
+	if _, _, err := s.appendLifecycleIf(ctx, LifecycleEvent{Event: EventSignoff, Tenant: id.Tenant, Dossier: d.ID, By: principal(id), Signoff: so}, once, subject); err != nil {
 		return Version{}, err
 	}
 	vs := []Version{v}

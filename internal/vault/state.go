@@ -27,6 +27,8 @@ type DossierState struct {
 	Signoffs    []SignoffRecord       `json:"signoffs"`
 	Submissions []SubmissionRecord    `json:"submissions"`
 	Events      []LoggedEvent         `json:"events"`
+	// unread are the records storage would not serve.
+	unread []string
 }
 
 // fold applies events, in log order, to a fresh state.
@@ -67,11 +69,13 @@ func fold(dossier string, events []LoggedEvent) *DossierState {
 
 // dossierState reads and folds a dossier's lifecycle events.
 func (s *Service) dossierState(ctx context.Context, tenant, dossier string) (*DossierState, error) {
-	events, err := s.lifecycleEvents(ctx, tenant, dossier)
+	events, unread, err := s.lifecycleEvents(ctx, tenant, dossier)
 	if err != nil {
 		return nil, err
 	}
-	return fold(dossier, events), nil
+	st := fold(dossier, events)
+	st.unread = unread
+	return st, nil
 }
 
 // DossierState answers GET /v1/dossiers/{dossier}/lifecycle.
@@ -83,7 +87,12 @@ func (s *Service) DossierState(ctx context.Context, dossier string) (*DossierSta
 	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
 		return nil, err
 	}
-	return s.dossierState(ctx, id.Tenant, dossier)
+	st, err := s.dossierState(ctx, id.Tenant, dossier)
+	if err != nil {
+		return nil, err
+	}
+	st.Events = slices.DeleteFunc(st.Events, func(e LoggedEvent) bool { return e.hiddenFrom(id) })
+	return st, nil
 }
 
 // VersionState is what the dossier's events say of one sealed version,

@@ -2,8 +2,10 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/evidencevault/vault/internal/receipt"
@@ -66,10 +68,12 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 	if !hasPointer(fields, "/date") && in.Date > s.now().Format(time.DateOnly) {
 		fields = append(fields, FieldError{Pointer: "/date", Detail: "must not be in the future: record a submission once it was sent"})
 	}
-	if len(fields) > 0 {
+	// The paths are looked up even when other fields are wrong, so that
+	// one answer names every bad field.
+	if slices.ContainsFunc(fields, func(f FieldError) bool { return strings.HasPrefix(f.Pointer, "/paths") }) {
 		return nil, invalid(fields)
 	}
-	docs, err := s.Documents(ctx, dossier)
+	docs, err := s.sealedDocuments(ctx, id.Tenant, d.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 			}
 		}
 		if len(files) == 0 {
-			return nil, invalid([]FieldError{{Pointer: "/paths", Detail: "the dossier has no current documents to submit"}})
+			fields = append(fields, FieldError{Pointer: "/paths", Detail: "the dossier has no current documents to submit"})
 		}
 	} else {
 		for i, p := range in.Paths {
@@ -92,9 +96,9 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 			}
 			files = append(files, submitted(docs[j]))
 		}
-		if len(fields) > 0 {
-			return nil, invalid(fields)
-		}
+	}
+	if len(fields) > 0 {
+		return nil, invalid(fields)
 	}
 	// Sent on a day the newest version already existed.
 	for _, f := range files {
@@ -109,6 +113,10 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 	}
 	sub := &Submission{NotifiedBody: in.NotifiedBody, Date: in.Date, Note: in.Note, Documents: files}
 	ev, a, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventSubmitted, Tenant: id.Tenant, Dossier: d.ID, By: principal(id), Submission: sub}, subjects...)
+	if big := (*recordTooLargeError)(nil); errors.As(err, &big) {
+		return nil, invalid([]FieldError{{Pointer: "/paths", Detail: fmt.Sprintf(
+			"%d documents make a signed record of %d bytes, above the %d bytes a record may be: submit fewer at once, by naming their paths", len(files), big.size, receipt.MaxEnvelopeSize)}})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +194,11 @@ func (s *Service) SubmissionChanges(ctx context.Context, dossier, from, to strin
 	}
 	files := func(name, id string) ([]SubmittedFile, error) {
 		if id == CurrentDocuments && name == "/to" {
-			docs, err := s.Documents(ctx, dossier)
+			who, err := caller(ctx)
+			if err != nil {
+				return nil, err
+			}
+			docs, err := s.sealedDocuments(ctx, who.Tenant, dossier)
 			if err != nil {
 				return nil, err
 			}
@@ -245,22 +257,19 @@ func (s *Service) RecordExport(ctx context.Context, dossier string) (*LoggedEven
 	if err != nil {
 		return nil, err
 	}
-	docs, err := s.Documents(ctx, dossier)
+	docs, err := s.sealedDocuments(ctx, id.Tenant, d.ID)
 	if err != nil {
 		return nil, err
 	}
-	// Each document's latest version whose receipt the log holds: an
-	// entry planted on a chain is no version of the dossier.
 	snap := &Snapshot{Documents: []SubmittedFile{}}
-	for _, listed := range docs {
-		v, _, err := s.latestSigned(ctx, id.Tenant, d.ID, listed.Document.Path)
-		if err != nil {
-			return nil, err
-		}
+	for _, v := range docs {
 		snap.Documents = append(snap.Documents, submitted(v))
 	}
 	by := Principal{Tenant: id.Home, Subject: id.Subject, Role: id.Role}
 	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventExported, Tenant: id.Tenant, Dossier: d.ID, By: by, Export: snap})
+	if big := (*recordTooLargeError)(nil); errors.As(err, &big) {
+		return nil, errorf(CodeInvalid, "the dossier's %d documents make an export snapshot of %d bytes, above the %d bytes a signed record may be: the vault cannot yet export it whole", len(docs), big.size, receipt.MaxEnvelopeSize)
+	}
 	if err != nil {
 		return nil, err
 	}

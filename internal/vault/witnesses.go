@@ -37,8 +37,10 @@ type Cosigner interface {
 // what is served waits for the next round (pending, not cached).
 
 func witnessedKey(tenant string, size int64) string {
-	return fmt.Sprintf("vault/%s/witnessed/%020d.txt", tenant, size)
+	return fmt.Sprintf("%s%020d.txt", witnessedPrefix(tenant), size)
 }
+
+func witnessedPrefix(tenant string) string { return "vault/" + tenant + "/witnessed/" }
 
 // tenantWitness is the latest cosigned checkpoint of one tenant's log
 // this process knows, and when its witnesses last all failed.

@@ -1,0 +1,490 @@
+package vault_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evidencevault/vault/internal/memstore"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// plantEntry writes, as the operator, a chain entry for version n of path
+// that the vault never sealed: a copy of version 1's entry with another
+// upload id (so the receipt id it names is one the log never held).
+func plantEntry(t *testing.T, f fixture, path string, n int, sha string) {
+	t.Helper()
+	prefix := "vault/acme/versions/" + f.dossier.ID + "/" + url.PathEscape(path) + "/"
+	data, ok := f.store.Latest(prefix + "0000000001.json")
+	if !ok {
+		t.Fatal("no chain entry 1")
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["version"] = n
+	m["uploadId"] = "upl_" + strings.Repeat("a", 26)
+	m["receiptId"] = "rcp_" + strings.Repeat("a", 26)
+	m["sha256"] = sha
+	m["sealedAt"] = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out, _ := json.Marshal(m)
+	f.store.Overwrite(prefix+"00000000"+map[int]string{2: "02", 3: "03"}[n]+".json", out)
+}
+
+// An operator plants a chain entry on top of a document: a submission,
+// of every document or of named paths, freezes the version the log holds,
+// as an export snapshot does.
+func TestSubmissionPassesOverPlantedEntries(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	plantEntry(t, f, "a.txt", 2, strings.Repeat("e", 64))
+
+	sub, err := f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: c.date()})
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	for _, d := range sub.Documents {
+		if d.ReceiptID != r.Predicate.ReceiptID || d.Version != 1 {
+			t.Errorf("signed submission freezes a version the log never sealed: %+v (the sealed one is v1 %s)", d, r.Predicate.ReceiptID)
+		}
+	}
+	// The same planted entry with explicit paths.
+	sub2, err := f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: c.date(), Paths: []string{"a.txt"}})
+	if err == nil {
+		for _, d := range sub2.Documents {
+			if d.ReceiptID != r.Predicate.ReceiptID {
+				t.Errorf("explicit paths: submission freezes planted version %+v", d)
+			}
+		}
+	}
+	// Export snapshot, by contrast, names the sealed version.
+	ev, err := f.svc.RecordExport(as(alice), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.Export.Documents[0]; got.ReceiptID != r.Predicate.ReceiptID {
+		t.Errorf("export snapshot: %+v", got)
+	}
+}
+
+// A status mark goes to the latest version the log holds, not to an
+// entry planted above it.
+func TestStatusPassesOverPlantedEntries(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	plantEntry(t, f, "a.txt", 2, strings.Repeat("e", 64))
+	v, err := f.svc.SetStatus(as(alice), f.dossier.ID, vault.StatusInput{Path: "a.txt", Status: "obsolete", Reason: "replaced"})
+	if err != nil {
+		t.Fatalf("set status: %v", err)
+	}
+	if v.Version != 1 {
+		t.Errorf("status event marks version %d (receipt %s), which the log never sealed; want version 1", v.Version, v.ReceiptID)
+	}
+	st, _ := f.svc.DossierState(as(alice), f.dossier.ID)
+	if m := st.Statuses["a.txt"]; m.Version != 1 {
+		t.Errorf("logged status names version %d", m.Version)
+	}
+}
+
+// A planted, unapproved entry above an approved, sealed version does not
+// take the section's evidence from it.
+func TestCompletenessPassesOverPlantedEntries(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "clinical/cer.txt", []byte("cer"))
+	if _, err := f.svc.SignOff(as(signedIn(bob, c.now())), f.dossier.ID, vault.SignoffInput{Path: "clinical/cer.txt", Version: 1, SHA256: r.Subject.Digest["sha256"], Meaning: "approved"}); err != nil {
+		t.Fatal(err)
+	}
+	plantEntry(t, f, "clinical/cer.txt", 2, strings.Repeat("e", 64))
+	rep, err := f.svc.Completeness(as(alice), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rep.Sections {
+		if s.ID == "MDR-II-6.1" && s.Status != vault.SectionComplete {
+			t.Errorf("section with sealed, approved evidence shows %s after the operator planted an entry: %+v", s.Status, s.Evidence)
+		}
+	}
+}
+
+// Ten years on the market, every record (the access trail's among them)
+// is locked as far as the dossier's floor.
+func TestExtensionReachesEveryRecord(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.Download(as(alice), f.dossier.ID, "a.txt", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 { // ten years, a run every half year
+		c.add(183 * 24 * time.Hour)
+		if _, err := f.svc.RunSchedule(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := f.svc.DossierState(as(bob), f.dossier.ID)
+	floor := st.RetainUntil
+	if floor.IsZero() {
+		t.Fatal("no extension")
+	}
+	for k, info := range locksUnder(t, f, "vault/acme/access/") {
+		if info.RetainUntil.Before(floor) {
+			t.Errorf("%s locked until %s, before the dossier's floor %s", k, info.RetainUntil.Format(time.DateOnly), floor.Format(time.DateOnly))
+		}
+	}
+	for k, info := range locksUnder(t, f, "vault/acme/receipts/") {
+		if info.RetainUntil.Before(floor) {
+			t.Errorf("receipt %s not extended", k)
+		}
+	}
+}
+
+// Eight identical sign-offs at once by the same person are logged once:
+// the duplicate check runs under the dossier's append lock.
+func TestConcurrentSignoffsSignOnce(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	in := vault.SignoffInput{Path: "a.txt", Version: 1, SHA256: r.Subject.Digest["sha256"], Meaning: "approved"}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.svc.SignOff(as(signedIn(bob, c.now())), f.dossier.ID, in)
+		}()
+	}
+	wg.Wait()
+	st, _ := f.svc.DossierState(as(bob), f.dossier.ID)
+	if n := len(st.Signoffs); n != 1 {
+		t.Errorf("bob's one approval of a.txt v1 is logged %d times", n)
+	}
+}
+
+// The schedule finds tenants through tenants/{tenant}. The operator hides
+// the tenant's entry under a delete marker and tries, at every run, to
+// delete its versions: the entry is locked as the dossier's record is,
+// and extended with the tenant's records, so no delete succeeds, even
+// past the first lock's end, and the extensions go on.
+func TestTenantIndexCannotBeRemoved(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := f.store.Versions(context.Background(), "tenants/acme")
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("no tenant index: %v", err)
+	}
+	f.store.Hide("tenants/acme")
+	for range 24 { // twelve years on the market, a run every half year
+		c.add(183 * 24 * time.Hour)
+		if _, err := f.svc.RunSchedule(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if err := f.store.Remove("tenants/acme", id); err == nil {
+				t.Fatalf("at %s the operator removed the tenant index", c.date())
+			}
+		}
+	}
+	st, _ := f.svc.DossierState(as(bob), f.dossier.ID)
+	if min := c.now().AddDate(10, 0, 0); st.RetainUntil.Before(min) {
+		t.Errorf("twelve years on the market, the schedule ran every half year: locks reach %s, before today + 10 years %s", st.RetainUntil.Format(time.DateOnly), min.Format(time.DateOnly))
+	}
+}
+
+// A grant's until is its last moment of access (GrantInput).
+func TestGrantUntilIsTheLastMoment(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	until := c.now().Add(time.Hour)
+	if _, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until}); err != nil {
+		t.Fatal(err)
+	}
+	nora := vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}
+	c.add(time.Hour)
+	f.svc = newService(f.store, f.signer, vault.Config{Now: c.now}) // no grant cache
+	if _, err := f.svc.Authorize(context.Background(), nora, "acme"); err != nil {
+		t.Errorf("at the grant's until, its last moment of access: %v", err)
+	}
+}
+
+// An auditor whose grants have ended still reads the trail of their own
+// past downloads in that tenant (and no dossier).
+func TestAuditorReadsOwnTrailAfterGrantEnds(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	until := c.now().Add(24 * time.Hour)
+	g, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nora := vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}
+	id, err := f.svc.Authorize(context.Background(), nora, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Download(as(id), f.dossier.ID, "a.txt", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeGrant(as(alice), g.ID); err != nil {
+		t.Fatal(err)
+	}
+	id, err = f.svc.Authorize(context.Background(), nora, "acme")
+	if err != nil {
+		t.Fatalf("after revocation, the auditor cannot act in the tenant at all, not even to read their own access trail: %v", err)
+	}
+	evs, _, err := f.svc.AccessTrail(as(id), vault.AccessQuery{Since: c.now(), Until: c.now()})
+	if err != nil || len(evs) != 1 {
+		t.Errorf("own trail: %v %v", evs, err)
+	}
+}
+
+// A download's trail entry names the grants that gave access to its
+// dossier, not the auditor's grants of other dossiers.
+func TestTrailNamesTheGrantThatGaveAccess(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	d2, err := f.svc.CreateDossier(as(alice), dossierInput(udiB, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := c.now().Add(24 * time.Hour)
+	g1, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{d2.ID}, Until: &until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Download(as(id), f.dossier.ID, "a.txt", 1); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := f.svc.AccessTrail(as(bob), vault.AccessQuery{Since: c.now(), Until: c.now()})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("trail: %v %v", evs, err)
+	}
+	if g := evs[0].Grants; len(g) != 1 || g[0] != g1.ID {
+		t.Errorf("download from %s names grants %v; want only %s (not %s, which grants %s)", f.dossier.ID, g, g1.ID, g2.ID, d2.ID)
+	}
+}
+
+// A submission too large for one signed record (receipt.MaxEnvelopeSize)
+// is a problem at /paths that says why, and nothing is logged; a smaller
+// choice of paths from the same dossier, and its export snapshot, are
+// logged and read back.
+func TestTooLargeSubmissionIsAFieldProblem(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	long := strings.Repeat("s", 200) + "/" + strings.Repeat("t", 200)
+	var paths []string
+	for i := range 200 {
+		body := []byte(fmt.Sprintf("doc %d", i))
+		doc := document(fmt.Sprintf("%s/%03d.txt", long, i), body)
+		doc.Title = fmt.Sprintf("Report %d", i)
+		tk, err := f.svc.StartUpload(as(alice), f.dossier.ID, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.put(t, tk, body)
+		if _, err := f.svc.Complete(as(alice), tk.UploadID); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, doc.Path)
+	}
+	size := func() int64 {
+		cp, err := f.svc.Checkpoint(as(alice), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp.Size
+	}
+	before := size()
+	_, err := f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: c.date()})
+	var ve *vault.Error
+	if !asError(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Pointer != "/paths" || !strings.Contains(ve.Fields[0].Detail, "bytes a record may be") {
+		t.Fatalf("200 documents of 400-byte paths: got %v, want one problem at /paths naming the record's limit", err)
+	}
+	if got := size(); got != before {
+		t.Errorf("a refused submission changed the log: size %d, was %d", got, before)
+	}
+	sub, err := f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: c.date(), Paths: paths[:50]})
+	if err != nil {
+		t.Fatalf("50 of them: %v", err)
+	}
+	subs, err := f.svc.Submissions(as(alice), f.dossier.ID)
+	if err != nil || len(subs) != 1 || subs[0].ID != sub.ID || len(subs[0].Documents) != 50 {
+		t.Errorf("read back: got %d submissions (%v), want %s of 50 documents", len(subs), err, sub.ID)
+	}
+	ev, err := f.svc.RecordExport(as(alice), f.dossier.ID)
+	if err != nil {
+		t.Fatalf("export snapshot of 200 documents: %v", err)
+	}
+	st, _ := f.svc.DossierState(as(alice), f.dossier.ID)
+	if !slices.ContainsFunc(st.Events, func(e vault.LoggedEvent) bool { return e.ID == ev.ID }) {
+		t.Errorf("export event %s not among the dossier's %d events", ev.ID, len(st.Events))
+	}
+}
+
+// The operator writes a new version over a chain entry, keeping its
+// version, path and receipt id but naming other bytes: the version view
+// (GET …/versions/{n}) shows the sealed entry, its sign-offs and
+// approval, as its receipt says.
+func TestVersionViewReadsTheSealedEntry(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.SignOff(as(signedIn(bob, c.now())), f.dossier.ID, vault.SignoffInput{Path: "a.txt", Version: 1, SHA256: r.Subject.Digest["sha256"], Meaning: "approved"}); err != nil {
+		t.Fatal(err)
+	}
+	key := "vault/acme/versions/" + f.dossier.ID + "/a.txt/0000000001.json"
+	data, _ := f.store.Latest(key)
+	var m map[string]any
+	json.Unmarshal(data, &m)
+	m["sha256"] = strings.Repeat("e", 64)
+	out, _ := json.Marshal(m)
+	f.store.Overwrite(key, out)
+
+	v, err := f.svc.Version(as(alice), f.dossier.ID, "a.txt", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.SHA256 != r.Subject.Digest["sha256"] || !v.State.Approved {
+		t.Errorf("version view after the operator wrote over the entry: sha256 %s (sealed %s), approved %v, %d sign-offs", v.SHA256, r.Subject.Digest["sha256"], v.State.Approved, len(v.State.Signoffs))
+	}
+	vs, _ := f.svc.Versions(as(alice), f.dossier.ID, "a.txt")
+	t.Logf("the versions listing says sha256 %s approved %v", vs[0].SHA256, vs[0].State.Approved)
+}
+
+// Releasing one legal hold while storage will not serve the record of
+// another (a fresh process, one read failing) is refused: the state it
+// would decide from may be missing a hold that still stands.
+func TestReleaseRefusedWhileARecordIsUnread(t *testing.T) {
+	f := setup(t, vault.Config{})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	whole, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2026-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process (a fresh Lambda instance), while storage fails one
+	// read of the dossier hold's record.
+	svc := newService(f.store, f.signer, vault.Config{})
+	remove := f.store.Inject(memstore.Fail("GetVersion", "lifecycle/"+f.dossier.ID+"/"+whole.ID, nil))
+	_, err = svc.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"})
+	remove()
+	if got := vault.ErrorCode(err); got != vault.CodeUnavailable {
+		t.Errorf("release while a hold's record is unread: got %q (%v), want %q", got, err, vault.CodeUnavailable)
+	}
+	if st, _ := svc.DossierState(as(bob), f.dossier.ID); len(st.LegalHolds) != 2 {
+		t.Errorf("a refused release changed the holds: %+v", st.LegalHolds)
+	}
+	// Once storage serves it again, the release goes through, and what the
+	// dossier's hold covers stays held.
+	st, err := svc.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"})
+	if err != nil || len(st.LegalHolds) != 1 || st.LegalHolds[0].ID != whole.ID {
+		t.Fatalf("release: got %+v (%v), want the dossier's hold left", st, err)
+	}
+	if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+		t.Errorf("hold %s on the whole dossier stands, yet a.txt v1 is no longer under legal hold in storage", whole.ID)
+	}
+}
+
+// One answer names every bad field, those found by looking the path up
+// among them.
+func TestLifecycleProblemsNameEveryField(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	_, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "nope.txt"})
+	if got := fieldPointers(err); !slices.Contains(got, "/path") || !slices.Contains(got, "/reason") {
+		t.Errorf("hold: got problems at %v, want /path and /reason", got)
+	}
+	_, err = f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "NB1", Date: c.date(), Paths: []string{"nope.txt"}})
+	if got := fieldPointers(err); !slices.Contains(got, "/paths/0") || !slices.Contains(got, "/notifiedBody") {
+		t.Errorf("submission: got problems at %v, want /notifiedBody and /paths/0", got)
+	}
+	_, err = f.svc.SetStatus(as(alice), f.dossier.ID, vault.StatusInput{Path: "nope.txt", Status: "gone", Reason: "x"})
+	if got := fieldPointers(err); !slices.Contains(got, "/path") || !slices.Contains(got, "/status") {
+		t.Errorf("status: got problems at %v, want /path and /status", got)
+	}
+}
+
+// An auditor's export names them: like grant entries, it is hidden from
+// the dossier's other auditors (docs/grants.md).
+func TestAuditorsDoNotSeeEachOthersExports(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	until := c.now().Add(24 * time.Hour)
+	for _, sub := range []string{"nora@nb0197.example", "otto@authority.example"} {
+		if _, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: sub}, Dossiers: []string{f.dossier.ID}, Until: &until}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	otto, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "otto@authority.example", Role: vault.RoleAuditor}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RecordExport(as(otto), f.dossier.ID); err != nil {
+		t.Fatal(err)
+	}
+	nora, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb0197.example", Role: vault.RoleAuditor}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.svc.DossierState(as(nora), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range st.Events {
+		if e.By.Subject == "otto@authority.example" {
+			t.Errorf("auditor nora reads that auditor %s exported the dossier (%s event %s)", e.By.Subject, e.Event, e.ID)
+		}
+	}
+	// Events after otto's export, and nora's own, link past it: what nora
+	// holds shows nothing left out between its events (the bundle's check).
+	if _, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "inquiry"}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := f.svc.RecordExport(as(nora), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ = f.svc.DossierState(as(nora), f.dossier.ID)
+	if !slices.ContainsFunc(st.Events, func(e vault.LoggedEvent) bool { return e.ID == mine.ID }) {
+		t.Errorf("nora does not see her own export %s", mine.ID)
+	}
+	for _, e := range st.Events {
+		if p := e.Previous; p != nil && !slices.ContainsFunc(st.Events, func(x vault.LoggedEvent) bool { return x.ID == p.ID && x.LogIndex == p.LogIndex }) {
+			t.Errorf("%s event %s follows %s at entry %d, which nora cannot see", e.Event, e.ID, p.ID, p.LogIndex)
+		}
+	}
+	if all, _ := f.svc.DossierState(as(bob), f.dossier.ID); len(all.Events) != len(st.Events)+1 {
+		t.Errorf("the admin sees %d events, nora %d: want otto's export the one difference", len(all.Events), len(st.Events))
+	}
+}
