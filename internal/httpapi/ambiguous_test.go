@@ -77,3 +77,16 @@ func TestQueryParameterTwiceRefused(t *testing.T) {
 		t.Errorf("since twice: got problems %+v, want one at /since", p.Errors)
 	}
 }
+
+// API Gateway joins two Idempotency-Key headers with a comma: a key with
+// a comma is refused, and nothing is stored.
+func TestJoinedIdempotencyKeysRefused(t *testing.T) {
+	a := newAPI(t, vault.Config{})
+	tok := a.token(t, uploader)
+	before := a.stored(t)
+	r := a.call(t, "POST", "/v1/dossiers", tok, dossierBody(), "Idempotency-Key", "k1,k2")
+	if p := r.problem(t); r.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Pointer != "/Idempotency-Key" {
+		t.Errorf("Idempotency-Key k1,k2: got %d %+v, want 422 with one problem at /Idempotency-Key", r.status, p.Errors)
+	}
+	a.unchanged(t, before)
+}

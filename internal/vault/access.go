@@ -76,7 +76,7 @@ type AccessQuery struct {
 // selects, oldest first: all of them for the tenant's admin, the caller's
 // own for anyone else. next continues the page.
 func (s *Service) AccessTrail(ctx context.Context, q AccessQuery) (events []AccessEvent, next string, err error) {
-	id, err := caller(ctx)
+	id, err := trailCaller(ctx)
 	if err != nil {
 		return nil, "", err
 	}

@@ -45,15 +45,16 @@ type Dossier struct {
 }
 
 // retentionYears is how long the dossier's versions are kept: its record's
-// term, and never less than the regulation's for its kind of device. The
-// record is unsigned: one planted in the bucket cannot shorten retention
-// below the law's minimum, and where storage holds several versions of
-// it, the longest term of any holds: extensions only lengthen locks, and
-// storage's order of versions does not say which is the vault's (an
-// implantable that every version claims is not is left: see
-// docs/ledger.md).
+// term, never less than the regulation's for its kind of device, never
+// more than the longest the vault writes. The record is unsigned: one
+// planted in the bucket can neither shorten retention below the law's
+// minimum nor lock the tenant's evidence, in compliance mode, for
+// centuries. Where storage holds several versions of it, the longest term
+// of any holds, since extensions only lengthen locks and storage's order
+// of versions does not say which is the vault's (an implantable that
+// every version claims is not is left: see docs/ledger.md).
 func (d Dossier) retentionYears() int {
-	return max(d.RetentionYears, regulation.RetentionYearsFor(d.Implantable), d.longest)
+	return min(max(d.RetentionYears, regulation.RetentionYearsFor(d.Implantable), d.longest), regulation.RetentionYearsImplantable)
 }
 
 // CreateDossier creates a dossier for one device in the caller's tenant.
@@ -119,9 +120,6 @@ func (s *Service) DossiersPage(ctx context.Context, page Page) (dossiers []Dossi
 	if err != nil {
 		return nil, "", err
 	}
-	if err := id.grantsEnded(); err != nil {
-		return nil, "", err
-	}
 	prefix := dossiersPrefix(id.Tenant)
 	objs, err := s.records.List(ctx, prefix)
 	if err != nil {
@@ -175,9 +173,6 @@ func (s *Service) Dossier(ctx context.Context, dossier string) (Dossier, error) 
 }
 
 func (s *Service) readableDossier(ctx context.Context, id Identity, dossier string) (Dossier, error) {
-	if err := id.grantsEnded(); err != nil {
-		return Dossier{}, err
-	}
 	if !dossierIDPattern.MatchString(dossier) || !id.CanRead(id.Tenant, dossier) {
 		return Dossier{}, errDossierNotFound(dossier)
 	}

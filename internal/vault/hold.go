@@ -2,7 +2,9 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -75,7 +77,8 @@ func (s *Service) SetHold(ctx context.Context, dossier string, in HoldInput) (Ho
 }
 
 // ReleaseHold lifts one legal hold; what another hold still covers stays
-// held.
+// held. Releasing a hold released before lifts again what no hold covers:
+// how a release whose lift was put off (below) is completed.
 func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in ReleaseInput) (*DossierState, error) {
 	id, d, err := s.adminOf(ctx, dossier, "release a legal hold")
 	if err != nil {
@@ -88,26 +91,37 @@ func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in Re
 	if err != nil {
 		return nil, err
 	}
-	var h *Hold
-	for i := range st.LegalHolds {
-		if st.LegalHolds[i].ID == holdID {
-			h = &st.LegalHolds[i]
+	set := slices.IndexFunc(st.Events, func(e LoggedEvent) bool { return e.Event == EventHold && e.Hold != nil && e.ID == holdID })
+	if set < 0 {
+		return nil, errorf(CodeNotFound, "no legal hold %s on dossier %s", holdID, d.ID)
+	}
+	h := Hold{ID: holdID, Path: st.Events[set].Hold.Path}
+	released := func(events []LoggedEvent) bool {
+		return slices.ContainsFunc(events, func(e LoggedEvent) bool { return e.Event == EventRelease && e.Hold != nil && e.Hold.HoldID == holdID })
+	}
+	if !released(st.Events) {
+		// Checked again under the dossier's append lock: releases at once
+		// log one release.
+		_, _, err := s.appendLifecycleIf(ctx, LifecycleEvent{Event: EventRelease, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
+			Reason: in.Reason, Hold: &HoldScope{HoldID: h.ID, Path: h.Path}}, func(prior []LoggedEvent) error {
+			if released(prior) {
+				return errReleased
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errReleased) {
+			return nil, err
 		}
-	}
-	if h == nil {
-		return nil, errorf(CodeNotFound, "no active legal hold %s on dossier %s", holdID, d.ID)
-	}
-	// Another hold may be in a record storage would not serve just now:
-	// releasing from this state could lift it from what it still covers.
-	if len(st.unread) > 0 {
-		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("lifecycle record %s could not be read from storage, and may be a hold that still stands: nothing was released; try again, or have storage looked into", st.unread[0])}
-	}
-	if _, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventRelease, Tenant: id.Tenant, Dossier: d.ID, By: principal(id),
-		Reason: in.Reason, Hold: &HoldScope{HoldID: h.ID, Path: h.Path}}); err != nil {
-		return nil, err
 	}
 	if st, err = s.dossierState(ctx, id.Tenant, d.ID); err != nil {
 		return nil, err
+	}
+	// Another hold may be in a record storage would not serve just now:
+	// lifting from this state could lift it from what it still covers.
+	if len(st.unread) > 0 {
+		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf(
+			"hold %s is released, but its legal holds stay in storage: lifecycle record %s could not be read, and may be a hold that still stands. "+
+				"Release it again to lift them once the record can be read; the audit names a record that never can", h.ID, st.unread[0])}
 	}
 	// Release what no remaining hold covers.
 	for _, other := range st.LegalHolds {
@@ -129,6 +143,9 @@ func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in Re
 	}
 	return st, s.applyHoldsExcept(ctx, d, held)
 }
+
+// errReleased: the hold was released by a request at the same time.
+var errReleased = errors.New("vault: hold released already")
 
 // applyHolds sets or lifts the legal hold on every version of a document
 // (every document when path is ""): the evidence, its chain entries and

@@ -167,11 +167,13 @@ func (s *Service) lastAttempt(ctx context.Context, prefix string, want idempoten
 func checkIdempotencyKey(key string) error {
 	ok := len(key) >= 1 && len(key) <= MaxIdempotencyKey
 	for i := 0; ok && i < len(key); i++ {
-		ok = key[i] > ' ' && key[i] < 0x7f
+		// No comma: proxies (API Gateway among them) join repeated
+		// headers with one, so a key holding one may be two keys.
+		ok = key[i] > ' ' && key[i] < 0x7f && key[i] != ','
 	}
 	if !ok {
 		return &Error{Code: CodeInvalid, Message: "the Idempotency-Key header is malformed",
-			Fields: []FieldError{{Pointer: "/Idempotency-Key", Detail: fmt.Sprintf("must be 1 to %d printable ASCII characters, such as a UUID", MaxIdempotencyKey)}}}
+			Fields: []FieldError{{Pointer: "/Idempotency-Key", Detail: fmt.Sprintf("must be 1 to %d printable ASCII characters but a comma, such as a UUID", MaxIdempotencyKey)}}}
 	}
 	return nil
 }

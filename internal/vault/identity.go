@@ -166,7 +166,22 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	return id, ok
 }
 
+// caller is the request's identity; an auditor whose grants in the tenant
+// have all ended is refused here (trailCaller is for what they still may).
 func caller(ctx context.Context) (Identity, error) {
+	id, err := trailCaller(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	if err := id.grantsEnded(); err != nil {
+		return Identity{}, err
+	}
+	return id, nil
+}
+
+// trailCaller is the request's identity, an auditor's whose grants have
+// ended included: they may still read the trail of their own access.
+func trailCaller(ctx context.Context) (Identity, error) {
 	id, ok := FromContext(ctx)
 	if !ok {
 		return Identity{}, errorf(CodeUnauthenticated, "no verified identity on this request")

@@ -59,6 +59,10 @@ type LifecycleEvent struct {
 	// Previous is the dossier's event before this one, as the vault read
 	// them: a list of events with one left out shows the gap.
 	Previous *EventLink `json:"previous,omitempty"`
+	// Unlinked: no later event names this one as Previous. An auditor's
+	// export is, so that it can be hidden from the dossier's other
+	// auditors (docs/grants.md) and what they see still has no gap.
+	Unlinked bool `json:"unlinked,omitempty"`
 
 	Market     *Market         `json:"market,omitempty"`
 	Extension  *Extension      `json:"extension,omitempty"`
@@ -125,13 +129,11 @@ func lifecycleEntryOfKey(tenant, key string) (string, bool) {
 }
 
 // hiddenFrom says whether an auditor may not see the event: another
-// auditor's export names who else audits the dossier, as grants do.
+// auditor's export names who else audits the dossier, as grants do. Only
+// unlinked ones: an export an event names as its previous (logged before
+// exports were unlinked) stays in sight, or that event would show a gap.
 func (ev LifecycleEvent) hiddenFrom(id Identity) bool {
-	return id.Role == RoleAuditor && ev.auditorsExport() && (ev.By.Subject != id.Subject || ev.By.Tenant != id.Home)
-}
-
-func (ev LifecycleEvent) auditorsExport() bool {
-	return ev.Event == EventExported && ev.By.Role == RoleAuditor
+	return id.Role == RoleAuditor && ev.Unlinked && ev.Event == EventExported && (ev.By.Subject != id.Subject || ev.By.Tenant != id.Home)
 }
 
 // appendLifecycle signs ev, with subjects (the dossier when none), and
@@ -166,10 +168,7 @@ func (s *Service) appendLifecycleIf(ctx context.Context, ev LifecycleEvent, admi
 			return LoggedEvent{}, nil, err
 		}
 	}
-	// An auditor's export links to no other event and none to it: it is
-	// hidden from the dossier's other auditors, whose bundles must still
-	// show nothing left out between the events they hold.
-	prior = slices.DeleteFunc(prior, func(e LoggedEvent) bool { return e.auditorsExport() })
+	prior = slices.DeleteFunc(prior, func(e LoggedEvent) bool { return e.Unlinked })
 	if n := len(prior); n > 0 {
 		ev.Previous = &EventLink{ID: prior[n-1].ID, LogIndex: prior[n-1].LogIndex}
 	}
@@ -238,6 +237,9 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 		if !ok {
 			continue
 		}
+		// A record is unread when no version of it gave an event and
+		// storage refused one.
+		refused, read := false, false
 		for _, v := range slices.Backward(o.Versions) {
 			if v.DeleteMarker {
 				continue
@@ -245,6 +247,7 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 			ck := o.Key + "@" + v.ID
 			if ev, ok := s.lifecycles.get(ck); ok {
 				events = append(events, ev)
+				read = true
 				break
 			}
 			if log == nil {
@@ -261,7 +264,7 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 				// archive class, under another key) is not one the vault
 				// wrote readable: passed over, named by the audit.
 				s.log.WarnContext(ctx, "lifecycle record unreadable", "object", o.Key, "version", v.ID, "err", err)
-				unread = append(unread, o.Key)
+				refused = true
 				continue
 			}
 			if len(data) > receipt.MaxEnvelopeSize*2 {
@@ -273,15 +276,17 @@ func (s *Service) lifecycleEvents(ctx context.Context, tenant, dossier string) (
 				if failed(err) {
 					return nil, nil, fmt.Errorf("vault: read lifecycle record %s: %w", o.Key, err)
 				}
-				if errors.Is(err, ErrStorage) {
-					unread = append(unread, o.Key)
-				}
+				refused = refused || errors.Is(err, ErrStorage)
 				s.log.WarnContext(ctx, "lifecycle record is not the vault's", "object", o.Key, "version", v.ID, "err", err)
 				continue
 			}
 			s.lifecycles.put(ck, ev)
 			events = append(events, ev)
+			read = true
 			break
+		}
+		if refused && !read {
+			unread = append(unread, o.Key)
 		}
 	}
 	slices.SortFunc(events, func(a, b LoggedEvent) int { return cmp.Compare(a.LogIndex, b.LogIndex) })

@@ -378,8 +378,10 @@ func TestVersionViewReadsTheSealedEntry(t *testing.T) {
 }
 
 // Releasing one legal hold while storage will not serve the record of
-// another (a fresh process, one read failing) is refused: the state it
-// would decide from may be missing a hold that still stands.
+// another (a fresh process, one read failing) logs the release but lifts
+// nothing: the state it would decide from may be missing a hold that
+// still stands. Releasing it again, once the record reads, lifts what no
+// hold covers.
 func TestReleaseRefusedWhileARecordIsUnread(t *testing.T) {
 	f := setup(t, vault.Config{})
 	r := f.sealed(t, "a.txt", []byte("a1"))
@@ -400,8 +402,8 @@ func TestReleaseRefusedWhileARecordIsUnread(t *testing.T) {
 	if got := vault.ErrorCode(err); got != vault.CodeUnavailable {
 		t.Errorf("release while a hold's record is unread: got %q (%v), want %q", got, err, vault.CodeUnavailable)
 	}
-	if st, _ := svc.DossierState(as(bob), f.dossier.ID); len(st.LegalHolds) != 2 {
-		t.Errorf("a refused release changed the holds: %+v", st.LegalHolds)
+	if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+		t.Errorf("a release whose state was incomplete lifted a.txt v1's legal hold")
 	}
 	// Once storage serves it again, the release goes through, and what the
 	// dossier's hold covers stays held.
@@ -487,4 +489,364 @@ func TestAuditorsDoNotSeeEachOthersExports(t *testing.T) {
 	if all, _ := f.svc.DossierState(as(bob), f.dossier.ID); len(all.Events) != len(st.Events)+1 {
 		t.Errorf("the admin sees %d events, nora %d: want otto's export the one difference", len(all.Events), len(st.Events))
 	}
+}
+
+// archived is what s3store makes of S3's answer to a GET of a version in
+// an archive class (403 InvalidObjectState): ErrStorage, not unavailable.
+var archived = fmt.Errorf("s3: InvalidObjectState: %w", vault.ErrStorage)
+
+// An operator plants one object under the dossier's lifecycle prefix, in
+// a class storage will not serve. Views pass it over; a release is
+// logged, but lifts nothing while the object stays (it could be a hold
+// that still stands), and says so: holds stay on, the safe side.
+func TestPlantedUnreadableRecordPutsOffTheLift(t *testing.T) {
+	f := setup(t, vault.Config{})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	doc, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2026-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := "vault/acme/lifecycle/" + f.dossier.ID + "/evt_" + strings.Repeat("a", 26) + ".json"
+	f.store.Overwrite(planted, []byte(`{"not":"the vault's"}`))
+	f.store.Inject(memstore.Fail("GetVersion", planted, archived))
+	svc := newService(f.store, f.signer, vault.Config{})
+	st, err := svc.DossierState(as(bob), f.dossier.ID)
+	if err != nil || len(st.LegalHolds) != 1 {
+		t.Fatalf("state: %v %v", st, err)
+	}
+	for i := range 2 {
+		_, err = svc.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"})
+		if vault.ErrorCode(err) != vault.CodeUnavailable || !strings.Contains(err.Error(), planted) || !strings.Contains(err.Error(), "audit") {
+			t.Errorf("release %d beside an unreadable record: got %v, want %s naming %s and the audit", i+1, err, vault.CodeUnavailable, planted)
+		}
+	}
+	st, _ = svc.DossierState(as(bob), f.dossier.ID)
+	releases := 0
+	for _, e := range st.Events {
+		if e.Event == vault.EventRelease {
+			releases++
+		}
+	}
+	if len(st.LegalHolds) != 0 || releases != 1 {
+		t.Errorf("got %d holds, %d releases logged; want the release logged once", len(st.LegalHolds), releases)
+	}
+	if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+		t.Error("a.txt v1's legal hold was lifted from a state that may miss a hold")
+	}
+}
+
+// The operator writes a new version, in an archive class, over the record
+// of a hold (the vault's own version still reads): the hold is in the
+// state, and releasing the other hold goes through.
+func TestWrittenOverRecordDoesNotHoldBackARelease(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a1"))
+	whole, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2026-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "vault/acme/lifecycle/" + f.dossier.ID + "/" + whole.ID + ".json"
+	f.store.Overwrite(key, []byte(`{}`))
+	svc := newService(f.store, f.signer, vault.Config{})
+	if _, err := svc.DossierState(as(bob), f.dossier.ID); err != nil { // the vault's own version is read and kept
+		t.Fatal(err)
+	}
+	f.store.Inject(memstore.Fail("GetVersion", key, archived)) // the planted version no longer serves
+	st, err := svc.DossierState(as(bob), f.dossier.ID)
+	if err != nil || len(st.LegalHolds) != 2 {
+		t.Fatalf("state: %+v %v", st, err)
+	}
+	_, err = svc.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"})
+	if err != nil {
+		t.Errorf("both holds are in the state the release decides from (%s, %s), yet: %s: %v", whole.ID, doc.ID, vault.ErrorCode(err), err)
+	}
+}
+
+// An auditor whose only grant was revoked reads none of the tenant's log:
+// no checkpoint (how much the tenant does, and when), key events, leaf
+// hashes or proofs; only their own access trail (docs/grants.md).
+func TestEndedGrantsReadNoLog(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	until := c.now().Add(24 * time.Hour)
+	g, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeGrant(as(alice), g.ID); err != nil {
+		t.Fatal(err)
+	}
+	nora, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp1, err := f.svc.Checkpoint(as(nora), 0)
+	if err == nil {
+		t.Errorf("revoked auditor reads the tenant's checkpoint: size %d", cp1.Size)
+	}
+	f.sealed(t, "b.txt", []byte("b1"))
+	if cp2, err := f.svc.Checkpoint(as(nora), 0); err == nil && cp1 != nil {
+		t.Errorf("... and watches it grow after revocation: %d -> %d", cp1.Size, cp2.Size)
+	}
+	if es, err := f.svc.LogEntries(as(nora), 0, 100, ""); err == nil {
+		full := 0
+		for _, e := range es.Entries {
+			if e.Envelope != nil {
+				full++
+			}
+		}
+		t.Errorf("revoked auditor reads %d log entries (%d in full)", len(es.Entries), full)
+	}
+	if _, err := f.svc.KeyHistory(as(nora), 0); err == nil {
+		t.Errorf("revoked auditor reads the key history")
+	}
+	if _, err := f.svc.ConsistencyProof(as(nora), 1, 2); err == nil {
+		t.Errorf("revoked auditor reads consistency proofs")
+	}
+}
+
+// Extending tenant acme's records touches the key tenants/acme, not
+// tenants/acme-2, which it begins.
+func TestExtensionLocksOnlyItsTenantsIndex(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	zed := vault.Identity{Tenant: "acme-2", Home: "acme-2", Subject: "zed@acme2.example", Role: vault.RoleUploader}
+	if _, err := f.svc.CreateDossier(as(zed), dossierInput(udiB, false)); err != nil {
+		t.Fatal(err)
+	}
+	lockOf := func(key string) time.Time {
+		ids, err := f.store.Versions(context.Background(), key)
+		if err != nil || len(ids) == 0 {
+			t.Fatalf("%s: %v", key, err)
+		}
+		info, err := f.store.Stat(context.Background(), key, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.RetainUntil
+	}
+	before := lockOf("tenants/acme-2")
+	c.add(24 * time.Hour)
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+		t.Fatal(err)
+	}
+	if after := lockOf("tenants/acme-2"); !after.Equal(before) {
+		t.Errorf("tenant acme's extension changed tenant acme-2's index lock: %s -> %s (acme's index: %s)", before.Format(time.DateOnly), after.Format(time.DateOnly), lockOf("tenants/acme").Format(time.DateOnly))
+	}
+}
+
+// A log kept from before exports were unlinked holds an auditor's export
+// that a later event names as its previous: it stays in sight of the
+// dossier's other auditors, so that what they hold shows no gap.
+func TestOlderLinkedExportsStayInSight(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	until := c.now().Add(24 * time.Hour)
+	for _, sub := range []string{"nora@nb0197.example", "otto@authority.example"} {
+		if _, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: sub}, Dossiers: []string{f.dossier.ID}, Until: &until}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Logged as before: the export linked, and a hold linking to it.
+	otto := vault.Principal{Subject: "otto@authority.example", Role: vault.RoleAuditor}
+	if _, err := f.svc.AppendEvent(context.Background(), vault.LifecycleEvent{Event: vault.EventExported, Tenant: "acme", Dossier: f.dossier.ID,
+		By: otto, Export: &vault.Snapshot{Documents: []vault.SubmittedFile{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.AppendEvent(context.Background(), vault.LifecycleEvent{Event: vault.EventHold, Tenant: "acme", Dossier: f.dossier.ID,
+		By: vault.Principal{Tenant: "acme", Subject: bob.Subject, Role: vault.RoleAdmin}, Reason: "inquiry", Hold: &vault.HoldScope{}}); err != nil {
+		t.Fatal(err)
+	}
+	nora, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb0197.example", Role: vault.RoleAuditor}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := f.svc.RecordExport(as(nora), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.svc.DossierState(as(nora), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(st.Events, func(e vault.LoggedEvent) bool { return e.ID == mine.ID }) {
+		t.Fatal("nora's export missing")
+	}
+	for _, e := range st.Events {
+		if p := e.Previous; p != nil && !slices.ContainsFunc(st.Events, func(x vault.LoggedEvent) bool { return x.ID == p.ID && x.LogIndex == p.LogIndex }) {
+			t.Errorf("%s event %s (entry %d) follows %s at entry %d, which nora cannot see", e.Event, e.ID, e.LogIndex, p.ID, p.LogIndex)
+		}
+	}
+}
+
+// Eight releases of one hold at once log one release.
+func TestConcurrentReleasesLogOnce(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a1"))
+	h, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2026-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.ReleaseHold(as(bob), f.dossier.ID, h.ID, vault.ReleaseInput{Reason: "FSCA closed"}); err == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	st, _ := f.svc.DossierState(as(bob), f.dossier.ID)
+	n := 0
+	for _, e := range st.Events {
+		if e.Event == vault.EventRelease {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("hold %s released once, logged %d times (%d requests answered 200)", h.ID, n, ok)
+	}
+}
+
+// An operator PUTs a new version of the dossier record saying
+// retentionYears 500. The vault only ever writes 10 or 15, so no term
+// beyond 15 years reaches a lock.
+func TestPlantedDossierTermIsCapped(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	key := "vault/acme/dossiers/" + f.dossier.ID + ".json"
+	data, _ := f.store.Latest(key)
+	var m map[string]any
+	json.Unmarshal(data, &m)
+	m["retentionYears"] = 500
+	out, _ := json.Marshal(m)
+	f.store.Overwrite(key, out)
+	svc := newService(f.store, f.signer, vault.Config{Now: c.now}) // a fresh process
+	if _, err := svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+	if limit := c.now().AddDate(20, 0, 0); info.RetainUntil.After(limit) {
+		t.Errorf("one planted, unbacked PUT of the dossier record locked the evidence until %s", info.RetainUntil.Format(time.DateOnly))
+	}
+	for k, i := range locksUnder(t, f, "ledger/acme/") {
+		if i.RetainUntil.After(c.now().AddDate(20, 0, 0)) {
+			t.Errorf("and the tenant's log, e.g. %s, until %s", k, i.RetainUntil.Format(time.DateOnly))
+			break
+		}
+	}
+}
+
+// The operator plants a whole chain: one entry of a document the vault
+// never sealed (a copy of a.txt's entry under another path, naming a
+// receipt the log never held). Completeness, submissions and export
+// snapshots leave it out and go on.
+func TestPlantedChainIsLeftOut(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	data, ok := f.store.Latest("vault/acme/versions/" + f.dossier.ID + "/a.txt/0000000001.json")
+	if !ok {
+		t.Fatal("no entry")
+	}
+	s := strings.ReplaceAll(string(data), `"a.txt"`, `"fake.txt"`)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["uploadId"] = "upl_" + strings.Repeat("b", 26)
+	m["receiptId"] = "rcp_" + strings.Repeat("b", 26)
+	out, _ := json.Marshal(m)
+	f.store.Overwrite("vault/acme/versions/"+f.dossier.ID+"/fake.txt/0000000001.json", out)
+	docs, err := f.svc.Documents(as(alice), f.dossier.ID)
+	t.Logf("listing: %d documents (%v)", len(docs), err)
+	if _, err := f.svc.Completeness(as(alice), f.dossier.ID); err != nil {
+		t.Errorf("completeness of a dossier with one sealed document and one planted chain: %s: %v", vault.ErrorCode(err), err)
+	}
+	if _, err := f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: c.date(), Paths: []string{"a.txt"}}); err != nil {
+		t.Errorf("submission of a.txt alone: %s: %v", vault.ErrorCode(err), err)
+	}
+	if ev, err := f.svc.RecordExport(as(alice), f.dossier.ID); err != nil || len(ev.Export.Documents) != 1 || ev.Export.Documents[0].Path != "a.txt" {
+		t.Errorf("export snapshot: got %+v (%v), want a.txt alone", ev, err)
+	}
+}
+
+// Process 1 releases a.txt's hold. Just after it logged the release,
+// process 2 sets a hold on the whole dossier (and holds a.txt). Process
+// 1 re-reads the state to decide what to lift, and storage fails the one
+// read of the new hold's record: process 1 lifts nothing.
+func TestReleaseRereadIsChecked(t *testing.T) {
+	f := setup(t, vault.Config{})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	doc, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2026-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := newService(f.store, f.signer, vault.Config{})
+	p2 := newService(f.store, f.signer, vault.Config{})
+	prefix := "vault/acme/lifecycle/" + f.dossier.ID + "/"
+	var mu sync.Mutex
+	lists, inP2, done := 0, false, false
+	var whole vault.Hold
+	var failKey string
+	failOnce := false
+	f.store.Inject(func(_ context.Context, c memstore.Call) error {
+		mu.Lock()
+		if c.Op == "GetVersion" && failOnce && c.Key == failKey && !inP2 {
+			failOnce = false
+			mu.Unlock()
+			return archived
+		}
+		if c.Op != "List" || c.Key != prefix || inP2 || done {
+			mu.Unlock()
+			return nil
+		}
+		lists++
+		if lists < 3 { // p1: the state, the append's read; the third is the re-read
+			mu.Unlock()
+			return nil
+		}
+		inP2, done = true, true
+		mu.Unlock()
+		h, err := p2.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation"})
+		mu.Lock()
+		inP2 = false
+		if err == nil {
+			whole = h
+			failKey, failOnce = prefix+h.ID+".json", true
+		}
+		mu.Unlock()
+		return nil
+	})
+	st, err := p1.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"})
+	t.Logf("release: %v, holds in its answer %d, dossier hold %s", err, len(stHolds(st)), whole.ID)
+	if whole.ID == "" {
+		t.Fatal("process 2 set no hold")
+	}
+	now, _ := newService(f.store, f.signer, vault.Config{}).DossierState(as(bob), f.dossier.ID)
+	info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+	if len(now.LegalHolds) == 1 && now.LegalHolds[0].ID == whole.ID && !info.LegalHold {
+		t.Errorf("hold %s on the whole dossier stands (logged, active), yet a.txt v1 is no longer under legal hold in storage; release answered %v", whole.ID, err)
+	}
+}
+
+func stHolds(st *vault.DossierState) []vault.Hold {
+	if st == nil {
+		return nil
+	}
+	return st.LegalHolds
 }

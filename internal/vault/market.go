@@ -283,7 +283,8 @@ func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier, sha
 	return &ev, nil
 }
 
-// extendPrefixes locks every locked version under prefixes until until at
+// extendPrefixes locks every locked version under prefixes (a name that
+// does not end in "/" is one key, not the keys it begins) until until at
 // least, keeping each one's mode: the vault never asks storage to turn a
 // governance lock into a compliance one (that needs a bypass no role of
 // the stack has). Delete markers hold nothing, and what was never locked
@@ -300,6 +301,9 @@ func (s *Service) extendPrefixes(ctx context.Context, prefixes []string, until t
 			continue
 		}
 		for _, o := range objs {
+			if !strings.HasSuffix(prefix, "/") && o.Key != prefix {
+				continue
+			}
 			for _, v := range o.Versions {
 				if v.DeleteMarker {
 					continue

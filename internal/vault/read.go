@@ -85,22 +85,41 @@ func (s *Service) sealedDocuments(ctx context.Context, tenant, dossier string) (
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
+	sealed := make([]bool, len(docs))
 	for i, listed := range docs {
 		g.Go(func() error {
+			if _, ok := s.signedEntries.Load(signedEntryKey(listed)); ok {
+				sealed[i] = true
+				return nil
+			}
 			v, _, err := s.signedVersion(gctx, tenant, listed)
 			if ErrorCode(err) == CodeTampered {
 				v, _, err = s.latestSigned(gctx, tenant, dossier, listed.Document.Path)
 			}
-			if err != nil {
+			switch {
+			case ErrorCode(err) == CodeTampered:
+				// A chain of no version the vault sealed is no document
+				// of the dossier: left out, named by the audit.
+				s.log.WarnContext(ctx, "a document's chain holds no version the vault sealed", "dossier", dossier, "path", listed.Document.Path, "err", err)
+				return nil
+			case err != nil:
 				return err
 			}
-			docs[i] = v
+			docs[i], sealed[i] = v, true
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	n := 0
+	for i := range docs {
+		if sealed[i] {
+			docs[n] = docs[i]
+			n++
+		}
+	}
+	docs = docs[:n]
 	if err := s.withState(ctx, tenant, dossier, docs, func(v Version) int { return v.Version }); err != nil {
 		return nil, err
 	}
@@ -288,7 +307,13 @@ func (s *Service) signedVersion(ctx context.Context, tenant string, v Version) (
 		s.log.WarnContext(ctx, "a version chain entry was written over; reading the vault's own", "dossier", v.Dossier, "path", v.Document.Path, "version", v.Version)
 		v = orig
 	}
+	s.signedEntries.Store(signedEntryKey(v), true)
 	return v, r, nil
+}
+
+// signedEntryKey is what sameVersion compares of an entry.
+func signedEntryKey(v Version) string {
+	return fmt.Sprintf("%s %d %q %q %q %s %d", v.ReceiptID, v.Version, v.Document.Path, v.Key, v.VersionID, v.SHA256, v.Size)
 }
 
 // latestSigned returns a document's latest version whose receipt the log's

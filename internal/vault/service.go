@@ -86,6 +86,10 @@ type Service struct {
 	// vault sealed (it sealed them, or checked their receipts), so that a
 	// new version vouches for what it supersedes without reading it again.
 	sealed sync.Map
+	// signedEntries keeps the chain entries (as signedVersion returned
+	// them) that agree with their signed receipts: the check a listing of
+	// what the log holds would otherwise repeat per document and view.
+	signedEntries sync.Map
 	// finished remembers the receipt ids of uploads this process sealed
 	// to the end (held, if under a legal hold), so that the storage
 	// event of an upload its client completed costs one read.

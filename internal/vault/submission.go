@@ -266,7 +266,7 @@ func (s *Service) RecordExport(ctx context.Context, dossier string) (*LoggedEven
 		snap.Documents = append(snap.Documents, submitted(v))
 	}
 	by := Principal{Tenant: id.Home, Subject: id.Subject, Role: id.Role}
-	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventExported, Tenant: id.Tenant, Dossier: d.ID, By: by, Export: snap})
+	ev, _, err := s.appendLifecycle(ctx, LifecycleEvent{Event: EventExported, Tenant: id.Tenant, Dossier: d.ID, By: by, Export: snap, Unlinked: id.Role == RoleAuditor})
 	if big := (*recordTooLargeError)(nil); errors.As(err, &big) {
 		return nil, errorf(CodeInvalid, "the dossier's %d documents make an export snapshot of %d bytes, above the %d bytes a signed record may be: the vault cannot yet export it whole", len(docs), big.size, receipt.MaxEnvelopeSize)
 	}
