@@ -69,6 +69,11 @@ func entryOf(data []byte, key, path string, n int) (Version, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return Version{}, errTamperedEntry(key, "it is not a version record")
 	}
+	// The key is vault/{tenant}/versions/{dossier}/…: an entry copied from
+	// another dossier says that dossier.
+	if parts := strings.SplitN(key, "/", 5); len(parts) < 5 || parts[3] != v.Dossier {
+		return Version{}, errTamperedEntry(key, fmt.Sprintf("it is an entry of dossier %q", v.Dossier))
+	}
 	if v.Version != n || v.Document.Path != path || v.ReceiptID != receiptIDFor(v.UploadID) {
 		return Version{}, errTamperedEntry(key, fmt.Sprintf("it says version %d of %q, receipt %s", v.Version, v.Document.Path, v.ReceiptID))
 	}

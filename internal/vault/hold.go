@@ -135,13 +135,37 @@ func (s *Service) ReleaseHold(ctx context.Context, dossier, holdID string, in Re
 				return st, nil
 			}
 		}
-		return st, s.applyHolds(ctx, d, h.Path, false)
+		err = s.applyHolds(ctx, d, h.Path, false)
+	} else {
+		held := map[string]bool{}
+		for _, other := range st.LegalHolds {
+			held[other.Path] = true
+		}
+		err = s.applyHoldsExcept(ctx, d, held)
 	}
-	held := map[string]bool{}
-	for _, other := range st.LegalHolds {
-		held[other.Path] = true
+	if err != nil {
+		return st, err
 	}
-	return st, s.applyHoldsExcept(ctx, d, held)
+	return s.holdAgain(ctx, d, st)
+}
+
+// holdAgain reads the holds after a lift and sets again those logged
+// meanwhile: a hold set while the lift ran may have been lifted with it.
+// (One logged after this read applies itself after the lift.)
+func (s *Service) holdAgain(ctx context.Context, d Dossier, before *DossierState) (*DossierState, error) {
+	st, err := s.dossierState(ctx, d.Tenant, d.ID)
+	if err != nil {
+		return before, err
+	}
+	for _, h := range st.LegalHolds {
+		if slices.ContainsFunc(before.LegalHolds, func(o Hold) bool { return o.ID == h.ID }) {
+			continue
+		}
+		if err := s.applyHolds(ctx, d, h.Path, true); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // errReleased: the hold was released by a request at the same time.

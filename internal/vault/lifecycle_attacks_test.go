@@ -850,3 +850,106 @@ func stHolds(st *vault.DossierState) []vault.Hold {
 	}
 	return st.LegalHolds
 }
+
+// The operator copies tenant acme's chain entry of a.txt v1, unchanged,
+// into a dossier of tenant evil: it is no document of evil's, also once
+// the same process has checked acme's entry (the cache of entries that
+// agree with their receipts is per tenant and dossier).
+func TestEntryCopiedFromAnotherTenantIsNoDocument(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a1"))
+	eve := vault.Identity{Tenant: "evil", Home: "evil", Subject: "mallory@evil.example", Role: vault.RoleUploader}
+	d2, err := f.svc.CreateDossier(as(eve), dossierInput(udiB, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ok := f.store.Latest("vault/acme/versions/" + f.dossier.ID + "/a.txt/0000000001.json")
+	if !ok {
+		t.Fatal("no entry")
+	}
+	f.store.Overwrite("vault/evil/versions/"+d2.ID+"/a.txt/0000000001.json", data)
+
+	// Control: a fresh process leaves the planted copy out.
+	fresh := newService(f.store, f.signer, vault.Config{})
+	if ev, err := fresh.RecordExport(as(eve), d2.ID); err != nil || len(ev.Export.Documents) != 0 {
+		t.Fatalf("fresh process: export of evil's dossier: %+v %v (want no documents)", ev, err)
+	}
+	// Warm the cache with acme's own view.
+	if _, err := fresh.Completeness(as(alice), f.dossier.ID); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := fresh.RecordExport(as(eve), d2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Export.Documents) != 0 {
+		t.Errorf("after a view of acme's dossier, tenant evil's signed export snapshot names %d document(s) the vault never sealed there: %+v",
+			len(ev.Export.Documents), ev.Export.Documents)
+	}
+}
+
+// Within one tenant: acme's entry copied to another acme dossier is no
+// document of it (the receipt names its dossier).
+func TestEntryCopiedFromAnotherDossierIsNoDocument(t *testing.T) {
+	f := setup(t, vault.Config{})
+	f.sealed(t, "a.txt", []byte("a1"))
+	d2, err := f.svc.CreateDossier(as(alice), dossierInput(udiB, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := f.store.Latest("vault/acme/versions/" + f.dossier.ID + "/a.txt/0000000001.json")
+	f.store.Overwrite("vault/acme/versions/"+d2.ID+"/a.txt/0000000001.json", data)
+	fresh := newService(f.store, f.signer, vault.Config{})
+	ev, err := fresh.RecordExport(as(alice), d2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Export.Documents) != 0 {
+		t.Errorf("dossier %s's signed export snapshot names %+v, an entry of dossier %s copied over", d2.ID, ev.Export.Documents, f.dossier.ID)
+	}
+}
+
+// Process 1 releases a.txt's hold and decides, from a state with no other
+// hold, to lift it. Just as it starts lifting, process 2 sets a hold on the
+// whole dossier and applies it. Process 1 reads the holds again after its
+// lift and holds again what a hold set meanwhile covers.
+func TestReleaseLiftRacingANewHoldHoldsAgain(t *testing.T) {
+	f := setup(t, vault.Config{})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	doc, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2026-04"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := newService(f.store, f.signer, vault.Config{})
+	p2 := newService(f.store, f.signer, vault.Config{})
+	var mu sync.Mutex
+	inP2, done := false, false
+	var setErr error
+	f.store.Inject(func(_ context.Context, c memstore.Call) error {
+		mu.Lock()
+		if c.Op != "Hold" || inP2 || done {
+			mu.Unlock()
+			return nil
+		}
+		inP2, done = true, true
+		mu.Unlock()
+		_, setErr = p2.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation"})
+		mu.Lock()
+		inP2 = false
+		mu.Unlock()
+		return nil
+	})
+	if _, err := p1.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"}); err != nil {
+		t.Fatal(err)
+	}
+	if setErr != nil {
+		t.Fatal(setErr)
+	}
+	st, _ := f.svc.DossierState(as(bob), f.dossier.ID)
+	if len(st.LegalHolds) != 1 {
+		t.Fatalf("holds: %+v", st.LegalHolds)
+	}
+	if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+		t.Errorf("a.txt v1 has no legal hold while hold %s on the whole dossier stands", st.LegalHolds[0].ID)
+	}
+}

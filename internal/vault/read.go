@@ -57,17 +57,36 @@ func (s *Service) DocumentsPage(ctx context.Context, dossier string, page Page) 
 		next = chains[len(chains)-1].path
 	}
 	versions = make([]Version, len(chains))
+	listed := make([]bool, len(chains))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
 	for i, c := range chains {
 		g.Go(func() (err error) {
-			versions[i], _, err = s.latest(gctx, c)
+			v, _, err := s.latest(gctx, c)
+			if ErrorCode(err) == CodeTampered {
+				// An entry that is not the vault's on top: the latest the
+				// log holds; a chain of none is no document (the audit
+				// names it).
+				if v, _, err = s.latestSigned(gctx, id.Tenant, dossier, c.path); ErrorCode(err) == CodeTampered {
+					s.log.WarnContext(ctx, "a document's chain holds no version the vault sealed", "dossier", dossier, "path", c.path, "err", err)
+					return nil
+				}
+			}
+			versions[i], listed[i] = v, err == nil
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, "", fmt.Errorf("vault: list documents: %w", err)
 	}
+	n := 0
+	for i := range versions {
+		if listed[i] {
+			versions[n] = versions[i]
+			n++
+		}
+	}
+	versions = versions[:n]
 	if err := s.withState(ctx, id.Tenant, dossier, versions, func(v Version) int { return v.Version }); err != nil {
 		return nil, "", err
 	}
@@ -88,7 +107,7 @@ func (s *Service) sealedDocuments(ctx context.Context, tenant, dossier string) (
 	sealed := make([]bool, len(docs))
 	for i, listed := range docs {
 		g.Go(func() error {
-			if _, ok := s.signedEntries.Load(signedEntryKey(listed)); ok {
+			if _, ok := s.signedEntries.Load(signedEntryKey(tenant, listed)); ok {
 				sealed[i] = true
 				return nil
 			}
@@ -307,13 +326,13 @@ func (s *Service) signedVersion(ctx context.Context, tenant string, v Version) (
 		s.log.WarnContext(ctx, "a version chain entry was written over; reading the vault's own", "dossier", v.Dossier, "path", v.Document.Path, "version", v.Version)
 		v = orig
 	}
-	s.signedEntries.Store(signedEntryKey(v), true)
+	s.signedEntries.Store(signedEntryKey(tenant, v), true)
 	return v, r, nil
 }
 
-// signedEntryKey is what sameVersion compares of an entry.
-func signedEntryKey(v Version) string {
-	return fmt.Sprintf("%s %d %q %q %q %s %d", v.ReceiptID, v.Version, v.Document.Path, v.Key, v.VersionID, v.SHA256, v.Size)
+// signedEntryKey is what sameVersion compares of an entry, in its tenant.
+func signedEntryKey(tenant string, v Version) string {
+	return fmt.Sprintf("%s %s %s %d %q %q %q %s %d", tenant, v.Dossier, v.ReceiptID, v.Version, v.Document.Path, v.Key, v.VersionID, v.SHA256, v.Size)
 }
 
 // latestSigned returns a document's latest version whose receipt the log's
@@ -378,7 +397,7 @@ func (s *Service) version(ctx context.Context, tenant, dossier, path string, n i
 // an entry that disagrees with it was not written by the vault.
 func sameVersion(v Version, r *Receipt) error {
 	p := r.Predicate
-	if p.ReceiptID != v.ReceiptID || p.Version != v.Version || p.Document.Path != v.Document.Path || p.Storage.Key != v.Key ||
+	if p.ReceiptID != v.ReceiptID || p.Dossier.ID != v.Dossier || p.Version != v.Version || p.Document.Path != v.Document.Path || p.Storage.Key != v.Key ||
 		p.Storage.VersionID != v.VersionID || r.Subject.Digest["sha256"] != v.SHA256 || p.Storage.Size != v.Size {
 		return &Error{Code: CodeTampered, Message: fmt.Sprintf("version %d of %q does not match its signed receipt %s: the version chain was written over", v.Version, v.Document.Path, v.ReceiptID)}
 	}
