@@ -17,10 +17,8 @@ import (
 
 // A document marked obsolete at version 1 is current again at version 2
 // (docs/lifecycle.md). Whoever holds a bundle can edit its manifest and
-// sums: listing the document in leftOut drops its current version 2 from
-// the bundle, and verify-bundle still accepts the lifecycle and the
-// export snapshot, since the left-out check looks at the path's latest
-// mark without its version.
+// sums: listing the document in leftOut to drop its current version 2 is
+// refused, since the mark names version 1 and the snapshot's latest is 2.
 func TestLeftOutNeedsTheLatestVersionMarked(t *testing.T) {
 	ctx := context.Background()
 	b := memstore.New("evidence")

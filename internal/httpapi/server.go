@@ -136,7 +136,7 @@ func (s *Server) Handler() http.Handler {
 		if rt.public {
 			h = s.answer(rt.serve)
 		}
-		mux.Handle(rt.method+" "+rt.pattern, h)
+		mux.Handle(rt.method+" "+rt.pattern, s.unambiguous(h))
 		if methods[rt.pattern] == nil {
 			patterns = append(patterns, rt.pattern)
 		}
@@ -223,20 +223,26 @@ func (r *statusRecorder) WriteHeader(status int) {
 // answer runs h and answers its error as problem+json.
 func (s *Server) answer(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := unambiguous(r)
-		if err == nil {
-			err = h(w, r)
-		}
-		if err != nil {
+		if err := h(w, r); err != nil {
 			writeError(w, r, s.log, err)
 		}
 	})
 }
 
-// unambiguous refuses a request that gives a query parameter, or a header
-// the vault reads one value of, more than once: which one counts would be
-// the server's guess, not the caller's choice.
-func unambiguous(r *http.Request) error {
+// unambiguous refuses, before next runs, a request that gives a query
+// parameter, or a header the vault reads one value of, more than once:
+// which one counts would be the server's guess, not the caller's choice.
+func (s *Server) unambiguous(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := ambiguity(r); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func ambiguity(r *http.Request) error {
 	var fields []vault.FieldError
 	for name, vs := range r.URL.Query() {
 		if len(vs) > 1 {
@@ -261,11 +267,7 @@ func unambiguous(r *http.Request) error {
 // tenant is named or granted: how an auditor learns where they may act.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error, anyTenant bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := unambiguous(r)
-		var id vault.Identity
-		if err == nil {
-			id, err = s.auth.Authenticate(r)
-		}
+		id, err := s.auth.Authenticate(r)
 		if err == nil && !anyTenant {
 			id, err = s.v.Authorize(r.Context(), id, r.Header.Get(TenantHeader))
 		}

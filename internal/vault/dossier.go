@@ -245,20 +245,23 @@ func (s *Service) dossierOf(ctx context.Context, tenant, id string, o Object) (k
 	if len(bodies) == 0 {
 		return keptDossier{}, ErrNotFound
 	}
-	longest := 0
-	for _, b := range bodies {
-		var d Dossier
-		if json.Unmarshal(b, &d) == nil && d.ID == id && d.Tenant == tenant {
-			longest = max(longest, d.retentionYears())
-		}
-	}
+	// The first version that is a record of this dossier is served; the
+	// longest term of any of them is kept.
+	first, longest := -1, 0
+	var served Dossier
 	for i, b := range bodies {
 		var d Dossier
 		if json.Unmarshal(b, &d) != nil || d.ID != id || d.Tenant != tenant {
 			continue
 		}
-		d.longest = longest
-		r := keptDossier{Dossier: d, writtenOver: slices.ContainsFunc(bodies, func(x []byte) bool { return !bytes.Equal(x, bodies[i]) })}
+		if first < 0 {
+			first, served = i, d
+		}
+		longest = max(longest, d.retentionYears())
+	}
+	if first >= 0 {
+		served.longest = longest
+		r := keptDossier{Dossier: served, writtenOver: slices.ContainsFunc(bodies, func(x []byte) bool { return !bytes.Equal(x, bodies[first]) })}
 		s.dossiers.Store(o.Key, r)
 		return r, nil
 	}

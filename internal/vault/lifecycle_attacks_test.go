@@ -38,6 +38,27 @@ func plantEntry(t *testing.T, f fixture, path string, n int, sha string) {
 	f.store.Overwrite(prefix+"00000000"+map[int]string{2: "02", 3: "03"}[n]+".json", out)
 }
 
+// grantTo gives auditor subject one dossier of acme until until, as
+// alice.
+func grantTo(t *testing.T, f fixture, subject, dossier string, until time.Time) vault.Grant {
+	t.Helper()
+	g, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: subject}, Dossiers: []string{dossier}, Until: &until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// auditorIn is auditor subject acting in acme, as its grants allow.
+func auditorIn(t *testing.T, f fixture, subject string) vault.Identity {
+	t.Helper()
+	id, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: subject, Role: vault.RoleAuditor}, "acme")
+	if err != nil {
+		t.Fatalf("%s in acme: %v", subject, err)
+	}
+	return id
+}
+
 // An operator plants a chain entry on top of a document: a submission,
 // of every document or of named paths, freezes the version the log holds,
 // as an export snapshot does.
@@ -212,9 +233,7 @@ func TestGrantUntilIsTheLastMoment(t *testing.T) {
 	c := newClock()
 	f := setup(t, vault.Config{Now: c.now})
 	until := c.now().Add(time.Hour)
-	if _, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until}); err != nil {
-		t.Fatal(err)
-	}
+	grantTo(t, f, "nora@nb.example", f.dossier.ID, until)
 	nora := vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}
 	c.add(time.Hour)
 	f.svc = newService(f.store, f.signer, vault.Config{Now: c.now}) // no grant cache
@@ -230,25 +249,16 @@ func TestAuditorReadsOwnTrailAfterGrantEnds(t *testing.T) {
 	f := setup(t, vault.Config{Now: c.now})
 	f.sealed(t, "a.txt", []byte("a1"))
 	until := c.now().Add(24 * time.Hour)
-	g, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nora := vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}
-	id, err := f.svc.Authorize(context.Background(), nora, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Download(as(id), f.dossier.ID, "a.txt", 1); err != nil {
+	g := grantTo(t, f, "nora@nb.example", f.dossier.ID, until)
+	if _, err := f.svc.Download(as(auditorIn(t, f, "nora@nb.example")), f.dossier.ID, "a.txt", 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.RevokeGrant(as(alice), g.ID); err != nil {
 		t.Fatal(err)
 	}
-	id, err = f.svc.Authorize(context.Background(), nora, "acme")
-	if err != nil {
-		t.Fatalf("after revocation, the auditor cannot act in the tenant at all, not even to read their own access trail: %v", err)
-	}
+	// After revocation the auditor still acts in the tenant, to read
+	// their own trail.
+	id := auditorIn(t, f, "nora@nb.example")
 	evs, _, err := f.svc.AccessTrail(as(id), vault.AccessQuery{Since: c.now(), Until: c.now()})
 	if err != nil || len(evs) != 1 {
 		t.Errorf("own trail: %v %v", evs, err)
@@ -266,18 +276,9 @@ func TestTrailNamesTheGrantThatGaveAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := c.now().Add(24 * time.Hour)
-	g1, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g2, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{d2.ID}, Until: &until})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g1 := grantTo(t, f, "nora@nb.example", f.dossier.ID, until)
+	g2 := grantTo(t, f, "nora@nb.example", d2.ID, until)
+	id := auditorIn(t, f, "nora@nb.example")
 	if _, err := f.svc.Download(as(id), f.dossier.ID, "a.txt", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -444,21 +445,13 @@ func TestAuditorsDoNotSeeEachOthersExports(t *testing.T) {
 	f.sealed(t, "a.txt", []byte("a1"))
 	until := c.now().Add(24 * time.Hour)
 	for _, sub := range []string{"nora@nb0197.example", "otto@authority.example"} {
-		if _, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: sub}, Dossiers: []string{f.dossier.ID}, Until: &until}); err != nil {
-			t.Fatal(err)
-		}
+		grantTo(t, f, sub, f.dossier.ID, until)
 	}
-	otto, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "otto@authority.example", Role: vault.RoleAuditor}, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	otto := auditorIn(t, f, "otto@authority.example")
 	if _, err := f.svc.RecordExport(as(otto), f.dossier.ID); err != nil {
 		t.Fatal(err)
 	}
-	nora, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb0197.example", Role: vault.RoleAuditor}, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nora := auditorIn(t, f, "nora@nb0197.example")
 	st, err := f.svc.DossierState(as(nora), f.dossier.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -574,17 +567,11 @@ func TestEndedGrantsReadNoLog(t *testing.T) {
 	f := setup(t, vault.Config{Now: c.now})
 	f.sealed(t, "a.txt", []byte("a1"))
 	until := c.now().Add(24 * time.Hour)
-	g, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: "nora@nb.example"}, Dossiers: []string{f.dossier.ID}, Until: &until})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := grantTo(t, f, "nora@nb.example", f.dossier.ID, until)
 	if _, err := f.svc.RevokeGrant(as(alice), g.ID); err != nil {
 		t.Fatal(err)
 	}
-	nora, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb.example", Role: vault.RoleAuditor}, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nora := auditorIn(t, f, "nora@nb.example")
 	cp1, err := f.svc.Checkpoint(as(nora), 0)
 	if err == nil {
 		t.Errorf("revoked auditor reads the tenant's checkpoint: size %d", cp1.Size)
@@ -650,9 +637,7 @@ func TestOlderLinkedExportsStayInSight(t *testing.T) {
 	f.sealed(t, "a.txt", []byte("a1"))
 	until := c.now().Add(24 * time.Hour)
 	for _, sub := range []string{"nora@nb0197.example", "otto@authority.example"} {
-		if _, err := f.svc.CreateGrant(as(alice), vault.GrantInput{Grantee: &vault.Grantee{Subject: sub}, Dossiers: []string{f.dossier.ID}, Until: &until}); err != nil {
-			t.Fatal(err)
-		}
+		grantTo(t, f, sub, f.dossier.ID, until)
 	}
 	// Logged as before: the export linked, and a hold linking to it.
 	otto := vault.Principal{Subject: "otto@authority.example", Role: vault.RoleAuditor}
@@ -664,10 +649,7 @@ func TestOlderLinkedExportsStayInSight(t *testing.T) {
 		By: vault.Principal{Tenant: "acme", Subject: bob.Subject, Role: vault.RoleAdmin}, Reason: "inquiry", Hold: &vault.HoldScope{}}); err != nil {
 		t.Fatal(err)
 	}
-	nora, err := f.svc.Authorize(context.Background(), vault.Identity{Subject: "nora@nb0197.example", Role: vault.RoleAuditor}, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nora := auditorIn(t, f, "nora@nb0197.example")
 	mine, err := f.svc.RecordExport(as(nora), f.dossier.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -62,31 +62,19 @@ func (s *Service) DocumentsPage(ctx context.Context, dossier string, page Page) 
 	g.SetLimit(fetchConcurrency)
 	for i, c := range chains {
 		g.Go(func() (err error) {
-			v, _, err := s.latest(gctx, c)
+			versions[i], _, err = s.latest(gctx, c)
+			listed[i] = err == nil
 			if ErrorCode(err) == CodeTampered {
-				// An entry that is not the vault's on top: the latest the
-				// log holds; a chain of none is no document (the audit
-				// names it).
-				if v, _, err = s.latestSigned(gctx, id.Tenant, dossier, c.path); ErrorCode(err) == CodeTampered {
-					s.log.WarnContext(ctx, "a document's chain holds no version the vault sealed", "dossier", dossier, "path", c.path, "err", err)
-					return nil
-				}
+				// An entry that is not the vault's on top.
+				versions[i], listed[i], err = s.latestSealed(gctx, id.Tenant, dossier, c.path)
 			}
-			versions[i], listed[i] = v, err == nil
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, "", fmt.Errorf("vault: list documents: %w", err)
 	}
-	n := 0
-	for i := range versions {
-		if listed[i] {
-			versions[n] = versions[i]
-			n++
-		}
-	}
-	versions = versions[:n]
+	versions = kept(versions, listed)
 	if err := s.withState(ctx, id.Tenant, dossier, versions, func(v Version) int { return v.Version }); err != nil {
 		return nil, "", err
 	}
@@ -106,39 +94,23 @@ func (s *Service) sealedDocuments(ctx context.Context, tenant, dossier string) (
 	g.SetLimit(fetchConcurrency)
 	sealed := make([]bool, len(docs))
 	for i, listed := range docs {
-		g.Go(func() error {
+		g.Go(func() (err error) {
 			if _, ok := s.signedEntries.Load(signedEntryKey(tenant, listed)); ok {
 				sealed[i] = true
 				return nil
 			}
-			v, _, err := s.signedVersion(gctx, tenant, listed)
+			docs[i], _, err = s.signedVersion(gctx, tenant, listed)
+			sealed[i] = err == nil
 			if ErrorCode(err) == CodeTampered {
-				v, _, err = s.latestSigned(gctx, tenant, dossier, listed.Document.Path)
+				docs[i], sealed[i], err = s.latestSealed(gctx, tenant, dossier, listed.Document.Path)
 			}
-			switch {
-			case ErrorCode(err) == CodeTampered:
-				// A chain of no version the vault sealed is no document
-				// of the dossier: left out, named by the audit.
-				s.log.WarnContext(ctx, "a document's chain holds no version the vault sealed", "dossier", dossier, "path", listed.Document.Path, "err", err)
-				return nil
-			case err != nil:
-				return err
-			}
-			docs[i], sealed[i] = v, true
-			return nil
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	n := 0
-	for i := range docs {
-		if sealed[i] {
-			docs[n] = docs[i]
-			n++
-		}
-	}
-	docs = docs[:n]
+	docs = kept(docs, sealed)
 	if err := s.withState(ctx, tenant, dossier, docs, func(v Version) int { return v.Version }); err != nil {
 		return nil, err
 	}
@@ -367,6 +339,30 @@ func (s *Service) latestSigned(ctx context.Context, tenant, dossier, path string
 		first = errorf(CodeNotFound, "no document %q in dossier %s", path, dossier)
 	}
 	return Version{}, nil, first
+}
+
+// latestSealed is latestSigned for listings: a chain that holds no
+// version the vault sealed is no document (ok false), left out with a
+// warning and named by the audit.
+func (s *Service) latestSealed(ctx context.Context, tenant, dossier, path string) (v Version, ok bool, err error) {
+	v, _, err = s.latestSigned(ctx, tenant, dossier, path)
+	if ErrorCode(err) == CodeTampered {
+		s.log.WarnContext(ctx, "a document's chain holds no version the vault sealed", "dossier", dossier, "path", path, "err", err)
+		return Version{}, false, nil
+	}
+	return v, err == nil, err
+}
+
+// kept returns the versions whose keep is true, in order.
+func kept(vs []Version, keep []bool) []Version {
+	n := 0
+	for i := range vs {
+		if keep[i] {
+			vs[n] = vs[i]
+			n++
+		}
+	}
+	return vs[:n]
 }
 
 // version reads one entry of a document's chain, the latest when n is 0:

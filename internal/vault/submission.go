@@ -192,12 +192,12 @@ func (s *Service) SubmissionChanges(ctx context.Context, dossier, from, to strin
 	if err != nil {
 		return nil, err
 	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	files := func(name, id string) ([]SubmittedFile, error) {
 		if id == CurrentDocuments && name == "/to" {
-			who, err := caller(ctx)
-			if err != nil {
-				return nil, err
-			}
 			docs, err := s.sealedDocuments(ctx, who.Tenant, dossier)
 			if err != nil {
 				return nil, err
