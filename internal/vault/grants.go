@@ -315,7 +315,7 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 		return Identity{}, err
 	}
 	now := s.now()
-	id.Dossiers, id.Grants, id.grantDossiers = nil, nil, map[string][]string{}
+	id.Dossiers, id.Grants, id.grantDossiers, id.grantUntil = nil, nil, map[string][]string{}, map[string]time.Time{}
 	granted := false
 	for _, g := range all {
 		if !g.Grantee.matches(id) {
@@ -325,6 +325,7 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 		if g.active(now) {
 			id.Grants = append(id.Grants, g.ID)
 			id.grantDossiers[g.ID] = g.Dossiers
+			id.grantUntil[g.ID] = g.Until
 			for _, d := range g.Dossiers {
 				if !slices.Contains(id.Dossiers, d) {
 					id.Dossiers = append(id.Dossiers, d)
@@ -439,10 +440,13 @@ func (s *Service) appendGrantEvent(ctx context.Context, ev GrantEvent) (*ledger.
 	return a, nil
 }
 
-// grantCache holds each tenant's grants for grantCacheTTL.
+// grantCache holds each tenant's grants for grantCacheTTL. A tenant's
+// generation counts the times its grants were forgotten: a read that
+// began before a revocation does not put the list it read back.
 type grantCache struct {
-	mu      sync.Mutex
-	tenants map[string]cachedGrants
+	mu          sync.Mutex
+	tenants     map[string]cachedGrants
+	generations map[string]uint64
 }
 
 type cachedGrants struct {
@@ -453,6 +457,10 @@ type cachedGrants struct {
 func (s *Service) forgetGrants(tenant string) {
 	s.grantCache.mu.Lock()
 	delete(s.grantCache.tenants, tenant)
+	if s.grantCache.generations == nil {
+		s.grantCache.generations = map[string]uint64{}
+	}
+	s.grantCache.generations[tenant]++
 	s.grantCache.mu.Unlock()
 }
 
@@ -468,6 +476,7 @@ func (s *Service) tenantGrants(ctx context.Context, tenant string) ([]Grant, err
 		s.grantCache.mu.Unlock()
 		return c.grants, nil
 	}
+	generation := s.grantCache.generations[tenant]
 	s.grantCache.mu.Unlock()
 
 	objs, err := s.records.List(ctx, grantsPrefix(tenant))
@@ -509,7 +518,9 @@ func (s *Service) tenantGrants(ctx context.Context, tenant string) ([]Grant, err
 	if s.grantCache.tenants == nil {
 		s.grantCache.tenants = map[string]cachedGrants{}
 	}
-	s.grantCache.tenants[tenant] = cachedGrants{grants: grants, at: now}
+	if s.grantCache.generations[tenant] == generation {
+		s.grantCache.tenants[tenant] = cachedGrants{grants: grants, at: now}
+	}
 	s.grantCache.mu.Unlock()
 	return grants, nil
 }

@@ -44,8 +44,10 @@ type Identity struct {
 	Dossiers []string `json:"dossiers,omitempty"`
 	// Grants are the ids of the grants that gave Dossiers.
 	Grants []string `json:"grants,omitempty"`
-	// grantDossiers gives each grant's dossiers.
+	// grantDossiers gives each grant's dossiers, grantUntil its last
+	// moment of access.
 	grantDossiers map[string][]string
+	grantUntil    map[string]time.Time
 	// Name is the token's name claim: the printed name of sign-offs.
 	Name string `json:"name,omitempty"`
 	// AuthTime is when the caller last signed in (the token's auth_time),
@@ -139,6 +141,22 @@ func (id Identity) grantsFor(dossier string) []string {
 		}
 	}
 	return out
+}
+
+// accessEnds is the last moment an auditor may read dossier by its
+// grants: the latest until of those that cover it. Members' access does
+// not end (false).
+func (id Identity) accessEnds(dossier string) (time.Time, bool) {
+	if id.Role != RoleAuditor {
+		return time.Time{}, false
+	}
+	var end time.Time
+	for _, g := range id.grantsFor(dossier) {
+		if u := id.grantUntil[g]; u.After(end) {
+			end = u
+		}
+	}
+	return end, true
 }
 
 // CanRead reports whether the identity may read the dossier of its own

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -244,7 +245,7 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	}
 	get, err := s.urls.PresignGet(ctx, GetRequest{
 		Key: v.Key, VersionID: v.VersionID, FileName: v.Document.File.Name,
-		ContentType: v.ContentType, TTL: s.cfg.DownloadTTL,
+		ContentType: v.ContentType, TTL: s.downloadTTL(id, dossier),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vault: presign download: %w", err)
@@ -265,6 +266,18 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 		slog.Time("urlExpiresAt", get.ExpiresAt),
 	)
 	return &Download{Version: v, Download: get, Receipt: r}, nil
+}
+
+// downloadTTL is how long a download URL lasts: DownloadTTL, and for an
+// auditor never past the end of the grants that let them read the
+// dossier (a URL cannot be recalled once given; docs/grants.md). Storage
+// counts whole seconds, at least one.
+func (s *Service) downloadTTL(id Identity, dossier string) time.Duration {
+	ttl := s.cfg.DownloadTTL
+	if end, ok := id.accessEnds(dossier); ok {
+		ttl = min(ttl, end.Sub(s.now()).Truncate(time.Second))
+	}
+	return max(ttl, time.Second)
 }
 
 // receiptOfVersion reads a chain entry's signed receipt, with its
