@@ -29,6 +29,9 @@ func TestWhereTheTokenComesFrom(t *testing.T) {
 	os.MkdirAll(sub, 0o755)
 	cfg := filepath.Join(dir, "config.json")
 	os.WriteFile(cfg, []byte(`{"api":"`+srv.URL+`","token":"from-config"}`), 0o600)
+	// A config file keeps its token for another API: it is not sent here.
+	prod := filepath.Join(dir, "prod.json")
+	os.WriteFile(prod, []byte(`{"api":"https://vault.prod.example","token":"prod-token"}`), 0o600)
 
 	tests := []struct {
 		name string
@@ -39,6 +42,8 @@ func TestWhereTheTokenComesFrom(t *testing.T) {
 		{"local env from a subdirectory", nil, nil, "Bearer local-up"},
 		{"local env, auditor", nil, []string{"--role", "auditor"}, "Bearer local-aud"},
 		{"config file", nil, []string{"--config", cfg}, "Bearer from-config"},
+		{"config file of another API, --api", nil, []string{"--config", prod, "--api", srv.URL}, "Bearer local-up"},
+		{"config file of another API, EVAULT_API", map[string]string{"EVAULT_API": srv.URL}, []string{"--config", prod}, "Bearer local-up"},
 		{"environment", map[string]string{"EVAULT_TOKEN": "from-env"}, []string{"--config", cfg}, "Bearer from-env"},
 		{"flag", map[string]string{"EVAULT_TOKEN": "from-env"}, []string{"--token", "from-flag"}, "Bearer from-flag"},
 	}

@@ -302,7 +302,11 @@ func (a *app) resolve() (api, token string, err error) {
 			if err := json.Unmarshal(data, &cfg); err != nil {
 				return "", "", exit(ExitUsage, "config %s: %v", path, err)
 			}
-			fill(cfg.API, cfg.Token)
+			// The file pairs a token with its API: it goes to that API
+			// only, not to one --api or EVAULT_API names instead.
+			if api == "" || cfg.API == "" || strings.TrimRight(api, "/") == strings.TrimRight(cfg.API, "/") {
+				fill(cfg.API, cfg.Token)
+			}
 		} else if a.configFile != "" {
 			return "", "", exit(ExitUsage, "config: %v", err)
 		}

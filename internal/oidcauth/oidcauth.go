@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,8 +111,12 @@ func (v *Verifier) get(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	if err := p.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("oidcauth: discovery document of %s: %w", v.cfg.Issuer, err)
 	}
+	// The provider may narrow the vault's algorithms, never widen them.
 	if len(meta.Algs) > 0 {
-		conf.SupportedSigningAlgs = meta.Algs
+		conf.SupportedSigningAlgs = slices.DeleteFunc(conf.SupportedSigningAlgs, func(a string) bool { return !slices.Contains(meta.Algs, a) })
+		if len(conf.SupportedSigningAlgs) == 0 {
+			return nil, fmt.Errorf("oidcauth: %s signs ID tokens with %s only, none of ES256, RS256, PS256, ES384", v.cfg.Issuer, strings.Join(meta.Algs, ", "))
+		}
 	}
 	v.verifier = oidc.NewVerifier(v.cfg.Issuer, oidc.NewRemoteKeySet(client, meta.JWKS), conf)
 	return v.verifier, nil
