@@ -341,7 +341,7 @@ export class VaultStack extends Stack {
       // would refuse them) and sets the CORS headers of every answer.
       corsPreflight: corsOrigins.length === 0 ? undefined : {
         allowOrigins: corsOrigins,
-        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.DELETE],
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PUT, apigw.CorsHttpMethod.DELETE],
         allowHeaders: corsRequestHeaders,
         exposeHeaders: corsExposedHeaders,
         maxAge: Duration.hours(2),

@@ -260,7 +260,7 @@ test('CORS: by default only the portal, at the API origin, on the bucket; allowe
   assert.deepEqual([...rule.AllowedMethods].sort(), ['GET', 'HEAD', 'PUT']);
   assert.ok(rule.ExposedHeaders.includes('x-amz-version-id') && rule.ExposedHeaders.includes('ETag'));
   t.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-    CorsConfiguration: Match.objectLike({ AllowOrigins: origins, AllowHeaders: Match.arrayWith(['Authorization', 'Idempotency-Key']), ExposeHeaders: Match.arrayWith(['ETag', 'Location']) }),
+    CorsConfiguration: Match.objectLike({ AllowOrigins: origins, AllowMethods: ['GET', 'POST', 'PUT', 'DELETE'], AllowHeaders: Match.arrayWith(['Authorization', 'Idempotency-Key']), ExposeHeaders: Match.arrayWith(['ETag', 'Location']) }),
   });
   // Preflights carry no token: their route must not be behind the JWT authorizer.
   t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'OPTIONS /{proxy+}', AuthorizationType: 'NONE' });

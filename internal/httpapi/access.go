@@ -92,7 +92,7 @@ func (s *Server) accessTrail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	until, since := time.Now().UTC(), time.Now().UTC().AddDate(0, 0, -30)
+	until, since := time.Now().UTC(), time.Now().UTC().AddDate(0, 0, -29) // 30 days, today's among them
 	var fields []vault.FieldError
 	for name, t := range map[string]*time.Time{"since": &since, "until": &until} {
 		if v := q.Get(name); v != "" {

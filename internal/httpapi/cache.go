@@ -8,12 +8,16 @@ import (
 	"strings"
 )
 
-// What never changes once it exists (a receipt, the checkpoint at a size,
-// a sealed version's record) is answered with a strong ETag and
+// What never changes once it exists (a receipt, the checkpoint at a size)
+// is answered with a strong ETag and
 // Cache-Control: immutable, and a conditional GET that already holds it
 // gets 304 Not Modified. The answers are per caller (they need a token), so
 // shared caches keep none of them: private.
 const immutableCache = "private, max-age=31536000, immutable"
+
+// revalidatedCache is for what a cache may keep but must check each time
+// (a version's record, whose state changes): its ETag makes that a 304.
+const revalidatedCache = "private, no-cache"
 
 // etag is a strong entity tag of body: its SHA-256, which is also what a
 // client may check the body against.

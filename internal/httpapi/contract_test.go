@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,14 @@ func TestCORS(t *testing.T) {
 	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != portal ||
 		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Idempotency-Key") || !strings.Contains(pre.header.Get("Access-Control-Allow-Methods"), "POST") {
 		t.Errorf("preflight from %s: got %d %v", portal, pre.status, pre.header)
+	}
+	// Every method a route is served with is allowed: PUT for the market
+	// status and the approval policy.
+	for _, tt := range []struct{ method, path string }{{"PUT", "/v1/dossiers/dos_x/market"}, {"PUT", "/v1/dossiers/dos_x/approval-policy"}, {"DELETE", "/v1/grants/gnt_x"}} {
+		r := a.call(t, "OPTIONS", tt.path, "", nil, "Origin", portal, "Access-Control-Request-Method", tt.method, "Access-Control-Request-Headers", "authorization,content-type")
+		if allowed := strings.Split(r.header.Get("Access-Control-Allow-Methods"), ", "); r.status != http.StatusNoContent || !slices.Contains(allowed, tt.method) {
+			t.Errorf("preflight %s %s: got %d Allow-Methods %q", tt.method, tt.path, r.status, allowed)
+		}
 	}
 	if r := a.call(t, "OPTIONS", "/v1/dossiers", "", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST"); r.status != http.StatusForbidden || r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("preflight from another origin: got %d %v, want 403 without CORS headers", r.status, r.header)
@@ -117,23 +126,26 @@ func TestPages(t *testing.T) {
 	}
 }
 
-// TestImmutableAnswersRevalidate: a receipt, a checkpoint at a size and a
-// sealed version's record carry a strong ETag and Cache-Control:
-// immutable, and a conditional GET answers 304 without a body.
+// TestImmutableAnswersRevalidate: a receipt and a checkpoint at a size
+// carry a strong ETag and Cache-Control: immutable; a sealed version's
+// record an ETag and no-cache, since its state changes. A conditional GET
+// answers 304 without a body.
 func TestImmutableAnswersRevalidate(t *testing.T) {
 	a := newAPI(t, vault.Config{})
 	tok := a.token(t, auditor)
 	d := a.createDossier(t)
 	rb := a.upload(t, d, "report.txt", []byte("report\n"))
-	for _, path := range []string{
-		"/v1/receipts/" + rb.ReceiptID,
-		"/v1/log/checkpoints/2",
-		"/v1/dossiers/" + d + "/versions/1?path=report.txt",
+	version1 := "/v1/dossiers/" + d + "/versions/1?path=report.txt"
+	for _, tt := range []struct{ path, cache string }{
+		{"/v1/receipts/" + rb.ReceiptID, "private, max-age=31536000, immutable"},
+		{"/v1/log/checkpoints/2", "private, max-age=31536000, immutable"},
+		{version1, "private, no-cache"},
 	} {
+		path := tt.path
 		r := a.call(t, "GET", path, tok, nil)
 		tag := r.header.Get("ETag")
-		if r.status != http.StatusOK || !strings.HasPrefix(tag, `"`) || !strings.Contains(r.header.Get("Cache-Control"), "immutable") {
-			t.Errorf("GET %s: got %d ETag %q Cache-Control %q", path, r.status, tag, r.header.Get("Cache-Control"))
+		if r.status != http.StatusOK || !strings.HasPrefix(tag, `"`) || r.header.Get("Cache-Control") != tt.cache {
+			t.Errorf("GET %s: got %d ETag %q Cache-Control %q, want 200, a tag, %q", path, r.status, tag, r.header.Get("Cache-Control"), tt.cache)
 			continue
 		}
 		again := a.call(t, "GET", path, tok, nil, "If-None-Match", tag)
@@ -143,6 +155,17 @@ func TestImmutableAnswersRevalidate(t *testing.T) {
 		if other := a.call(t, "GET", path, tok, nil, "If-None-Match", `"other"`); other.status != http.StatusOK {
 			t.Errorf("GET %s with another tag: got %d, want 200", path, other.status)
 		}
+	}
+	// Version 1 superseded: a cache that revalidates gets its new state.
+	before := a.call(t, "GET", version1, tok, nil)
+	a.upload(t, d, "report.txt", []byte("report, revised\n"))
+	after := a.call(t, "GET", version1, tok, nil, "If-None-Match", before.header.Get("ETag"))
+	var v vault.Version
+	if after.status != http.StatusOK {
+		t.Fatalf("version 1 after it was superseded, with its old tag: got %d, want 200 with its new state", after.status)
+	}
+	if after.json(t, &v); v.State == nil || v.State.Status != vault.StatusSuperseded {
+		t.Errorf("version 1 after it was superseded: state %+v", v.State)
 	}
 	// The contract changes with releases: tagged, but revalidated.
 	r := a.call(t, "GET", "/v1/openapi.yaml", "", nil)

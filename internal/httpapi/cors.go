@@ -23,7 +23,8 @@ var (
 const corsMaxAge = 7200
 
 // cors answers preflight requests and marks the answers of allowed origins.
-func (s *Server) cors(next http.Handler) http.Handler {
+func (s *Server) cors(next http.Handler, methods []string) http.Handler {
+	allowMethods := strings.Join(methods, ", ")
 	if len(s.origins) == 0 {
 		return next
 	}
@@ -46,7 +47,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			}
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			h.Set("Access-Control-Allow-Methods", allowMethods)
 			h.Set("Access-Control-Allow-Headers", strings.Join(corsHeaders, ", "))
 			h.Set("Access-Control-Max-Age", strconv.Itoa(corsMaxAge))
 			w.WriteHeader(http.StatusNoContent)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/evidencevault/vault/internal/strictjson"
@@ -25,18 +26,52 @@ const (
 // other media types, oversize bodies, malformed JSON, wrong types, trailing
 // data and unknown fields, reporting every unknown field at once.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	data, err := readJSON(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return parseJSON(data, v)
+}
+
+// readJSON reads a JSON body of at most limit bytes.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return &requestError{kind: unsupportedMedia, detail: "send the body as JSON with Content-Type: application/json"}
+		return nil, &requestError{kind: unsupportedMedia, detail: "send the body as JSON with Content-Type: application/json"}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &requestError{kind: tooLarge, detail: fmt.Sprintf("the body must be at most %d bytes", limit)}
+		return nil, &requestError{kind: tooLarge, detail: fmt.Sprintf("the body must be at most %d bytes", limit)}
 	}
 	if err != nil {
-		return &requestError{kind: malformedJSON, detail: "the body could not be read"}
+		return nil, &requestError{kind: malformedJSON, detail: "the body could not be read"}
 	}
-	return parseJSON(data, v)
+	return data, nil
+}
+
+// bodiless serves a request that takes no body (a DELETE, a complete, an
+// export): one it is sent anyway must be empty or {}, and each member of
+// an object is refused as unknown, before anything is stored. Ignoring it
+// would act on a request other than the one the caller wrote.
+func bodiless(next func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.ContentLength != 0 {
+			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMetadataBody))
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				return &requestError{kind: tooLarge, detail: "this request takes no body"}
+			case err != nil:
+				return &requestError{kind: malformedJSON, detail: "the body could not be read"}
+			}
+			if len(bytes.TrimSpace(data)) > 0 {
+				if err := parseJSON(data, &struct{}{}); err != nil {
+					return err
+				}
+			}
+		}
+		return next(w, r)
+	}
 }
 
 // decodeChecked is decodeJSON for a body the vault validates: when some
@@ -49,10 +84,24 @@ func decodeChecked(w http.ResponseWriter, r *http.Request, v any, check func() [
 
 // decodeLimited is decodeChecked for a body of at most limit bytes.
 func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, check func() []vault.FieldError) error {
-	err := decodeJSON(w, r, limit, v)
+	data, err := readJSON(w, r, limit)
+	if err != nil {
+		return err
+	}
+	err = parseJSON(data, v)
 	var re *requestError
 	if !errors.As(err, &re) || re.kind != wrongType {
 		return err
+	}
+	// The decoder stopped at the first member of the wrong type: decode
+	// again without those, so that check sees every other field.
+	var broken []string
+	for _, f := range re.fields {
+		broken = append(broken, f.Pointer)
+	}
+	if rest, err := strictjson.Without(data, broken); err == nil {
+		reflect.ValueOf(v).Elem().SetZero()
+		strictjson.Unmarshal(rest, v) // its problems are re's already
 	}
 	for _, f := range check() {
 		if !coveredBy(f.Pointer, re.fields) {

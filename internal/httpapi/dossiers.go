@@ -1,8 +1,8 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/evidencevault/vault/internal/vault"
 )
@@ -103,6 +103,11 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A versions cursor holds a count of versions.
+	if _, err := number(page.After); page.After != "" && err != nil {
+		fields := []vault.FieldError{{Pointer: "/cursor", Detail: "is not a cursor of this list: pass the \"next\" of its previous page unchanged"}}
+		return &requestError{kind: badQuery, detail: queryDetail(fields), fields: fields}
+	}
 	vs, next, err := s.v.VersionsPage(r.Context(), dossier, p, page)
 	if err != nil {
 		return err
@@ -111,7 +116,9 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// version serves one sealed version's record, which never changes.
+// version serves one sealed version's record. Its bytes never change,
+// but its state does (superseded, held, signed off), so caches revalidate
+// it every time: no-cache, with its ETag.
 func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
 	p, err := pathParam(r)
 	if err != nil {
@@ -129,7 +136,7 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeImmutable(w, r, "application/json", body)
+	return writeTagged(w, r, "application/json", body, revalidatedCache)
 }
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
@@ -139,7 +146,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
 	}
 	version := 0
 	if v := r.URL.Query().Get("version"); v != "" {
-		if version, err = strconv.Atoi(v); err != nil || version < 1 {
+		n, err := number(v)
+		if version = int(n); err != nil || n < 1 || n > math.MaxInt32 {
 			return &requestError{kind: badQuery, detail: "version must be a version number, 1 or more",
 				fields: []vault.FieldError{{Pointer: "/version", Detail: "must be a whole number from 1"}}}
 		}

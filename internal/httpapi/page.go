@@ -21,11 +21,11 @@ func pageParams(r *http.Request, list string) (vault.Page, error) {
 	p := vault.Page{Limit: vault.DefaultPageLimit}
 	var fields []vault.FieldError
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
+		n, err := number(v)
 		if err != nil || n < 1 || n > vault.MaxPageLimit {
 			fields = append(fields, vault.FieldError{Pointer: "/limit", Detail: "must be a whole number from 1 to " + strconv.Itoa(vault.MaxPageLimit)})
 		}
-		p.Limit = n
+		p.Limit = int(n)
 	}
 	if c := q.Get("cursor"); c != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(c)
@@ -39,6 +39,16 @@ func pageParams(r *http.Request, list string) (vault.Page, error) {
 		return vault.Page{}, &requestError{kind: badQuery, detail: queryDetail(fields), fields: fields}
 	}
 	return p, nil
+}
+
+// number reads a whole number of a query or a path as the contract types
+// it: decimal digits only. strconv alone would also take "+1" and "-0",
+// and a cached answer would then have two URLs.
+func number(s string) (int64, error) {
+	if s == "" || len(s) > 18 || strings.Trim(s, "0123456789") != "" {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 // nextCursor is the cursor of the page after the one that ended at after.

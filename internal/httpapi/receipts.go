@@ -78,22 +78,25 @@ type verifyRequest struct {
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	var req verifyRequest
-	if err := decodeJSON(w, r, maxVerifyBody, &req); err != nil {
+	var pinned *receipt.Key
+	check := func() []vault.FieldError {
+		var fields []vault.FieldError
+		if len(req.Receipt) == 0 || string(req.Receipt) == "null" {
+			fields = append(fields, vault.FieldError{Pointer: "/receipt", Detail: "is required: the receipt bundle (or its DSSE envelope) as JSON"})
+		}
+		if req.Key != "" {
+			k, err := receipt.ParsePublicKey([]byte(req.Key))
+			if err != nil {
+				fields = append(fields, vault.FieldError{Pointer: "/key", Detail: "must be a P-256 public key in PEM (SubjectPublicKeyInfo): " + err.Error()})
+			}
+			pinned = &k
+		}
+		return fields
+	}
+	if err := decodeLimited(w, r, maxVerifyBody, &req, check); err != nil {
 		return err
 	}
-	var fields []vault.FieldError
-	if len(req.Receipt) == 0 {
-		fields = append(fields, vault.FieldError{Pointer: "/receipt", Detail: "is required: the receipt bundle (or its DSSE envelope) as JSON"})
-	}
-	var pinned *receipt.Key
-	if req.Key != "" {
-		k, err := receipt.ParsePublicKey([]byte(req.Key))
-		if err != nil {
-			fields = append(fields, vault.FieldError{Pointer: "/key", Detail: "must be a P-256 public key in PEM (SubjectPublicKeyInfo): " + err.Error()})
-		}
-		pinned = &k
-	}
-	if fields != nil {
+	if fields := check(); fields != nil {
 		return &vault.Error{Code: vault.CodeInvalid, Message: fmt.Sprintf("%d field(s) are invalid", len(fields)), Fields: fields}
 	}
 	v, err := s.v.Verify(r.Context(), req.Receipt, req.SHA256, pinned)

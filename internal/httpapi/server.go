@@ -90,9 +90,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/dossiers/{dossier}/versions/{version}", false, s.version},
 		{"GET", "/v1/dossiers/{dossier}/download", false, s.download},
 		{"POST", "/v1/dossiers/{dossier}/uploads", false, s.idempotent(s.startUpload)},
-		{"POST", "/v1/uploads/{upload}/complete", false, s.complete},
+		{"POST", "/v1/uploads/{upload}/complete", false, bodiless(s.complete)},
 		{"GET", "/v1/uploads/{upload}", false, s.upload},
-		{"DELETE", "/v1/uploads/{upload}", false, s.abortUpload},
+		{"DELETE", "/v1/uploads/{upload}", false, bodiless(s.abortUpload)},
 		{"POST", "/v1/uploads/{upload}/parts", false, s.presignParts},
 		{"GET", "/v1/receipts/{receipt}", false, s.receipt},
 		{"GET", "/v1/receipts/{receipt}/sigstore", false, s.sigstoreBundle},
@@ -108,7 +108,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/grants", false, s.listGrants},
 		{"POST", "/v1/grants", false, s.idempotent(s.createGrant)},
 		{"GET", "/v1/grants/{grant}", false, s.getGrant},
-		{"DELETE", "/v1/grants/{grant}", false, s.revokeGrant},
+		{"DELETE", "/v1/grants/{grant}", false, bodiless(s.revokeGrant)},
 		{"GET", "/v1/access", false, s.accessTrail},
 		{"GET", "/v1/dossiers/{dossier}/lifecycle", false, s.dossierState},
 		{"PUT", "/v1/dossiers/{dossier}/market", false, s.setMarket},
@@ -122,7 +122,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/dossiers/{dossier}/submissions", false, s.submissions},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}", false, s.submission},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}/changes", false, s.submissionChanges},
-		{"POST", "/v1/dossiers/{dossier}/exports", false, s.recordExport},
+		{"POST", "/v1/dossiers/{dossier}/exports", false, bodiless(s.recordExport)},
 	}
 }
 
@@ -130,8 +130,11 @@ func (s *Server) routes() []route {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
-	var patterns []string
+	var patterns, served []string // served: every method of some route, for CORS
 	for _, rt := range s.routes() {
+		if !slices.Contains(served, rt.method) {
+			served = append(served, rt.method)
+		}
 		h := s.authed(rt.serve, anyTenant[rt.pattern])
 		if rt.public {
 			h = s.answer(rt.serve)
@@ -154,7 +157,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{kind: noRoute, detail: "no API route " + r.URL.Path + "; see docs/api.md and api/openapi.yaml"})
 	})
-	return s.observe(s.cors(mux))
+	return s.observe(s.cors(mux, served))
 }
 
 // validRequestID reports whether a caller's X-Request-Id may be echoed and
@@ -272,7 +275,8 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error, anyTen
 			id, err = s.v.Authorize(r.Context(), id, r.Header.Get(TenantHeader))
 		}
 		if err == nil && id.Tenant == "" && !anyTenant {
-			err = &vault.Error{Code: vault.CodeInvalid, Message: "name the tenant to act in: send the header " + TenantHeader + ": <tenant> (GET /v1/me lists the tenants that granted you access)"}
+			err = &vault.Error{Code: vault.CodeInvalid, Message: "name the tenant to act in: send the header " + TenantHeader + ": <tenant> (GET /v1/me lists the tenants that granted you access)",
+				Fields: []vault.FieldError{{Pointer: "/" + TenantHeader, Detail: "is required of an auditor"}}}
 		}
 		if err != nil {
 			writeError(w, r, s.log, err)

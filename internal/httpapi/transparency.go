@@ -65,11 +65,11 @@ func (s *Server) keyHistory(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) logEntries(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var fields []vault.FieldError
-	start, err := strconv.ParseInt(q.Get("start"), 10, 64)
+	start, err := number(q.Get("start"))
 	if err != nil || start < 0 {
 		fields = append(fields, vault.FieldError{Pointer: "/start", Detail: "must be an entry index, 0 or more"})
 	}
-	end, err := strconv.ParseInt(q.Get("end"), 10, 64)
+	end, err := number(q.Get("end"))
 	if err != nil || end < 1 {
 		fields = append(fields, vault.FieldError{Pointer: "/end", Detail: "must be the index after the last entry wanted, 1 or more"})
 	}
@@ -91,11 +91,11 @@ func (s *Server) logEntries(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var fields []vault.FieldError
-	index, err := strconv.ParseInt(q.Get("index"), 10, 64)
+	index, err := number(q.Get("index"))
 	if err != nil || index < 0 {
 		fields = append(fields, vault.FieldError{Pointer: "/index", Detail: "must be an entry index, 0 or more"})
 	}
-	size, err := strconv.ParseInt(q.Get("size"), 10, 64)
+	size, err := number(q.Get("size"))
 	if err != nil || size < 1 {
 		fields = append(fields, vault.FieldError{Pointer: "/size", Detail: "must be a checkpoint's tree size, 1 or more"})
 	}
@@ -114,11 +114,11 @@ func (s *Server) inclusionProof(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var fields []vault.FieldError
-	from, err := strconv.ParseInt(q.Get("from"), 10, 64)
+	from, err := number(q.Get("from"))
 	if err != nil || from < 1 {
 		fields = append(fields, vault.FieldError{Pointer: "/from", Detail: "must be the size of an earlier checkpoint, 1 or more"})
 	}
-	to, err := strconv.ParseInt(q.Get("to"), 10, 64)
+	to, err := number(q.Get("to"))
 	if err != nil || to < 1 {
 		fields = append(fields, vault.FieldError{Pointer: "/to", Detail: "must be the size of a checkpoint, 1 or more"})
 	}
@@ -137,7 +137,7 @@ func (s *Server) consistencyProof(w http.ResponseWriter, r *http.Request) error 
 }
 
 func positive(s, pointer, name string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := number(s)
 	if err != nil || n < 1 {
 		return 0, &requestError{kind: badQuery, detail: name + " must be a whole number from 1",
 			fields: []vault.FieldError{{Pointer: pointer, Detail: "must be a whole number from 1"}}}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -62,7 +61,7 @@ func uploadOptions(r *http.Request) (vault.UploadOptions, error) {
 	}
 	opts.Multipart, opts.NewVersion = boolParam("multipart"), boolParam("newVersion")
 	if v := q.Get("partSize"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := number(v)
 		switch {
 		case err != nil || n < 1:
 			fields = append(fields, vault.FieldError{Pointer: "/partSize", Detail: "must be a whole number of bytes"})

@@ -87,7 +87,7 @@ func (s *Service) AccessTrail(ctx context.Context, q AccessQuery) (events []Acce
 	switch {
 	case until.Before(since):
 		return nil, "", invalid([]FieldError{{Pointer: "/since", Detail: "must not be after until"}})
-	case until.Sub(since) > MaxAccessDays*24*time.Hour:
+	case until.Sub(since) >= MaxAccessDays*24*time.Hour: // both days count
 		return nil, "", invalid([]FieldError{{Pointer: "/since", Detail: fmt.Sprintf("the trail is read at most %d days at a time", MaxAccessDays)}})
 	}
 	keys, err := s.accessKeys(ctx, id.Tenant)

@@ -302,7 +302,9 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 	case tenant == "":
 		return id, nil // an auditor acting in no tenant: only GET /v1/me answers
 	case !validTenant(tenant):
-		return Identity{}, errorf(CodeInvalid, "Vault-Tenant %q is not a tenant id", tenant)
+		e := invalid([]FieldError{{"/Vault-Tenant", "is not a tenant id: 1 to 63 of a-z, 0-9 and -, not starting with -"}})
+		e.Message = fmt.Sprintf("Vault-Tenant %q is not a tenant id", tenant)
+		return Identity{}, e
 	case id.Role != RoleAuditor && tenant != id.Home:
 		return Identity{}, errorf(CodeForbidden, "you are a member of tenant %s, not of %s", id.Home, tenant)
 	}
