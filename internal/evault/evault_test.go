@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,20 +110,29 @@ func fileSHA(t *testing.T, path string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// TestCLI runs every command against one local stack on real MinIO.
 // TestUsage: the version, and usage errors exit 2 without calling a vault.
 func TestUsage(t *testing.T) {
 	s := &stack{dir: t.TempDir(), env: map[string]string{}, http: http.DefaultClient, config: t.TempDir()}
 	if code, out, _ := s.run(t, context.Background(), "--version"); code != evault.ExitOK || !strings.HasPrefix(out, "evault ") {
 		t.Errorf("--version: exit %d, printed %q", code, out)
 	}
-	for _, args := range [][]string{{"dossier", "bogus"}, {"log", "bogus"}, {"bogus"}, {"ls", "--no-such-flag"}, {"get"}} {
+	// A vault that must not be called.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a usage error called the vault: %s %s", r.Method, r.URL)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer srv.Close()
+	vault := []string{"--api", srv.URL, "--token", "t"}
+	for _, args := range [][]string{{"dossier", "bogus"}, {"log", "bogus"}, {"bogus"}, {"ls", "--no-such-flag"}, {"get"},
+		append([]string{"get", "a.txt", "--dossier", "dos_x", "--version", "-1"}, vault...),
+		append([]string{"get", "a.txt", "--dossier", "dos_x", "--version", "0"}, vault...)} {
 		if code, _, errOut := s.run(t, context.Background(), args...); code != evault.ExitUsage {
 			t.Errorf("evault %s: got exit %d, want %d (usage)\n%s", strings.Join(args, " "), code, evault.ExitUsage, errOut)
 		}
 	}
 }
 
+// TestCLI runs every command against one local stack on real MinIO.
 func TestCLI(t *testing.T) {
 	dir := t.TempDir()
 	env, _, _ := testenv.LocalStack(t, dir)
@@ -875,4 +885,38 @@ func eventKind(t *testing.T, e map[string]any) string {
 		t.Fatal(err)
 	}
 	return ev.Event
+}
+
+// The same upload command run again another day is the same upload: the
+// effective date it did not give (today's by default) is the latest
+// version's when the bytes are the same, so the file is unchanged, not a
+// 409 for a date nobody chose. The first run gives yesterday's date, what
+// the default was had it run yesterday.
+func TestUploadAgainAnotherDay(t *testing.T) {
+	dir := t.TempDir()
+	env, _, _ := testenv.LocalStack(t, dir)
+	s := &stack{dir: dir, env: env, http: http.DefaultClient, config: t.TempDir()}
+	created := decode[struct{ ID string }](t, s.must(t, "dossier", "create", "--json", "--name", "Pulse oximeter AI",
+		"--basic-udi-di", "1987654Ad4X4bL5ttr2310c2K", "--risk-class", "IIb", "--high-risk-ai", "--notified-body", "0197"))
+	report := write(t, filepath.Join(t.TempDir(), "sv.txt"), "software validation, revision A\n")
+	cmd := []string{"upload", report, "--dossier", created.ID, "--path", "test-reports/sv.txt", "--kind", "test-report",
+		"--section", "MDR-II-6.1", "--revision", "A", "--author", "QA"}
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	s.must(t, append(cmd, "--effective-date", yesterday)...)
+	if out := s.must(t, cmd...); !strings.Contains(out, "unchanged test-reports/sv.txt: version 1") {
+		t.Errorf("the same upload a day later printed:\n%s", out)
+	}
+	// New bytes by default take today's date.
+	write(t, report, "software validation, revision B\n")
+	s.must(t, cmd...)
+	got := decode[struct {
+		Versions []struct {
+			Version  int
+			Document struct{ EffectiveDate string }
+		}
+	}](t, s.must(t, "versions", "test-reports/sv.txt", "--dossier", created.ID, "--json"))
+	vs := got.Versions
+	if today := time.Now().UTC().Format(time.DateOnly); len(vs) != 2 || vs[1].Document.EffectiveDate != today || vs[0].Document.EffectiveDate != yesterday {
+		t.Errorf("versions %+v, want version 1 effective %s, 2 %s", vs, yesterday, today)
+	}
 }

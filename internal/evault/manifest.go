@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/evidencevault/vault/internal/strictjson"
 	"github.com/evidencevault/vault/internal/vault"
 	"go.yaml.in/yaml/v3"
 )
@@ -29,15 +31,18 @@ import (
 //	    standards: ["IEC 62304:2006+A1:2015"]
 //	    author: QA
 type evidenceManifest struct {
-	Dossier  string           `yaml:"dossier"`
-	Defaults map[string]any   `yaml:"defaults"`
-	Files    []map[string]any `yaml:"files"`
+	Dossier  string      `yaml:"dossier"`
+	Defaults yaml.Node   `yaml:"defaults"`
+	Files    []yaml.Node `yaml:"files"`
 }
 
 // planned is one file of an upload with its metadata.
 type planned struct {
 	file string
 	doc  vault.Document
+	// todayByDefault: the effective date was not given and is today's,
+	// unless the document's latest version has these bytes (uploadOne).
+	todayByDefault bool
 	// fields are the problems found before anything was sent.
 	fields []vault.FieldError
 }
@@ -63,10 +68,18 @@ func parseManifest(dir, path string, data []byte) (string, []planned, error) {
 	if len(m.Files) == 0 {
 		return "", nil, exit(ExitInvalid, "manifest %s lists no files", path)
 	}
+	defaults, err := members(&m.Defaults)
+	if err != nil {
+		return "", nil, exit(ExitInvalid, "manifest %s: defaults: %v", path, err)
+	}
 	var out []planned
-	for i, entry := range m.Files {
+	for i := range m.Files {
+		entry, err := members(&m.Files[i])
+		if err != nil {
+			return "", nil, exit(ExitInvalid, "manifest %s: files[%d]: %v", path, i, err)
+		}
 		fields := map[string]any{}
-		for k, v := range m.Defaults {
+		for k, v := range defaults {
 			fields[k] = v
 		}
 		for k, v := range entry {
@@ -91,32 +104,104 @@ func parseManifest(dir, path string, data []byte) (string, []planned, error) {
 	return m.Dossier, out, nil
 }
 
-// documentFrom turns manifest fields into a Document by way of its JSON
-// form, so that names and types are the API's; unknown fields are errors.
-func documentFrom(fields map[string]any) (vault.Document, []vault.FieldError) {
-	for k, v := range fields {
-		// YAML reads 2026-11-01 as a date; the API wants the text.
-		if s, ok := v.(interface{ Format(string) string }); ok {
-			fields[k] = s.Format("2006-01-02")
-		}
+// members reads a mapping of the manifest as the JSON the API takes. A
+// YAML timestamp (2026-11-01, or 2026-11-01T23:30:00-05:00) stays the
+// text it was written as: the API, not YAML, reads dates.
+func members(n *yaml.Node) (map[string]any, error) {
+	if n.Kind == 0 || n.ShortTag() == "!!null" {
+		return nil, nil // absent
 	}
+	budget := maxManifestNodes
+	v, err := plain(n, 0, &budget)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("line %d: must be a mapping of document fields", n.Line)
+	}
+	return m, nil
+}
+
+// maxManifestNodes and maxManifestDepth bound what aliases can make of a
+// manifest: an alias of itself, or aliases of aliases (billion laughs).
+const (
+	maxManifestNodes = 100_000
+	maxManifestDepth = 32
+)
+
+func plain(n *yaml.Node, depth int, budget *int) (any, error) {
+	if *budget--; *budget < 0 || depth > maxManifestDepth {
+		return nil, fmt.Errorf("line %d: nested or aliased too deeply", n.Line)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		return plain(n.Alias, depth+1, budget)
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!timestamp" {
+			return n.Value, nil
+		}
+	case yaml.SequenceNode:
+		out := []any{}
+		for _, c := range n.Content {
+			v, err := plain(c, depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, c := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+				return nil, fmt.Errorf("line %d: a key must be a plain name", k.Line)
+			}
+			if _, dup := out[k.Value]; dup {
+				return nil, fmt.Errorf("line %d: %s is given twice", k.Line, k.Value)
+			}
+			v, err := plain(c, depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+		}
+		return out, nil
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	return v, nil
+}
+
+// documentFrom turns manifest fields into a Document by way of its JSON
+// form, read as the API reads a body (strictjson): names exactly as the
+// API's, and every unknown field and wrong type reported, each by its
+// pointer.
+func documentFrom(fields map[string]any) (vault.Document, []vault.FieldError) {
 	data, err := json.Marshal(fields)
 	if err != nil {
 		return vault.Document{}, []vault.FieldError{{Pointer: "", Detail: err.Error()}}
 	}
 	var doc vault.Document
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		detail := err.Error()
-		if name, ok := strings.CutPrefix(detail, "json: unknown field "); ok {
-			return doc, []vault.FieldError{{Pointer: "/" + strings.Trim(name, `"`), Detail: "is not a document field"}}
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return doc, []vault.FieldError{{Pointer: "/" + strings.ReplaceAll(te.Field, ".", "/"), Detail: "must be a " + te.Type.String()}}
-		}
-		return doc, []vault.FieldError{{Pointer: "", Detail: detail}}
+	err = strictjson.Unmarshal(data, &doc)
+	var se *strictjson.Error
+	if err == nil {
+		return doc, nil
 	}
-	return doc, nil
+	if !errors.As(err, &se) {
+		return doc, []vault.FieldError{{Pointer: "", Detail: err.Error()}}
+	}
+	var out []vault.FieldError
+	for _, p := range se.Problems {
+		detail := p.Detail
+		if p.Kind == strictjson.ErrUnknownField {
+			detail = "is not a document field"
+		}
+		out = append(out, vault.FieldError{Pointer: p.Pointer, Detail: detail})
+	}
+	slices.SortFunc(out, func(a, b vault.FieldError) int { return strings.Compare(a.Pointer, b.Pointer) })
+	return doc, out
 }

@@ -69,3 +69,42 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+// The manifest is read as the API reads a body: names exactly, every
+// problem listed, and what YAML takes for a timestamp kept as written.
+func TestManifestIsStrict(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		pointers   []string
+		title      string
+	}{
+		{"a case variant of title", "defaults:\n  title: From defaults\nfiles:\n  - file: b.txt\n    Title: From entry\n", []string{"/Title"}, ""},
+		{"two unknown fields", "files:\n  - file: b.txt\n    colour: red\n    shape: round\n", []string{"/colour", "/shape"}, ""},
+		{"two wrong types", "files:\n  - file: b.txt\n    standards: ISO 13485\n    title: [a]\n", []string{"/standards", "/title"}, ""},
+		{"a timestamp as a title", "files:\n  - file: b.txt\n    title: 2026-11-01T23:30:00-05:00\n", nil, "2026-11-01T23:30:00-05:00"},
+		{"a date as a title", "files:\n  - file: b.txt\n    title: 2026-11-01\n", nil, "2026-11-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, plan, err := parseManifest("dir", "evidence.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range plan[0].fields {
+				got = append(got, f.Pointer)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.pointers, " ") {
+				t.Errorf("got problems at %v, want %v", got, tt.pointers)
+			}
+			if tt.title != "" && plan[0].doc.Title != tt.title {
+				t.Errorf("got title %q, want %q", plan[0].doc.Title, tt.title)
+			}
+		})
+	}
+	for _, bad := range []string{"files:\n  - file: b.txt\n    title: A\n    title: B\n", "defaults: [1]\nfiles:\n  - file: b.txt\n"} {
+		if _, _, err := parseManifest("dir", "evidence.yaml", []byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

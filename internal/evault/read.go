@@ -104,6 +104,9 @@ Keys: the log's key pinned in known_vaults.json (pinned on first use), or
 --key PEM files (the vault's key obtained independently).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("version") && version < 1 {
+				return exit(ExitUsage, "--version must be a version number, 1 or more (leave it out for the latest)")
+			}
 			view, err := a.view(cmd, keyFiles)
 			if err != nil {
 				return err

@@ -2,8 +2,10 @@ package evault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -61,7 +63,7 @@ again, and the file is not hashed again if it has not changed.`,
 	f.StringVar(&u.doc.Section, "section", "", "technical documentation section, e.g. MDR-II-6.1")
 	f.StringVar(&u.doc.Revision, "revision", "", "document revision")
 	f.StringVar(&u.doc.Language, "language", "en", "ISO 639-1 language")
-	f.StringVar(&u.doc.EffectiveDate, "effective-date", time.Now().UTC().Format("2006-01-02"), "effective date, YYYY-MM-DD")
+	f.StringVar(&u.doc.EffectiveDate, "effective-date", "", "effective date, YYYY-MM-DD (default: today, or the latest version's when it has the same bytes)")
 	f.StringArrayVar(&u.doc.Standards, "standard", nil, "standard applied, e.g. \"IEC 62304:2006+A1:2015\" (repeatable)")
 	f.StringVar(&u.doc.Author, "author", "", "author")
 	f.StringVar(&u.doc.File.ContentType, "content-type", "", "media type (default: from the file's extension)")
@@ -129,7 +131,11 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 			if doc.Title == "" {
 				doc.Title = strings.TrimSuffix(name, filepath.Ext(name))
 			}
-			plan = append(plan, planned{file: file, doc: doc})
+			byDefault := doc.EffectiveDate == ""
+			if byDefault {
+				doc.EffectiveDate = time.Now().UTC().Format("2006-01-02")
+			}
+			plan = append(plan, planned{file: file, doc: doc, todayByDefault: byDefault})
 		}
 	}
 	if dossier == "" {
@@ -240,6 +246,14 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 	if err != nil {
 		return nil, err
 	}
+	if p.todayByDefault && !opts.NewVersion {
+		// The same command again another day is the same upload: the
+		// latest version's date, where it has these bytes, lets the vault
+		// answer unchanged rather than 409 for a date nobody chose.
+		if err := sameDateAsLatest(ctx, cl, dossier, &p.doc); err != nil {
+			return nil, err
+		}
+	}
 	res, err := cl.Upload(ctx, prep)
 	if err != nil {
 		return nil, err
@@ -258,6 +272,22 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 		out.LogIndex = r.Log.Index
 	}
 	return out, nil
+}
+
+// sameDateAsLatest gives doc the effective date of its path's latest
+// version when that version has doc's bytes.
+func sameDateAsLatest(ctx context.Context, cl *client.Client, dossier string, doc *vault.Document) error {
+	vs, err := cl.Versions(ctx, dossier, doc.Path)
+	var pr *client.Problem
+	switch {
+	case errors.As(err, &pr) && pr.Status == http.StatusNotFound:
+		return nil // a new document
+	case err != nil:
+		return err
+	case len(vs) > 0 && vs[len(vs)-1].SHA256 == doc.File.SHA256:
+		doc.EffectiveDate = vs[len(vs)-1].Document.EffectiveDate
+	}
+	return nil
 }
 
 // bars shows one progress bar per phase on a terminal.
