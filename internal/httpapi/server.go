@@ -155,7 +155,7 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, &requestError{kind: noRoute, detail: "no API route " + r.URL.Path + "; see docs/api.md and api/openapi.yaml"})
+		writeError(w, r, s.log, &requestError{kind: noRoute, detail: "no API route " + r.URL.Path + "; see docs/api.md and openapi/openapi.yaml (GET /v1/openapi.yaml)"})
 	})
 	return s.observe(s.cors(mux, served))
 }
