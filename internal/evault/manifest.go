@@ -68,13 +68,14 @@ func parseManifest(dir, path string, data []byte) (string, []planned, error) {
 	if len(m.Files) == 0 {
 		return "", nil, exit(ExitInvalid, "manifest %s lists no files", path)
 	}
-	defaults, err := members(&m.Defaults)
+	budget := maxManifestNodes // for the whole manifest, aliases and all
+	defaults, err := members(&m.Defaults, &budget)
 	if err != nil {
 		return "", nil, exit(ExitInvalid, "manifest %s: defaults: %v", path, err)
 	}
 	var out []planned
 	for i := range m.Files {
-		entry, err := members(&m.Files[i])
+		entry, err := members(&m.Files[i], &budget)
 		if err != nil {
 			return "", nil, exit(ExitInvalid, "manifest %s: files[%d]: %v", path, i, err)
 		}
@@ -107,12 +108,11 @@ func parseManifest(dir, path string, data []byte) (string, []planned, error) {
 // members reads a mapping of the manifest as the JSON the API takes. A
 // YAML timestamp (2026-11-01, or 2026-11-01T23:30:00-05:00) stays the
 // text it was written as: the API, not YAML, reads dates.
-func members(n *yaml.Node) (map[string]any, error) {
+func members(n *yaml.Node, budget *int) (map[string]any, error) {
 	if n.Kind == 0 || n.ShortTag() == "!!null" {
 		return nil, nil // absent
 	}
-	budget := maxManifestNodes
-	v, err := plain(n, 0, &budget)
+	v, err := plain(n, 0, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -153,9 +153,22 @@ func plain(n *yaml.Node, depth int, budget *int) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		out := map[string]any{}
+		var merged []map[string]any // from << keys: what the mapping does not set
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, c := n.Content[i], n.Content[i+1]
-			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				v, err := plain(c, depth+1, budget)
+				if err != nil {
+					return nil, err
+				}
+				ms, ok := mappings(v)
+				if !ok {
+					return nil, fmt.Errorf("line %d: << takes a mapping or a list of mappings", k.Line)
+				}
+				merged = append(merged, ms...)
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: a key must be a plain name", k.Line)
 			}
 			if _, dup := out[k.Value]; dup {
@@ -167,6 +180,14 @@ func plain(n *yaml.Node, depth int, budget *int) (any, error) {
 			}
 			out[k.Value] = v
 		}
+		// YAML's merge: the mapping's own keys win, then earlier merges.
+		for _, m := range merged {
+			for k, v := range m {
+				if _, have := out[k]; !have {
+					out[k] = v
+				}
+			}
+		}
 		return out, nil
 	}
 	var v any
@@ -174,6 +195,25 @@ func plain(n *yaml.Node, depth int, budget *int) (any, error) {
 		return nil, fmt.Errorf("line %d: %v", n.Line, err)
 	}
 	return v, nil
+}
+
+// mappings is v as the value of a merge key: one mapping, or a list of them.
+func mappings(v any) ([]map[string]any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return []map[string]any{x}, true
+	case []any:
+		var out []map[string]any
+		for _, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, m)
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // documentFrom turns manifest fields into a Document by way of its JSON

@@ -1,6 +1,7 @@
 package evault
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -106,5 +107,28 @@ func TestManifestIsStrict(t *testing.T) {
 		if _, _, err := parseManifest("dir", "evidence.yaml", []byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// A merge key (<<) brings an anchored entry's fields, the entry's own
+// winning; and aliases cannot make a small manifest huge: one budget of
+// nodes bounds the whole manifest, not each entry.
+func TestManifestMergesAndBoundsAliases(t *testing.T) {
+	m := "files:\n  - &first\n    file: a.txt\n    title: A\n    kind: test-report\n    section: MDR-II-6.1\n  - <<: *first\n    file: b.txt\n    title: B\n"
+	_, plan, err := parseManifest("dir", "evidence.yaml", []byte(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 2 || plan[1].doc.Kind != "test-report" || plan[1].doc.Title != "B" || plan[1].doc.Path != "b.txt" {
+		t.Errorf("got %+v, want b.txt with A's kind and its own title", plan)
+	}
+	var b strings.Builder
+	b.WriteString("files:\n  - file: a.txt\n    standards: &big [")
+	b.WriteString(strings.Repeat("x,", 9000) + "x]\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "  - {file: f%d.txt, standards: *big}\n", i)
+	}
+	if _, _, err := parseManifest("dir", "evidence.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "too deeply") {
+		t.Errorf("a %d-byte manifest that aliases 900,000 nodes: got %v, want refused", b.Len(), err)
 	}
 }

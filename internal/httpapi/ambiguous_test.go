@@ -119,8 +119,10 @@ func TestBodilessRoutesRefuseBodies(t *testing.T) {
 		if r.status != http.StatusBadRequest || p.Type != httpapi.ProblemBase+"unknown-fields" || strings.Join(got, " ") != "/paths /checkpoint" {
 			t.Errorf("%s %s with a body: got %d %s %v, want 400 unknown-fields [/paths /checkpoint]", tt.method, tt.path, r.status, p.Type, got)
 		}
-		if r := a.call(t, tt.method, tt.path, tok, `[1]`); r.status != http.StatusBadRequest {
-			t.Errorf("%s %s with [1]: got %d, want 400", tt.method, tt.path, r.status)
+		for _, body := range []string{`[1]`, `null`, `"x"`} {
+			if r := a.call(t, tt.method, tt.path, tok, body); r.status != http.StatusBadRequest {
+				t.Errorf("%s %s with %s: got %d, want 400", tt.method, tt.path, body, r.status)
+			}
 		}
 	}
 	a.unchanged(t, before)
@@ -146,6 +148,8 @@ func TestNumbersAreDigitsOnly(t *testing.T) {
 		{"/v1/dossiers/" + d + "/versions/%2B1?path=a.txt", "/version"},
 		{"/v1/dossiers/" + d + "/versions/-0?path=a.txt", "/version"},
 		{"/v1/log/proofs/inclusion?index=%2B0&size=1", "/index"},
+		{"/v1/log/checkpoints/01", "/size"},
+		{"/v1/dossiers?limit=007", "/limit"},
 		{"/v1/dossiers/" + d + "/versions?path=a.txt&cursor=" + forged, "/cursor"},
 	} {
 		r := a.call(t, "GET", tt.url, tok, nil)

@@ -68,6 +68,9 @@ func bodiless(next func(http.ResponseWriter, *http.Request) error) func(http.Res
 				if err := parseJSON(data, &struct{}{}); err != nil {
 					return err
 				}
+				if bytes.TrimSpace(data)[0] != '{' {
+					return &requestError{kind: malformedJSON, detail: "this request takes no body, or {}"}
+				}
 			}
 		}
 		return next(w, r)

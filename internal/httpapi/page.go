@@ -42,10 +42,10 @@ func pageParams(r *http.Request, list string) (vault.Page, error) {
 }
 
 // number reads a whole number of a query or a path as the contract types
-// it: decimal digits only. strconv alone would also take "+1" and "-0",
-// and a cached answer would then have two URLs.
+// it: decimal digits only, no leading zero. strconv alone would also take
+// "+1", "-0" and "01", and a cached answer would then have several URLs.
 func number(s string) (int64, error) {
-	if s == "" || len(s) > 18 || strings.Trim(s, "0123456789") != "" {
+	if s == "" || len(s) > 18 || strings.Trim(s, "0123456789") != "" || len(s) > 1 && s[0] == '0' {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseInt(s, 10, 64)

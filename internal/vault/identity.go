@@ -145,7 +145,7 @@ func (id Identity) grantsFor(dossier string) []string {
 
 // accessEnds is the last moment an auditor may read dossier by its
 // grants: the latest until of those that cover it. Members' access does
-// not end (false).
+// not end (false), nor that of an identity no grant read gave.
 func (id Identity) accessEnds(dossier string) (time.Time, bool) {
 	if id.Role != RoleAuditor {
 		return time.Time{}, false
@@ -156,7 +156,7 @@ func (id Identity) accessEnds(dossier string) (time.Time, bool) {
 			end = u
 		}
 	}
-	return end, true
+	return end, !end.IsZero() // no grant's until known: the read check decides
 }
 
 // CanRead reports whether the identity may read the dossier of its own

@@ -243,9 +243,13 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 	if v, err = s.stated(ctx, id.Tenant, v); err != nil {
 		return nil, err
 	}
+	ttl, err := s.downloadTTL(id, dossier)
+	if err != nil {
+		return nil, err
+	}
 	get, err := s.urls.PresignGet(ctx, GetRequest{
 		Key: v.Key, VersionID: v.VersionID, FileName: v.Document.File.Name,
-		ContentType: v.ContentType, TTL: s.downloadTTL(id, dossier),
+		ContentType: v.ContentType, TTL: ttl,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vault: presign download: %w", err)
@@ -271,13 +275,16 @@ func (s *Service) Download(ctx context.Context, dossier, path string, version in
 // downloadTTL is how long a download URL lasts: DownloadTTL, and for an
 // auditor never past the end of the grants that let them read the
 // dossier (a URL cannot be recalled once given; docs/grants.md). Storage
-// counts whole seconds, at least one.
-func (s *Service) downloadTTL(id Identity, dossier string) time.Duration {
+// counts whole seconds: with less than one left, no URL.
+func (s *Service) downloadTTL(id Identity, dossier string) (time.Duration, error) {
 	ttl := s.cfg.DownloadTTL
 	if end, ok := id.accessEnds(dossier); ok {
 		ttl = min(ttl, end.Sub(s.now()).Truncate(time.Second))
+		if ttl < time.Second {
+			return 0, errorf(CodeForbidden, "your access to dossier %s ends at %s: too soon for a download", dossier, end.UTC().Format(time.RFC3339))
+		}
 	}
-	return max(ttl, time.Second)
+	return max(ttl, time.Second), nil
 }
 
 // receiptOfVersion reads a chain entry's signed receipt, with its
