@@ -213,3 +213,33 @@ func TestAccessTrailDays(t *testing.T) {
 		}
 	}
 }
+
+// Re-reading a body without its wrong-type members costs a pass per
+// member, so it is bounded: a 64 KiB body of 32,000 bad elements is
+// refused at once (before the bound, in minutes), its type problems
+// listed. And a rule over a list with removed elements is not judged:
+// [1, 2] is not "a dossier given twice".
+func TestManyWrongTypesAreBounded(t *testing.T) {
+	a := newAPI(t, vault.Config{})
+	tok := a.token(t, uploader)
+	a.createDossier(t)
+	body := `{"grantee":{"subject":"nora@nb.example"},"until":"2030-01-01T00:00:00Z","dossiers":[` + strings.TrimSuffix(strings.Repeat("0,", 32000), ",") + `]}`
+	done := make(chan response, 1)
+	go func() { done <- a.call(t, "POST", "/v1/grants", tok, body) }()
+	select {
+	case r := <-done:
+		if p := r.problem(t); r.status >= 500 || len(p.Errors) < 32000 {
+			t.Errorf("got %d with %d problems, want each of 32,000 elements named", r.status, len(p.Errors))
+		}
+	case <-time.After(20 * time.Second): // a hang guard, not a speed target
+		t.Fatal("a 64 KiB body of wrong types held the server for 20 s")
+	}
+	r := a.call(t, "POST", "/v1/grants", tok, map[string]any{
+		"grantee": map[string]any{"subject": "nora@nb.example"}, "dossiers": []any{1, 2}, "until": time.Now().Add(time.Hour).UTC(),
+	})
+	for _, e := range r.problem(t).Errors {
+		if e.Pointer != "/dossiers/0" && e.Pointer != "/dossiers/1" {
+			t.Errorf("a problem the body does not have: %s (%s)", e.Pointer, e.Detail)
+		}
+	}
+}
