@@ -38,6 +38,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, &requestError{kind: unsupportedMedia, detail: "send the body as JSON with Content-Type: application/json"}
 	}
+	return readBody(w, r, limit)
+}
+
+// readBody reads a body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -56,13 +61,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 func bodiless(next func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.ContentLength != 0 {
-			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMetadataBody))
-			var tooBig *http.MaxBytesError
-			switch {
-			case errors.As(err, &tooBig):
-				return &requestError{kind: tooLarge, detail: "this request takes no body"}
-			case err != nil:
-				return &requestError{kind: malformedJSON, detail: "the body could not be read"}
+			data, err := readBody(w, r, maxMetadataBody)
+			if err != nil {
+				return err
 			}
 			if len(bytes.TrimSpace(data)) > 0 {
 				if err := parseJSON(data, &struct{}{}); err != nil {
@@ -98,18 +99,13 @@ func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, c
 	}
 	// The decoder stopped at the first member of the wrong type: decode
 	// again without those, so that check sees every other field.
-	// Without costs a pass over the body per pointer: above maxRedecode
-	// bytes of work the type problems are answered alone, so that a body
-	// of many bad elements cannot hold a core.
 	var broken []string
 	for _, f := range re.fields {
 		broken = append(broken, f.Pointer)
 	}
-	if int64(len(broken))*int64(len(data)) <= maxRedecode {
-		if rest, err := strictjson.Without(data, broken); err == nil {
-			reflect.ValueOf(v).Elem().SetZero()
-			strictjson.Unmarshal(rest, v) // its problems are re's already
-		}
+	if rest, err := strictjson.Without(data, broken); err == nil {
+		reflect.ValueOf(v).Elem().SetZero()
+		strictjson.Unmarshal(rest, v) // its problems are re's already
 	}
 	for _, f := range check() {
 		// A rule over a whole list that holds a removed element (unique,
@@ -121,9 +117,6 @@ func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, c
 	re.detail = fmt.Sprintf("%d field(s) of the body are refused; each is listed (docs/api.md describes the request)", len(re.fields))
 	return re
 }
-
-// maxRedecode bounds the bytes strictjson.Without may walk for one body.
-const maxRedecode = 4 << 20
 
 // holdsBroken reports whether ptr is a container of one of broken.
 func holdsBroken(ptr string, broken []string) bool {

@@ -22,7 +22,7 @@ func TestDownloadTTLNeverPastUntil(t *testing.T) {
 		{-2 * time.Second, 0},
 	} {
 		id := Identity{Role: RoleAuditor, Tenant: "acme", Grants: []string{"g1"}, Dossiers: []string{"d1"},
-			grantDossiers: map[string][]string{"g1": {"d1"}}, grantUntil: map[string]time.Time{"g1": now.Add(tt.left)}}
+			granted: map[string]Grant{"g1": {ID: "g1", Dossiers: []string{"d1"}, Until: now.Add(tt.left)}}}
 		got, err := s.downloadTTL(id, "d1")
 		if tt.want == 0 && err == nil || tt.want != 0 && (err != nil || got != tt.want) {
 			t.Errorf("grant ends in %v: got %v (%v), want %v", tt.left, got, err, tt.want)

@@ -317,7 +317,7 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 		return Identity{}, err
 	}
 	now := s.now()
-	id.Dossiers, id.Grants, id.grantDossiers, id.grantUntil = nil, nil, map[string][]string{}, map[string]time.Time{}
+	id.Dossiers, id.Grants, id.granted = nil, nil, map[string]Grant{}
 	granted := false
 	for _, g := range all {
 		if !g.Grantee.matches(id) {
@@ -326,8 +326,7 @@ func (s *Service) Authorize(ctx context.Context, id Identity, tenant string) (Id
 		granted = true
 		if g.active(now) {
 			id.Grants = append(id.Grants, g.ID)
-			id.grantDossiers[g.ID] = g.Dossiers
-			id.grantUntil[g.ID] = g.Until
+			id.granted[g.ID] = g
 			for _, d := range g.Dossiers {
 				if !slices.Contains(id.Dossiers, d) {
 					id.Dossiers = append(id.Dossiers, d)

@@ -44,10 +44,8 @@ type Identity struct {
 	Dossiers []string `json:"dossiers,omitempty"`
 	// Grants are the ids of the grants that gave Dossiers.
 	Grants []string `json:"grants,omitempty"`
-	// grantDossiers gives each grant's dossiers, grantUntil its last
-	// moment of access.
-	grantDossiers map[string][]string
-	grantUntil    map[string]time.Time
+	// granted holds each of Grants by id: its dossiers and until.
+	granted map[string]Grant
 	// Name is the token's name claim: the printed name of sign-offs.
 	Name string `json:"name,omitempty"`
 	// AuthTime is when the caller last signed in (the token's auth_time),
@@ -136,7 +134,7 @@ func (id Identity) CanWrite() bool { return id.Role == RoleUploader || id.Role =
 func (id Identity) grantsFor(dossier string) []string {
 	var out []string
 	for _, g := range id.Grants {
-		if ds := id.grantDossiers[g]; slices.Contains(ds, AllDossiers) || slices.Contains(ds, dossier) {
+		if ds := id.granted[g].Dossiers; slices.Contains(ds, AllDossiers) || slices.Contains(ds, dossier) {
 			out = append(out, g)
 		}
 	}
@@ -152,7 +150,7 @@ func (id Identity) accessEnds(dossier string) (time.Time, bool) {
 	}
 	var end time.Time
 	for _, g := range id.grantsFor(dossier) {
-		if u := id.grantUntil[g]; u.After(end) {
+		if u := id.granted[g].Until; u.After(end) {
 			end = u
 		}
 	}

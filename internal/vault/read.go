@@ -284,7 +284,7 @@ func (s *Service) downloadTTL(id Identity, dossier string) (time.Duration, error
 			return 0, errorf(CodeForbidden, "your access to dossier %s ends at %s: too soon for a download", dossier, end.UTC().Format(time.RFC3339))
 		}
 	}
-	return max(ttl, time.Second), nil
+	return ttl, nil
 }
 
 // receiptOfVersion reads a chain entry's signed receipt, with its
