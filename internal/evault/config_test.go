@@ -64,6 +64,32 @@ func TestWhereTheTokenComesFrom(t *testing.T) {
 	}
 }
 
+// TestConfigTokenWithoutAPI checks a config file's token that names no API
+// is refused before anything is sent, even with a .local/env URL at hand.
+func TestConfigTokenWithoutAPI(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a request was sent: %s %s (Authorization %q)", r.Method, r.URL, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".local"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".local", "env"), []byte("VAULT_URL="+srv.URL+"\n"), 0o600)
+	bare := filepath.Join(dir, "bare.json")
+	os.WriteFile(bare, []byte(`{"token":"bare-token"}`), 0o600)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, args := range [][]string{{"--config", bare}, {"--config", bare, "--api", srv.URL}} {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, Dir: dir, Getenv: func(string) string { return "" }}
+		code := m.Run(context.Background(), append([]string{"dossier", "list"}, args...))
+		if code != ExitUsage {
+			t.Errorf("%v: got exit %d, want %d", args, code, ExitUsage)
+		}
+		if want := "a token needs the api it is for"; !strings.Contains(errb.String(), want) {
+			t.Errorf("%v: got %q, want it to say %q", args, errb.String(), want)
+		}
+	}
+}
+
 func TestHelpDocumentsExitCodes(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"get", "--help"}, {"verify-bundle", "--help"}} {
 		var out bytes.Buffer

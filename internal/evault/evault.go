@@ -303,8 +303,13 @@ func (a *app) resolve() (api, token string, err error) {
 				return "", "", exit(ExitUsage, "config %s: %v", path, err)
 			}
 			// The file pairs a token with its API: it goes to that API
-			// only, not to one --api or EVAULT_API names instead.
-			if api == "" || cfg.API == "" || strings.TrimRight(api, "/") == strings.TrimRight(cfg.API, "/") {
+			// only, not to one --api, EVAULT_API or a .local/env in some
+			// parent directory names instead; a token without its API
+			// could go anywhere, so it is refused.
+			if cfg.Token != "" && cfg.API == "" {
+				return "", "", exit(ExitUsage, "config %s: a token needs the api it is for", path)
+			}
+			if api == "" || strings.TrimRight(api, "/") == strings.TrimRight(cfg.API, "/") {
 				fill(cfg.API, cfg.Token)
 			}
 		} else if a.configFile != "" {
