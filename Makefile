@@ -74,10 +74,10 @@ fmt-check:
 	@files="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [[ -n "$$files" ]]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
 
-## bench: upload, complete, concurrent-complete (ledger), timestamps and witnesses, 2 GiB multipart and seal, verify, and the portal's verify and first load against a real MinIO and Chromium, each beside its baseline
+## bench: upload, complete, concurrent-complete (ledger), timestamps and witnesses, retention extension, 2 GiB multipart and seal, verify, and the portal's verify and first load against a real MinIO and Chromium, each beside its baseline
 bench:
 	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Upload256|Latency' -benchtime 5x -count 1 -timeout 30m ./internal/bench/
-	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Concurrent|Multipart2GiB|Verify1GiB|IndependentTrust' -benchtime 1x -count 1 -timeout 30m ./internal/bench/
+	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'Concurrent|Multipart2GiB|Verify1GiB|IndependentTrust|ExtendRetention' -benchtime 1x -count 1 -timeout 30m ./internal/bench/
 	MINIO_BIN="$$(scripts/minio.sh)" go test -run '^$$' -bench 'ColdStart' -benchtime 1x -count 1 -timeout 10m ./internal/runtimeapi/
 	@scripts/portal.sh
 	MINIO_BIN="$$(scripts/minio.sh)" CHROMIUM_BIN="$$(scripts/chromium.sh)" go test -run '^$$' -bench 'Portal' -benchtime 1x -count 1 -timeout 30m ./internal/bench/

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/evidencevault/vault/internal/assembly"
 	"github.com/evidencevault/vault/internal/regulation"
@@ -200,7 +201,9 @@ func reportLatencies(b *testing.B, lat []time.Duration, elapsed time.Duration, r
 type requestCounter struct{ n, classA, classB atomic.Int64 }
 
 func (c *requestCounter) client() *http.Client {
-	return &http.Client{Transport: countingTransport{c, http.DefaultTransport}}
+	// The SDK's own transport, as production's client has: the standard
+	// library's keeps only 2 idle connections to a host.
+	return &http.Client{Transport: countingTransport{c, awshttp.NewBuildableClient().GetTransport()}}
 }
 
 func (c *requestCounter) reset() { c.n.Store(0); c.classA.Store(0); c.classB.Store(0) }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Retention follows the market (MDR Art. 10(8), AI Act Art. 18): the
@@ -255,8 +258,25 @@ func (s *Service) dueUntil(ctx context.Context, d Dossier) (time.Time, bool, err
 	return until, due && !until.IsZero(), nil
 }
 
+// extendConcurrency bounds the versions extended at once: the SDK keeps
+// 10 idle connections to a host, and more at once would open new ones.
+const extendConcurrency = 8
+
 // extended counts what an extension did.
-type extended struct{ objects, failed int }
+type extended struct {
+	mu              sync.Mutex
+	objects, failed int
+}
+
+func (n *extended) count(ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ok {
+		n.objects++
+	} else {
+		n.failed++
+	}
+}
 
 // extendDossier extends the locks of everything the dossier's evidence
 // rests on, when its state says it is due, and logs the extension; shared
@@ -293,11 +313,16 @@ func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier, sha
 // the run goes on: one planted object must not stop the rest.
 func (s *Service) extendPrefixes(ctx context.Context, prefixes []string, until time.Time) *extended {
 	n := &extended{}
+	// Each version is two round trips to storage, and a tenant's access
+	// trail grows with every download: in parallel, so that one run of the
+	// schedule reaches as many as it can (docs/lifecycle.md).
+	var g errgroup.Group
+	g.SetLimit(extendConcurrency)
 	for _, prefix := range prefixes {
 		objs, err := s.records.List(ctx, prefix)
 		if err != nil {
 			s.log.WarnContext(ctx, "extend retention: list", "prefix", prefix, "err", err)
-			n.failed++
+			n.count(false)
 			continue
 		}
 		for _, o := range objs {
@@ -308,21 +333,23 @@ func (s *Service) extendPrefixes(ctx context.Context, prefixes []string, until t
 				if v.DeleteMarker {
 					continue
 				}
-				info, err := s.objects.Stat(ctx, o.Key, v.ID)
-				if err == nil && (info.LockMode == "" || !info.RetainUntil.Before(until)) {
-					continue
-				}
-				if err == nil {
-					err = s.objects.Retain(ctx, o.Key, v.ID, Lock{Mode: info.LockMode, Until: until})
-				}
-				if err != nil {
-					s.log.WarnContext(ctx, "extend retention: a version was not extended", "object", o.Key, "version", v.ID, "err", err)
-					n.failed++
-					continue
-				}
-				n.objects++
+				g.Go(func() error {
+					info, err := s.objects.Stat(ctx, o.Key, v.ID)
+					if err == nil && (info.LockMode == "" || !info.RetainUntil.Before(until)) {
+						return nil
+					}
+					if err == nil {
+						err = s.objects.Retain(ctx, o.Key, v.ID, Lock{Mode: info.LockMode, Until: until})
+					}
+					if err != nil {
+						s.log.WarnContext(ctx, "extend retention: a version was not extended", "object", o.Key, "version", v.ID, "err", err)
+					}
+					n.count(err == nil)
+					return nil
+				})
 			}
 		}
 	}
+	g.Wait()
 	return n
 }
