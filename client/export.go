@@ -333,9 +333,12 @@ func (c *Client) exportDocument(ctx context.Context, w *bundle.Writer, e logged,
 	if err != nil {
 		return bundle.Document{}, err
 	}
-	// The timestamps cover the signature alone: those the vault serves go
-	// with the receipt (VerifyOffline checks them under the view's policy).
-	rc, err := json.MarshalIndent(vault.Bundle{Envelope: e.envelope, Log: &ledger.Proof{
+	// The receipt as served, with its timestamps: its statement is the
+	// log's entry (checked above), and its signature the one they cover,
+	// which the twin of a signature written over the log's record is not
+	// (receipt.TwinSignature). VerifyOffline checks them under the view's
+	// policy.
+	rc, err := json.MarshalIndent(vault.Bundle{Envelope: stored.Envelope, Log: &ledger.Proof{
 		Origin: cp.Origin, Index: e.index, Checkpoint: string(cpText), Inclusion: proof.Hashes}, Timestamps: stored.Timestamps}, "", "  ")
 	if err != nil {
 		return bundle.Document{}, err

@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/secure-systems-lab/go-securesystemslib/signerverifier"
@@ -187,4 +189,21 @@ func GenerateSigner() (*LocalSigner, error) {
 		return nil, err
 	}
 	return NewLocalSigner(key)
+}
+
+// TwinSignature returns the other ECDSA P-256 signature, (r, n−s), that
+// verifies wherever the DER signature (r, s) does: anyone can make it
+// from the first, without the key. Whatever binds a signature's bytes,
+// as a timestamp does, must reckon with its twin.
+func TwinSignature(der []byte) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("%w: the signature is not one DER ECDSA signature", ErrMalformed)
+	}
+	n := elliptic.P256().Params().N
+	if sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.Cmp(n) >= 0 || sig.S.Cmp(n) >= 0 {
+		return nil, fmt.Errorf("%w: the signature's r or s is out of range", ErrMalformed)
+	}
+	sig.S.Sub(n, sig.S)
+	return asn1.Marshal(sig)
 }

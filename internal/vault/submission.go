@@ -122,9 +122,7 @@ func (s *Service) Submit(ctx context.Context, dossier string, in SubmissionInput
 	}
 	rec := &SubmissionRecord{Submission: *sub, ID: ev.ID, By: ev.By, At: ev.At, LogIndex: ev.LogIndex,
 		Record: &Bundle{Envelope: a.Record, Log: &a.Proof}}
-	if env, _, err := receipt.Parse(a.Record); err == nil && s.cfg.Timestamps != nil {
-		rec.Record.Timestamps = s.stampsOf(ctx, id.Tenant, lifecycleEntryID(d.ID, ev.ID), env)
-	}
+	s.attachRecordStamps(ctx, id.Tenant, lifecycleEntryID(d.ID, ev.ID), rec.Record)
 	return rec, nil
 }
 
@@ -158,10 +156,30 @@ func (s *Service) SubmissionOf(ctx context.Context, dossier, submission string) 
 	}
 	rec := subs[i]
 	rec.Record = &Bundle{Envelope: rec.bundle.Envelope, Log: rec.bundle.Log}
-	if env, _, err := receipt.Parse(rec.bundle.Envelope); err == nil && s.cfg.Timestamps != nil {
-		rec.Record.Timestamps = s.stampsOf(ctx, id.Tenant, lifecycleEntryID(dossier, rec.ID), env)
-	}
+	s.attachRecordStamps(ctx, id.Tenant, lifecycleEntryID(dossier, rec.ID), rec.Record)
 	return &rec, nil
+}
+
+// attachRecordStamps gives a signed record's bundle its timestamp (as
+// attachStamps does a receipt), and its signature back if it was written
+// over with the twin (stampsOf).
+func (s *Service) attachRecordStamps(ctx context.Context, tenant, id string, b *Bundle) {
+	if s.cfg.Timestamps == nil {
+		return
+	}
+	env, _, err := receipt.Parse(b.Envelope)
+	if err != nil {
+		return
+	}
+	stamps, restored := s.stampsOf(ctx, tenant, id, env)
+	if restored {
+		data, err := receipt.Marshal(env)
+		if err != nil {
+			return
+		}
+		b.Envelope = data
+	}
+	b.Timestamps = stamps
 }
 
 // Changes is what changed between two sets of versions: a submission and

@@ -127,26 +127,55 @@ func (s *Service) attachStamps(ctx context.Context, tenant string, r *Receipt) {
 	if s.cfg.Timestamps == nil {
 		return
 	}
-	r.Timestamps = s.stampsOf(ctx, tenant, r.Predicate.ReceiptID, r.Envelope)
+	r.Timestamps, _ = s.stampsOf(ctx, tenant, r.Predicate.ReceiptID, r.Envelope)
 	r.Pending = len(r.Timestamps) == 0
 }
 
 // stampsOf returns the kept timestamp of log entry id's signature, asking
 // the authority for one when none is kept yet; nil when it gives none.
-func (s *Service) stampsOf(ctx context.Context, tenant, id string, env *receipt.Envelope) [][]byte {
+//
+// An ECDSA signature has a twin that verifies as well and that anyone can
+// make without the key (receipt.TwinSignature). Written over the record,
+// it has no kept timestamp, and one asked for now would date the record
+// later than its seal. So when the twin of env's signature has the kept
+// timestamp, env's signature was written over: it is put back, in place,
+// and restored says so.
+func (s *Service) stampsOf(ctx context.Context, tenant, id string, env *receipt.Envelope) (stamps [][]byte, restored bool) {
 	sig, err := signatureOf(env)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	if kept := s.keptStamps(ctx, tenant, id, sig); kept != nil {
-		return [][]byte{kept}
+		return [][]byte{kept}, false
+	}
+	if twin, err := receipt.TwinSignature(sig); err == nil {
+		if kept := s.keptStamps(ctx, tenant, id, twin); kept != nil {
+			s.log.WarnContext(ctx, "a signed record was written over with the twin of its signature; serving the one its timestamp covers",
+				"tenant", tenant, "entry", id)
+			env.Signatures[0].Sig = base64.StdEncoding.EncodeToString(twin)
+			return [][]byte{kept}, true
+		}
 	}
 	if !s.stampFailedRecently() {
 		if tsr := s.stamp(ctx, tenant, id, env, false); tsr != nil {
-			return [][]byte{tsr}
+			return [][]byte{tsr}, false
 		}
 	}
-	return nil
+	return nil, false
+}
+
+// stamped reports whether the signature of env, or its twin, has a kept
+// timestamp.
+func (s *Service) stamped(ctx context.Context, tenant, id string, env *receipt.Envelope) bool {
+	sig, err := signatureOf(env)
+	if err != nil {
+		return false
+	}
+	if s.keptStamps(ctx, tenant, id, sig) != nil {
+		return true
+	}
+	twin, err := receipt.TwinSignature(sig)
+	return err == nil && s.keptStamps(ctx, tenant, id, twin) != nil
 }
 
 // stampFailedRecently reports whether the authority failed less than
@@ -187,8 +216,9 @@ func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pen
 		}
 		if have[timestampKey(tenant, id)] {
 			// Something is there: it counts only if it verifies (a plant
-			// or a delete marker does not).
-			if sig, err := signatureOf(r.Envelope); err == nil && s.keptStamps(ctx, tenant, id, sig) != nil {
+			// or a delete marker does not), over the signature or its
+			// twin (stampsOf).
+			if s.stamped(ctx, tenant, id, r.Envelope) {
 				continue
 			}
 		}

@@ -155,10 +155,13 @@ export async function exportDossier(t, d, progress) {
       const served = openEnvelope(got.bundle.envelope);
       if (!equal(served.payload, e.payload)) throw new FailedChecks([{ name: "log_inclusion", passed: false, detail: `the vault served another receipt for version ${p.version} than the log's entry ${e.index} (${p.receiptId})` }], path);
       const proof = await call(`/v1/log/proofs/inclusion?index=${e.index}&size=${cp.size}`, { tenant: t });
-      // The timestamps of the receipt as served (over the signature the
-      // log holds, or they fail the check below), as evault export keeps.
+      // The receipt as served, with its timestamps: its statement is the
+      // log's entry (checked above), and its signature the one the
+      // timestamps cover, which a signature's twin written over the
+      // log's record is not (the check below holds it), as evault export
+      // keeps.
       const stamps = got.bundle.timestamps?.length ? { timestamps: got.bundle.timestamps } : {};
-      const rc = { envelope: e.envelope, log: { origin: cp.origin, index: e.index, checkpoint: cp.signed, inclusionProof: proof.proof }, ...stamps };
+      const rc = { envelope: got.bundle.envelope, log: { origin: cp.origin, index: e.index, checkpoint: cp.signed, inclusionProof: proof.proof }, ...stamps };
       const ver = await verifyReceipt(rc, view.trust, p.document.file.sha256, p.document.file.size);
       if (!ver.valid) throw new FailedChecks(ver.checks, path);
       await add("files/" + path, got.file, p.document.file.sha256);
