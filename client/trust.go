@@ -110,6 +110,14 @@ func (c *Client) KeyHistory(ctx context.Context, size int64) (*vault.KeyLog, err
 // log in pins is used, or, on first use, the log's current key is pinned;
 // the latest checkpoint must extend the one kept, and becomes the one kept.
 func (c *Client) Open(ctx context.Context, pins Pins, keys []receipt.Key) (*View, error) {
+	return c.OpenChecked(ctx, pins, keys, nil)
+}
+
+// OpenChecked is Open with check run on the verified view before anything
+// is pinned or kept: a view check refuses leaves pins as they were, so
+// that a checkpoint a witness policy refuses never becomes the one kept,
+// nor an impostor's key, met first, the one pinned.
+func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key, check func(*View) error) (*View, error) {
 	kl, err := c.KeyHistory(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -150,6 +158,11 @@ func (c *Client) Open(ctx context.Context, pins Pins, keys []receipt.Key) (*View
 			"it is signed by key %s, which is no signed rotation from the key %s you gave: refusing it", untrusted.Current, untrusted.Pinned)}
 	case err != nil:
 		return nil, &TrustError{Origin: kl.Origin, Err: err, Detail: "its key history or checkpoint does not verify: " + err.Error()}
+	}
+	if check != nil {
+		if err := check(v); err != nil {
+			return nil, err
+		}
 	}
 	if keys != nil {
 		return v, nil

@@ -1,12 +1,14 @@
 package devstack_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/testenv"
 )
 
@@ -18,7 +20,7 @@ import (
 func TestPortalShowsPolicyChanges(t *testing.T) {
 	env, _, stop := testenv.LocalStack(t, t.TempDir())
 	defer stop()
-	_, d, doc, dl, _, _ := sealedReceipt(t, env)
+	c, d, doc, dl, _, _ := sealedReceipt(t, env)
 	_, otherWitness, err := noteKey("witness.operator.example")
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +57,38 @@ func TestPortalShowsPolicyChanges(t *testing.T) {
 		const m = await import("/portal/policy.js");
 		await m.keepPolicy({ ...m.keptPolicy(), witnesses: { keys: [`+jsString(otherWitness)+`], quorum: 1 }, source: "an earlier visit" });
 	})()`, chromedp.EvalAwaitPromise))
+	kept := func() string {
+		t.Helper()
+		cp, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Object.values(JSON.parse(localStorage.getItem("evidencevault.pins") || "{}"))[0]?.checkpoint || ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+	before := kept()
+	// The log grows, cosigned by the vault's witness, not the one kept: its
+	// new checkpoint is not kept either, as evault keeps none.
+	second := filepath.Join(t.TempDir(), "validation.pdf")
+	if err := os.WriteFile(second, []byte("Software validation report, revision C.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	next := *doc
+	next.Revision = "C"
+	prep, err := c.PrepareFile(context.Background(), d.ID, &next, second, client.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upload(context.Background(), prep); err != nil {
+		t.Fatal(err)
+	}
 	p.do("reload", chromedp.Reload())
 	p.waitText("Versions of " + doc.Path)
 	change := "witness keys: 1 added, 1 dropped"
 	press("Download version 1 verified")
 	p.waitText("failed verification and was not saved")
+	if got := kept(); before == "" || got != before {
+		t.Errorf("under a witness policy the latest checkpoint fails, the browser kept %q, want %q still", got, before)
+	}
 	for _, want := range []string{"✘ FAILED witnessed", "What differs", change} {
 		if !strings.Contains(p.text("main"), want) {
 			t.Errorf("after a download that failed, the page lacks %q:\n%s", want, p.text("main"))
@@ -101,5 +130,8 @@ func TestPortalShowsPolicyChanges(t *testing.T) {
 	p.waitText("✔ passed witnessed")
 	if strings.Contains(p.text("main"), "What differs") {
 		t.Errorf("after taking the vault's policy, the page says it differs:\n%s", p.text("main"))
+	}
+	if got := kept(); got == before || got == "" {
+		t.Errorf("under the vault's policy, the browser kept %q, want the latest checkpoint", got)
 	}
 }

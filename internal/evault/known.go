@@ -132,16 +132,20 @@ func (a *app) view(cmd *cobra.Command, files []string) (*client.View, error) {
 		return nil, err
 	}
 	known := a.known()
-	v, err := cl.Open(cmd.Context(), known, keys)
+	// The witness policy is checked before anything is pinned or kept.
+	v, err := cl.OpenChecked(cmd.Context(), known, keys, func(v *client.View) error {
+		if policy.Witnesses == nil {
+			return nil
+		}
+		if _, err := policy.Witnesses.Check(v.Signed); err != nil {
+			return exit(ExitVerify, "log %s: its latest checkpoint (%d entries) does not meet your witness policy: %v", v.Origin, v.Latest.Size, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	v.Trust.Policy = policy
-	if policy.Witnesses != nil {
-		if _, err := policy.Witnesses.Check(v.Signed); err != nil {
-			return nil, exit(ExitVerify, "log %s: its latest checkpoint (%d entries) does not meet your witness policy: %v", v.Origin, v.Latest.Size, err)
-		}
-	}
 	if v.FirstUse && !a.quiet {
 		fmt.Fprintf(a.main.Stderr, "evault: first use of log %s: pinned its key %s in %s; compare it with the key your vault's operator published\n",
 			v.Origin, v.Pinned[0].ID, known.Where())
