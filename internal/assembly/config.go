@@ -18,6 +18,7 @@ import (
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/evidencevault/vault/internal/witnessing"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Config is everything the vault needs to run.
@@ -293,6 +294,15 @@ func witnessesFromEnv(getenv func(string) string, errs []error) ([]witnessing.Wi
 			continue
 		}
 		ws = append(ws, w)
+	}
+	// GET /v1/verification-policy asks for every one of them: one key
+	// named twice is a policy no verifier takes.
+	vs := make([]note.Verifier, len(ws))
+	for i, w := range ws {
+		vs[i] = w.Verifier
+	}
+	if err := (witnessing.Policy{Witnesses: vs, Quorum: len(vs)}).Distinct(); err != nil {
+		errs = append(errs, fmt.Errorf("VAULT_WITNESSES: %w", err))
 	}
 	timeout := 5 * time.Second
 	if v := getenv("VAULT_WITNESS_TIMEOUT"); v != "" {

@@ -1,6 +1,7 @@
 package assembly
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"filippo.io/mldsa"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/evidencevault/vault/internal/witnessing"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -41,6 +43,10 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || c.KMSKeyID != "alias/evidence-vault-receipts" || c.SigningKeyPEM != nil {
 		t.Errorf("KMS signer: got %+v, %v", c, err)
 	}
+	_, witnessKey, err := note.GenerateKey(rand.Reader, "witness.nb.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -56,6 +62,8 @@ func TestFromEnv(t *testing.T) {
 			"VAULT_TSA_AUTH_HEADER": "Authorization: Bearer x", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_AUTH_HEADER and VAULT_TSA_AUTH_SECRET"}},
 		{"a witness the portal cannot verify", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
 			"VAULT_WITNESSES": "https://witness.example " + mldsaWitness(t)}, []string{"VAULT_WITNESSES", "not Ed25519"}},
+		{"one witness key twice", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
+			"VAULT_WITNESSES": "https://w1.example " + witnessKey + ";https://w2.example " + witnessKey}, []string{"VAULT_WITNESSES", "are one key"}},
 		{"authority's secret, no authority", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_URL"}},
 	}
 	for _, tt := range tests {
