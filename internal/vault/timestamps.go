@@ -243,7 +243,7 @@ func checkStamps(r *Receipt, trust tsa.Trust, require bool) (bool, string) {
 		if require {
 			return false, "the receipt carries no RFC 3161 timestamp, and one is required"
 		}
-		return true, "pending: no RFC 3161 timestamp yet (the authority was not reached when it was sealed); its time is the vault's clock until one is added"
+		return true, "pending: the receipt carries no RFC 3161 timestamp, so its time is the vault's clock alone; the vault adds one later to a receipt sealed while its authority was unreachable, and a file whose token was removed looks the same: fetch the receipt again, or require a timestamp to refuse it"
 	}
 	if len(r.Envelope.Signatures) != 1 {
 		// The timestamp covers one signature: with several, it could be

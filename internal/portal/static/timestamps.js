@@ -397,7 +397,7 @@ export async function checkStamps(r, trust) {
   const tokens = r.timestamps || [];
   if (tokens.length === 0) {
     if (trust.require) return { passed: false, detail: "the receipt carries no RFC 3161 timestamp, and one is required" };
-    return { passed: true, detail: "pending: no RFC 3161 timestamp yet (the authority was not reached when it was sealed); its time is the vault's clock until one is added" };
+    return { passed: true, detail: "pending: the receipt carries no RFC 3161 timestamp, so its time is the vault's clock alone; the vault adds one later to a receipt sealed while its authority was unreachable, and a file whose token was removed looks the same: fetch the receipt again, or require a timestamp to refuse it" };
   }
   if (r.sigs.length !== 1) return { passed: false, detail: `a timestamped receipt carries exactly one signature; this one has ${r.sigs.length}` };
   const sealed = r.predicate.sealedAt == null ? ZERO : nanos(r.predicate.sealedAt);
