@@ -65,7 +65,7 @@ deploy: build infra/node_modules
 	  $${TSA_URL:+-c tsaUrl=$$TSA_URL -c tsaRootsFile=$$TSA_ROOTS_FILE} \
 	  $${TSA_POLICY:+-c tsaPolicy=$$TSA_POLICY} $${TSA_QUALIFIED:+-c tsaQualified=$$TSA_QUALIFIED} \
 	  $${TSA_AUTH_SECRET_ARN:+-c tsaAuthSecretArn=$$TSA_AUTH_SECRET_ARN} \
-	  $${WITNESSES:+-c "witnesses=$$WITNESSES"}
+	  $${WITNESSES:+-c "witnesses=$$WITNESSES"} $${WITNESS_QUORUM:+-c witnessQuorum=$$WITNESS_QUORUM}
 
 vet:
 	go vet ./...

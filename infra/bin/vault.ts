@@ -25,6 +25,7 @@ new VaultStack(app, app.node.tryGetContext('stackName') ?? 'EvidenceVault', {
     authSecretArn: app.node.tryGetContext('tsaAuthSecretArn'),
   } : undefined,
   witnesses: String(app.node.tryGetContext('witnesses') ?? '').split(';').map((w) => w.trim()).filter(Boolean),
+  witnessQuorum: app.node.tryGetContext('witnessQuorum') ? Number(app.node.tryGetContext('witnessQuorum')) : undefined,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

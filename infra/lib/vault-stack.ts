@@ -67,6 +67,11 @@ export interface VaultStackProps extends StackProps {
   readonly timestamping?: { url: string; rootsPem: string; policy?: string; qualified?: boolean; authSecretArn?: string };
   /** Witnesses that cosign every checkpoint, each "URL VKEY" (docs/ledger.md). */
   readonly witnesses?: string[];
+  /**
+   * How many of the witnesses must cosign a checkpoint for it to be
+   * witnessed, and published as the verifiers' quorum; all by default.
+   */
+  readonly witnessQuorum?: number;
 }
 
 /** Request headers browser clients send the API (internal/httpapi/cors.go). */
@@ -120,12 +125,17 @@ export class VaultStack extends Stack {
     for (const w of props.witnesses ?? []) {
       if (!/^https:\/\/\S+ \S+\+[0-9a-f]{8}\+\S+$/.test(w)) throw new Error(`witnesses: ${w} is not "https://URL VKEY"`);
     }
+    const quorum = props.witnessQuorum;
+    if (quorum !== undefined && !(Number.isInteger(quorum) && quorum >= 1 && quorum <= (props.witnesses?.length ?? 0))) {
+      throw new Error(`witnessQuorum: ${quorum} is not a number of the ${props.witnesses?.length ?? 0} witnesses, 1 or more`);
+    }
     this.independent = {
       ...(ts ? { VAULT_TSA_URL: ts.url, VAULT_TSA_ROOTS: ts.rootsPem } : {}),
       ...(ts?.policy ? { VAULT_TSA_POLICY: ts.policy } : {}),
       ...(ts?.qualified ? { VAULT_TSA_QUALIFIED: 'true' } : {}),
       ...(ts?.authSecretArn ? { VAULT_TSA_AUTH_SECRET: ts.authSecretArn } : {}),
       ...(props.witnesses?.length ? { VAULT_WITNESSES: props.witnesses.join(';') } : {}),
+      ...(quorum !== undefined ? { VAULT_WITNESS_QUORUM: String(quorum) } : {}),
     };
     for (const o of corsOrigins) {
       if (!/^https?:\/\/[^/?#*]+$/.test(o)) {

@@ -336,4 +336,12 @@ test('a timestamp authority and witnesses reach every function, and bad ones fai
   const { template: none } = synth({});
   assert.ok(!JSON.stringify(none.toJSON()).includes('secretsmanager:'), 'without a secret, no function may read secrets');
   assert.throws(() => synth({ witnesses: ['https://w.example/'] }), /witnesses/);
+  const other = 'https://witness.other.example/ witness.other.example+4567cdef+BOcDmoj9Vjxx4DGhmCc0FQnAawwbUhJT8Qnd8Kf9m0qe';
+  const { template: tq } = synth({ witnesses: [witness, other], witnessQuorum: 1 });
+  const withQuorum = (Object.values(tq.findResources('AWS::Lambda::Function')) as any[])
+    .filter((fn) => fn.Properties.Environment?.Variables?.VAULT_BUCKET);
+  assert.ok(withQuorum.length >= 2);
+  for (const fn of withQuorum) assert.equal(fn.Properties.Environment.Variables.VAULT_WITNESS_QUORUM, '1');
+  for (const q of [0, 3, 1.5]) assert.throws(() => synth({ witnesses: [witness, other], witnessQuorum: q }), /witnessQuorum/);
+  assert.throws(() => synth({ witnessQuorum: 1 }), /witnessQuorum/);
 });

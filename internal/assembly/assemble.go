@@ -116,7 +116,7 @@ func New(ctx context.Context, c Config, logger *slog.Logger) (*Vault, error) {
 	}
 	var witnesses vault.Cosigner
 	if len(c.Witnesses) > 0 {
-		witnesses = witnessing.New(c.Witnesses, c.WitnessTimeout)
+		witnesses = witnessing.New(c.Witnesses, c.WitnessQuorum, c.WitnessTimeout)
 	}
 	client := newS3Client(awsCfg, c.S3)
 	store := s3store.New(client, c.Bucket, logger)

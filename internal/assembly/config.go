@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,9 +69,12 @@ type Config struct {
 	TSA TSA
 	// Witnesses cosign every log checkpoint (VAULT_WITNESSES: one witness
 	// per line or separated by ";", each "URL VKEY"; docs/ledger.md), each
-	// request waiting at most WitnessTimeout (VAULT_WITNESS_TIMEOUT, 5s).
+	// request waiting at most WitnessTimeout (VAULT_WITNESS_TIMEOUT, 5s);
+	// a checkpoint is witnessed once WitnessQuorum of them cosigned it
+	// (VAULT_WITNESS_QUORUM, all of them by default).
 	Witnesses      []witnessing.Witness
 	WitnessTimeout time.Duration
+	WitnessQuorum  int
 }
 
 // TSA configures timestamps (docs/receipt.md): the authority's RFC 3161
@@ -168,7 +172,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.OIDC, errs = oidcFromEnv(getenv, errs)
 	c.TSA, errs = tsaFromEnv(getenv, errs)
-	c.Witnesses, c.WitnessTimeout, errs = witnessesFromEnv(getenv, errs)
+	c.Witnesses, c.WitnessTimeout, c.WitnessQuorum, errs = witnessesFromEnv(getenv, errs)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("assembly: %w", err)
 	}
@@ -276,7 +280,7 @@ func tsaFromEnv(getenv func(string) string, errs []error) (TSA, []error) {
 }
 
 // witnessesFromEnv reads the witnesses, if any are named.
-func witnessesFromEnv(getenv func(string) string, errs []error) ([]witnessing.Witness, time.Duration, []error) {
+func witnessesFromEnv(getenv func(string) string, errs []error) ([]witnessing.Witness, time.Duration, int, []error) {
 	var ws []witnessing.Witness
 	for _, line := range strings.FieldsFunc(getenv("VAULT_WITNESSES"), func(r rune) bool { return r == '\n' || r == ';' }) {
 		if strings.TrimSpace(line) == "" {
@@ -312,5 +316,13 @@ func witnessesFromEnv(getenv func(string) string, errs []error) ([]witnessing.Wi
 		}
 		timeout = d
 	}
-	return ws, timeout, errs
+	quorum := len(ws)
+	if v := getenv("VAULT_WITNESS_QUORUM"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > len(ws) {
+			errs = append(errs, fmt.Errorf("VAULT_WITNESS_QUORUM=%q: want how many of the %d witnesses VAULT_WITNESSES names must cosign, 1 to %d", v, len(ws), len(ws)))
+		}
+		quorum = n
+	}
+	return ws, timeout, quorum, errs
 }

@@ -47,6 +47,15 @@ func TestFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, otherKey, err := note.GenerateKey(rand.Reader, "witness.other.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = FromEnv(env(map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
+		"VAULT_WITNESSES": "https://w1.example " + witnessKey + "\nhttps://w2.example " + otherKey, "VAULT_WITNESS_QUORUM": "1"}))
+	if err != nil || len(c.Witnesses) != 2 || c.WitnessQuorum != 1 {
+		t.Errorf("two witnesses, a quorum of one: got %d witnesses, quorum %d (%v)", len(c.Witnesses), c.WitnessQuorum, err)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -64,6 +73,11 @@ func TestFromEnv(t *testing.T) {
 			"VAULT_WITNESSES": "https://witness.example " + mldsaWitness(t)}, []string{"VAULT_WITNESSES", "not Ed25519"}},
 		{"one witness key twice", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
 			"VAULT_WITNESSES": "https://w1.example " + witnessKey + ";https://w2.example " + witnessKey}, []string{"VAULT_WITNESSES", "are one key"}},
+		{"a quorum beyond the witnesses", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
+			"VAULT_WITNESSES": "https://w1.example " + witnessKey, "VAULT_WITNESS_QUORUM": "2"}, []string{"VAULT_WITNESS_QUORUM", "1 to 1"}},
+		{"a quorum of none", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k",
+			"VAULT_WITNESSES": "https://w1.example " + witnessKey, "VAULT_WITNESS_QUORUM": "0"}, []string{"VAULT_WITNESS_QUORUM"}},
+		{"a quorum without witnesses", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_WITNESS_QUORUM": "1"}, []string{"VAULT_WITNESS_QUORUM"}},
 		{"authority's secret, no authority", map[string]string{"VAULT_BUCKET": "b", "VAULT_SIGNING_KEY": "k", "VAULT_TSA_AUTH_SECRET": "tsa-auth"}, []string{"VAULT_TSA_URL"}},
 	}
 	for _, tt := range tests {

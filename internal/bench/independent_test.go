@@ -75,7 +75,7 @@ func runIndependent(b *testing.B, mode string, clients int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg.Witnesses = witnessing.New([]witnessing.Witness{{URL: u, Verifier: v}}, 5*time.Second)
+		cfg.Witnesses = witnessing.New([]witnessing.Witness{{URL: u, Verifier: v}}, 0, 5*time.Second)
 	}
 	svc := vault.New(x.storage(), x.signer, cfg)
 

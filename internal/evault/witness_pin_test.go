@@ -83,7 +83,7 @@ func TestWitnessPolicyRefusesBeforePinning(t *testing.T) {
 		return httpapi.New(svc, iss.Verifier(), slog.New(slog.DiscardHandler)).Handler()
 	}
 	fake := mk(fakeSigner, nil)
-	real := mk(realSigner, witnessing.New([]witnessing.Witness{{URL: wu, Verifier: wv, Key: w.VKey()}}, 5*time.Second))
+	real := mk(realSigner, witnessing.New([]witnessing.Witness{{URL: wu, Verifier: wv, Key: w.VKey()}}, 0, 5*time.Second))
 	var h atomic.Value
 	h.Store(fake)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.Load().(http.Handler).ServeHTTP(rw, r) }))

@@ -67,7 +67,7 @@ func TestTimestampsAndWitnessesServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAPI(t, vault.Config{Timestamps: stamps, Witnesses: witnessing.New([]witnessing.Witness{{URL: u, Verifier: wv, Key: w.VKey()}}, 5*time.Second)})
+	a := newAPI(t, vault.Config{Timestamps: stamps, Witnesses: witnessing.New([]witnessing.Witness{{URL: u, Verifier: wv, Key: w.VKey()}}, 0, 5*time.Second)})
 	keys, err := a.svc.Keys(vault.NewContext(context.Background(), uploader))
 	if err != nil || len(keys) == 0 {
 		t.Fatal(keys, err)

@@ -35,7 +35,8 @@ type WitnessPolicy struct {
 }
 
 // VerifierPolicy returns the deployment's timestamp authority and
-// witnesses, as a verifier would require them: all its witnesses.
+// witnesses, as a verifier would require them: as many of its witnesses
+// as the deployment's quorum.
 func (s *Service) VerifierPolicy() VerifierPolicy {
 	var out VerifierPolicy
 	if t := s.stampTrust(); t != nil {
@@ -47,7 +48,7 @@ func (s *Service) VerifierPolicy() VerifierPolicy {
 	}
 	if s.cfg.Witnesses != nil {
 		if keys := s.cfg.Witnesses.Keys(); len(keys) > 0 {
-			out.Witnesses = &WitnessPolicy{Keys: keys, Quorum: len(keys)}
+			out.Witnesses = &WitnessPolicy{Keys: keys, Quorum: s.cfg.Witnesses.Quorum()}
 		}
 	}
 	return out

@@ -18,11 +18,13 @@ import (
 // got appended, and an error naming each witness that gave none.
 type Cosigner interface {
 	Cosign(ctx context.Context, origin string, size uint64, checkpoint []byte, prove witnessing.Prover) ([]byte, error)
-	// Check reports whether a cosigned note carries a valid cosignature
-	// of every configured witness.
+	// Check reports whether a cosigned note carries valid cosignatures
+	// of the quorum of the configured witnesses.
 	Check(cosigned []byte) error
 	// Keys returns the witnesses' public keys (note vkeys).
 	Keys() []string
+	// Quorum is how many of them must cosign a checkpoint.
+	Quorum() int
 }
 
 // Witnessing (docs/ledger.md, "Witnesses"): after each append, the seal
@@ -90,14 +92,16 @@ func (s *Service) witnessed(ctx context.Context, tenant string, atLeast int64) (
 	}
 	cosigned, err := s.cfg.Witnesses.Cosign(ctx, cp.Origin, uint64(cp.Size), signed, prove)
 	if err != nil {
-		// Some witnesses may have cosigned, but a note kept (and locked)
-		// with fewer than all would be served for good: the next round
-		// tries again, on a later checkpoint.
 		s.log.WarnContext(ctx, "witnessing", "tenant", tenant, "size", cp.Size, "err", err)
-		if ctx.Err() == nil {
-			tw.failed = s.now()
+		// The note is kept (and locked) with the cosignatures it has, and
+		// served for good: only if they reach the quorum. Otherwise the
+		// next round tries again, on a later checkpoint.
+		if s.cfg.Witnesses.Check(cosigned) != nil {
+			if ctx.Err() == nil {
+				tw.failed = s.now()
+			}
+			return 0, nil, false
 		}
-		return 0, nil, false
 	}
 	key := witnessedKey(tenant, cp.Size)
 	if err := s.records.Create(ctx, key, cosigned, logLock(s.cfg)); err != nil && !errors.Is(err, ErrExists) {

@@ -61,7 +61,7 @@ func newWitness(t *testing.T, signer receipt.Signer) *witnessServer {
 		t.Fatal(err)
 	}
 	ws.policy = witnessing.Policy{Witnesses: []note.Verifier{v}, Quorum: 1}
-	ws.client = witnessing.New([]witnessing.Witness{{URL: u, Verifier: v}}, 5*time.Second)
+	ws.client = witnessing.New([]witnessing.Witness{{URL: u, Verifier: v}}, 0, 5*time.Second)
 	return ws
 }
 
@@ -235,5 +235,49 @@ func TestPlantedCosignedCheckpoints(t *testing.T) {
 		if ch := witnessCheck(t, again, got, signer, ws.policy); !ch.Passed {
 			t.Errorf("receipt %d over planted junk: %+v", i, ch)
 		}
+	}
+}
+
+// TestWitnessQuorum: with two witnesses and a quorum of one, a checkpoint
+// one of them cosigned while the other is down is witnessed (kept, served,
+// not pending) and meets a verifier's 1-of-2 policy, not a 2-of-2 one;
+// with the default quorum, all, it waits for the next round.
+func TestWitnessQuorum(t *testing.T) {
+	for _, tt := range []struct {
+		quorum, published int
+		wantPending       bool
+	}{{1, 1, false}, {0, 2, true}} {
+		t.Run(fmt.Sprintf("quorum %d", tt.quorum), func(t *testing.T) {
+			signer := newSigner(t)
+			w1, w2 := newWitness(t, signer), newWitness(t, signer)
+			both := witnessing.New(append(w1.client.Witnesses(), w2.client.Witnesses()...), tt.quorum, 5*time.Second)
+			b := memstore.New("evidence")
+			svc := newService(b, signer, vault.Config{Witnesses: both})
+			d, err := svc.CreateDossier(as(alice), dossierInput(udiA, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := fixture{svc: svc, store: b, dossier: d}
+			if got := svc.VerifierPolicy().Witnesses.Quorum; got != tt.published {
+				t.Errorf("published quorum: got %d, want %d", got, tt.published)
+			}
+			oneOf := witnessing.Policy{Witnesses: []note.Verifier{w1.policy.Witnesses[0], w2.policy.Witnesses[0]}, Quorum: 1}
+			allOf := oneOf
+			allOf.Quorum = 2
+			if r := f.sealed(t, "tests/a.txt", []byte("both up")); !witnessCheck(t, svc, r, signer, allOf).Passed {
+				t.Fatalf("both up: %+v", witnessCheck(t, svc, r, signer, allOf))
+			}
+			w2.down.Store(true)
+			r := f.sealed(t, "tests/b.txt", []byte("one down"))
+			if r.Pending != tt.wantPending {
+				t.Errorf("one witness down: got pending %v, want %v", r.Pending, tt.wantPending)
+			}
+			if got := witnessCheck(t, svc, r, signer, oneOf).Passed; got == tt.wantPending {
+				t.Errorf("one witness down, a 1-of-2 verifier: got passed %v, want %v", got, !tt.wantPending)
+			}
+			if c := witnessCheck(t, svc, r, signer, allOf); c.Passed {
+				t.Errorf("one witness down, a 2-of-2 verifier: got %+v, want refused", c)
+			}
+		})
 	}
 }

@@ -75,10 +75,10 @@ type keyed struct {
 	key string
 }
 
-// Check reports whether cosigned carries a valid cosignature of every
-// witness of the client.
+// Check reports whether cosigned carries valid cosignatures of the
+// client's quorum of its witnesses (and no invalid one of any).
 func (c *Client) Check(cosigned []byte) error {
-	p := Policy{Quorum: len(c.witnesses)}
+	p := Policy{Quorum: c.quorum}
 	for _, w := range c.witnesses {
 		p.Witnesses = append(p.Witnesses, w.Verifier)
 	}
@@ -110,6 +110,7 @@ type Prover func(ctx context.Context, from uint64) ([][]byte, error)
 // Client asks witnesses to cosign checkpoints.
 type Client struct {
 	witnesses []Witness
+	quorum    int
 	http      *http.Client
 	timeout   time.Duration
 
@@ -119,14 +120,21 @@ type Client struct {
 	sizes map[string]uint64
 }
 
-// New returns a client of witnesses; each request waits at most timeout
-// (10 seconds if 0).
-func New(witnesses []Witness, timeout time.Duration) *Client {
+// New returns a client of witnesses of which quorum must cosign a
+// checkpoint (all of them if 0); each request waits at most timeout (10
+// seconds if 0).
+func New(witnesses []Witness, quorum int, timeout time.Duration) *Client {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	return &Client{witnesses: witnesses, http: &http.Client{}, timeout: timeout, sizes: map[string]uint64{}}
+	if quorum <= 0 || quorum > len(witnesses) {
+		quorum = len(witnesses)
+	}
+	return &Client{witnesses: witnesses, quorum: quorum, http: &http.Client{}, timeout: timeout, sizes: map[string]uint64{}}
 }
+
+// Quorum is how many of the client's witnesses must cosign a checkpoint.
+func (c *Client) Quorum() int { return c.quorum }
 
 // Witnesses returns the client's witnesses.
 func (c *Client) Witnesses() []Witness { return c.witnesses }

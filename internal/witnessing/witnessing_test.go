@@ -111,7 +111,7 @@ func served(t *testing.T, key *ecdsa.PrivateKey, dir string) (*devwitness.Witnes
 		t.Fatal(err)
 	}
 	wit := witnessing.Witness{URL: u, Verifier: v}
-	return w, witnessing.New([]witnessing.Witness{wit}, 0), wit
+	return w, witnessing.New([]witnessing.Witness{wit}, 0, 0), wit
 }
 
 func newKey(t *testing.T) *ecdsa.PrivateKey {
@@ -147,7 +147,7 @@ func TestCosignAndPolicy(t *testing.T) {
 	}
 	// A fresh client does not know the size the witness holds: the
 	// witness tells it (409) and it proves consistency from there.
-	fresh := witnessing.New([]witnessing.Witness{wit}, 0)
+	fresh := witnessing.New([]witnessing.Witness{wit}, 0, 0)
 	tr.add("entry f")
 	if _, err := fresh.Cosign(context.Background(), origin, uint64(tr.n), tr.checkpoint(t, key), tr.prove); err != nil {
 		t.Fatalf("fresh client: %v", err)
