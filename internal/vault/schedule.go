@@ -55,9 +55,12 @@ type ScheduleRun struct {
 	Pending int `json:"pending"`
 }
 
-// RunSchedule extends retention and adds pending timestamps in every
-// tenant. It goes on past a tenant that fails, and returns the first
-// failure with what it did.
+// RunSchedule extends retention and reconciles legal holds in every
+// tenant, then adds pending timestamps: what the law asks of the stored
+// evidence comes first, so that a slow authority cannot use up the run.
+// Once the authority fails, no later tenant asks it again in this run. It
+// goes on past a tenant that fails, and returns the first failure with
+// what it did.
 func (s *Service) RunSchedule(ctx context.Context) (*ScheduleRun, error) {
 	tenants, err := s.Tenants(ctx)
 	if err != nil {
@@ -65,24 +68,27 @@ func (s *Service) RunSchedule(ctx context.Context) (*ScheduleRun, error) {
 	}
 	run := &ScheduleRun{Extended: []ExtensionRun{}}
 	var first error
+	failed := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
 	for _, t := range tenants {
 		ext, err := s.ExtendRetention(ctx, t)
 		if ext != nil && len(ext.Dossiers) > 0 {
 			run.Extended = append(run.Extended, *ext)
 		}
-		if err != nil && first == nil {
-			first = err
-		}
+		failed(err)
 		held, err := s.reconcileHolds(ctx, t)
 		run.Held += held
-		if err != nil && first == nil {
-			first = err
-		}
-		stamped, pending, err := s.StampPending(ctx, t)
+		failed(err)
+	}
+	down := false
+	for _, t := range tenants {
+		stamped, pending, tenantDown, err := s.stampPending(ctx, t, !down)
 		run.Stamped, run.Pending = run.Stamped+stamped, run.Pending+pending
-		if err != nil && first == nil {
-			first = err
-		}
+		down = down || tenantDown
+		failed(err)
 	}
 	return run, first
 }

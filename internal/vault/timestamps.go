@@ -164,20 +164,6 @@ func (s *Service) stampsOf(ctx context.Context, tenant, id string, env *receipt.
 	return nil, false
 }
 
-// stamped reports whether the signature of env, or its twin, has a kept
-// timestamp.
-func (s *Service) stamped(ctx context.Context, tenant, id string, env *receipt.Envelope) bool {
-	sig, err := signatureOf(env)
-	if err != nil {
-		return false
-	}
-	if s.keptStamps(ctx, tenant, id, sig) != nil {
-		return true
-	}
-	twin, err := receipt.TwinSignature(sig)
-	return err == nil && s.keptStamps(ctx, tenant, id, twin) != nil
-}
-
 // stampFailedRecently reports whether the authority failed less than
 // retryStampAfter ago.
 func (s *Service) stampFailedRecently() bool {
@@ -190,16 +176,32 @@ func (s *Service) stampFailedRecently() bool {
 // authority could not be reached when it was sealed), and returns how many
 // it stamped and how many are still pending.
 func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pending int, err error) {
+	stamped, pending, _, err = s.stampPending(ctx, tenant, true)
+	return stamped, pending, err
+}
+
+// stampPending is StampPending, asking the authority only if ask. It
+// stops asking at the authority's first failure, and says so (down): each
+// receipt after it would wait out the authority's timeout in turn, and the
+// schedule's run has other tenants' work to do.
+//
+// The receipts it considers are those with nothing at their token's key,
+// told apart by two listings, so that a tenant's hourly run does not read
+// and verify every receipt it ever sealed. A key holding something that
+// does not verify (a plant, junk) is not the sweep's: the receipt's next
+// read passes over it and asks the authority (stamp), and vault-audit
+// names it.
+func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (stamped, pending int, down bool, err error) {
 	if s.cfg.Timestamps == nil {
-		return 0, 0, nil
+		return 0, 0, false, nil
 	}
 	receipts, err := s.records.List(ctx, receiptsPrefix(tenant))
 	if err != nil {
-		return 0, 0, fmt.Errorf("vault: stamp pending: %w", err)
+		return 0, 0, false, fmt.Errorf("vault: stamp pending: %w", err)
 	}
 	stamps, err := s.records.List(ctx, timestampsPrefix(tenant))
 	if err != nil {
-		return 0, 0, fmt.Errorf("vault: stamp pending: %w", err)
+		return 0, 0, false, fmt.Errorf("vault: stamp pending: %w", err)
 	}
 	have := map[string]bool{}
 	for _, o := range stamps {
@@ -207,28 +209,25 @@ func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pen
 	}
 	for _, o := range receipts {
 		id, ok := receiptIDOfKey(tenant, o.Key)
-		if !ok {
+		if !ok || have[timestampKey(tenant, id)] {
+			continue
+		}
+		if !ask || down {
+			pending++
 			continue
 		}
 		r, err := s.storedReceipt(ctx, tenant, id)
 		if err != nil {
 			continue // not the vault's receipt; the audit names it
 		}
-		if have[timestampKey(tenant, id)] {
-			// Something is there: it counts only if it verifies (a plant
-			// or a delete marker does not), over the signature or its
-			// twin (stampsOf).
-			if s.stamped(ctx, tenant, id, r.Envelope) {
-				continue
-			}
-		}
 		if s.stamp(ctx, tenant, id, r.Envelope, true) != nil {
 			stamped++
 		} else {
 			pending++
+			down = ctx.Err() == nil
 		}
 	}
-	return stamped, pending, nil
+	return stamped, pending, down, nil
 }
 
 // stampSkew is how far the vault's clock may run ahead of the authority's

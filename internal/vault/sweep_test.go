@@ -1,0 +1,152 @@
+package vault_test
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/evidencevault/vault/internal/devtsa"
+	"github.com/evidencevault/vault/internal/memstore"
+	"github.com/evidencevault/vault/internal/tsa"
+	"github.com/evidencevault/vault/internal/vault"
+)
+
+// countedAuthority is a development authority that counts the requests
+// it is sent, down or not.
+type countedAuthority struct {
+	*devtsa.Authority
+	asked  atomic.Int64
+	client *tsa.Client
+}
+
+func newCountedAuthority(t *testing.T) *countedAuthority {
+	t.Helper()
+	a, err := devtsa.New(devtsa.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &countedAuthority{Authority: a}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.asked.Add(1)
+		a.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c.client, err = tsa.New(tsa.Config{URL: srv.URL, Trust: tsa.Trust{Roots: []*x509.Certificate{a.Root()}, Policy: devtsa.Policy}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// sealIn seals n documents in a new dossier of tenant.
+func sealIn(t *testing.T, svc *vault.Service, b *memstore.Bucket, tenant, udi string, n int) {
+	t.Helper()
+	id := vault.Identity{Tenant: tenant, Subject: "alice@" + tenant + ".example", Role: vault.RoleAdmin}
+	d, err := svc.CreateDossier(as(id), dossierInput(udi, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		body := []byte(fmt.Sprintf("report %d of %s", i, tenant))
+		tk, err := svc.StartUpload(as(id), d.ID, document(fmt.Sprintf("tests/%d.txt", i), body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Send(tk.Upload, body); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Complete(as(id), tk.UploadID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestScheduleAsksAFailingAuthorityOnce: receipts of two tenants were
+// sealed while the authority was down, and it still is. The schedule's
+// run asks it once, not once per receipt (each waiting out its timeout),
+// counts them all pending, and has done the tenants' other work first.
+func TestScheduleAsksAFailingAuthorityOnce(t *testing.T) {
+	a := newCountedAuthority(t)
+	b := memstore.New("evidence")
+	signer := newSigner(t)
+	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	a.SetDown(true)
+	sealIn(t, svc, b, "acme", udiA, 3)
+	sealIn(t, svc, b, "globex", udiB, 3)
+	// A fresh process: no memory of the failures at sealing.
+	again := newService(b, signer, vault.Config{Timestamps: a.client})
+	before := a.asked.Load()
+	run, err := again.RunSchedule(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.asked.Load() - before; got != 1 {
+		t.Errorf("the run asked the authority %d times, want once", got)
+	}
+	if run.Stamped != 0 || run.Pending != 6 {
+		t.Errorf("got %d stamped, %d pending, want 0 and 6", run.Stamped, run.Pending)
+	}
+	// Back up, the next run stamps them all.
+	a.SetDown(false)
+	if run, err = again.RunSchedule(context.Background()); err != nil || run.Stamped != 6 || run.Pending != 0 {
+		t.Errorf("authority back: got %+v (%v), want 6 stamped", run, err)
+	}
+}
+
+// TestSweepReadsNoStampedReceipt: with every receipt stamped, the sweep
+// lists and reads nothing else: its hourly run does not grow with the
+// receipts a tenant ever sealed.
+func TestSweepReadsNoStampedReceipt(t *testing.T) {
+	a := newCountedAuthority(t)
+	b := memstore.New("evidence")
+	signer := newSigner(t)
+	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	sealIn(t, svc, b, "acme", udiA, 5)
+	b.Calls(true)
+	stamped, pending, err := svc.StampPending(context.Background(), "acme")
+	if err != nil || stamped != 0 || pending != 0 {
+		t.Fatalf("got %d stamped, %d pending (%v), want none", stamped, pending, err)
+	}
+	for _, c := range b.Calls(false) {
+		if c.Op != "List" {
+			t.Errorf("the sweep made a %s of %s, want listings alone", c.Op, c.Key)
+		}
+	}
+}
+
+// TestJunkAtAPendingReceiptsToken: an operator plants junk where a
+// pending receipt's token goes. The sweep leaves it (it considers empty
+// keys only); the receipt's next read passes over the junk and gets the
+// receipt its token.
+func TestJunkAtAPendingReceiptsToken(t *testing.T) {
+	a := newCountedAuthority(t)
+	b := memstore.New("evidence")
+	signer := newSigner(t)
+	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	a.SetDown(true)
+	f := fixture{svc: svc, store: b}
+	d, err := svc.CreateDossier(as(alice), dossierInput(udiA, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dossier = d
+	r := f.sealed(t, "tests/a.txt", []byte("sealed while down"))
+	a.SetDown(false)
+	b.Overwrite("vault/acme/timestamps/"+r.Predicate.ReceiptID+".tsr", []byte("not a token"))
+	again := newService(b, signer, vault.Config{Timestamps: a.client})
+	if stamped, pending, err := again.StampPending(context.Background(), "acme"); err != nil || stamped != 0 || pending != 0 {
+		t.Errorf("sweep: got %d stamped, %d pending (%v), want the planted key left to reads", stamped, pending, err)
+	}
+	got, err := again.Receipt(as(alice), r.Predicate.ReceiptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Timestamps) != 1 || got.Pending {
+		t.Errorf("read: got %d timestamps, pending %v, want the receipt stamped", len(got.Timestamps), got.Pending)
+	}
+}
