@@ -189,8 +189,8 @@ func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pen
 // told apart by two listings, so that a tenant's hourly run does not read
 // and verify every receipt it ever sealed. A key holding something that
 // does not verify (a plant, junk) is not the sweep's: the receipt's next
-// read passes over it and asks the authority (stamp), and vault-audit
-// names it.
+// read passes over it and asks the authority (stamp), whose token goes
+// over it, and vault-audit names the key's two versions.
 func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (stamped, pending int, down bool, err error) {
 	if s.cfg.Timestamps == nil {
 		return 0, 0, false, nil
