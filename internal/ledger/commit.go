@@ -61,6 +61,21 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		if batch = kept; len(batch) == 0 {
 			return
 		}
+		// S3 takes a delete marker for no object: a commit hidden under
+		// one does not stop the conditional creation below, and this
+		// process, its head stale, would sign a second tree of a size
+		// the log has signed. So the position must hold no version at
+		// all; if it does, the commits are read again (every version).
+		if taken, err := l.taken(ctx, tl, tl.head.cp.Size); err != nil {
+			fail(err)
+			return
+		} else if taken {
+			if err := l.refresh(ctx, tl, true); err != nil {
+				fail(err)
+				return
+			}
+			continue
+		}
 		next, hashes, c, err := l.build(ctx, tl, batch)
 		if err != nil {
 			fail(err)
@@ -76,9 +91,12 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 			fail(fmt.Errorf("ledger: write commit at %d: %w", c.Start, err))
 			return
 		}
-		if !created {
+		if !created || l.shared(ctx, tl, c.Start) {
 			// Another process took the position: read its commit and
-			// try again after it.
+			// try again after it. (Or one hidden under a delete marker
+			// took it just before this one was created: the log's is
+			// then the one its checkpoints hold, and entries of this one
+			// the log does not hold are appended again.)
 			if err := l.refresh(ctx, tl, true); err != nil {
 				fail(err)
 				return
@@ -101,6 +119,23 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		return
 	}
 	fail(fmt.Errorf("%w: %s, for %d rounds", ErrContended, tl.origin, maxRounds))
+}
+
+// taken reports whether the commit position start holds any version.
+func (l *Log) taken(ctx context.Context, tl *tenantLog, start int64) (bool, error) {
+	n, err := l.store.VersionCount(ctx, tl.commitKey(start))
+	if err != nil {
+		return false, fmt.Errorf("ledger: read versions of %s: %w", tl.commitKey(start), err)
+	}
+	return n > 0, nil
+}
+
+// shared reports whether the commit just created at start is not the
+// position's only version. When that cannot be read, it is taken as
+// shared: the commits are read again before anything is answered.
+func (l *Log) shared(ctx context.Context, tl *tenantLog, start int64) bool {
+	n, err := l.store.VersionCount(ctx, tl.commitKey(start))
+	return err != nil || n != 1
 }
 
 // appended is the answer for entry index of commit c, proven from r, a

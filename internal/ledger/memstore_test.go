@@ -114,6 +114,19 @@ func (m *memStore) Versions(ctx context.Context, key string) ([][]byte, error) {
 	return out, nil
 }
 
+func (m *memStore) VersionCount(ctx context.Context, key string) (int, error) {
+	if err := m.check("versions", key); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.older[key])
+	if _, ok := m.objects[key]; ok {
+		n++
+	}
+	return n, nil
+}
+
 func (m *memStore) List(ctx context.Context, prefix string) ([]string, error) {
 	if err := m.check("list", prefix); err != nil {
 		return nil, err

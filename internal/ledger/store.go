@@ -23,6 +23,11 @@ type Store interface {
 	// are written once, other versions are someone else's, and readers
 	// pick the log's by what it signed (choose.go).
 	Versions(ctx context.Context, key string) ([][]byte, error)
+	// VersionCount returns how many versions key holds, delete markers
+	// left out: Create cannot tell a key whose versions hide under a
+	// delete marker (S3's If-None-Match takes that for no object) from
+	// one never written.
+	VersionCount(ctx context.Context, key string) (int, error)
 	// Put overwrites key: only the head hint of a log without Scratch,
 	// which readers never trust.
 	Put(ctx context.Context, key string, body []byte) error

@@ -432,6 +432,7 @@ func TestCompleteRequests(t *testing.T) {
 		"list vault/versions":      1, // the chain, hidden entries included
 		"list vault/lifecycle":     2, // the dossier's events: the market status before the claim, legal holds after the commit
 		"create vault/versions":    1, // version 1 of a new document
+		"list ledger/log":          2, // its position holds no version, before and after (a delete marker does not stop the create)
 		"create ledger/log":        1, // the commit
 		"create ledger/tile":       1, // the level-0 partial tile
 		"create vault/receipts":    1, // the bundle

@@ -81,6 +81,25 @@ func (l ledgerStore) Versions(ctx context.Context, key string) ([][]byte, error)
 	return out, nil
 }
 
+func (l ledgerStore) VersionCount(ctx context.Context, key string) (int, error) {
+	objs, err := l.records.List(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for _, v := range o.Versions {
+			if !v.DeleteMarker {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 // entryKeeper stores the record of every entry the ledger integrates, a
 // receipt bundle or a key event record, each its envelope and its place in
 // the log: the ledger hands each commit's entries over before the commit
