@@ -15,6 +15,9 @@ var ErrInjected = errors.New("memstore: injected fault")
 type Call struct {
 	Op  string // the method: Create, Put, Get, List, Versions, Stat, Retain, Open, CreateMultipart, ...
 	Key string // the key, or the prefix of a List
+	// Version is the version id of a call on one version (GetVersion,
+	// Stat, Retain, Hold, Open); "" for others.
+	Version string
 	N   int    // the how-manieth call of Op this is, from 1
 }
 
@@ -45,12 +48,17 @@ func (b *Bucket) Inject(f Fault) (remove func()) {
 // enter records a call and runs the faults; it is called before the
 // bucket's lock is taken, so that a slow fault slows only its call.
 func (b *Bucket) enter(ctx context.Context, op, key string) error {
+	return b.enterVersion(ctx, op, key, "")
+}
+
+// enterVersion is enter for a call on one version of key.
+func (b *Bucket) enterVersion(ctx context.Context, op, key, version string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	b.mu.Lock()
 	b.counts[op]++
-	c := Call{Op: op, Key: key, N: b.counts[op]}
+	c := Call{Op: op, Key: key, Version: version, N: b.counts[op]}
 	b.calls = append(b.calls, c)
 	faults := make([]Fault, len(b.faults))
 	for i, f := range b.faults {

@@ -174,7 +174,7 @@ func (b *Bucket) Get(ctx context.Context, key string) ([]byte, error) {
 
 // GetVersion returns one version's body.
 func (b *Bucket) GetVersion(ctx context.Context, key, versionID string) ([]byte, error) {
-	if err := b.enter(ctx, "GetVersion", key); err != nil {
+	if err := b.enterVersion(ctx, "GetVersion", key, versionID); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()
@@ -231,7 +231,7 @@ func (b *Bucket) Versions(ctx context.Context, key string) ([]string, error) {
 
 // Stat describes one version of key, the latest if versionID is "".
 func (b *Bucket) Stat(ctx context.Context, key, versionID string) (vault.ObjectInfo, error) {
-	if err := b.enter(ctx, "Stat", key); err != nil {
+	if err := b.enterVersion(ctx, "Stat", key, versionID); err != nil {
 		return vault.ObjectInfo{}, err
 	}
 	b.mu.Lock()
@@ -251,7 +251,7 @@ func (b *Bucket) Stat(ctx context.Context, key, versionID string) (vault.ObjectI
 // bypass it (this bucket lets the vault, like a governance-mode bucket
 // whose role may).
 func (b *Bucket) Retain(ctx context.Context, key, versionID string, lock vault.Lock) error {
-	if err := b.enter(ctx, "Retain", key); err != nil {
+	if err := b.enterVersion(ctx, "Retain", key, versionID); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -269,7 +269,7 @@ func (b *Bucket) Retain(ctx context.Context, key, versionID string, lock vault.L
 
 // Hold sets or lifts one version's legal hold.
 func (b *Bucket) Hold(ctx context.Context, key, versionID string, on bool) error {
-	if err := b.enter(ctx, "Hold", key); err != nil {
+	if err := b.enterVersion(ctx, "Hold", key, versionID); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -284,7 +284,7 @@ func (b *Bucket) Hold(ctx context.Context, key, versionID string, on bool) error
 
 // Open streams one version from offset on.
 func (b *Bucket) Open(ctx context.Context, key, versionID string, offset int64) (io.ReadCloser, error) {
-	if err := b.enter(ctx, "Open", key); err != nil {
+	if err := b.enterVersion(ctx, "Open", key, versionID); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()

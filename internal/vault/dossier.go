@@ -232,17 +232,29 @@ func (s *Service) dossierOf(ctx context.Context, tenant, id string, o Object) (k
 		return d.(keptDossier), nil
 	}
 	var bodies [][]byte
+	unreadable := false
 	for _, v := range o.Versions {
 		if v.DeleteMarker {
 			continue
 		}
 		data, err := s.records.GetVersion(ctx, o.Key, v.ID)
+		if errors.Is(err, ErrStorage) && !errors.Is(err, ErrStorageUnavailable) {
+			// A version storage will not serve (one written in an archive
+			// class, say) is not the vault's, which wrote its own in the
+			// standard class; it disagrees with the record, as another
+			// version would.
+			unreadable = true
+			continue
+		}
 		if err != nil {
 			return keptDossier{}, err
 		}
 		bodies = append(bodies, data)
 	}
 	if len(bodies) == 0 {
+		if unreadable {
+			return keptDossier{}, &Error{Code: CodeTampered, Message: fmt.Sprintf("dossier record %s holds no version storage serves", o.Key)}
+		}
 		return keptDossier{}, ErrNotFound
 	}
 	// The first version that is a record of this dossier is served; the
@@ -261,7 +273,7 @@ func (s *Service) dossierOf(ctx context.Context, tenant, id string, o Object) (k
 	}
 	if first >= 0 {
 		served.longest = longest
-		r := keptDossier{Dossier: served, writtenOver: slices.ContainsFunc(bodies, func(x []byte) bool { return !bytes.Equal(x, bodies[first]) })}
+		r := keptDossier{Dossier: served, writtenOver: unreadable || slices.ContainsFunc(bodies, func(x []byte) bool { return !bytes.Equal(x, bodies[first]) })}
 		s.dossiers.Store(o.Key, r)
 		return r, nil
 	}

@@ -208,6 +208,13 @@ func (s *Service) eachHeld(ctx context.Context, d Dossier, path string, pick fun
 		if err != nil {
 			continue // not the vault's entry: the audit names it
 		}
+		// What is held or lifted is what the signed receipt names: an
+		// entry copied from another dossier's chain names that dossier's
+		// evidence, and lifting this dossier's hold must not lift the
+		// other's.
+		if v, _, err = s.signedVersion(ctx, d.Tenant, v); err != nil || v.Dossier != d.ID {
+			continue
+		}
 		if err := do(v); err != nil {
 			return err
 		}

@@ -935,3 +935,178 @@ func TestReleaseLiftRacingANewHoldHoldsAgain(t *testing.T) {
 		t.Errorf("a.txt v1 has no legal hold while hold %s on the whole dossier stands", st.LegalHolds[0].ID)
 	}
 }
+
+// An operator plants a dossier record, or a version over a real one, in a
+// class storage will not serve. The tenant's other dossiers, and that
+// one, are still extended by every run of the schedule.
+func TestPlantedUnreadableDossierRecordStopsNoExtension(t *testing.T) {
+	for _, planted := range []string{"vault/acme/dossiers/dos_aaaaaaaaaaaaaaaa.json", ""} {
+		t.Run(map[bool]string{true: "a dossier of its own", false: "over the real record"}[planted != ""], func(t *testing.T) {
+			c := newClock()
+			f := setup(t, vault.Config{Now: c.now})
+			r := f.sealed(t, "a.txt", []byte("a1"))
+			if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+				t.Fatal(err)
+			}
+			if planted == "" {
+				planted = "vault/acme/dossiers/" + f.dossier.ID + ".json"
+			}
+			plant := f.store.Overwrite(planted, []byte(`{}`))
+			f.store.Inject(func(_ context.Context, call memstore.Call) error {
+				if call.Op == "GetVersion" && call.Key == planted && call.Version == plant {
+					return archived
+				}
+				return nil
+			})
+			sched := newService(f.store, f.signer, vault.Config{Now: c.now})
+			for range 6 { // three years, a run every half year
+				c.add(183 * 24 * time.Hour)
+				sched.RunSchedule(context.Background())
+			}
+			info, err := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := c.now().AddDate(10, 0, 0); info.RetainUntil.Before(want) {
+				t.Errorf("on the market on %s, evidence locked until %s, want at least %s", c.date(), info.RetainUntil.Format(time.DateOnly), want.Format(time.DateOnly))
+			}
+		})
+	}
+}
+
+// An operator copies a held dossier's chain entry into another dossier's
+// chain. Setting and releasing a hold there, both signed and logged for
+// that dossier, must lift nothing of the first one's.
+func TestEntryCopiedFromAHeldDossierIsNotLifted(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation CA-2026-17"}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.svc.CreateDossier(as(alice), dossierInput(udiB, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := f.store.Latest("vault/acme/versions/" + f.dossier.ID + "/a.txt/0000000001.json")
+	var entry map[string]any
+	if err := json.Unmarshal(data, &entry); err != nil {
+		t.Fatal(err)
+	}
+	entry["dossier"] = other.ID
+	f.store.Overwrite("vault/acme/versions/"+other.ID+"/a.txt/0000000001.json", mustJSON(t, entry))
+	c.years(11) // a.txt v1's own retention has lapsed: only the hold keeps it
+	h, err := f.svc.SetHold(as(bob), other.ID, vault.HoldInput{Reason: "internal review"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ReleaseHold(as(bob), other.ID, h.ID, vault.ReleaseInput{Reason: "review closed"}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+		t.Error("a release in another dossier lifted the standing hold on a.txt v1")
+	}
+	if err := f.store.Remove(r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); err == nil {
+		t.Error("the operator deleted a.txt v1, under a standing hold")
+	}
+}
+
+// everyHalfYear runs the schedule every half year for years, as its
+// hourly runs would.
+func everyHalfYear(t *testing.T, c *clock, svc *vault.Service, years int) {
+	t.Helper()
+	for range 2 * years {
+		c.add(183 * 24 * time.Hour)
+		if _, err := svc.RunSchedule(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// removeAll removes every version of key it can, and says whether one
+// was removed.
+func removeAll(f fixture, key string) bool {
+	objs, _ := f.store.List(context.Background(), key)
+	removed := false
+	for _, o := range objs {
+		if o.Key != key {
+			continue
+		}
+		for _, v := range o.Versions {
+			removed = f.store.Remove(key, v.ID) == nil || removed
+		}
+	}
+	return removed
+}
+
+// A hold outlasts every lock the vault set (an investigation of 17
+// years, the device never on the market): the records that show the
+// hold and the dossier stay locked as long as it stands, so that nobody
+// can delete them and make the hold vanish, or let a later release lift
+// what it covers.
+func TestAHoldKeepsTheRecordsThatShowIt(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	whole, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Reason: "competent authority investigation CA-2026-17"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := newService(f.store, f.signer, vault.Config{Now: c.now})
+	everyHalfYear(t, c, sched, 14)
+	doc, err := f.svc.SetHold(as(bob), f.dossier.ID, vault.HoldInput{Path: "a.txt", Reason: "FSCA 2040-02"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	everyHalfYear(t, c, sched, 3)
+	for _, key := range []string{
+		"vault/acme/lifecycle/" + f.dossier.ID + "/" + whole.ID + ".json",
+		"vault/acme/dossiers/" + f.dossier.ID + ".json",
+		"vault/acme/receipts/" + r.Predicate.ReceiptID + ".json",
+	} {
+		if removeAll(f, key) {
+			t.Errorf("17 years into a standing hold, the operator removed %s", key)
+		}
+	}
+	svc := newService(f.store, f.signer, vault.Config{Now: c.now})
+	if _, err := svc.ReleaseHold(as(bob), f.dossier.ID, doc.ID, vault.ReleaseInput{Reason: "FSCA closed"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := svc.DossierState(as(bob), f.dossier.ID)
+	if err != nil || len(st.LegalHolds) != 1 || st.LegalHolds[0].ID != whole.ID {
+		t.Errorf("after the document hold's release: holds %+v (%v), want %s standing", st.LegalHolds, err, whole.ID)
+	}
+	if info, _ := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID); !info.LegalHold {
+		t.Error("a.txt v1 lost its legal hold though the dossier's hold stands")
+	}
+}
+
+// An extension run that takes long (a tenant of many records) logs the
+// date it extended the tenant's records to, not a later one.
+func TestASlowRunLogsTheDateItExtendedTo(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: c.date()}); err != nil {
+		t.Fatal(err)
+	}
+	c.years(6)
+	f.store.Inject(func(_ context.Context, call memstore.Call) error {
+		if call.Op == "Stat" && strings.HasPrefix(call.Key, "ledger/acme/") {
+			c.add(time.Minute) // each of the log's objects takes a minute
+		}
+		return nil
+	})
+	if _, err := f.svc.ExtendRetention(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.svc.DossierState(as(bob), f.dossier.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, info := range locksUnder(t, f, "vault/acme/receipts/") {
+		if info.RetainUntil.Before(st.RetainUntil) {
+			t.Errorf("%s locked until %s; the signed extension says %s", k, info.RetainUntil.Format(time.RFC3339), st.RetainUntil.Format(time.RFC3339))
+		}
+	}
+}

@@ -788,3 +788,32 @@ func TestScheduleCompletesAHoldSetPartWay(t *testing.T) {
 		t.Errorf("a second run held %d more, want 0", run.Held)
 	}
 }
+
+// The whole of the last day counts wherever the last device was placed:
+// the Union's outermost regions lie as far west as UTC-4.
+func TestTheLastDayEndsInTheLatestTimeZone(t *testing.T) {
+	c := newClock()
+	f := setup(t, vault.Config{Now: c.now})
+	r := f.sealed(t, "a.txt", []byte("a1"))
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: "2026-03-02"}); err != nil {
+		t.Fatal(err)
+	}
+	c.years(4)
+	if _, err := f.svc.SetMarket(as(bob), f.dossier.ID, vault.MarketInput{FirstPlaced: "2026-03-02", LastPlaced: "2030-03-01"}); err != nil {
+		t.Fatal(err)
+	}
+	c.years(7)
+	if _, err := f.svc.RunSchedule(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, zone := range []*time.Location{time.FixedZone("AST", -4*3600), time.FixedZone("UTC-12", -12*3600)} {
+		placed := time.Date(2030, 3, 1, 23, 59, 0, 0, zone)
+		info, err := f.store.Stat(context.Background(), r.Predicate.Storage.Key, r.Predicate.Storage.VersionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if need := placed.AddDate(10, 0, 0); info.RetainUntil.Before(need) {
+			t.Errorf("%s: locked until %s, %s short of ten years after %s", zone, info.RetainUntil.UTC().Format(time.RFC3339), need.Sub(info.RetainUntil), placed.Format(time.RFC3339))
+		}
+	}
+}

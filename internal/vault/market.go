@@ -58,8 +58,9 @@ type Extension struct {
 }
 
 // retentionFloor is the date every version and record of a dossier must
-// be locked until at least, now: the market's rule and what earlier
-// extensions set. Zero before the device is placed on the market.
+// be locked until at least, now: the market's rule, what earlier
+// extensions set, and, while a legal hold stands, ExtendAhead from now.
+// Zero before the device is placed on the market and without a hold.
 func (st *DossierState) retentionFloor(now time.Time, years int) time.Time {
 	floor := st.RetainUntil
 	switch m := st.Market; {
@@ -67,8 +68,18 @@ func (st *DossierState) retentionFloor(now time.Time, years int) time.Time {
 		floor = later(floor, now.Truncate(time.Second).Add(ExtendAhead).AddDate(years, 0, 0))
 	case m.LastPlaced != "":
 		last, _ := time.Parse(time.DateOnly, m.LastPlaced)
-		// The whole of the last day counts.
-		floor = later(floor, last.AddDate(years, 0, 1))
+		// The whole of the last day counts, wherever on Earth it was
+		// placed: the day ends last at UTC-12 (the Union's outermost
+		// regions lie as far as UTC-4).
+		floor = later(floor, last.AddDate(years, 0, 1).Add(12*time.Hour))
+	}
+	if len(st.LegalHolds) > 0 {
+		// The evidence a hold covers is held in storage with no date; what
+		// shows and proves it (the dossier's record and events, the
+		// tenant's receipts and log) is locked, and must outlast the
+		// investigation however long it runs: it is kept ExtendAhead
+		// ahead while the hold stands, as on the market.
+		floor = later(floor, now.Truncate(time.Second).Add(ExtendAhead))
 	}
 	return floor
 }
@@ -82,10 +93,18 @@ func (st *DossierState) extensionDue(now time.Time, years int) (time.Time, bool)
 	if e := st.LastExtension; e != nil && e.Extension.Failed > 0 && now.Sub(e.At) < retryExtensionAfter {
 		return floor, false
 	}
+	// Ahead of time, and then by ExtendAhead, so that a run is not due
+	// every hour.
+	held := len(st.LegalHolds) > 0 && st.RetainUntil.Before(now.Add(ExtendAhead/2))
 	if st.Market.OnMarket() {
-		return floor, st.RetainUntil.Before(now.Add(ExtendAhead/2).AddDate(years, 0, 0))
+		return floor, held || st.RetainUntil.Before(now.Add(ExtendAhead/2).AddDate(years, 0, 0))
 	}
-	return floor, floor.After(st.RetainUntil)
+	if held {
+		return floor, true
+	}
+	unheld := *st
+	unheld.LegalHolds = nil
+	return floor, unheld.retentionFloor(now, years).After(st.RetainUntil)
 }
 
 func later(a, b time.Time) time.Time {
@@ -125,7 +144,7 @@ func (s *Service) SetMarket(ctx context.Context, dossier string, in MarketInput)
 	}
 	// The status is logged: a failure to extend now is the schedule's to
 	// repair, not a reason to answer that nothing happened.
-	if _, err := s.extendDossier(ctx, id, d, nil); err != nil {
+	if _, err := s.extendDossier(ctx, id, d, time.Time{}, nil); err != nil {
 		s.log.WarnContext(ctx, "market status: extension deferred to the schedule", "dossier", d.ID, "err", err)
 	}
 	return s.dossierState(ctx, id.Tenant, d.ID)
@@ -194,8 +213,9 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 	}
 	run := &ExtensionRun{Tenant: tenant, Dossiers: []LoggedEvent{}}
 	sys := Identity{Tenant: tenant, Home: tenant, Subject: "evidence-vault", Role: RoleAdmin}
-	var due []Dossier
+	var due []dueDossier
 	var furthest time.Time
+	var first error
 	for _, o := range objs {
 		id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, dossiersPrefix(tenant)), ".json")
 		if !ok || !dossierIDPattern.MatchString(id) {
@@ -206,24 +226,29 @@ func (s *Service) ExtendRetention(ctx context.Context, tenant string) (*Extensio
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("vault: extend retention: %w", err)
+			// One record that cannot be read now (planted, or storage
+			// failing) does not hold back the tenant's other dossiers.
+			s.log.WarnContext(ctx, "extend retention: a dossier record was not read", "dossier", id, "err", err)
+			if first == nil {
+				first = fmt.Errorf("vault: extend retention: %w", err)
+			}
+			continue
 		}
 		if until, ok, err := s.dueUntil(ctx, d); err != nil {
 			s.log.WarnContext(ctx, "extend retention", "dossier", d.ID, "err", err)
 			continue
 		} else if ok {
-			due = append(due, d)
+			due = append(due, dueDossier{d, until})
 			furthest = later(furthest, until)
 		}
 	}
 	if len(due) == 0 {
-		return run, nil
+		return run, first
 	}
 	shared := s.extendPrefixes(ctx, tenantPrefixes(tenant), furthest)
-	var first error
 	for _, d := range due {
 		// One dossier that fails does not hold back the others.
-		ev, err := s.extendDossier(ctx, sys, d, shared)
+		ev, err := s.extendDossier(ctx, sys, d.Dossier, d.until, shared)
 		if err != nil {
 			s.log.WarnContext(ctx, "extend retention", "dossier", d.ID, "err", err)
 			if first == nil {
@@ -278,15 +303,26 @@ func (n *extended) count(ok bool) {
 	}
 }
 
+// dueDossier is a dossier an extension run found due, and to when.
+type dueDossier struct {
+	Dossier
+	until time.Time
+}
+
 // extendDossier extends the locks of everything the dossier's evidence
-// rests on, when its state says it is due, and logs the extension; shared
-// is what the run did to the tenant's records already (nil: do them too).
-// It reads the state again just before logging, so that a run that
-// overlapped another's does not log the same extension twice.
-func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier, shared *extended) (*LoggedEvent, error) {
-	until, due, err := s.dueUntil(ctx, d)
+// rests on to until (zero: to when its state says now), when its state
+// says it is due, and logs the extension; shared is what the run did to
+// the tenant's records already, to until at least (nil: do them too). It
+// reads the state again just before logging, so that a run that
+// overlapped another's does not log the same extension twice. The date
+// logged is the one the locks were extended to, not one computed later.
+func (s *Service) extendDossier(ctx context.Context, by Identity, d Dossier, until time.Time, shared *extended) (*LoggedEvent, error) {
+	now, due, err := s.dueUntil(ctx, d)
 	if err != nil || !due {
 		return nil, err
+	}
+	if until.IsZero() {
+		until = now
 	}
 	if shared == nil {
 		shared = s.extendPrefixes(ctx, tenantPrefixes(d.Tenant), until)
