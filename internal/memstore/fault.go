@@ -18,7 +18,7 @@ type Call struct {
 	// Version is the version id of a call on one version (GetVersion,
 	// Stat, Retain, Hold, Open); "" for others.
 	Version string
-	N   int    // the how-manieth call of Op this is, from 1
+	N       int // the how-manieth call of Op this is, from 1
 }
 
 // Fault looks at a call before it runs; a non-nil error is the call's
