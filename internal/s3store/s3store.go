@@ -155,12 +155,28 @@ func (s *Store) get(ctx context.Context, key, versionID string) ([]byte, error) 
 		return nil, translate("get", key, err)
 	}
 	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
+	tooLarge := func(n int64) error {
+		return &storageError{op: "get", key: key, detail: fmt.Sprintf("%d bytes, above the %d a record of the vault may be: someone else's", n, maxRecord), kind: vault.ErrStorage}
+	}
+	// An object of GiB planted among the records would otherwise be read
+	// whole, by every read of them, the schedule's included.
+	if n := aws.ToInt64(out.ContentLength); n > maxRecord {
+		return nil, tooLarge(n)
+	}
+	data, err := io.ReadAll(io.LimitReader(out.Body, maxRecord+1))
 	if err != nil {
 		return nil, translate("read", key, err)
 	}
+	if int64(len(data)) > maxRecord {
+		return nil, tooLarge(int64(len(data)))
+	}
 	return data, nil
 }
+
+// maxRecord bounds what Get and GetVersion read: the largest record is a
+// log commit of 256 entries of at most 256 KiB each (64 MiB); evidence is
+// read through Open.
+var maxRecord int64 = 128 << 20
 
 // List returns every key under prefix with all its versions and delete
 // markers, oldest first: one ListObjectVersions request per thousand.

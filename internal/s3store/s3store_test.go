@@ -5,14 +5,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/evidencevault/vault/internal/s3store"
 	"github.com/evidencevault/vault/internal/storetest"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
@@ -177,5 +180,36 @@ func TestPresignedPutExpires(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond)
 	if got := testenv.Curl(t, put.Method, put.URL, put.Headers, body); got.Status != http.StatusForbidden {
 		t.Errorf("expired URL: got status %d, want 403: %s", got.Status, got.Body)
+	}
+}
+
+// TestOversizeRecordIsNotReadWhole: an object planted among the records
+// larger than any record of the vault is refused, not read into memory.
+func TestOversizeRecordIsNotReadWhole(t *testing.T) {
+	env := testenv.Get(t)
+	st := env.Bucket(t, false)
+	client := env.Client(t)
+	defer s3store.SetMaxRecord(1 << 20)()
+	key := "vault/acme/lifecycle/dos_aaaaaaaaaaaaaaaa/evt_planted.json"
+	body := bytes.Repeat([]byte{'x'}, 2<<20)
+	out, err := client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(st.Bucket()), Key: &key, Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, get := range map[string]func() ([]byte, error){
+		"Get":        func() ([]byte, error) { return st.Get(context.Background(), key) },
+		"GetVersion": func() ([]byte, error) { return st.GetVersion(context.Background(), key, aws.ToString(out.VersionId)) },
+	} {
+		data, err := get()
+		if !errors.Is(err, vault.ErrStorage) || !strings.Contains(err.Error(), "above the 1048576") || data != nil {
+			t.Errorf("%s: got %d bytes, %v; want refused as above the record size", name, len(data), err)
+		}
+	}
+	small := "vault/acme/lifecycle/dos_aaaaaaaaaaaaaaaa/evt_small.json"
+	if err := st.Create(context.Background(), small, []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := st.Get(context.Background(), small); err != nil || string(data) != `{}` {
+		t.Errorf("a small record: got %q, %v", data, err)
 	}
 }
