@@ -27,6 +27,19 @@ const idempotencyType = "application/vnd.evidencevault.idempotent-answer+json"
 // it is taken as abandoned (its process died) and run again.
 const pendingFor = time.Minute
 
+// clockSkew is how far apart the clocks of two of the vault's processes
+// may be without a repeat of a request being run while the request still
+// runs: an attempt is judged by its writer's clock, read by another's.
+const clockSkew = 5 * time.Minute
+
+// live reports whether a pending attempt, begun at at by its writer's
+// clock, may still be running by this process's clock now. One dated
+// further ahead than any skew is no process's attempt, and ends nothing.
+func live(now, at time.Time) bool {
+	age := now.Sub(at)
+	return age > -clockSkew && age < pendingFor+clockSkew
+}
+
 // MaxIdempotencyKey bounds a key's length, as Stripe's and the draft's
 // examples do.
 const MaxIdempotencyKey = 255
@@ -76,12 +89,12 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	}
 	if last != nil {
 		switch {
-		case last.State == "done" && last.Fingerprint != fp, last.State == "pending" && last.Fingerprint != fp && s.now().Sub(last.At) < pendingFor:
+		case last.State == "done" && last.Fingerprint != fp, last.State == "pending" && last.Fingerprint != fp && live(s.now(), last.At):
 			return nil, false, &Error{Code: CodeKeyReused, Message: "this Idempotency-Key was used for a different request; use a new key for a new request",
 				Fields: []FieldError{{Pointer: "/Idempotency-Key", Detail: "was first used for another request"}}}
 		case last.State == "done":
 			return last.Answer, true, nil
-		case last.State == "pending" && s.now().Sub(last.At) < pendingFor:
+		case last.State == "pending" && live(s.now(), last.At):
 			return nil, false, errorf(CodeInProgress, "a request with this Idempotency-Key is still being answered; repeat it in a moment")
 		}
 		// Failed, or abandoned: a new attempt.
