@@ -53,6 +53,13 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 		// or stopped anywhere after the claim.
 		if r, err := s.storedReceipt(ctx, sess.Tenant, v.ReceiptID); err == nil || !errors.Is(err, ErrNotFound) {
 			if err == nil {
+				// It may have stopped before its commit was finished
+				// (the checkpoint written after the bundle): the log's
+				// latest is read, which finishes it, before the receipt
+				// is answered.
+				if _, _, err := s.ledger.Latest(ctx, sess.Tenant); err != nil {
+					return nil, fmt.Errorf("vault: seal: %w", ledgerError(err))
+				}
 				// It may have stopped before putting the version under
 				// a legal hold that covers it.
 				if err := s.holdIfHeld(ctx, sess.Tenant, v); err != nil {
