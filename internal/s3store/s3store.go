@@ -155,20 +155,25 @@ func (s *Store) get(ctx context.Context, key, versionID string) ([]byte, error) 
 		return nil, translate("get", key, err)
 	}
 	defer out.Body.Close()
-	tooLarge := func(n int64) error {
-		return &storageError{op: "get", key: key, detail: fmt.Sprintf("%d bytes, above the %d a record of the vault may be: someone else's", n, maxRecord), kind: vault.ErrStorage}
-	}
 	// An object of GiB planted among the records would otherwise be read
-	// whole, by every read of them, the schedule's included.
+	// whole, by every read of them, the schedule's included. One larger
+	// than any record the vault writes is someone else's: its body is
+	// given as empty, which no reader takes for a record, so that each
+	// passes over it as over any other junk (a read error would stop
+	// those that then read the versions beneath, or write over it).
+	oversize := func(n int64) ([]byte, error) {
+		s.log.WarnContext(ctx, "s3store: an object larger than any record of the vault; not read", "key", key, "version", versionID, "bytes", n)
+		return []byte{}, nil
+	}
 	if n := aws.ToInt64(out.ContentLength); n > maxRecord {
-		return nil, tooLarge(n)
+		return oversize(n)
 	}
 	data, err := io.ReadAll(io.LimitReader(out.Body, maxRecord+1))
 	if err != nil {
 		return nil, translate("read", key, err)
 	}
 	if int64(len(data)) > maxRecord {
-		return nil, tooLarge(int64(len(data)))
+		return oversize(int64(len(data)))
 	}
 	return data, nil
 }

@@ -1110,3 +1110,20 @@ func TestASlowRunLogsTheDateItExtendedTo(t *testing.T) {
 		}
 	}
 }
+
+// An oversize object planted among the records reads as empty
+// (s3store.maxRecord): at the checkpoint of the log's next size (a key
+// anyone can compute), or over a receipt, the vault passes over it as
+// over other junk, and the log goes on.
+func TestEmptyReadOfAnOversizePlant(t *testing.T) {
+	f := setup(t, vault.Config{})
+	r := f.sealed(t, "a.txt", []byte("a"))
+	f.store.Overwrite(fmt.Sprintf("ledger/acme/checkpoint/%020d", r.Log.Index+2), []byte{})
+	f.store.Overwrite("vault/acme/receipts/"+r.Predicate.ReceiptID+".json", []byte{})
+	for _, p := range []string{"b.txt", "c.txt"} {
+		f.sealed(t, p, []byte(p))
+	}
+	if got, err := f.svc.Receipt(as(alice), r.Predicate.ReceiptID); err != nil || got.Predicate.ReceiptID != r.Predicate.ReceiptID {
+		t.Errorf("receipt under an empty plant: got %v", err)
+	}
+}
