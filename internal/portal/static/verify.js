@@ -704,11 +704,12 @@ export async function openLog(get) {
     view.kept = kept.size;
   }
   const current = trust.keys[trust.keys.length - 1].key;
-  // A checkpoint the witness policy refuses is not kept, as evault keeps
-  // none: the next visit is held to the last one witnesses cosigned.
+  // A log whose checkpoint the witness policy refuses changes nothing kept,
+  // as evault keeps nothing: no key is pinned on first use (it may be an
+  // impostor's), and the next visit is held to the last checkpoint
+  // witnesses cosigned.
   const witnessed = !trust.policy?.witnesses || (await checkWitnessed(latest.signed, trust.policy.witnesses).then(() => true, () => false));
-  const checkpoint = witnessed ? latest.signed : pin?.checkpoint;
-  keepPin({ origin: kl.origin, key: (pinned || current).pem, keyId: (pinned || current).id, checkpoint, pinnedAt: pin?.pinnedAt || new Date().toISOString(), checkedAt: new Date().toISOString() });
+  if (witnessed) keepPin({ origin: kl.origin, key: (pinned || current).pem, keyId: (pinned || current).id, checkpoint: latest.signed, pinnedAt: pin?.pinnedAt || new Date().toISOString(), checkedAt: new Date().toISOString() });
   return view;
 }
 
