@@ -3,9 +3,11 @@ package vault_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -148,5 +150,33 @@ func TestJunkAtAPendingReceiptsToken(t *testing.T) {
 	}
 	if len(got.Timestamps) != 1 || got.Pending {
 		t.Errorf("read: got %d timestamps, pending %v, want the receipt stamped", len(got.Timestamps), got.Pending)
+	}
+}
+
+// TestOneTenantsStorageDoesNotStopTheSweep: one tenant's tokens cannot be
+// stored (its prefix throttled); the authority answers. That is not the
+// authority down: the run still stamps the other tenants.
+func TestOneTenantsStorageDoesNotStopTheSweep(t *testing.T) {
+	a := newCountedAuthority(t)
+	b := memstore.New("evidence")
+	signer := newSigner(t)
+	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	a.SetDown(true)
+	sealIn(t, svc, b, "acme", udiA, 2)
+	sealIn(t, svc, b, "globex", udiB, 2)
+	a.SetDown(false)
+	b.Inject(func(_ context.Context, c memstore.Call) error {
+		if (c.Op == "Create" || c.Op == "Put") && strings.HasPrefix(c.Key, "vault/acme/timestamps/") {
+			return errors.New("SlowDown")
+		}
+		return nil
+	})
+	again := newService(b, signer, vault.Config{Timestamps: a.client})
+	run, err := again.RunSchedule(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Stamped != 2 || run.Pending != 2 {
+		t.Errorf("got %d stamped, %d pending, want globex's 2 stamped and acme's 2 pending", run.Stamped, run.Pending)
 	}
 }

@@ -164,6 +164,13 @@ func (s *Service) stampsOf(ctx context.Context, tenant, id string, env *receipt.
 	return nil, false
 }
 
+// stampFailedSince reports whether the authority failed at t or later.
+func (s *Service) stampFailedSince(t time.Time) bool {
+	s.stamps.mu.Lock()
+	defer s.stamps.mu.Unlock()
+	return !s.stamps.failed.IsZero() && !s.stamps.failed.Before(t)
+}
+
 // stampFailedRecently reports whether the authority failed less than
 // retryStampAfter ago.
 func (s *Service) stampFailedRecently() bool {
@@ -220,11 +227,14 @@ func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (st
 		if err != nil {
 			continue // not the vault's receipt; the audit names it
 		}
+		asked := s.now()
 		if s.stamp(ctx, tenant, id, r.Envelope, true) != nil {
 			stamped++
 		} else {
+			// Down only if the authority failed: a token that could not
+			// be stored is this receipt's trouble, not every tenant's.
 			pending++
-			down = ctx.Err() == nil
+			down = s.stampFailedSince(asked)
 		}
 	}
 	return stamped, pending, down, nil
