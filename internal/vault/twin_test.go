@@ -9,11 +9,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+
 	"github.com/evidencevault/vault/internal/devtsa"
 	"github.com/evidencevault/vault/internal/receipt"
 	"github.com/evidencevault/vault/internal/tsa"
 	"github.com/evidencevault/vault/internal/vault"
 )
+
+// rewritten writes over the record at key a new version whose envelope
+// edit changed.
+func rewritten(t *testing.T, f fixture, key string, edit func(env *receipt.Envelope)) {
+	t.Helper()
+	data, ok := f.store.Latest(key)
+	if !ok {
+		t.Fatalf("no object %s", key)
+	}
+	var b map[string]json.RawMessage
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	env, _, err := receipt.Parse(b["envelope"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(env)
+	b["envelope"] = mustJSON(t, env)
+	f.store.Overwrite(key, mustJSON(t, b))
+}
 
 // twinned writes over the record at key a new version whose envelope
 // carries the twin of its signature: what an operator without the key
@@ -140,5 +163,50 @@ func TestTwinSignatureCannotRedateASubmission(t *testing.T) {
 	}
 	if len(got.Record.Timestamps) != 1 || string(got.Record.Timestamps[0]) != string(sub.Record.Timestamps[0]) {
 		t.Errorf("got %d timestamps, want the submission's own", len(got.Record.Timestamps))
+	}
+}
+
+// TestExtraSignatureCannotRedate: the operator writes over a timestamped
+// receipt, and over a submission's record, the envelope with a signature
+// of no key put before the vault's own. What is served is the vault's
+// own, with the seal's token; nothing new is asked of the authority.
+func TestExtraSignatureCannotRedate(t *testing.T) {
+	later, authority, _ := clockedAuthority(t)
+	f := setup(t, vault.Config{Timestamps: authority})
+	r := f.sealed(t, "tests/a.txt", []byte("report a"))
+	sub, err := f.svc.Submit(as(alice), f.dossier.ID, vault.SubmissionInput{NotifiedBody: "0197", Date: time.Now().UTC().Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later.add(365 * 24 * time.Hour)
+	junk := func(env *receipt.Envelope) {
+		env.Signatures = append([]dsse.Signature{{KeyID: "nobody", Sig: base64.StdEncoding.EncodeToString([]byte("not a signature"))}}, env.Signatures...)
+	}
+	id := r.Predicate.ReceiptID
+	rewritten(t, f, "vault/acme/receipts/"+id+".json", junk)
+	rewritten(t, f, "vault/acme/lifecycle/"+f.dossier.ID+"/"+sub.ID+".json", junk)
+
+	served, err := f.svc.Receipt(as(alice), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(served.Envelope.Signatures) != 1 || len(served.Timestamps) != 1 || string(served.Timestamps[0]) != string(r.Timestamps[0]) {
+		t.Errorf("receipt: served %d signatures, %d timestamps; want the vault's one and the seal's token", len(served.Envelope.Signatures), len(served.Timestamps))
+	}
+	if v, err := f.svc.Verify(as(alice), mustJSON(t, served.Bundle()), "", nil); err != nil || !v.Valid {
+		t.Errorf("served receipt: got %+v (%v), want valid", v, err)
+	}
+	got, err := f.svc.SubmissionOf(as(alice), f.dossier.ID, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _, err := receipt.Parse(got.Record.Envelope)
+	if err != nil || len(env.Signatures) != 1 || len(got.Record.Timestamps) != 1 || string(got.Record.Timestamps[0]) != string(sub.Record.Timestamps[0]) {
+		t.Errorf("submission: served %v signatures, %d timestamps (%v); want the vault's one and its token", env, len(got.Record.Timestamps), err)
+	}
+	for _, key := range []string{"vault/acme/timestamps/" + id + ".tsr"} {
+		if n := f.store.VersionCount(key); n != 1 {
+			t.Errorf("%s: %d versions, want the seal's alone", key, n)
+		}
 	}
 }
