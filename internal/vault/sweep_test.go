@@ -100,36 +100,49 @@ func TestScheduleAsksAFailingAuthorityOnce(t *testing.T) {
 	}
 }
 
-// TestSweepReadsNoStampedReceipt: with every receipt stamped, the sweep
-// lists and reads nothing else: its hourly run does not grow with the
-// receipts a tenant ever sealed.
+// TestSweepReadsNoStampedReceipt: with every receipt stamped, an hourly
+// sweep reads only the receipts whose kept token it checks that hour,
+// each once a day: its run does not grow with every receipt a tenant ever
+// sealed.
 func TestSweepReadsNoStampedReceipt(t *testing.T) {
 	a := newCountedAuthority(t)
 	b := memstore.New("evidence")
-	signer := newSigner(t)
-	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	c := &clock{t: time.Date(2026, 12, 8, 0, 30, 0, 0, time.UTC)}
+	svc := newService(b, newSigner(t), vault.Config{Timestamps: a.client, Now: c.now})
 	sealIn(t, svc, b, "acme", udiA, 5)
 	b.Calls(true)
-	stamped, pending, err := svc.StampPending(context.Background(), "acme")
-	if err != nil || stamped != 0 || pending != 0 {
-		t.Fatalf("got %d stamped, %d pending (%v), want none", stamped, pending, err)
+	read := map[string]int{}
+	for range 24 {
+		stamped, pending, err := svc.StampPending(context.Background(), "acme")
+		if err != nil || stamped != 0 || pending != 0 {
+			t.Fatalf("got %d stamped, %d pending (%v), want none", stamped, pending, err)
+		}
+		c.add(time.Hour)
 	}
-	for _, c := range b.Calls(false) {
-		if c.Op != "List" {
-			t.Errorf("the sweep made a %s of %s, want listings alone", c.Op, c.Key)
+	for _, call := range b.Calls(false) {
+		if call.Op == "Get" && strings.HasPrefix(call.Key, "vault/acme/receipts/") {
+			read[call.Key]++
+		}
+	}
+	if len(read) != 5 {
+		t.Errorf("a day of sweeps read %d receipts, want each of the 5", len(read))
+	}
+	for k, n := range read {
+		if n != 1 {
+			t.Errorf("a day of sweeps read %s %d times, want once", k, n)
 		}
 	}
 }
 
 // TestJunkAtAPendingReceiptsToken: an operator plants junk where a
-// pending receipt's token goes. The sweep leaves it (it considers empty
-// keys only); the receipt's next read passes over the junk and gets the
-// receipt its token.
+// pending receipt's token goes. Within a day of sweeps the receipt is
+// stamped, though nobody read it.
 func TestJunkAtAPendingReceiptsToken(t *testing.T) {
 	a := newCountedAuthority(t)
 	b := memstore.New("evidence")
 	signer := newSigner(t)
-	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	c := &clock{t: time.Date(2026, 12, 8, 0, 30, 0, 0, time.UTC)}
+	svc := newService(b, signer, vault.Config{Timestamps: a.client, Now: c.now})
 	a.SetDown(true)
 	f := fixture{svc: svc, store: b}
 	d, err := svc.CreateDossier(as(alice), dossierInput(udiA, false))
@@ -140,9 +153,18 @@ func TestJunkAtAPendingReceiptsToken(t *testing.T) {
 	r := f.sealed(t, "tests/a.txt", []byte("sealed while down"))
 	a.SetDown(false)
 	b.Overwrite("vault/acme/timestamps/"+r.Predicate.ReceiptID+".tsr", []byte("not a token"))
-	again := newService(b, signer, vault.Config{Timestamps: a.client})
-	if stamped, pending, err := again.StampPending(context.Background(), "acme"); err != nil || stamped != 0 || pending != 0 {
-		t.Errorf("sweep: got %d stamped, %d pending (%v), want the planted key left to reads", stamped, pending, err)
+	again := newService(b, signer, vault.Config{Timestamps: a.client, Now: c.now})
+	total := 0
+	for range 24 {
+		c.add(time.Hour)
+		stamped, _, err := again.StampPending(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += stamped
+	}
+	if total != 1 {
+		t.Errorf("a day of sweeps stamped %d, want the receipt once", total)
 	}
 	got, err := again.Receipt(as(alice), r.Predicate.ReceiptID)
 	if err != nil {

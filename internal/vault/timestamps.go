@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -193,11 +194,11 @@ func (s *Service) StampPending(ctx context.Context, tenant string) (stamped, pen
 // schedule's run has other tenants' work to do.
 //
 // The receipts it considers are those with nothing at their token's key,
-// told apart by two listings, so that a tenant's hourly run does not read
-// and verify every receipt it ever sealed. A key holding something that
-// does not verify (a plant, junk) is not the sweep's: the receipt's next
-// read passes over it and asks the authority (stamp), whose token goes
-// over it, and vault-audit names the key's two versions.
+// told apart by two listings, and a 24th of the others, whose kept token
+// it checks (checkHour), so that a tenant's hourly run does not read and
+// verify every receipt it ever sealed. A key holding something that does
+// not verify (a plant, junk) is then stamped over, as the receipt's next
+// read would do, and vault-audit names the key's two versions.
 func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (stamped, pending int, down bool, err error) {
 	if s.cfg.Timestamps == nil {
 		return 0, 0, false, nil
@@ -214,18 +215,33 @@ func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (st
 	for _, o := range stamps {
 		have[o.Key] = true
 	}
+	hour := s.now().UTC().Hour()
 	for _, o := range receipts {
 		id, ok := receiptIDOfKey(tenant, o.Key)
-		if !ok || have[timestampKey(tenant, id)] {
+		if !ok {
 			continue
+		}
+		kept := have[timestampKey(tenant, id)]
+		if kept && checkHour(id) != hour {
+			continue
+		}
+		var r *Receipt
+		if kept {
+			// Once a day, in the hour its id gives, a receipt's kept
+			// token is checked: one planted where a pending receipt's
+			// goes would otherwise keep it from ever being stamped.
+			if r, err = s.storedReceipt(ctx, tenant, id); err != nil || s.stamped(ctx, tenant, id, r.Envelope) {
+				continue
+			}
 		}
 		if !ask || down {
 			pending++
 			continue
 		}
-		r, err := s.storedReceipt(ctx, tenant, id)
-		if err != nil {
-			continue // not the vault's receipt; the audit names it
+		if r == nil {
+			if r, err = s.storedReceipt(ctx, tenant, id); err != nil {
+				continue // not the vault's receipt; the audit names it
+			}
 		}
 		asked := s.now()
 		if s.stamp(ctx, tenant, id, r.Envelope, true) != nil {
@@ -238,6 +254,28 @@ func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (st
 		}
 	}
 	return stamped, pending, down, nil
+}
+
+// checkHour is the hour of the day (UTC) in which the sweep checks the
+// kept token of receipt id: the receipts of a tenant spread over the day.
+func checkHour(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % 24)
+}
+
+// stamped reports whether the signature of env, or its twin, has a kept
+// timestamp.
+func (s *Service) stamped(ctx context.Context, tenant, id string, env *receipt.Envelope) bool {
+	sig, err := signatureOf(env)
+	if err != nil {
+		return false
+	}
+	if s.keptStamps(ctx, tenant, id, sig) != nil {
+		return true
+	}
+	twin, err := receipt.TwinSignature(sig)
+	return err == nil && s.keptStamps(ctx, tenant, id, twin) != nil
 }
 
 // stampSkew is how far the vault's clock may run ahead of the authority's
