@@ -3,10 +3,8 @@ package evault_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -23,7 +21,6 @@ import (
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
-	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/tsa"
 	"github.com/evidencevault/vault/internal/vault"
@@ -72,26 +69,7 @@ func TestTwinSignatureThroughEvault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := memstore.New("evidence")
-	svc := vault.New(b.Storage(), signer, vault.Config{Bucket: b.Bucket(), Logger: slog.New(slog.DiscardHandler), Timestamps: stamps})
-	yes, no := true, false
-	d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Device", BasicUDIDI: "12345ANJ", Regulation: regulation.MDR, RiskClass: "IIb", Implantable: &no, HighRiskAI: &yes, NotifiedBody: "0197"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := []byte("report")
-	sum := sha256.Sum256(body)
-	tk, err := svc.StartUpload(ctx, d.ID, vault.Document{Path: "tests/a.txt", Title: "Report", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
-		Language: "en", EffectiveDate: "2026-11-01", Author: "QA",
-		File: vault.File{Name: "a.txt", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Send(tk.Upload, body)
-	r, err := svc.Complete(ctx, tk.UploadID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, b, d, r := memVault(t, ctx, signer, vault.Config{Timestamps: stamps})
 	sig, _ := base64.StdEncoding.DecodeString(r.Envelope.Signatures[0].Sig)
 	sealed, err := trust.Verify(r.Timestamps[0], sig)
 	if err != nil {

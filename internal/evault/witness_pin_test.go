@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -21,9 +19,7 @@ import (
 	"github.com/evidencevault/vault/internal/evault"
 	"github.com/evidencevault/vault/internal/httpapi"
 	"github.com/evidencevault/vault/internal/ledger"
-	"github.com/evidencevault/vault/internal/memstore"
 	"github.com/evidencevault/vault/internal/receipt"
-	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/testenv"
 	"github.com/evidencevault/vault/internal/vault"
 	"github.com/evidencevault/vault/internal/witnessing"
@@ -58,28 +54,8 @@ func TestWitnessPolicyRefusesBeforePinning(t *testing.T) {
 	defer wsrv.Close()
 	wu, _ := url.Parse(wsrv.URL)
 	wv, _ := witnessing.ParseVerifier(w.VKey())
-	yes, no := true, false
 	mk := func(s receipt.Signer, ws vault.Cosigner) http.Handler {
-		b := memstore.New("evidence")
-		svc := vault.New(b.Storage(), s, vault.Config{Bucket: b.Bucket(), Logger: slog.New(slog.DiscardHandler), Witnesses: ws})
-		d, err := svc.CreateDossier(ctx, vault.DossierInput{Name: "Device", BasicUDIDI: "12345ANJ", Regulation: regulation.MDR, RiskClass: "IIb", Implantable: &no, HighRiskAI: &yes, NotifiedBody: "0197"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := []byte("report")
-		sum := sha256.Sum256(body)
-		tk, err := svc.StartUpload(ctx, d.ID, vault.Document{Path: "tests/a.txt", Title: "Report", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
-			Language: "en", EffectiveDate: "2026-11-01", Standards: []string{"IEC 62304:2006+A1:2015"}, Author: "QA",
-			File: vault.File{Name: "a.txt", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Send(tk.Upload, body); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.Complete(ctx, tk.UploadID); err != nil {
-			t.Fatal(err)
-		}
+		svc, _, _, _ := memVault(t, ctx, s, vault.Config{Witnesses: ws})
 		return httpapi.New(svc, iss.Verifier(), slog.New(slog.DiscardHandler)).Handler()
 	}
 	fake := mk(fakeSigner, nil)

@@ -66,10 +66,10 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 		// process, its head stale, would sign a second tree of a size
 		// the log has signed. So the position must hold no version at
 		// all; if it does, the commits are read again (every version).
-		if taken, err := l.taken(ctx, tl, tl.head.cp.Size); err != nil {
+		if n, err := l.versionsAt(ctx, tl, tl.head.cp.Size); err != nil {
 			fail(err)
 			return
-		} else if taken {
+		} else if n > 0 {
 			if err := l.refresh(ctx, tl, true); err != nil {
 				fail(err)
 				return
@@ -91,12 +91,13 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 			fail(fmt.Errorf("ledger: write commit at %d: %w", c.Start, err))
 			return
 		}
-		if !created || l.shared(ctx, tl, c.Start) {
+		if n, err := l.versionsAt(ctx, tl, c.Start); !created || err != nil || n != 1 {
 			// Another process took the position: read its commit and
 			// try again after it. (Or one hidden under a delete marker
-			// took it just before this one was created: the log's is
-			// then the one its checkpoints hold, and entries of this one
-			// the log does not hold are appended again.)
+			// took it just before this one was created, or that cannot
+			// be told: the log's is then the one its checkpoints hold,
+			// and entries of this one the log does not hold are
+			// appended again.)
 			if err := l.refresh(ctx, tl, true); err != nil {
 				fail(err)
 				return
@@ -121,21 +122,13 @@ func (l *Log) round(ctx context.Context, tl *tenantLog, batch []*waiter) {
 	fail(fmt.Errorf("%w: %s, for %d rounds", ErrContended, tl.origin, maxRounds))
 }
 
-// taken reports whether the commit position start holds any version.
-func (l *Log) taken(ctx context.Context, tl *tenantLog, start int64) (bool, error) {
+// versionsAt returns how many versions the commit position start holds.
+func (l *Log) versionsAt(ctx context.Context, tl *tenantLog, start int64) (int, error) {
 	n, err := l.store.VersionCount(ctx, tl.commitKey(start))
 	if err != nil {
-		return false, fmt.Errorf("ledger: read versions of %s: %w", tl.commitKey(start), err)
+		return 0, fmt.Errorf("ledger: read versions of %s: %w", tl.commitKey(start), err)
 	}
-	return n > 0, nil
-}
-
-// shared reports whether the commit just created at start is not the
-// position's only version. When that cannot be read, it is taken as
-// shared: the commits are read again before anything is answered.
-func (l *Log) shared(ctx context.Context, tl *tenantLog, start int64) bool {
-	n, err := l.store.VersionCount(ctx, tl.commitKey(start))
-	return err != nil || n != 1
+	return n, nil
 }
 
 // appended is the answer for entry index of commit c, proven from r, a

@@ -191,6 +191,17 @@ func Verify(ctx context.Context, env *Envelope, keys []Key) (Key, *Statement, er
 	return k, st, err
 }
 
+// VerifySingle is Verify for an envelope its signer signs once (a
+// receipt, a grant, a lifecycle event): one that carries another
+// signature beside it is refused, since that one would be served, and
+// timestamped, as the record's.
+func VerifySingle(ctx context.Context, env *Envelope, keys []Key) (Key, *Statement, error) {
+	if n := len(env.Signatures); n != 1 {
+		return Key{}, nil, fmt.Errorf("%w: the envelope carries %d signatures; its signer signs it once", ErrMalformed, n)
+	}
+	return Verify(ctx, env, keys)
+}
+
 // signedBy returns the first of keys that a signature of env names, if
 // that signature holds: ErrUnknownKey when none names one of keys,
 // ErrBadSignature when the named key's does not hold.

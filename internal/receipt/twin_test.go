@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/evidencevault/vault/internal/receipt"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
 // TestTwinSignature: the twin verifies as the signature does (which is
@@ -83,4 +84,32 @@ func FuzzTwinSignature(f *testing.F) {
 			t.Fatalf("twin of %x is not stable", sig)
 		}
 	})
+}
+
+// TestVerifySingle: a record its signer signs once is refused with a
+// second signature beside the first, wherever it stands.
+func TestVerifySingle(t *testing.T) {
+	s := newSigner(t)
+	other := dsse.Signature{KeyID: "nobody", Sig: base64.StdEncoding.EncodeToString([]byte("not a signature"))}
+	for _, tt := range []struct {
+		name string
+		edit func(e *receipt.Envelope)
+		want error
+	}{
+		{"one signature", func(*receipt.Envelope) {}, nil},
+		{"another before it", func(e *receipt.Envelope) { e.Signatures = append([]dsse.Signature{other}, e.Signatures...) }, receipt.ErrMalformed},
+		{"another after it", func(e *receipt.Envelope) { e.Signatures = append(e.Signatures, other) }, receipt.ErrMalformed},
+		{"none", func(e *receipt.Envelope) { e.Signatures = nil }, receipt.ErrMalformed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, err := receipt.Parse(sign(t, s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(env)
+			if _, _, err := receipt.VerifySingle(context.Background(), env, []receipt.Key{s.Key()}); !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
 }

@@ -58,10 +58,25 @@ type Extension struct {
 }
 
 // retentionFloor is the date every version and record of a dossier must
-// be locked until at least, now: the market's rule, what earlier
-// extensions set, and, while a legal hold stands, ExtendAhead from now.
-// Zero before the device is placed on the market and without a hold.
+// be locked until at least, now: the market's rule and what earlier
+// extensions set (marketFloor), and, while a legal hold stands,
+// ExtendAhead from now. Zero before the device is placed on the market
+// and without a hold.
 func (st *DossierState) retentionFloor(now time.Time, years int) time.Time {
+	floor := st.marketFloor(now, years)
+	if len(st.LegalHolds) > 0 {
+		// The evidence a hold covers is held in storage with no date; what
+		// shows and proves it (the dossier's record and events, the
+		// tenant's receipts and log) is locked, and must outlast the
+		// investigation however long it runs: it is kept ExtendAhead
+		// ahead while the hold stands, as on the market.
+		floor = later(floor, now.Truncate(time.Second).Add(ExtendAhead))
+	}
+	return floor
+}
+
+// marketFloor is retentionFloor without the holds.
+func (st *DossierState) marketFloor(now time.Time, years int) time.Time {
 	floor := st.RetainUntil
 	switch m := st.Market; {
 	case m.OnMarket():
@@ -72,14 +87,6 @@ func (st *DossierState) retentionFloor(now time.Time, years int) time.Time {
 		// placed: the day ends last at UTC-12 (the Union's outermost
 		// regions lie as far as UTC-4).
 		floor = later(floor, last.AddDate(years, 0, 1).Add(12*time.Hour))
-	}
-	if len(st.LegalHolds) > 0 {
-		// The evidence a hold covers is held in storage with no date; what
-		// shows and proves it (the dossier's record and events, the
-		// tenant's receipts and log) is locked, and must outlast the
-		// investigation however long it runs: it is kept ExtendAhead
-		// ahead while the hold stands, as on the market.
-		floor = later(floor, now.Truncate(time.Second).Add(ExtendAhead))
 	}
 	return floor
 }
@@ -99,12 +106,7 @@ func (st *DossierState) extensionDue(now time.Time, years int) (time.Time, bool)
 	if st.Market.OnMarket() {
 		return floor, held || st.RetainUntil.Before(now.Add(ExtendAhead/2).AddDate(years, 0, 0))
 	}
-	if held {
-		return floor, true
-	}
-	unheld := *st
-	unheld.LegalHolds = nil
-	return floor, unheld.retentionFloor(now, years).After(st.RetainUntil)
+	return floor, held || st.marketFloor(now, years).After(st.RetainUntil)
 }
 
 func later(a, b time.Time) time.Time {

@@ -178,12 +178,7 @@ func OpenLifecycle(ctx context.Context, envelope []byte, index int64, trust Trus
 	if err := st.DecodePredicate(&ev); err != nil {
 		return LoggedEvent{}, err
 	}
-	if n := len(env.Signatures); n != 1 {
-		// The vault signs an event once: another signature beside its
-		// own would be served, and timestamped, as the event's.
-		return LoggedEvent{}, fmt.Errorf("vault: the event carries %d signatures; the vault signs it once", n)
-	}
-	key, _, err := receipt.Verify(ctx, env, trust.Public())
+	key, _, err := receipt.VerifySingle(ctx, env, trust.Public())
 	if err != nil {
 		return LoggedEvent{}, err
 	}

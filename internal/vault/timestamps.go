@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -85,7 +86,7 @@ func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Env
 	if errors.Is(err, ErrExists) {
 		// Another sealer of the same receipt, or a plant: what verifies
 		// there counts; else ours goes over it.
-		if kept := s.keptStamps(ctx, tenant, id, sig); kept != nil {
+		if kept, over := s.keptStamps(ctx, tenant, id, sig); kept != nil && bytes.Equal(over, sig) {
 			return kept
 		}
 		err = s.records.Put(ctx, key, tsr)
@@ -98,18 +99,35 @@ func (s *Service) stamp(ctx context.Context, tenant, id string, env *receipt.Env
 }
 
 // keptStamps returns the first stored timestamp of a receipt that
-// verifies over its signature, nil if none does: a version planted over
-// it, or junk, is passed over, and what is served of a receipt does not
-// change once it is stamped.
-func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte) []byte {
+// verifies over its signature sig or over sig's twin, and the signature
+// it covers; nil if none does: a version planted over it, or junk, is
+// passed over, and what is served of a receipt does not change once it is
+// stamped.
+//
+// An ECDSA signature has a twin that verifies as well and that anyone can
+// make without the key (receipt.TwinSignature). Written over the record,
+// it has no token of its own, and one asked for then would date the
+// record later than its seal: so the twin's token counts, and the caller
+// puts back the signature it covers.
+func (s *Service) keptStamps(ctx context.Context, tenant, id string, sig []byte) (tsr, over []byte) {
 	trust := s.stampTrust()
 	if trust == nil {
-		return nil
+		return nil, nil
 	}
-	return firstVersion(ctx, s.records, timestampKey(tenant, id), func(data []byte) bool {
-		_, err := trust.Verify(data, sig)
-		return err == nil
+	twin, _ := receipt.TwinSignature(sig)
+	tsr = firstVersion(ctx, s.records, timestampKey(tenant, id), func(data []byte) bool {
+		for _, c := range [][]byte{sig, twin} {
+			if c == nil {
+				continue
+			}
+			if _, err := trust.Verify(data, c); err == nil {
+				over = c
+				return true
+			}
+		}
+		return false
 	})
+	return tsr, over
 }
 
 // stampTrust is the configured authority's trust, nil without one.
@@ -134,28 +152,22 @@ func (s *Service) attachStamps(ctx context.Context, tenant string, r *Receipt) {
 
 // stampsOf returns the kept timestamp of log entry id's signature, asking
 // the authority for one when none is kept yet; nil when it gives none.
-//
-// An ECDSA signature has a twin that verifies as well and that anyone can
-// make without the key (receipt.TwinSignature). Written over the record,
-// it has no kept timestamp, and one asked for now would date the record
-// later than its seal. So when the twin of env's signature has the kept
-// timestamp, env's signature was written over: it is put back, in place,
-// and restored says so.
+// When the kept one covers the twin of env's signature (keptStamps),
+// env's signature was written over: it is put back, in place, and
+// restored says so.
 func (s *Service) stampsOf(ctx context.Context, tenant, id string, env *receipt.Envelope) (stamps [][]byte, restored bool) {
 	sig, err := signatureOf(env)
 	if err != nil {
 		return nil, false
 	}
-	if kept := s.keptStamps(ctx, tenant, id, sig); kept != nil {
-		return [][]byte{kept}, false
-	}
-	if twin, err := receipt.TwinSignature(sig); err == nil {
-		if kept := s.keptStamps(ctx, tenant, id, twin); kept != nil {
-			s.log.WarnContext(ctx, "a signed record was written over with the twin of its signature; serving the one its timestamp covers",
-				"tenant", tenant, "entry", id)
-			env.Signatures[0].Sig = base64.StdEncoding.EncodeToString(twin)
-			return [][]byte{kept}, true
+	if kept, over := s.keptStamps(ctx, tenant, id, sig); kept != nil {
+		if bytes.Equal(over, sig) {
+			return [][]byte{kept}, false
 		}
+		s.log.WarnContext(ctx, "a signed record was written over with the twin of its signature; serving the one its timestamp covers",
+			"tenant", tenant, "entry", id)
+		env.Signatures[0].Sig = base64.StdEncoding.EncodeToString(over)
+		return [][]byte{kept}, true
 	}
 	if !s.stampFailedRecently() {
 		if tsr := s.stamp(ctx, tenant, id, env, false); tsr != nil {
@@ -230,8 +242,13 @@ func (s *Service) stampPending(ctx context.Context, tenant string, ask bool) (st
 			// Once a day, in the hour its id gives, a receipt's kept
 			// token is checked: one planted where a pending receipt's
 			// goes would otherwise keep it from ever being stamped.
-			if r, err = s.storedReceipt(ctx, tenant, id); err != nil || s.stamped(ctx, tenant, id, r.Envelope) {
+			if r, err = s.storedReceipt(ctx, tenant, id); err != nil {
 				continue
+			}
+			if sig, err := signatureOf(r.Envelope); err == nil {
+				if kept, _ := s.keptStamps(ctx, tenant, id, sig); kept != nil {
+					continue
+				}
 			}
 		}
 		if !ask || down {
@@ -262,20 +279,6 @@ func checkHour(id string) int {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	return int(h.Sum32() % 24)
-}
-
-// stamped reports whether the signature of env, or its twin, has a kept
-// timestamp.
-func (s *Service) stamped(ctx context.Context, tenant, id string, env *receipt.Envelope) bool {
-	sig, err := signatureOf(env)
-	if err != nil {
-		return false
-	}
-	if s.keptStamps(ctx, tenant, id, sig) != nil {
-		return true
-	}
-	twin, err := receipt.TwinSignature(sig)
-	return err == nil && s.keptStamps(ctx, tenant, id, twin) != nil
 }
 
 // stampSkew is how far the vault's clock may run ahead of the authority's
