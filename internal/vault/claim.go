@@ -80,6 +80,13 @@ const storageTick = 2 * time.Second
 // session's own entry if it has one. Only entries storage stamped after it
 // stored the session can be the session's own: one clock, storage's, so
 // that instances whose clocks disagree agree on this.
+//
+// Without the session's own entry, the earliest entry of those that holds
+// the session's bytes and metadata is its own too, unless the uploader
+// asked for a new version: the same upload sent twice while the first was
+// in flight (a re-run after a lost answer) is one version, as it is once
+// sealed (BeginUpload's *Unchanged). The earliest, so that every attempt
+// takes the same one however the chain grows.
 func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest, mine *Version, err error) {
 	if len(c.entries) == 0 {
 		return nil, nil, nil
@@ -88,6 +95,7 @@ func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest,
 	if err != nil {
 		return nil, nil, err
 	}
+	var same *Version
 	for i := len(c.entries) - 1; i >= 0; i-- {
 		v, err := s.readEntry(ctx, c.entries[i], c.path, i+1)
 		if err != nil {
@@ -102,8 +110,17 @@ func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest,
 		if orig, _ := c.entries[i].Original(); orig.LastModified.Before(started.Add(-storageTick)) {
 			break
 		}
+		if !sess.NewVersion && sameUpload(v, sess.Document) {
+			same = &v
+		}
 	}
-	return latest, nil, nil
+	return latest, same, nil
+}
+
+// sameUpload says whether version v holds the bytes and metadata doc
+// declares.
+func sameUpload(v Version, doc Document) bool {
+	return v.SHA256 == doc.File.SHA256 && v.Size == doc.File.Size && metadataChanges(v.Document, doc) == nil
 }
 
 // vouchFor checks that a version a new one supersedes is one the vault

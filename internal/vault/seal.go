@@ -48,27 +48,15 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	if err != nil {
 		return nil, err
 	}
+	if !claimed && v.UploadID != sess.ID {
+		return s.sealSame(ctx, sess, v)
+	}
 	if !claimed {
 		// An earlier attempt claimed the version: it may have finished,
 		// or stopped anywhere after the claim.
 		if r, err := s.storedReceipt(ctx, sess.Tenant, v.ReceiptID); err == nil || !errors.Is(err, ErrNotFound) {
 			if err == nil {
-				// It may have stopped before its commit was finished
-				// (the checkpoint written after the bundle): the log's
-				// latest is read, which finishes it, before the receipt
-				// is answered.
-				if _, _, err := s.ledger.Latest(ctx, sess.Tenant); err != nil {
-					return nil, fmt.Errorf("vault: seal: %w", ledgerError(err))
-				}
-				// It may have stopped before putting the version under
-				// a legal hold that covers it.
-				if err := s.holdIfHeld(ctx, sess.Tenant, v); err != nil {
-					return nil, err
-				}
-				// Answered as a read answers it: with its kept timestamp
-				// and cosigned checkpoint.
-				s.attachStamps(ctx, sess.Tenant, r)
-				s.attachWitness(ctx, sess.Tenant, r, false)
+				err = s.finishSealed(ctx, sess.Tenant, v, r)
 			}
 			return r, err
 		}
@@ -124,6 +112,67 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 	s.log.InfoContext(ctx, "sealed", "tenant", sess.Tenant, "dossier", sess.Dossier.ID, "upload", sess.ID,
 		"receipt", v.ReceiptID, "path", v.Document.Path, "version", v.Version, "versionId", v.VersionID, "sha256", v.SHA256,
 		"logIndex", r.Log.Index)
+	return r, nil
+}
+
+// finishSealed readies the stored receipt r of version v, which an earlier
+// attempt sealed, to be answered.
+func (s *Service) finishSealed(ctx context.Context, tenant string, v Version, r *Receipt) error {
+	// It may have stopped before its commit was finished (the checkpoint
+	// written after the bundle): the log's latest is read, which finishes
+	// it, before the receipt is answered.
+	if _, _, err := s.ledger.Latest(ctx, tenant); err != nil {
+		return fmt.Errorf("vault: seal: %w", ledgerError(err))
+	}
+	// It may have stopped before putting the version under a legal hold
+	// that covers it.
+	if err := s.holdIfHeld(ctx, tenant, v); err != nil {
+		return err
+	}
+	// Answered as a read answers it: with its kept timestamp and cosigned
+	// checkpoint.
+	s.attachStamps(ctx, tenant, r)
+	s.attachWitness(ctx, tenant, r, false)
+	return nil
+}
+
+// sealSame answers an upload whose bytes and metadata another upload of
+// the same document sealed as version v while it was in flight (chainHead)
+// with v's receipt, finishing v's seal first if its sealer stopped before
+// storing it. The upload's own copy of the bytes stays unsealed: storage
+// locked it on arrival, and no receipt names it.
+func (s *Service) sealSame(ctx context.Context, sess session, v Version) (*Receipt, error) {
+	r, err := s.storedReceipt(ctx, sess.Tenant, v.ReceiptID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// Only the upload the vault signed for v may be sealed as v.
+		first, err := s.session(ctx, sess.Tenant, v.UploadID)
+		if err != nil {
+			return nil, fmt.Errorf("vault: seal: the upload of version %d: %w", v.Version, err)
+		}
+		if first.Dossier.ID != v.Dossier || first.Key != v.Key || !sameUpload(v, first.Document) {
+			return nil, errTamperedEntry(versionKey(chainPrefix(sess.Tenant, v.Dossier, v.Document.Path), v.Version),
+				fmt.Sprintf("it is not what upload %s declared", first.ID))
+		}
+		info, err := s.objects.Stat(ctx, v.Key, v.VersionID)
+		if err != nil {
+			return nil, fmt.Errorf("vault: seal: the bytes of version %d: %w", v.Version, err)
+		}
+		if r, err = s.seal(ctx, first, info); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		if err := sameVersion(v, r); err != nil {
+			return nil, err
+		}
+		if err := s.finishSealed(ctx, sess.Tenant, v, r); err != nil {
+			return nil, err
+		}
+	}
+	s.log.InfoContext(ctx, "sealed as the same bytes' version", "tenant", sess.Tenant, "dossier", sess.Dossier.ID,
+		"upload", sess.ID, "as", v.UploadID, "path", v.Document.Path, "version", v.Version, "receipt", v.ReceiptID)
 	return r, nil
 }
 

@@ -28,6 +28,11 @@ type session struct {
 	// A retried seal gives it to the ledger to find an earlier append.
 	// (Sessions of earlier versions lack it: 0, the log's start.)
 	LogFrom int64 `json:"logFrom,omitempty"`
+	// NewVersion is the uploader's ask for a new version even of bytes
+	// the document already holds; without it, an upload whose bytes and
+	// metadata were sealed while it was in flight is that version
+	// (claim.go).
+	NewVersion bool `json:"newVersion,omitempty"`
 	// Multipart is set for uploads sent in parts.
 	Multipart *multipartSession `json:"multipart,omitempty"`
 }
@@ -125,15 +130,16 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 		ttl = s.cfg.MultipartTTL
 	}
 	sess := session{
-		ID:        newUploadID(),
-		Tenant:    id.Tenant,
-		Dossier:   d,
-		Document:  doc,
-		Key:       evidenceKey(id.Tenant, d.ID, doc.Path),
-		Uploader:  principal(id),
-		CreatedAt: now,
-		ExpiresAt: now.Add(ttl),
-		LogFrom:   logFrom,
+		ID:         newUploadID(),
+		Tenant:     id.Tenant,
+		Dossier:    d,
+		Document:   doc,
+		Key:        evidenceKey(id.Tenant, d.ID, doc.Path),
+		Uploader:   principal(id),
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(ttl),
+		LogFrom:    logFrom,
+		NewVersion: opts.NewVersion,
 	}
 	req := PutRequest{
 		Key:         sess.Key,
