@@ -141,6 +141,10 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Before the answer it cut short: Ctrl-C while a retry waits
+		// returns the answer that made it wait as well.
+		return ExitInterrupted
 	case errors.As(err, &ve), errors.As(err, &te):
 		return ExitVerify
 	case errors.As(err, &p):
@@ -157,8 +161,6 @@ func exitCode(ctx context.Context, err error) int {
 			return ExitInvalid
 		}
 		return ExitError
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		return ExitInterrupted
 	case strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts ") || strings.Contains(err.Error(), "requires ") ||
 		strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "required flag"):
 		return ExitUsage

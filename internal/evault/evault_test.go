@@ -132,6 +132,29 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestInterruptedWhileRetrying: Ctrl-C while evault waits to retry a 503
+// exits 130, as every interrupted command does, not as the 503 would.
+func TestInterruptedWhileRetrying(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"type":"https://evidencevault.dev/problems/storage-unavailable","title":"Storage is unavailable","status":503}`))
+	}))
+	defer srv.Close()
+	s := &stack{dir: t.TempDir(), env: map[string]string{}, http: http.DefaultClient, config: t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	code, _, errOut := s.run(t, ctx, "--api", srv.URL, "--token", "t", "keys")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Ctrl-C during a retry's wait: took %s", took)
+	}
+	if code != evault.ExitInterrupted {
+		t.Errorf("Ctrl-C during a retry's wait: got exit %d, want %d\n%s", code, evault.ExitInterrupted, errOut)
+	}
+}
+
 // TestCLI runs every command against one local stack on real MinIO.
 func TestCLI(t *testing.T) {
 	dir := t.TempDir()
