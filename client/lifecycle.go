@@ -131,7 +131,7 @@ func (c *Client) Submissions(ctx context.Context, dossier string) ([]Submission,
 // log, so that the view's checkpoint holds it.
 func (c *Client) RecordExport(ctx context.Context, dossier string) (*vault.LoggedEvent, error) {
 	var ev vault.LoggedEvent
-	_, err := c.do(ctx, "POST", lifecyclePath(dossier, "/exports"), nil, nil, &ev)
+	_, err := c.call(ctx, request{method: "POST", path: lifecyclePath(dossier, "/exports"), idempotencyKey: newIdempotencyKey()}, &ev)
 	return &ev, err
 }
 

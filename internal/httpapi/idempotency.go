@@ -23,6 +23,22 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request) error) fu
 // idempotentUpTo is idempotent for a route whose bodies may reach limit
 // bytes: the same limit as without a key.
 func (s *Server) idempotentUpTo(limit int64, h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return s.remembering(limit, func(r *http.Request, key string, fp []byte, do func() ([]byte, error)) ([]byte, bool, error) {
+		return s.v.Remember(r.Context(), key, fp, do)
+	}, h)
+}
+
+// idempotentReading is idempotent for a route that any reader of the
+// path's dossier may call, and that logs what it does (an export).
+func (s *Server) idempotentReading(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return s.remembering(maxMetadataBody, func(r *http.Request, key string, fp []byte, do func() ([]byte, error)) ([]byte, bool, error) {
+		return s.v.RememberReading(r.Context(), r.PathValue("dossier"), key, fp, do)
+	}, h)
+}
+
+type rememberFunc func(r *http.Request, key string, fingerprint []byte, do func() ([]byte, error)) ([]byte, bool, error)
+
+func (s *Server) remembering(limit int64, remember rememberFunc, h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -42,7 +58,7 @@ func (s *Server) idempotentUpTo(limit int64, h func(http.ResponseWriter, *http.R
 			fp.Write([]byte{0})
 		}
 		fp.Write(body)
-		answer, replayed, err := s.v.Remember(r.Context(), key, fp.Sum(nil), func() ([]byte, error) {
+		answer, replayed, err := remember(r, key, fp.Sum(nil), func() ([]byte, error) {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			rec := httptest.NewRecorder()
 			if err := h(rec, r); err != nil {

@@ -152,3 +152,40 @@ func TestCORSOrigins(t *testing.T) {
 		t.Errorf("an answer without Origin lacks Vary: Origin: %v", r.header)
 	}
 }
+
+// TestExportIdempotent: an export's snapshot is a logged event, so a
+// repeat with its Idempotency-Key answers the first, for any reader of the
+// dossier; a reader who lost access gets no replay.
+func TestExportIdempotent(t *testing.T) {
+	a := newMemAPI(t, vault.Config{})
+	d := a.createDossier(t)
+	a.upload(t, d, "a.txt", []byte("hello\n"))
+	path := "/v1/dossiers/" + d + "/exports"
+	for _, id := range []vault.Identity{uploader, auditor} {
+		tok := a.token(t, id)
+		var first, again vault.LoggedEvent
+		r1 := a.call(t, "POST", path, tok, nil, "Idempotency-Key", "export-1")
+		r2 := a.call(t, "POST", path, tok, nil, "Idempotency-Key", "export-1")
+		if r1.status != http.StatusCreated || r2.status != http.StatusCreated {
+			t.Fatalf("%s: got %d then %d, want 201 twice: %s", id.Role, r1.status, r2.status, r2.body)
+		}
+		r1.json(t, &first)
+		r2.json(t, &again)
+		if first.ID != again.ID || r2.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s: got events %s and %s (replayed %q), want the first replayed", id.Role, first.ID, again.ID, r2.header.Get("Idempotent-Replayed"))
+		}
+	}
+	// The grant revoked: the auditor's repeat is refused, not replayed.
+	var grants struct {
+		Grants []vault.Grant `json:"grants"`
+	}
+	a.call(t, "GET", "/v1/grants", a.token(t, uploader), nil).json(t, &grants)
+	for _, g := range grants.Grants {
+		if r := a.call(t, "DELETE", "/v1/grants/"+g.ID, a.token(t, uploader), nil); r.status != http.StatusOK {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+	}
+	if r := a.call(t, "POST", path, a.token(t, auditor), nil, "Idempotency-Key", "export-1"); r.status < 400 {
+		t.Errorf("a repeat by an auditor whose grant was revoked: got %d %s, want a refusal", r.status, r.body)
+	}
+}

@@ -122,7 +122,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/dossiers/{dossier}/submissions", false, s.submissions},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}", false, s.submission},
 		{"GET", "/v1/dossiers/{dossier}/submissions/{submission}/changes", false, s.submissionChanges},
-		{"POST", "/v1/dossiers/{dossier}/exports", false, bodiless(s.recordExport)},
+		{"POST", "/v1/dossiers/{dossier}/exports", false, s.idempotentReading(bodiless(s.recordExport))},
 	}
 }
 

@@ -74,6 +74,7 @@ type Uploads interface {
 // Idempotency-Key (idempotency.go).
 type Idempotency interface {
 	Remember(ctx context.Context, key string, fingerprint []byte, do func() ([]byte, error)) ([]byte, bool, error)
+	RememberReading(ctx context.Context, dossier, key string, fingerprint []byte, do func() ([]byte, error)) ([]byte, bool, error)
 }
 
 // Receipts is what receipts.go serves: receipts, their verification and

@@ -72,11 +72,29 @@ func (s *Service) Remember(ctx context.Context, key string, fingerprint []byte, 
 	if err != nil {
 		return nil, false, err
 	}
-	if err := checkIdempotencyKey(key); err != nil {
-		return nil, false, err
-	}
 	if !id.CanWrite() {
 		return nil, false, errorf(CodeForbidden, "role %s may not create", id.Role)
+	}
+	return s.remember(ctx, id, key, fingerprint, do)
+}
+
+// RememberReading is Remember for a request any reader of dossier may make
+// (the snapshot an export logs): only callers who may still read it get
+// an answer replayed.
+func (s *Service) RememberReading(ctx context.Context, dossier, key string, fingerprint []byte, do func() ([]byte, error)) (answer []byte, replayed bool, err error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := s.readableDossier(ctx, id, dossier); err != nil {
+		return nil, false, err
+	}
+	return s.remember(ctx, id, key, fingerprint, do)
+}
+
+func (s *Service) remember(ctx context.Context, id Identity, key string, fingerprint []byte, do func() ([]byte, error)) (answer []byte, replayed bool, err error) {
+	if err := checkIdempotencyKey(key); err != nil {
+		return nil, false, err
 	}
 	sum := sha256.Sum256([]byte(id.Subject + "\n" + key))
 	hash := hex.EncodeToString(sum[:])

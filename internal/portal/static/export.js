@@ -110,7 +110,7 @@ const json = (v) => JSON.stringify(v, null, 2) + "\n";
 export async function exportDossier(t, d, progress) {
   // The snapshot first, so that the checkpoint holds it: the bundle then
   // proves it holds the whole dossier (docs/lifecycle.md).
-  const snapshot = await call(`/v1/dossiers/${encodeURIComponent(d.id)}/exports`, { tenant: t, method: "POST" });
+  const snapshot = await call(`/v1/dossiers/${encodeURIComponent(d.id)}/exports`, { tenant: t, method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() } });
   const view = await logView(t, true);
   const cp = view.latest;
   const kl = await call(`/v1/log/keys?size=${cp.size}`, { tenant: t });
