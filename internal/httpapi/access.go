@@ -37,7 +37,7 @@ type grantList struct {
 
 func (s *Server) createGrant(w http.ResponseWriter, r *http.Request) error {
 	var in vault.GrantInput
-	if err := decodeChecked(w, r, &in, func() []vault.FieldError { return vault.CheckInput(in) }); err != nil {
+	if err := decodeChecked(w, r, &in, func(broken []string) []vault.FieldError { return vault.CheckInput(in, broken...) }); err != nil {
 		return err
 	}
 	g, err := s.v.CreateGrant(r.Context(), in)

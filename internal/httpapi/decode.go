@@ -81,13 +81,14 @@ func bodiless(next func(http.ResponseWriter, *http.Request) error) func(http.Res
 // decodeChecked is decodeJSON for a body the vault validates: when some
 // fields have the wrong JSON type, the others are checked too, so that one
 // answer lists every bad field. (check sees the type-broken fields as
-// unset; their type problem is the one reported.)
-func decodeChecked(w http.ResponseWriter, r *http.Request, v any, check func() []vault.FieldError) error {
+// unset, and is told which they are; their type problem is the one
+// reported.)
+func decodeChecked(w http.ResponseWriter, r *http.Request, v any, check func(broken []string) []vault.FieldError) error {
 	return decodeLimited(w, r, maxMetadataBody, v, check)
 }
 
 // decodeLimited is decodeChecked for a body of at most limit bytes.
-func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, check func() []vault.FieldError) error {
+func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, check func(broken []string) []vault.FieldError) error {
 	data, err := readJSON(w, r, limit)
 	if err != nil {
 		return err
@@ -107,7 +108,7 @@ func decodeLimited(w http.ResponseWriter, r *http.Request, limit int64, v any, c
 		reflect.ValueOf(v).Elem().SetZero()
 		strictjson.Unmarshal(rest, v) // its problems are re's already
 	}
-	for _, f := range check() {
+	for _, f := range check(broken) {
 		// A rule over a whole list that holds a removed element (unique,
 		// say) would judge a list the caller did not send.
 		if !coveredBy(f.Pointer, re.fields) && !holdsBroken(f.Pointer, broken) {
@@ -167,9 +168,9 @@ func parseJSON(data []byte, v any) error {
 	}
 	re := &requestError{kind: bodyProblems[first.Kind]}
 	for _, p := range se.Problems {
-		if p.Pointer != "" {
-			re.fields = append(re.fields, vault.FieldError{Pointer: p.Pointer, Detail: p.Detail})
-		}
+		// The pointer "" is the body itself: an array where the object
+		// goes, say.
+		re.fields = append(re.fields, vault.FieldError{Pointer: p.Pointer, Detail: p.Detail})
 	}
 	re.detail = fmt.Sprintf("%d field(s) of the body are refused; each is listed (docs/api.md describes the request)", len(re.fields))
 	return re

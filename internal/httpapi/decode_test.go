@@ -28,8 +28,12 @@ func FuzzParseJSON(f *testing.F) {
 			if re != nil && re.kind.status != 400 {
 				t.Fatalf("parseJSON(%q) answered %d, want 400", data, re.kind.status)
 			}
-			for _, f := range errFields(re) {
-				if f.Pointer == "" || f.Pointer[0] != '/' {
+			fields := errFields(re)
+			for _, f := range fields {
+				switch {
+				case f.Pointer == "" && len(fields) != 1:
+					t.Fatalf("parseJSON(%q): the body itself refused among %d fields", data, len(fields))
+				case f.Pointer != "" && f.Pointer[0] != '/':
 					t.Fatalf("parseJSON(%q): pointer %q", data, f.Pointer)
 				}
 			}
@@ -61,6 +65,8 @@ func TestBodyProblemsAllReported(t *testing.T) {
 		{"invalid UTF-8", "{\"path\":\"a\xff.pdf\",\"title\":\"caf\xe9\"}", invalidUTF8, []string{"/path", "/title"}},
 		{"wrong types, every one", `{"path":1,"title":true,"file":{"size":"1","name":[]},"standards":"IEC 62304"}`,
 			wrongType, []string{"/path", "/title", "/file/size", "/file/name", "/standards"}},
+		{"an array for the object", `[]`, wrongType, []string{""}},
+		{"a string for the object", `"a.pdf"`, wrongType, []string{""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +79,7 @@ func TestBodyProblemsAllReported(t *testing.T) {
 			for _, f := range re.fields {
 				got = append(got, f.Pointer)
 			}
-			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
 				t.Errorf("got fields %v, want %v", got, tt.want)
 			}
 		})

@@ -9,7 +9,7 @@ import (
 
 func (s *Server) createDossier(w http.ResponseWriter, r *http.Request) error {
 	var in vault.DossierInput
-	if err := decodeChecked(w, r, &in, func() []vault.FieldError { return vault.CheckDossier(in) }); err != nil {
+	if err := decodeChecked(w, r, &in, func(broken []string) []vault.FieldError { return vault.CheckDossier(in, broken...) }); err != nil {
 		return err
 	}
 	d, err := s.v.CreateDossier(r.Context(), in)

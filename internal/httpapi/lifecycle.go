@@ -17,7 +17,7 @@ const maxSubmissionBody = 4 << 20
 // decodeInput decodes a body of at most limit bytes and checks it with
 // the vault's rules, listing every bad field at once.
 func decodeInput(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	return decodeLimited(w, r, limit, v, func() []vault.FieldError { return vault.CheckInput(v) })
+	return decodeLimited(w, r, limit, v, func(broken []string) []vault.FieldError { return vault.CheckInput(v, broken...) })
 }
 
 func (s *Server) dossierState(w http.ResponseWriter, r *http.Request) error {

@@ -79,7 +79,7 @@ type verifyRequest struct {
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	var req verifyRequest
 	var pinned *receipt.Key
-	check := func() []vault.FieldError {
+	check := func([]string) []vault.FieldError {
 		var fields []vault.FieldError
 		if len(req.Receipt) == 0 || string(req.Receipt) == "null" {
 			fields = append(fields, vault.FieldError{Pointer: "/receipt", Detail: "is required: the receipt bundle (or its DSSE envelope) as JSON"})
@@ -96,7 +96,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeLimited(w, r, maxVerifyBody, &req, check); err != nil {
 		return err
 	}
-	if fields := check(); fields != nil {
+	if fields := check(nil); fields != nil {
 		return &vault.Error{Code: vault.CodeInvalid, Message: fmt.Sprintf("%d field(s) are invalid", len(fields)), Fields: fields}
 	}
 	v, err := s.v.Verify(r.Context(), req.Receipt, req.SHA256, pinned)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/evidencevault/vault/internal/ledger"
@@ -10,13 +11,25 @@ import (
 )
 
 func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
+	// The query's problems and the body's come in one answer: fixing one
+	// should not reveal the other.
+	opts, qerr := uploadOptions(r)
 	var doc vault.Document
-	if err := decodeChecked(w, r, &doc, func() []vault.FieldError { return vault.CheckDocument(doc) }); err != nil {
+	err := decodeChecked(w, r, &doc, func(broken []string) []vault.FieldError { return vault.CheckDocument(doc, broken...) })
+	var re *requestError
+	switch {
+	case err != nil && qerr != nil && errors.As(err, &re) && re.fields != nil:
+		re.fields = append(qerr.fields, re.fields...)
+		re.detail = fmt.Sprintf("%d field(s) of the query and the body are refused; each is listed (docs/api.md describes the request)", len(re.fields))
+		return re
+	case err != nil:
 		return err
-	}
-	opts, err := uploadOptions(r)
-	if err != nil {
-		return err
+	case qerr != nil:
+		if fields := vault.CheckDocument(doc); fields != nil {
+			qerr.fields = append(qerr.fields, fields...)
+			qerr.detail = queryDetail(qerr.fields)
+		}
+		return qerr
 	}
 	t, err := s.v.BeginUpload(r.Context(), r.PathValue("dossier"), doc, opts)
 	var same *vault.Unchanged
@@ -45,7 +58,7 @@ type unchangedBody struct {
 }
 
 // uploadOptions reads ?multipart=, ?partSize= and ?newVersion=.
-func uploadOptions(r *http.Request) (vault.UploadOptions, error) {
+func uploadOptions(r *http.Request) (vault.UploadOptions, *requestError) {
 	q := r.URL.Query()
 	var opts vault.UploadOptions
 	var fields []vault.FieldError

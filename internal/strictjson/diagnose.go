@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -306,13 +308,45 @@ func typeDetail(me *json.SemanticError) string {
 	if me.GoType == nil {
 		return "has the wrong type: " + fmt.Sprint(me.Err)
 	}
-	want := jsonKindOf(me.GoType)
+	t := me.GoType
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timeType {
+		if got == "string" {
+			return "is not an RFC 3339 date-time, such as 2027-06-30T23:59:59Z"
+		}
+		return "must be an RFC 3339 date-time string, such as 2027-06-30T23:59:59Z, not " + got
+	}
+	want := jsonKindOf(t)
+	if r := integerRange(t); r != "" && got == "number" {
+		// A fraction, or a number beyond the type's range.
+		return "must be a whole number " + r
+	}
 	if want == got || want == "" {
 		// The right JSON type, but not a value the field takes (a
-		// number out of range, a malformed date).
+		// malformed string, say).
+		if me.Err == nil {
+			return got + " is not a value this field takes"
+		}
 		return fmt.Sprintf("%s is not a valid value: %v", got, me.Err)
 	}
 	return fmt.Sprintf("must be a JSON %s, not %s", want, got)
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// integerRange is "from MIN to MAX" for an integer type, "" for others.
+func integerRange(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		shift := 64 - t.Bits()
+		return fmt.Sprintf("from %d to %d", int64(math.MinInt64)>>shift, int64(math.MaxInt64)>>shift)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		shift := 64 - t.Bits()
+		return fmt.Sprintf("from 0 to %d", uint64(math.MaxUint64)>>shift)
+	}
+	return ""
 }
 
 func jsonKindOf(t reflect.Type) string {

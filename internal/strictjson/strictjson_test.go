@@ -170,3 +170,37 @@ func TestTrailingBrackets(t *testing.T) {
 		}
 	}
 }
+
+// TestTypeDetails: a refused value's detail says what the field takes.
+func TestTypeDetails(t *testing.T) {
+	type target struct {
+		Size  int64      `json:"size"`
+		Parts uint8      `json:"parts"`
+		Until *time.Time `json:"until"`
+		Name  string     `json:"name"`
+	}
+	tests := []struct {
+		in, want string
+	}{
+		{`{"size":1.5}`, "/size: must be a whole number from -9223372036854775808 to 9223372036854775807"},
+		{`{"size":1e30}`, "/size: must be a whole number from -9223372036854775808 to 9223372036854775807"},
+		{`{"parts":300}`, "/parts: must be a whole number from 0 to 255"},
+		{`{"parts":-1}`, "/parts: must be a whole number from 0 to 255"},
+		{`{"size":"1"}`, "/size: must be a JSON number, not string"},
+		{`{"until":5}`, "/until: must be an RFC 3339 date-time string, such as 2027-06-30T23:59:59Z, not number"},
+		{`{"until":"next week"}`, "/until: is not an RFC 3339 date-time, such as 2027-06-30T23:59:59Z"},
+		{`{"name":5}`, "/name: must be a JSON string, not number"},
+	}
+	for _, tt := range tests {
+		var v target
+		err := strictjson.Unmarshal([]byte(tt.in), &v)
+		var e *strictjson.Error
+		if !errors.As(err, &e) || len(e.Problems) != 1 {
+			t.Errorf("%s: got %v, want one problem", tt.in, err)
+			continue
+		}
+		if got := e.Problems[0].Pointer + ": " + e.Problems[0].Detail; got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

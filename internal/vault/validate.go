@@ -96,17 +96,34 @@ func documentRules(sl validator.StructLevel) {
 	}
 }
 
-// check validates v and returns every failing field, or nil.
-func check(v any) []FieldError {
+// check validates v and returns every failing field, or nil. Unreadable
+// names members that were sent with the wrong JSON type, and so are unset
+// in v: a rule that wants a member unless its sibling is set is not
+// judged beside an unreadable sibling, which was sent.
+func check(v any, unreadable ...string) []FieldError {
 	err := validate().Struct(v)
 	if err == nil {
 		return nil
 	}
 	var fields []FieldError
 	for _, fe := range err.(validator.ValidationErrors) {
-		fields = append(fields, FieldError{Pointer: pointer(fe.Namespace()), Detail: message(fe)})
+		at := pointer(fe.Namespace())
+		if fe.Tag() == "required_without" && holdsAny(at[:strings.LastIndex(at, "/")], unreadable) {
+			continue
+		}
+		fields = append(fields, FieldError{Pointer: at, Detail: message(fe)})
 	}
 	return fields
+}
+
+// holdsAny says whether one of ptrs is a member of the object at parent.
+func holdsAny(parent string, ptrs []string) bool {
+	for _, p := range ptrs {
+		if rest, ok := strings.CutPrefix(p, parent+"/"); ok && !strings.Contains(rest, "/") {
+			return true
+		}
+	}
+	return false
 }
 
 // pointer turns a validator namespace such as "Document.standards[2]" or
@@ -216,18 +233,21 @@ func kindNames() []string {
 }
 
 // CheckDocument returns the problems of doc alone, without its dossier:
-// for reporting them beside a body's type errors.
-func CheckDocument(doc Document) []FieldError {
+// for reporting them beside a body's type errors, the members of which
+// (unreadable: JSON pointers) doc lacks.
+func CheckDocument(doc Document, unreadable ...string) []FieldError {
 	doc.normalize()
-	return check(doc)
+	return check(doc, unreadable...)
 }
 
 // CheckDossier returns every problem of a dossier's fields.
-func CheckDossier(in DossierInput) []FieldError { return check(in) }
+func CheckDossier(in DossierInput, unreadable ...string) []FieldError {
+	return check(in, unreadable...)
+}
 
 // CheckInput checks any of the vault's request bodies (a pointer to one) by
 // its validation rules, as the service will: every bad field.
-func CheckInput(v any) []FieldError { return check(v) }
+func CheckInput(v any, unreadable ...string) []FieldError { return check(v, unreadable...) }
 
 // ValidateDocument normalizes doc and returns every problem with it, alone
 // and as a document of dossier d, one entry per field. Clients call it to
