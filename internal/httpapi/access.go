@@ -87,11 +87,12 @@ type accessList struct {
 // accessTrail serves GET /v1/access?since=D&until=D[&dossier=][&limit&cursor]:
 // days in UTC, the last 30 by default.
 func (s *Server) accessTrail(w http.ResponseWriter, r *http.Request) error {
-	page, err := pageParams(r, "access")
+	q := r.URL.Query()
+	list := listName(r, "access", q.Get("since"), q.Get("until"), q.Get("dossier"))
+	page, err := pageParams(r, list)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	until, since := time.Now().UTC(), time.Now().UTC().AddDate(0, 0, -29) // 30 days, today's among them
 	var fields []vault.FieldError
 	for name, t := range map[string]*time.Time{"since": &since, "until": &until} {
@@ -113,6 +114,6 @@ func (s *Server) accessTrail(w http.ResponseWriter, r *http.Request) error {
 	if events == nil {
 		events = []vault.AccessEvent{}
 	}
-	writeJSON(w, http.StatusOK, "application/json", accessList{events, nextCursor("access", next)})
+	writeJSON(w, http.StatusOK, "application/json", accessList{events, nextCursor(list, next)})
 	return nil
 }

@@ -22,7 +22,8 @@ func (s *Server) createDossier(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
-	page, err := pageParams(r, "dossiers")
+	list := listName(r, "dossiers")
+	page, err := pageParams(r, list)
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (s *Server) listDossiers(w http.ResponseWriter, r *http.Request) error {
 	if ds == nil {
 		ds = []vault.Dossier{}
 	}
-	writeJSON(w, http.StatusOK, "application/json", dossierList{ds, nextCursor("dossiers", next)})
+	writeJSON(w, http.StatusOK, "application/json", dossierList{ds, nextCursor(list, next)})
 	return nil
 }
 
@@ -68,7 +69,8 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) documents(w http.ResponseWriter, r *http.Request) error {
 	dossier := r.PathValue("dossier")
-	page, err := pageParams(r, "documents")
+	list := listName(r, "documents", dossier)
+	page, err := pageParams(r, list)
 	if err != nil {
 		return err
 	}
@@ -79,7 +81,7 @@ func (s *Server) documents(w http.ResponseWriter, r *http.Request) error {
 	if vs == nil {
 		vs = []vault.Version{}
 	}
-	writeJSON(w, http.StatusOK, "application/json", documentList{dossier, vs, nextCursor("documents", next)})
+	writeJSON(w, http.StatusOK, "application/json", documentList{dossier, vs, nextCursor(list, next)})
 	return nil
 }
 
@@ -99,7 +101,8 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := pageParams(r, "versions")
+	list := listName(r, "versions", dossier, p)
+	page, err := pageParams(r, list)
 	if err != nil {
 		return err
 	}
@@ -112,7 +115,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, "application/json", versionList{dossier, p, vs, nextCursor("versions", next)})
+	writeJSON(w, http.StatusOK, "application/json", versionList{dossier, p, vs, nextCursor(list, next)})
 	return nil
 }
 

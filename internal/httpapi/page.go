@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -13,7 +14,20 @@ import (
 // ?cursor=c, where c is the "next" of the page before. A cursor is opaque
 // to clients: it names the list it belongs to and the last item of the
 // page it came from, so that a page starts where the last ended even if
-// items were added meanwhile (lists only grow).
+// items were added meanwhile (lists only grow). A list is named by its
+// kind and what it lists (listName), so that a cursor passed to another
+// list, by a client's mistake, is refused rather than skipping items.
+
+// listName names the list of kind that r asks for: of the caller's tenant,
+// and of scope (a dossier, a path, the query's filters).
+func listName(r *http.Request, kind string, scope ...string) string {
+	id, _ := vault.FromContext(r.Context())
+	h := sha256.New()
+	for _, part := range append([]string{id.Tenant}, scope...) {
+		h.Write([]byte(strconv.Itoa(len(part)) + ":" + part))
+	}
+	return kind + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
+}
 
 // pageParams reads limit and cursor for the list named list.
 func pageParams(r *http.Request, list string) (vault.Page, error) {

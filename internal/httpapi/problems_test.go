@@ -74,3 +74,65 @@ func TestEveryProblemInOneAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestCursorOfAnotherList: a cursor names the list it came from; on any
+// other list (another dossier, path, tenant or filter) it is refused, not
+// taken as a place to start.
+func TestCursorOfAnotherList(t *testing.T) {
+	a := newMemAPI(t, vault.Config{})
+	tok := a.token(t, uploader)
+	d := a.createDossier(t)
+	second := dossierBody()
+	second["basicUdiDi"] = "12345ANJ" // another device
+	var other vault.Dossier
+	if r := a.call(t, "POST", "/v1/dossiers", tok, second); r.status != http.StatusCreated {
+		t.Fatalf("second dossier: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &other)
+	}
+	for _, p := range []string{"a.txt", "b.txt"} {
+		a.upload(t, d, p, []byte("first "+p+"\n"))
+		a.upload(t, d, p, []byte("second "+p+"\n"))
+	}
+	next := func(path string) string {
+		var pg struct{ Next string }
+		if r := a.call(t, "GET", path, tok, nil); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		} else {
+			r.json(t, &pg)
+		}
+		if pg.Next == "" {
+			t.Fatalf("%s: no next page", path)
+		}
+		return pg.Next
+	}
+	for _, p := range []string{"a.txt", "b.txt"} { // two downloads for the trail
+		if r := a.call(t, "GET", "/v1/dossiers/"+d+"/download?path="+p, tok, nil); r.status != http.StatusOK {
+			t.Fatalf("download: %d %s", r.status, r.body)
+		}
+	}
+	docs := next("/v1/dossiers/" + d + "/documents?limit=1")
+	versions := next("/v1/dossiers/" + d + "/versions?path=a.txt&limit=1")
+	trail := next("/v1/access?limit=1&dossier=" + d)
+	strangerTok := a.token(t, stranger)
+	var theirs vault.Dossier
+	a.call(t, "POST", "/v1/dossiers", strangerTok, dossierBody()).json(t, &theirs)
+	tests := []struct {
+		name, token, path string
+		want              int
+	}{
+		{"the same list", tok, "/v1/dossiers/" + d + "/documents?limit=1&cursor=" + docs, http.StatusOK},
+		{"another dossier", tok, "/v1/dossiers/" + other.ID + "/documents?cursor=" + docs, http.StatusBadRequest},
+		{"another tenant's dossier", strangerTok, "/v1/dossiers/" + theirs.ID + "/documents?cursor=" + docs, http.StatusBadRequest},
+		{"the same versions", tok, "/v1/dossiers/" + d + "/versions?path=a.txt&cursor=" + versions, http.StatusOK},
+		{"another path's versions", tok, "/v1/dossiers/" + d + "/versions?path=b.txt&cursor=" + versions, http.StatusBadRequest},
+		{"another kind of list", tok, "/v1/dossiers?cursor=" + docs, http.StatusBadRequest},
+		{"the trail of another filter", tok, "/v1/access?cursor=" + trail, http.StatusBadRequest},
+		{"the same trail", tok, "/v1/access?limit=1&dossier=" + d + "&cursor=" + trail, http.StatusOK},
+	}
+	for _, tt := range tests {
+		if r := a.call(t, "GET", tt.path, tt.token, nil); r.status != tt.want {
+			t.Errorf("%s: got %d %s, want %d", tt.name, r.status, r.body, tt.want)
+		}
+	}
+}
