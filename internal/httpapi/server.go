@@ -148,11 +148,18 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range patterns {
 		// The method-less pattern catches the other methods of a known
 		// path: 405, with the methods that are served (RFC 9110, 15.5.6).
+		// HEAD too, which a GET pattern would otherwise serve: the
+		// contract (openapi.yaml) has no HEAD, and a HEAD of a download
+		// would log an access whose answer nobody got.
 		allow := strings.Join(methods[p], ", ")
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		refuse := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeError(w, r, s.log, &requestError{kind: wrongMethod, detail: r.Method + " is not served at " + r.URL.Path + "; " + allow + " is"})
-		})
+		}
+		mux.HandleFunc(p, refuse)
+		if slices.Contains(methods[p], http.MethodGet) {
+			mux.HandleFunc(http.MethodHead+" "+p, refuse)
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{kind: noRoute, detail: "no API route " + r.URL.Path + "; see docs/api.md and openapi/openapi.yaml (GET /v1/openapi.yaml)"})
