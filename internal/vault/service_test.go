@@ -690,3 +690,32 @@ func TestClaimsDoNotTrustInstanceClocks(t *testing.T) {
 		t.Errorf("audit: %+v, %v", rep, err)
 	}
 }
+
+// TestMeOfAnAuditorWhoseTokenNamesATenant: GET /v1/me tells an auditor
+// where they may act, even when the tenant their token names granted them
+// nothing: it lists the grants other tenants gave them.
+func TestMeOfAnAuditorWhoseTokenNamesATenant(t *testing.T) {
+	f := setup(t, vault.Config{})
+	if _, err := f.svc.CreateDossier(as(mallory), dossierInput(udiB, false)); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().AddDate(0, 1, 0)
+	if _, err := f.svc.CreateGrant(as(mallory), vault.GrantInput{Grantee: &vault.Grantee{Email: "nora@nb0197.example"}, Dossiers: []string{vault.AllDossiers}, Until: &until}); err != nil {
+		t.Fatal(err)
+	}
+	nora, err := vault.NewIdentity("acme", "nora-sub", string(vault.RoleAuditor), "nora@nb0197.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := f.svc.WhoAmI(as(nora))
+	if err != nil {
+		t.Fatalf("WhoAmI of an auditor whose token names acme, which granted nothing: %v", err)
+	}
+	if len(me.Grants) != 1 || me.Grants[0].Tenant != "evil" {
+		t.Errorf("got grants %+v, want evil's one", me.Grants)
+	}
+	// Acting in acme is still refused.
+	if _, err := f.svc.ListDossiers(as(nora)); code(err) != vault.CodeForbidden {
+		t.Errorf("list acme's dossiers: got %v, want forbidden", err)
+	}
+}
