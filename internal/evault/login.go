@@ -1,6 +1,7 @@
 package evault
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/evidencevault/vault/client"
+	"github.com/gofrs/flock"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 )
@@ -108,10 +110,14 @@ func (a *app) login(ctx context.Context, noBrowser bool) error {
 			return
 		}
 		q := r.URL.Query()
+		if q.Get("state") != state {
+			// Not this login's answer (any page or local process can
+			// call a loopback port): refused, and the login waits on.
+			http.Error(w, "this is not the answer of the sign-in evault is waiting for", http.StatusBadRequest)
+			return
+		}
 		res := result{code: q.Get("code")}
 		switch {
-		case q.Get("state") != state:
-			res.err = errors.New("the sign-in answer's state is not this login's; run evault login again")
 		case q.Get("error") != "":
 			res.err = fmt.Errorf("the provider refused the sign-in: %s %s", q.Get("error"), q.Get("error_description"))
 		case res.code == "":
@@ -191,13 +197,22 @@ func listenLoopback(registered string) (net.Listener, string, error) {
 		return ln, "http://" + ln.Addr().String() + "/callback", nil
 	}
 	u, err := url.Parse(registered)
-	if err != nil || u.Scheme != "http" || u.Port() == "" || u.Path != "/callback" {
+	if err != nil || u.Scheme != "http" || u.Port() == "" || u.Path != "/callback" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, "", fmt.Errorf("evault: the vault's redirect URI %q is no loopback http://HOST:PORT/callback", registered)
+	}
+	// The code must come back to this machine only: a redirect URI the
+	// vault (or whoever answers at its URL) names elsewhere is refused.
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, "", fmt.Errorf("evault: the vault's redirect URI %q is not on this machine: a loopback callback is localhost, 127.0.0.1 or [::1]", registered)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
 	}
 	if _, err := strconv.Atoi(u.Port()); err != nil {
 		return nil, "", fmt.Errorf("evault: the vault's redirect URI %q has no port", registered)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", u.Port()))
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, u.Port()))
 	if err != nil {
 		return nil, "", fmt.Errorf("evault: listen on port %s for the sign-in redirect (is another login running?): %w", u.Port(), err)
 	}
@@ -291,30 +306,67 @@ func (s tokenStore) forget(api string) error {
 	return s.update(func(all map[string]keptToken) { delete(all, api) })
 }
 
-// update rewrites the file, readable by its owner only, atomically.
 func (s tokenStore) update(change func(map[string]keptToken)) error {
+	return s.locked(context.Background(), func() error {
+		all, err := s.read()
+		if err != nil {
+			return err
+		}
+		change(all)
+		return s.write(all)
+	})
+}
+
+// tokenLockWait bounds the wait for another evault process's turn.
+const tokenLockWait = 30 * time.Second
+
+// locked runs fn holding tokens.json.lock, so that the evault processes of
+// one user (a script's parallel downloads) take turns: the sign-in one of
+// them refreshed is what the next finds, rather than each spending the
+// same refresh token, which providers rotate (and, detecting its reuse,
+// revoke).
+func (s tokenStore) locked(ctx context.Context, fn func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all, err := s.read()
-	if err != nil {
-		return err
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("evault: tokens: %w", err)
 	}
-	change(all)
+	ctx, cancel := context.WithTimeout(ctx, tokenLockWait)
+	defer cancel()
+	l := flock.New(s.path+".lock", flock.SetPermissions(0o600))
+	if ok, err := l.TryLockContext(ctx, 20*time.Millisecond); !ok {
+		return fmt.Errorf("evault: tokens: wait for %s.lock: %w", s.path, cmp.Or(err, context.DeadlineExceeded))
+	}
+	defer l.Unlock()
+	return fn()
+}
+
+// write replaces the file, readable by its owner only, atomically: a
+// temporary file of its own, renamed over it.
+func (s tokenStore) write(all map[string]keptToken) error {
 	data, err := json.MarshalIndent(all, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), "tokens-*.tmp") // 0600
+	if err != nil {
 		return fmt.Errorf("evault: tokens: %w", err)
 	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	defer os.Remove(tmp.Name()) // once renamed, nothing
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), s.path)
+	}
+	if err != nil {
 		return fmt.Errorf("evault: tokens: %w", err)
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return fmt.Errorf("evault: tokens: %w", err)
-	}
-	return os.Rename(tmp, s.path)
+	return nil
 }
 
 // refreshAhead is how long before expiry a kept token is refreshed.
@@ -330,30 +382,59 @@ func (a *app) signedIn(api string, kept keptToken) func(context.Context) (string
 		if time.Until(kept.Expiry) > refreshAhead {
 			return kept.IDToken, nil
 		}
-		if kept.RefreshToken == "" {
-			return "", exit(ExitAuth, "the sign-in for %s expired at %s; run evault login", api, kept.Expiry.Format(time.RFC3339))
-		}
-		octx := a.oauthContext(ctx)
-		p, err := oidc.NewProvider(octx, kept.Issuer)
-		if err != nil {
-			return "", fmt.Errorf("evault: sign-in provider %s: %w", kept.Issuer, err)
-		}
-		conf := &oauth2.Config{ClientID: kept.ClientID, Endpoint: p.Endpoint()}
-		tok, err := conf.TokenSource(octx, &oauth2.Token{RefreshToken: kept.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
-		if err != nil {
-			return "", exit(ExitAuth, "the sign-in for %s could not be refreshed (%v); run evault login", api, err)
-		}
-		next, err := keptFrom(ctx, p, &client.SignIn{Issuer: kept.Issuer, ClientID: kept.ClientID}, tok)
+		st := a.tokens()
+		err := st.locked(ctx, func() error {
+			// Another process may have refreshed it meanwhile: its
+			// sign-in, kept, is the one to use (or refresh).
+			all, err := st.read()
+			if err != nil {
+				return err
+			}
+			if cur, ok := all[api]; ok {
+				kept = cur
+			}
+			if time.Until(kept.Expiry) > refreshAhead {
+				return nil
+			}
+			next, err := a.refresh(ctx, api, kept)
+			if err != nil {
+				return err
+			}
+			all[api] = next
+			if err := st.write(all); err != nil {
+				return err
+			}
+			kept = next
+			return nil
+		})
 		if err != nil {
 			return "", err
 		}
-		if next.RefreshToken == "" {
-			next.RefreshToken = kept.RefreshToken // Cognito keeps the one it gave
-		}
-		if err := a.tokens().keep(api, next); err != nil {
-			return "", err
-		}
-		kept = next
 		return kept.IDToken, nil
 	}
+}
+
+// refresh renews a kept sign-in with its refresh token.
+func (a *app) refresh(ctx context.Context, api string, kept keptToken) (keptToken, error) {
+	if kept.RefreshToken == "" {
+		return keptToken{}, exit(ExitAuth, "the sign-in for %s expired at %s; run evault login", api, kept.Expiry.Format(time.RFC3339))
+	}
+	octx := a.oauthContext(ctx)
+	p, err := oidc.NewProvider(octx, kept.Issuer)
+	if err != nil {
+		return keptToken{}, fmt.Errorf("evault: sign-in provider %s: %w", kept.Issuer, err)
+	}
+	conf := &oauth2.Config{ClientID: kept.ClientID, Endpoint: p.Endpoint()}
+	tok, err := conf.TokenSource(octx, &oauth2.Token{RefreshToken: kept.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		return keptToken{}, exit(ExitAuth, "the sign-in for %s could not be refreshed (%v); run evault login", api, err)
+	}
+	next, err := keptFrom(ctx, p, &client.SignIn{Issuer: kept.Issuer, ClientID: kept.ClientID}, tok)
+	if err != nil {
+		return keptToken{}, err
+	}
+	if next.RefreshToken == "" {
+		next.RefreshToken = kept.RefreshToken // Cognito keeps the one it gave
+	}
+	return next, nil
 }
