@@ -117,6 +117,42 @@ func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest,
 	return latest, same, nil
 }
 
+// checkOwnEntry checks a chain entry that names the session, claimed by
+// an earlier attempt or planted, before the vault signs it: it must say
+// what the session declared, name a version storage holds of the
+// session's bytes, and hold the retention the vault gives. Anyone with
+// bucket access can write an entry naming an upload in flight.
+func (s *Service) checkOwnEntry(ctx context.Context, sess session, info ObjectInfo, v Version) error {
+	key := versionKey(chainPrefix(sess.Tenant, v.Dossier, v.Document.Path), v.Version)
+	years := sess.Dossier.retentionYears()
+	switch {
+	case v.Dossier != sess.Dossier.ID || v.Key != sess.Key || !sameUpload(v, sess.Document) || v.Uploader != sess.Uploader:
+		return errTamperedEntry(key, fmt.Sprintf("it is not what upload %s declared", sess.ID))
+	case v.SealedAt.Before(sess.CreatedAt.Add(-clockSkew)) || v.SealedAt.After(s.now().Add(clockSkew)):
+		return errTamperedEntry(key, fmt.Sprintf("it says it was sealed at %s, outside upload %s's life", v.SealedAt.Format(time.RFC3339), sess.ID))
+	case v.Retention.Mode != s.cfg.LockMode || v.Retention.RetainUntil.Before(v.SealedAt.Truncate(time.Second).AddDate(years, 0, 0)):
+		return errTamperedEntry(key, fmt.Sprintf("it keeps the version %s until %s, less than the dossier's %d years", v.Retention.Mode, v.Retention.RetainUntil.Format(time.RFC3339), years))
+	}
+	if v.VersionID == info.VersionID {
+		return nil // the version checkUpload checked
+	}
+	// Another version of the key: the upload sent twice, or a planted one.
+	at, err := s.objects.Stat(ctx, v.Key, v.VersionID)
+	if errors.Is(err, ErrNotFound) {
+		return errTamperedEntry(key, fmt.Sprintf("it names version %s, which storage does not hold", v.VersionID))
+	}
+	if err != nil {
+		return fmt.Errorf("vault: seal: %w", err)
+	}
+	if at.Metadata[uploadIDMeta] != sess.ID {
+		return errTamperedEntry(key, fmt.Sprintf("it names version %s, which upload %s did not send", v.VersionID, sess.ID))
+	}
+	if err := s.checkUpload(ctx, sess, &at); err != nil {
+		return errTamperedEntry(key, fmt.Sprintf("it names version %s, whose bytes are not the upload's: %v", v.VersionID, err))
+	}
+	return nil
+}
+
 // sameUpload says whether version v holds the bytes and metadata doc
 // declares.
 func sameUpload(v Version, doc Document) bool {

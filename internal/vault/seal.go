@@ -60,6 +60,10 @@ func (s *Service) seal(ctx context.Context, sess session, info ObjectInfo) (*Rec
 			}
 			return r, err
 		}
+		// About to sign an entry it did not write in this attempt.
+		if err := s.checkOwnEntry(ctx, sess, info, v); err != nil {
+			return nil, err
+		}
 		from = sess.LogFrom
 	}
 	if info.LockMode == "" || info.RetainUntil.Before(v.Retention.RetainUntil) {
@@ -159,6 +163,9 @@ func (s *Service) sealSame(ctx context.Context, sess session, v Version) (*Recei
 			return nil, fmt.Errorf("vault: seal: the bytes of version %d: %w", v.Version, err)
 		}
 		if r, err = s.seal(ctx, first, info); err != nil {
+			return nil, err
+		}
+		if err := sameVersion(v, r); err != nil {
 			return nil, err
 		}
 	case err != nil:
