@@ -133,6 +133,9 @@ func (s *Service) checkOwnEntry(ctx context.Context, sess session, info ObjectIn
 	case v.Retention.Mode != s.cfg.LockMode || v.Retention.RetainUntil.Before(v.SealedAt.Truncate(time.Second).AddDate(years, 0, 0)):
 		return errTamperedEntry(key, fmt.Sprintf("it keeps the version %s until %s, less than the dossier's %d years", v.Retention.Mode, v.Retention.RetainUntil.Format(time.RFC3339), years))
 	}
+	if err := s.checkSupersedes(ctx, sess, v, key); err != nil {
+		return err
+	}
 	if v.VersionID == info.VersionID {
 		return nil // the version checkUpload checked
 	}
@@ -149,6 +152,32 @@ func (s *Service) checkOwnEntry(ctx context.Context, sess session, info ObjectIn
 	}
 	if err := s.checkUpload(ctx, sess, &at); err != nil {
 		return errTamperedEntry(key, fmt.Sprintf("it names version %s, whose bytes are not the upload's: %v", v.VersionID, err))
+	}
+	return nil
+}
+
+// checkSupersedes checks that entry v supersedes the chain's entry before
+// it, as a claim records it.
+func (s *Service) checkSupersedes(ctx context.Context, sess session, v Version, key string) error {
+	if v.Version == 1 {
+		if v.Supersedes != nil {
+			return errTamperedEntry(key, "it is version 1, yet says it supersedes another")
+		}
+		return nil
+	}
+	c, err := s.listChain(ctx, sess.Tenant, v.Dossier, v.Document.Path)
+	if err != nil {
+		return err
+	}
+	if len(c.entries) < v.Version-1 {
+		return errTamperedEntry(key, "the chain holds no version before it")
+	}
+	prev, err := s.readEntry(ctx, c.entries[v.Version-2], c.path, v.Version-1)
+	if err != nil {
+		return err
+	}
+	if v.Supersedes == nil || *v.Supersedes != *prev.ref() {
+		return errTamperedEntry(key, fmt.Sprintf("it does not say it supersedes version %d, the one before it", prev.Version))
 	}
 	return nil
 }

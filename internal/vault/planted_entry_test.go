@@ -75,6 +75,10 @@ func TestPlantedEntryIsNotSigned(t *testing.T) {
 		{"B's own entry, by someone else", func(t *testing.T, f fixture, a, b string, doc vault.Document, key, version string) {
 			plantedEntry(t, f, 1, b, doc, key, version, func(m map[string]any) { m["uploader"].(map[string]any)["subject"] = "mallory@acme.example" })
 		}},
+		{"B's own entry, superseding nothing", func(t *testing.T, f fixture, a, b string, doc vault.Document, key, version string) {
+			plantedEntry(t, f, 1, a, doc, key, version, nil)
+			plantedEntry(t, f, 2, b, doc, key, version, func(m map[string]any) { m["supersedes"] = nil })
+		}},
 		{"A's entry of B's bytes, then A's of other bytes", func(t *testing.T, f fixture, a, b string, doc vault.Document, key, version string) {
 			plantedEntry(t, f, 1, a, doc, key, version, nil)
 			plantedEntry(t, f, 2, a, doc, key, "forged-version", func(m map[string]any) { m["sha256"] = hex.EncodeToString(other[:]) })
