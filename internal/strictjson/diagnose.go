@@ -319,9 +319,12 @@ func typeDetail(me *json.SemanticError) string {
 		return "must be an RFC 3339 date-time string, such as 2027-06-30T23:59:59Z, not " + got
 	}
 	want := jsonKindOf(t)
-	if r := integerRange(t); r != "" && got == "number" {
+	if integer(t) && got == "number" {
 		// A fraction, or a number beyond the type's range.
-		return "must be a whole number " + r
+		if r := integerRange(t); r != "" {
+			return "must be a whole number " + r
+		}
+		return "must be a whole number"
 	}
 	if want == got || want == "" {
 		// The right JSON type, but not a value the field takes (a
@@ -336,17 +339,27 @@ func typeDetail(me *json.SemanticError) string {
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// integerRange is "from MIN to MAX" for an integer type, "" for others.
-func integerRange(t reflect.Type) string {
+func integer(t reflect.Type) bool {
 	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		shift := 64 - t.Bits()
-		return fmt.Sprintf("from %d to %d", int64(math.MinInt64)>>shift, int64(math.MaxInt64)>>shift)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		shift := 64 - t.Bits()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// integerRange is "from MIN to MAX" for an integer type t narrower than
+// 64 bits, whose range a field's own rules may not say; "" for 64 bits,
+// whose range the field's rules say better (a size, a count).
+func integerRange(t reflect.Type) string {
+	shift := 64 - t.Bits()
+	switch {
+	case shift == 0:
+		return ""
+	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
 		return fmt.Sprintf("from 0 to %d", uint64(math.MaxUint64)>>shift)
 	}
-	return ""
+	return fmt.Sprintf("from %d to %d", int64(math.MinInt64)>>shift, int64(math.MaxInt64)>>shift)
 }
 
 func jsonKindOf(t reflect.Type) string {

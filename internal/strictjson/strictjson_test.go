@@ -182,8 +182,8 @@ func TestTypeDetails(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
-		{`{"size":1.5}`, "/size: must be a whole number from -9223372036854775808 to 9223372036854775807"},
-		{`{"size":1e30}`, "/size: must be a whole number from -9223372036854775808 to 9223372036854775807"},
+		{`{"size":1.5}`, "/size: must be a whole number"},
+		{`{"size":1e30}`, "/size: must be a whole number"},
 		{`{"parts":300}`, "/parts: must be a whole number from 0 to 255"},
 		{`{"parts":-1}`, "/parts: must be a whole number from 0 to 255"},
 		{`{"size":"1"}`, "/size: must be a JSON number, not string"},
