@@ -260,12 +260,23 @@ func TestPortalLogTrust(t *testing.T) {
 	withPlanted := *kl
 	withPlanted.Events = append(slices.Clone(kl.Events), vault.KeyRecord{Envelope: rawGenesis, Log: &ledger.Proof{Origin: kl.Origin, Index: latest.Size - 1, Checkpoint: kl.Checkpoint}})
 
+	// The log answered under a look-alike name (a Cyrillic е), as an
+	// operator would serve a log of its own.
+	tenant := kl.Origin[strings.LastIndex(kl.Origin, "/")+1:]
+	lookalike := *kl
+	lookalike.Origin = strings.TrimSuffix(kl.Origin, tenant) + strings.Replace(tenant, "e", "\u0435", 1)
+	bucket := strings.Split(kl.Origin, "/")[2]
+
 	type logCase struct {
 		Name string `json:"name"`
 		// Pin is put in the browser first (none: nothing pinned).
 		Pin  map[string]string `json:"pin,omitempty"`
 		Keys *vault.KeyLog     `json:"keys,omitempty"`
-		Want string            `json:"want"`
+		// Tenant is the one being read ("": not said); OtherPin an
+		// origin pinned in this browser besides.
+		Tenant   string `json:"tenant,omitempty"`
+		OtherPin string `json:"otherPin,omitempty"`
+		Want     string `json:"want"`
 	}
 	realKey := string(vaultKey.Key().PEM())
 	cases := []logCase{
@@ -275,6 +286,11 @@ func TestPortalLogTrust(t *testing.T) {
 		{Name: "rolled back", Pin: map[string]string{"key": realKey, "checkpoint": signed(longer)}, Want: "the log was rolled back"},
 		{Name: "forked", Pin: map[string]string{"key": realKey, "checkpoint": signed(forked)}, Want: "the log was forked"},
 		{Name: "a genesis planted in the history", Pin: map[string]string{"key": realKey}, Keys: &withPlanted, Want: "a second genesis, of key " + planted.ID},
+		{Name: "the tenant's own log", Tenant: tenant, Want: ""},
+		{Name: "another tenant's log", Tenant: "someone-else", Want: "for tenant someone-else"},
+		{Name: "a log under a look-alike name", Keys: &lookalike, Want: "not evidencevault.dev/ledger/BUCKET/TENANT"},
+		{Name: "a log of another bucket than the pinned ones", OtherPin: "evidencevault.dev/ledger/not-" + bucket + "/" + tenant, Want: "it now names bucket " + bucket},
+		{Name: "another tenant's log of the same bucket", OtherPin: "evidencevault.dev/ledger/" + bucket + "/someone-else", Want: ""},
 	}
 	b := testenv.Browser(t)
 	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
@@ -294,7 +310,11 @@ func TestPortalLogTrust(t *testing.T) {
 				const k = await v.parseKey(c.pin.key);
 				v.keepPin({ origin: kl.origin, key: k.pem, keyId: k.id, checkpoint: c.pin.checkpoint || "" });
 			}
-			out[c.name] = await v.openLog(get).then(() => "", (e) => e.message);
+			if (c.otherPin) {
+				const k = await v.parseKey(`+jsString(realKey)+`);
+				v.keepPin({ origin: c.otherPin, key: k.pem, keyId: k.id, checkpoint: "" });
+			}
+			out[c.name] = await v.openLog(get, c.tenant).then(() => "", (e) => e.message);
 		}
 		return out;
 	})()`, chromedp.EvalAwaitPromise))
@@ -324,7 +344,19 @@ func TestPortalLogTrust(t *testing.T) {
 		const failed = (ver) => ver.checks.filter((c) => !c.passed).map((c) => c.name);
 		const want = `+string(want)+`;
 		const full = `+string(dl.Receipt)+`, bare = `+string(bare)+`;
+		const up = await import("/portal/upload.js");
+		const p = (await v.verifyReceipt(full, view.trust)).receipt.predicate;
+		const sent = JSON.parse(JSON.stringify(p.document));
+		const entry = JSON.parse(JSON.stringify(`+string(kl.Events[0].Envelope)+`));
+		entry.signatures.push(entry.signatures[0]);
+		const big = { envelope: { payloadType: "application/vnd.in-toto+json", payload: "A".repeat(300 << 10), signatures: [{ keyid: "", sig: "AA==" }] }, log: full.log };
 		return {
+			asSent: up.sealedAsSent(p, want.dossier, view.tenant, sent).passed ? [] : ["sealed_as_sent"],
+			otherTitle: up.sealedAsSent(p, want.dossier, view.tenant, { ...sent, title: "Another report" }).detail.includes("title") ? ["title"] : [],
+			otherDossier: up.sealedAsSent(p, "dos_other", view.tenant, sent).detail.includes("dossier") ? ["dossier"] : [],
+			otherTenant: up.sealedAsSent(p, want.dossier, "someone-else", sent).detail.includes("tenant") ? ["tenant"] : [],
+			twoSignatures: [await v.verifyEntry(entry, 0, view.trust, null, []).then(() => "", (e) => e.message)],
+			oversize: (await v.verifyReceipt(big, view.trust)).checks.filter((c) => !c.passed).map((c) => c.detail),
 			asked1: failed(await v.checkDownload(view, await v.verifyReceipt(full, view.trust), { ...want, asked: 1 })),
 			asked2: failed(await v.checkDownload(view, await v.verifyReceipt(full, view.trust), { ...want, asked: 2 })),
 			bare: failed(await dl.logConsistent(view, await v.verifyReceipt(bare, view.trust))),
@@ -332,6 +364,12 @@ func TestPortalLogTrust(t *testing.T) {
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"asSent": "", "otherTitle": "title", "otherDossier": "dossier", "otherTenant": "tenant",
+		"twoSignatures": "carries 2 signatures", "oversize": "larger than 262144 bytes"} {
+		if got := strings.Join(more[name], "; "); want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
 	}
 	if len(more["asked1"]) != 0 || !slices.Equal(more["asked2"], []string{"requested_version"}) || !slices.Equal(more["bare"], []string{"witnessed", "log_consistent"}) {
 		// The bare one has no checkpoint for the stack's witness (kept from

@@ -9,7 +9,7 @@
 // {tenant} is "-" for a member's own tenant.
 
 import { call, el, button, link, table, problemNode, when, day, bytes, signIn, callback, token, base } from "./api.js";
-import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks, save, logView } from "./download.js";
+import { download, receiptCard, checkList, receiptOf, verifyInHand, FailedChecks, save, logView, setHome } from "./download.js";
 import { dossierForm, documentForm } from "./upload.js";
 import { forgetPin, parseKey, keepPin } from "./verify.js";
 import { exportDossier } from "./export.js";
@@ -381,7 +381,16 @@ async function noticeFor(t) {
   const view = await logView(t).catch(() => null);
   if (!view) return "";
   showPolicy(view);
-  return policyNotice(view) || "";
+  return el("div", undefined, {}, firstUseNotice(view) || "", policyNotice(view) || "");
+}
+
+// firstUseNotice says, as evault does, that this browser met the log for
+// the first time and pinned its key now: compare it with the operator's.
+function firstUseNotice(view) {
+  if (!view.firstUse) return null;
+  const k = view.trust.keys[view.trust.keys.length - 1].key;
+  return el("div", undefined, { class: "notice", role: "status" },
+    el("p", `First use of log ${view.origin}: this browser pinned its key ${k.id} now. Compare it with the key the vault's operator published (GET /v1/keys, or the trust panel); from now on only keys the log's signed history leads to from it are trusted.`));
 }
 
 async function route() {
@@ -415,6 +424,7 @@ async function main() {
     }
     me = await call("/v1/me");
     const id = me.identity;
+    if (id.role !== "auditor") setHome(id.home || id.tenant);
     who.replaceChildren(el("span", `Signed in as ${id.email || id.subject}, ${id.role}` + (id.home ? ` of ${id.home}` : "")), " ",
       button("Sign out", () => { sessionStorage.clear(); location.assign(base.href); }));
     document.getElementById("trust").replaceChildren(trustPanel());

@@ -9,6 +9,11 @@ import { call, el, bytes, when, day } from "./api.js";
 import { openLog, verifyReceipt, checkDownload, extendsCheckpoint, readReceipt } from "./verify.js";
 
 const views = new Map();
+let home = null;
+
+// setHome names the signed-in member's own tenant, whose log logView(null)
+// opens: the log must be that tenant's.
+export function setHome(tenant) { home = tenant || null; }
 
 // logView is the log of tenant as this browser verified it, opened once
 // per page load (and again after a failure, or when fresh: the export
@@ -17,7 +22,7 @@ export async function logView(tenant, fresh = false) {
   if (fresh) views.delete(tenant);
   if (!views.has(tenant)) {
     const get = (path) => call(path, { tenant });
-    views.set(tenant, openLog(get).catch((e) => { views.delete(tenant); throw e; }));
+    views.set(tenant, openLog(get, tenant ?? home).catch((e) => { views.delete(tenant); throw e; }));
   }
   return views.get(tenant);
 }

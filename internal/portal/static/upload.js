@@ -178,6 +178,21 @@ function put(p, body, onProgress) {
 
 // upload hashes file, starts (or resumes) its upload, sends the bytes and
 // completes it; the receipt is verified like a download's.
+// sealedAsSent is the check that a receipt is of the document sent (meta),
+// in the dossier and tenant it was sent to: a receipt of the same bytes
+// elsewhere proves nothing of this upload.
+export function sealedAsSent(p, dossier, tenant, meta) {
+  const doc = p.document || {};
+  const differ = ["path", "title", "kind", "section", "revision", "language", "effectiveDate", "author"].filter((f) => String(doc[f] ?? "") !== String(meta[f] ?? ""));
+  if (JSON.stringify(doc.standards ?? []) !== JSON.stringify(meta.standards ?? [])) differ.push("standards");
+  for (const f of ["name", "size", "sha256", "contentType"]) if (String(doc.file?.[f] ?? "") !== String(meta.file?.[f] ?? "")) differ.push("file." + f);
+  if (p.dossier?.id !== dossier) differ.push("dossier");
+  if (p.tenant !== tenant) differ.push("tenant");
+  return { name: "sealed_as_sent", passed: differ.length === 0,
+    detail: differ.length === 0 ? `the receipt is for ${doc.path} of dossier ${p.dossier?.id}, as sent` :
+      `the receipt's ${differ.join(", ")} differ from what was sent (it is for ${doc.path} of dossier ${p.dossier?.id} of tenant ${p.tenant})` };
+}
+
 async function upload(d, meta, file, progress) {
   const multipart = file.size > MULTIPART_FROM;
   const partSize = multipart ? Math.ceil(Math.max(PART_SIZE, Math.ceil(file.size / MAX_PARTS)) / (1 << 20)) * (1 << 20) : 0;
@@ -211,7 +226,7 @@ async function upload(d, meta, file, progress) {
     const start = await call(`/v1/dossiers/${encodeURIComponent(d.id)}/uploads${q}`, { method: "POST", body: meta, headers: { "Idempotency-Key": crypto.randomUUID() } });
     if (start.state === "unchanged") {
       progress(`Unchanged: version ${start.version.version} of ${meta.path} already has these bytes; nothing new was sealed.`, 1);
-      return verified(d, start.receipt, h, true);
+      return verified(d, meta, start.receipt, h, true);
     }
     uploadId = start.uploadId;
     if (multipart) localStorage.setItem(key, JSON.stringify({ uploadId, sha256: h.sha256, meta }));
@@ -234,12 +249,18 @@ async function upload(d, meta, file, progress) {
   progress("Sealing: the vault reads the stored bytes back and signs the receipt…");
   const r = await call(`/v1/uploads/${encodeURIComponent(uploadId)}/complete`, { method: "POST" });
   localStorage.removeItem(key);
-  return verified(d, { envelope: r.envelope, log: r.log, ...(r.timestamps ? { timestamps: r.timestamps } : {}) }, h, false);
+  return verified(d, meta, { envelope: r.envelope, log: r.log, ...(r.timestamps ? { timestamps: r.timestamps } : {}) }, h, false);
 }
 
-async function verified(d, bundle, h, unchanged) {
+// verified checks the receipt an upload got: the vault's, in the log this
+// browser trusts, of the file's bytes, and sealedAsSent.
+async function verified(d, meta, bundle, h, unchanged) {
   const view = await logView(null); // members upload to their own tenant
   const ver = await logConsistent(view, await verifyReceipt(bundle, view.trust, h.sha256, h.size));
+  if (ver.receipt) {
+    ver.checks.push(sealedAsSent(ver.receipt.predicate, d.id, view.tenant, meta));
+    ver.valid = ver.checks.every((c) => c.passed);
+  }
   return { ver, bundle, unchanged, card: ver.receipt ? receiptCard(ver.receipt, ver.checks) : null };
 }
 

@@ -448,7 +448,7 @@ export async function trustLog(origin, signed, events, pinned) {
   let trust;
   if (events.length === 0) {
     if (!pinned) fail(`log ${origin} records no key and none is pinned: nothing to trust`);
-    trust = { keys: [{ key: pinned, from: 0, until: -1 }], basis: "the key pinned in this browser (the log records no key history)" };
+    trust = { keys: [{ key: pinned, from: 0, until: -1 }], basis: `the key ${pinned.id} pinned in this browser (the log records no key history)` };
   } else {
     const keys = linkKeys(await keySteps(origin, events, null));
     if (!pinned) {
@@ -579,6 +579,9 @@ export function openReceipt(bundle) {
       fail("the receipt's timestamps are not a list of base64 tokens");
     }
   }
+  // The bound readReceipt holds a file in hand to, for a receipt the API
+  // served too (compact JSON: at most the bytes Go measures).
+  if (env !== null && typeof env === "object" && utf8.encode(JSON.stringify(env)).length > MAX_ENVELOPE) fail(`the receipt's envelope is larger than ${MAX_ENVELOPE} bytes`);
   const o = openEnvelope(env);
   if (o.statement.predicateType !== RECEIPT_TYPE) fail(`predicate type ${JSON.stringify(o.statement.predicateType)}, want ${RECEIPT_TYPE}`);
   if (o.statement.subject.length !== 1 || !o.statement.subject[0].digest?.sha256) fail("want exactly one subject with a sha256 digest");
@@ -679,12 +682,34 @@ export function forgetPin(origin) {
   localStorage.setItem(PINS, JSON.stringify(all));
 }
 
+// A log's origin is evidencevault.dev/ledger/{bucket}/{tenant}
+// (vault.LogOrigin), in ASCII, so that no look-alike name passes.
+const LOG_ORIGIN = /^evidencevault\.dev\/ledger\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([a-z0-9][a-z0-9-]{0,62})$/;
+
+// logOf reads a log's origin and refuses one that is not the log of the
+// tenant being read (when known), or not in the bucket of the logs this
+// browser pinned for this vault: a log under a new name would otherwise
+// be pinned on first use, its key trusted, without a word. (localStorage
+// is the portal's origin's: every pin here is of this vault.)
+export function logOf(origin, tenant) {
+  const m = LOG_ORIGIN.exec(origin);
+  if (!m) fail(`the vault's log is named ${JSON.stringify(origin)}, not evidencevault.dev/ledger/BUCKET/TENANT`);
+  const [, bucket, named] = m;
+  if (tenant && named !== tenant) fail(`the vault answers with the log of tenant ${named} (${origin}) for tenant ${tenant}`);
+  for (const p of Object.values(pins())) {
+    const other = LOG_ORIGIN.exec(p.origin);
+    if (other && other[1] !== bucket) fail(`this browser pinned the logs of this vault in bucket ${other[1]} (${p.origin}); it now names bucket ${bucket} (${origin}): refusing a log under a new name. If the vault's operator told you the vault moved, forget the old pins in the trust panel`);
+  }
+  return { bucket, tenant: named };
+}
+
 // openLog mirrors client.Open: the log's key history and latest
 // checkpoint, trusted from the pinned key (pinned now if none is), and
 // consistent with the checkpoint kept on the last visit. get(path) calls
 // the API for the log of the tenant being read.
-export async function openLog(get) {
+export async function openLog(get, tenant) {
   const kl = await get("/v1/log/keys");
+  const named = logOf(kl.origin, tenant);
   let pin = pinOf(kl.origin);
   let pinned = pin ? await parseKey(pin.key) : null;
   let firstUse = false;
@@ -698,7 +723,7 @@ export async function openLog(get) {
   trust.origin = kl.origin;
   const policy = await verificationPolicy(get);
   trust.policy = policy.compiled;
-  const view = { origin: kl.origin, trust, latest, get, policy, firstUse: firstUse || !pin, kept: 0 };
+  const view = { origin: kl.origin, tenant: named.tenant, trust, latest, get, policy, firstUse: firstUse || !pin, kept: 0 };
   if (pin && pin.checkpoint) {
     const kept = await extendsCheckpoint(view, pin.checkpoint, false).catch((e) => fail(`the checkpoint this browser kept is not part of the log as the vault shows it now: ${e.message}`));
     view.kept = kept.size;
@@ -739,8 +764,8 @@ export async function checkDownload(view, ver, want) {
   // The version asked for (if one was), and the one the vault said it
   // answered with.
   const ok = p.dossier?.id === want.dossier && p.document?.path === want.path && p.version === want.version && p.storage?.versionId === want.versionId &&
-    (!want.asked || p.version === want.asked);
-  ver.checks.push({ name: "requested_version", passed: ok, detail: `the receipt is for ${p.document?.path} of dossier ${p.dossier?.id}, version ${p.version}` });
+    (!want.asked || p.version === want.asked) && p.tenant === view.tenant;
+  ver.checks.push({ name: "requested_version", passed: ok, detail: `the receipt is for ${p.document?.path} of dossier ${p.dossier?.id} of tenant ${p.tenant}, version ${p.version}` });
   if (!r.log) {
     ver.checks.push({ name: "log_consistent", passed: false, detail: "the receipt carries no log proof" });
   } else {
@@ -760,6 +785,9 @@ export async function checkDownload(view, ver, want) {
 // in checkpoint cp (proof from the vault).
 export async function verifyEntry(envelope, index, trust, cp, proof) {
   const o = openEnvelope(envelope);
+  // The vault signs each record once (receipt.VerifySingle): an entry
+  // with a second signature is not one Go's verifiers read.
+  if (o.sigs.length !== 1) throw new VerifyError(`entry ${index} carries ${o.sigs.length} signatures; the vault signs once`);
   const { key } = await signedBy(o, trust.keys.map((k) => k.key));
   if (!key || !allows(trust, key.id, index)) throw new VerifyError(`entry ${index} is not signed by the key the log's history gives it`);
   await verifyInclusion(cp, index, o.payload, proof);
