@@ -72,9 +72,10 @@ func (c *Client) Get(ctx context.Context, dossier, path string, version int, des
 	ver, r := vault.VerifyOffline(ctx, d.Receipt, view.Trust, sum, n)
 	if r != nil {
 		p := r.Predicate
+		_, tenant, _ := vault.ParseLogOrigin(view.Origin)
 		ok := p.Dossier.ID == dossier && p.Document.Path == path && p.Version == d.Version.Version &&
-			p.Storage.VersionID == d.Version.VersionID && (version == 0 || p.Version == version)
-		detail := fmt.Sprintf("the receipt is for %s of dossier %s, version %d", p.Document.Path, p.Dossier.ID, p.Version)
+			p.Storage.VersionID == d.Version.VersionID && (version == 0 || p.Version == version) && p.Tenant == tenant
+		detail := fmt.Sprintf("the receipt is for %s of dossier %s of tenant %s, version %d", p.Document.Path, p.Dossier.ID, p.Tenant, p.Version)
 		ver.Add(vault.Check{Name: "requested_version", Passed: ok, Detail: detail})
 		ver.Add(view.LogCheck(ctx, c, r))
 	}

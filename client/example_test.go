@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/evidencevault/vault/client"
 )
@@ -80,6 +82,7 @@ func (m memPins) Pin(origin string) (*client.Pin, error) {
 	return nil, nil
 }
 
-func (m memPins) Keep(p client.Pin) error { m[p.Origin] = p; return nil }
+func (m memPins) Keep(p client.Pin) error    { m[p.Origin] = p; return nil }
+func (m memPins) All() ([]client.Pin, error) { return slices.Collect(maps.Values(m)), nil }
 
 func (m memPins) Where() string { return "memory" }

@@ -60,6 +60,8 @@ func (p *Pin) Trust(basis string) (vault.Trust, error) {
 type Pins interface {
 	// Pin returns the pin of a log, nil if there is none.
 	Pin(origin string) (*Pin, error)
+	// All returns every pin kept.
+	All() ([]Pin, error)
 	Keep(p Pin) error
 	// Where names the store, for messages.
 	Where() string
@@ -128,6 +130,11 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 		if pin, err = pins.Pin(kl.Origin); err != nil {
 			return nil, err
 		}
+		if pin == nil {
+			if err := c.newLog(kl.Origin, pins); err != nil {
+				return nil, err
+			}
+		}
 		if pin != nil {
 			k, err := receipt.ParsePublicKey([]byte(pin.Key.PEM))
 			if err != nil {
@@ -187,6 +194,33 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 		return nil, err
 	}
 	return v, nil
+}
+
+// newLog checks a log met for the first time against the pins kept: a
+// log of this vault under a new name (another bucket, a look-alike) would
+// otherwise be pinned on first use and its key trusted. Its name must be
+// a vault log's, of the tenant the client acts in (when it says), in the
+// bucket of the logs pinned for this API.
+func (c *Client) newLog(origin string, pins Pins) error {
+	bucket, tenant, ok := vault.ParseLogOrigin(origin)
+	if !ok {
+		return &TrustError{Origin: origin, Detail: "it is not named as a vault's log is, evidencevault.dev/ledger/BUCKET/TENANT in ASCII: refusing it"}
+	}
+	if c.opts.Tenant != "" && tenant != c.opts.Tenant {
+		return &TrustError{Origin: origin, Detail: fmt.Sprintf("the vault answers tenant %s with the log of tenant %s: refusing it", c.opts.Tenant, tenant)}
+	}
+	all, err := pins.All()
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if other, _, ok := vault.ParseLogOrigin(p.Origin); ok && p.API == c.base.String() && other != bucket {
+			return &TrustError{Origin: origin, Detail: fmt.Sprintf(
+				"you pinned this vault's logs in bucket %s (%s, in %s); it now names bucket %s: refusing a log under a new name. If the vault's operator told you the vault moved, remove the old entries from that file",
+				other, p.Origin, pins.Where(), bucket)}
+		}
+	}
+	return nil
 }
 
 // openOlder opens a signed checkpoint of the view's log and proves that

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,5 +102,6 @@ func (m memPins) Pin(origin string) (*client.Pin, error) {
 	}
 	return nil, nil
 }
-func (m memPins) Keep(p client.Pin) error { m[p.Origin] = p; return nil }
-func (m memPins) Where() string           { return "memory" }
+func (m memPins) Keep(p client.Pin) error    { m[p.Origin] = p; return nil }
+func (m memPins) All() ([]client.Pin, error) { return slices.Collect(maps.Values(m)), nil }
+func (m memPins) Where() string              { return "memory" }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/evidencevault/vault/client"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -57,6 +59,14 @@ func (k knownVaults) Pin(origin string) (*client.Pin, error) {
 		return nil, nil
 	}
 	return &p, nil
+}
+
+func (k knownVaults) All() ([]client.Pin, error) {
+	f, err := k.read()
+	if err != nil {
+		return nil, err
+	}
+	return slices.Collect(maps.Values(f.Logs)), nil
 }
 
 // Keep writes the file anew beside itself and renames it into place, so

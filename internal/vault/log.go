@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/evidencevault/vault/internal/ledger"
 	"github.com/evidencevault/vault/internal/receipt"
@@ -182,7 +183,22 @@ func logLock(cfg Config) *Lock {
 // LogOrigin names a tenant's log in this vault: the checkpoints' origin
 // line and their signature's key name.
 func LogOrigin(bucket, tenant string) string {
-	return "evidencevault.dev/ledger/" + bucket + "/" + tenant
+	return logOriginPrefix + bucket + "/" + tenant
+}
+
+const logOriginPrefix = "evidencevault.dev/ledger/"
+
+// ParseLogOrigin reads the bucket and tenant of a log's origin, in ASCII as
+// the vault names them: ok is false for any other name (a look-alike).
+func ParseLogOrigin(origin string) (bucket, tenant string, ok bool) {
+	rest, found := strings.CutPrefix(origin, logOriginPrefix)
+	bucket, tenant, cut := strings.Cut(rest, "/")
+	if !found || !cut || !validTenant(tenant) || len(bucket) < 3 || len(bucket) > 63 || !allBytes(bucket, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+	}) {
+		return "", "", false
+	}
+	return bucket, tenant, true
 }
 
 // newLedger returns the tenants' logs on records, verifying checkpoints
