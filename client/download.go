@@ -1,9 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"github.com/evidencevault/vault/internal/sigstore"
 	"io"
@@ -138,8 +140,30 @@ func (c *Client) fetch(ctx context.Context, pre vault.Presigned, w io.Writer, pr
 }
 
 // CheckLogConsistent names the check that a receipt's checkpoint is part of
-// the log as the client verified it.
-const CheckLogConsistent = "log_consistent"
+// the log as the client verified it; CheckSealedAsSent that an upload's
+// receipt is of the document sent.
+const (
+	CheckLogConsistent = "log_consistent"
+	CheckSealedAsSent  = "sealed_as_sent"
+)
+
+// SealedAsSent is the check that receipt r is of the document sent, with
+// its metadata and file, in the dossier and tenant it was sent to: a
+// receipt of the same bytes elsewhere proves nothing of an upload.
+func SealedAsSent(r *vault.Receipt, dossier, tenant string, sent vault.Document) vault.Check {
+	sent.File.SHA256 = strings.ToLower(sent.File.SHA256) // as the vault keeps it
+	got, _ := json.Marshal(r.Predicate.Document)
+	want, _ := json.Marshal(sent)
+	p := r.Predicate
+	c := vault.Check{Name: CheckSealedAsSent, Passed: bytes.Equal(got, want) && p.Dossier.ID == dossier && p.Tenant == tenant,
+		Detail: fmt.Sprintf("the receipt is for %s of dossier %s of tenant %s", p.Document.Path, p.Dossier.ID, p.Tenant)}
+	if c.Passed {
+		c.Detail += ", as sent"
+	} else {
+		c.Detail += fmt.Sprintf("; sent: %s of dossier %s of tenant %s, with its metadata", sent.Path, dossier, tenant)
+	}
+	return c
+}
 
 // LogCheck proves a receipt's checkpoint part of the view's log.
 func (v *View) LogCheck(ctx context.Context, c *Client, r *vault.Receipt) vault.Check {

@@ -177,9 +177,10 @@ func TestCLI(t *testing.T) {
 	meta := []string{"--dossier", dossier, "--kind", "test-report", "--section", "MDR-II-6.1", "--revision", "A",
 		"--author", "QA", "--standard", "IEC 62304:2006+A1:2015"}
 	report := write(t, filepath.Join(work, "sv.txt"), "software validation, revision A\n")
-	out := s.must(t, append([]string{"upload", report, "--path", "test-reports/sv.txt", "--title", "Software validation"}, meta...)...)
-	if !strings.Contains(out, "sealed test-reports/sv.txt version 1") {
-		t.Errorf("upload printed:\n%s", out)
+	// The first upload's receipt is verified against the log, pinned now.
+	code, out, errOut := s.run(t, context.Background(), append([]string{"upload", report, "--path", "test-reports/sv.txt", "--title", "Software validation"}, meta...)...)
+	if code != 0 || !strings.Contains(out, "sealed test-reports/sv.txt version 1") || !strings.Contains(errOut, "first use of log") {
+		t.Errorf("upload: exit %d, printed:\n%s%s", code, out, errOut)
 	}
 	write(t, report, "software validation, revision B\n")
 	out = s.must(t, append([]string{"upload", report, "--path", "test-reports/sv.txt", "--title", "Software validation", "--json"}, meta...)...)
@@ -297,8 +298,8 @@ files:
 	t.Run("get and verify", func(t *testing.T) {
 		dest := filepath.Join(work, "got-v1.txt")
 		code, _, errOut := s.run(t, context.Background(), "get", "test-reports/sv.txt", "--dossier", dossier, "--version", "1", "-o", dest, "--role", "auditor")
-		if code != 0 || !strings.Contains(errOut, "first use of log") {
-			t.Fatalf("first get: exit %d, want 0 and the key pinned:\n%s", code, errOut)
+		if code != 0 || strings.Contains(errOut, "first use of log") {
+			t.Fatalf("first get: exit %d, want 0 and the key the upload pinned used:\n%s", code, errOut)
 		}
 		if data, _ := os.ReadFile(dest); string(data) != "software validation, revision A\n" {
 			t.Errorf("got %q, want revision A", data)

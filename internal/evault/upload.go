@@ -160,8 +160,9 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 	}
 	opts := client.UploadOptions{MultipartThreshold: u.threshold, PartSize: u.partSize, Parallel: u.parallel, StateDir: stateDir, NewVersion: u.newVersion}
 	var results []uploaded
+	check := &uploadCheck{a: a, cmd: cmd, cl: cl}
 	for _, p := range plan {
-		res, err := a.uploadOne(ctx, cl, d.ID, p, opts)
+		res, err := a.uploadOne(ctx, cl, d.ID, p, opts, check)
 		if err != nil {
 			if ctx.Err() != nil {
 				return &exitError{code: ExitInterrupted, err: fmt.Errorf("%s: interrupted; run the same command again to resume", p.file)}
@@ -238,7 +239,7 @@ func (a *app) check(plan []planned, d vault.Dossier) error {
 	return nil
 }
 
-func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, p planned, opts client.UploadOptions) (*uploaded, error) {
+func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, p planned, opts client.UploadOptions, check *uploadCheck) (*uploaded, error) {
 	bars := a.bars(p.doc.File.Size, filepath.Base(p.file))
 	defer bars.finish()
 	opts.Progress = bars.add
@@ -258,6 +259,13 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 	if err != nil {
 		return nil, err
 	}
+	bundle := res.Receipt
+	if res.Unchanged != nil {
+		bundle = res.Unchanged.Receipt
+	}
+	if err := check.receipt(ctx, dossier, p.doc, bundle); err != nil {
+		return nil, err
+	}
 	if u := res.Unchanged; u != nil {
 		return &uploaded{File: p.file, Path: p.doc.Path, Version: u.Version.Version, ReceiptID: u.Version.ReceiptID,
 			SHA256: u.Version.SHA256, Size: u.Version.Size, Unchanged: true}, nil
@@ -272,6 +280,40 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 		out.LogIndex = r.Log.Index
 	}
 	return out, nil
+}
+
+// uploadCheck verifies the receipts of a command's uploads as get verifies
+// a download's (against the log as pinned, of the file's bytes), and that
+// each is of the document sent. The log is opened after the first upload
+// (a new tenant's log is empty before it), and again when a receipt is
+// newer than the log as opened.
+type uploadCheck struct {
+	a    *app
+	cmd  *cobra.Command
+	cl   *client.Client
+	view *client.View
+}
+
+func (u *uploadCheck) receipt(ctx context.Context, dossier string, doc vault.Document, bundle []byte) error {
+	r, err := vault.OpenReceipt(bundle)
+	if err != nil {
+		return &client.VerifyError{Item: doc.Path, Checks: []vault.Check{{Name: vault.CheckFormat, Detail: err.Error()}}}
+	}
+	if u.view == nil || r.Log != nil && r.Log.Index >= u.view.Latest.Size {
+		if u.view, err = u.a.view(u.cmd, nil); err != nil {
+			return err
+		}
+	}
+	ver, r := vault.VerifyOffline(ctx, bundle, u.view.Trust, doc.File.SHA256, doc.File.Size)
+	if r != nil {
+		_, tenant, _ := vault.ParseLogOrigin(u.view.Origin)
+		ver.Add(client.SealedAsSent(r, dossier, tenant, doc))
+		ver.Add(u.view.LogCheck(ctx, u.cl, r))
+	}
+	if !ver.Valid {
+		return &client.VerifyError{Item: doc.Path, Checks: ver.Checks}
+	}
+	return nil
 }
 
 // sameDateAsLatest gives doc the effective date of its path's latest
