@@ -24,6 +24,9 @@ type Pin struct {
 	Origin string `json:"origin"`
 	// API is where the log was met, for people reading the file.
 	API string `json:"api,omitempty"`
+	// Home says the log was met acting in the caller's own tenant (no
+	// Vault-Tenant): the tenant the API's answers must stay in.
+	Home bool `json:"home,omitempty"`
 	// Key is the pinned key; the log's history must lead from it.
 	Key vault.PublicKey `json:"key"`
 	// Keys are the keys the history led to at Checkpoint, each for its
@@ -127,13 +130,11 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 	v := &View{Origin: kl.Origin, Signed: []byte(kl.Checkpoint), Pinned: keys}
 	var pin *Pin
 	if keys == nil {
-		if pin, err = pins.Pin(kl.Origin); err != nil {
+		if err := c.logOfTenant(kl.Origin, pins); err != nil {
 			return nil, err
 		}
-		if pin == nil {
-			if err := c.newLog(kl.Origin, pins); err != nil {
-				return nil, err
-			}
+		if pin, err = pins.Pin(kl.Origin); err != nil {
+			return nil, err
 		}
 		if pin != nil {
 			k, err := receipt.ParsePublicKey([]byte(pin.Key.PEM))
@@ -181,7 +182,7 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 			v.Pinned = []receipt.Key{current}
 		}
 		v.FirstUse = true
-		pin = &Pin{Origin: kl.Origin, API: c.base.String(), Key: publicKey(v.Pinned[0]), PinnedAt: now}
+		pin = &Pin{Origin: kl.Origin, API: c.base.String(), Home: c.opts.Tenant == "", Key: publicKey(v.Pinned[0]), PinnedAt: now}
 	} else if pin.Checkpoint != "" {
 		kept, err := v.openOlder(ctx, c, []byte(pin.Checkpoint))
 		if err != nil {
@@ -196,12 +197,15 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 	return v, nil
 }
 
-// newLog checks a log met for the first time against the pins kept: a
-// log of this vault under a new name (another bucket, a look-alike) would
-// otherwise be pinned on first use and its key trusted. Its name must be
-// a vault log's, of the tenant the client acts in (when it says), in the
-// bucket of the logs pinned for this API.
-func (c *Client) newLog(origin string, pins Pins) error {
+// logOfTenant checks the log the vault answers with against the pins
+// kept, on every open: a log of this vault under a new name (another
+// bucket, a look-alike) would otherwise be pinned on first use and its
+// key trusted, and another tenant's log, pinned already, would stand in
+// for the one asked for. Its name must be a vault log's, of the tenant
+// the client acts in: the one it names, or else the one its earlier
+// answers without a tenant were in; and in the bucket of the logs pinned
+// for this API.
+func (c *Client) logOfTenant(origin string, pins Pins) error {
 	bucket, tenant, ok := vault.ParseLogOrigin(origin)
 	if !ok {
 		return &TrustError{Origin: origin, Detail: "it is not named as a vault's log is, evidencevault.dev/ledger/BUCKET/TENANT in ASCII: refusing it"}
@@ -214,10 +218,17 @@ func (c *Client) newLog(origin string, pins Pins) error {
 		return err
 	}
 	for _, p := range all {
-		if other, _, ok := vault.ParseLogOrigin(p.Origin); ok && p.API == c.base.String() && other != bucket {
+		other, otherTenant, ok := vault.ParseLogOrigin(p.Origin)
+		switch {
+		case !ok || p.API != c.base.String():
+		case other != bucket:
 			return &TrustError{Origin: origin, Detail: fmt.Sprintf(
 				"you pinned this vault's logs in bucket %s (%s, in %s); it now names bucket %s: refusing a log under a new name. If the vault's operator told you the vault moved, remove the old entries from that file",
 				other, p.Origin, pins.Where(), bucket)}
+		case c.opts.Tenant == "" && p.Home && otherTenant != tenant:
+			return &TrustError{Origin: origin, Detail: fmt.Sprintf(
+				"your own tenant's log here was %s's (%s, in %s); the vault now answers with tenant %s's: refusing it. To act in another tenant, name it with --tenant",
+				otherTenant, p.Origin, pins.Where(), tenant)}
 		}
 	}
 	return nil

@@ -48,6 +48,10 @@ type UploadResult struct {
 	// were sent by this call, the rest having been sent before.
 	Parts, Sent int
 	Resumed     bool
+	// Document is the document the upload declared: the prepared one, or,
+	// resumed, the one the upload was started with (its metadata may have
+	// been other then, an effective date of that day, say).
+	Document vault.Document
 	// Unchanged is set, and nothing was sent, when the document's latest
 	// version already has the file's bytes.
 	Unchanged *Unchanged
@@ -62,6 +66,8 @@ type uploadState struct {
 	UploadID string    `json:"uploadId"`
 	PartSize int64     `json:"partSize"`
 	Digests  Digests   `json:"digests"`
+	// Document is what the upload declared (absent in older state files).
+	Document *vault.Document `json:"document,omitempty"`
 }
 
 // PrepareFile fills doc.File's size and SHA-256 from the file at path
@@ -190,7 +196,7 @@ func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 	if !p.multipart {
 		t, err := c.StartUpload(ctx, p.dossier, *p.doc, StartOptions{NewVersion: p.opts.NewVersion})
 		if errors.As(err, &unchanged) {
-			return &UploadResult{Unchanged: unchanged}, nil
+			return &UploadResult{Unchanged: unchanged, Document: *p.doc}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -198,7 +204,7 @@ func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 		if err := c.put(ctx, t.Upload, p.file, 0, p.doc.File.Size, "upload", p.opts); err != nil {
 			return nil, err
 		}
-		return &UploadResult{UploadID: t.UploadID}, nil
+		return &UploadResult{UploadID: t.UploadID, Document: *p.doc}, nil
 	}
 	res := &UploadResult{Parts: p.plan.Parts}
 	st := p.state
@@ -220,7 +226,7 @@ func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 	if st == nil {
 		t, err := c.StartUpload(ctx, p.dossier, *p.doc, StartOptions{Multipart: true, PartSize: p.plan.PartSize, NewVersion: p.opts.NewVersion})
 		if errors.As(err, &unchanged) {
-			return &UploadResult{Unchanged: unchanged}, nil
+			return &UploadResult{Unchanged: unchanged, Document: *p.doc}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -228,13 +234,17 @@ func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 		if t.Multipart == nil || *t.Multipart != p.plan {
 			return nil, fmt.Errorf("client: vault planned parts %+v, expected %+v", t.Multipart, p.plan)
 		}
+		doc := *p.doc
 		st = &uploadState{File: p.file, ModTime: p.modTime, Dossier: p.dossier, Path: p.doc.Path,
-			UploadID: t.UploadID, PartSize: p.plan.PartSize, Digests: p.digests}
+			UploadID: t.UploadID, PartSize: p.plan.PartSize, Digests: p.digests, Document: &doc}
 		if err := p.saveState(st); err != nil {
 			return nil, err
 		}
 	}
-	res.UploadID = st.UploadID
+	res.UploadID, res.Document = st.UploadID, *p.doc
+	if res.Resumed && st.Document != nil {
+		res.Document = *st.Document
+	}
 	if have != nil {
 		sent, err := c.sendParts(ctx, p, st, have)
 		res.Sent = sent

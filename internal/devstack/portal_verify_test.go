@@ -276,7 +276,11 @@ func TestPortalLogTrust(t *testing.T) {
 		// origin pinned in this browser besides.
 		Tenant   string `json:"tenant,omitempty"`
 		OtherPin string `json:"otherPin,omitempty"`
-		Want     string `json:"want"`
+		// OtherHome marks OtherPin as met for the own tenant; Own opens
+		// the log as the own tenant's.
+		OtherHome bool   `json:"otherHome,omitempty"`
+		Own       bool   `json:"own,omitempty"`
+		Want      string `json:"want"`
 	}
 	realKey := string(vaultKey.Key().PEM())
 	cases := []logCase{
@@ -291,6 +295,7 @@ func TestPortalLogTrust(t *testing.T) {
 		{Name: "a log under a look-alike name", Keys: &lookalike, Want: "not evidencevault.dev/ledger/BUCKET/TENANT"},
 		{Name: "a log of another bucket than the pinned ones", OtherPin: "evidencevault.dev/ledger/not-" + bucket + "/" + tenant, Want: "it now names bucket " + bucket},
 		{Name: "another tenant's log of the same bucket", OtherPin: "evidencevault.dev/ledger/" + bucket + "/someone-else", Want: ""},
+		{Name: "the own tenant's log, once another's", OtherPin: "evidencevault.dev/ledger/" + bucket + "/someone-else", OtherHome: true, Own: true, Want: "your own tenant's log in this browser was someone-else's"},
 	}
 	b := testenv.Browser(t)
 	if err := chromedp.Do(b, chromedp.Navigate(env["VAULT_URL"]+"/portal/")); err != nil {
@@ -312,9 +317,9 @@ func TestPortalLogTrust(t *testing.T) {
 			}
 			if (c.otherPin) {
 				const k = await v.parseKey(`+jsString(realKey)+`);
-				v.keepPin({ origin: c.otherPin, key: k.pem, keyId: k.id, checkpoint: "" });
+				v.keepPin({ origin: c.otherPin, home: !!c.otherHome, key: k.pem, keyId: k.id, checkpoint: "" });
 			}
-			out[c.name] = await v.openLog(get, c.tenant).then(() => "", (e) => e.message);
+			out[c.name] = await v.openLog(get, c.tenant, !!c.own).then(() => "", (e) => e.message);
 		}
 		return out;
 	})()`, chromedp.EvalAwaitPromise))

@@ -1,7 +1,9 @@
 package evault
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,12 +162,16 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 	}
 	opts := client.UploadOptions{MultipartThreshold: u.threshold, PartSize: u.partSize, Parallel: u.parallel, StateDir: stateDir, NewVersion: u.newVersion}
 	var results []uploaded
-	check := &uploadCheck{a: a, cmd: cmd, cl: cl}
+	check := &uploadCheck{a: a, cmd: cmd, cl: cl, dossier: d.ID}
 	for _, p := range plan {
 		res, err := a.uploadOne(ctx, cl, d.ID, p, opts, check)
 		if err != nil {
 			if ctx.Err() != nil {
 				return &exitError{code: ExitInterrupted, err: fmt.Errorf("%s: interrupted; run the same command again to resume", p.file)}
+			}
+			// What was sealed before is checked all the same.
+			if cerr := check.verify(ctx); cerr != nil {
+				return cerr
 			}
 			return fmt.Errorf("%s: %w", p.file, err)
 		}
@@ -186,6 +192,9 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 			fmt.Fprintf(a.main.Stdout, "sealed %s version %d%s: receipt %s, sha256 %s, log entry %d\n",
 				res.Path, res.Version, how, res.ReceiptID, res.SHA256, res.LogIndex)
 		}
+	}
+	if err := check.verify(ctx); err != nil {
+		return err
 	}
 	if a.jsonOut {
 		return a.print(map[string]any{"dossier": d.ID, "uploads": results}, nil)
@@ -263,8 +272,12 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 	if res.Unchanged != nil {
 		bundle = res.Unchanged.Receipt
 	}
-	if err := check.receipt(ctx, dossier, p.doc, bundle); err != nil {
-		return nil, err
+	check.add(res.Document, bundle)
+	if res.Resumed && !a.quiet {
+		got, _ := json.Marshal(res.Document)
+		if want, _ := json.Marshal(p.doc); !bytes.Equal(got, want) {
+			fmt.Fprintf(a.main.Stderr, "evault: %s: resumed with the metadata it was started with (effective date %s)\n", p.doc.Path, res.Document.EffectiveDate)
+		}
 	}
 	if u := res.Unchanged; u != nil {
 		return &uploaded{File: p.file, Path: p.doc.Path, Version: u.Version.Version, ReceiptID: u.Version.ReceiptID,
@@ -284,35 +297,46 @@ func (a *app) uploadOne(ctx context.Context, cl *client.Client, dossier string, 
 
 // uploadCheck verifies the receipts of a command's uploads as get verifies
 // a download's (against the log as pinned, of the file's bytes), and that
-// each is of the document sent. The log is opened after the first upload
-// (a new tenant's log is empty before it), and again when a receipt is
-// newer than the log as opened.
+// each is of the document the upload declared: once they are all sealed,
+// against one view of the log (a new tenant's log is empty before the
+// first).
 type uploadCheck struct {
-	a    *app
-	cmd  *cobra.Command
-	cl   *client.Client
-	view *client.View
+	a       *app
+	cmd     *cobra.Command
+	cl      *client.Client
+	dossier string
+	sealed  []sealedUpload
 }
 
-func (u *uploadCheck) receipt(ctx context.Context, dossier string, doc vault.Document, bundle []byte) error {
-	r, err := vault.OpenReceipt(bundle)
-	if err != nil {
-		return &client.VerifyError{Item: doc.Path, Checks: []vault.Check{{Name: vault.CheckFormat, Detail: err.Error()}}}
+type sealedUpload struct {
+	doc    vault.Document
+	bundle []byte
+}
+
+func (u *uploadCheck) add(doc vault.Document, bundle []byte) {
+	u.sealed = append(u.sealed, sealedUpload{doc, bundle})
+}
+
+func (u *uploadCheck) verify(ctx context.Context) error {
+	if len(u.sealed) == 0 {
+		return nil
 	}
-	if u.view == nil || r.Log != nil && r.Log.Index >= u.view.Latest.Size {
-		if u.view, err = u.a.view(u.cmd, nil); err != nil {
-			return err
+	view, err := u.a.view(u.cmd, nil)
+	if err != nil {
+		return err
+	}
+	_, tenant, _ := vault.ParseLogOrigin(view.Origin)
+	for _, s := range u.sealed {
+		ver, r := vault.VerifyOffline(ctx, s.bundle, view.Trust, s.doc.File.SHA256, s.doc.File.Size)
+		if r != nil {
+			ver.Add(client.SealedAsSent(r, u.dossier, tenant, s.doc))
+			ver.Add(view.LogCheck(ctx, u.cl, r))
+		}
+		if !ver.Valid {
+			return &client.VerifyError{Item: s.doc.Path, Checks: ver.Checks}
 		}
 	}
-	ver, r := vault.VerifyOffline(ctx, bundle, u.view.Trust, doc.File.SHA256, doc.File.Size)
-	if r != nil {
-		_, tenant, _ := vault.ParseLogOrigin(u.view.Origin)
-		ver.Add(client.SealedAsSent(r, dossier, tenant, doc))
-		ver.Add(u.view.LogCheck(ctx, u.cl, r))
-	}
-	if !ver.Valid {
-		return &client.VerifyError{Item: doc.Path, Checks: ver.Checks}
-	}
+	u.sealed = nil
 	return nil
 }
 

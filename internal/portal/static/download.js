@@ -22,7 +22,7 @@ export async function logView(tenant, fresh = false) {
   if (fresh) views.delete(tenant);
   if (!views.has(tenant)) {
     const get = (path) => call(path, { tenant });
-    views.set(tenant, openLog(get, tenant ?? home).catch((e) => { views.delete(tenant); throw e; }));
+    views.set(tenant, openLog(get, tenant ?? home, tenant == null).catch((e) => { views.delete(tenant); throw e; }));
   }
   return views.get(tenant);
 }

@@ -691,7 +691,7 @@ const LOG_ORIGIN = /^evidencevault\.dev\/ledger\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-
 // browser pinned for this vault: a log under a new name would otherwise
 // be pinned on first use, its key trusted, without a word. (localStorage
 // is the portal's origin's: every pin here is of this vault.)
-export function logOf(origin, tenant) {
+export function logOf(origin, tenant, own) {
   const m = LOG_ORIGIN.exec(origin);
   if (!m) fail(`the vault's log is named ${JSON.stringify(origin)}, not evidencevault.dev/ledger/BUCKET/TENANT`);
   const [, bucket, named] = m;
@@ -699,6 +699,9 @@ export function logOf(origin, tenant) {
   for (const p of Object.values(pins())) {
     const other = LOG_ORIGIN.exec(p.origin);
     if (other && other[1] !== bucket) fail(`this browser pinned the logs of this vault in bucket ${other[1]} (${p.origin}); it now names bucket ${bucket} (${origin}): refusing a log under a new name. If the vault's operator told you the vault moved, forget the old pins in the trust panel`);
+    // The member's own tenant is the vault's word (/v1/me): held to the
+    // one this browser met first.
+    if (other && own && p.home && other[2] !== named) fail(`your own tenant's log in this browser was ${other[2]}'s (${p.origin}); the vault now answers with tenant ${named}'s (${origin}): refusing it`);
   }
   return { bucket, tenant: named };
 }
@@ -707,9 +710,9 @@ export function logOf(origin, tenant) {
 // checkpoint, trusted from the pinned key (pinned now if none is), and
 // consistent with the checkpoint kept on the last visit. get(path) calls
 // the API for the log of the tenant being read.
-export async function openLog(get, tenant) {
+export async function openLog(get, tenant, own = false) {
   const kl = await get("/v1/log/keys");
-  const named = logOf(kl.origin, tenant);
+  const named = logOf(kl.origin, tenant, own);
   let pin = pinOf(kl.origin);
   let pinned = pin ? await parseKey(pin.key) : null;
   let firstUse = false;
@@ -734,7 +737,7 @@ export async function openLog(get, tenant) {
   // impostor's), and the next visit is held to the last checkpoint
   // witnesses cosigned.
   const witnessed = !trust.policy?.witnesses || (await checkWitnessed(latest.signed, trust.policy.witnesses).then(() => true, () => false));
-  if (witnessed) keepPin({ origin: kl.origin, key: (pinned || current).pem, keyId: (pinned || current).id, checkpoint: latest.signed, pinnedAt: pin?.pinnedAt || new Date().toISOString(), checkedAt: new Date().toISOString() });
+  if (witnessed) keepPin({ origin: kl.origin, home: own || !!pin?.home, key: (pinned || current).pem, keyId: (pinned || current).id, checkpoint: latest.signed, pinnedAt: pin?.pinnedAt || new Date().toISOString(), checkedAt: new Date().toISOString() });
   return view;
 }
 
