@@ -46,7 +46,7 @@ func TestNewLogAgainstPins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = c.logOfTenant(tt.origin, pinned)
+		_, err = c.logOfTenant(tt.origin, pinned)
 		var te *TrustError
 		if (err == nil) != tt.ok || err != nil && !errors.As(err, &te) {
 			t.Errorf("%s: got %v, want accepted: %v", tt.name, err, tt.ok)

@@ -129,8 +129,9 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 	}
 	v := &View{Origin: kl.Origin, Signed: []byte(kl.Checkpoint), Pinned: keys}
 	var pin *Pin
+	var homeKnown bool
 	if keys == nil {
-		if err := c.logOfTenant(kl.Origin, pins); err != nil {
+		if homeKnown, err = c.logOfTenant(kl.Origin, pins); err != nil {
 			return nil, err
 		}
 		if pin, err = pins.Pin(kl.Origin); err != nil {
@@ -190,6 +191,11 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 		}
 		v.Kept = kept.Size
 	}
+	if c.opts.Tenant == "" && !homeKnown {
+		// The first answer without a tenant binds the own tenant, also
+		// to a log pinned before with --tenant (or by an older evault).
+		pin.Home = true
+	}
 	pin.Checkpoint, pin.CheckedAt, pin.Keys = string(v.Signed), now, pinnedKeys(v.Trust)
 	if err := pins.Keep(*pin); err != nil {
 		return nil, err
@@ -205,33 +211,35 @@ func (c *Client) OpenChecked(ctx context.Context, pins Pins, keys []receipt.Key,
 // the client acts in: the one it names, or else the one its earlier
 // answers without a tenant were in; and in the bucket of the logs pinned
 // for this API.
-func (c *Client) logOfTenant(origin string, pins Pins) error {
+func (c *Client) logOfTenant(origin string, pins Pins) (homeKnown bool, err error) {
 	bucket, tenant, ok := vault.ParseLogOrigin(origin)
 	if !ok {
-		return &TrustError{Origin: origin, Detail: "it is not named as a vault's log is, evidencevault.dev/ledger/BUCKET/TENANT in ASCII: refusing it"}
+		return false, &TrustError{Origin: origin, Detail: "it is not named as a vault's log is, evidencevault.dev/ledger/BUCKET/TENANT in ASCII: refusing it"}
 	}
 	if c.opts.Tenant != "" && tenant != c.opts.Tenant {
-		return &TrustError{Origin: origin, Detail: fmt.Sprintf("the vault answers tenant %s with the log of tenant %s: refusing it", c.opts.Tenant, tenant)}
+		return false, &TrustError{Origin: origin, Detail: fmt.Sprintf("the vault answers tenant %s with the log of tenant %s: refusing it", c.opts.Tenant, tenant)}
 	}
 	all, err := pins.All()
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, p := range all {
 		other, otherTenant, ok := vault.ParseLogOrigin(p.Origin)
 		switch {
 		case !ok || p.API != c.base.String():
 		case other != bucket:
-			return &TrustError{Origin: origin, Detail: fmt.Sprintf(
+			return false, &TrustError{Origin: origin, Detail: fmt.Sprintf(
 				"you pinned this vault's logs in bucket %s (%s, in %s); it now names bucket %s: refusing a log under a new name. If the vault's operator told you the vault moved, remove the old entries from that file",
 				other, p.Origin, pins.Where(), bucket)}
-		case c.opts.Tenant == "" && p.Home && otherTenant != tenant:
-			return &TrustError{Origin: origin, Detail: fmt.Sprintf(
-				"your own tenant's log here was %s's (%s, in %s); the vault now answers with tenant %s's: refusing it. To act in another tenant, name it with --tenant",
-				otherTenant, p.Origin, pins.Where(), tenant)}
+		case p.Home && otherTenant != tenant && c.opts.Tenant == "":
+			return false, &TrustError{Origin: origin, Detail: fmt.Sprintf(
+				"your own tenant's log here was %s's (%s, in %s); the vault now answers with tenant %s's: refusing it. To act in another tenant, name it with --tenant; if your account moved to tenant %s, remove the entry of %s from that file",
+				otherTenant, p.Origin, pins.Where(), tenant, tenant, p.Origin)}
+		case p.Home:
+			homeKnown = true
 		}
 	}
-	return nil
+	return homeKnown, nil
 }
 
 // openOlder opens a signed checkpoint of the view's log and proves that

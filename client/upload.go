@@ -90,7 +90,10 @@ func (c *Client) PrepareFile(ctx context.Context, dossier string, doc *vault.Doc
 			return nil, &Problem{Title: "File cannot be sent in parts", Status: http.StatusUnprocessableEntity, Errors: fields}
 		}
 		p.plan = plan
-		if st, ok := p.loadState(); ok && st.PartSize == plan.PartSize && st.Digests.Size == fi.Size() {
+		// A state without the document declared (an older evault's) is
+		// not resumed: what the upload declared is what its receipt is
+		// checked against.
+		if st, ok := p.loadState(); ok && st.PartSize == plan.PartSize && st.Digests.Size == fi.Size() && st.Document != nil {
 			p.state = st
 			doc.File.Size, doc.File.SHA256 = st.Digests.Size, st.Digests.SHA256
 			return p, nil
@@ -241,10 +244,7 @@ func (c *Client) Send(ctx context.Context, p *Prepared) (*UploadResult, error) {
 			return nil, err
 		}
 	}
-	res.UploadID, res.Document = st.UploadID, *p.doc
-	if res.Resumed && st.Document != nil {
-		res.Document = *st.Document
-	}
+	res.UploadID, res.Document = st.UploadID, *st.Document
 	if have != nil {
 		sent, err := c.sendParts(ctx, p, st, have)
 		res.Sent = sent

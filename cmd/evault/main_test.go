@@ -31,6 +31,7 @@ func TestCtrlCResumes(t *testing.T) {
 	f.Close()
 	created := exec.Command(bin, "dossier", "create", "--json", "--name", "Usability study", "--basic-udi-di", "12345ANJ", "--risk-class", "IIa", "--notified-body", "0197")
 	created.Dir = dir
+	created.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
 	created.Stderr = os.Stderr
 	out, err := created.Output()
 	if err != nil {
@@ -39,11 +40,15 @@ func TestCtrlCResumes(t *testing.T) {
 	var d struct{ ID string }
 	json.Unmarshal(out, &d)
 	state := filepath.Join(t.TempDir(), "state")
+	// evault's own configuration (pins, sign-ins) in a folder of the
+	// test's, not the user's: every local stack's log has the same name.
+	config := t.TempDir()
 	upload := func() *exec.Cmd {
 		cmd := exec.Command(bin, "upload", file, "--dossier", d.ID, "--path", "usability/session-1.zip", "--title", "Usability session 1",
 			"--kind", "test-report", "--section", "MDR-II-6.1", "--revision", "1", "--author", "UX", "--part-size", "5242880",
 			"--parallel", "1", "--state-dir", state, "--json")
 		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+config, "HOME="+config)
 		return cmd
 	}
 	first := upload()
@@ -69,9 +74,12 @@ func TestCtrlCResumes(t *testing.T) {
 	if code := first.ProcessState.ExitCode(); code != evault.ExitInterrupted || !strings.Contains(stderr.String(), "resume") {
 		t.Fatalf("after SIGINT: got exit %d (%v), want %d:\n%s", code, err, evault.ExitInterrupted, stderr.String())
 	}
-	out, err = upload().Output()
+	again := upload()
+	stderr.Reset()
+	again.Stderr = &stderr
+	out, err = again.Output()
 	if err != nil {
-		t.Fatalf("resumed upload: %v", err)
+		t.Fatalf("resumed upload: %v\n%s", err, stderr.String())
 	}
 	var res struct {
 		Uploads []struct {

@@ -162,40 +162,50 @@ func (a *app) upload(cmd *cobra.Command, args []string, u uploadFlags) error {
 	}
 	opts := client.UploadOptions{MultipartThreshold: u.threshold, PartSize: u.partSize, Parallel: u.parallel, StateDir: stateDir, NewVersion: u.newVersion}
 	var results []uploaded
+	var lines []string // said once the receipts are verified
 	check := &uploadCheck{a: a, cmd: cmd, cl: cl, dossier: d.ID}
+	say := func() {
+		if !a.jsonOut && !a.quiet {
+			for _, l := range lines {
+				fmt.Fprintln(a.main.Stdout, l)
+			}
+		}
+		lines = nil
+	}
 	for _, p := range plan {
 		res, err := a.uploadOne(ctx, cl, d.ID, p, opts, check)
 		if err != nil {
 			if ctx.Err() != nil {
 				return &exitError{code: ExitInterrupted, err: fmt.Errorf("%s: interrupted; run the same command again to resume", p.file)}
 			}
+			err = fmt.Errorf("%s: %w", p.file, err)
 			// What was sealed before is checked all the same.
 			if cerr := check.verify(ctx); cerr != nil {
-				return cerr
+				return errors.Join(cerr, err)
 			}
-			return fmt.Errorf("%s: %w", p.file, err)
+			say()
+			return err
 		}
 		results = append(results, *res)
-		if !a.jsonOut && !a.quiet && res.Unchanged {
-			fmt.Fprintf(a.main.Stdout, "unchanged %s: version %d already has these bytes (receipt %s); nothing sent (--new-version to seal a copy)\n",
-				res.Path, res.Version, res.ReceiptID)
+		if res.Unchanged {
+			lines = append(lines, fmt.Sprintf("unchanged %s: version %d already has these bytes (receipt %s); nothing sent (--new-version to seal a copy)",
+				res.Path, res.Version, res.ReceiptID))
 			continue
 		}
-		if !a.jsonOut && !a.quiet {
-			how := ""
-			if res.Parts > 0 {
-				how = fmt.Sprintf(" in %d parts", res.Parts)
-				if res.Resumed {
-					how += fmt.Sprintf(", resumed (%d sent now)", res.PartsSent)
-				}
+		how := ""
+		if res.Parts > 0 {
+			how = fmt.Sprintf(" in %d parts", res.Parts)
+			if res.Resumed {
+				how += fmt.Sprintf(", resumed (%d sent now)", res.PartsSent)
 			}
-			fmt.Fprintf(a.main.Stdout, "sealed %s version %d%s: receipt %s, sha256 %s, log entry %d\n",
-				res.Path, res.Version, how, res.ReceiptID, res.SHA256, res.LogIndex)
 		}
+		lines = append(lines, fmt.Sprintf("sealed %s version %d%s: receipt %s, sha256 %s, log entry %d",
+			res.Path, res.Version, how, res.ReceiptID, res.SHA256, res.LogIndex))
 	}
 	if err := check.verify(ctx); err != nil {
 		return err
 	}
+	say()
 	if a.jsonOut {
 		return a.print(map[string]any{"dossier": d.ID, "uploads": results}, nil)
 	}

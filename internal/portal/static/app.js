@@ -275,7 +275,7 @@ function trustPanel() {
         const o = origin.value.trim();
         // The checkpoint kept for the log stays: a new pin must not undo
         // the protection against a rolled-back log.
-        keepPin({ origin: o, key: k.pem, keyId: k.id, checkpoint: pins[o]?.checkpoint || "", pinnedAt: new Date().toISOString(), checkedAt: "" });
+        keepPin({ origin: o, home: !!pins[o]?.home, key: k.pem, keyId: k.id, checkpoint: pins[o]?.checkpoint || "", pinnedAt: new Date().toISOString(), checkedAt: "" });
         msg.textContent = `Pinned key ${k.id} for ${origin.value.trim()}.`;
       } catch (err) { msg.textContent = err.message; }
     }), msg);

@@ -701,7 +701,7 @@ export function logOf(origin, tenant, own) {
     if (other && other[1] !== bucket) fail(`this browser pinned the logs of this vault in bucket ${other[1]} (${p.origin}); it now names bucket ${bucket} (${origin}): refusing a log under a new name. If the vault's operator told you the vault moved, forget the old pins in the trust panel`);
     // The member's own tenant is the vault's word (/v1/me): held to the
     // one this browser met first.
-    if (other && own && p.home && other[2] !== named) fail(`your own tenant's log in this browser was ${other[2]}'s (${p.origin}); the vault now answers with tenant ${named}'s (${origin}): refusing it`);
+    if (other && own && p.home && other[2] !== named) fail(`your own tenant's log in this browser was ${other[2]}'s (${p.origin}); the vault now answers with tenant ${named}'s (${origin}): refusing it. If your account moved to tenant ${named}, forget the pin of ${p.origin} in the trust panel`);
   }
   return { bucket, tenant: named };
 }
