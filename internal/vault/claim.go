@@ -110,7 +110,7 @@ func (s *Service) chainHead(ctx context.Context, c chain, sess session) (latest,
 		if orig, _ := c.entries[i].Original(); orig.LastModified.Before(started.Add(-storageTick)) {
 			break
 		}
-		if !sess.NewVersion && sameUpload(v, sess.Document) {
+		if !sess.NewVersion && v.Version > sess.Head && sameUpload(v, sess.Document) {
 			same = &v
 		}
 	}

@@ -79,6 +79,9 @@ func TestPlantedEntryIsNotSigned(t *testing.T) {
 			plantedEntry(t, f, 1, a, doc, key, version, nil)
 			plantedEntry(t, f, 2, b, doc, key, version, func(m map[string]any) { m["supersedes"] = nil })
 		}},
+		{"A's entry of B's bytes, naming B's PUT", func(t *testing.T, f fixture, a, b string, doc vault.Document, key, version string) {
+			plantedEntry(t, f, 1, a, doc, key, version, nil)
+		}},
 		{"A's entry of B's bytes, then A's of other bytes", func(t *testing.T, f fixture, a, b string, doc vault.Document, key, version string) {
 			plantedEntry(t, f, 1, a, doc, key, version, nil)
 			plantedEntry(t, f, 2, a, doc, key, "forged-version", func(m map[string]any) { m["sha256"] = hex.EncodeToString(other[:]) })

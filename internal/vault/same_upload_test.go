@@ -128,3 +128,18 @@ func logSize(t *testing.T, f fixture) int64 {
 	}
 	return cp.Size
 }
+
+// TestRevertIsANewVersion: bytes of an older version uploaded again, the
+// latest being other bytes, are a new version, however soon after the
+// older one: only versions sealed while the upload was in flight are its
+// own.
+func TestRevertIsANewVersion(t *testing.T) {
+	f := setup(t, vault.Config{})
+	x, y := []byte("revision A\n"), []byte("revision B\n")
+	f.sealed(t, "doc.txt", x)
+	f.sealed(t, "doc.txt", y)
+	r := f.sealed(t, "doc.txt", x)
+	if r.Predicate.Version != 3 {
+		t.Errorf("the revert to revision A: got version %d, want 3", r.Predicate.Version)
+	}
+}

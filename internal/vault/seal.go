@@ -162,6 +162,10 @@ func (s *Service) sealSame(ctx context.Context, sess session, v Version) (*Recei
 		if err != nil {
 			return nil, fmt.Errorf("vault: seal: the bytes of version %d: %w", v.Version, err)
 		}
+		if info.Metadata[uploadIDMeta] != first.ID {
+			return nil, errTamperedEntry(versionKey(chainPrefix(sess.Tenant, v.Dossier, v.Document.Path), v.Version),
+				fmt.Sprintf("it names version %s, which upload %s did not send", v.VersionID, first.ID))
+		}
 		if r, err = s.seal(ctx, first, info); err != nil {
 			return nil, err
 		}

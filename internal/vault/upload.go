@@ -33,6 +33,11 @@ type session struct {
 	// metadata were sealed while it was in flight is that version
 	// (claim.go).
 	NewVersion bool `json:"newVersion,omitempty"`
+	// Head is the document's latest sealed version when the session
+	// began, which BeginUpload compared the upload with: neither it nor
+	// an earlier one is the session's "same" version (a revert to older
+	// bytes is a new version); only later ones, in flight then, may be.
+	Head int `json:"head,omitempty"`
 	// Multipart is set for uploads sent in parts.
 	Multipart *multipartSession `json:"multipart,omitempty"`
 }
@@ -115,8 +120,9 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 	if fields != nil {
 		return Ticket{}, invalid(fields)
 	}
+	var head int
 	if !opts.NewVersion {
-		if err := s.unchanged(ctx, id.Tenant, d.ID, doc); err != nil {
+		if head, err = s.unchanged(ctx, id.Tenant, d.ID, doc); err != nil {
 			return Ticket{}, err
 		}
 	}
@@ -140,6 +146,7 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 		ExpiresAt:  now.Add(ttl),
 		LogFrom:    logFrom,
 		NewVersion: opts.NewVersion,
+		Head:       head,
 	}
 	req := PutRequest{
 		Key:         sess.Key,
@@ -185,24 +192,27 @@ func (s *Service) BeginUpload(ctx context.Context, dossier string, doc Document,
 }
 
 // unchanged returns *Unchanged when the latest version the vault sealed of
-// doc's path has doc's bytes. A latest version that is not the vault's
-// (tampering) does not stop an upload: the audit reports it.
-func (s *Service) unchanged(ctx context.Context, tenant, dossier string, doc Document) error {
+// doc's path has doc's bytes, and else that version's number (0: none). A
+// latest version that is not the vault's (tampering) does not stop an
+// upload: the audit reports it.
+func (s *Service) unchanged(ctx context.Context, tenant, dossier string, doc Document) (head int, err error) {
 	v, r, err := s.latestSigned(ctx, tenant, dossier, doc.Path)
 	switch code := ErrorCode(err); {
 	case err == nil && v.SHA256 == doc.File.SHA256 && v.Size == doc.File.Size:
 		if fields := metadataChanges(v.Document, doc); fields != nil {
 			// The same bytes under new metadata: neither a copy nor
 			// "unchanged" (which would drop the change) without asking.
-			return &Error{Code: CodeConflict, Fields: fields, Message: fmt.Sprintf(
+			return 0, &Error{Code: CodeConflict, Fields: fields, Message: fmt.Sprintf(
 				"version %d of %q has these bytes with other metadata; to seal the new metadata as version %d, send the upload again with newVersion=true",
 				v.Version, doc.Path, v.Version+1)}
 		}
-		return &Unchanged{Version: v, Receipt: r}
-	case err == nil, code == CodeNotFound, code == CodeTampered:
-		return nil
+		return 0, &Unchanged{Version: v, Receipt: r}
+	case err == nil:
+		return v.Version, nil
+	case code == CodeNotFound, code == CodeTampered:
+		return 0, nil
 	}
-	return fmt.Errorf("vault: start upload: %w", err)
+	return 0, fmt.Errorf("vault: start upload: %w", err)
 }
 
 // metadataChanges lists the fields in which doc differs from the sealed
