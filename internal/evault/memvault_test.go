@@ -25,9 +25,16 @@ func memVault(t *testing.T, ctx context.Context, signer receipt.Signer, cfg vaul
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := []byte("report")
+	r := sealReport(t, ctx, svc, b, d.ID, []byte("report"))
+	return svc, b, d, r
+}
+
+// sealReport uploads body as tests/a.txt of dossier, as ctx's caller, and
+// seals it.
+func sealReport(t *testing.T, ctx context.Context, svc *vault.Service, b *memstore.Bucket, dossier string, body []byte) *vault.Receipt {
+	t.Helper()
 	sum := sha256.Sum256(body)
-	tk, err := svc.StartUpload(ctx, d.ID, vault.Document{Path: "tests/a.txt", Title: "Report", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
+	tk, err := svc.StartUpload(ctx, dossier, vault.Document{Path: "tests/a.txt", Title: "Report", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
 		Language: "en", EffectiveDate: "2026-11-01", Author: "QA",
 		File: vault.File{Name: "a.txt", Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: "text/plain"}})
 	if err != nil {
@@ -40,5 +47,5 @@ func memVault(t *testing.T, ctx context.Context, signer receipt.Signer, cfg vaul
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, b, d, r
+	return r
 }

@@ -8,36 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/evidencevault/vault/internal/evault"
-	"github.com/evidencevault/vault/internal/regulation"
 	"github.com/evidencevault/vault/internal/vault"
 )
-
-func (e *revEnv) sealOne(t *testing.T, tn string) {
-	ctx, d := e.dossier(t, tn)
-	body := []byte("report " + tn)
-	tk, err := e.svc.StartUpload(ctx, d.ID, vault.Document{Path: "tests/a.txt", Title: "Report", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
-		Language: "en", EffectiveDate: "2026-11-01", Author: "QA", File: vault.File{Name: "a.txt", Size: int64(len(body)), SHA256: sum256(body), ContentType: "text/plain"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.b.Send(tk.Upload, body); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.Complete(ctx, tk.UploadID); err != nil {
-		t.Fatal(err)
-	}
-}
 
 type knownFileJSON struct {
 	Logs map[string]map[string]any `json:"logs"`
 }
 
-func (e *revEnv) known(t *testing.T) knownFileJSON {
+func (e *cliEnv) known(t *testing.T) knownFileJSON {
 	data, err := os.ReadFile(filepath.Join(e.cfg, "evault", "known_vaults.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,11 +30,11 @@ func (e *revEnv) known(t *testing.T) knownFileJSON {
 	return f
 }
 
-// R1: a member whose own tenant's log was first met with --tenant (their
-// own tenant named) never gets it bound as the own tenant: plain commands
-// later accept, and pin as "home", another tenant's log.
+// A member whose own tenant's log was first met with --tenant gets it bound
+// as the own tenant by the first command without it: another tenant's log
+// answered later is refused.
 func TestOwnTenantMetFirstWithTenantFlagIsBound(t *testing.T) {
-	e := newRev(t)
+	e := newCLIEnv(t)
 	e.sealOne(t, "acme")
 	e.sealOne(t, "acme-2")
 	alice := vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin}
@@ -78,11 +59,10 @@ func TestOwnTenantMetFirstWithTenantFlagIsBound(t *testing.T) {
 	}
 }
 
-// R2: a member legitimately moved from acme to beta: the refusal must say
-// how to recover, and the documented recovery (remove the entry) must
-// leave the new own tenant bound.
+// A member moved from acme to beta is told how to recover, and the
+// documented recovery (remove the entry) leaves the new own tenant bound.
 func TestMovedMemberRecovers(t *testing.T) {
-	e := newRev(t)
+	e := newCLIEnv(t)
 	e.sealOne(t, "acme")
 	e.sealOne(t, "beta")
 	before := e.iss.Token(t, vault.Identity{Tenant: "acme", Subject: "alice@example.com", Role: vault.RoleAdmin})
@@ -114,27 +94,13 @@ func TestMovedMemberRecovers(t *testing.T) {
 	}
 }
 
-// R3: a multipart upload started by an older evault (state without
-// "document") on one day, resumed the next with the default date, is a
-// genuine upload; it must not fail verification.
+// A multipart upload recorded by an older evault (state without its
+// document), run again the next day with the default date, starts again
+// and verifies.
 func TestResumeFromOlderStateStartsAgain(t *testing.T) {
-	e := newRev(t)
-	_, d := e.dossier(t, "acme")
-	tok := e.iss.Token(t, vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin})
-	dir, state := t.TempDir(), t.TempDir()
-	big := make([]byte, 11<<20)
-	for i := range big {
-		big[i] = byte(i * 7)
-	}
-	file := filepath.Join(dir, "big.txt")
-	os.WriteFile(file, big, 0o644)
-	yesterday := time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02")
-	var parts atomic.Int64
-	e.tr.failPart = func(r *http.Request) bool { return strings.Contains(r.URL.RawQuery, "token") && parts.Add(1) > 1 }
-	args := append([]string{"upload", file, "--dossier", d.ID, "--path", "tests/big.txt", "--multipart-threshold", "1048576", "--part-size", "5242880", "--parallel", "1", "--state-dir", state, "--content-type", "text/plain"}, revMeta...)
-	code, out, errOut := e.run(t, tok, append(args, "--effective-date", yesterday)...)
-	t.Logf("day 1 (interrupted): exit %d\n%s%s", code, out, errOut)
-	e.tr.failPart = nil
+	e := newCLIEnv(t)
+	state := t.TempDir()
+	tok, args, _ := e.interruptedUpload(t, state)
 	// As an older evault would have written it: no document.
 	ents, _ := os.ReadDir(state)
 	for _, ent := range ents {
@@ -147,18 +113,18 @@ func TestResumeFromOlderStateStartsAgain(t *testing.T) {
 			os.WriteFile(p, data, 0o600)
 		}
 	}
-	code, out, errOut = e.run(t, tok, args...)
+	code, out, errOut := e.run(t, tok, args...)
 	t.Logf("day 2 (resumed, older state): exit %d\n%s%s", code, out, errOut)
 	if code != 0 {
 		t.Errorf("a genuine upload resumed from an older evault's state: got exit %d, want 0", code)
 	}
 }
 
-// R4: text output says "sealed" of a receipt before it is verified; the
-// receipt then fails (sealed_as_sent) and the command exits 4 after
-// having printed it as sealed.
+// "sealed" is printed only of a receipt that verified: one sealed with
+// another title than sent fails sealed_as_sent, exits 4, and is not said
+// to be sealed.
 func TestSealedIsSaidOnlyOnceVerified(t *testing.T) {
-	e := newRev(t)
+	e := newCLIEnv(t)
 	_, d := e.dossier(t, "acme")
 	tok := e.iss.Token(t, vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin})
 	dir := t.TempDir()
@@ -172,7 +138,7 @@ func TestSealedIsSaidOnlyOnceVerified(t *testing.T) {
 		}
 		h.ServeHTTP(w, r)
 	})
-	code, out, errOut := e.run(t, tok, append([]string{"upload", "--dossier", d.ID, "--path", "tests/a.txt", a}, revMeta...)...)
+	code, out, errOut := e.run(t, tok, append([]string{"upload", "--dossier", d.ID, "--path", "tests/a.txt", a}, cliMeta...)...)
 	t.Logf("exit %d\nstdout:\n%sstderr:\n%s", code, out, errOut)
 	if code != evault.ExitVerify {
 		t.Fatalf("tampered title: exit %d, want %d", code, evault.ExitVerify)

@@ -3,8 +3,6 @@ package evault_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -63,7 +61,7 @@ func (m *memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-type revEnv struct {
+type cliEnv struct {
 	svc    *vault.Service
 	b      *memstore.Bucket
 	iss    *testenv.Issuer
@@ -74,8 +72,8 @@ type revEnv struct {
 	tr     *memTransport
 }
 
-func newRev(t *testing.T) *revEnv {
-	e := &revEnv{iss: testenv.NewIssuer(t), cfg: t.TempDir()}
+func newCLIEnv(t *testing.T) *cliEnv {
+	e := &cliEnv{iss: testenv.NewIssuer(t), cfg: t.TempDir()}
 	e.b = memstore.New("evidence")
 	signer, err := receipt.GenerateSigner()
 	if err != nil {
@@ -97,7 +95,7 @@ func newRev(t *testing.T) *revEnv {
 	return e
 }
 
-func (e *revEnv) dossier(t *testing.T, tenant string) (context.Context, vault.Dossier) {
+func (e *cliEnv) dossier(t *testing.T, tenant string) (context.Context, vault.Dossier) {
 	ctx := vault.NewContext(context.Background(), vault.Identity{Tenant: tenant, Subject: "admin@" + tenant + ".example", Role: vault.RoleAdmin})
 	yes, no := true, false
 	d, err := e.svc.CreateDossier(ctx, vault.DossierInput{Name: "Device " + tenant, BasicUDIDI: "12345ANJ", Regulation: regulation.MDR, RiskClass: "IIb", Implantable: &no, HighRiskAI: &yes, NotifiedBody: "0197"})
@@ -107,7 +105,7 @@ func (e *revEnv) dossier(t *testing.T, tenant string) (context.Context, vault.Do
 	return ctx, d
 }
 
-func (e *revEnv) run(t *testing.T, token string, args ...string) (int, string, string) {
+func (e *cliEnv) run(t *testing.T, token string, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	env := map[string]string{"EVAULT_API": e.srv.URL, "EVAULT_TOKEN": token}
 	m := &evault.Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Dir: t.TempDir(), ConfigDir: e.cfg,
@@ -116,7 +114,7 @@ func (e *revEnv) run(t *testing.T, token string, args ...string) (int, string, s
 	return code, out.String(), errb.String()
 }
 
-func (e *revEnv) count(key string) int64 {
+func (e *cliEnv) count(key string) int64 {
 	n, ok := e.counts.Load(key)
 	if !ok {
 		return 0
@@ -124,16 +122,16 @@ func (e *revEnv) count(key string) int64 {
 	return n.(*atomic.Int64).Load()
 }
 
-func (e *revEnv) resetCounts() {
+func (e *cliEnv) resetCounts() {
 	e.counts.Range(func(k, _ any) bool { e.counts.Delete(k); return true })
 }
 
-var revMeta = []string{"--kind", "test-report", "--section", "MDR-II-6.1", "--revision", "A", "--author", "QA"}
+var cliMeta = []string{"--kind", "test-report", "--section", "MDR-II-6.1", "--revision", "A", "--author", "QA"}
 
 // An auditor with grants from acme and beta, both logs pinned: a server
 // that answers --tenant acme with beta's log is refused.
 func TestPinnedLogOfAnotherTenantIsRefused(t *testing.T) {
-	e := newRev(t)
+	e := newCLIEnv(t)
 	nora := vault.Identity{Subject: "nora@nb0197.example", Role: vault.RoleAuditor}
 	until := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
 	for _, tenant := range []string{"acme", "beta"} {
@@ -164,22 +162,9 @@ func TestPinnedLogOfAnotherTenantIsRefused(t *testing.T) {
 // A member of acme (no --tenant) pinned acme's log; a server that then
 // answers with another tenant's log is refused, not pinned on first use.
 func TestOwnTenantStaysTheOnePinned(t *testing.T) {
-	e := newRev(t)
-	for _, tn := range []string{"acme", "acme-2"} {
-		ctx, d := e.dossier(t, tn)
-		body := []byte("report " + tn)
-		tk, err := e.svc.StartUpload(ctx, d.ID, vault.Document{Path: "tests/a.txt", Title: "Report", Kind: regulation.KindTestReport, Section: "MDR-II-6.1", Revision: "A",
-			Language: "en", EffectiveDate: "2026-11-01", Author: "QA", File: vault.File{Name: "a.txt", Size: int64(len(body)), SHA256: sum256(body), ContentType: "text/plain"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.b.Send(tk.Upload, body); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.svc.Complete(ctx, tk.UploadID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := newCLIEnv(t)
+	e.sealOne(t, "acme")
+	e.sealOne(t, "acme-2")
 	alice := vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin}
 	impostor := e.iss.Token(t, vault.Identity{Tenant: "acme-2", Subject: "x@acme.example", Role: vault.RoleAdmin})
 	tok := e.iss.Token(t, alice)
@@ -199,7 +184,7 @@ func TestOwnTenantStaysTheOnePinned(t *testing.T) {
 // TestUploadOpensTheLogOnce: a folder's receipts are verified against one
 // view of the log, not one per file.
 func TestUploadOpensTheLogOnce(t *testing.T) {
-	e := newRev(t)
+	e := newCLIEnv(t)
 	_, d := e.dossier(t, "acme")
 	tok := e.iss.Token(t, vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin})
 	dir := t.TempDir()
@@ -209,7 +194,7 @@ func TestUploadOpensTheLogOnce(t *testing.T) {
 	}
 	e.resetCounts()
 	start := time.Now()
-	code, out, errOut := e.run(t, tok, append(append([]string{"upload", "--dossier", d.ID, "--path", "tests"}, files...), revMeta...)...)
+	code, out, errOut := e.run(t, tok, append(append([]string{"upload", "--dossier", d.ID, "--path", "tests"}, files...), cliMeta...)...)
 	el := time.Since(start)
 	if code != 0 {
 		t.Fatalf("upload: exit %d\n%s%s", code, out, errOut)
@@ -230,31 +215,44 @@ func TestUploadOpensTheLogOnce(t *testing.T) {
 // with the metadata it was started with, and its receipt verified
 // against that.
 func TestResumeAnotherDayIsVerified(t *testing.T) {
-	e := newRev(t)
-	_, d := e.dossier(t, "acme")
-	tok := e.iss.Token(t, vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin})
-	dir := t.TempDir()
-	state := t.TempDir()
-	big := make([]byte, 11<<20)
-	for i := range big {
-		big[i] = byte(i * 7)
-	}
-	file := filepath.Join(dir, "big.txt")
-	os.WriteFile(file, big, 0o644)
-	yesterday := time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02")
-	var parts atomic.Int64
-	e.tr.failPart = func(r *http.Request) bool { return strings.Contains(r.URL.RawQuery, "token") && parts.Add(1) > 1 }
-	args := append([]string{"upload", file, "--dossier", d.ID, "--path", "tests/big.txt", "--multipart-threshold", "1048576", "--part-size", "5242880", "--parallel", "1", "--state-dir", state, "--content-type", "text/plain"}, revMeta...)
-	code, out, errOut := e.run(t, tok, append(args, "--effective-date", yesterday)...)
-	t.Logf("day 1 (interrupted): exit %d\n%s%s", code, out, errOut)
-	e.tr.failPart = nil
-	code, out, errOut = e.run(t, tok, args...) // the same command the next day: default date today
+	e := newCLIEnv(t)
+	tok, args, yesterday := e.interruptedUpload(t, t.TempDir())
+	code, out, errOut := e.run(t, tok, args...) // the same command the next day: default date today
 	t.Logf("day 2 (resumed): exit %d\n%s%s", code, out, errOut)
 	if code != 0 || !strings.Contains(errOut, "resumed with the metadata it was started with (effective date "+yesterday+")") {
 		t.Errorf("the resumed upload: got exit %d, want 0 and the date it was started with said\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = e.run(t, tok, args...)
-	t.Logf("day 2, again: exit %d\n%s%s", code, out, errOut)
+	// Once more: the version sealed holds these bytes and that metadata.
+	if code, out, errOut = e.run(t, tok, args...); code != 0 || !strings.Contains(out, "unchanged tests/big.txt") {
+		t.Errorf("the same command again: got exit %d, want 0 and unchanged\n%s%s", code, out, errOut)
+	}
 }
 
-func sum256(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+// sealOne seals tests/a.txt in a new dossier of tenant tn.
+func (e *cliEnv) sealOne(t *testing.T, tn string) {
+	ctx, d := e.dossier(t, tn)
+	sealReport(t, ctx, e.svc, e.b, d.ID, []byte("report "+tn))
+}
+
+// interruptedUpload starts an 11 MiB upload in parts dated yesterday and
+// cuts it after its first part, as a run stopped the day before would
+// leave it; it returns the token and the same command without the date.
+func (e *cliEnv) interruptedUpload(t *testing.T, state string) (tok string, args []string, yesterday string) {
+	t.Helper()
+	_, d := e.dossier(t, "acme")
+	tok = e.iss.Token(t, vault.Identity{Tenant: "acme", Subject: "alice@acme.example", Role: vault.RoleAdmin})
+	big := make([]byte, 11<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	file := filepath.Join(t.TempDir(), "big.txt")
+	os.WriteFile(file, big, 0o644)
+	yesterday = time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02")
+	var parts atomic.Int64
+	e.tr.failPart = func(r *http.Request) bool { return strings.Contains(r.URL.RawQuery, "token") && parts.Add(1) > 1 }
+	args = append([]string{"upload", file, "--dossier", d.ID, "--path", "tests/big.txt", "--multipart-threshold", "1048576", "--part-size", "5242880", "--parallel", "1", "--state-dir", state, "--content-type", "text/plain"}, cliMeta...)
+	code, out, errOut := e.run(t, tok, append(args, "--effective-date", yesterday)...)
+	t.Logf("day 1 (interrupted): exit %d\n%s%s", code, out, errOut)
+	e.tr.failPart = nil
+	return tok, args, yesterday
+}

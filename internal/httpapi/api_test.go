@@ -65,18 +65,13 @@ func start(t *testing.T, cfg vault.Config, trigger bool) *api {
 	t.Helper()
 	env := testenv.Get(t)
 	store := env.Bucket(t, trigger)
-	cfg.Bucket = store.Bucket()
-	log := testenv.Logger(t)
-	cfg.Logger = log
-	svc := vault.New(store.Storage(), testenv.Signer(t), cfg)
-	iss := testenv.NewIssuer(t)
-	srv := httptest.NewServer(contract(t, httpapi.New(svc, iss.Verifier(), log, httpapi.AllowOrigins(portal)).Handler()))
-	t.Cleanup(srv.Close)
+	a := serve(t, store.Storage(), store.Bucket(), cfg)
 	if trigger {
-		env.SetWebhook(t, s3event.Webhook(env.WebhookToken, s3event.Handler(svc, store.Bucket(), log), log))
+		log := testenv.Logger(t)
+		env.SetWebhook(t, s3event.Webhook(env.WebhookToken, s3event.Handler(a.svc, store.Bucket(), log), log))
 	}
-	testenv.GrantAll(t, svc, uploader, auditor.Subject)
-	return &api{url: srv.URL, issuer: iss, bucket: store.Bucket(), s3: env.Client(t), svc: svc}
+	a.s3 = env.Client(t)
+	return a
 }
 
 // newMemAPI is the API on an in-memory bucket: for what the answers say,
@@ -84,15 +79,24 @@ func start(t *testing.T, cfg vault.Config, trigger bool) *api {
 func newMemAPI(t *testing.T, cfg vault.Config) *api {
 	t.Helper()
 	b := memstore.New("evidence")
-	cfg.Bucket = b.Bucket()
+	a := serve(t, b.Storage(), b.Bucket(), cfg)
+	a.mem = b
+	return a
+}
+
+// serve runs the API, checked against its contract, on storage of bucket,
+// with the test's uploader granting auditor every dossier.
+func serve(t *testing.T, storage vault.Storage, bucket string, cfg vault.Config) *api {
+	t.Helper()
+	cfg.Bucket = bucket
 	log := testenv.Logger(t)
 	cfg.Logger = log
-	svc := vault.New(b.Storage(), testenv.Signer(t), cfg)
+	svc := vault.New(storage, testenv.Signer(t), cfg)
 	iss := testenv.NewIssuer(t)
 	srv := httptest.NewServer(contract(t, httpapi.New(svc, iss.Verifier(), log, httpapi.AllowOrigins(portal)).Handler()))
 	t.Cleanup(srv.Close)
 	testenv.GrantAll(t, svc, uploader, auditor.Subject)
-	return &api{url: srv.URL, issuer: iss, bucket: b.Bucket(), svc: svc, mem: b}
+	return &api{url: srv.URL, issuer: iss, bucket: bucket, svc: svc}
 }
 
 // token is a token for id; an auditor's acts in tenant demo.

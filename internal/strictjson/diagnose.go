@@ -339,14 +339,7 @@ func typeDetail(me *json.SemanticError) string {
 
 var timeType = reflect.TypeFor[time.Time]()
 
-func integer(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return true
-	}
-	return false
-}
+func integer(t reflect.Type) bool { return t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 }
 
 // integerRange is "from MIN to MAX" for an integer type t narrower than
 // 64 bits, whose range a field's own rules may not say; "" for 64 bits,
