@@ -26,6 +26,21 @@ type countedAuthority struct {
 	client *tsa.Client
 }
 
+// sealedWhileDown seals n receipts in each of two tenants while the
+// authority is down, and returns it (still down), the bucket, and a
+// fresh process on it, with no memory of the failures at sealing.
+func sealedWhileDown(t *testing.T, n int) (*countedAuthority, *memstore.Bucket, *vault.Service) {
+	t.Helper()
+	a := newCountedAuthority(t)
+	b := memstore.New("evidence")
+	signer := newSigner(t)
+	svc := newService(b, signer, vault.Config{Timestamps: a.client})
+	a.SetDown(true)
+	sealIn(t, svc, b, "acme", udiA, n)
+	sealIn(t, svc, b, "globex", udiB, n)
+	return a, b, newService(b, signer, vault.Config{Timestamps: a.client})
+}
+
 func newCountedAuthority(t *testing.T) *countedAuthority {
 	t.Helper()
 	a, err := devtsa.New(devtsa.Options{})
@@ -73,15 +88,7 @@ func sealIn(t *testing.T, svc *vault.Service, b *memstore.Bucket, tenant, udi st
 // run asks it once, not once per receipt (each waiting out its timeout),
 // counts them all pending, and has done the tenants' other work first.
 func TestScheduleAsksAFailingAuthorityOnce(t *testing.T) {
-	a := newCountedAuthority(t)
-	b := memstore.New("evidence")
-	signer := newSigner(t)
-	svc := newService(b, signer, vault.Config{Timestamps: a.client})
-	a.SetDown(true)
-	sealIn(t, svc, b, "acme", udiA, 3)
-	sealIn(t, svc, b, "globex", udiB, 3)
-	// A fresh process: no memory of the failures at sealing.
-	again := newService(b, signer, vault.Config{Timestamps: a.client})
+	a, _, again := sealedWhileDown(t, 3)
 	before := a.asked.Load()
 	run, err := again.RunSchedule(context.Background())
 	if err != nil {
@@ -179,13 +186,7 @@ func TestJunkAtAPendingReceiptsToken(t *testing.T) {
 // stored (its prefix throttled); the authority answers. That is not the
 // authority down: the run still stamps the other tenants.
 func TestOneTenantsStorageDoesNotStopTheSweep(t *testing.T) {
-	a := newCountedAuthority(t)
-	b := memstore.New("evidence")
-	signer := newSigner(t)
-	svc := newService(b, signer, vault.Config{Timestamps: a.client})
-	a.SetDown(true)
-	sealIn(t, svc, b, "acme", udiA, 2)
-	sealIn(t, svc, b, "globex", udiB, 2)
+	a, b, again := sealedWhileDown(t, 2)
 	a.SetDown(false)
 	b.Inject(func(_ context.Context, c memstore.Call) error {
 		if (c.Op == "Create" || c.Op == "Put") && strings.HasPrefix(c.Key, "vault/acme/timestamps/") {
@@ -193,7 +194,6 @@ func TestOneTenantsStorageDoesNotStopTheSweep(t *testing.T) {
 		}
 		return nil
 	})
-	again := newService(b, signer, vault.Config{Timestamps: a.client})
 	run, err := again.RunSchedule(context.Background())
 	if err != nil {
 		t.Fatal(err)
